@@ -1,0 +1,32 @@
+"""Devoscope: the Streamlit entry point (`streamlit run app.py`).
+
+A router over the pages in pages/; each page is one file, thin, calling devocore.
+"""
+from pathlib import Path
+
+import streamlit as st
+
+import devocore
+from devocore import ui_cache
+from pages.common import available_views
+
+ROOT = Path(__file__).resolve().parent
+
+st.set_page_config(page_title="Devoscope", page_icon=":material/biotech:", layout="wide")
+
+pages = [st.Page(str(ROOT / "pages" / "home.py"), title="Home", icon=":material/home:", default=True)]
+pages += [st.Page(str(ROOT / "pages" / f"{stem}.py"), title=title, icon=icon, url_path=stem)
+          for stem, title, icon in available_views()]
+navigation = st.navigation(pages)
+
+with st.sidebar:
+    st.caption(f"Devoscope {devocore.__version__}")
+    choice = ui_cache.device_choice()
+    st.caption(f"Device: **{choice.name}** — {choice.reason}")
+    models = ui_cache.models_table()
+    if models:
+        st.caption("Models: " + ", ".join(f"{m['name']} v{m['version']}" for m in models))
+    else:
+        st.caption("Models: none found yet")
+
+navigation.run()

@@ -1,0 +1,74 @@
+"""Defaults, limits and environment overrides, in one place.
+
+``DEVOCORE_MODEL_DIR`` adds a folder of user-trained models,
+``DEVOCORE_DEVICE`` forces the torch device, and ``DEVOCORE_MAX_*`` variables
+override the input limits (see :class:`Limits`).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSETS = ROOT / "assets"
+SHIPPED_MODEL_DIR = ASSETS / "models"
+EXAMPLES_DIR = ASSETS / "examples"
+
+
+def user_model_dir() -> Path:
+    """Folder where models trained by the user are saved (and found).
+
+    ``DEVOCORE_MODEL_DIR`` wins; otherwise ``~/.devoscope/models``.
+    """
+    env = os.environ.get("DEVOCORE_MODEL_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".devoscope" / "models"
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What Devoscope accepts before it refuses an input as too large.
+
+    Attributes:
+        upload_mb: largest upload, in megabytes (mirrors .streamlit/config.toml).
+        max_pixels: largest image plane, width x height (decompression-bomb guard).
+        max_total_pixels: largest stack or video, summed over planes.
+        max_frames: most frames read from one video or stack.
+        max_rows: most rows read from one table.
+    """
+
+    upload_mb: int = 1024
+    max_pixels: int = 64_000_000
+    max_total_pixels: int = 2_000_000_000
+    max_frames: int = 20_000
+    max_rows: int = 5_000_000
+
+    @classmethod
+    def from_env(cls) -> "Limits":
+        """Limits with ``DEVOCORE_MAX_PIXELS`` and friends applied."""
+        base = cls()
+        return cls(
+            upload_mb=_env_int("DEVOCORE_MAX_UPLOAD_MB", base.upload_mb),
+            max_pixels=_env_int("DEVOCORE_MAX_PIXELS", base.max_pixels),
+            max_total_pixels=_env_int("DEVOCORE_MAX_TOTAL_PIXELS", base.max_total_pixels),
+            max_frames=_env_int("DEVOCORE_MAX_FRAMES", base.max_frames),
+            max_rows=_env_int("DEVOCORE_MAX_ROWS", base.max_rows),
+        )
+
+    def describe(self) -> dict[str, str]:
+        """Human-readable limits, for the UI and the README."""
+        return {
+            "upload size": f"{self.upload_mb} MB",
+            "pixels per image": f"{self.max_pixels / 1e6:.0f} megapixels",
+            "pixels per stack or video": f"{self.max_total_pixels / 1e9:.0f} gigapixels",
+            "frames per video": f"{self.max_frames:,}",
+            "rows per table": f"{self.max_rows:,}",
+        }
+
+
+LIMITS = Limits.from_env()

@@ -1,0 +1,600 @@
+"""Files in, numpy arrays and DataFrames out, with errors a biologist can read.
+
+* :func:`read_image` reads PNG, JPEG and TIFF (8/16/32-bit, grey or RGB,
+  multi-page, z-stacks, time series) and reports the axes.
+* :func:`open_frames` streams frames one at a time from a video (MOV, MP4, AVI),
+  a folder of images or a TIFF time series, never loading the whole thing.
+* :func:`read_table` and :func:`read_epic` read CSV tables with schema checks.
+
+Sources are paths, or raw bytes (an upload) with a ``name`` used only to
+describe the file in messages and guess its format, never as a path.
+"""
+from __future__ import annotations
+
+import io as _io
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator, Sequence, Union
+
+import numpy as np
+import pandas as pd
+
+from devocore.config import LIMITS, Limits
+from devocore.errors import (
+    EmptyFileError,
+    EmptyTableError,
+    MissingColumnsError,
+    NoFramesError,
+    NonNumericError,
+    TooLargeError,
+    UnreadableFileError,
+    UnsupportedFormatError,
+)
+
+log = logging.getLogger(__name__)
+
+Source = Union[str, os.PathLike, bytes, bytearray, BinaryIO]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+VIDEO_SUFFIXES = (".mov", ".mp4", ".avi", ".m4v", ".mkv")
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+    (b"II+\x00", "tiff"),
+    (b"MM\x00+", "tiff"),
+)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _describe(source: Source, name: str | None) -> str:
+    if name:
+        return f"'{name}'"
+    if isinstance(source, (str, os.PathLike)):
+        return f"'{Path(source).name}'"
+    return "the uploaded file"
+
+
+def _read_bytes(source: Source, what: str, limits: Limits) -> bytes:
+    """All bytes of ``source``; refuses files over the upload limit."""
+    cap = limits.upload_mb * 1024 * 1024
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise UnreadableFileError(f"{what} does not exist.")
+        if path.is_dir():
+            raise UnsupportedFormatError(f"{what} is a folder, not a file.")
+        size = path.stat().st_size
+        if size > cap:
+            raise TooLargeError(f"{what} is {size / 2**20:.0f} MB; the limit is {limits.upload_mb} MB.")
+        data = path.read_bytes()
+    else:
+        data = source.read(cap + 1)
+    if len(data) == 0:
+        raise EmptyFileError(f"{what} is empty (0 bytes).")
+    if len(data) > cap:
+        raise TooLargeError(f"{what} is larger than the {limits.upload_mb} MB limit.")
+    return data
+
+
+def sniff_format(head: bytes) -> str | None:
+    """Image format from the first bytes of a file: 'png', 'jpeg', 'tiff' or None.
+
+    Example:
+        >>> sniff_format(b"\\x89PNG\\r\\n\\x1a\\n....")
+        'png'
+        >>> sniff_format(b"hello") is None
+        True
+    """
+    for magic, fmt in _MAGIC:
+        if head.startswith(magic):
+            return fmt
+    return None
+
+
+def _looks_like_text(head: bytes) -> bool:
+    sample = head[:512]
+    return bool(sample) and all(32 <= b < 127 or b in (9, 10, 13) for b in sample)
+
+
+def _check_plane(height: int, width: int, what: str, limits: Limits) -> None:
+    if height * width > limits.max_pixels:
+        raise TooLargeError(
+            f"{what} is {width} x {height} pixels ({width * height / 1e6:.0f} megapixels); "
+            f"the limit is {limits.max_pixels / 1e6:.0f} megapixels per image.")
+
+
+# ----------------------------------------------------------------------------- images
+
+@dataclass
+class ImageData:
+    """An image as stored, with its axes.
+
+    Attributes:
+        data: the pixels in their native dtype (uint8, uint16, float32, ...).
+        axes: one letter per dimension of ``data``: Y, X, C (channels), Z, T, e.g.
+            "YX", "YXC", "ZYX", "TYX", "TZYX".
+        name: the file's display name.
+    """
+
+    data: np.ndarray
+    axes: str
+    name: str = ""
+
+    @property
+    def is_stack(self) -> bool:
+        """True when there is a Z or T axis."""
+        return "Z" in self.axes or "T" in self.axes
+
+    def planes(self) -> Iterator[np.ndarray]:
+        """Each 2-D plane (Y x X, or Y x X x C) in order over the Z/T axes."""
+        lead = [i for i, a in enumerate(self.axes) if a in "TZ"]
+        if not lead:
+            yield self.data
+            return
+        flat = self.data.reshape((-1,) + self.data.shape[len(lead):])
+        yield from flat
+
+    @property
+    def n_planes(self) -> int:
+        """How many 2-D planes :meth:`planes` yields."""
+        return int(np.prod([s for s, a in zip(self.data.shape, self.axes) if a in "TZ"], dtype=np.int64))
+
+
+def read_image(source: Source, name: str | None = None, limits: Limits = LIMITS) -> ImageData:
+    """Read a PNG, JPEG or TIFF into an :class:`ImageData`.
+
+    Args:
+        source: a path, or the bytes of an upload.
+        name: display name for messages (and a format hint); never used as a path.
+        limits: size limits; see :class:`devocore.config.Limits`.
+
+    Raises:
+        EmptyFileError, UnreadableFileError, UnsupportedFormatError, TooLargeError.
+
+    Example:
+        >>> import numpy as np, io
+        >>> from PIL import Image
+        >>> buf = io.BytesIO(); Image.fromarray(np.zeros((4, 6), np.uint8)).save(buf, "PNG")
+        >>> img = read_image(buf.getvalue(), name="x.png")
+        >>> img.data.shape, img.axes
+        ((4, 6), 'YX')
+    """
+    what = _describe(source, name)
+    data = _read_bytes(source, what, limits)
+    fmt = sniff_format(data[:16])
+    if fmt is None:
+        if _looks_like_text(data):
+            raise UnsupportedFormatError(f"{what} is not an image: it holds text.")
+        raise UnsupportedFormatError(
+            f"{what} is not a PNG, JPEG or TIFF image (its first bytes match none of them).")
+    display = name or (Path(source).name if isinstance(source, (str, os.PathLike)) else "")
+    if fmt == "tiff":
+        return _read_tiff(data, what, display, limits)
+    return _read_pil(data, fmt, what, display, limits)
+
+
+def _read_pil(data: bytes, fmt: str, what: str, name: str, limits: Limits) -> ImageData:
+    from PIL import Image, UnidentifiedImageError
+
+    if fmt == "png" and len(data) >= 24:  # the size is in the header: refuse bombs before PIL sees them
+        _check_plane(int.from_bytes(data[20:24], "big"), int.from_bytes(data[16:20], "big"), what, limits)
+    try:
+        with Image.open(_io.BytesIO(data)) as im:
+            width, height = im.size
+            _check_plane(height, width, what, limits)
+            im.load()
+            mode = im.mode
+            if mode == "P":
+                im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+            elif mode == "1":
+                im = im.convert("L")
+            elif mode == "CMYK":
+                im = im.convert("RGB")
+            array = np.array(im)
+    except Image.DecompressionBombError as exc:
+        raise TooLargeError(f"{what} declares an image too large to open safely ({exc}).") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise UnreadableFileError(
+            f"{what} looks like a {fmt.upper()} file but cannot be decoded; it may be truncated or corrupt "
+            f"({exc}).") from exc
+    if array.ndim == 3 and array.shape[2] in (2, 4):  # drop alpha
+        array = array[..., : array.shape[2] - 1]
+        if array.shape[2] == 1:
+            array = array[..., 0]
+    if array.dtype == np.int32:  # PIL's "I" mode for 16-bit PNGs
+        array = array.astype(np.uint16) if array.min() >= 0 and array.max() < 65536 else array
+    return ImageData(array, "YX" if array.ndim == 2 else "YXC", name)
+
+
+_TIFF_AXES = {"S": "C", "C": "C", "Z": "Z", "T": "T", "I": "T", "Q": "T", "Y": "Y", "X": "X"}
+
+
+def _read_tiff(data: bytes, what: str, name: str, limits: Limits) -> ImageData:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(_io.BytesIO(data)) as tif:
+            if not tif.series:
+                raise NoFramesError(f"{what} is a TIFF with no images in it.")
+            series = tif.series[0]
+            shape, axes = tuple(series.shape), series.axes
+            height = shape[axes.index("Y")] if "Y" in axes else shape[-2]
+            width = shape[axes.index("X")] if "X" in axes else shape[-1]
+            _check_plane(height, width, what, limits)
+            total = int(np.prod(shape, dtype=np.int64))
+            if total > limits.max_total_pixels:
+                raise TooLargeError(
+                    f"{what} holds {total / 1e9:.1f} gigapixels; the limit is "
+                    f"{limits.max_total_pixels / 1e9:.0f} gigapixels per stack.")
+            array = series.asarray()
+    except (NoFramesError, TooLargeError):
+        raise
+    except Exception as exc:  # tifffile raises many kinds on damaged files
+        raise UnreadableFileError(f"{what} is a TIFF that cannot be decoded; it may be truncated or corrupt "
+                                  f"({type(exc).__name__}: {exc}).") from exc
+    letters = "".join(_TIFF_AXES.get(a, "T") for a in axes)
+    keep = [i for i, (s, a) in enumerate(zip(array.shape, letters)) if s > 1 or a in "YX"]
+    array = array.reshape([array.shape[i] for i in keep])
+    letters = "".join(letters[i] for i in keep)
+    if letters.count("T") > 1 or letters.count("C") > 1:
+        raise UnsupportedFormatError(
+            f"{what} has axes {axes} (shape {shape}); Devoscope reads TIFFs with at most "
+            "time, z, y, x and channel axes, one each.")
+    if "C" in letters and letters[-1] != "C":  # channels last, as for PNG
+        c = letters.index("C")
+        array = np.moveaxis(array, c, -1)
+        letters = letters.replace("C", "") + "C"
+    order = sorted(range(len(letters) - (letters[-1] == "C")), key=lambda i: "TZYX".index(letters[i]))
+    if letters[-1] == "C":
+        order.append(len(letters) - 1)
+    array = np.transpose(array, order)
+    letters = "".join(letters[i] for i in order)
+    if array.dtype == np.float64:
+        array = array.astype(np.float32)
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        log.warning("%s has NaN or infinite pixels; they are set to 0", what)
+        array = np.nan_to_num(array, nan=0.0, posinf=0.0, neginf=0.0)
+    return ImageData(array, letters, name)
+
+
+# ----------------------------------------------------------------------------- pixel conversions
+
+def to_gray(image: np.ndarray, channel: str | int = "mean") -> np.ndarray:
+    """A 2-D (or stack of 2-D) grey image from Y x X [x C] pixels.
+
+    Args:
+        image: ... x Y x X or ... x Y x X x C (C = 3 means RGB).
+        channel: "mean" for the channel mean, "green" for histone-GFP movies,
+            or a channel index.
+
+    Example:
+        >>> int(to_gray(np.ones((2, 2, 3), np.uint8) * [0, 9, 3], "green")[0, 0])
+        9
+    """
+    if image.ndim >= 3 and image.shape[-1] in (2, 3, 4):
+        if channel == "mean":
+            return image.mean(axis=-1).astype(np.float32) if image.dtype.kind == "f" else \
+                image.mean(axis=-1).round().astype(image.dtype)
+        index = {"red": 0, "green": 1, "blue": 2}.get(channel, channel)
+        return image[..., int(index)]
+    return image
+
+
+def normalize(image: np.ndarray, low: float = 1.0, high: float = 99.8) -> np.ndarray:
+    """Float32 pixels in 0..1, stretched between two percentiles.
+
+    Works the same for 8-, 16- and 32-bit inputs, so models see one range.
+
+    Example:
+        >>> out = normalize(np.arange(100, dtype=np.uint16).reshape(10, 10), 0, 100)
+        >>> float(out.min()), float(out.max())
+        (0.0, 1.0)
+    """
+    array = np.asarray(image, dtype=np.float32)
+    lo, hi = np.percentile(array, [low, high]) if array.size else (0.0, 1.0)
+    if hi <= lo:
+        hi = lo + 1.0
+    return np.clip((array - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """8-bit pixels for display: 8-bit input unchanged, anything else stretched.
+
+    Example:
+        >>> to_uint8(np.array([[0, 65535]], np.uint16)).tolist()
+        [[0, 255]]
+    """
+    if image.dtype == np.uint8:
+        return image
+    return (normalize(image, 0.0, 100.0) * 255).round().astype(np.uint8)
+
+
+# ----------------------------------------------------------------------------- frames
+
+class FrameSource:
+    """Frames streamed one at a time, with what is known about them up front.
+
+    Attributes:
+        frame_count: number of frames announced by the file (may be an estimate
+            for videos; :attr:`frames_read` tells how many were decoded).
+        fps: frames per second, or None when the file does not say.
+        shape: (height, width) of a frame.
+        name: display name.
+
+    Iterating yields frames as Y x X x 3 uint8 RGB (videos) or as stored
+    (image folders, TIFF series). Use as a context manager to release the file.
+    """
+
+    frame_count: int
+    fps: float | None
+    shape: tuple[int, int]
+    name: str
+    frames_read: int = 0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the file."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        return self.frame_count
+
+
+class VideoFrames(FrameSource):
+    """A MOV/MP4/AVI file read through OpenCV, one frame at a time."""
+
+    def __init__(self, path: str | os.PathLike, limits: Limits = LIMITS, name: str | None = None):
+        import cv2
+
+        self.path = Path(path)
+        self.name = name or self.path.name
+        what = f"'{self.name}'"
+        if not self.path.exists():
+            raise UnreadableFileError(f"{what} does not exist.")
+        if self.path.stat().st_size == 0:
+            raise EmptyFileError(f"{what} is empty (0 bytes).")
+        self._cap = cv2.VideoCapture(str(self.path))
+        if not self._cap.isOpened():
+            raise UnreadableFileError(f"{what} cannot be opened as a video; it may be corrupt or in a format "
+                                      "OpenCV does not decode (try MP4 with H.264, or AVI with MJPG).")
+        self.frame_count = max(0, int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)))
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.fps = fps if 0 < fps < 1000 else None
+        self.shape = (int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)))
+        if self.shape[0] * self.shape[1] == 0 or self.frame_count == 0:
+            self.close()
+            raise NoFramesError(f"{what} holds no frames.")
+        _check_plane(*self.shape, what, limits)
+        if self.frame_count > limits.max_frames:
+            self.close()
+            raise TooLargeError(f"{what} has {self.frame_count:,} frames; the limit is {limits.max_frames:,}.")
+        self.frames_read = 0
+        self.truncated = False
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        import cv2
+
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        self.frames_read = 0
+        while True:
+            ok, frame = self._cap.read()
+            if not ok or frame is None:
+                break
+            self.frames_read += 1
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        if self.frames_read == 0:
+            raise NoFramesError(f"'{self.name}' holds no frame that could be decoded.")
+        if self.frames_read < self.frame_count:
+            self.truncated = True
+            log.warning("'%s': decoded %d of %d announced frames; the rest could not be read",
+                        self.name, self.frames_read, self.frame_count)
+
+    def close(self) -> None:
+        if getattr(self, "_cap", None) is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class FolderFrames(FrameSource):
+    """A folder of image files, in natural name order (frame2 before frame10)."""
+
+    def __init__(self, folder: str | os.PathLike, limits: Limits = LIMITS):
+        self.folder = Path(folder)
+        self.name = self.folder.name
+        self.limits = limits
+        self.files = sorted((p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
+                            key=natural_key)
+        if not self.files:
+            raise NoFramesError(f"Folder '{self.name}' has no PNG, JPEG or TIFF images.")
+        if len(self.files) > limits.max_frames:
+            raise TooLargeError(f"Folder '{self.name}' has {len(self.files):,} images; "
+                                f"the limit is {limits.max_frames:,}.")
+        self.frame_count = len(self.files)
+        self.fps = None
+        first = read_image(self.files[0], limits=limits).data
+        self.shape = first.shape[:2]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        self.frames_read = 0
+        for path in self.files:
+            image = read_image(path, limits=self.limits)
+            if image.is_stack:
+                raise UnsupportedFormatError(f"'{path.name}' in '{self.name}' is a stack; a frame folder "
+                                             "must hold single images.")
+            self.frames_read += 1
+            yield image.data
+
+
+class StackFrames(FrameSource):
+    """The planes of a multi-page TIFF (time series or z-stack) as frames."""
+
+    def __init__(self, image: ImageData):
+        self.image = image
+        self.name = image.name
+        self.frame_count = image.n_planes
+        self.fps = None
+        shape = image.data.shape
+        self.shape = shape[-3:-1] if image.axes.endswith("C") else shape[-2:]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        self.frames_read = 0
+        for plane in self.image.planes():
+            self.frames_read += 1
+            yield plane
+
+
+def natural_key(path: Path) -> list:
+    """Sort key that orders 'f2.png' before 'f10.png'.
+
+    Example:
+        >>> [p.name for p in sorted([Path("f10.png"), Path("f2.png")], key=natural_key)]
+        ['f2.png', 'f10.png']
+    """
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+
+
+def open_frames(source: str | os.PathLike, limits: Limits = LIMITS) -> FrameSource:
+    """Open a video file, a folder of frames, or an image/TIFF stack for streaming.
+
+    Raises:
+        UnsupportedFormatError for anything else; the reader's errors otherwise.
+    """
+    path = Path(source)
+    if path.is_dir():
+        return FolderFrames(path, limits)
+    if not path.exists():
+        raise UnreadableFileError(f"'{path.name}' does not exist.")
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_SUFFIXES:
+        return VideoFrames(path, limits)
+    if suffix in IMAGE_SUFFIXES:
+        return StackFrames(read_image(path, limits=limits))
+    raise UnsupportedFormatError(
+        f"'{path.name}' is not a video ({', '.join(VIDEO_SUFFIXES)}), an image ({', '.join(IMAGE_SUFFIXES)}) "
+        "or a folder of images.")
+
+
+def save_upload(data: bytes, suffix: str, folder: str | os.PathLike | None = None) -> Path:
+    """Write uploaded bytes to a new file with a generated name (never the user's).
+
+    Args:
+        data: the upload's bytes.
+        suffix: the extension to keep (".mp4"); anything but letters and digits is dropped.
+        folder: where to write; a fresh temporary folder when None.
+    """
+    clean = "." + re.sub(r"[^A-Za-z0-9]", "", suffix)[:8].lower() if suffix else ""
+    folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="devoscope-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(suffix=clean, dir=folder)
+    with os.fdopen(handle, "wb") as out:
+        out.write(data)
+    return Path(name)
+
+
+# ----------------------------------------------------------------------------- tables
+
+EPIC_COLUMNS = ("cell", "time", "x", "y", "z", "size")
+
+
+def read_table(source: Source, name: str | None = None, required: Sequence[str] = (),
+               numeric: Sequence[str] = (), limits: Limits = LIMITS) -> pd.DataFrame:
+    """Read a CSV (or TSV) table and check its columns.
+
+    Args:
+        source: a path or the bytes of an upload.
+        name: display name for messages.
+        required: columns that must be present.
+        numeric: columns that must hold numbers (empty cells are allowed and become NaN).
+        limits: ``max_rows`` caps the rows read.
+
+    Raises:
+        EmptyFileError, UnreadableFileError, EmptyTableError, MissingColumnsError,
+        NonNumericError, TooLargeError.
+
+    Example:
+        >>> read_table(b"a,b\\n1,2\\n", required=["a"], numeric=["b"]).shape
+        (1, 2)
+    """
+    what = _describe(source, name)
+    data = _read_bytes(source, what, limits)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+        log.warning("%s is not UTF-8; read it as Latin-1", what)
+    if "\x00" in text[:4096]:
+        raise UnreadableFileError(f"{what} is not a text table (it holds binary data).")
+    label = name or (str(source) if isinstance(source, (str, os.PathLike)) else "")
+    sep = "\t" if label.lower().endswith(".tsv") else None
+    try:
+        frame = pd.read_csv(_io.StringIO(text), sep=sep, engine="python" if sep is None else "c",
+                            nrows=limits.max_rows + 1)
+    except pd.errors.EmptyDataError as exc:
+        raise EmptyTableError(f"{what} is empty: it has no header and no rows.") from exc
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise UnreadableFileError(f"{what} cannot be read as a CSV table ({exc}).") from exc
+    if len(frame) > limits.max_rows:
+        raise TooLargeError(f"{what} has more than {limits.max_rows:,} rows, the limit per table.")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise MissingColumnsError(
+            f"{what} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+            f"it has {', '.join(frame.columns[:20])}{' ...' if len(frame.columns) > 20 else ''}.")
+    if frame.empty:
+        raise EmptyTableError(f"{what} has a header but no rows.")
+    for column in numeric:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() & frame[column].notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise NonNumericError(f"{what}: column '{column}' must hold numbers, but row {row + 2} holds "
+                                  f"'{frame[column].iloc[row]}'.")
+        frame[column] = values
+    return frame
+
+
+def read_epic(source: Source, name: str | None = None, z_scale: float = 1.0,
+              limits: Limits = LIMITS) -> pd.DataFrame:
+    """Read an EPIC-style cell table: one row per nucleus per time point.
+
+    Required columns are ``cell, time, x, y, z, size``; others (``cellTime``,
+    reporter intensities, ...) are kept. Rows with a missing position are
+    dropped with a warning.
+
+    Args:
+        z_scale: multiplies ``z`` (focal plane index) to bring it into the x/y units.
+
+    Example:
+        >>> t = read_epic(b"cell,time,x,y,z,size\\nAB,1,10,20,3.5,40\\n", z_scale=2)
+        >>> float(t.loc[0, "z"])
+        7.0
+    """
+    frame = read_table(source, name, required=EPIC_COLUMNS, numeric=EPIC_COLUMNS[1:], limits=limits)
+    frame["cell"] = frame["cell"].astype(str).str.strip()
+    before = len(frame)
+    frame = frame.dropna(subset=list(EPIC_COLUMNS[1:])).reset_index(drop=True)
+    if frame.empty:
+        raise EmptyTableError(f"{_describe(source, name)} has no row with a complete position.")
+    if len(frame) < before:
+        log.warning("dropped %d rows with missing time, position or size", before - len(frame))
+    frame["z"] = frame["z"] * z_scale
+    return frame

@@ -1,0 +1,199 @@
+"""Models by name: a folder with ``weights.safetensors`` and ``card.json``.
+
+Shipped models live in ``assets/models/<name>/``; models the user trains go to
+:func:`devocore.config.user_model_dir` (``DEVOCORE_MODEL_DIR``). The card says
+what the model is and how to rebuild it::
+
+    {"name": "nucleus", "task": "segmentation", "architecture": "fpn",
+     "config": {"encoder": "resnet18", "in_channels": 1, "classes": 1},
+     "input_size": 256, "training_data": "...", "training_command": "...",
+     "metrics": {...}, "version": "1", "sha256": "<of weights.safetensors>"}
+
+Weights are only ever read with safetensors, after their sha256 is checked.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from devocore import config
+from devocore.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+WEIGHTS = "weights.safetensors"
+CARD = "card.json"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model folder found on disk.
+
+    Attributes:
+        name: the folder's name, used to ask for the model.
+        folder: where it lives.
+        card: the parsed card.json.
+        source: "shipped" or "user".
+    """
+
+    name: str
+    folder: Path
+    card: dict
+    source: str
+
+    @property
+    def task(self) -> str:
+        return self.card.get("task", "")
+
+    @property
+    def weights(self) -> Path:
+        return self.folder / WEIGHTS
+
+    def label(self) -> str:
+        """Short text for menus: name, source and version."""
+        version = self.card.get("version", "?")
+        return f"{self.name} ({self.source}, v{version})"
+
+
+def sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_card(folder: Path) -> dict | None:
+    try:
+        card = json.loads((folder / CARD).read_text())
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring model folder %s: unreadable card.json (%s)", folder, exc)
+        return None
+    return card if isinstance(card, dict) else None
+
+
+def _scan(root: Path, source: str) -> list[ModelInfo]:
+    if not root.is_dir():
+        return []
+    found = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        if (folder / CARD).exists():
+            card = _read_card(folder)
+            if card is not None:
+                found.append(ModelInfo(folder.name, folder, card, source))
+    return found
+
+
+def list_models(task: str | None = None) -> list[ModelInfo]:
+    """Every model found, shipped first, optionally only those of one task.
+
+    A user model whose name clashes with a shipped one is skipped (with a warning).
+    """
+    shipped = _scan(config.SHIPPED_MODEL_DIR, "shipped")
+    names = {m.name for m in shipped}
+    models = list(shipped)
+    for info in _scan(config.user_model_dir(), "user"):
+        if info.name in names:
+            log.warning("user model '%s' has the name of a shipped model and is ignored", info.name)
+            continue
+        models.append(info)
+    return [m for m in models if task is None or m.task == task]
+
+
+def find_model(name: str) -> ModelInfo:
+    """The model called ``name``.
+
+    Raises:
+        ModelError naming the models that exist.
+    """
+    models = list_models()
+    for info in models:
+        if info.name == name:
+            return info
+    options = ", ".join(m.name for m in models) or "none (no model folder found)"
+    raise ModelError(f"No model named '{name}'. Available models: {options}.")
+
+
+def verify(info: ModelInfo) -> None:
+    """Check the weights exist and match the card's sha256.
+
+    Raises:
+        ModelError explaining what is wrong and how to fix it.
+    """
+    if not info.weights.exists():
+        raise ModelError(
+            f"Model '{info.name}' has no weights at {info.weights}. Train it with "
+            f"`{info.card.get('training_command', 'python -m devocore train ...')}` or restore the file.")
+    expected = info.card.get("sha256")
+    if not expected:
+        raise ModelError(f"Model '{info.name}' has no sha256 in its card; refusing unverified weights.")
+    actual = sha256(info.weights)
+    if actual != expected:
+        raise ModelError(f"Model '{info.name}': weights.safetensors does not match the checksum in its card "
+                         f"(expected {expected[:12]}..., found {actual[:12]}...). The file is damaged or "
+                         "was replaced; re-train or restore it.")
+
+
+def build_from_card(card: dict):
+    """An untrained module with the card's architecture and config."""
+    from devocore import nets
+
+    if "architecture" not in card:
+        raise ModelError("The model card names no architecture.")
+    return nets.build(card["architecture"], **card.get("config", {}))
+
+
+def load_model(name: str, device: str = "cpu"):
+    """Load a model by name, verified, in eval mode, on ``device``.
+
+    Returns:
+        the torch module; its card is attached as ``module.card``.
+    """
+    from safetensors.torch import load_file
+
+    info = find_model(name)
+    verify(info)
+    module = build_from_card(info.card)
+    try:
+        state = load_file(str(info.weights))
+    except Exception as exc:  # safetensors raises its own error types on damaged headers
+        raise ModelError(f"Model '{name}': cannot read weights ({exc}).") from exc
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ModelError(f"Model '{name}': weights do not fit the architecture in its card ({exc}).") from exc
+    module.eval().to(device)
+    module.card = dict(info.card, name=info.name, source=info.source)
+    return module
+
+
+def save_model(module, folder: str | Path, card: dict, half: bool = True) -> ModelInfo:
+    """Write ``module``'s weights (fp16 by default) and its card into ``folder``.
+
+    The card gets ``sha256`` and ``created`` filled in; it must already name the
+    ``architecture`` and ``config`` that rebuild the module.
+    """
+    import torch
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {}
+    for key, tensor in module.state_dict().items():
+        tensor = tensor.detach().cpu()
+        if half and tensor.is_floating_point() and tensor.dtype == torch.float32:
+            tensor = tensor.half()
+        state[key] = tensor.contiguous()
+    save_file(state, str(folder / WEIGHTS))
+    card = dict(card)
+    card.setdefault("version", "1")
+    card["weights_dtype"] = "float16" if half else "float32"
+    card["created"] = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    card["sha256"] = sha256(folder / WEIGHTS)
+    (folder / CARD).write_text(json.dumps(card, indent=2) + "\n")
+    return ModelInfo(folder.name, folder, card, "user")

@@ -1,0 +1,110 @@
+"""Helpers shared by the pages: query-parameter state, uploads, errors, progress.
+
+Lives beside the pages (not in devocore) because it imports streamlit.
+"""
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator
+
+import streamlit as st
+
+from devocore.config import EXAMPLES_DIR, LIMITS
+from devocore.errors import DevocoreError
+
+PAGES_DIR = Path(__file__).resolve().parent
+
+# (file stem, title, icon) of every view, in menu order; a view appears once its page file exists.
+VIEWS = [
+    ("segmentation", "Segmentation", ":material/blur_on:"),
+    ("lineage", "Lineage time-lapse", ":material/timeline:"),
+    ("gan", "GAN sampler", ":material/auto_awesome:"),
+    ("tracking", "Worm tracking", ":material/gesture:"),
+    ("pca", "PCA explorer", ":material/scatter_plot:"),
+    ("forecast", "LSTM forecast", ":material/show_chart:"),
+    ("train", "Train", ":material/model_training:"),
+    ("batch", "Batch", ":material/dynamic_feed:"),
+    ("simulator", "Simulator", ":material/science:"),
+]
+
+
+def available_views() -> list[tuple[str, str, str]]:
+    """The views whose page file exists, in menu order."""
+    return [v for v in VIEWS if (PAGES_DIR / f"{v[0]}.py").exists()]
+
+
+def param(key: str, default, cast: Callable = str):
+    """The value of ``key`` from the URL's query parameters, or ``default``.
+
+    Pages use it as a widget's initial value and write the widget's value back
+    with :func:`set_param`, so a copied URL reproduces the view.
+    """
+    raw = st.query_params.get(key)
+    if raw is None:
+        return default
+    try:
+        if cast is bool:
+            return raw.lower() in ("1", "true", "yes")
+        return cast(raw)
+    except (TypeError, ValueError):
+        return default
+
+
+def set_param(key: str, value) -> None:
+    """Store a widget's value in the URL (only when it changed, to avoid reruns)."""
+    text = str(int(value)) if isinstance(value, bool) else str(value)
+    if st.query_params.get(key) != text:
+        st.query_params[key] = text
+
+
+def choice_index(options: list, value, default: int = 0) -> int:
+    """Index of ``value`` in ``options`` for a selectbox, or ``default``."""
+    return options.index(value) if value in options else default
+
+
+@contextlib.contextmanager
+def guard(what: str = "") -> Iterator[None]:
+    """Show input errors as ``st.error`` and stop the page, never a traceback.
+
+    Example (in a page)::
+
+        with guard("reading the image"):
+            image = io.read_image(upload.getvalue(), name=upload.name)
+    """
+    try:
+        yield
+    except DevocoreError as exc:
+        st.error(f"{what.capitalize() + ': ' if what else ''}{exc}", icon=":material/error:")
+        st.stop()
+
+
+def session_dir() -> Path:
+    """A temporary folder for this browser session's files (uploads, outputs)."""
+    if "_session_dir" not in st.session_state:
+        st.session_state["_session_dir"] = tempfile.mkdtemp(prefix="devoscope-session-")
+    return Path(st.session_state["_session_dir"])
+
+
+def progress_bar(text: str = "Working...") -> Callable[[float, str], None]:
+    """A devocore progress callback drawing an ``st.progress`` bar."""
+    bar = st.progress(0.0, text=text)
+
+    def report(fraction: float, message: str = "") -> None:
+        bar.progress(max(0.0, min(1.0, float(fraction))), text=message or text)
+
+    return report
+
+
+def examples(kind: str) -> dict[str, Path]:
+    """Bundled example files for a page: ``assets/examples/<kind>/*``, by file name."""
+    folder = EXAMPLES_DIR / kind
+    if not folder.is_dir():
+        return {}
+    return {p.name: p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")}
+
+
+def limits_caption() -> None:
+    """One line telling the user what Devoscope accepts."""
+    st.caption("Limits: " + "; ".join(f"{k} {v}" for k, v in LIMITS.describe().items()))

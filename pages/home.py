@@ -1,0 +1,42 @@
+"""Home: what Devoscope does, one card per view."""
+from pathlib import Path
+
+import streamlit as st
+
+from pages.common import available_views
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BLURBS = {
+    "segmentation": "Cell membranes and nuclei from embryo images, stacks and videos: masks, instances, "
+                    "centroids and a per-cell table.",
+    "lineage": "How many cells of each lineage (A, E, M, P, C, D, Z) are in every frame of a time-lapse.",
+    "gan": "Synthetic embryo images from a trained generator, and what the lineage model says about them.",
+    "tracking": "Worms in a video: skeleton, head and tail, head-tail distance, curvature and speed.",
+    "pca": "Cell-position tables projected and coloured by lineage and time; a lineage classifier.",
+    "forecast": "Forecast worm behaviour with an LSTM, always against simple baselines.",
+    "train": "Train or fine-tune models on your own labelled images and compare them.",
+    "batch": "Process a whole folder of images and videos on Dask.",
+    "simulator": "Generate synthetic embryos and crawling worms with exact ground truth.",
+}
+
+st.title("Devoscope")
+st.write(
+    "Pre-trained deep-learning models for *C. elegans* developmental biology, for biologists who do not "
+    "write code. Everything runs on this machine, offline, on your own microscopy files. Every page has "
+    "an example to try first."
+)
+
+views = available_views()
+if not views:
+    st.info("No views are installed yet.")
+for row in range(0, len(views), 3):
+    columns = st.columns(3)
+    for column, (stem, title, icon) in zip(columns, views[row:row + 3]):
+        with column.container(border=True):
+            picture = ROOT / "assets" / "home" / f"{stem}.png"
+            if picture.exists():
+                st.image(str(picture), width="stretch")
+            st.subheader(title)
+            st.write(BLURBS.get(stem, ""))
+            st.page_link(f"pages/{stem}.py", label=f"Open {title}", icon=icon)

@@ -1,0 +1,30 @@
+"""Shared fixtures: everything is made by the tests themselves, nothing from ../shared."""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+# Tests must never pick up a developer's own models or GPU.
+os.environ.setdefault("DEVOCORE_DEVICE", "cpu")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_models(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path_factory.mktemp("user_models")))
+
+
+def pytest_collection_modifyitems(config, items):
+    import torch
+
+    skip_slow = pytest.mark.skip(reason="slow; set DEVOCORE_SLOW=1 to run")
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "slow" in item.keywords and not os.environ.get("DEVOCORE_SLOW"):
+            item.add_marker(skip_slow)
+        if "gpu" in item.keywords and not torch.cuda.is_available():
+            item.add_marker(skip_gpu)

@@ -1,0 +1,292 @@
+"""Readers: every format and every bad input, with files the tests make."""
+import io
+import struct
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from devocore import io as dio
+from devocore.config import Limits
+from devocore.errors import (
+    EmptyFileError,
+    EmptyTableError,
+    MissingColumnsError,
+    NoFramesError,
+    NonNumericError,
+    TooLargeError,
+    UnreadableFileError,
+    UnsupportedFormatError,
+)
+
+
+def png_bytes(array):
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def tiff_bytes(array, **kwargs):
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, array, **kwargs)
+    return buf.getvalue()
+
+
+def bomb_png(width, height):
+    """A valid PNG header declaring a huge image, with almost no data."""
+    def chunk(kind, payload):
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 10)) + \
+        chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_png_grey_keeps_dtype_and_values(dtype):
+    array = (np.arange(48).reshape(6, 8) * (1000 if dtype == np.uint16 else 5)).astype(dtype)
+    image = dio.read_image(png_bytes(array), name="x.png")
+    assert image.axes == "YX"
+    assert image.data.dtype == dtype
+    np.testing.assert_array_equal(image.data, array)
+
+
+def test_png_rgb_and_rgba_become_yxc_without_alpha():
+    rgba = np.zeros((5, 7, 4), np.uint8)
+    rgba[..., 1] = 200
+    image = dio.read_image(png_bytes(rgba), name="x.png")
+    assert image.axes == "YXC" and image.data.shape == (5, 7, 3)
+    assert image.data[0, 0, 1] == 200
+
+
+def test_jpeg_reads(tmp_path):
+    path = tmp_path / "a.jpg"
+    Image.fromarray(np.full((10, 12), 128, np.uint8)).save(path, "JPEG")
+    image = dio.read_image(path)
+    assert image.data.shape == (10, 12) and abs(int(image.data[5, 5]) - 128) <= 2
+    assert image.name == "a.jpg"
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_tiff_bit_depths(dtype):
+    array = np.arange(20, dtype=dtype).reshape(4, 5)
+    image = dio.read_image(tiff_bytes(array), name="x.tif")
+    assert image.axes == "YX" and image.data.dtype == dtype
+    np.testing.assert_array_equal(image.data, array)
+
+
+def test_tiff_zstack_reports_axes_and_planes():
+    stack = np.random.default_rng(0).integers(0, 65535, (7, 16, 20), dtype=np.uint16)
+    image = dio.read_image(tiff_bytes(stack, imagej=True, metadata={"axes": "ZYX"}), name="s.tif")
+    assert image.axes == "ZYX" and image.is_stack and image.n_planes == 7
+    planes = list(image.planes())
+    np.testing.assert_array_equal(planes[3], stack[3])
+
+
+def test_tiff_time_series_with_channels():
+    movie = np.zeros((3, 2, 8, 9), np.uint8)  # T C Y X
+    movie[:, 1] = 50
+    image = dio.read_image(tiff_bytes(movie, imagej=True, metadata={"axes": "TCYX"}), name="m.tif")
+    assert image.axes == "TYXC" and image.data.shape == (3, 8, 9, 2)
+    assert image.data[0, 0, 0, 1] == 50
+
+
+def test_float_tiff_nan_becomes_zero():
+    array = np.ones((4, 4), np.float32)
+    array[1, 1] = np.nan
+    assert dio.read_image(tiff_bytes(array), name="f.tif").data[1, 1] == 0
+
+
+def test_five_d_tiff_is_refused_clearly():
+    array = np.zeros((2, 3, 2, 4, 5, 6), np.uint8)  # six axes, none of them colour
+    with pytest.raises(UnsupportedFormatError, match="axes"):
+        dio.read_image(tiff_bytes(array, photometric="minisblack"), name="five.tif")
+
+
+def test_zero_byte_file(tmp_path):
+    path = tmp_path / "empty.png"
+    path.write_bytes(b"")
+    with pytest.raises(EmptyFileError, match="empty.png' is empty"):
+        dio.read_image(path)
+
+
+@pytest.mark.parametrize("maker,fmt", [
+    (lambda: png_bytes(np.zeros((64, 64), np.uint8) + 7), "PNG"),
+    (lambda: tiff_bytes(np.arange(4096, dtype=np.uint16).reshape(64, 64)), "TIFF"),
+])
+def test_truncated_images(maker, fmt):
+    data = maker()
+    with pytest.raises(UnreadableFileError, match=f"{fmt}.*(truncated|corrupt)"):
+        dio.read_image(data[: len(data) // 2], name="cut")
+
+
+def test_truncated_jpeg():
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (64, 64), dtype=np.uint8)).save(buf, "JPEG")
+    with pytest.raises(UnreadableFileError, match="JPEG"):
+        dio.read_image(buf.getvalue()[:200], name="cut.jpg")
+
+
+def test_text_named_png():
+    with pytest.raises(UnsupportedFormatError, match="not an image: it holds text"):
+        dio.read_image(b"hello, I am not a picture\n", name="fake.png")
+
+
+def test_unknown_binary():
+    with pytest.raises(UnsupportedFormatError, match="not a PNG, JPEG or TIFF"):
+        dio.read_image(bytes(range(256)), name="blob.png")
+
+
+def test_decompression_bomb_is_refused_before_decoding():
+    with pytest.raises(TooLargeError, match="100000 x 100000"):
+        dio.read_image(bomb_png(100_000, 100_000), name="bomb.png")
+
+
+def test_pixel_cap_is_configurable():
+    small = Limits(max_pixels=100)
+    with pytest.raises(TooLargeError, match="megapixels"):
+        dio.read_image(png_bytes(np.zeros((20, 20), np.uint8)), name="x.png", limits=small)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(UnreadableFileError, match="does not exist"):
+        dio.read_image(tmp_path / "nope.png")
+
+
+def test_normalize_maps_any_depth_to_unit_range():
+    for array in (np.array([[0, 255]], np.uint8), np.array([[100, 60000]], np.uint16),
+                  np.array([[-1.5, 3.0]], np.float32)):
+        out = dio.normalize(array, 0, 100)
+        assert out.dtype == np.float32 and out.min() == 0.0 and out.max() == 1.0
+
+
+# ----------------------------------------------------------------------------- frames
+
+def write_video(path, frames, fps=10.0):
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+
+
+def test_video_streams_frames_with_count_and_fps(tmp_path):
+    frames = [np.full((32, 48, 3), 20 * i, np.uint8) for i in range(6)]
+    path = tmp_path / "v.avi"
+    write_video(path, frames, fps=7)
+    with dio.open_frames(path) as video:
+        assert video.frame_count == 6 and video.fps == pytest.approx(7) and video.shape == (32, 48)
+        means = [frame.mean() for frame in video]
+    assert len(means) == 6 and means[5] > means[0] + 80
+
+
+def test_empty_video_file(tmp_path):
+    path = tmp_path / "v.mp4"
+    path.write_bytes(b"")
+    with pytest.raises(EmptyFileError):
+        dio.open_frames(path)
+
+
+def test_garbage_video(tmp_path):
+    path = tmp_path / "v.mp4"
+    path.write_bytes(b"not a video at all" * 100)
+    with pytest.raises(UnreadableFileError):
+        dio.open_frames(path)
+
+
+def test_video_with_corrupt_middle_yields_the_readable_part(tmp_path):
+    frames = [np.full((32, 32, 3), 10 * i, np.uint8) for i in range(20)]
+    path = tmp_path / "v.avi"
+    write_video(path, frames)
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle: middle + 4000] = b"\x00" * 4000
+    path.write_bytes(bytes(data))
+    try:
+        video = dio.open_frames(path)
+    except UnreadableFileError:
+        return  # refusing the whole file with a clear error is acceptable too
+    with video:
+        got = sum(1 for _ in video)
+    assert 0 < got <= 20
+
+
+def test_frame_folder_natural_order(tmp_path):
+    for i in (10, 2, 1):
+        (tmp_path / f"f{i}.png").write_bytes(png_bytes(np.full((4, 4), i, np.uint8)))
+    with dio.open_frames(tmp_path) as frames:
+        assert [int(f[0, 0]) for f in frames] == [1, 2, 10]
+
+
+def test_empty_frame_folder(tmp_path):
+    with pytest.raises(NoFramesError, match="no PNG"):
+        dio.open_frames(tmp_path)
+
+
+def test_tiff_series_as_frames(tmp_path):
+    path = tmp_path / "t.tif"
+    tifffile.imwrite(path, np.arange(3 * 4 * 5, dtype=np.uint16).reshape(3, 4, 5), photometric="minisblack")
+    with dio.open_frames(path) as frames:
+        assert frames.frame_count == 3
+        assert [int(f[0, 0]) for f in frames] == [0, 20, 40]
+
+
+def test_save_upload_ignores_the_users_name(tmp_path):
+    path = dio.save_upload(b"abc", "../../etc/passwd.mp4", tmp_path)
+    assert path.parent == tmp_path and path.read_bytes() == b"abc"
+    assert ".." not in path.name and "passwd" not in path.name
+
+
+# ----------------------------------------------------------------------------- tables
+
+EPIC = b"cellTime,cell,time,none,z,x,y,size,blot\nAB:1,AB,1,0,3.5,10,20,40,5\nP1:1,P1,1,0,4,30,20,38,6\n"
+
+
+def test_epic_keeps_extra_columns_and_scales_z():
+    table = dio.read_epic(EPIC, name="e.csv", z_scale=2.0)
+    assert list(table["cell"]) == ["AB", "P1"]
+    assert table["z"].tolist() == [7.0, 8.0]
+    assert "blot" in table.columns and "cellTime" in table.columns
+
+
+def test_epic_missing_columns_named():
+    with pytest.raises(MissingColumnsError, match="lacks the columns z, size"):
+        dio.read_epic(b"cell,time,x,y\nAB,1,2,3\n", name="e.csv")
+
+
+def test_epic_non_numeric_value_named():
+    with pytest.raises(NonNumericError, match="column 'x' must hold numbers, but row 3 holds 'left'"):
+        dio.read_epic(b"cell,time,x,y,z,size\nAB,1,2,3,4,5\nP1,1,left,3,4,5\n", name="e.csv")
+
+
+def test_nan_rows_are_dropped_not_fatal():
+    table = dio.read_epic(b"cell,time,x,y,z,size\nAB,1,2,3,4,5\nP1,1,,3,4,5\n", name="e.csv")
+    assert len(table) == 1
+
+
+def test_header_only_table():
+    with pytest.raises(EmptyTableError, match="no rows"):
+        dio.read_epic(b"cell,time,x,y,z,size\n", name="e.csv")
+
+
+def test_empty_table_file():
+    with pytest.raises(EmptyFileError):
+        dio.read_table(b"", name="e.csv")
+
+
+def test_non_utf8_table_reads_as_latin1():
+    table = dio.read_table("name,value\ncaf\xe9,1\n".encode("latin-1"), name="t.csv", numeric=["value"])
+    assert table.loc[0, "name"] == "café"
+
+
+def test_binary_file_as_table():
+    with pytest.raises(UnreadableFileError, match="binary"):
+        dio.read_table(png_bytes(np.zeros((4, 4), np.uint8)), name="t.csv")
+
+
+def test_row_limit():
+    data = b"a\n" + b"1\n" * 50
+    with pytest.raises(TooLargeError, match="more than 10 rows"):
+        dio.read_table(data, name="t.csv", limits=Limits(max_rows=10))
