@@ -598,3 +598,60 @@ def read_epic(source: Source, name: str | None = None, z_scale: float = 1.0,
         log.warning("dropped %d rows with missing time, position or size", before - len(frame))
     frame["z"] = frame["z"] * z_scale
     return frame
+
+
+# ----------------------------------------------------------------------------- archives
+
+def extract_zip(source: Source, dest: str | os.PathLike, name: str | None = None, limits: Limits = LIMITS,
+                max_files: int = 20_000, max_ratio: float = 200.0) -> list[Path]:
+    """Extract a ZIP upload safely into ``dest``; returns the files written.
+
+    Refuses entries that would land outside ``dest`` (``../x``, absolute paths,
+    links), archives that inflate beyond the upload limit or by more than
+    ``max_ratio`` (ZIP bombs), and archives with more than ``max_files`` entries.
+    Nothing is written unless the whole archive passes these checks.
+
+    Raises:
+        UnsafePathError, TooLargeError, UnreadableFileError.
+    """
+    import stat
+    import zipfile
+
+    from devocore.errors import UnsafePathError
+
+    what = _describe(source, name)
+    data = _read_bytes(source, what, limits)
+    dest = Path(dest).resolve()
+    try:
+        archive = zipfile.ZipFile(_io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise UnreadableFileError(f"{what} is not a readable ZIP archive ({exc}).") from exc
+    with archive:
+        entries = [e for e in archive.infolist() if not e.is_dir()]
+        if len(entries) > max_files:
+            raise TooLargeError(f"{what} holds {len(entries):,} files; the limit is {max_files:,}.")
+        total = sum(e.file_size for e in entries)
+        cap = limits.upload_mb * 1024 * 1024
+        if total > cap or total > max_ratio * max(len(data), 1):
+            raise TooLargeError(f"{what} would expand to {total / 2**20:.0f} MB from {len(data) / 2**20:.1f} MB; "
+                                "it looks like a ZIP bomb and was not extracted.")
+        targets = []
+        for entry in entries:
+            target = (dest / entry.filename).resolve()
+            mode = entry.external_attr >> 16
+            if dest not in target.parents or stat.S_ISLNK(mode):
+                raise UnsafePathError(f"{what} has an entry '{entry.filename}' that points outside the folder "
+                                      "it is extracted to; the archive was refused.")
+            targets.append((entry, target))
+        written = []
+        for entry, target in targets:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(entry) as src, open(target, "wb") as out:
+                remaining = entry.file_size + 1
+                while chunk := src.read(min(1 << 20, remaining)):
+                    remaining -= len(chunk)
+                    if remaining <= 0:  # the header lied about the size
+                        raise TooLargeError(f"{what}: entry '{entry.filename}' is larger than it declares.")
+                    out.write(chunk)
+            written.append(target)
+    return written

@@ -290,3 +290,37 @@ def test_row_limit():
     data = b"a\n" + b"1\n" * 50
     with pytest.raises(TooLargeError, match="more than 10 rows"):
         dio.read_table(data, name="t.csv", limits=Limits(max_rows=10))
+
+
+# ----------------------------------------------------------------------------- archives
+
+def zip_bytes(entries):
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, payload in entries.items():
+            archive.writestr(name, payload)
+    return buf.getvalue()
+
+
+def test_zip_extracts_inside_the_folder(tmp_path):
+    written = dio.extract_zip(zip_bytes({"a/b.txt": b"hi", "c.png": b"x"}), tmp_path, name="z.zip")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == ["a/b.txt", "c.png"]
+
+
+def test_zip_path_traversal_is_refused_and_nothing_written(tmp_path):
+    from devocore.errors import UnsafePathError
+    dest = tmp_path / "out"
+    with pytest.raises(UnsafePathError, match=r"'\.\./x'"):
+        dio.extract_zip(zip_bytes({"ok.txt": b"1", "../x": b"evil"}), dest, name="z.zip")
+    assert not (tmp_path / "x").exists() and not (dest / "ok.txt").exists()
+
+
+def test_zip_bomb_is_refused(tmp_path):
+    with pytest.raises(TooLargeError, match="ZIP bomb"):
+        dio.extract_zip(zip_bytes({"zeros.bin": b"\x00" * 20_000_000}), tmp_path, name="bomb.zip")
+
+
+def test_not_a_zip(tmp_path):
+    with pytest.raises(UnreadableFileError, match="not a readable ZIP"):
+        dio.extract_zip(b"PK but not really", tmp_path, name="z.zip")
