@@ -1,0 +1,402 @@
+"""Batch processing of whole folders on Dask: one machine or a cluster.
+
+Every supported file under the input folder is one task (long videos are split
+into frame ranges, processed in parallel and joined in order). Outputs go to
+``OUT/<relative path>/`` beside a ``done.json`` marker written last, so a
+re-run skips files whose outputs are complete and a killed run loses only the
+tasks in flight. A file that fails is reported in the summary; the rest goes on.
+
+Tasks are registered with :func:`register`; each view's engine provides the
+functions (the same ones its CLI uses), so batch and CLI outputs are identical.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import pandas as pd
+
+from devocore.errors import DevocoreError, UnsupportedFormatError
+from devocore.progress import ProgressFn
+
+log = logging.getLogger(__name__)
+
+MARKER = "done.json"
+
+
+@dataclass(frozen=True)
+class BatchTask:
+    """How one kind of batch job processes a file.
+
+    Attributes:
+        name: the task's name on the command line.
+        suffixes: file endings it accepts (lower case, with the dot).
+        model: registry name of the model each worker loads once, or None.
+        run_file: ``(path, out_dir, model) -> dict`` writes the outputs for one file
+            and returns its key results (flat values: numbers or strings).
+        run_range: optional ``(path, start, stop, model) -> object`` for one frame range
+            of a video; with it, long videos are split.
+        join: ``(path, out_dir, parts) -> dict`` writes the outputs from the range
+            results, in order; required with ``run_range``.
+        frame_count: ``(path) -> int`` frames in a video, to plan the ranges.
+    """
+
+    name: str
+    suffixes: tuple[str, ...]
+    run_file: Callable
+    model: str | None = None
+    run_range: Callable | None = None
+    join: Callable | None = None
+    frame_count: Callable | None = None
+    video_suffixes: tuple[str, ...] = (".mov", ".mp4", ".avi", ".m4v", ".mkv")
+
+
+TASKS: dict[str, BatchTask] = {}
+_PROVIDERS = {  # task name -> module that registers it on import
+    "nucleus": "devocore.segmentation",
+    "membrane": "devocore.segmentation",
+    "lineage": "devocore.lineage",
+    "track": "devocore.tracking",
+}
+
+
+def register(task: BatchTask) -> BatchTask:
+    """Make ``task`` available to :func:`run_batch`."""
+    TASKS[task.name] = task
+    return task
+
+
+def get_task(name: str) -> BatchTask:
+    """The task called ``name``, importing its provider if needed."""
+    if name not in TASKS and name in _PROVIDERS:
+        import importlib
+
+        importlib.import_module(_PROVIDERS[name])
+    if name not in TASKS:
+        raise UnsupportedFormatError(f"Unknown batch task '{name}'. Available options are: "
+                                     f"{sorted(set(TASKS) | set(_PROVIDERS))}")
+    return TASKS[name]
+
+
+# ----------------------------------------------------------------------------- planning
+
+def discover(input_dir: str | os.PathLike, task: BatchTask) -> list[Path]:
+    """Every file under ``input_dir`` (recursively) that ``task`` accepts, sorted."""
+    root = Path(input_dir)
+    if not root.is_dir():
+        raise UnsupportedFormatError(f"'{root}' is not a folder.")
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in task.suffixes
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
+def output_dir(input_dir: Path, path: Path, out_root: Path) -> Path:
+    """Where a file's outputs go: its relative path under ``out_root`` (suffix kept, so a.png and a.tif differ)."""
+    return out_root / path.relative_to(input_dir)
+
+
+def fingerprint(path: Path) -> str:
+    """Cheap identity of an input file: size and modification time."""
+    stat = path.stat()
+    return hashlib.sha1(f"{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+
+
+def is_complete(path: Path, out_dir: Path) -> bool:
+    """True when ``out_dir`` holds a marker for this very input and every file the marker lists."""
+    marker = out_dir / MARKER
+    try:
+        info = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return False
+    if info.get("input_fingerprint") != fingerprint(path) or info.get("status") != "ok":
+        return False
+    return all((out_dir / name).is_file() and (out_dir / name).stat().st_size == size
+               for name, size in info.get("outputs", {}).items())
+
+
+def _write_marker(path: Path, out_dir: Path, row: dict) -> None:
+    outputs = {p.relative_to(out_dir).as_posix(): p.stat().st_size
+               for p in sorted(out_dir.rglob("*")) if p.is_file() and p.name != MARKER}
+    info = {"input": str(path), "input_fingerprint": fingerprint(path), "status": row["status"],
+            "outputs": outputs, "results": {k: v for k, v in row.items() if k not in ("file",)}}
+    tmp = out_dir / (MARKER + ".tmp")
+    tmp.write_text(json.dumps(info, indent=1, default=str))
+    tmp.replace(out_dir / MARKER)  # atomic: a killed run never leaves a half-written marker
+
+
+@dataclass
+class Plan:
+    """What a batch run will do."""
+
+    files: list[Path]
+    skipped: list[Path] = field(default_factory=list)
+    ranges: dict[Path, list[tuple[int, int]]] = field(default_factory=dict)
+
+
+def plan(input_dir: Path, out_root: Path, task: BatchTask, chunk_frames: int, force: bool = False) -> Plan:
+    """Files to process, files already complete, and frame ranges for long videos."""
+    todo, skipped, ranges = [], [], {}
+    for path in discover(input_dir, task):
+        if not force and is_complete(path, output_dir(input_dir, path, out_root)):
+            skipped.append(path)
+            continue
+        todo.append(path)
+        if task.run_range and path.suffix.lower() in task.video_suffixes and chunk_frames > 0:
+            try:
+                count = task.frame_count(path)
+            except DevocoreError:
+                count = 0  # it will fail, alone, when processed whole
+            if count > chunk_frames:
+                ranges[path] = [(s, min(s + chunk_frames, count)) for s in range(0, count, chunk_frames)]
+    return Plan(todo, skipped, ranges)
+
+
+# ----------------------------------------------------------------------------- workers
+
+_WORKER_MODELS: dict[str, object] = {}
+MODEL_LOADS = {"count": 0}
+
+
+def worker_model(name: str | None):
+    """The model ``name``, loaded once per worker process (not once per task)."""
+    if name is None:
+        return None
+    if name not in _WORKER_MODELS:
+        from devocore import registry
+        from devocore.device import choose_device
+
+        _WORKER_MODELS[name] = registry.load_model(name, choose_device().name)
+        MODEL_LOADS["count"] += 1
+        log.info("worker %d loaded model %s", os.getpid(), name)
+    return _WORKER_MODELS[name]
+
+
+def _failure(path: Path, task: str, start: float, exc: BaseException) -> dict:
+    message = str(exc) if isinstance(exc, DevocoreError) else f"{type(exc).__name__}: {exc}"
+    if not isinstance(exc, DevocoreError):
+        log.error("unexpected failure on %s:\n%s", path, traceback.format_exc())
+    return {"file": str(path), "task": task, "status": "failed", "frames": 0,
+            "seconds": round(time.time() - start, 3), "error": message}
+
+
+def process_file(path: Path, out_dir: Path, task_name: str) -> dict:
+    """Run a whole file; returns its summary row (never raises)."""
+    start = time.time()
+    task = get_task(task_name)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        results = task.run_file(path, out_dir, worker_model(task.model))
+        row = {"file": str(path), "task": task_name, "status": "ok", "frames": results.pop("frames", 1),
+               "seconds": round(time.time() - start, 3), "error": "", **results}
+        _write_marker(path, out_dir, row)
+        return row
+    except Exception as exc:  # one bad file must not stop the batch
+        return _failure(path, task_name, start, exc)
+
+
+def process_range(path: Path, start_frame: int, stop_frame: int, task_name: str):
+    """Run one frame range of a video; returns ``("ok", part, seconds)`` or ``("failed", message, seconds)``."""
+    start = time.time()
+    task = get_task(task_name)
+    try:
+        return "ok", task.run_range(path, start_frame, stop_frame, worker_model(task.model)), time.time() - start
+    except Exception as exc:
+        return "failed", _failure(path, task_name, start, exc)["error"], time.time() - start
+
+
+def join_ranges(path: Path, out_dir: Path, task_name: str, parts: list) -> dict:
+    """Join the range results of one video, in order, into the CLI's outputs."""
+    start = time.time()
+    task = get_task(task_name)
+    failed = [p[1] for p in parts if p[0] != "ok"]
+    if failed:
+        return _failure(path, task_name, start, RuntimeError(failed[0]))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        results = task.join(path, out_dir, [p[1] for p in parts])
+        row = {"file": str(path), "task": task_name, "status": "ok", "frames": results.pop("frames", 0),
+               "seconds": round(sum(p[2] for p in parts) + time.time() - start, 3), "error": "", **results}
+        _write_marker(path, out_dir, row)
+        return row
+    except Exception as exc:
+        return _failure(path, task_name, start, exc)
+
+
+# ----------------------------------------------------------------------------- driver
+
+@dataclass
+class BatchResult:
+    """What a run did: the summary table and where things are."""
+
+    summary: pd.DataFrame
+    skipped: int
+    dashboard: str | None
+    out_dir: Path
+
+
+def _client(scheduler: str | None, workers: int | None):
+    from distributed import Client, LocalCluster
+
+    for name in ("distributed", "distributed.scheduler", "distributed.nanny", "distributed.core",
+                 "distributed.http.proxy", "distributed.worker"):
+        logging.getLogger(name).setLevel(logging.WARNING)  # the summary and progress bar say what matters
+    if scheduler:
+        return Client(scheduler), None
+    n = workers or max(1, min(os.cpu_count() or 1, 8))
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+                           silence_logs=logging.ERROR)
+    return Client(cluster), cluster
+
+
+def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.PathLike,
+              scheduler: str | None = None, workers: int | None = None, chunk_frames: int = 256,
+              force: bool = False, progress: ProgressFn | None = None,
+              on_row: Callable[[dict, int, int, int], None] | None = None,
+              announce: Callable[[str], None] | None = None) -> BatchResult:
+    """Process every supported file under ``input_dir`` with ``task_name``.
+
+    Args:
+        scheduler: address of an existing Dask scheduler (``tcp://host:8786``); None starts a
+            LocalCluster with ``workers`` processes (default: one per core).
+        chunk_frames: videos longer than this are split into ranges of this many frames.
+        force: redo files even when their outputs are complete.
+        on_row: called with (row, done, failed, remaining) as each file finishes.
+        announce: called with the Dask dashboard address once the cluster is up.
+
+    Returns:
+        a :class:`BatchResult`; the summary is also written as ``summary.csv`` and ``summary.parquet``.
+    """
+    from distributed import as_completed
+
+    input_dir, out_root = Path(input_dir).resolve(), Path(out_dir).resolve()
+    task = get_task(task_name)
+    out_root.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(out_root / "run.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger("devocore").addHandler(handler)
+    try:
+        work = plan(input_dir, out_root, task, chunk_frames, force)
+        log.info("batch %s on %s: %d files to do, %d already complete", task_name, input_dir,
+                 len(work.files), len(work.skipped))
+        rows = []
+        dashboard = None
+        if work.files:
+            client, cluster = _client(scheduler, workers)
+            dashboard = client.dashboard_link
+            log.info("Dask dashboard: %s", dashboard)
+            if announce:
+                announce(dashboard)
+            try:
+                futures = []
+                for path in work.files:
+                    dest = output_dir(input_dir, path, out_root)
+                    if path in work.ranges:
+                        parts = [client.submit(process_range, path, a, b, task_name, pure=False)
+                                 for a, b in work.ranges[path]]
+                        futures.append(client.submit(join_ranges, path, dest, task_name, parts, pure=False))
+                    else:
+                        futures.append(client.submit(process_file, path, dest, task_name, pure=False))
+                done = failed = 0
+                for future in as_completed(futures):
+                    row = future.result()
+                    rows.append(row)
+                    done += row["status"] == "ok"
+                    failed += row["status"] != "ok"
+                    remaining = len(futures) - done - failed
+                    log.info("%s %s (%s)", row["status"], row["file"], row.get("error", ""))
+                    if on_row:
+                        on_row(row, done, failed, remaining)
+                    if progress:
+                        progress((done + failed) / len(futures), f"{done} done, {failed} failed, {remaining} left")
+            finally:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+        for path in work.skipped:
+            info = json.loads((output_dir(input_dir, path, out_root) / MARKER).read_text())
+            rows.append({"file": str(path), **info["results"], "status": "skipped"})
+        summary = _summary_table(rows, input_dir)
+        summary.to_csv(out_root / "summary.csv", index=False)
+        summary.to_parquet(out_root / "summary.parquet", index=False)
+        return BatchResult(summary, len(work.skipped), dashboard, out_root)
+    finally:
+        logging.getLogger("devocore").removeHandler(handler)
+        handler.close()
+
+
+def _summary_table(rows: Iterable[dict], input_dir: Path) -> pd.DataFrame:
+    first = ["file", "task", "status", "frames", "seconds", "error"]
+    table = pd.DataFrame(list(rows))
+    if table.empty:
+        return pd.DataFrame(columns=first)
+    table["file"] = [Path(f).relative_to(input_dir).as_posix() if Path(f).is_relative_to(input_dir) else f
+                     for f in table["file"]]
+    for column in first:
+        if column not in table:
+            table[column] = "" if column in ("error", "task") else 0
+    table["error"] = table["error"].fillna("").astype(str)
+    table = table[first + [c for c in table.columns if c not in first]]
+    return table.sort_values("file").reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- built-in task
+
+def _inventory_file(path: Path, out_dir: Path, model) -> dict:
+    """Describe one image or video: size, frames, intensity range (a check before a long run)."""
+    from devocore import io
+
+    if path.suffix.lower() in io.VIDEO_SUFFIXES:
+        stats = _inventory_range(path, 0, None, model)
+        return _inventory_join(path, out_dir, [stats])
+    image = io.read_image(path)
+    data = image.data
+    info = {"frames": image.n_planes, "height": int(data.shape[-2 - image.axes.endswith("C")]),
+            "width": int(data.shape[-1 - image.axes.endswith("C")]), "axes": image.axes,
+            "dtype": str(data.dtype), "min": float(data.min()), "max": float(data.max()),
+            "mean": round(float(data.mean()), 4)}
+    (out_dir / "inventory.json").write_text(json.dumps(info, indent=1))
+    return info
+
+
+def _inventory_range(path: Path, start: int, stop: int | None, model) -> dict:
+    from devocore import io
+
+    frames, total, low, high, shape = 0, 0.0, float("inf"), float("-inf"), (0, 0)
+    with io.open_frames(path) as video:
+        shape = video.shape
+        for index, frame in enumerate(video):
+            if index < start:
+                continue
+            if stop is not None and index >= stop:
+                break
+            frames += 1
+            total += float(frame.mean())
+            low, high = min(low, float(frame.min())), max(high, float(frame.max()))
+    return {"frames": frames, "sum_mean": total, "min": low, "max": high, "height": shape[0], "width": shape[1]}
+
+
+def _inventory_join(path: Path, out_dir: Path, parts: list[dict]) -> dict:
+    frames = sum(p["frames"] for p in parts)
+    info = {"frames": frames, "height": parts[0]["height"], "width": parts[0]["width"], "axes": "TYXC",
+            "dtype": "uint8", "min": min(p["min"] for p in parts), "max": max(p["max"] for p in parts),
+            "mean": round(sum(p["sum_mean"] for p in parts) / max(frames, 1), 4)}
+    (out_dir / "inventory.json").write_text(json.dumps(info, indent=1))
+    return info
+
+
+def _video_frame_count(path: Path) -> int:
+    from devocore import io
+
+    with io.open_frames(path) as video:
+        return video.frame_count
+
+
+register(BatchTask("inventory", (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".mov", ".mp4", ".avi", ".m4v", ".mkv"),
+                   _inventory_file, run_range=_inventory_range, join=_inventory_join,
+                   frame_count=_video_frame_count))

@@ -1,0 +1,50 @@
+"""Process every image and video in a folder on Dask (a local cluster or an existing one).
+
+Outputs per input file go to OUT/<relative path>/ (the same files the single-file
+command writes), with summary.csv, summary.parquet and run.log in OUT. Re-running
+skips files whose outputs are complete; failed files are retried.
+
+Examples:
+  python -m devocore batch experiment/ --task nucleus --out results/
+  python -m devocore batch experiment/ --task track --out results/ --scheduler tcp://head-node:8786
+"""
+from __future__ import annotations
+
+import sys
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("input_dir", help="folder to process (recursively)")
+    parser.add_argument("--task", required=True,
+                        help="nucleus, membrane, lineage, track, or inventory (sizes and intensities only)")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    parser.add_argument("--workers", type=int, help="worker processes of the local cluster (default: one per core)")
+    parser.add_argument("--chunk-frames", type=int, default=256,
+                        help="split videos longer than this into ranges of this many frames (0: never split)")
+    parser.add_argument("--force", action="store_true", help="redo files whose outputs are already complete")
+    parser.add_argument("--json", action="store_true", help="print the run's figures as JSON on the last line")
+
+
+def run(args) -> dict:
+    from devocore import batch
+
+    def on_row(row, done, failed, remaining):
+        total = done + failed + remaining
+        bar = "#" * int(25 * (done + failed) / max(total, 1))
+        sys.stderr.write(f"\r[{bar:<25}] done {done}  failed {failed}  remaining {remaining}   ")
+        if remaining == 0:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    result = batch.run_batch(args.input_dir, args.task, args.out, scheduler=args.scheduler, workers=args.workers,
+                             chunk_frames=args.chunk_frames, force=args.force, on_row=on_row,
+                             announce=lambda url: print(f"Dask dashboard: {url}", flush=True))
+    table = result.summary
+    counts = table["status"].value_counts().to_dict() if len(table) else {}
+    print(f"{len(table)} files: {counts.get('ok', 0)} ok, {counts.get('failed', 0)} failed, "
+          f"{counts.get('skipped', 0)} skipped (already complete). Summary: {result.out_dir / 'summary.csv'}")
+    for _, row in table[table["status"] == "failed"].iterrows():
+        print(f"  failed: {row['file']}: {row['error']}")
+    return {"files": len(table), "ok": int(counts.get("ok", 0)), "failed": int(counts.get("failed", 0)),
+            "skipped": int(counts.get("skipped", 0)), "summary": str(result.out_dir / "summary.csv")}
