@@ -543,10 +543,13 @@ def read_table(source: Source, name: str | None = None, required: Sequence[str] 
     if "\x00" in text[:4096]:
         raise UnreadableFileError(f"{what} is not a text table (it holds binary data).")
     label = name or (str(source) if isinstance(source, (str, os.PathLike)) else "")
-    sep = "\t" if label.lower().endswith(".tsv") else None
+    if text.count("\n") > limits.max_rows + 1:  # refuse before parsing: counting lines is cheap
+        raise TooLargeError(f"{what} has more than {limits.max_rows:,} rows, the limit per table.")
+    header = text.split("\n", 1)[0]
+    sep = "\t" if label.lower().endswith(".tsv") or ("\t" in header and "," not in header) else \
+        ";" if (";" in header and "," not in header) else ","
     try:
-        frame = pd.read_csv(_io.StringIO(text), sep=sep, engine="python" if sep is None else "c",
-                            nrows=limits.max_rows + 1)
+        frame = pd.read_csv(_io.StringIO(text), sep=sep, nrows=limits.max_rows + 1)
     except pd.errors.EmptyDataError as exc:
         raise EmptyTableError(f"{what} is empty: it has no header and no rows.") from exc
     except (pd.errors.ParserError, ValueError) as exc:
