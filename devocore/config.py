@@ -25,6 +25,12 @@ def user_model_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".devoscope" / "models"
 
 
+def data_root() -> Path:
+    """The server folder under which pages may read input folders (``DEVOCORE_DATA_DIR``, default: home)."""
+    env = os.environ.get("DEVOCORE_DATA_DIR")
+    return (Path(env).expanduser() if env else Path.home()).resolve()
+
+
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value else default

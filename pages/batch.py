@@ -1,0 +1,97 @@
+"""Batch: process a whole folder of images and videos on Dask."""
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import streamlit as st
+
+from devocore import batch, config, io as dio
+from devocore.errors import UnsafePathError
+from pages.common import guard, limits_caption, param, progress_bar, session_dir, set_param
+
+TASKS = {
+    "nucleus": "Nucleus segmentation (masks, labels, per-nucleus table)",
+    "membrane": "Membrane segmentation (cells, per-cell table)",
+    "lineage": "Lineage populations per frame",
+    "track": "Worm tracking (skeletons, head-tail distance, curvature, speed)",
+    "inventory": "Inventory only (sizes, frames, intensity range): a quick check before a long run",
+}
+
+st.title("Batch processing")
+st.write("Run one analysis over every image and video in a folder, in parallel on a local Dask cluster. "
+         "Outputs per file are the same as the single-file views; a summary table lists every file, and "
+         "files that fail are reported without stopping the rest. For hundreds of files or a cluster, use "
+         "the command line: `python -m devocore batch FOLDER --task nucleus --out RESULTS`.")
+limits_caption()
+
+SOURCES = ["The bundled examples", "Upload a ZIP of files", "A folder on this server"]
+source = st.radio("Input", SOURCES, horizontal=True, key="batch_source")
+input_dir: Path | None = None
+if source == SOURCES[0]:
+    input_dir = config.EXAMPLES_DIR
+    if not input_dir.is_dir():
+        st.info("No bundled examples are installed; upload a ZIP instead.")
+        input_dir = None
+elif source == SOURCES[1]:
+    upload = st.file_uploader("ZIP with images (PNG, JPEG, TIFF) and videos (MP4, MOV, AVI)", type=["zip"],
+                              key="batch_zip")
+    if upload is not None:
+        target = session_dir() / "batch_input"
+        if st.session_state.get("batch_zip_id") != upload.file_id:
+            with guard("reading the ZIP"):
+                dio.extract_zip(upload.getvalue(), target / upload.file_id, name=upload.name)
+            st.session_state["batch_zip_id"] = upload.file_id
+        input_dir = target / upload.file_id
+else:
+    root = config.data_root()
+    typed = st.text_input(f"Folder (under {root})", value=param("batch_dir", ""), key="batch_dir")
+    if typed:
+        folder = (root / typed).resolve() if not Path(typed).is_absolute() else Path(typed).resolve()
+        with guard("choosing the folder"):
+            if root != folder and root not in folder.parents:
+                raise UnsafePathError(f"'{typed}' is outside {root}; set DEVOCORE_DATA_DIR to allow another "
+                                      "folder.")
+            if not folder.is_dir():
+                raise UnsafePathError(f"'{typed}' is not a folder on this server.")
+        set_param("batch_dir", typed)
+        input_dir = folder
+
+names = list(TASKS)
+task = st.selectbox("Task", names, format_func=lambda n: TASKS[n], key="batch_task",
+                    index=names.index(param("batch_task", "inventory")) if param("batch_task", "inventory")
+                    in names else 0)
+set_param("batch_task", task)
+workers = st.slider("Worker processes", 1, max(2, min(8, os.cpu_count() or 1)), 1, key="batch_workers")
+
+if input_dir is not None:
+    with guard("looking at the folder"):
+        files = batch.discover(input_dir, batch.get_task(task))
+    st.write(f"{len(files)} file(s) to process.")
+    if st.button("Start", type="primary", key="batch_start", disabled=not files):
+        out_dir = session_dir() / "batch_output" / task
+        report = progress_bar("Starting the Dask cluster...")
+        with guard("running the batch"):
+            result = batch.run_batch(input_dir, task, out_dir, workers=workers, progress=report)
+        st.session_state["batch_result"] = (str(out_dir), result.summary)
+
+if "batch_result" in st.session_state:
+    out_dir, summary = st.session_state["batch_result"]
+    failed = int((summary["status"] == "failed").sum())
+    (st.warning if failed else st.success)(
+        f"{len(summary)} files: {int((summary['status'] == 'ok').sum())} ok, {failed} failed, "
+        f"{int((summary['status'] == 'skipped').sum())} already done.")
+    st.dataframe(summary.style.apply(
+        lambda row: ["background-color: #fde2e1" if row["status"] == "failed" else "" for _ in row], axis=1),
+        width="stretch")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(Path(out_dir).rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(out_dir).as_posix())
+    st.download_button("Download all outputs (ZIP)", buffer.getvalue(), file_name="devoscope-batch.zip",
+                       mime="application/zip", key="batch_download")
+    st.download_button("Download summary (CSV)", summary.to_csv(index=False).encode(), file_name="summary.csv",
+                       mime="text/csv", key="batch_summary_csv")
