@@ -13,7 +13,7 @@ here) turn it into time-lapse frames, nucleus slices and membrane images.
 
 Example:
     >>> h = simulate(seed=0, n_frames=40)
-    >>> h.populations().iloc[-1][["A", "E", "M", "P", "C", "D", "Z"]].sum() == len(h.frame(39).ids)
+    >>> int(h.populations().iloc[-1][["A", "E", "M", "P", "C", "D", "Z"]].sum()) == len(h.frame(39).ids)
     True
     >>> list(h.cells_table().columns)[:4]
     ['cellTime', 'cell', 'time', 'none']
@@ -314,8 +314,9 @@ from devocore.simulate.embryo_render import (  # noqa: E402  (re-exported public
     render_timelapse_frame,
     sample_appearance,
     timelapse,
-    write_examples,
 )
+from devocore.simulate.embryo_export import write_embryo, write_examples, write_video  # noqa: E402
 
 __all__ = ["EmbryoHistory", "FrameState", "simulate", "ab_milestones", "Appearance", "sample_appearance",
-           "render_timelapse_frame", "timelapse", "nucleus_slice", "membrane_image", "write_examples"]
+           "render_timelapse_frame", "timelapse", "nucleus_slice", "membrane_image", "write_examples",
+           "write_embryo", "write_video"]
