@@ -66,11 +66,11 @@ def width_profile(u: np.ndarray) -> np.ndarray:
     The head is blunt and rounded, the tail a long pointed taper, as in adults.
 
     >>> np.round(width_profile(np.array([0.0, 0.5, 1.0])), 2).tolist()
-    [0.3, 1.0, 0.06]
+    [0.25, 1.0, 0.06]
     """
     u = np.asarray(u, dtype=float)
-    head = 0.3 + 0.7 * np.sqrt(np.clip(u / 0.12, 0.0, 1.0))
-    tail = np.clip((1.0 - u) / 0.32, 0.0, 1.0) ** 0.9
+    head = 0.25 + 0.75 * np.sin(0.5 * np.pi * np.clip(u / 0.25, 0.0, 1.0))
+    tail = np.clip((1.0 - u) / 0.38, 0.0, 1.0) ** 0.85
     return np.maximum(np.minimum(head, tail), 0.06)
 
 
@@ -102,7 +102,7 @@ class WormAppearance:
     n_specks: int = 30
     blur_sigma: float = 0.9
     head_lightness: float = 0.15
-    core_lightness: float = 0.2
+    core_lightness: float = 0.3
     flicker: float = 0.01
 
     def __post_init__(self):
@@ -161,7 +161,7 @@ class Kinematics:
     forward_speed: float = 0.2
     reverse_speed: float = 0.28
     wavelength: float = 0.65
-    amplitude_rad: float = 0.75
+    amplitude_rad: float = 0.8
     run_s: float = 12.0
     reverse_s: float = 1.8
     pause_prob: float = 0.15
@@ -455,7 +455,7 @@ def simulate_tracks(seed: int = 0, n_frames: int = 300, n_worms: int = 1, size: 
     height, width = size
     rng = np.random.default_rng([seed, 0])
     mean_length = float(length_px) if length_px else rng.uniform(80.0, 160.0)
-    worms = []
+    worms, placed = [], []
     for w in range(n_worms):
         wrng = np.random.default_rng([seed, 100 + w])
         length = mean_length if length_px else mean_length * wrng.uniform(0.9, 1.1)
@@ -467,8 +467,12 @@ def simulate_tracks(seed: int = 0, n_frames: int = 300, n_worms: int = 1, size: 
         if starts is not None:
             cx, cy, heading = starts[w]
         else:
-            cx, cy = rng.uniform(0.25, 0.75) * (width - 1), rng.uniform(0.25, 0.75) * (height - 1)
+            for _ in range(50):  # start apart; touching should happen by crawling
+                cx, cy = rng.uniform(0.2, 0.8) * (width - 1), rng.uniform(0.2, 0.8) * (height - 1)
+                if all(math.hypot(cx - x, cy - y) > mean_length for x, y in placed):
+                    break
             heading = rng.uniform(-np.pi, np.pi)
+        placed.append((cx, cy))
         crawler.place(cx, cy, heading)
         worms.append(crawler)
 
@@ -549,7 +553,7 @@ def _draw_body(mid: np.ndarray, width: float, look: WormAppearance, size: tuple[
     shade = 255.0 * (1.0 - look.head_lightness * np.clip(1.0 - u / 0.12, 0.0, 1.0))
     fixed = np.round((pts - [x0, y0]) * 16).astype(np.int64)
     # the whole body, then its lighter core: the cuticle edges look darker in brightfield
-    for scale, lightness in ((1.0, 0.0), (0.45, look.core_lightness)):
+    for scale, lightness in ((1.0, 0.0), (0.55, look.core_lightness)):
         rad = np.maximum(np.round(radii * scale * 16), 8).astype(np.int64)
         val = np.round(shade * (1.0 - lightness)).astype(np.int64)
         for (x, y), r, v in zip(fixed.tolist(), rad.tolist(), val.tolist()):
@@ -729,7 +733,7 @@ def write_truth(truth: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
-def write_examples(out_dir: str | Path, seed: int = 3) -> dict[str, Path]:
+def write_examples(out_dir: str | Path, seed: int = 4) -> dict[str, Path]:
     """Write the bundled examples: ``tracking/worms.mp4`` + ``tracking/truth.csv`` and
     ``forecast/worm_series.csv`` under ``out_dir``.
 
