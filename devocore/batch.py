@@ -258,7 +258,7 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
               scheduler: str | None = None, workers: int | None = None, chunk_frames: int = 256,
               force: bool = False, progress: ProgressFn | None = None,
               on_row: Callable[[dict, int, int, int], None] | None = None,
-              announce: Callable[[str], None] | None = None) -> BatchResult:
+              announce: Callable[[str], None] | None = None, client=None) -> BatchResult:
     """Process every supported file under ``input_dir`` with ``task_name``.
 
     Args:
@@ -268,6 +268,8 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
         force: redo files even when their outputs are complete.
         on_row: called with (row, done, failed, remaining) as each file finishes.
         announce: called with the Dask dashboard address once the cluster is up.
+        client: an existing ``distributed.Client`` to use (and leave open); overrides
+            ``scheduler`` and ``workers``.
 
     Returns:
         a :class:`BatchResult`; the summary is also written as ``summary.csv`` and ``summary.parquet``.
@@ -287,7 +289,9 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
         rows = []
         dashboard = None
         if work.files:
-            client, cluster = _client(scheduler, workers)
+            own = client is None
+            if own:
+                client, cluster = _client(scheduler, workers)
             dashboard = client.dashboard_link
             log.info("Dask dashboard: %s", dashboard)
             if announce:
@@ -315,9 +319,10 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
                     if progress:
                         progress((done + failed) / len(futures), f"{done} done, {failed} failed, {remaining} left")
             finally:
-                client.close()
-                if cluster is not None:
-                    cluster.close()
+                if own:
+                    client.close()
+                    if cluster is not None:
+                        cluster.close()
         for path in work.skipped:
             info = json.loads((output_dir(input_dir, path, out_root) / MARKER).read_text())
             rows.append({"file": str(path), **info["results"], "status": "skipped"})
