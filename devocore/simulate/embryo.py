@@ -157,16 +157,23 @@ def _cell_radius(gen: np.ndarray, shell: tuple[float, float, float]) -> np.ndarr
 def _relax(xyz: np.ndarray, radius: np.ndarray, shell: np.ndarray, rng: np.random.Generator,
            iterations: int = 3, jitter_um: float = 0.08) -> np.ndarray:
     """Soft-sphere repulsion between cells and confinement in the ellipsoidal shell."""
+    from scipy.spatial import cKDTree
+
     n = len(xyz)
+    reach_max = 1.8 * float(radius.max()) if n else 0.0
     for _ in range(iterations):
         if n > 1:
-            diff = xyz[:, None, :] - xyz[None, :, :]
-            dist = np.sqrt((diff ** 2).sum(-1)) + 1e-6
-            reach = 0.9 * (radius[:, None] + radius[None, :])
-            overlap = np.clip(reach - dist, 0.0, None)
-            np.fill_diagonal(overlap, 0.0)
-            push = (overlap / dist)[:, :, None] * diff
-            xyz = xyz + 0.25 * push.sum(1)
+            pairs = cKDTree(xyz).query_pairs(reach_max, output_type="ndarray")
+            if len(pairs):
+                i, j = pairs[:, 0], pairs[:, 1]
+                diff = xyz[i] - xyz[j]
+                dist = np.sqrt((diff ** 2).sum(1)) + 1e-6
+                overlap = np.clip(0.9 * (radius[i] + radius[j]) - dist, 0.0, None)
+                push = 0.25 * (overlap / dist)[:, None] * diff
+                move = np.zeros_like(xyz)
+                np.add.at(move, i, push)
+                np.add.at(move, j, -push)
+                xyz = xyz + move
         xyz = xyz + rng.normal(0.0, jitter_um, xyz.shape)
         # keep each cell's centre inside the shell shrunk by most of its radius
         inner = np.maximum(shell[None, :] - 0.8 * radius[:, None], 0.5)
