@@ -239,7 +239,8 @@ def simulate(seed: int = 0, n_frames: int = 200, frame_interval_s: float = 75.0,
     # internal clock: P0 divides at 0; the first frame falls around AB's division
     alive = [add("AB", "P0", 0.0), add("P1", "P0", 0.0)]
     xyz = np.array([[-0.4 * shell[0], 0, 0], [0.45 * shell[0], 0, 0]], dtype=np.float64)
-    t_start = division[0] + rng.uniform(-4.0, 4.0) * frame_s
+    # EPIC tables start between 4 frames before and 5 frames after AB divides (median +1)
+    t_start = division[0] + rng.uniform(-3.0, 5.0) * frame_s
     step = frame_interval_s
     # pre-roll in steps no longer than one EPIC frame, then one step per recorded frame
     n_pre = int(np.ceil(t_start / min(step, frame_s))) if t_start > 0 else 0
@@ -282,7 +283,7 @@ def simulate(seed: int = 0, n_frames: int = 200, frame_interval_s: float = 75.0,
             phase = np.clip((t - b) / cyc, 0.0, 1.0)
             gen = np.array([gens[i] for i in ids], dtype=float)
             diam = (NUC_DIAM_4CELL_UM * NUC_SHRINK_PER_GEN ** (gen - 2.0)
-                    * np.array([size_jitter[i] for i in ids]) * (0.85 + 0.15 * phase))
+                    * np.array([size_jitter[i] for i in ids]) * (0.92 + 0.16 * phase))
             rep = np.zeros(len(ids))
             if reporter_root:
                 for j, i in enumerate(ids):
