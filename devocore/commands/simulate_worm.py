@@ -40,7 +40,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--random-look", action="store_true",
                         help="draw the appearance (brightness, contrast, blur, noise, dirt, polarity) from the seed")
     parser.add_argument("--preview", action="store_true",
-                        help="also write OUT/preview.png: the middle frame with the truth drawn on it")
+                        help="also write OUT/preview.jpg: the middle frame with the truth drawn on it")
     parser.add_argument("--examples", action="store_true",
                         help="write the bundled tracking and forecast examples under --out instead")
 
@@ -65,7 +65,8 @@ def run(args) -> dict:
         import cv2
 
         middle = len(video) // 2
-        cv2.imwrite(str(out / "preview.png"), worm.draw_truth(video.frame(middle), truth[truth.frame == middle]))
+        cv2.imwrite(str(out / "preview.jpg"), worm.draw_truth(video.frame(middle), truth[truth.frame == middle]),
+                    [cv2.IMWRITE_JPEG_QUALITY, 90])
     seconds = time.perf_counter() - started
     print(f"wrote {video_path} ({len(video)} frames, {video.size[1]}x{video.size[0]}) and {truth_path} "
           f"({len(truth)} rows) in {seconds:.1f} s")
