@@ -40,7 +40,7 @@ class Appearance:
     Attributes:
         pixel_um: micrometres per pixel of a 256-pixel image (the 50 um embryo spans
             50/pixel_um pixels there); other sizes scale it so the framing stays the same.
-        blur_px: Gaussian blur sigma (optics), in output pixels.
+        blur_px: Gaussian blur sigma (optics), in pixels of a 256-pixel image (scaled like pixel_um).
         noise: read-noise standard deviation, as a fraction of full scale.
         photons: expected photons at full brightness (lower = grainier shot noise).
         brightness: nucleus (or membrane) brightness, fraction of full scale.
@@ -75,7 +75,7 @@ class Appearance:
 
 
 DEFAULTS = {
-    "timelapse": Appearance(pixel_um=0.27, blur_px=1.2, noise=0.015, photons=80.0, brightness=0.55,
+    "timelapse": Appearance(pixel_um=0.27, blur_px=1.2, noise=0.015, photons=80.0, brightness=0.85,
                             brightness_spread=0.3, background=0.01, haze=0.01, speckle=0.001,
                             depth_falloff=0.025, red=0.6),
     "nuclei": Appearance(),
@@ -105,7 +105,7 @@ def sample_appearance(rng: np.random.Generator | int | None, kind: str = "nuclei
                           stretch_y=1.0, depth_falloff=u(0.0, 0.04), red=u(0.0, 0.9) * (u() < 0.7),
                           frame_interval_s=u(50.0, 100.0), bit_depth=8)
     if kind == "nuclei":
-        return Appearance(pixel_um=u(0.2, 0.34), blur_px=u(0.5, 2.2), noise=u(0.005, 0.06),
+        return Appearance(pixel_um=u(0.17, 0.34), blur_px=u(0.5, 2.2), noise=u(0.005, 0.06),
                           photons=logu(4, 200), brightness=u(0.2, 0.9), brightness_spread=u(0.1, 0.45),
                           background=u(0.0, 0.15), haze=u(0.0, 0.12), speckle=logu(0.0005, 0.04),
                           stretch_y=u(1.0, 3.0) if u() < 0.6 else 1.0, depth_falloff=0.0,
@@ -120,8 +120,9 @@ def sample_appearance(rng: np.random.Generator | int | None, kind: str = "nuclei
 
 
 def _scaled(app: Appearance, side: int) -> Appearance:
-    """``app`` with ``pixel_um`` converted from its 256-pixel reference to ``side`` pixels."""
-    return app.replace(pixel_um=app.pixel_um * 256.0 / max(int(side), 1))
+    """``app`` with ``pixel_um`` and ``blur_px`` converted from their 256-pixel reference to ``side`` pixels."""
+    k = max(int(side), 1) / 256.0
+    return app.replace(pixel_um=app.pixel_um / k, blur_px=app.blur_px * k)
 
 
 def _rng(*keys: int) -> np.random.Generator:
@@ -325,7 +326,10 @@ def render_timelapse_frame(history, t: int, size: int | tuple[int, int] = 256,
     centre = np.array([w / 2.0, h / 2.0])
     xy = scene.xyz[:, :2] / app.pixel_um + centre
     depth = scene.xyz[:, 2] + scene.shell[2]  # um below the top of the shell
-    value = app.brightness * (1 + app.brightness_spread * (scene.bright - 1)) * np.exp(-app.depth_falloff * depth)
+    # histone-GFP accumulates: early embryos are dimmer than late ones
+    maturity = 0.65 + 0.35 * min(1.0, len(fs.ids) / 200.0)
+    value = (app.brightness * maturity * (1 + app.brightness_spread * (scene.bright - 1))
+             * np.exp(-app.depth_falloff * depth))
     r_px = scene.nuc_r / app.pixel_um
     green = np.zeros((h, w), np.float32)
     red = np.zeros((h, w), np.float32)
