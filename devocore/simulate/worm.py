@@ -39,6 +39,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from devocore.config import LIMITS
 from devocore.errors import DevocoreError
 
 log = logging.getLogger(__name__)
@@ -292,7 +293,8 @@ class _Crawler:
         kappa = amp * (2 * np.pi / self.lam) * np.cos(self.psi + 2 * np.pi * s / self.lam)
         # slow wander of the mean direction: an Ornstein-Uhlenbeck curvature over arc length
         sd = self.kin.wander / self.L
-        self.kappa_wander += -self.kappa_wander * d / self.L + sd * math.sqrt(2 * d / self.L) * self.rng.standard_normal()
+        kick = sd * math.sqrt(2 * d / self.L) * self.rng.standard_normal()
+        self.kappa_wander += -self.kappa_wander * d / self.L + kick
         extra = self.kappa_wander
         if self.state == TURN and self.turn_left > 0:
             extra += self.turn_kappa
@@ -380,15 +382,8 @@ class WormTracks:
         return pd.concat([base, points], axis=1)
 
 
-def _dense(mid: np.ndarray, width: float, spacing: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
-    """Points every ``spacing`` px along a midline and the body's half-width at each."""
-    length = float(_arc(mid)[-1])
-    pts = resample(mid, max(int(math.ceil(length / spacing)) + 1, len(mid)))
-    return pts, 0.5 * width * width_profile(np.linspace(0.0, 1.0, len(pts)))
-
-
 def _touching(bodies: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """For each body (points, half-widths), whether another one comes within TOUCH_GAP_PX."""
+    """For each body (midline points, half-widths), whether another one comes within TOUCH_GAP_PX."""
     out = np.zeros(len(bodies), dtype=bool)
     for i in range(len(bodies)):
         for j in range(i + 1, len(bodies)):
@@ -396,10 +391,19 @@ def _touching(bodies: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
             reach = r.max() + s.max() + TOUCH_GAP_PX
             if np.any(p.min(0) - reach > q.max(0)) or np.any(q.min(0) - reach > p.max(0)):
                 continue
+            (p, r), (q, s) = _densify(p, r), _densify(q, s)  # close enough to matter: measure finely
             gap = np.hypot(p[:, None, 0] - q[None, :, 0], p[:, None, 1] - q[None, :, 1]) - r[:, None] - s[None, :]
             if gap.min() < TOUCH_GAP_PX:
                 out[i] = out[j] = True
     return out
+
+
+def _densify(points: np.ndarray, radii: np.ndarray, spacing: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Points about ``spacing`` px apart along a polyline, with the radii interpolated."""
+    c = _arc(points)
+    s = np.linspace(0.0, c[-1], max(int(math.ceil(c[-1] / spacing)) + 1, len(points)))
+    return (np.column_stack([np.interp(s, c, points[:, 0]), np.interp(s, c, points[:, 1])]),
+            np.interp(s, c, radii))
 
 
 def _in_view(points: np.ndarray, radii: np.ndarray, size: tuple[int, int]) -> bool:
@@ -418,6 +422,9 @@ def _check_args(seed: int, n_frames: int, n_worms: int, size: Sequence[int], fps
         problems.append(f"the number of frames must be at least 1 (got {n_frames})")
     if not 1 <= n_worms <= 50:
         problems.append(f"the number of worms must be 1 to 50 (got {n_worms})")
+    if n_frames > LIMITS.max_frames or n_frames * n_worms > 500_000:
+        problems.append(f"at most {LIMITS.max_frames:,} frames and 500,000 worm-frames in one video "
+                        f"(got {n_frames:,} frames x {n_worms} worms)")
     if len(size) != 2 or min(size) < 16 or size[0] * size[1] > 16_000_000:
         problems.append(f"size must be (height, width), each at least 16 px, at most 16 megapixels (got {size})")
     if not 0 < fps <= 1000:
@@ -476,6 +483,8 @@ def simulate_tracks(seed: int = 0, n_frames: int = 300, n_worms: int = 1, size: 
         crawler.place(cx, cy, heading)
         worms.append(crawler)
 
+    profile = width_profile(np.linspace(0.0, 1.0, n_points))
+    radii = [0.5 * crawler.width * profile for crawler in worms]
     shape = (n_frames, n_worms)
     midlines = np.empty(shape + (n_points, 2))
     speed, behaviour = np.empty(shape), np.empty(shape, dtype=np.int8)
@@ -489,10 +498,9 @@ def simulate_tracks(seed: int = 0, n_frames: int = 300, n_worms: int = 1, size: 
         for w, crawler in enumerate(worms):
             midlines[t, w] = crawler.midline(n_points)
             speed[t, w], behaviour[t, w] = crawler.v, crawler.state
-            body = _dense(midlines[t, w], crawler.width, spacing=2.0)
-            bodies.append(body)
-            in_view[t, w] = _in_view(*body, size)
-        touching[t] = _touching(bodies)
+            bodies.append((midlines[t, w], radii[w]))
+            in_view[t, w] = _in_view(*bodies[-1], size)
+        touching[t] = _touching(bodies) if n_worms > 1 else False
     return WormTracks(midlines=midlines, lengths=np.array([c.L for c in worms]),
                       widths=np.array([c.width for c in worms]), speed=speed, behaviour=behaviour,
                       in_view=in_view, touching=touching, size=(int(height), int(width)), fps=float(fps))
@@ -540,7 +548,7 @@ def _body_layer(mid: np.ndarray, width: float, size: tuple[int, int], head_light
     """One worm drawn as 0-255 opacity in its bounding box: ((rows, cols) slices, uint8 box); None if unseen."""
     import cv2
 
-    pts, radii = _dense(mid, width)
+    pts, radii = _densify(mid, 0.5 * width * width_profile(np.linspace(0.0, 1.0, len(mid))), spacing=0.8)
     height, wide = size
     margin = float(radii.max()) + 2
     x0, y0 = np.floor(pts.min(axis=0) - margin).astype(int)
