@@ -92,13 +92,21 @@ def test_in_view_turns_false_when_a_worm_crawls_out():
     length = 90.0
     steady = worm.Kinematics(run_s=1000.0)  # keep crawling forward
     video = worm.simulate_video(seed=0, n_frames=100, n_worms=1, size=SMALL, length_px=length,
-                                starts=[(width - 1 - 0.6 * length, height / 2, 0.0)], kinematics=steady)
+                                starts=[(width - 1 - 0.6 * length, height / 2, 0.0)], kinematics=steady,
+                                bounded=False)
     truth = video.truth
     assert truth.in_view.iloc[0]
     out = truth[~truth.in_view]
     assert len(out) > 0
     first_out = out.iloc[0]
     assert first_out.head_x > width - 1 - 0.3 * length  # the head left through the right edge
+
+
+def test_bounded_worms_stay_mostly_in_view():
+    tracks = worm.simulate_tracks(seed=0, n_frames=1500, n_worms=3, size=SMALL, length_px=80)
+    assert tracks.in_view.mean() > 0.85
+    free = worm.simulate_tracks(seed=0, n_frames=1500, n_worms=3, size=SMALL, length_px=80, bounded=False)
+    assert free.in_view.mean() < tracks.in_view.mean()
 
 
 def test_touching_flagged_only_when_bodies_meet():
@@ -220,6 +228,11 @@ def test_cli_writes_video_and_truth(tmp_path, capsys):
     capture = cv2.VideoCapture(str(out / "worms.mp4"))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
     capture.release()
+    again = tmp_path / "again"
+    cli.main(["simulate", "worm", "--frames", "12", "--worms", "2", "--seed", "3", "--out", str(again),
+              "--size", "160x120"])
+    for name in ("worms.mp4", "truth.csv"):
+        assert (out / name).read_bytes() == (again / name).read_bytes()
     assert cli.main(["simulate", "worm", "--frames", "5", "--worms", "0", "--out", str(out)]) == 2
     assert "error:" in capsys.readouterr().err
 

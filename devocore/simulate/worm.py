@@ -216,7 +216,9 @@ class _Crawler:
         n = int(math.ceil(self.L / self.h)) + 1
         self.pts = np.column_stack([np.linspace(0.0, -self.L, n), np.zeros(n)])
         self.direction, self.theta = 1, 0.0
-        self.psi = rng.uniform(0, 2 * np.pi)
+        # the wave's phase starts at 0 or pi so that the path's mean direction is exactly
+        # theta - amp * sin(psi) (see _steer)
+        self.psi = float(rng.choice([0.0, np.pi]))
         self.kappa_wander, self.speed_ou = 0.0, 0.0
         self.turn_kappa, self.turn_left = 0.0, 0.0
         self.state, self.timer = FORWARD, self._duration(FORWARD)
@@ -285,12 +287,11 @@ class _Crawler:
             self.direction = sign
             lead, behind = self._lead()
             self.theta = math.atan2(lead[1] - behind[1], lead[0] - behind[0])
-            self.psi = self.rng.uniform(0, 2 * np.pi)
+            self.psi = float(self.rng.choice([0.0, np.pi]))
         n = max(1, int(math.ceil(d / self.h)))
         step = d / n
         s = np.arange(1, n + 1) * step
-        amp = self.amp * (0.5 if self.state == TURN else 1.0)
-        kappa = amp * (2 * np.pi / self.lam) * np.cos(self.psi + 2 * np.pi * s / self.lam)
+        kappa = self.amp * (2 * np.pi / self.lam) * np.cos(self.psi + 2 * np.pi * s / self.lam)
         # slow wander of the mean direction: an Ornstein-Uhlenbeck curvature over arc length
         sd = self.kin.wander / self.L
         kick = sd * math.sqrt(2 * d / self.L) * self.rng.standard_normal()
@@ -314,14 +315,20 @@ class _Crawler:
             self.pts = resample(self.pts, int(math.ceil(self.L / self.h)) + 1)
 
     def _steer(self, lead: np.ndarray, bounds: tuple[int, int]) -> float:
-        """Extra curvature turning the leading end back towards the centre once it is out of view."""
+        """Extra curvature turning the leading end back towards the centre as it nears the border.
+
+        Gentle enough that bodies still cross the border now and then (``in_view`` false).
+        """
         height, width = bounds
-        outside = max(-lead[0], lead[0] - (width - 1), -lead[1], lead[1] - (height - 1), 0.0)
-        if outside <= 0:
+        inside = min(lead[0], width - 1 - lead[0], lead[1], height - 1 - lead[1])  # negative: outside
+        margin = 0.6 * self.L
+        if inside >= margin:
             return 0.0
         to_centre = math.atan2((height - 1) / 2 - lead[1], (width - 1) / 2 - lead[0])
-        gain = min(outside / (0.25 * self.L), 1.0) * 4.0 / self.L
-        return gain * math.sin(_wrap(to_centre - self.theta))
+        gain = min((margin - inside) / (0.5 * self.L), 1.0) * 6.0 / self.L
+        # linear in the angle, so that a head-on approach to the border turns hardest
+        mean_heading = self.theta - self.amp * math.sin(self.psi)  # steer the path, not the wiggle
+        return gain * max(-1.0, min(1.0, _wrap(to_centre - mean_heading) / (np.pi / 2)))
 
     def place(self, cx: float, cy: float, heading: float) -> None:
         """Move the body rigidly: midline centroid to (cx, cy), tail-to-head direction to ``heading``."""
@@ -449,7 +456,7 @@ def simulate_tracks(seed: int = 0, n_frames: int = 300, n_worms: int = 1, size: 
         starts: optional (centroid_x, centroid_y, heading_rad) per worm at frame 0, heading the
             tail-to-head direction; default: random, away from the border.
         kinematics: behaviour parameters (defaults: :class:`Kinematics`).
-        bounded: steer worms back into the frame when they leave it.
+        bounded: worms turn back as they near the border (they still cross it now and then).
 
     >>> tracks = simulate_tracks(seed=0, n_frames=5, n_worms=2, length_px=100)
     >>> tracks.midlines.shape, tracks.lengths.tolist()
@@ -648,7 +655,7 @@ class WormVideo:
 def simulate_video(seed: int = 0, n_frames: int = 300, n_worms: int = 1, size: tuple[int, int] = (480, 640),
                    fps: float = 25.0, appearance: WormAppearance | None = None, length_px: float | None = None,
                    starts: Sequence[tuple[float, float, float]] | None = None,
-                   kinematics: Kinematics | None = None) -> WormVideo:
+                   kinematics: Kinematics | None = None, bounded: bool = True) -> WormVideo:
     """Simulate worms crawling on a plate; frames render lazily, the truth is ready at once.
 
     Args:
@@ -662,8 +669,11 @@ def simulate_video(seed: int = 0, n_frames: int = 300, n_worms: int = 1, size: t
         length_px: body length; None draws it from the seed (80-160 px).
         starts: optional (centroid_x, centroid_y, heading_rad) per worm, see :func:`simulate_tracks`.
         kinematics: behaviour parameters.
+        bounded: worms turn back as they near the border (they still cross it now and then);
+            False lets them crawl out for good.
     """
-    tracks = simulate_tracks(seed, n_frames, n_worms, tuple(size), fps, length_px, N_MIDLINE, starts, kinematics)
+    tracks = simulate_tracks(seed, n_frames, n_worms, tuple(size), fps, length_px, N_MIDLINE, starts, kinematics,
+                             bounded)
     look = appearance or WormAppearance()
     background = _background(tracks.size, look, np.random.default_rng([seed, 1]))
     return WormVideo(tracks=tracks, appearance=look, seed=int(seed), background=background)
