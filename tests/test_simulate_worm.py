@@ -284,3 +284,15 @@ def test_bench_command_reports_figures(capsys):
 
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert figures["render_ms_256x256_1worm"] > 0 and "behaviour_series_s_2000_steps" in figures
+
+
+def test_head_is_lighter_than_mid_body_on_average(video):
+    """Like real worms, the head is a little lighter (and blunter); a hint, not a rule, for trackers."""
+    head, middle = [], []
+    for index in range(0, 40, 4):
+        frame = video.frame(index).astype(float)
+        for _, row in video.truth[(video.truth.frame == index) & video.truth.in_view].iterrows():
+            sample = lambda i: frame[int(round(row[f"mid_y_{i:02d}"])), int(round(row[f"mid_x_{i:02d}"]))]  # noqa: E731
+            head.append(np.mean([sample(i) for i in (1, 2, 3)]))
+            middle.append(np.mean([sample(i) for i in (23, 24, 25)]))
+    assert np.mean(head) > np.mean(middle) + 3
