@@ -296,3 +296,14 @@ def test_head_is_lighter_than_mid_body_on_average(video):
             head.append(np.mean([sample(i) for i in (1, 2, 3)]))
             middle.append(np.mean([sample(i) for i in (23, 24, 25)]))
     assert np.mean(head) > np.mean(middle) + 3
+
+
+def test_curvature_series_has_a_travelling_wave_like_eigenworms():
+    series = worm.curvature_series(seed=0, n_steps=1000, fps=100.0, n_segments=100)
+    assert series.shape == (1000, 101) and series.columns[-1] == "segment_099"
+    values = series.drop(columns="time_s").to_numpy()
+    assert np.isfinite(values).all()
+    centred = values - values.mean(axis=0)
+    variance = np.linalg.svd(centred, compute_uv=False) ** 2
+    # a travelling sine wave is two shapes (sine and cosine) mixing: two components carry most of it
+    assert variance[:2].sum() / variance.sum() > 0.6

@@ -721,6 +721,29 @@ def behaviour_series(seed: int = 0, n_steps: int = 2000, fps: float = 25.0, with
     return out
 
 
+def curvature_series(seed: int = 0, n_steps: int = 2000, fps: float = 100.0, n_segments: int = 100,
+                     kinematics: Kinematics | None = None) -> pd.DataFrame:
+    """Body curvature along one simulated worm over time, like a curvature recording of a real worm.
+
+    Columns: ``time_s`` then ``segment_000`` ... : the signed turning angle (rad) between
+    consecutive pieces of the midline, which is cut into ``n_segments + 1`` equal pieces
+    (head first); dividing by the piece length gives curvature.
+
+    >>> series = curvature_series(seed=0, n_steps=20, n_segments=10)
+    >>> series.shape, series.columns[1]
+    ((20, 11), 'segment_000')
+    """
+    if n_steps < 1 or not 3 <= n_segments <= 1000:
+        raise DevocoreError(f"Need at least 1 step and 3 to 1000 segments (got {n_steps}, {n_segments}).")
+    tracks = simulate_tracks(seed, n_steps, 1, (480, 640), fps, 100.0, n_segments + 2, kinematics=kinematics,
+                             bounded=False)
+    seg = np.diff(tracks.midlines[:, 0], axis=1)
+    turn = _wrap(np.diff(np.arctan2(seg[..., 1], seg[..., 0]), axis=1))
+    out = pd.DataFrame(turn, columns=[f"segment_{i:03d}" for i in range(n_segments)])
+    out.insert(0, "time_s", np.arange(n_steps) / fps)
+    return out
+
+
 # ----------------------------------------------------------------------------- files
 
 def write_video(video: WormVideo | Iterable[np.ndarray], path: str | Path, fps: float | None = None) -> Path:
