@@ -75,6 +75,20 @@ def width_profile(u: np.ndarray) -> np.ndarray:
     return np.maximum(np.minimum(head, tail), 0.06)
 
 
+def half_widths(points: np.ndarray, width: float) -> np.ndarray:
+    """Half-width of the body (px) at each point of a midline (head first) of maximum ``width``.
+
+    The :func:`width_profile`, narrowed within a few pixels of each end so that the drawn body
+    ends exactly at the first and last midline points: the truth's head is the body's tip.
+
+    >>> half_widths(np.array([[0.0, 0], [1, 0], [50, 0], [99, 0], [100, 0]]), 10.0).round(2).tolist()
+    [0.0, 1.0, 5.0, 0.3, 0.0]
+    """
+    c = _arc(points)
+    radii = 0.5 * width * width_profile(c / max(c[-1], 1e-12))
+    return np.minimum(radii, np.minimum(c, c[-1] - c))
+
+
 # ----------------------------------------------------------------------------- appearance
 
 @dataclass(frozen=True)
@@ -490,8 +504,6 @@ def simulate_tracks(seed: int = 0, n_frames: int = 300, n_worms: int = 1, size: 
         crawler.place(cx, cy, heading)
         worms.append(crawler)
 
-    profile = width_profile(np.linspace(0.0, 1.0, n_points))
-    radii = [0.5 * crawler.width * profile for crawler in worms]
     shape = (n_frames, n_worms)
     midlines = np.empty(shape + (n_points, 2))
     speed, behaviour = np.empty(shape), np.empty(shape, dtype=np.int8)
@@ -505,7 +517,7 @@ def simulate_tracks(seed: int = 0, n_frames: int = 300, n_worms: int = 1, size: 
         for w, crawler in enumerate(worms):
             midlines[t, w] = crawler.midline(n_points)
             speed[t, w], behaviour[t, w] = crawler.v, crawler.state
-            bodies.append((midlines[t, w], radii[w]))
+            bodies.append((midlines[t, w], half_widths(midlines[t, w], crawler.width)))
             in_view[t, w] = _in_view(*bodies[-1], size)
         touching[t] = _touching(bodies) if n_worms > 1 else False
     return WormTracks(midlines=midlines, lengths=np.array([c.L for c in worms]),
@@ -555,7 +567,8 @@ def _body_layer(mid: np.ndarray, width: float, size: tuple[int, int], head_light
     """One worm drawn as 0-255 opacity in its bounding box: ((rows, cols) slices, uint8 box); None if unseen."""
     import cv2
 
-    pts, radii = _densify(mid, 0.5 * width * width_profile(np.linspace(0.0, 1.0, len(mid))), spacing=0.8)
+    pts = resample(mid, max(int(math.ceil(_arc(mid)[-1] / 0.8)) + 1, len(mid)))
+    radii = half_widths(pts, width)
     height, wide = size
     margin = float(radii.max()) + 2
     x0, y0 = np.floor(pts.min(axis=0) - margin).astype(int)

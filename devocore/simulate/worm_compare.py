@@ -98,7 +98,7 @@ def real_samples(data_dir: str | Path):
         yield image, points[["x", "y"]].to_numpy(float), points.width.to_numpy(float)
 
 
-def simulated_samples(seed: int = 0, n_frames: int = 300, every: int = 3):
+def simulated_samples(seed: int = 0, n_frames: int = 1500, every: int = 5):
     """(frame, midline, widths) from a default simulated video (one worm, 640x480)."""
     video = worm.simulate_video(seed=seed, n_frames=n_frames, n_worms=1)
     mids, width = video.tracks.midlines[:, 0], float(video.tracks.widths[0])
