@@ -11,7 +11,8 @@ anterior end of the body.
 Behaviour is a small state machine per worm: forward runs with wandering speed
 and direction, pauses, reversals, and omega-like turns (a tight loop of the
 head, often right after a reversal). Near the frame's border the leading end
-steers back towards the centre, so worms leave the view partly and come back.
+steers back towards the centre (unless ``bounded=False``), so worms stay mostly
+in view but cross the border now and then.
 
 Conventions: pixel coordinates, x = column, y = row, (0, 0) the centre of the
 top-left pixel (as in OpenCV). Frames are H x W uint8 grey. Midlines run from
@@ -477,6 +478,8 @@ def simulate_tracks(seed: int = 0, n_frames: int = 300, n_worms: int = 1, size: 
     ((5, 2, 49, 2), [100.0, 100.0])
     """
     _check_args(seed, n_frames, n_worms, size, fps, length_px)
+    if not 3 <= n_points <= 1000:
+        raise DevocoreError(f"A midline needs 3 to 1000 points (got {n_points}).")
     if starts is not None and len(starts) != n_worms:
         raise DevocoreError(f"Give one start per worm: {n_worms} worms but {len(starts)} starts.")
     kin = kinematics or Kinematics()
