@@ -92,13 +92,21 @@ def test_in_view_turns_false_when_a_worm_crawls_out():
     length = 90.0
     steady = worm.Kinematics(run_s=1000.0)  # keep crawling forward
     video = worm.simulate_video(seed=0, n_frames=100, n_worms=1, size=SMALL, length_px=length,
-                                starts=[(width - 1 - 0.6 * length, height / 2, 0.0)], kinematics=steady)
+                                starts=[(width - 1 - 0.6 * length, height / 2, 0.0)], kinematics=steady,
+                                bounded=False)
     truth = video.truth
     assert truth.in_view.iloc[0]
     out = truth[~truth.in_view]
     assert len(out) > 0
     first_out = out.iloc[0]
     assert first_out.head_x > width - 1 - 0.3 * length  # the head left through the right edge
+
+
+def test_bounded_worms_stay_mostly_in_view():
+    tracks = worm.simulate_tracks(seed=0, n_frames=1500, n_worms=3, size=SMALL, length_px=80)
+    assert tracks.in_view.mean() > 0.85
+    free = worm.simulate_tracks(seed=0, n_frames=1500, n_worms=3, size=SMALL, length_px=80, bounded=False)
+    assert free.in_view.mean() < tracks.in_view.mean()
 
 
 def test_touching_flagged_only_when_bodies_meet():
@@ -220,6 +228,11 @@ def test_cli_writes_video_and_truth(tmp_path, capsys):
     capture = cv2.VideoCapture(str(out / "worms.mp4"))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
     capture.release()
+    again = tmp_path / "again"
+    cli.main(["simulate", "worm", "--frames", "12", "--worms", "2", "--seed", "3", "--out", str(again),
+              "--size", "160x120"])
+    for name in ("worms.mp4", "truth.csv"):
+        assert (out / name).read_bytes() == (again / name).read_bytes()
     assert cli.main(["simulate", "worm", "--frames", "5", "--worms", "0", "--out", str(out)]) == 2
     assert "error:" in capsys.readouterr().err
 
@@ -271,3 +284,26 @@ def test_bench_command_reports_figures(capsys):
 
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert figures["render_ms_256x256_1worm"] > 0 and "behaviour_series_s_2000_steps" in figures
+
+
+def test_head_is_lighter_than_mid_body_on_average(video):
+    """Like real worms, the head is a little lighter (and blunter); a hint, not a rule, for trackers."""
+    head, middle = [], []
+    for index in range(0, 40, 4):
+        frame = video.frame(index).astype(float)
+        for _, row in video.truth[(video.truth.frame == index) & video.truth.in_view].iterrows():
+            sample = lambda i: frame[int(round(row[f"mid_y_{i:02d}"])), int(round(row[f"mid_x_{i:02d}"]))]  # noqa: E731
+            head.append(np.mean([sample(i) for i in (1, 2, 3)]))
+            middle.append(np.mean([sample(i) for i in (23, 24, 25)]))
+    assert np.mean(head) > np.mean(middle) + 3
+
+
+def test_curvature_series_has_a_travelling_wave_like_eigenworms():
+    series = worm.curvature_series(seed=0, n_steps=1000, fps=100.0, n_segments=100)
+    assert series.shape == (1000, 101) and series.columns[-1] == "segment_099"
+    values = series.drop(columns="time_s").to_numpy()
+    assert np.isfinite(values).all()
+    centred = values - values.mean(axis=0)
+    variance = np.linalg.svd(centred, compute_uv=False) ** 2
+    # a travelling sine wave is two shapes (sine and cosine) mixing: two components carry most of it
+    assert variance[:2].sum() / variance.sum() > 0.6

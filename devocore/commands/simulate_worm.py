@@ -39,6 +39,8 @@ def add_arguments(parser) -> None:
                         help="worm length in px (default: drawn from the seed, 80-160)")
     parser.add_argument("--random-look", action="store_true",
                         help="draw the appearance (brightness, contrast, blur, noise, dirt, polarity) from the seed")
+    parser.add_argument("--unbounded", action="store_true",
+                        help="let worms crawl out of the frame for good (default: they turn back near the border)")
     parser.add_argument("--preview", action="store_true",
                         help="also write OUT/preview.jpg: the middle frame with the truth drawn on it")
     parser.add_argument("--examples", action="store_true",
@@ -57,7 +59,8 @@ def run(args) -> dict:
         return {role: str(path) for role, path in files.items()}
     look = worm.sample_appearance(np.random.default_rng([args.seed, 2])) if args.random_look else None
     video = worm.simulate_video(seed=args.seed, n_frames=args.frames, n_worms=args.worms,
-                                size=_size(args.size), fps=args.fps, appearance=look, length_px=args.length)
+                                size=_size(args.size), fps=args.fps, appearance=look, length_px=args.length,
+                                bounded=not args.unbounded)
     video_path = worm.write_video(video, out / "worms.mp4", args.fps)
     truth_path = worm.write_truth(video.truth, out / "truth.csv")
     truth = video.truth

@@ -11,7 +11,8 @@ anterior end of the body.
 Behaviour is a small state machine per worm: forward runs with wandering speed
 and direction, pauses, reversals, and omega-like turns (a tight loop of the
 head, often right after a reversal). Near the frame's border the leading end
-steers back towards the centre, so worms leave the view partly and come back.
+steers back towards the centre (unless ``bounded=False``), so worms stay mostly
+in view but cross the border now and then.
 
 Conventions: pixel coordinates, x = column, y = row, (0, 0) the centre of the
 top-left pixel (as in OpenCV). Frames are H x W uint8 grey. Midlines run from
@@ -39,6 +40,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from devocore.config import LIMITS
 from devocore.errors import DevocoreError
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,20 @@ def width_profile(u: np.ndarray) -> np.ndarray:
     head = 0.25 + 0.75 * np.sin(0.5 * np.pi * np.clip(u / 0.25, 0.0, 1.0))
     tail = np.clip((1.0 - u) / 0.38, 0.0, 1.0) ** 0.85
     return np.maximum(np.minimum(head, tail), 0.06)
+
+
+def half_widths(points: np.ndarray, width: float) -> np.ndarray:
+    """Half-width of the body (px) at each point of a midline (head first) of maximum ``width``.
+
+    The :func:`width_profile`, narrowed within a few pixels of each end so that the drawn body
+    ends exactly at the first and last midline points: the truth's head is the body's tip.
+
+    >>> half_widths(np.array([[0.0, 0], [1, 0], [50, 0], [99, 0], [100, 0]]), 10.0).round(2).tolist()
+    [0.0, 1.0, 5.0, 0.3, 0.0]
+    """
+    c = _arc(points)
+    radii = 0.5 * width * width_profile(c / max(c[-1], 1e-12))
+    return np.minimum(radii, np.minimum(c, c[-1] - c))
 
 
 # ----------------------------------------------------------------------------- appearance
@@ -215,7 +231,9 @@ class _Crawler:
         n = int(math.ceil(self.L / self.h)) + 1
         self.pts = np.column_stack([np.linspace(0.0, -self.L, n), np.zeros(n)])
         self.direction, self.theta = 1, 0.0
-        self.psi = rng.uniform(0, 2 * np.pi)
+        # the wave's phase starts at 0 or pi so that the path's mean direction is exactly
+        # theta - amp * sin(psi) (see _steer)
+        self.psi = float(rng.choice([0.0, np.pi]))
         self.kappa_wander, self.speed_ou = 0.0, 0.0
         self.turn_kappa, self.turn_left = 0.0, 0.0
         self.state, self.timer = FORWARD, self._duration(FORWARD)
@@ -284,15 +302,15 @@ class _Crawler:
             self.direction = sign
             lead, behind = self._lead()
             self.theta = math.atan2(lead[1] - behind[1], lead[0] - behind[0])
-            self.psi = self.rng.uniform(0, 2 * np.pi)
+            self.psi = float(self.rng.choice([0.0, np.pi]))
         n = max(1, int(math.ceil(d / self.h)))
         step = d / n
         s = np.arange(1, n + 1) * step
-        amp = self.amp * (0.5 if self.state == TURN else 1.0)
-        kappa = amp * (2 * np.pi / self.lam) * np.cos(self.psi + 2 * np.pi * s / self.lam)
+        kappa = self.amp * (2 * np.pi / self.lam) * np.cos(self.psi + 2 * np.pi * s / self.lam)
         # slow wander of the mean direction: an Ornstein-Uhlenbeck curvature over arc length
         sd = self.kin.wander / self.L
-        self.kappa_wander += -self.kappa_wander * d / self.L + sd * math.sqrt(2 * d / self.L) * self.rng.standard_normal()
+        kick = sd * math.sqrt(2 * d / self.L) * self.rng.standard_normal()
+        self.kappa_wander += -self.kappa_wander * d / self.L + kick
         extra = self.kappa_wander
         if self.state == TURN and self.turn_left > 0:
             extra += self.turn_kappa
@@ -312,14 +330,20 @@ class _Crawler:
             self.pts = resample(self.pts, int(math.ceil(self.L / self.h)) + 1)
 
     def _steer(self, lead: np.ndarray, bounds: tuple[int, int]) -> float:
-        """Extra curvature turning the leading end back towards the centre once it is out of view."""
+        """Extra curvature turning the leading end back towards the centre as it nears the border.
+
+        Gentle enough that bodies still cross the border now and then (``in_view`` false).
+        """
         height, width = bounds
-        outside = max(-lead[0], lead[0] - (width - 1), -lead[1], lead[1] - (height - 1), 0.0)
-        if outside <= 0:
+        inside = min(lead[0], width - 1 - lead[0], lead[1], height - 1 - lead[1])  # negative: outside
+        margin = 0.6 * self.L
+        if inside >= margin:
             return 0.0
         to_centre = math.atan2((height - 1) / 2 - lead[1], (width - 1) / 2 - lead[0])
-        gain = min(outside / (0.25 * self.L), 1.0) * 4.0 / self.L
-        return gain * math.sin(_wrap(to_centre - self.theta))
+        gain = min((margin - inside) / (0.5 * self.L), 1.0) * 6.0 / self.L
+        # linear in the angle, so that a head-on approach to the border turns hardest
+        mean_heading = self.theta - self.amp * math.sin(self.psi)  # steer the path, not the wiggle
+        return gain * max(-1.0, min(1.0, _wrap(to_centre - mean_heading) / (np.pi / 2)))
 
     def place(self, cx: float, cy: float, heading: float) -> None:
         """Move the body rigidly: midline centroid to (cx, cy), tail-to-head direction to ``heading``."""
@@ -380,15 +404,8 @@ class WormTracks:
         return pd.concat([base, points], axis=1)
 
 
-def _dense(mid: np.ndarray, width: float, spacing: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
-    """Points every ``spacing`` px along a midline and the body's half-width at each."""
-    length = float(_arc(mid)[-1])
-    pts = resample(mid, max(int(math.ceil(length / spacing)) + 1, len(mid)))
-    return pts, 0.5 * width * width_profile(np.linspace(0.0, 1.0, len(pts)))
-
-
 def _touching(bodies: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """For each body (points, half-widths), whether another one comes within TOUCH_GAP_PX."""
+    """For each body (midline points, half-widths), whether another one comes within TOUCH_GAP_PX."""
     out = np.zeros(len(bodies), dtype=bool)
     for i in range(len(bodies)):
         for j in range(i + 1, len(bodies)):
@@ -396,10 +413,19 @@ def _touching(bodies: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
             reach = r.max() + s.max() + TOUCH_GAP_PX
             if np.any(p.min(0) - reach > q.max(0)) or np.any(q.min(0) - reach > p.max(0)):
                 continue
+            (p, r), (q, s) = _densify(p, r), _densify(q, s)  # close enough to matter: measure finely
             gap = np.hypot(p[:, None, 0] - q[None, :, 0], p[:, None, 1] - q[None, :, 1]) - r[:, None] - s[None, :]
             if gap.min() < TOUCH_GAP_PX:
                 out[i] = out[j] = True
     return out
+
+
+def _densify(points: np.ndarray, radii: np.ndarray, spacing: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Points about ``spacing`` px apart along a polyline, with the radii interpolated."""
+    c = _arc(points)
+    s = np.linspace(0.0, c[-1], max(int(math.ceil(c[-1] / spacing)) + 1, len(points)))
+    return (np.column_stack([np.interp(s, c, points[:, 0]), np.interp(s, c, points[:, 1])]),
+            np.interp(s, c, radii))
 
 
 def _in_view(points: np.ndarray, radii: np.ndarray, size: tuple[int, int]) -> bool:
@@ -418,6 +444,9 @@ def _check_args(seed: int, n_frames: int, n_worms: int, size: Sequence[int], fps
         problems.append(f"the number of frames must be at least 1 (got {n_frames})")
     if not 1 <= n_worms <= 50:
         problems.append(f"the number of worms must be 1 to 50 (got {n_worms})")
+    if n_frames > LIMITS.max_frames or n_frames * n_worms > 500_000:
+        problems.append(f"at most {LIMITS.max_frames:,} frames and 500,000 worm-frames in one video "
+                        f"(got {n_frames:,} frames x {n_worms} worms)")
     if len(size) != 2 or min(size) < 16 or size[0] * size[1] > 16_000_000:
         problems.append(f"size must be (height, width), each at least 16 px, at most 16 megapixels (got {size})")
     if not 0 < fps <= 1000:
@@ -442,13 +471,15 @@ def simulate_tracks(seed: int = 0, n_frames: int = 300, n_worms: int = 1, size: 
         starts: optional (centroid_x, centroid_y, heading_rad) per worm at frame 0, heading the
             tail-to-head direction; default: random, away from the border.
         kinematics: behaviour parameters (defaults: :class:`Kinematics`).
-        bounded: steer worms back into the frame when they leave it.
+        bounded: worms turn back as they near the border (they still cross it now and then).
 
     >>> tracks = simulate_tracks(seed=0, n_frames=5, n_worms=2, length_px=100)
     >>> tracks.midlines.shape, tracks.lengths.tolist()
     ((5, 2, 49, 2), [100.0, 100.0])
     """
     _check_args(seed, n_frames, n_worms, size, fps, length_px)
+    if not 3 <= n_points <= 1000:
+        raise DevocoreError(f"A midline needs 3 to 1000 points (got {n_points}).")
     if starts is not None and len(starts) != n_worms:
         raise DevocoreError(f"Give one start per worm: {n_worms} worms but {len(starts)} starts.")
     kin = kinematics or Kinematics()
@@ -489,10 +520,9 @@ def simulate_tracks(seed: int = 0, n_frames: int = 300, n_worms: int = 1, size: 
         for w, crawler in enumerate(worms):
             midlines[t, w] = crawler.midline(n_points)
             speed[t, w], behaviour[t, w] = crawler.v, crawler.state
-            body = _dense(midlines[t, w], crawler.width, spacing=2.0)
-            bodies.append(body)
-            in_view[t, w] = _in_view(*body, size)
-        touching[t] = _touching(bodies)
+            bodies.append((midlines[t, w], half_widths(midlines[t, w], crawler.width)))
+            in_view[t, w] = _in_view(*bodies[-1], size)
+        touching[t] = _touching(bodies) if n_worms > 1 else False
     return WormTracks(midlines=midlines, lengths=np.array([c.L for c in worms]),
                       widths=np.array([c.width for c in worms]), speed=speed, behaviour=behaviour,
                       in_view=in_view, touching=touching, size=(int(height), int(width)), fps=float(fps))
@@ -540,7 +570,8 @@ def _body_layer(mid: np.ndarray, width: float, size: tuple[int, int], head_light
     """One worm drawn as 0-255 opacity in its bounding box: ((rows, cols) slices, uint8 box); None if unseen."""
     import cv2
 
-    pts, radii = _dense(mid, width)
+    pts = resample(mid, max(int(math.ceil(_arc(mid)[-1] / 0.8)) + 1, len(mid)))
+    radii = half_widths(pts, width)
     height, wide = size
     margin = float(radii.max()) + 2
     x0, y0 = np.floor(pts.min(axis=0) - margin).astype(int)
@@ -640,7 +671,7 @@ class WormVideo:
 def simulate_video(seed: int = 0, n_frames: int = 300, n_worms: int = 1, size: tuple[int, int] = (480, 640),
                    fps: float = 25.0, appearance: WormAppearance | None = None, length_px: float | None = None,
                    starts: Sequence[tuple[float, float, float]] | None = None,
-                   kinematics: Kinematics | None = None) -> WormVideo:
+                   kinematics: Kinematics | None = None, bounded: bool = True) -> WormVideo:
     """Simulate worms crawling on a plate; frames render lazily, the truth is ready at once.
 
     Args:
@@ -654,8 +685,11 @@ def simulate_video(seed: int = 0, n_frames: int = 300, n_worms: int = 1, size: t
         length_px: body length; None draws it from the seed (80-160 px).
         starts: optional (centroid_x, centroid_y, heading_rad) per worm, see :func:`simulate_tracks`.
         kinematics: behaviour parameters.
+        bounded: worms turn back as they near the border (they still cross it now and then);
+            False lets them crawl out for good.
     """
-    tracks = simulate_tracks(seed, n_frames, n_worms, tuple(size), fps, length_px, N_MIDLINE, starts, kinematics)
+    tracks = simulate_tracks(seed, n_frames, n_worms, tuple(size), fps, length_px, N_MIDLINE, starts, kinematics,
+                             bounded)
     look = appearance or WormAppearance()
     background = _background(tracks.size, look, np.random.default_rng([seed, 1]))
     return WormVideo(tracks=tracks, appearance=look, seed=int(seed), background=background)
@@ -700,6 +734,29 @@ def behaviour_series(seed: int = 0, n_steps: int = 2000, fps: float = 25.0, with
     })
     if with_states:
         out["behaviour"] = np.asarray(BEHAVIOURS, dtype=object)[tracks.behaviour[:, 0]]
+    return out
+
+
+def curvature_series(seed: int = 0, n_steps: int = 2000, fps: float = 100.0, n_segments: int = 100,
+                     kinematics: Kinematics | None = None) -> pd.DataFrame:
+    """Body curvature along one simulated worm over time, like a curvature recording of a real worm.
+
+    Columns: ``time_s`` then ``segment_000`` ... : the signed turning angle (rad) between
+    consecutive pieces of the midline, which is cut into ``n_segments + 1`` equal pieces
+    (head first); dividing by the piece length gives curvature.
+
+    >>> series = curvature_series(seed=0, n_steps=20, n_segments=10)
+    >>> series.shape, series.columns[1]
+    ((20, 11), 'segment_000')
+    """
+    if n_steps < 1 or not 3 <= n_segments <= 1000:
+        raise DevocoreError(f"Need at least 1 step and 3 to 1000 segments (got {n_steps}, {n_segments}).")
+    tracks = simulate_tracks(seed, n_steps, 1, (480, 640), fps, 100.0, n_segments + 2, kinematics=kinematics,
+                             bounded=False)
+    seg = np.diff(tracks.midlines[:, 0], axis=1)
+    turn = _wrap(np.diff(np.arctan2(seg[..., 1], seg[..., 0]), axis=1))
+    out = pd.DataFrame(turn, columns=[f"segment_{i:03d}" for i in range(n_segments)])
+    out.insert(0, "time_s", np.arange(n_steps) / fps)
     return out
 
 

@@ -63,7 +63,8 @@ def measure(samples: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> dic
         u = np.linspace(0.0, 1.0, len(mid))
         rows.append({
             "plate_grey": plate, "worm_grey": on_body, "contrast": 1.0 - on_body / max(plate, 1e-6),
-            "noise_sd": 1.4826 * float(np.median(np.abs(residual - np.median(residual)))) * 1.03,  # 1.03: blur removes a little
+            # MAD -> sd; 1.03 makes up for the part of white noise that the smoothing removes
+            "noise_sd": 1.4826 * 1.03 * float(np.median(np.abs(residual - np.median(residual)))),
             "length_over_width": length / float(np.max(widths)),
             "width_head": float(np.interp(0.1, u, widths) / np.max(widths)),
             "width_tail": float(np.interp(0.9, u, widths) / np.max(widths)),
@@ -86,7 +87,8 @@ def real_samples(data_dir: str | Path):
     folder = Path(data_dir) / "eval" / "wormpose"
     table_path = folder / "skeletons.csv"
     if not table_path.exists():
-        raise DevocoreError(f"'{table_path}' not found; pass the folder that holds eval/wormpose (e.g. ../shared/data).")
+        raise DevocoreError(f"'{table_path}' not found; pass the folder that holds eval/wormpose "
+                            "(e.g. ../shared/data).")
     skeletons = pd.read_csv(table_path).dropna()
     for frame_id, points in skeletons.groupby("frame"):
         image = cv2.imread(str(folder / "frames" / f"{int(frame_id):05d}.png"), cv2.IMREAD_GRAYSCALE)
@@ -96,7 +98,7 @@ def real_samples(data_dir: str | Path):
         yield image, points[["x", "y"]].to_numpy(float), points.width.to_numpy(float)
 
 
-def simulated_samples(seed: int = 0, n_frames: int = 300, every: int = 3):
+def simulated_samples(seed: int = 0, n_frames: int = 1500, every: int = 5):
     """(frame, midline, widths) from a default simulated video (one worm, 640x480)."""
     video = worm.simulate_video(seed=seed, n_frames=n_frames, n_worms=1)
     mids, width = video.tracks.midlines[:, 0], float(video.tracks.widths[0])
