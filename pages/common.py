@@ -30,6 +30,25 @@ VIEWS = [
 ]
 
 
+def _route_through_app() -> None:
+    """Send a page run directly by Streamlit back through app.py's router.
+
+    A fresh server whose first visitor opens a page URL (``/segmentation``) runs
+    pages/segmentation.py directly, in Streamlit's old pages-folder mode, without
+    app.py's navigation and sidebar. Pinned streamlit 1.67 keeps that mode in
+    ``PagesManager.uses_pages_directory`` until ``st.navigation`` runs; switching
+    it off and rerunning makes app.py route the same URL.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_route_through_app()
+
+
 def available_views() -> list[tuple[str, str, str]]:
     """The views whose page file exists, in menu order."""
     return [v for v in VIEWS if (PAGES_DIR / f"{v[0]}.py").exists()]

@@ -79,10 +79,8 @@ def chromium():
 
 
 def wait_until_idle(page, timeout_ms: int = 120_000) -> None:
-    """Wait until Streamlit has finished running the script (no 'Running...' status)."""
+    """Wait until Streamlit has finished running the page's script."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=timeout_ms)
+    page.wait_for_timeout(800)  # let the script start before asking whether it has finished
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms)
     page.wait_for_timeout(500)

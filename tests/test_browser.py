@@ -38,3 +38,14 @@ def test_page_renders_in_chromium(server, stem):
         page.screenshot(path=str(ARTIFACTS / f"page-{stem}.png"), full_page=True)
         assert page.locator('[data-testid="stException"]').count() == 0
         assert not errors
+
+
+def test_first_visit_to_a_page_url_goes_through_the_router():
+    """A fresh server whose first visitor opens /batch still shows app.py's navigation and sidebar."""
+    with streamlit_server() as (url, proc), chromium() as browser:
+        page = browser.new_page()
+        page.goto(f"{url}/batch", timeout=60_000)
+        wait_until_idle(page)
+        page.get_by_role("heading", name="Batch processing").wait_for(timeout=30_000)
+        sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+        assert "Device:" in sidebar and "Home" in sidebar and "common" not in sidebar
