@@ -236,3 +236,11 @@ def test_examples_are_small_and_complete(tmp_path):
     paths = embryo.write_examples(tmp_path)
     assert sum(p.stat().st_size for p in paths) < 3_000_000
     assert {p.parent.name for p in paths} == {"segmentation", "lineage", "pca"}
+
+
+def test_bench_command_reports_figures(capsys):
+    assert cli.main(["bench", "simulate-embryo", "--repeats", "1", "--json"]) == 0
+    import json
+
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["nuclei_late"] >= 350 and figures["frame_ms_256_late"] > 0
