@@ -107,7 +107,7 @@ def test_irregular_time_is_resampled_with_a_message():
     frame = pd.DataFrame({"time": t, "x": 2 * t, "label": ["a"] * len(t)})
     series = fc.to_series(frame)
     assert series.step == pytest.approx(0.1)
-    np.testing.assert_allclose(series.frame["time"], np.arange(12) * 0.1, atol=1e-9)
+    np.testing.assert_allclose(series.frame["time"], np.arange(12) * 0.1, atol=1e-9)  # mean step 1.1 / 11
     np.testing.assert_allclose(series.frame["x"], 2 * series.frame["time"], atol=1e-9)
     assert any("resampled" in m for m in series.messages)
     assert any("non-numeric" in m for m in series.messages)

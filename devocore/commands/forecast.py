@@ -42,7 +42,7 @@ def run(args) -> dict:
                                lookback=args.lookback, train_fraction=args.train_fraction,
                                eigenworms=args.eigenworms, epochs=args.epochs, n_models=args.models,
                                hidden=args.hidden, seed=args.seed)
-    result = fc.forecast(series.frame, config, time_column=series.time_column,
+    result = fc.forecast(series, config,
                          progress=None if args.json else terminal("training"))
     result.forecasts.to_csv(args.out, index=False)
     for message in result.messages:
