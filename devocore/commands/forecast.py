@@ -30,6 +30,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--models", type=int, default=3, help="LSTM ensemble size (3)")
     parser.add_argument("--hidden", type=int, default=64, help="LSTM hidden units (64)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plot", default=None, metavar="PNG", help="also draw a forecast and the MAE per step")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
 
 
@@ -45,6 +46,8 @@ def run(args) -> dict:
     result = fc.forecast(series, config,
                          progress=None if args.json else terminal("training"))
     result.forecasts.to_csv(args.out, index=False)
+    if args.plot:
+        fc.render_png(result, args.plot)
     for message in result.messages:
         print(f"note: {message}")
     split = result.split
