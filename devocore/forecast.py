@@ -56,6 +56,7 @@ from devocore.progress import ProgressFn
 
 log = logging.getLogger(__name__)
 
+ID_COLUMNS = ("frame", "worm", "id", "track", "track_id", "index", "worm_id")
 TIME_NAMES = ("time_s", "time", "t", "seconds", "timestamp", "time_sec", "frame", "frame_index")
 QUANTILES = (0.1, 0.5, 0.9)
 BASELINES = ("persistence", "seasonal naive", "linear AR")
@@ -193,15 +194,44 @@ def _find_time_column(columns: Sequence[str], time_column: str | None) -> str | 
     return None
 
 
+def pick_worm(frame: pd.DataFrame, worm=None, what: str = "the table") -> tuple[pd.DataFrame, str | None]:
+    """The rows of one worm of a tracking table (column ``worm``): ``worm`` or the longest track.
+
+    Returns the rows and a message (``None`` when the table has one worm or no ``worm`` column).
+
+    Example:
+        >>> rows, message = pick_worm(pd.DataFrame({"worm": [0, 1, 1], "x": [1, 2, 3]}))
+        >>> rows["x"].tolist(), message
+        ([2, 3], 'The table holds 2 worms; worm 1 (2 rows, the longest track) is used.')
+    """
+    if "worm" not in frame.columns:
+        if worm is not None:
+            raise MissingColumnsError(f"{what} has no 'worm' column to pick worm {worm} from.")
+        return frame, None
+    ids = frame["worm"].astype(str)
+    counts = ids.value_counts()
+    if worm is None:
+        if len(counts) == 1:
+            return frame, None
+        chosen = str(counts.index[0])
+        return frame[ids == chosen], (f"The table holds {len(counts)} worms; worm {chosen} ({counts.iloc[0]} rows, "
+                                      "the longest track) is used.")
+    if str(worm) not in counts.index:
+        raise MissingColumnsError(f"{what} has no worm {worm}; its worms are {', '.join(counts.index[:20])}.")
+    return frame[ids == str(worm)], None
+
+
 def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "the table",
-              tolerance: float = 0.01) -> SeriesData:
+              tolerance: float = 0.01, worm=None) -> SeriesData:
     """Make a regular, gap-free numeric series from a table.
 
     The time column is ``time_column`` or the first of ``time_s, time, t, ...``
     (else the row number). Rows are sorted by time and duplicated times dropped.
     Irregular steps (any step more than ``tolerance`` away from the median step)
     are resampled to the mean step (so the row count stays) by linear interpolation; missing values
-    are interpolated. Every such change is reported in ``messages``.
+    are interpolated. A tracking table's rows of one worm are used (see
+    :func:`pick_worm`); identifier columns (``frame``, ``worm``, ...) are not
+    series. Every such change is reported in ``messages``.
 
     Example:
         >>> s = to_series(pd.DataFrame({"time": [0, 0.5, 2, 3], "x": [0.0, 1, 4, 6]}))
@@ -209,6 +239,9 @@ def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "
         ([0.0, 2.0, 4.0, 6.0], 1.0)
     """
     messages: list[str] = []
+    frame, message = pick_worm(frame, worm, what)
+    if message:
+        messages.append(message)
     column = _find_time_column(list(frame.columns), time_column)
     if column is not None and column not in frame.columns:
         raise MissingColumnsError(f"{what} has no time column '{column}'; it has {', '.join(map(str, frame.columns[:20]))}.")
@@ -224,14 +257,14 @@ def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "
     data = data[times.notna()]
     numeric = {}
     for name in data.columns:
-        if name == column:
+        if name == column or str(name).lower() in ID_COLUMNS:
             continue
         values = pd.to_numeric(data[name], errors="coerce")
         if values.notna().mean() >= 0.9 and values.notna().sum() >= 2:
             numeric[name] = values.astype(float)
     if not numeric:
         raise TableError(f"{what} has no numeric column besides the time column '{column}'.")
-    dropped = [c for c in data.columns if c != column and c not in numeric]
+    dropped = [c for c in data.columns if c != column and c not in numeric and str(c).lower() not in ID_COLUMNS]
     if dropped:
         messages.append(f"Ignored non-numeric column(s): {', '.join(map(str, dropped[:10]))}.")
     data = pd.concat([data[[column]], pd.DataFrame(numeric, index=data.index)], axis=1)
@@ -264,11 +297,12 @@ def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "
     return SeriesData(out, column, step, messages)
 
 
-def load_series(source: io.Source, name: str | None = None, time_column: str | None = None) -> SeriesData:
+def load_series(source: io.Source, name: str | None = None, time_column: str | None = None,
+                worm=None) -> SeriesData:
     """Read a CSV (path or upload bytes) into a regular series; see :func:`to_series`."""
     frame = io.read_table(source, name=name)
     what = f"'{name}'" if name else (f"'{source}'" if isinstance(source, (str,)) else "the table")
-    return to_series(frame, time_column=time_column, what=what)
+    return to_series(frame, time_column=time_column, what=what, worm=worm)
 
 
 def example_series(seed: int = 0, n_steps: int = 2000, fps: float = 25.0) -> pd.DataFrame:

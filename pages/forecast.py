@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from devocore import forecast as fc
+from devocore import io
 from devocore import ui_cache
 from pages import common
 
@@ -27,8 +28,14 @@ def _example() -> pd.DataFrame:
 
 
 @ui_cache.data
-def _upload(data: bytes, name: str) -> tuple[pd.DataFrame, str, list[str]]:
-    series = fc.load_series(data, name=name)
+def _worms(data: bytes, name: str) -> list[str]:
+    table = io.read_table(data, name=name)
+    return sorted(table["worm"].astype(str).unique()) if "worm" in table.columns else []
+
+
+@ui_cache.data
+def _upload(data: bytes, name: str, worm: str | None) -> tuple[pd.DataFrame, str, list[str]]:
+    series = fc.load_series(data, name=name, worm=worm)
     return series.frame, series.time_column, series.messages
 
 
@@ -44,7 +51,11 @@ with common.guard("reading the series"):
         if upload is None:
             st.info("Upload a CSV, or choose the built-in example.")
             st.stop()
-        frame, time_column, messages = _upload(upload.getvalue(), upload.name)
+        worms = _worms(upload.getvalue(), upload.name)
+        worm = None
+        if len(worms) > 1:
+            worm = st.selectbox("Worm (tracking table)", worms, key="fc_worm")
+        frame, time_column, messages = _upload(upload.getvalue(), upload.name, worm)
     else:
         frame = _example()
         time_column = "time_s"

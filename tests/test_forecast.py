@@ -173,3 +173,21 @@ def test_cli_missing_target_is_one_line_exit_2(tmp_path):
                           timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error:") and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_tracking_table_uses_one_worm_and_skips_identifier_columns():
+    n = 60
+    rows = []
+    for worm, frames in ((0, range(0, n)), (1, range(0, n, 3))):
+        for f in frames:
+            rows.append({"frame": f, "time_s": f / 25, "worm": worm, "status": "ok",
+                         "head_tail_distance": 80 + worm + np.sin(f / 5), "speed_px_s": 10.0 + f % 7})
+    table = pd.DataFrame(rows)
+    series = fc.to_series(table)
+    assert len(series.frame) == n and series.time_column == "time_s"
+    assert list(series.frame.columns) == ["time_s", "head_tail_distance", "speed_px_s"]
+    assert any("2 worms" in m for m in series.messages)
+    other = fc.to_series(table, worm=1)
+    assert len(other.frame) == 20 and other.frame["head_tail_distance"].iloc[0] == pytest.approx(81.0)
+    with pytest.raises(MissingColumnsError, match="no worm 7"):
+        fc.to_series(table, worm=7)

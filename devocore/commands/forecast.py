@@ -26,6 +26,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--eigenworms", type=int, default=0, metavar="K",
                         help="add eigenworm_1..K: PCA of the segment columns fitted on the training part")
     parser.add_argument("--time-column", default=None, help="name of the time column if not guessed")
+    parser.add_argument("--worm", default=None, help="worm id in a tracking CSV (default: the longest track)")
     parser.add_argument("--epochs", type=int, default=60, help="maximum epochs per LSTM (early stopping)")
     parser.add_argument("--models", type=int, default=3, help="LSTM ensemble size (3)")
     parser.add_argument("--hidden", type=int, default=64, help="LSTM hidden units (64)")
@@ -38,7 +39,8 @@ def run(args) -> dict:
     from devocore import forecast as fc
     from devocore.progress import terminal
 
-    series = fc.load_series(args.series, name=Path(args.series).name, time_column=args.time_column)
+    series = fc.load_series(args.series, name=Path(args.series).name, time_column=args.time_column,
+                             worm=args.worm)
     config = fc.ForecastConfig(target=args.target, columns=tuple(args.columns), horizon=args.horizon,
                                lookback=args.lookback, train_fraction=args.train_fraction,
                                eigenworms=args.eigenworms, epochs=args.epochs, n_models=args.models,
