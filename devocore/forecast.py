@@ -332,6 +332,22 @@ def example_series(seed: int = 0, n_steps: int = 2000, fps: float = 25.0) -> pd.
     return pd.DataFrame({"time_s": t, "head_tail_distance": head_tail, "curvature": curvature, "speed": speed})
 
 
+SIMULATED = ("sim:behaviour", "sim:curvature")
+
+
+def simulated_series(kind: str, seed: int = 1, n_steps: int = 2000) -> pd.DataFrame:
+    """A simulated series by name: ``sim:behaviour`` (25 fps, :func:`example_series`) or
+    ``sim:curvature`` (100 fps, 100 segments, like a real curvature recording; needs the worm simulator).
+    """
+    if kind == "sim:behaviour":
+        return example_series(seed=seed, n_steps=n_steps, fps=25.0)
+    if kind == "sim:curvature":
+        from devocore.simulate.worm import curvature_series
+
+        return curvature_series(seed=seed, n_steps=n_steps, fps=100.0, n_segments=100)
+    raise TableError(f"Unknown simulated series '{kind}'; choose one of {', '.join(SIMULATED)}.")
+
+
 # ----------------------------------------------------------------------------- baselines
 
 def dominant_period(values: np.ndarray, max_lag: int | None = None) -> int | None:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("series", help="CSV with a time column (time_s, time, t, ...) and numeric columns")
+    parser.add_argument("series", help="CSV with a time column (time_s, time, t, ...) and numeric columns, or "
+                                       "sim:behaviour / sim:curvature for a simulated worm (seed --sim-seed)")
     parser.add_argument("--target", required=True, help="column to forecast (eigenworm_k with --eigenworms K>=k)")
     parser.add_argument("--horizon", type=int, required=True, help="steps ahead to forecast")
     parser.add_argument("--columns", nargs="+", default=(), metavar="C",
@@ -31,6 +32,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--models", type=int, default=3, help="LSTM ensemble size (3)")
     parser.add_argument("--hidden", type=int, default=64, help="LSTM hidden units (64)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sim-seed", type=int, default=1, help="simulator seed for sim:... series (1)")
     parser.add_argument("--plot", default=None, metavar="PNG", help="also draw a forecast and the MAE per step")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
 
@@ -39,8 +41,11 @@ def run(args) -> dict:
     from devocore import forecast as fc
     from devocore.progress import terminal
 
-    series = fc.load_series(args.series, name=Path(args.series).name, time_column=args.time_column,
-                             worm=args.worm)
+    if args.series.startswith("sim:"):
+        series = fc.to_series(fc.simulated_series(args.series, seed=args.sim_seed), what=args.series)
+    else:
+        series = fc.load_series(args.series, name=Path(args.series).name, time_column=args.time_column,
+                                worm=args.worm)
     config = fc.ForecastConfig(target=args.target, columns=tuple(args.columns), horizon=args.horizon,
                                lookback=args.lookback, train_fraction=args.train_fraction,
                                eigenworms=args.eigenworms, epochs=args.epochs, n_models=args.models,
