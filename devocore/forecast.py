@@ -711,10 +711,7 @@ def _forecast(frame, config, time_column, progress, on_epoch) -> ForecastResult:
         stride = max(1, math.ceil(lookback / config.max_steps))
         windows = _Windows(z, y_norm, base, lookback, stride, horizon)
         train_origins = np.arange(max(lookback, ar_order) - 1, val_start - horizon)
-        hook = None
-        if on_epoch is not None:
-            hook = lambda e, tl, vm, r=run: on_epoch(e, tl, vm)  # noqa: E731
-        model, curve, best = train_lstm(windows, train_origins, val_origins, config, seed, progress, hook,
+        model, curve, best = train_lstm(windows, train_origins, val_origins, config, seed, progress, on_epoch,
                                         (run / n_runs, (run + 1) / n_runs))
         curves.extend({"model": f"lookback {lookback}, seed {seed}", "epoch": e, "train_loss": tl, "val_mae": vm}
                       for e, tl, vm in curve)
