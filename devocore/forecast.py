@@ -18,12 +18,9 @@ The whole evaluation runs on one split of the series **in time order**::
   the 10 %, 50 % and 90 % quantiles (pinball loss) of the difference from the
   linear AR forecast (a residual design: the output layer starts at zero, so
   the untrained LSTM *is* the AR forecast, and early stopping keeps that when
-  training does not improve the validation MAE). The lookback and the number
-  of epochs are chosen with models fitted before the validation part; the
-  final ensemble (several seeds, averaged) is then refitted on the whole
-  training part for that many epochs. The median is the point forecast;
-  10-90 % is the interval, widened per step on the validation part
-  (conformalised quantile regression).
+  training does not improve the validation MAE). The median is the point
+  forecast; 10-90 % is the interval, widened per step on the validation part
+  (conformalised quantile regression). Several seeds are averaged (an ensemble).
 * Baselines on the same origins: persistence (the last value), seasonal naive
   (the value one period earlier, the period being the autocorrelation peak of
   the training part) and a univariate linear autoregressive model fitted by
@@ -505,34 +502,26 @@ class _Windows:
         return x.astype(np.float32), (truth - self.base(origins)).astype(np.float32)
 
 
-def train_lstm(windows: _Windows, train_origins: np.ndarray, val_origins: np.ndarray | None, config: ForecastConfig,
+def train_lstm(windows: _Windows, train_origins: np.ndarray, val_origins: np.ndarray, config: ForecastConfig,
                seed: int, progress: ProgressFn | None = None, on_epoch: EpochFn | None = None,
-               progress_span: tuple[float, float] = (0.0, 1.0), epochs: int | None = None):
+               progress_span: tuple[float, float] = (0.0, 1.0)):
     """Train one LSTM with early stopping on the validation MAE (normalised units).
 
-    Without ``val_origins`` it trains exactly ``epochs`` epochs and keeps the last weights.
-
-    Returns ``(model, curve, best validation MAE, best epoch)``; the model holds the weights of
-    its best epoch (0: the untrained model, i.e. the base forecast), in eval mode.
+    Returns ``(model, curve)``; the model holds the weights of its best epoch, in eval mode.
     """
     torch = _torch()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    epochs = config.epochs if epochs is None else epochs
     x_train, y_train = (torch.from_numpy(a) for a in windows.make(train_origins))
-    validate = val_origins is not None and len(val_origins) > 0
-    if validate:
-        x_val, y_val = (torch.from_numpy(a) for a in windows.make(val_origins))
+    x_val, y_val = (torch.from_numpy(a) for a in windows.make(val_origins))
     model = build_lstm(x_train.shape[-1], config.horizon, config.hidden, config.layers, config.dropout)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     model.eval()
-    best_mae, best_epoch = np.nan, 0
-    if validate:
-        with torch.inference_mode():  # epoch 0 = the base forecast alone; training must beat it
-            best_mae = float(torch.mean(torch.abs(model(x_val)[..., 1] - y_val)))
+    with torch.inference_mode():  # epoch 0 = the base forecast alone; training must beat it
+        best_mae = float(torch.mean(torch.abs(model(x_val)[..., 1] - y_val)))
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     waited, curve = 0, []
-    for epoch in range(1, epochs + 1):
+    for epoch in range(1, config.epochs + 1):
         model.train()
         order = rng.permutation(len(x_train))  # shuffling within the fitting part only
         total = 0.0
@@ -545,31 +534,25 @@ def train_lstm(windows: _Windows, train_origins: np.ndarray, val_origins: np.nda
             optimizer.step()
             total += float(loss.detach()) * len(idx)
         model.eval()
+        with torch.inference_mode():
+            val_mae = float(torch.mean(torch.abs(model(x_val)[..., 1] - y_val)))
         train_loss = total / len(order)
-        val_mae = np.nan
-        if validate:
-            with torch.inference_mode():
-                val_mae = float(torch.mean(torch.abs(model(x_val)[..., 1] - y_val)))
         curve.append((epoch, train_loss, val_mae))
         if on_epoch is not None:
             on_epoch(epoch, train_loss, val_mae)
         if progress is not None:
             lo, hi = progress_span
-            progress(lo + (hi - lo) * epoch / epochs, f"epoch {epoch}: " + (
-                f"val MAE {val_mae:.3f}" if validate else f"loss {train_loss:.3f} (refit)"))
-        if not validate:
-            continue
+            progress(lo + (hi - lo) * epoch / config.epochs, f"epoch {epoch}: val MAE {val_mae:.3f}")
         if val_mae < best_mae - 1e-5:
-            best_mae, best_epoch, waited = val_mae, epoch, 0
+            best_mae, waited = val_mae, 0
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             waited += 1
             if waited >= config.patience:
                 break
-    if validate:
-        model.load_state_dict(best_state)
+    model.load_state_dict(best_state)
     model.eval()
-    return model, curve, best_mae, best_epoch
+    return model, curve, best_mae
 
 
 def predict_lstm(models: list, windows: _Windows, origins: np.ndarray) -> np.ndarray:
@@ -717,46 +700,38 @@ def _forecast(frame, config, time_column, progress, on_epoch) -> ForecastResult:
     if not period:
         messages.append("No dominant period in the training part's autocorrelation: seasonal naive skipped.")
 
-    # LSTM: the lookback and the number of epochs chosen on the validation part (one model per
-    # candidate lookback, fitted before it); then an ensemble refitted on the whole training part,
-    # on the AR base refitted there too (the AR baseline itself), for that many epochs.
+    # LSTM: the lookback chosen on the validation part, then an ensemble at that lookback.
     torch.manual_seed(config.seed)
-    n_runs = len(candidates) + config.n_models
+    n_runs = len(candidates) + max(0, config.n_models - 1)
     curves, run = [], 0
-    trained: dict[int, tuple] = {}
+    trained: dict[int, tuple[list, float]] = {}
 
-    def fit(lookback: int, seed: int, base_fn, end: int, validation, epochs=None):
+    def fit(lookback: int, seed: int):
         nonlocal run
         stride = max(1, math.ceil(lookback / config.max_steps))
-        windows = _Windows(z, y_norm, base_fn, lookback, stride, horizon)
-        train_origins = np.arange(max(lookback, ar_order) - 1, end - horizon)
-        model, curve, best, best_epoch = train_lstm(windows, train_origins, validation, config, seed, progress,
-                                                    on_epoch, (run / n_runs, (run + 1) / n_runs), epochs)
-        label = f"lookback {lookback}, seed {seed}" + (" (refit)" if validation is None else "")
-        curves.extend({"model": label, "epoch": e, "train_loss": tl, "val_mae": vm} for e, tl, vm in curve)
+        windows = _Windows(z, y_norm, base, lookback, stride, horizon)
+        train_origins = np.arange(max(lookback, ar_order) - 1, val_start - horizon)
+        model, curve, best = train_lstm(windows, train_origins, val_origins, config, seed, progress, on_epoch,
+                                        (run / n_runs, (run + 1) / n_runs))
+        curves.extend({"model": f"lookback {lookback}, seed {seed}", "epoch": e, "train_loss": tl, "val_mae": vm}
+                      for e, tl, vm in curve)
         run += 1
-        return model, windows, best, best_epoch
+        return model, windows, best
 
+    windows_by_lookback = {}
     for lookback in candidates:
-        trained[lookback] = fit(lookback, config.seed, base, val_start, val_origins)
-        log.info("lookback %d: validation MAE %.4f (normalised) at epoch %d", lookback, trained[lookback][2],
-                 trained[lookback][3])
-    lookback = min(trained, key=lambda k: trained[k][2])
-    chosen, chosen_windows, _, n_epochs = trained[lookback]
-
-    def full_base(origins: np.ndarray) -> np.ndarray:
-        return ar_forecast(y_norm, coef_norm, origins, horizon)
-
-    coef_norm = fit_ar(y_norm[:test_start], ar_order)
-    models = []
-    for i in range(config.n_models):
-        model, final_windows, _, _ = fit(lookback, config.seed + i, full_base, test_start, None, n_epochs)
-        models.append(model)
-    quantiles = predict_lstm(models, final_windows, test_origins)
+        model, windows, best = fit(lookback, config.seed)
+        trained[lookback] = ([model], best)
+        windows_by_lookback[lookback] = windows
+        log.info("lookback %d: validation MAE %.4f (normalised)", lookback, best)
+    lookback = min(trained, key=lambda k: trained[k][1])
+    models = trained[lookback][0]
+    for i in range(1, config.n_models):
+        models.append(fit(lookback, config.seed + i)[0])
+    quantiles = predict_lstm(models, windows_by_lookback[lookback], test_origins)
     # Conformalised quantile regression: widen the 10-90 % band per step until it holds 80 % of the
-    # validation truth, measured with the model fitted before the validation part (quantile heads
-    # trained for few epochs are often too narrow).
-    val_q = predict_lstm([chosen], chosen_windows, val_origins)
+    # validation truth (early-stopped quantile heads are often too narrow).
+    val_q = predict_lstm(models, windows_by_lookback[lookback], val_origins)
     val_truth = _truth(y_norm, val_origins, horizon)
     scores = np.maximum(val_q[..., 0] - val_truth, val_truth - val_q[..., 2])
     widen = np.quantile(scores, min(1.0, 0.8 * (1 + 1 / len(val_origins))), axis=0)
