@@ -1,0 +1,71 @@
+"""Forecast a time series (CSV) with an LSTM and compare it with persistence, seasonal naive and linear AR.
+
+The series is split in time order: the first --train-fraction is for fitting (its last 20 % validates:
+lookback, AR order, early stopping), the rest is the test part where MAE and RMSE are measured at every
+horizon step. `mae` is the mean over steps 1..H of the per-step MAE over all test origins; the LSTM
+forecasts all H steps at once (direct), the AR baseline recursively.
+
+Example:
+    python -m devocore forecast series.csv --target curvature --horizon 25 --out forecast.csv --json
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("series", help="CSV with a time column (time_s, time, t, ...) and numeric columns, or "
+                                       "sim:behaviour / sim:curvature for a simulated worm (seed --sim-seed)")
+    parser.add_argument("--target", required=True, help="column to forecast (eigenworm_k with --eigenworms K>=k)")
+    parser.add_argument("--horizon", type=int, required=True, help="steps ahead to forecast")
+    parser.add_argument("--columns", nargs="+", default=(), metavar="C",
+                        help="input columns (default: every numeric column; the target is always an input)")
+    parser.add_argument("--lookback", type=int, default=None,
+                        help="input window in steps (default: chosen on the validation part)")
+    parser.add_argument("--out", default="forecast.csv", help="CSV of all test forecasts (default forecast.csv)")
+    parser.add_argument("--train-fraction", type=float, default=0.7, help="first part used for fitting (0.7)")
+    parser.add_argument("--eigenworms", type=int, default=0, metavar="K",
+                        help="add eigenworm_1..K: PCA of the segment columns fitted on the training part")
+    parser.add_argument("--time-column", default=None, help="name of the time column if not guessed")
+    parser.add_argument("--worm", default=None, help="worm id in a tracking CSV (default: the longest track)")
+    parser.add_argument("--epochs", type=int, default=60, help="maximum epochs per LSTM (early stopping)")
+    parser.add_argument("--models", type=int, default=3, help="LSTM ensemble size (3)")
+    parser.add_argument("--hidden", type=int, default=64, help="LSTM hidden units (64)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sim-seed", type=int, default=1, help="simulator seed for sim:... series (1)")
+    parser.add_argument("--plot", default=None, metavar="PNG", help="also draw a forecast and the MAE per step")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
+
+
+def run(args) -> dict:
+    from devocore import forecast as fc
+    from devocore.progress import terminal
+
+    if args.series.startswith("sim:"):
+        series = fc.to_series(fc.simulated_series(args.series, seed=args.sim_seed), what=args.series)
+    else:
+        series = fc.load_series(args.series, name=Path(args.series).name, time_column=args.time_column,
+                                worm=args.worm)
+    config = fc.ForecastConfig(target=args.target, columns=tuple(args.columns), horizon=args.horizon,
+                               lookback=args.lookback, train_fraction=args.train_fraction,
+                               eigenworms=args.eigenworms, epochs=args.epochs, n_models=args.models,
+                               hidden=args.hidden, seed=args.seed)
+    result = fc.forecast(series, config,
+                         progress=None if args.json else terminal("training"))
+    result.forecasts.to_csv(args.out, index=False)
+    if args.plot:
+        fc.render_png(result, args.plot)
+    for message in result.messages:
+        print(f"note: {message}")
+    split = result.split
+    print(f"{args.series}: target {args.target}, horizon {args.horizon}, lookback {result.lookback}, "
+          f"period {result.period}, AR order {result.ar_order}, inputs {len(result.input_columns)}; "
+          f"test part rows {split['test_start']}..{split['n_steps'] - 1} ({split['n_test_origins']} origins)")
+    table = result.metrics.copy()
+    table["method"] = [m + (" *" if b else "") for m, b in zip(table["method"], table["best"])]
+    print(table.drop(columns="best").to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    summary = result.summary()
+    print(f"LSTM MAE / best baseline ({summary['best_baseline']}) MAE = {summary['ratio_to_best_baseline']:.3f}; "
+          f"10-90 % interval coverage {100 * summary['interval_coverage_10_90']:.1f} %; "
+          f"forecasts written to {args.out}")
+    return summary

@@ -1,0 +1,167 @@
+"""LSTM forecast: forecast a worm time series and see whether the LSTM beats simple baselines."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from devocore import forecast as fc
+from devocore import io
+from devocore import ui_cache
+from pages import common
+
+st.title("LSTM forecast")
+st.caption("Forecast a behaviour or curvature time series H steps ahead with an LSTM, and compare it honestly with "
+           "persistence, seasonal naive and a linear autoregressive model on the last part of the series, "
+           "which no method sees while fitting.")
+
+EXAMPLE = "Simulated worm (built-in example)"
+UPLOAD = "Upload a CSV (tracking output or any table with a time column)"
+
+
+@ui_cache.data
+def _example() -> pd.DataFrame:
+    files = common.examples("forecast")
+    if "worm_series.csv" in files:
+        return fc.load_series(str(files["worm_series.csv"])).frame
+    return fc.example_series(seed=0, n_steps=2000, fps=25.0)
+
+
+@ui_cache.data
+def _worms(data: bytes, name: str) -> list[str]:
+    table = io.read_table(data, name=name)
+    return sorted(table["worm"].astype(str).unique()) if "worm" in table.columns else []
+
+
+@ui_cache.data
+def _upload(data: bytes, name: str, worm: str | None) -> tuple[pd.DataFrame, str, list[str]]:
+    series = fc.load_series(data, name=name, worm=worm)
+    return series.frame, series.time_column, series.messages
+
+
+source = st.radio("Data", [EXAMPLE, UPLOAD], index=common.choice_index([EXAMPLE, UPLOAD], common.param("fc_src", EXAMPLE)),
+                  key="fc_source", horizontal=True)
+common.set_param("fc_src", source)
+messages: list[str] = []
+with common.guard("reading the series"):
+    if source == UPLOAD:
+        upload = st.file_uploader("Series CSV", type=["csv", "tsv", "txt"], key="fc_upload",
+                                  help="A time column (time_s, time, t, frame, ...) and numeric columns, "
+                                       "e.g. the CSV written by Worm tracking. Irregular time steps are resampled.")
+        if upload is None:
+            st.info("Upload a CSV, or choose the built-in example.")
+            st.stop()
+        worms = _worms(upload.getvalue(), upload.name)
+        worm = None
+        if len(worms) > 1:
+            worm = st.selectbox("Worm (tracking table)", worms, key="fc_worm")
+        frame, time_column, messages = _upload(upload.getvalue(), upload.name, worm)
+    else:
+        frame = _example()
+        time_column = "time_s"
+for message in messages:
+    st.info(message, icon=":material/info:")
+
+numeric = [c for c in frame.columns if c != time_column]
+segments = [c for c in numeric if c.lower().startswith("segment")]
+st.caption(f"{len(frame)} time steps, step {frame[time_column].diff().median():.4g}, "
+           f"{len(numeric)} numeric columns.")
+
+left, right = st.columns(2)
+with left:
+    eigenworms = 0
+    if len(segments) >= 3:
+        eigenworms = st.number_input("Eigenworms (PCA of the segment columns, fitted on the training part)", 0, 10,
+                                     common.param("fc_eig", 0, int), key="fc_eigenworms")
+        common.set_param("fc_eig", eigenworms)
+    targets = [f"eigenworm_{k + 1}" for k in range(eigenworms)] + numeric
+    default_target = "curvature" if "curvature" in targets else targets[0]
+    target = st.selectbox("Target (the column to forecast)", targets,
+                          index=common.choice_index(targets, common.param("fc_target", default_target),
+                                                    common.choice_index(targets, default_target)),
+                          key="fc_target")
+    common.set_param("fc_target", target)
+    columns = st.multiselect("Input columns (empty: all; the target is always an input)", numeric, default=[],
+                             key="fc_columns")
+with right:
+    horizon = st.number_input("Horizon H (steps ahead)", 1, 500, common.param("fc_h", 25, int), key="fc_horizon")
+    common.set_param("fc_h", horizon)
+    lookback = st.number_input("Lookback (steps; 0 = choose on the validation part)", 0, 1000,
+                               common.param("fc_lb", 0, int), key="fc_lookback")
+    common.set_param("fc_lb", lookback)
+    train_fraction = st.slider("Training part (the rest is the test part)", 0.5, 0.9,
+                               common.param("fc_tf", 0.7, float), 0.05, key="fc_train_fraction")
+    common.set_param("fc_tf", train_fraction)
+with st.expander("Training settings"):
+    a, b, c = st.columns(3)
+    epochs = a.number_input("Max epochs (early stopping)", 1, 500, 60, key="fc_epochs")
+    n_models = b.number_input("Ensemble size", 1, 10, 3, key="fc_models")
+    hidden = c.number_input("LSTM hidden units", 4, 512, 64, key="fc_hidden")
+
+config = fc.ForecastConfig(target=target, columns=tuple(columns), horizon=int(horizon),
+                           lookback=int(lookback) or None, train_fraction=float(train_fraction),
+                           eigenworms=int(eigenworms), epochs=int(epochs), n_models=int(n_models), hidden=int(hidden))
+
+if st.button("Train and forecast", type="primary", key="fc_train"):
+    report = common.progress_bar("Training the LSTM...")
+    chart = st.empty()
+    losses: list[dict] = []
+
+    def on_epoch(epoch: int, train_loss: float, val_mae: float) -> None:
+        losses.append({"step": len(losses) + 1, "train loss (pinball)": train_loss, "validation MAE": val_mae})
+        chart.line_chart(pd.DataFrame(losses).set_index("step"), height=220)
+
+    with common.guard("forecasting"):
+        st.session_state["fc_result"] = (config, fc.forecast(frame, config, time_column=time_column,
+                                                             progress=report, on_epoch=on_epoch))
+
+stored = st.session_state.get("fc_result")
+if stored is None:
+    st.info("Choose the target and horizon, then press **Train and forecast**.")
+    st.stop()
+used, result = stored
+if used != config:
+    st.warning("The settings changed since this forecast was made; press **Train and forecast** to update it.")
+
+for message in result.messages:
+    st.caption(message)
+summary = result.summary()
+st.subheader("Test part: error per method")
+table = result.metrics.copy()
+table["best"] = ["★" if b else "" for b in table["best"]]
+st.dataframe(table.rename(columns={"mae": "MAE (mean over steps)", "rmse": "RMSE", "mae_step1": "MAE step 1",
+                                   "mae_last": f"MAE step {used.horizon}"}), hide_index=True)
+st.write(f"LSTM MAE / best baseline ({summary['best_baseline']}) = **{summary['ratio_to_best_baseline']:.2f}**"
+         f" · lookback {result.lookback} · period {result.period} · AR order {result.ar_order} · 10-90 % interval "
+         f"holds {100 * result.interval_coverage:.0f} % of the truth · {result.seconds:.0f} s")
+
+origins = sorted(result.forecasts["origin"].unique())
+origin = st.select_slider("Forecast origin (last observed step)", origins, value=origins[0], key="fc_origin")
+rows = result.forecasts[result.forecasts["origin"] == origin]
+history = result.history.iloc[max(0, origin - 4 * used.horizon): origin + 1]
+figure = go.Figure()
+figure.add_scatter(x=history["time"], y=history["value"], name="history", line=dict(color="#444"))
+figure.add_scatter(x=rows["time"], y=rows["LSTM_high"], line=dict(width=0), showlegend=False, hoverinfo="skip")
+figure.add_scatter(x=rows["time"], y=rows["LSTM_low"], fill="tonexty", line=dict(width=0),
+                   fillcolor="rgba(214,39,40,0.2)", name="LSTM 10-90 %")
+figure.add_scatter(x=rows["time"], y=rows["truth"], name="truth", line=dict(color="black", dash="dot"))
+figure.add_scatter(x=rows["time"], y=rows["LSTM"], name="LSTM", line=dict(color="#d62728", width=3))
+for method, color in zip(fc.BASELINES, ("#1f77b4", "#2ca02c", "#9467bd")):
+    figure.add_scatter(x=rows["time"], y=rows[method], name=method, line=dict(color=color, dash="dash"))
+figure.update_layout(height=420, xaxis_title=result.split["time_column"], yaxis_title=used.target,
+                     margin=dict(l=10, r=10, t=30, b=10))
+st.plotly_chart(figure, key="fc_plot")
+
+per_step = result.per_step.pivot(index="step", columns="method", values="mae")
+st.caption("MAE at each horizon step (test part)")
+st.line_chart(per_step, height=260)
+curves = result.loss_curves
+st.caption("Training curves of every LSTM (train: pinball loss; validation: MAE, normalised units)")
+st.line_chart(curves.assign(run=curves["model"] + " val").pivot_table(index="epoch", columns="run", values="val_mae"),
+              height=220)
+
+st.download_button("Download the forecasts (CSV)", result.forecasts.to_csv(index=False).encode(),
+                   file_name=f"forecast_{used.target}_h{used.horizon}.csv", mime="text/csv", key="fc_download")
+st.download_button("Download the metrics (CSV)", result.per_step.to_csv(index=False).encode(),
+                   file_name=f"forecast_metrics_{used.target}_h{used.horizon}.csv", mime="text/csv",
+                   key="fc_download_metrics")

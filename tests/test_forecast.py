@@ -1,0 +1,193 @@
+"""The forecast engine: split without leaks, baselines with known answers, training, reading series."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from devocore import forecast as fc
+from devocore.errors import MissingColumnsError, TableError
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(hidden=8, epochs=3, n_models=1, patience=2)
+
+
+def sine_frame(n=400, period=40, noise=0.0, seed=0):
+    t = np.arange(n)
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"time_s": t / 10.0, "x": np.sin(2 * np.pi * t / period) + noise * rng.standard_normal(n)})
+
+
+def ar2_series(n=4000, a1=0.6, a2=-0.3, sigma=0.5, seed=1):
+    rng = np.random.default_rng(seed)
+    y = np.zeros(n)
+    for t in range(2, n):
+        y[t] = a1 * y[t - 1] + a2 * y[t - 2] + sigma * rng.standard_normal()
+    return y
+
+
+def test_split_never_leaks_a_constant_test_part_changes_nothing_before_it():
+    base = sine_frame(n=300, period=30, noise=0.1)
+    config = fc.ForecastConfig(target="x", horizon=5, lookback=20, **TINY)
+    _, test_start = fc.split_points(len(base), config)
+    constant, other = base.copy(), base.copy()
+    constant.loc[test_start:, "x"] = 7.0  # far outside the training range
+    other.loc[test_start:, "x"] = np.random.default_rng(3).normal(-5, 3, len(base) - test_start)
+    a = fc.forecast(constant, config)
+    b = fc.forecast(other, config)
+    # same losses, period, AR order: nothing after the split was used for fitting or choosing
+    pd.testing.assert_frame_equal(a.loss_curves, b.loss_curves)
+    assert (a.period, a.ar_order, a.lookback) == (b.period, b.ar_order, b.lookback)
+    # the first test origin sees only training data: identical forecasts there
+    first_a = a.forecasts[a.forecasts["origin"] == test_start - 1]
+    first_b = b.forecasts[b.forecasts["origin"] == test_start - 1]
+    for column in ["LSTM", "LSTM_low", "LSTM_high", "persistence", "seasonal naive", "linear AR"]:
+        np.testing.assert_allclose(first_a[column], first_b[column], rtol=1e-6)
+    # every target of the metrics lies in the test part, and persistence is exact inside a constant part
+    assert a.forecasts["origin"].min() == test_start - 1
+    assert (a.forecasts["origin"] + a.forecasts["step"]).min() == test_start
+    inside = a.forecasts[a.forecasts["origin"] >= test_start]
+    assert np.all(inside["truth"] == 7.0) and np.all(inside["persistence"] == 7.0)
+
+
+def test_persistence_on_a_sine_gives_the_analytic_error():
+    period, horizon = 50, 10
+    y = np.sin(2 * np.pi * np.arange(5000) / period)
+    origins = np.arange(100, 4900)
+    truth = fc._truth(y, origins, horizon)
+    mae, _ = fc.errors_per_step(fc.persistence_forecast(y, origins, horizon), truth)
+    # E|sin(w(t+h)) - sin(wt)| over a uniform phase = 2 |sin(w h / 2)| * 2 / pi
+    expected = 4 / np.pi * np.abs(np.sin(np.pi * np.arange(1, horizon + 1) / period))
+    np.testing.assert_allclose(mae, expected, rtol=0.01)
+
+
+def test_ar_on_a_sine_is_exact_and_seasonal_naive_too():
+    w = 2 * np.pi / 25
+    y = np.sin(w * np.arange(600))
+    coef = fc.fit_ar(y, 2)
+    np.testing.assert_allclose(coef, [0.0, 2 * np.cos(w), -1.0], atol=1e-8)
+    origins = np.arange(50, 500)
+    truth = fc._truth(y, origins, 30)
+    assert np.max(np.abs(fc.ar_forecast(y, coef, origins, 30) - truth)) < 1e-6
+    assert fc.dominant_period(y) == 25
+    assert np.max(np.abs(fc.seasonal_naive_forecast(y, origins, 30, 25) - truth)) < 1e-9
+
+
+def test_ar_recovers_an_ar2_process_and_its_one_step_error():
+    y = ar2_series()
+    coef = fc.fit_ar(y[:3000], 2)
+    np.testing.assert_allclose(coef[1:], [0.6, -0.3], atol=0.04)
+    origins = np.arange(3000, 3990)
+    mae, _ = fc.errors_per_step(fc.ar_forecast(y, coef, origins, 3), fc._truth(y, origins, 3))
+    assert mae[0] == pytest.approx(0.5 * np.sqrt(2 / np.pi), rel=0.08)  # noise sigma * sqrt(2/pi)
+    assert mae[0] < mae[1] <= mae[2] * 1.05
+
+
+def test_a_few_training_steps_reduce_the_loss():
+    frame = sine_frame(n=400, period=40, noise=0.05)
+    config = fc.ForecastConfig(target="x", horizon=5, lookback=20, hidden=16, epochs=8, patience=8, n_models=1)
+    result = fc.forecast(frame, config)
+    curve = result.loss_curves
+    assert curve["train_loss"].iloc[-1] < 0.7 * curve["train_loss"].iloc[0]
+    assert curve["val_mae"].min() < curve["val_mae"].iloc[0]
+
+
+def test_pinball_loss_is_zero_at_the_truth_and_positive_elsewhere():
+    target = torch.zeros(2, 3)
+    assert float(fc.pinball_loss(torch.zeros(2, 3, 3), target)) == 0.0
+    assert float(fc.pinball_loss(torch.ones(2, 3, 3), target)) > 0.0
+
+
+def test_irregular_time_is_resampled_with_a_message():
+    t = np.array([0.0, 0.1, 0.2, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1])
+    frame = pd.DataFrame({"time": t, "x": 2 * t, "label": ["a"] * len(t)})
+    series = fc.to_series(frame)
+    assert series.step == pytest.approx(0.1)
+    np.testing.assert_allclose(series.frame["time"], np.arange(12) * 0.1, atol=1e-9)  # mean step 1.1 / 11
+    np.testing.assert_allclose(series.frame["x"], 2 * series.frame["time"], atol=1e-9)
+    assert any("resampled" in m for m in series.messages)
+    assert any("non-numeric" in m for m in series.messages)
+    assert "label" not in series.frame
+
+
+def test_regular_series_is_left_alone_and_row_number_used_without_time():
+    series = fc.to_series(pd.DataFrame({"x": np.arange(20.0)}))
+    assert series.time_column == "step" and len(series.frame) == 20
+    assert not any("resampled" in m for m in series.messages)
+
+
+def test_missing_target_names_the_columns():
+    with pytest.raises(MissingColumnsError, match="'nope'.*x"):
+        fc.forecast(sine_frame(), fc.ForecastConfig(target="nope", horizon=5, **TINY))
+    with pytest.raises(MissingColumnsError, match="eigenworms"):
+        fc.forecast(sine_frame(), fc.ForecastConfig(target="eigenworm_1", horizon=5, **TINY))
+
+
+def test_too_short_series_is_a_clear_error():
+    with pytest.raises(TableError, match="too short"):
+        fc.forecast(sine_frame(n=60), fc.ForecastConfig(target="x", horizon=20, lookback=30, **TINY))
+
+
+def test_eigenworms_and_input_compression_are_fitted_on_training_rows():
+    rng = np.random.default_rng(0)
+    n, t = 500, np.arange(500)
+    shapes = np.stack([np.sin(np.linspace(0, np.pi, 20) * 2 + p) for p in (0, 1.3)], axis=1)
+    amplitudes = np.stack([np.sin(2 * np.pi * t / 50), np.cos(2 * np.pi * t / 50)], axis=1)
+    segments = amplitudes @ shapes.T + 0.01 * rng.standard_normal((n, 20))
+    frame = pd.DataFrame(segments, columns=[f"segment_{i:03d}" for i in range(20)])
+    frame.insert(0, "time_s", t / 100)
+    result = fc.forecast(frame, fc.ForecastConfig(target="eigenworm_1", eigenworms=2, horizon=5, lookback=25,
+                                                  **TINY))
+    assert any("Eigenworms" in m for m in result.messages)
+    assert any("compressed" in m for m in result.messages)
+    assert len(result.input_columns) == fc.ForecastConfig(target="x").max_inputs
+    assert result.period == 50
+
+
+def test_cli_prints_metrics_and_json(tmp_path):
+    path = tmp_path / "series.csv"
+    sine_frame(n=300, period=30, noise=0.05).to_csv(path, index=False)
+    out = tmp_path / "forecast.csv"
+    proc = subprocess.run([sys.executable, "-m", "devocore", "forecast", str(path), "--target", "x", "--horizon", "5",
+                           "--lookback", "15", "--epochs", "2", "--models", "1", "--hidden", "8", "--out", str(out),
+                           "--json"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    for key in ("mae", "best_baseline", "best_baseline_mae", "ratio_to_best_baseline"):
+        assert key in figures
+    assert figures["ratio_to_best_baseline"] == pytest.approx(figures["mae"] / figures["best_baseline_mae"])
+    assert "persistence" in proc.stdout and "linear AR" in proc.stdout
+    table = pd.read_csv(out)
+    assert {"origin", "step", "truth", "LSTM", "LSTM_low", "LSTM_high", "persistence"} <= set(table.columns)
+
+
+def test_cli_missing_target_is_one_line_exit_2(tmp_path):
+    path = tmp_path / "series.csv"
+    sine_frame().to_csv(path, index=False)
+    proc = subprocess.run([sys.executable, "-m", "devocore", "forecast", str(path), "--target", "nope", "--horizon",
+                           "5", "--out", str(tmp_path / "f.csv")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error:") and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_tracking_table_uses_one_worm_and_skips_identifier_columns():
+    n = 60
+    rows = []
+    for worm, frames in ((0, range(0, n)), (1, range(0, n, 3))):
+        for f in frames:
+            rows.append({"frame": f, "time_s": f / 25, "worm": worm, "status": "ok",
+                         "head_tail_distance": 80 + worm + np.sin(f / 5), "speed_px_s": 10.0 + f % 7})
+    table = pd.DataFrame(rows)
+    series = fc.to_series(table)
+    assert len(series.frame) == n and series.time_column == "time_s"
+    assert list(series.frame.columns) == ["time_s", "head_tail_distance", "speed_px_s"]
+    assert any("2 worms" in m for m in series.messages)
+    other = fc.to_series(table, worm=1)
+    assert len(other.frame) == 20 and other.frame["head_tail_distance"].iloc[0] == pytest.approx(81.0)
+    with pytest.raises(MissingColumnsError, match="no worm 7"):
+        fc.to_series(table, worm=7)
