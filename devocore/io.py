@@ -535,13 +535,13 @@ def read_table(source: Source, name: str | None = None, required: Sequence[str] 
     """
     what = _describe(source, name)
     data = _read_bytes(source, what, limits)
+    if b"\x00" in data[:4096] or sniff_format(data[:16]):
+        raise UnreadableFileError(f"{what} is not a text table (it holds binary data).")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
         log.warning("%s is not UTF-8; read it as Latin-1", what)
-    if "\x00" in text[:4096]:
-        raise UnreadableFileError(f"{what} is not a text table (it holds binary data).")
     label = name or (str(source) if isinstance(source, (str, os.PathLike)) else "")
     if text.count("\n") > limits.max_rows + 1:  # refuse before parsing: counting lines is cheap
         raise TooLargeError(f"{what} has more than {limits.max_rows:,} rows, the limit per table.")
