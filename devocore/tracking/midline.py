@@ -1,0 +1,207 @@
+"""From a worm's mask to its midline: N ordered points from one end to the other.
+
+The mask is thinned to a one-pixel skeleton; its longest path is the body
+axis. That path is smoothed, extended along its end tangents to the mask's
+tips (a skeleton stops about half a body width short of them), and resampled
+to ``n_points`` points equally spaced along its arc. A worm that touches or
+crosses itself has no single axis: those masks are reported as coiled, with
+the reason, and get no midline.
+"""
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from scipy import ndimage
+from skimage.morphology import skeletonize
+
+from devocore.tracking.segment import Blob, fill_small_holes
+
+log = logging.getLogger(__name__)
+
+_NEIGHBOURS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
+
+
+@dataclass
+class Midline:
+    """A worm's body axis in frame pixels.
+
+    Attributes:
+        points: N x 2 float (x, y) from one end (``points[0]``) to the other; None when coiled.
+        widths: N float body widths (pixels) at the points; None when coiled.
+        length: arc length in pixels (nan when coiled).
+        coiled: the worm touches or crosses itself; ``reason`` says how it was seen.
+        reason: empty, or why there is no midline ("loop", "branch", "thick", "short").
+        area: mask area in pixels.
+        intensity: N float mean worm contrast near each point (for head/tail cues).
+    """
+
+    points: np.ndarray | None
+    widths: np.ndarray | None
+    length: float
+    coiled: bool = False
+    reason: str = ""
+    area: int = 0
+    intensity: np.ndarray | None = field(default=None, repr=False)
+
+    def flipped(self) -> "Midline":
+        """The same midline listed from the other end."""
+        if self.points is None:
+            return self
+        return Midline(self.points[::-1].copy(), self.widths[::-1].copy(), self.length, self.coiled,
+                       self.reason, self.area, None if self.intensity is None else self.intensity[::-1].copy())
+
+
+def coiled_midline(reason: str, area: int = 0) -> Midline:
+    """A Midline that says the worm is coiled (no points)."""
+    return Midline(points=None, widths=None, length=float("nan"), coiled=True, reason=reason, area=area)
+
+
+def longest_path(skeleton: np.ndarray) -> list[tuple[int, int]]:
+    """Pixels (row, col) of the longest path through a skeleton, end to end.
+
+    Two breadth-first searches (farthest pixel from anywhere, then farthest
+    from that), exact on trees, which worm skeletons are.
+
+    Example:
+        >>> s = np.zeros((5, 7), bool); s[2, 1:6] = True; s[1, 3] = True
+        >>> p = longest_path(s); (p[0], p[-1], len(p)) in [((2, 1), (2, 5), 5), ((2, 5), (2, 1), 5)]
+        True
+    """
+    pixels = list(zip(*np.nonzero(skeleton)))
+    if not pixels:
+        return []
+    present = set(pixels)
+
+    def bfs(start):
+        parent = {start: None}
+        queue = deque([start])
+        last = start
+        while queue:
+            last = queue.popleft()
+            r, c = last
+            for dr, dc in _NEIGHBOURS:
+                nxt = (r + dr, c + dc)
+                if nxt in present and nxt not in parent:
+                    parent[nxt] = last
+                    queue.append(nxt)
+        return last, parent
+
+    far, _ = bfs(pixels[0])
+    end, parent = bfs(far)
+    path = []
+    node = end
+    while node is not None:
+        path.append(node)
+        node = parent[node]
+    return path
+
+
+def arc_length(points: np.ndarray) -> np.ndarray:
+    """Cumulative arc length (N,) along N x 2 points, starting at 0."""
+    steps = np.hypot(*np.diff(points, axis=0).T)
+    return np.concatenate([[0.0], np.cumsum(steps)])
+
+
+def resample(points: np.ndarray, n: int) -> np.ndarray:
+    """``n`` points equally spaced along the arc of N x 2 ``points``.
+
+    Example:
+        >>> resample(np.array([[0.0, 0.0], [10.0, 0.0]]), 3).tolist()
+        [[0.0, 0.0], [5.0, 0.0], [10.0, 0.0]]
+    """
+    s = arc_length(points)
+    if s[-1] <= 0:
+        return np.repeat(points[:1], n, axis=0)
+    t = np.linspace(0.0, s[-1], n)
+    return np.column_stack([np.interp(t, s, points[:, 0]), np.interp(t, s, points[:, 1])])
+
+
+def _inside(mask: np.ndarray, x: float, y: float) -> bool:
+    r, c = int(round(y)), int(round(x))
+    return 0 <= r < mask.shape[0] and 0 <= c < mask.shape[1] and bool(mask[r, c])
+
+
+def _extend(points: np.ndarray, mask: np.ndarray, back: float, limit: float) -> np.ndarray:
+    """Prolong the end ``points[-1]`` along its tangent until it leaves the mask."""
+    s = arc_length(points)
+    i = int(np.searchsorted(s, s[-1] - back))
+    i = min(max(i, 0), len(points) - 2)
+    direction = points[-1] - points[i]
+    norm = float(np.hypot(*direction))
+    if norm == 0:
+        return points
+    direction /= norm
+    step, travelled = 0.25, 0.0
+    end = points[-1].copy()
+    while travelled < limit and _inside(mask, *(end + step * direction)):
+        end = end + step * direction
+        travelled += step
+    if travelled == 0:
+        return points
+    return np.vstack([points, end])
+
+
+def extract_midline(blob: Blob, n_points: int = 49, ref_length: float | None = None,
+                    ref_width: float | None = None) -> Midline:
+    """The midline of one blob, or a coiled Midline saying why there is none.
+
+    Args:
+        blob: from :func:`devocore.tracking.segment.find_blobs`.
+        n_points: number of points returned.
+        ref_length: the worm's usual length (pixels) when known: a much shorter
+            skeleton means the body folds on itself.
+        ref_width: the worm's usual width; a much thicker part means two body
+            parts lie side by side.
+    """
+    mask, largest_hole = fill_small_holes(blob.mask)
+    area = int(mask.sum())
+    dist = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    skeleton = skeletonize(mask)
+    path = longest_path(skeleton)
+    if len(path) < 4:
+        return coiled_midline("short", area)
+    rc = np.array(path, dtype=float)
+    half = dist[rc[:, 0].astype(int), rc[:, 1].astype(int)]
+    width = 2.0 * float(np.median(half))
+    if largest_hole > max(4.0, 0.25 * width * width):
+        return coiled_midline("loop", area)
+    off_path = skeleton.copy()
+    off_path[rc[:, 0].astype(int), rc[:, 1].astype(int)] = False
+    if off_path.any():
+        n_lab, lab = cv2.connectedComponents(off_path.astype(np.uint8), connectivity=8)
+        sizes = np.bincount(lab.ravel())[1:]
+        if sizes.size and sizes.max() > 1.5 * width:
+            return coiled_midline("branch", area)
+    usual_width = ref_width if ref_width else width
+    if np.percentile(2.0 * half, 95) > 1.9 * usual_width:
+        return coiled_midline("thick", area)
+
+    xy = rc[:, ::-1]
+    dense = resample(xy, max(4, int(np.ceil(arc_length(xy)[-1])) + 1))
+    sigma = max(1.0, 0.25 * width)
+    if len(dense) > 6:
+        dense = np.column_stack([ndimage.gaussian_filter1d(dense[:, k], sigma, mode="nearest") for k in (0, 1)])
+    back = max(2.0, 0.5 * width)
+    dense = _extend(dense, mask, back, limit=2.0 * width)
+    dense = _extend(dense[::-1], mask, back, limit=2.0 * width)[::-1]
+    points = resample(dense, n_points)
+    length = float(arc_length(points)[-1])
+    if ref_length and length < 0.75 * ref_length:
+        return coiled_midline("short", area)
+    if area > 1.6 * length * width + 4 * width * width:
+        return coiled_midline("thick", area)
+    rows = np.clip(np.round(points[:, 1]).astype(int), 0, mask.shape[0] - 1)
+    cols = np.clip(np.round(points[:, 0]).astype(int), 0, mask.shape[1] - 1)
+    widths = 2.0 * _bilinear(dist, points)
+    smooth_contrast = cv2.blur(np.where(mask, blob.contrast, 0).astype(np.float32), (3, 3))
+    intensity = smooth_contrast[rows, cols]
+    points = points + np.array([blob.x0, blob.y0], dtype=float)
+    return Midline(points=points, widths=widths, length=length, area=area, intensity=intensity)
+
+
+def _bilinear(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    return ndimage.map_coordinates(image, [xy[:, 1], xy[:, 0]], order=1, mode="nearest")

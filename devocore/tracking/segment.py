@@ -1,0 +1,188 @@
+"""Finding worms in a frame: background model, polarity, threshold, clean-up.
+
+Two ways to separate a worm from its plate, chosen by the caller:
+
+* videos with a fixed field of view: a background image (the median of frames
+  sampled across the video, where moving worms vanish) is subtracted;
+* folders of cropped frames whose size varies: each frame is its own reference;
+  the background level and noise come from the frame's border.
+
+Either way the threshold sits half-way between the plate and the typical worm
+contrast (a full-width-at-half-maximum boundary) and never below a few noise
+standard deviations, so it adapts to each video without tuning.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: A pixel whose contrast is at least this many noise sigmas is surely worm.
+SURE_SIGMAS = 8.0
+#: The threshold never falls below this many noise sigmas.
+MIN_SIGMAS = 4.0
+
+
+def gray(frame: np.ndarray) -> np.ndarray:
+    """Y x X float32 gray levels from a gray or RGB(A) frame of any dtype."""
+    frame = np.asarray(frame)
+    if frame.ndim == 3:
+        frame = frame[..., :3].mean(axis=2) if frame.shape[2] > 1 else frame[..., 0]
+    return frame.astype(np.float32, copy=False)
+
+
+def _robust_sigma(values: np.ndarray) -> float:
+    med = np.median(values)
+    return float(1.4826 * np.median(np.abs(values - med))) + 1e-3
+
+
+def polarity_of(deviation: np.ndarray, sigma: float) -> int:
+    """+1 when the worm is darker than the plate, -1 when lighter.
+
+    ``deviation`` is background minus frame; the worm is the side whose strong
+    deviations weigh more.
+    """
+    strong = np.abs(deviation) > SURE_SIGMAS * sigma
+    dark = float(deviation[strong & (deviation > 0)].sum())
+    light = float(-deviation[strong & (deviation < 0)].sum())
+    return 1 if dark >= light else -1
+
+
+@dataclass(frozen=True)
+class Background:
+    """A background image with its noise level and the worms' polarity.
+
+    Attributes:
+        image: Y x X float32 plate without worms.
+        sigma: noise standard deviation of a frame against the image.
+        polarity: +1 dark worms on a light plate, -1 light worms on a dark plate.
+    """
+
+    image: np.ndarray
+    sigma: float
+    polarity: int
+
+
+def background_from_frames(frames: list[np.ndarray]) -> Background:
+    """The median of sampled frames, their noise and the worms' polarity.
+
+    Example:
+        >>> plate = np.full((20, 20), 200.0); moved = [plate.copy() for _ in range(3)]
+        >>> for i, f in enumerate(moved): f[5:8, 2 + 5 * i:6 + 5 * i] = 50
+        >>> bg = background_from_frames(moved)
+        >>> float(bg.image[6, 3]), bg.polarity
+        (200.0, 1)
+    """
+    stack = np.stack([gray(f) for f in frames])
+    image = np.median(stack, axis=0).astype(np.float32)
+    deviation = image[None] - stack
+    sigma = _robust_sigma(deviation[:, ::2, ::2].ravel())
+    return Background(image=image, sigma=sigma, polarity=polarity_of(deviation, sigma))
+
+
+def frame_contrast(frame: np.ndarray, background: Background | None, polarity: int | None = None
+                   ) -> tuple[np.ndarray, float]:
+    """Worm contrast (positive where the worm is) and the noise sigma.
+
+    Without a background the frame's border gives the plate level and noise
+    (cropped frames: the worm does not fill the border).
+    """
+    g = gray(frame)
+    if background is not None:
+        if background.image.shape != g.shape:
+            from devocore.errors import UnsupportedFormatError
+            raise UnsupportedFormatError(
+                f"A frame of size {g.shape[1]}x{g.shape[0]} differs from the first frames "
+                f"({background.image.shape[1]}x{background.image.shape[0]}); use a folder of crops mode.")
+        return (background.image - g) * background.polarity, background.sigma
+    border = np.concatenate([g[:2].ravel(), g[-2:].ravel(), g[:, :2].ravel(), g[:, -2:].ravel()])
+    level = float(np.median(border))
+    sigma = _robust_sigma(border)
+    deviation = level - g
+    if polarity is None:
+        polarity = polarity_of(deviation, sigma)
+    return deviation * polarity, sigma
+
+
+def threshold_of(contrast: np.ndarray, sigma: float) -> float:
+    """Half the typical contrast of sure worm pixels, at least ``MIN_SIGMAS`` noise sigmas."""
+    sure = contrast[contrast > SURE_SIGMAS * sigma]
+    if sure.size < 10:
+        return float(SURE_SIGMAS * sigma)
+    return float(max(MIN_SIGMAS * sigma, 0.5 * np.median(sure)))
+
+
+def foreground(contrast: np.ndarray, sigma: float, threshold: float | None = None) -> np.ndarray:
+    """Y x X bool worm pixels: thresholded, opened, small holes filled."""
+    thr = threshold_of(contrast, sigma) if threshold is None else threshold
+    smooth = cv2.GaussianBlur(contrast, (3, 3), 0.7)
+    mask = (smooth > thr).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    return mask.astype(bool)
+
+
+def fill_small_holes(mask: np.ndarray, max_fraction: float = 0.02) -> tuple[np.ndarray, int]:
+    """Fill holes smaller than ``max_fraction`` of the object; return the mask and the largest hole left.
+
+    A large enclosed hole means the worm touches itself around it (a coil); a
+    tiny one is a gap in the threshold.
+    """
+    m = mask.astype(np.uint8)
+    inverse = 1 - m
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(inverse, connectivity=4)
+    h, w = m.shape
+    out = mask.copy()
+    biggest = 0
+    limit = max(4, max_fraction * m.sum())
+    for i in range(1, n):
+        x, y, bw, bh, area = stats[i]
+        if x == 0 or y == 0 or x + bw == w or y + bh == h:
+            continue  # touches the border: plate, not a hole
+        if area <= limit:
+            out[labels == i] = True
+        else:
+            biggest = max(biggest, int(area))
+    return out, biggest
+
+
+@dataclass
+class Blob:
+    """One connected object: its mask inside a bounding box and where the box sits.
+
+    Attributes:
+        mask: h x w bool, the object only.
+        contrast: h x w float32 worm contrast in the box.
+        x0, y0: the box's top-left corner in the frame.
+        area: pixel count.
+        centroid: (x, y) in frame pixels.
+    """
+
+    mask: np.ndarray
+    contrast: np.ndarray
+    x0: int
+    y0: int
+    area: int
+    centroid: tuple[float, float]
+
+
+def find_blobs(contrast: np.ndarray, sigma: float, min_area: int = 30, pad: int = 3,
+               threshold: float | None = None) -> list[Blob]:
+    """Connected worm-like objects of at least ``min_area`` pixels, largest first."""
+    mask = foreground(contrast, sigma, threshold)
+    n, labels, stats, centroids = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    h, w = mask.shape
+    blobs = []
+    for i in range(1, n):
+        x, y, bw, bh, area = (int(v) for v in stats[i])
+        if area < min_area:
+            continue
+        xa, ya = max(0, x - pad), max(0, y - pad)
+        xb, yb = min(w, x + bw + pad), min(h, y + bh + pad)
+        blobs.append(Blob(mask=labels[ya:yb, xa:xb] == i, contrast=contrast[ya:yb, xa:xb], x0=xa, y0=ya,
+                          area=area, centroid=(float(centroids[i][0]), float(centroids[i][1]))))
+    blobs.sort(key=lambda b: -b.area)
+    return blobs
