@@ -1,0 +1,1 @@
+"""Simulators with exact ground truth: embryos and crawling worms."""
