@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -36,7 +36,6 @@ class Midline:
         coiled: the worm touches or crosses itself; ``reason`` says how it was seen.
         reason: empty, or why there is no midline ("loop", "branch", "thick", "short").
         area: mask area in pixels.
-        intensity: N float mean worm contrast near each point (for head/tail cues).
     """
 
     points: np.ndarray | None
@@ -45,14 +44,13 @@ class Midline:
     coiled: bool = False
     reason: str = ""
     area: int = 0
-    intensity: np.ndarray | None = field(default=None, repr=False)
 
     def flipped(self) -> "Midline":
         """The same midline listed from the other end."""
         if self.points is None:
             return self
         return Midline(self.points[::-1].copy(), self.widths[::-1].copy(), self.length, self.coiled,
-                       self.reason, self.area, None if self.intensity is None else self.intensity[::-1].copy())
+                       self.reason, self.area)
 
 
 def coiled_midline(reason: str, area: int = 0) -> Midline:
@@ -120,11 +118,6 @@ def resample(points: np.ndarray, n: int) -> np.ndarray:
     return np.column_stack([np.interp(t, s, points[:, 0]), np.interp(t, s, points[:, 1])])
 
 
-def _inside(mask: np.ndarray, x: float, y: float) -> bool:
-    r, c = int(round(y)), int(round(x))
-    return 0 <= r < mask.shape[0] and 0 <= c < mask.shape[1] and bool(mask[r, c])
-
-
 def _extend(points: np.ndarray, mask: np.ndarray, back: float, limit: float) -> np.ndarray:
     """Prolong the end ``points[-1]`` along its tangent until it leaves the mask."""
     s = arc_length(points)
@@ -134,15 +127,16 @@ def _extend(points: np.ndarray, mask: np.ndarray, back: float, limit: float) -> 
     norm = float(np.hypot(*direction))
     if norm == 0:
         return points
-    direction /= norm
-    step, travelled = 0.25, 0.0
-    end = points[-1].copy()
-    while travelled < limit and _inside(mask, *(end + step * direction)):
-        end = end + step * direction
-        travelled += step
-    if travelled == 0:
+    steps = np.arange(1, int(limit / 0.25) + 1) * 0.25
+    candidates = points[-1] + steps[:, None] * (direction / norm)
+    rows = np.round(candidates[:, 1]).astype(int)
+    cols = np.round(candidates[:, 0]).astype(int)
+    inside = (rows >= 0) & (rows < mask.shape[0]) & (cols >= 0) & (cols < mask.shape[1])
+    inside[inside] = mask[rows[inside], cols[inside]]
+    n_in = int(np.argmin(inside)) if not inside.all() else len(inside)
+    if n_in == 0:
         return points
-    return np.vstack([points, end])
+    return np.vstack([points, candidates[n_in - 1]])
 
 
 def extract_midline(blob: Blob, n_points: int = 49, ref_length: float | None = None,
@@ -194,13 +188,9 @@ def extract_midline(blob: Blob, n_points: int = 49, ref_length: float | None = N
         return coiled_midline("short", area)
     if area > 1.6 * length * width + 4 * width * width:
         return coiled_midline("thick", area)
-    rows = np.clip(np.round(points[:, 1]).astype(int), 0, mask.shape[0] - 1)
-    cols = np.clip(np.round(points[:, 0]).astype(int), 0, mask.shape[1] - 1)
     widths = 2.0 * _bilinear(dist, points)
-    smooth_contrast = cv2.blur(np.where(mask, blob.contrast, 0).astype(np.float32), (3, 3))
-    intensity = smooth_contrast[rows, cols]
     points = points + np.array([blob.x0, blob.y0], dtype=float)
-    return Midline(points=points, widths=widths, length=length, area=area, intensity=intensity)
+    return Midline(points=points, widths=widths, length=length, area=area)
 
 
 def _bilinear(image: np.ndarray, xy: np.ndarray) -> np.ndarray:

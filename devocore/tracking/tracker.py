@@ -58,7 +58,7 @@ class TrackConfig:
     min_area: int = 30
     px_per_mm: float | None = None
     fps: float | None = None
-    background_frames: int = 30
+    background_frames: int = 40
     max_missing: int = 10
     max_jump: float = 0.5
     crops: bool | None = None
@@ -384,8 +384,13 @@ def _sample_frames(source, count: int) -> list[np.ndarray]:
     return [f for i, f in enumerate(source) if i in set(picks.tolist())]
 
 
-#: Most frames held back to build a background when the input cannot be sampled ahead.
+#: Most frames (and bytes) held back to build a background before tracking starts.
 BUFFER_FRAMES = 300
+BUFFER_BYTES = 100_000_000
+
+
+def _buffer_frames(shape: tuple[int, ...]) -> int:
+    return int(max(2, min(BUFFER_FRAMES, BUFFER_BYTES // max(1, shape[0] * shape[1]))))
 
 
 def _varying_sizes(frames: list[np.ndarray]) -> bool:
@@ -414,7 +419,7 @@ def track_frames(frames: Iterable[np.ndarray], config: TrackConfig = TrackConfig
         # Frames further apart make a cleaner median: buffer up to BUFFER_FRAMES (as uint8 gray).
         for frame in iterator:
             buffered.append(np.clip(gray(frame), 0, 255).astype(np.uint8))
-            if len(buffered) >= BUFFER_FRAMES:
+            if len(buffered) >= _buffer_frames(buffered[0].shape):
                 break
         if not buffered:
             raise NoFramesError("There are no frames to track.")
@@ -466,13 +471,14 @@ def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: Progr
             log.warning("'%s' does not state its frame rate; assuming 25 fps (set fps to change)", source.name)
             fps = 25.0
         config = replace(config, fps=float(fps))
-        samples = _sample_frames(source, config.background_frames)
-        if not samples:
-            raise NoFramesError(f"'{source.name}' holds no frame that could be decoded.")
-        if config.crops is None:
-            config = replace(config, crops=_varying_sizes(samples))
-        background = None if config.crops else background_from_frames(samples)
-        if background is not None and background.sigma <= 0:
-            raise DevocoreError(f"'{source.name}' looks blank.")
+        background = None
+        if len(source) > _buffer_frames(source.shape):
+            # Too long to hold back the frames for the background: seek to samples across it.
+            samples = _sample_frames(source, config.background_frames)
+            if not samples:
+                raise NoFramesError(f"'{source.name}' holds no frame that could be decoded.")
+            if config.crops is None:
+                config = replace(config, crops=_varying_sizes(samples))
+            background = None if config.crops else background_from_frames(samples)
         return track_frames(source, config, background, total=len(source), progress=progress)
 
