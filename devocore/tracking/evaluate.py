@@ -122,11 +122,42 @@ def match_frame(ours: pd.DataFrame, truth: pd.DataFrame, gate: float) -> list[tu
     return [(r, c) for r, c in zip(rows, cols) if cost[r, c] <= gate]
 
 
+def self_touching(truth: pd.DataFrame, gap: float = 1.0) -> pd.Series:
+    """Truth rows whose worm touches itself (coil, omega turn, tail against body), from the true midline.
+
+    Two body points farther apart along the body than 1.5 widths touch when their
+    distance is below the sum of their half-widths plus ``gap``; half-widths taper
+    linearly over the first and last fifth of the body. Rows without midline
+    columns or ``width_px`` are False.
+    """
+    xs, ys = midline_columns(truth)
+    if not xs or "width_px" not in truth:
+        return pd.Series(False, index=truth.index)
+    px, py = truth[xs].to_numpy(float), truth[ys].to_numpy(float)
+    n = len(xs)
+    u = np.linspace(0, 1, n)
+    taper = np.clip(np.minimum(u, 1 - u) / 0.2, 0.15, 1.0)
+    out = np.zeros(len(truth), bool)
+    for k in range(len(truth)):
+        if np.isnan(px[k]).any():
+            continue
+        pts = np.column_stack([px[k], py[k]])
+        radius = 0.5 * float(truth["width_px"].iloc[k]) * taper
+        arc = np.concatenate([[0], np.cumsum(np.hypot(*np.diff(pts, axis=0).T))])
+        far = np.abs(arc[:, None] - arc[None, :]) > 1.5 * float(truth["width_px"].iloc[k])
+        dist = np.hypot(pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1])
+        out[k] = bool(np.any(far & (dist < radius[:, None] + radius[None, :] + gap)))
+    return pd.Series(out, index=truth.index)
+
+
 def compare_truth(table: pd.DataFrame, truth: pd.DataFrame, gate: float | None = None) -> dict:
     """Head error, head/tail swaps, recall and identity switches against simulator truth.
 
-    Scored truth rows are those in view and not touching another worm (when the
-    truth has ``in_view`` / ``touching`` columns). Our worms are matched to true
+    Scored truth rows are those in view, not touching another worm (when the
+    truth has ``in_view`` / ``touching`` columns) and not touching themselves
+    (:func:`self_touching`, when it has midline and ``width_px`` columns): the
+    tracker reports those as coiled on purpose. ``recall_incl_self_touching``
+    counts them too. Our worms are matched to true
     worms frame by frame on centroids (Hungarian, within ``gate`` px, default
     half the median true length).
 
@@ -147,6 +178,7 @@ def compare_truth(table: pd.DataFrame, truth: pd.DataFrame, gate: float | None =
     """
     _require(truth, TRUTH_COLUMNS, "truth table")
     _require(table, ("frame", "worm", "centroid_x", "centroid_y", "head_x", "head_y"), "tracking table")
+    truth = truth.reset_index(drop=True)
     if gate is None:
         lengths = np.hypot(truth.head_x - truth.tail_x, truth.head_y - truth.tail_y)
         gate = max(10.0, 0.5 * float(np.nanmedian(truth["length_px"] if "length_px" in truth else lengths)))
@@ -155,9 +187,12 @@ def compare_truth(table: pd.DataFrame, truth: pd.DataFrame, gate: float | None =
         scored &= truth["in_view"].astype(bool)
     if "touching" in truth:
         scored &= ~truth["touching"].astype(bool)
+    coiled = self_touching(truth)
+    scored_all = scored.copy()
+    scored &= ~coiled
     ours_by_frame = {f: g.reset_index(drop=True) for f, g in table.groupby("frame")}
     errors, swaps, last_id = [], [], {}
-    matched = with_midline = switches = 0
+    matched = with_midline = with_midline_all = switches = 0
     touching_rows = touching_flagged = 0
     for frame, t in truth.groupby("frame"):
         t = t.reset_index()
@@ -169,6 +204,8 @@ def compare_truth(table: pd.DataFrame, truth: pd.DataFrame, gate: float | None =
                 switches += 1
             last_id[worm] = row["worm"]
             is_scored = bool(scored.loc[true["index"]])
+            if bool(scored_all.loc[true["index"]]) and not np.isnan(row["head_x"]):
+                with_midline_all += 1
             if "touching" in t and bool(true["touching"]):
                 touching_rows += 1
                 touching_flagged += str(row.get("status", "")) in ("touching", "coiled")
@@ -190,6 +227,8 @@ def compare_truth(table: pd.DataFrame, truth: pd.DataFrame, gate: float | None =
         "swap_rate": float(np.mean(swaps)) if swaps else float("nan"),
         "recall": with_midline / n_scored if n_scored else float("nan"),
         "detection_recall": matched / n_scored if n_scored else float("nan"),
+        "recall_incl_self_touching": with_midline_all / int(scored_all.sum()) if scored_all.any() else float("nan"),
+        "self_touching_rows": int((scored_all & coiled).sum()),
         "id_switches": switches,
         "touching_flagged": touching_flagged / touching_rows if touching_rows else float("nan"),
         "scored_rows": n_scored,

@@ -151,7 +151,7 @@ def extract_midline(blob: Blob, n_points: int = 49, ref_length: float | None = N
         ref_width: the worm's usual width; a much thicker part means two body
             parts lie side by side.
     """
-    mask, largest_hole = fill_small_holes(blob.mask)
+    mask, largest_hole = fill_small_holes(blob.mask, contrast=blob.contrast, sigma=blob.sigma)
     area = int(mask.sum())
     dist = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
     skeleton = skeletonize(mask)

@@ -30,6 +30,8 @@ MIN_SIGMAS = 4.0
 #: Percentile of sampled frames taken as the plate (on the plate's side of the worms):
 #: a pixel needs to be free of worms in 1 sample in 10 only.
 PLATE_PERCENTILE = 90.0
+#: Width (pixels) of the median filter that gives the smooth plate; wider than a worm.
+PLATE_SMOOTHING = 61
 
 
 def gray(frame: np.ndarray) -> np.ndarray:
@@ -41,6 +43,16 @@ def gray(frame: np.ndarray) -> np.ndarray:
         else:
             frame = frame[..., :3].mean(axis=2) if frame.shape[2] > 1 else frame[..., 0]
     return frame.astype(np.float32, copy=False)
+
+
+def compact_gray(frame: np.ndarray) -> np.ndarray:
+    """Y x X gray levels in the least memory: uint8 for 8-bit frames, float32 otherwise."""
+    frame = np.asarray(frame)
+    if frame.dtype == np.uint8 and frame.ndim == 2:
+        return frame
+    if frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] >= 3:
+        return cv2.cvtColor(np.ascontiguousarray(frame[..., :3]), cv2.COLOR_RGB2GRAY)
+    return gray(frame)
 
 
 def _robust_sigma(values: np.ndarray) -> float:
@@ -60,10 +72,19 @@ def polarity_of(deviation: np.ndarray, sigma: float) -> int:
     return 1 if dark >= light else -1
 
 
-def _order_statistic(stack: np.ndarray, percentile: float) -> np.ndarray:
-    """Per-pixel order statistic of a T x Y x X stack (a fast percentile without interpolation)."""
-    k = int(round(percentile / 100.0 * (len(stack) - 1)))
-    return np.partition(stack, k, axis=0)[k].astype(np.float32)
+def _order_statistic(ranked: np.ndarray, percentile: float) -> np.ndarray:
+    """Per-pixel percentile (no interpolation) of a T x Y x X stack sorted along T."""
+    k = int(round(percentile / 100.0 * (len(ranked) - 1)))
+    return ranked[k].astype(np.float32)
+
+
+def _smooth_plate(image: np.ndarray, size: int = PLATE_SMOOTHING) -> np.ndarray:
+    """A median filter wide enough to erase worms, computed at quarter size for speed."""
+    small = cv2.resize(image, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    k = max(3, (size // 4) | 1)
+    small = cv2.medianBlur(np.clip(small, 0, 255).astype(np.uint8), k) if image.max() <= 255 else \
+        cv2.medianBlur(small.astype(np.float32), 5)
+    return cv2.resize(small.astype(np.float32), (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
 @dataclass(frozen=True)
@@ -94,22 +115,28 @@ def background_from_frames(frames: list[np.ndarray]) -> Background:
         >>> float(bg.image[6, 3]), bg.polarity
         (200.0, 1)
     """
-    stack = np.stack([gray(f) for f in frames])
-    median = _order_statistic(stack, 50.0)
-    deviation = median[None, ::2, ::2] - stack[:, ::2, ::2]
+    stack = np.stack([compact_gray(f) for f in frames])
+    ranked = np.sort(stack, axis=0)  # one sort gives every order statistic needed
+    median = _order_statistic(ranked, 50.0)
+    deviation = median[None, ::4, ::4] - ranked[:, ::4, ::4]
     sigma = _robust_sigma(deviation.ravel())
     polarity = polarity_of(deviation, sigma)
-    # A slow worm covers some pixels in most samples, and the median keeps it. The plate
-    # shows through in a few samples at least: take a high percentile on the plate's side
-    # and remove the bias that picking from noise adds.
+    # A slow worm covers some pixels in most samples, and the median keeps it as a dark
+    # ghost. The plate shows through in a few samples at least, so a high percentile (on
+    # the plate's side, less the bias that picking from noise adds) is free of it, but it
+    # keeps the light halos around worms instead. Take the percentile only where the
+    # median is darker than the smooth plate around it: there the median holds a worm.
     if len(frames) >= 8:
-        q = PLATE_PERCENTILE if polarity > 0 else 100 - PLATE_PERCENTILE
-        image = _order_statistic(stack, q)
-        bias = float(np.median(image - median))
-        image -= bias
+        image = _order_statistic(ranked, PLATE_PERCENTILE if polarity > 0 else 100 - PLATE_PERCENTILE)
+        image -= float(np.median(image[::4, ::4] - median[::4, ::4]))
+        smooth = _smooth_plate(median)
+        if polarity > 0:
+            image = np.minimum(image, np.maximum(median, smooth))
+        else:
+            image = np.maximum(image, np.minimum(median, smooth))
     else:
         image = median
-    sigma = _robust_sigma((image[None, ::2, ::2] - stack[:, ::2, ::2]).ravel())
+    sigma = _robust_sigma((image[None, ::4, ::4] - stack[:, ::4, ::4]).ravel())
     return Background(image=image, sigma=sigma, polarity=polarity)
 
 
@@ -153,11 +180,16 @@ def foreground(contrast: np.ndarray, sigma: float, threshold: float | None = Non
     return smooth > thr
 
 
-def fill_small_holes(mask: np.ndarray, max_fraction: float = 0.02) -> tuple[np.ndarray, int]:
-    """Fill holes smaller than ``max_fraction`` of the object; return the mask and the largest hole left.
+def fill_small_holes(mask: np.ndarray, max_fraction: float = 0.02, max_gap_radius: float = 1.5,
+                     contrast: np.ndarray | None = None, sigma: float = 0.0) -> tuple[np.ndarray, int]:
+    """Fill threshold gaps; return the mask and the area of the largest hole left.
 
-    A large enclosed hole means the worm touches itself around it (a coil); a
-    tiny one is a gap in the threshold.
+    A hole smaller than ``max_fraction`` of the object, a thin sliver (at
+    most ``max_gap_radius`` pixels from its rim everywhere and long), or a
+    narrow hole (up to twice that) whose pixels still differ from the plate
+    (``contrast`` above 1.5 noise ``sigma``: a pale core along the body) is a
+    gap in the threshold. A larger enclosed hole of plate means the worm
+    touches itself around it (a coil).
     """
     m = mask.astype(np.uint8)
     inverse = 1 - m
@@ -170,10 +202,16 @@ def fill_small_holes(mask: np.ndarray, max_fraction: float = 0.02) -> tuple[np.n
         x, y, bw, bh, area = stats[i]
         if x == 0 or y == 0 or x + bw == w or y + bh == h:
             continue  # touches the border: plate, not a hole
-        if area <= limit:
-            out[labels == i] = True
-        else:
-            biggest = max(biggest, int(area))
+        hole = labels[y:y + bh, x:x + bw] == i
+        if area > limit:
+            radius = float(cv2.distanceTransform(np.pad(hole, 1).view(np.uint8), cv2.DIST_L2, 3).max())
+            sliver = radius <= max_gap_radius and area >= 6 * np.pi * radius * radius
+            pale = (contrast is not None and radius <= 2 * max_gap_radius
+                    and float(np.median(contrast[y:y + bh, x:x + bw][hole])) > 1.5 * sigma)
+            if not (sliver or pale):
+                biggest = max(biggest, int(area))
+                continue
+        out[y:y + bh, x:x + bw] |= hole
     return out, biggest
 
 
@@ -187,6 +225,7 @@ class Blob:
         x0, y0: the box's top-left corner in the frame.
         area: pixel count.
         centroid: (x, y) in frame pixels.
+        sigma: noise standard deviation of the contrast.
     """
 
     mask: np.ndarray
@@ -195,6 +234,7 @@ class Blob:
     y0: int
     area: int
     centroid: tuple[float, float]
+    sigma: float = 0.0
 
 
 def find_blobs(contrast: np.ndarray, sigma: float, min_area: int = 30, pad: int = 3,
@@ -214,6 +254,6 @@ def find_blobs(contrast: np.ndarray, sigma: float, min_area: int = 30, pad: int 
         xa, ya = max(0, x - pad), max(0, y - pad)
         xb, yb = min(w, x + bw + pad), min(h, y + bh + pad)
         blobs.append(Blob(mask=labels[ya:yb, xa:xb] == i, contrast=contrast[ya:yb, xa:xb], x0=xa, y0=ya,
-                          area=area, centroid=(float(centroids[i][0]), float(centroids[i][1]))))
+                          area=area, centroid=(float(centroids[i][0]), float(centroids[i][1])), sigma=sigma))
     blobs.sort(key=lambda b: -b.area)
     return blobs

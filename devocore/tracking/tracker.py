@@ -26,10 +26,19 @@ from devocore.errors import DevocoreError, NoFramesError
 from devocore.progress import ProgressFn
 from devocore.tracking.headtail import orient, turning_angles
 from devocore.tracking.midline import Midline, extract_midline, resample
-from devocore.tracking.segment import Background, background_from_frames, find_blobs, frame_contrast, gray
+from devocore.tracking.segment import (Background, background_from_frames, compact_gray, find_blobs, frame_contrast,
+                                       threshold_of)
 
 log = logging.getLogger(__name__)
 
+#: With one field of view the threshold is re-estimated every this many frames.
+THRESHOLD_EVERY = 25
+#: A midline this much longer than the worm's usual length is two worms end to end.
+LONGER_THAN_ONE = 1.35
+#: A blob with this many times the worm's usual area holds more than one worm.
+LARGER_THAN_ONE = 1.5
+#: After this many frames in a row of a length that does not fit, the usual length is learned again.
+RELEARN_AFTER = 12
 #: Status of a worm in a frame.
 OK, COILED, TOUCHING, EDGE = "ok", "coiled", "touching", "edge"
 
@@ -58,7 +67,7 @@ class TrackConfig:
     min_area: int = 30
     px_per_mm: float | None = None
     fps: float | None = None
-    background_frames: int = 40
+    background_frames: int = 25
     max_missing: int = 10
     max_jump: float = 0.5
     crops: bool | None = None
@@ -74,6 +83,7 @@ class _Obs:
     centroid: tuple[float, float]
     midline: Midline | None = None
     area: int = 0
+    note: str = ""
 
 
 @dataclass
@@ -82,6 +92,7 @@ class _Track:
     obs: list[_Obs] = field(default_factory=list)
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
     missing: int = 0
+    odd_run: int = 0
     lengths: list[float] = field(default_factory=list)
     widths: list[float] = field(default_factory=list)
     areas: list[int] = field(default_factory=list)
@@ -133,6 +144,7 @@ class Tracker:
         self.next_id = 1
         self.frame = -1
         self.shape: tuple[int, int] | None = None
+        self._threshold: float | None = None
 
     # ------------------------------------------------------------------ per frame
     def add(self, image: np.ndarray) -> None:
@@ -143,7 +155,9 @@ class Tracker:
             self.shape = tuple(np.asarray(image).shape[:2])
         contrast, sigma = frame_contrast(image, None if cfg.crops else self.background,
                                          None if self.background is None else self.background.polarity)
-        blobs = find_blobs(contrast, sigma, min_area=cfg.min_area)
+        if cfg.crops or self.frame % THRESHOLD_EVERY == 0 or self._threshold is None:
+            self._threshold = threshold_of(contrast, sigma)
+        blobs = find_blobs(contrast, sigma, min_area=cfg.min_area, threshold=self._threshold)
         if cfg.crops:
             blobs = blobs[:1]
             if blobs:
@@ -162,7 +176,8 @@ class Tracker:
         for track in self.active:
             if track.ident in claimed:
                 blob = blobs[claimed[track.ident]]
-                track.obs.append(_Obs(self.frame, TOUCHING, tuple(track.predict(self.frame)), area=blob.area))
+                track.obs.append(_Obs(self.frame, TOUCHING, tuple(track.predict(self.frame)), area=blob.area,
+                                      note="merged"))
                 track.missing = 0
             elif track.ident not in matched_tracks:
                 track.missing += 1
@@ -224,17 +239,33 @@ class Tracker:
     def _observe(self, track: _Track, blob, height: int, width: int) -> None:
         at_edge = (not self.config.crops and (blob.x0 <= 0 or blob.y0 <= 0 or blob.x0 + blob.mask.shape[1] >= width
                                               or blob.y0 + blob.mask.shape[0] >= height))
-        midline = extract_midline(blob, self.config.n_points, ref_length=None if at_edge else track.ref(track.lengths),
-                                  ref_width=track.ref(track.widths))
+        ref_length = None if at_edge else track.ref(track.lengths)
+        midline = extract_midline(blob, self.config.n_points, ref_length=ref_length, ref_width=track.ref(track.widths))
         status = EDGE if at_edge else (COILED if midline.coiled else OK)
+        if status == OK and ref_length and midline.length > LONGER_THAN_ONE * ref_length:
+            status = TOUCHING  # longer than the worm: it lies end to end with another
+        ref_area = track.ref(track.areas)
+        if status != EDGE and ref_area and blob.area > LARGER_THAN_ONE * ref_area:
+            status = TOUCHING  # more pixels than one worm: merged with another
+        odd = status == TOUCHING or midline.reason == "short"
+        track.odd_run = track.odd_run + 1 if odd else 0
+        if track.odd_run > RELEARN_AFTER:
+            # The usual length was learned from a wrong blob (two worms end to end): learn it again.
+            track.lengths.clear()
+            track.widths.clear()
+            track.odd_run = 0
+            midline = extract_midline(blob, self.config.n_points)
+            status = COILED if midline.coiled else OK
         centroid = blob.centroid
         if track.obs:
             last = track.last_seen()
             step = (np.asarray(centroid) - np.asarray(last.centroid)) / max(1, self.frame - last.frame)
             track.velocity = step if len(track.obs) < 2 else 0.6 * step + 0.4 * track.velocity
-        track.obs.append(_Obs(self.frame, status, centroid, midline, blob.area))
+        track.obs.append(_Obs(self.frame, status, centroid, midline if status != TOUCHING else None, blob.area,
+                              midline.reason if status != TOUCHING else "long"))
         track.missing = 0
-        track.areas.append(blob.area)
+        if status == OK or not track.areas:
+            track.areas.append(blob.area)
         if status == OK:
             track.lengths.append(midline.length)
             track.widths.append(float(np.median(midline.widths)))
@@ -258,7 +289,7 @@ class Tracker:
 
 def base_columns(config: TrackConfig) -> list[str]:
     """The table's columns in order."""
-    cols = ["frame", "time_s", "worm", "status", "head_x", "head_y", "tail_x", "tail_y", "centroid_x",
+    cols = ["frame", "time_s", "worm", "status", "note", "head_x", "head_y", "tail_x", "tail_y", "centroid_x",
             "centroid_y", "area_px", "length_px", "head_tail_px", "curvature_deg", "speed_px_s", "direction",
             "head_confidence"]
     if config.px_per_mm:
@@ -305,7 +336,7 @@ def measure(obs: list[_Obs], worm: int, fps: float, config: TrackConfig) -> pd.D
     for o in obs:
         k = o.frame - frames[0]
         m = orientation.midlines[k]
-        row = {"frame": o.frame, "worm": worm, "status": o.status, "area_px": o.area,
+        row = {"frame": o.frame, "worm": worm, "status": o.status, "note": o.note, "area_px": o.area,
                "centroid_x": o.centroid[0], "centroid_y": o.centroid[1]}
         if m is not None and m.points is not None:
             p = m.points
@@ -321,6 +352,7 @@ def measure(obs: list[_Obs], worm: int, fps: float, config: TrackConfig) -> pd.D
     table = pd.DataFrame(rows).reindex(columns=base_columns(config))
     table["time_s"] = table["frame"] / fps
     table["status"] = table["status"].astype(str)
+    table["note"] = table["note"].fillna("").astype(str)
     if config.crops:
         table[["centroid_x", "centroid_y"]] = np.nan  # crop coordinates are not positions on the plate
         table["direction"] = ""
@@ -418,7 +450,7 @@ def track_frames(frames: Iterable[np.ndarray], config: TrackConfig = TrackConfig
     if background is None:
         # Frames further apart make a cleaner median: buffer up to BUFFER_FRAMES (as uint8 gray).
         for frame in iterator:
-            buffered.append(np.clip(gray(frame), 0, 255).astype(np.uint8))
+            buffered.append(compact_gray(frame))
             if len(buffered) >= _buffer_frames(buffered[0].shape):
                 break
         if not buffered:
