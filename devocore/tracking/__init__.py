@@ -2,7 +2,7 @@
 
 Example:
     >>> from devocore import tracking
-    >>> frames, truth = tracking.synthetic.clip(n_frames=15, n_worms=1, seed=1)
+    >>> frames, truth = tracking.synthetic.clip(n_frames=30, n_worms=1, seed=1, speed=3.0)
     >>> result = tracking.track_frames(frames, tracking.TrackConfig(fps=10))
     >>> bool((result.table["status"] == "ok").mean() > 0.9)
     True

@@ -166,7 +166,7 @@ def compare_truth(table: pd.DataFrame, truth: pd.DataFrame, gate: float | None =
         with a midline), ``swap_rate`` (share of those rows whose head sits
         nearer the true tail), ``recall`` (share of scored truth rows matched by a
         row with a midline), ``detection_recall`` (matched at all), ``id_switches``
-        (times a true worm's matched id changes), ``touching_flagged`` (share of
+        (times a true worm's matched id changes, over rows we do not flag as touching), ``touching_flagged`` (share of
         truth-touching rows we flag as touching or coiled) and counts.
 
     Example:
@@ -200,9 +200,10 @@ def compare_truth(table: pd.DataFrame, truth: pd.DataFrame, gate: float | None =
         for r, c in match_frame(o, t, gate):
             row, true = o.iloc[r], t.iloc[c]
             worm = true["worm"]
-            if worm in last_id and last_id[worm] != row["worm"]:
-                switches += 1
-            last_id[worm] = row["worm"]
+            if str(row.get("status", "")) != "touching":  # positions of touching worms are only predicted
+                if worm in last_id and last_id[worm] != row["worm"]:
+                    switches += 1
+                last_id[worm] = row["worm"]
             is_scored = bool(scored.loc[true["index"]])
             if bool(scored_all.loc[true["index"]]) and not np.isnan(row["head_x"]):
                 with_midline_all += 1

@@ -161,7 +161,7 @@ def extract_midline(blob: Blob, n_points: int = 49, ref_length: float | None = N
     rc = np.array(path, dtype=float)
     half = dist[rc[:, 0].astype(int), rc[:, 1].astype(int)]
     width = 2.0 * float(np.median(half))
-    if largest_hole > max(4.0, 0.25 * width * width):
+    if largest_hole > max(4.0, 0.1 * width * width):
         return coiled_midline("loop", area)
     off_path = skeleton.copy()
     off_path[rc[:, 0].astype(int), rc[:, 1].astype(int)] = False
@@ -188,7 +188,8 @@ def extract_midline(blob: Blob, n_points: int = 49, ref_length: float | None = N
         return coiled_midline("short", area)
     if area > 1.6 * length * width + 4 * width * width:
         return coiled_midline("thick", area)
-    widths = 2.0 * _bilinear(dist, points)
+    # the distance to the nearest background pixel centre overshoots the edge by half a pixel
+    widths = np.maximum(2.0 * _bilinear(dist, points) - 1.0, 0.0)
     points = points + np.array([blob.x0, blob.y0], dtype=float)
     return Midline(points=points, widths=widths, length=length, area=area)
 

@@ -257,6 +257,11 @@ class Tracker:
             midline = extract_midline(blob, self.config.n_points)
             status = COILED if midline.coiled else OK
         centroid = blob.centroid
+        if status == TOUCHING and track.obs:
+            # a merged blob's centroid is nobody's position: coast on the prediction
+            track.obs.append(_Obs(self.frame, status, tuple(track.predict(self.frame)), None, blob.area, "long"))
+            track.missing = 0
+            return
         if track.obs:
             last = track.last_seen()
             step = (np.asarray(centroid) - np.asarray(last.centroid)) / max(1, self.frame - last.frame)
@@ -439,7 +444,7 @@ def track_frames(frames: Iterable[np.ndarray], config: TrackConfig = TrackConfig
 
     Example:
         >>> from devocore.tracking import synthetic
-        >>> frames, _ = synthetic.clip(n_frames=12, n_worms=1, seed=0)
+        >>> frames, _ = synthetic.clip(n_frames=30, n_worms=1, seed=0, speed=3.0)
         >>> result = track_frames(frames, TrackConfig(fps=10))
         >>> sorted(result.table["worm"].unique().tolist())
         [1]
