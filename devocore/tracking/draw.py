@@ -65,8 +65,21 @@ def draw_frame(frame: np.ndarray, rows: pd.DataFrame, scale: int = 1) -> np.ndar
 
 
 def read_frame(path: str | Path, index: int) -> np.ndarray:
-    """Frame ``index`` of a video or folder (streams up to it)."""
+    """Frame ``index`` of a video (by seeking) or of a folder or stack."""
+    from devocore.io import FolderFrames, VideoFrames, read_image
+
     with open_frames(path) as source:
+        if isinstance(source, FolderFrames) and 0 <= index < len(source.files):
+            return read_image(source.files[index]).data
+        if isinstance(source, VideoFrames):
+            cap = cv2.VideoCapture(str(source.path))
+            try:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, int(index))
+                ok, frame = cap.read()
+            finally:
+                cap.release()
+            if ok:
+                return frame[..., ::-1].copy()
         for i, frame in enumerate(source):
             if i == index:
                 return frame
@@ -77,6 +90,7 @@ def write_overlay(path: str | Path, table: pd.DataFrame, out: str | Path, fps: f
                   max_frames: int | None = None, progress: ProgressFn | None = None) -> Path:
     """Write an MP4 of the input with the tracking drawn on (frames of varying size are padded)."""
     out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     by_frame = {f: g for f, g in table.groupby("frame")}
     empty = table.iloc[:0]
     writer = None
@@ -97,8 +111,11 @@ def write_overlay(path: str | Path, table: pd.DataFrame, out: str | Path, fps: f
             writer.write(cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
             if progress is not None and total and i % 10 == 0:
                 progress(min(1.0, (i + 1) / total), "drawing the overlay video")
-    if writer is not None:
-        writer.release()
+    if writer is None:
+        raise DevocoreError(f"'{Path(path).name}' gave no frame to draw.")
+    writer.release()
+    if not out.exists() or out.stat().st_size == 0:
+        raise DevocoreError(f"Could not write the overlay video '{out.name}' (no MP4 encoder?).")
     if progress is not None:
         progress(1.0, "overlay written")
     return out
