@@ -10,19 +10,17 @@ the reason, and get no midline.
 from __future__ import annotations
 
 import logging
-from collections import deque
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, sparse
+from scipy.sparse import csgraph
 from skimage.morphology import skeletonize
 
 from devocore.tracking.segment import Blob, fill_small_holes
 
 log = logging.getLogger(__name__)
-
-_NEIGHBOURS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
 
 
 @dataclass
@@ -62,39 +60,38 @@ def longest_path(skeleton: np.ndarray) -> list[tuple[int, int]]:
     """Pixels (row, col) of the longest path through a skeleton, end to end.
 
     Two breadth-first searches (farthest pixel from anywhere, then farthest
-    from that), exact on trees, which worm skeletons are.
+    from that), exact on trees, which worm skeletons are; done on a sparse
+    graph of the pixels' 8-neighbourhoods.
 
     Example:
         >>> s = np.zeros((5, 7), bool); s[2, 1:6] = True; s[1, 3] = True
         >>> p = longest_path(s); (p[0], p[-1], len(p)) in [((2, 1), (2, 5), 5), ((2, 5), (2, 1), 5)]
         True
     """
-    pixels = list(zip(*np.nonzero(skeleton)))
-    if not pixels:
+    rows, cols = np.nonzero(skeleton)
+    n = len(rows)
+    if n == 0:
         return []
-    present = set(pixels)
-
-    def bfs(start):
-        parent = {start: None}
-        queue = deque([start])
-        last = start
-        while queue:
-            last = queue.popleft()
-            r, c = last
-            for dr, dc in _NEIGHBOURS:
-                nxt = (r + dr, c + dc)
-                if nxt in present and nxt not in parent:
-                    parent[nxt] = last
-                    queue.append(nxt)
-        return last, parent
-
-    far, _ = bfs(pixels[0])
-    end, parent = bfs(far)
+    if n == 1:
+        return [(int(rows[0]), int(cols[0]))]
+    index = np.full((skeleton.shape[0] + 2, skeleton.shape[1] + 2), -1, np.int64)
+    index[rows + 1, cols + 1] = np.arange(n)
+    src, dst = [], []
+    for dr, dc in ((0, 1), (1, -1), (1, 0), (1, 1)):  # each undirected edge once
+        other = index[rows + 1 + dr, cols + 1 + dc]
+        keep = other >= 0
+        src.append(np.nonzero(keep)[0])
+        dst.append(other[keep])
+    src, dst = np.concatenate(src), np.concatenate(dst)
+    graph = sparse.coo_matrix((np.ones(len(src)), (src, dst)), shape=(n, n)).tocsr()
+    order = csgraph.breadth_first_order(graph, 0, directed=False, return_predecessors=False)
+    far = int(order[-1])
+    order, parent = csgraph.breadth_first_order(graph, far, directed=False, return_predecessors=True)
+    node = int(order[-1])
     path = []
-    node = end
-    while node is not None:
-        path.append(node)
-        node = parent[node]
+    while node >= 0:
+        path.append((int(rows[node]), int(cols[node])))
+        node = int(parent[node])
     return path
 
 

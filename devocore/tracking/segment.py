@@ -239,21 +239,35 @@ class Blob:
 
 def find_blobs(contrast: np.ndarray, sigma: float, min_area: int = 30, pad: int = 3,
                threshold: float | None = None) -> list[Blob]:
-    """Connected worm-like objects of at least ``min_area`` pixels, largest first."""
+    """Connected worm-like objects of at least ``min_area`` pixels, largest first.
+
+    Objects are found by their outer contours (much faster than labelling the
+    whole frame); each object's mask is its filled contour intersected with the
+    thresholded pixels, so holes stay holes.
+
+    Example:
+        >>> c = np.zeros((30, 40), np.float32); c[5:10, 5:30] = 50; c[20:24, 10:14] = 50
+        >>> [b.area for b in find_blobs(c, 1.0, min_area=10, threshold=25)]
+        [125, 16]
+    """
     mask = foreground(contrast, sigma, threshold).view(np.uint8)
-    try:  # 16-bit labels are several times faster; fall back when there are too many objects
-        n, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_16U)
-    except cv2.error:
-        n, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     h, w = mask.shape
     blobs = []
-    for i in range(1, n):
-        x, y, bw, bh, area = (int(v) for v in stats[i])
-        if area < min_area:
+    for contour in contours:
+        x, y, bw, bh = cv2.boundingRect(contour)
+        if bw * bh < min_area:
             continue
         xa, ya = max(0, x - pad), max(0, y - pad)
         xb, yb = min(w, x + bw + pad), min(h, y + bh + pad)
-        blobs.append(Blob(mask=labels[ya:yb, xa:xb] == i, contrast=contrast[ya:yb, xa:xb], x0=xa, y0=ya,
-                          area=area, centroid=(float(centroids[i][0]), float(centroids[i][1])), sigma=sigma))
+        inside = np.zeros((yb - ya, xb - xa), np.uint8)
+        cv2.drawContours(inside, [contour], -1, 1, thickness=-1, offset=(-xa, -ya))
+        own = (inside & mask[ya:yb, xa:xb]).astype(bool)
+        area = int(own.sum())
+        if area < min_area:
+            continue
+        rows, cols = np.nonzero(own)
+        blobs.append(Blob(mask=own, contrast=contrast[ya:yb, xa:xb], x0=xa, y0=ya, area=area,
+                          centroid=(float(cols.mean()) + xa, float(rows.mean()) + ya), sigma=sigma))
     blobs.sort(key=lambda b: -b.area)
     return blobs
