@@ -12,6 +12,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--crops", choices=["auto", "yes", "no"], default="auto",
                         help="frames are crops around one worm (default: yes when frame sizes vary)")
     parser.add_argument("--overlay", default=None, help="also write an MP4 with skeletons, heads and ids drawn")
+    parser.add_argument("--snapshot", default=None, help="also save one frame with the tracking drawn on as PNG")
+    parser.add_argument("--snapshot-frame", type=int, default=None, help="frame for --snapshot (default: middle)")
     parser.add_argument("--json", action="store_true", help="print a summary as one JSON object")
 
 
@@ -19,7 +21,7 @@ def run(args) -> dict | int:
     from devocore.errors import DevocoreError
     from devocore.progress import terminal
     from devocore.tracking import TrackConfig, track
-    from devocore.tracking.draw import write_overlay
+    from devocore.tracking.draw import draw_frame, read_frame, write_overlay
 
     if args.px_per_mm is not None and args.px_per_mm <= 0:
         raise DevocoreError("--px-per-mm must be positive.")
@@ -32,6 +34,15 @@ def run(args) -> dict | int:
     result.table.to_csv(out, index=False, float_format="%.3f")
     if args.overlay:
         write_overlay(args.input, result.table, args.overlay, fps=result.fps)
+    if args.snapshot:
+        import cv2
+
+        index = result.n_frames // 2 if args.snapshot_frame is None else args.snapshot_frame
+        frame = read_frame(args.input, index)
+        scale = 1 if max(frame.shape[:2]) >= 240 else 3
+        image = draw_frame(frame, result.table[result.table["frame"] == index], scale)
+        Path(args.snapshot).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(args.snapshot), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     table = result.table
     summary = {
         "frames": result.n_frames,

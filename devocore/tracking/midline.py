@@ -115,8 +115,14 @@ def resample(points: np.ndarray, n: int) -> np.ndarray:
     return np.column_stack([np.interp(t, s, points[:, 0]), np.interp(t, s, points[:, 1])])
 
 
-def _extend(points: np.ndarray, mask: np.ndarray, back: float, limit: float) -> np.ndarray:
-    """Prolong the end ``points[-1]`` along its tangent until it leaves the mask."""
+def _extend(points: np.ndarray, mask: np.ndarray, back: float, limit: float, cone_deg: float = 50.0
+            ) -> np.ndarray:
+    """Prolong the end ``points[-1]`` to the tip of the mask ahead of it.
+
+    The tip is the middle of the farthest mask pixels (within ``limit``) in a
+    cone around the end's direction, so a blunt or slightly bent end still
+    gets its midline to the centre of its tip.
+    """
     s = arc_length(points)
     i = int(np.searchsorted(s, s[-1] - back))
     i = min(max(i, 0), len(points) - 2)
@@ -124,16 +130,61 @@ def _extend(points: np.ndarray, mask: np.ndarray, back: float, limit: float) -> 
     norm = float(np.hypot(*direction))
     if norm == 0:
         return points
-    steps = np.arange(1, int(limit / 0.25) + 1) * 0.25
-    candidates = points[-1] + steps[:, None] * (direction / norm)
-    rows = np.round(candidates[:, 1]).astype(int)
-    cols = np.round(candidates[:, 0]).astype(int)
-    inside = (rows >= 0) & (rows < mask.shape[0]) & (cols >= 0) & (cols < mask.shape[1])
-    inside[inside] = mask[rows[inside], cols[inside]]
-    n_in = int(np.argmin(inside)) if not inside.all() else len(inside)
-    if n_in == 0:
+    direction /= norm
+    end = points[-1]
+    r0, r1 = int(max(0, np.floor(end[1] - limit))), int(min(mask.shape[0], np.ceil(end[1] + limit) + 1))
+    c0, c1 = int(max(0, np.floor(end[0] - limit))), int(min(mask.shape[1], np.ceil(end[0] + limit) + 1))
+    rows, cols = np.nonzero(mask[r0:r1, c0:c1])
+    if rows.size == 0:
         return points
-    return np.vstack([points, candidates[n_in - 1]])
+    vx, vy = cols + c0 - end[0], rows + r0 - end[1]
+    dist = np.hypot(vx, vy)
+    along = vx * direction[0] + vy * direction[1]
+    ahead = (along > 0.5) & (along >= np.cos(np.radians(cone_deg)) * dist) & (dist <= limit)
+    if not ahead.any():
+        return points
+    far = ahead & (dist >= dist[ahead].max() - 1.0)
+    tip = np.array([vx[far].mean(), vy[far].mean()]) + end
+    return np.vstack([points, tip])
+
+
+def _cut_end_forks(rc: np.ndarray, skeleton: np.ndarray, width: float) -> np.ndarray:
+    """Cut a path (K x 2 row, col) at the last fork within 1.5 body widths of either end.
+
+    A blunt end forks the skeleton into spurs towards its corners; the path
+    follows one of them, off the body's axis. Cut there; the end is then
+    prolonged along the axis.
+    """
+    if len(rc) < 8:
+        return rc
+    counts = cv2.filter2D(skeleton.astype(np.uint8), -1, np.ones((3, 3), np.float32),
+                          borderType=cv2.BORDER_CONSTANT)
+    junction = counts[rc[:, 0].astype(int), rc[:, 1].astype(int)] >= 4  # itself + 3 neighbours
+    arc = arc_length(rc.astype(float))
+    reach = 1.5 * width
+    start, stop = 0, len(rc)
+    near_start = np.nonzero(junction & (arc < reach))[0]
+    near_stop = np.nonzero(junction & (arc > arc[-1] - reach))[0]
+    if near_start.size:
+        start = int(near_start.max())
+    if near_stop.size:
+        stop = int(near_stop.min()) + 1
+    return rc[start:stop] if stop - start >= 8 else rc
+
+
+def close_slits(mask: np.ndarray) -> np.ndarray:
+    """Close slits and notches narrower than about half the body width (a pale core open at an end).
+
+    The closing disk is sized from the mask itself: half of its widest part.
+    """
+    dist = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3)
+    if not dist.any():
+        return mask
+    width = 2.0 * float(dist.max())
+    k = int(max(3, round(0.5 * width))) | 1
+    padded = np.pad(mask, k).astype(np.uint8)
+    closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    return closed[k:-k, k:-k].astype(bool)
 
 
 def extract_midline(blob: Blob, n_points: int = 49, ref_length: float | None = None,
@@ -148,7 +199,7 @@ def extract_midline(blob: Blob, n_points: int = 49, ref_length: float | None = N
         ref_width: the worm's usual width; a much thicker part means two body
             parts lie side by side.
     """
-    mask, largest_hole = fill_small_holes(blob.mask, contrast=blob.contrast, sigma=blob.sigma)
+    mask, largest_hole = fill_small_holes(close_slits(blob.mask), contrast=blob.contrast, sigma=blob.sigma)
     area = int(mask.sum())
     dist = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
     skeleton = skeletonize(mask)
@@ -171,14 +222,20 @@ def extract_midline(blob: Blob, n_points: int = 49, ref_length: float | None = N
     if np.percentile(2.0 * half, 95) > 1.9 * usual_width:
         return coiled_midline("thick", area)
 
-    xy = rc[:, ::-1]
+    xy = _cut_end_forks(rc, skeleton, width)[:, ::-1]
     dense = resample(xy, max(4, int(np.ceil(arc_length(xy)[-1])) + 1))
     sigma = max(1.0, 0.25 * width)
     if len(dense) > 6:
         dense = np.column_stack([ndimage.gaussian_filter1d(dense[:, k], sigma, mode="nearest") for k in (0, 1)])
-    back = max(2.0, 0.5 * width)
-    dense = _extend(dense, mask, back, limit=2.0 * width)
-    dense = _extend(dense[::-1], mask, back, limit=2.0 * width)[::-1]
+    # The last pixels of a skeleton bend towards a corner of the end: drop them and
+    # prolong the body's own direction instead.
+    trim = 0.3 * width
+    arc = arc_length(dense)
+    if arc[-1] > 6 * trim:
+        dense = dense[(arc >= trim) & (arc <= arc[-1] - trim)]
+    back = max(2.0, 0.75 * width)
+    dense = _extend(dense, mask, back, limit=3.0 * width)
+    dense = _extend(dense[::-1], mask, back, limit=3.0 * width)[::-1]
     points = resample(dense, n_points)
     length = float(arc_length(points)[-1])
     if ref_length and length < 0.75 * ref_length:
