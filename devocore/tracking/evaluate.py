@@ -178,7 +178,7 @@ def compare_truth(table: pd.DataFrame, truth: pd.DataFrame, gate: float | None =
     """
     _require(truth, TRUTH_COLUMNS, "truth table")
     _require(table, ("frame", "worm", "centroid_x", "centroid_y", "head_x", "head_y"), "tracking table")
-    truth = truth.reset_index(drop=True)
+    truth = truth.reset_index(drop=True).copy()  # a copy is also defragmented
     if gate is None:
         lengths = np.hypot(truth.head_x - truth.tail_x, truth.head_y - truth.tail_y)
         gate = max(10.0, 0.5 * float(np.nanmedian(truth["length_px"] if "length_px" in truth else lengths)))

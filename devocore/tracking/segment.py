@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 SURE_SIGMAS = 8.0
 #: The threshold never falls below this many noise sigmas.
 MIN_SIGMAS = 4.0
-#: Percentile of sampled frames taken as the plate (on the plate's side of the worms):
-#: a pixel needs to be free of worms in 1 sample in 10 only.
-PLATE_PERCENTILE = 90.0
+#: A pixel that changed by this many noise sigmas across the samples, and whose median is
+#: this far on the worms' side of the smooth plate, holds a slow worm's ghost.
+GHOST_SIGMAS = 6.0
 #: Width (pixels) of the median filter that gives the smooth plate; wider than a worm.
 PLATE_SMOOTHING = 61
 
@@ -72,12 +72,6 @@ def polarity_of(deviation: np.ndarray, sigma: float) -> int:
     return 1 if dark >= light else -1
 
 
-def _order_statistic(ranked: np.ndarray, percentile: float) -> np.ndarray:
-    """Per-pixel percentile (no interpolation) of a T x Y x X stack sorted along T."""
-    k = int(round(percentile / 100.0 * (len(ranked) - 1)))
-    return ranked[k].astype(np.float32)
-
-
 def _smooth_plate(image: np.ndarray, size: int = PLATE_SMOOTHING) -> np.ndarray:
     """A median filter wide enough to erase worms, computed at quarter size for speed."""
     small = cv2.resize(image, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
@@ -105,8 +99,11 @@ class Background:
 def background_from_frames(frames: list[np.ndarray]) -> Background:
     """A plate image from sampled frames, their noise and the worms' polarity.
 
-    The polarity comes from the median; the plate is then the 90th percentile
-    (10th for light worms), shifted back by its typical excess over the median.
+    The plate is the per-pixel median of the samples, except where a worm lay
+    in most samples yet moved away at least once (the median keeps such a
+    slow worm as a ghost): there the plate comes from a median filter of the
+    median image, wide enough to erase worms. Dark specks that never move stay
+    in the background.
 
     Example:
         >>> plate = np.full((20, 20), 200.0); moved = [plate.copy() for _ in range(3)]
@@ -116,27 +113,18 @@ def background_from_frames(frames: list[np.ndarray]) -> Background:
         (200.0, 1)
     """
     stack = np.stack([compact_gray(f) for f in frames])
-    ranked = np.sort(stack, axis=0)  # one sort gives every order statistic needed
-    median = _order_statistic(ranked, 50.0)
-    deviation = median[None, ::4, ::4] - ranked[:, ::4, ::4]
+    median = np.median(stack, axis=0).astype(np.float32)
+    deviation = median[None, ::4, ::4] - stack[:, ::4, ::4].astype(np.float32)
     sigma = _robust_sigma(deviation.ravel())
     polarity = polarity_of(deviation, sigma)
-    # A slow worm covers some pixels in most samples, and the median keeps it as a dark
-    # ghost. The plate shows through in a few samples at least, so a high percentile (on
-    # the plate's side, less the bias that picking from noise adds) is free of it, but it
-    # keeps the light halos around worms instead. Take the percentile only where the
-    # median is darker than the smooth plate around it: there the median holds a worm.
-    if len(frames) >= 8:
-        image = _order_statistic(ranked, PLATE_PERCENTILE if polarity > 0 else 100 - PLATE_PERCENTILE)
-        image -= float(np.median(image[::4, ::4] - median[::4, ::4]))
+    image = median
+    if len(frames) >= 5:
         smooth = _smooth_plate(median)
-        if polarity > 0:
-            image = np.minimum(image, np.maximum(median, smooth))
-        else:
-            image = np.maximum(image, np.minimum(median, smooth))
-    else:
-        image = median
-    sigma = _robust_sigma((image[None, ::4, ::4] - stack[:, ::4, ::4]).ravel())
+        spread = stack.max(axis=0).astype(np.float32) - stack.min(axis=0)
+        ghost = (spread > GHOST_SIGMAS * sigma) & ((smooth - median) * polarity > GHOST_SIGMAS * sigma)
+        if ghost.any():
+            image = np.where(ghost, smooth, median).astype(np.float32)
+            log.debug("background: %d ghost pixels of slow worms replaced by the smooth plate", int(ghost.sum()))
     return Background(image=image, sigma=sigma, polarity=polarity)
 
 
