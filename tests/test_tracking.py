@@ -23,6 +23,15 @@ def single_worm_image(points, width=8.0, size=(120, 160), noise=2.0, seed=0):
     return np.clip(canvas, 0, 255).astype(np.uint8)
 
 
+def write_clip(frames, path, fps=10.0):
+    """Gray uint8 frames as an MJPG AVI (readable by every OpenCV build)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (frames[0].shape[1], frames[0].shape[0]))
+    for f in frames:
+        writer.write(cv2.cvtColor(f, cv2.COLOR_GRAY2BGR))
+    writer.release()
+    return path
+
+
 def midline_of(image, **kwargs):
     contrast, sigma = frame_contrast(image, None)
     blobs = find_blobs(contrast, sigma)
@@ -177,11 +186,7 @@ def test_track_command_writes_csv_and_refuses_bad_input(tmp_path, capsys):
     from devocore.cli import main
 
     frames, _ = synthetic.clip(n_frames=20, n_worms=1, seed=8, speed=3.0)
-    video = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (frames[0].shape[1], frames[0].shape[0]))
-    for f in frames:
-        writer.write(cv2.cvtColor(f, cv2.COLOR_GRAY2BGR))
-    writer.release()
+    video = write_clip(frames, tmp_path / "clip.avi")
     out = tmp_path / "track.csv"
     assert main(["track", str(video), "--out", str(out), "--json", "--overlay", str(tmp_path / "o.mp4")]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -199,11 +204,7 @@ def test_eval_tracking_command_on_a_video_with_truth(tmp_path, capsys):
     from devocore.cli import main
 
     frames, truth = synthetic.clip(n_frames=25, n_worms=2, seed=9, speed=3.0)
-    video = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (frames[0].shape[1], frames[0].shape[0]))
-    for f in frames:
-        writer.write(cv2.cvtColor(f, cv2.COLOR_GRAY2BGR))
-    writer.release()
+    video = write_clip(frames, tmp_path / "clip.avi")
     truth.to_csv(tmp_path / "truth.csv", index=False)
     assert main(["eval", "tracking", "--video", str(video), "--truth", str(tmp_path / "truth.csv"), "--json"]) == 0
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

@@ -47,22 +47,26 @@ def order_distance(a: np.ndarray, b: np.ndarray, align: bool) -> tuple[float, fl
     return same, flip
 
 
-def consistent_runs(midlines: list[Midline | None], align: bool, max_gap: int = 5
-                    ) -> tuple[list[Midline | None], list[int]]:
+def consistent_runs(midlines: list[Midline | None], align: bool, max_gap: int = 5,
+                    breaks: set[int] | frozenset = frozenset()) -> tuple[list[Midline | None], list[int]]:
     """List every midline in the order of its predecessor; return them and a run id per frame.
 
     Frames without a midline get run -1. A new run starts after a gap longer
-    than ``max_gap`` frames or when the order is ambiguous.
+    than ``max_gap`` frames, when the order is ambiguous, or after a frame in
+    ``breaks`` (where the worm touched another and its identity is less sure).
     """
     out: list[Midline | None] = []
     runs: list[int] = []
     run, last, last_i = -1, None, -10 ** 9
+    broken = False
     for i, m in enumerate(midlines):
+        broken = broken or i in breaks
         if m is None or m.points is None:
             out.append(m)
             runs.append(-1)
             continue
-        new_run = last is None or i - last_i > max_gap
+        new_run = last is None or i - last_i > max_gap or broken
+        broken = False
         if not new_run:
             same, flip = order_distance(last.points, m.points, align)
             if min(same, flip) > AMBIGUOUS_RATIO * max(same, flip):
@@ -144,7 +148,7 @@ class Orientation:
 
 
 def orient(midlines: list[Midline | None], centroids: np.ndarray | None = None, align: bool = False,
-           max_gap: int = 5) -> Orientation:
+           max_gap: int = 5, breaks: set[int] | frozenset = frozenset()) -> Orientation:
     """Put the head first in every midline of one worm's frames.
 
     Args:
@@ -153,8 +157,9 @@ def orient(midlines: list[Midline | None], centroids: np.ndarray | None = None, 
             (gives the motion vote); None for cropped frames.
         align: centre midlines before comparing consecutive frames (crops).
         max_gap: frames without a midline that a run may bridge.
+        breaks: frames after which a run may not continue (touching another worm).
     """
-    ordered, runs = consistent_runs(midlines, align, max_gap)
+    ordered, runs = consistent_runs(midlines, align, max_gap, breaks)
     confidence = np.zeros(len(ordered))
     for run in sorted(set(runs) - {-1}):
         idx = [i for i, r in enumerate(runs) if r == run]

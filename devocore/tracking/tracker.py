@@ -342,7 +342,11 @@ def measure(obs: list[_Obs], worm: int, fps: float, config: TrackConfig) -> pd.D
         cents = pd.DataFrame(cents).interpolate(limit_direction="both").to_numpy()
     mid_cents = np.array([m.points.mean(axis=0) if m is not None and m.points is not None else c
                           for m, c in zip(seq, cents)])
-    orientation = orient(seq, None if config.crops else mid_cents, align=bool(config.crops), max_gap=config.max_gap)
+    # after touching another worm (or vanishing) the identity is less sure: start a new run
+    breaks = {o.frame - frames[0] for o in obs if o.status == TOUCHING}
+    breaks |= {int(f - frames[0]) for f, g in zip(frames[1:], np.diff(frames)) if g > 1}
+    orientation = orient(seq, None if config.crops else mid_cents, align=bool(config.crops), max_gap=config.max_gap,
+                         breaks=breaks)
     rows = []
     for o in obs:
         k = o.frame - frames[0]
