@@ -37,6 +37,10 @@ THRESHOLD_EVERY = 25
 LONGER_THAN_ONE = 1.35
 #: A blob with this many times the worm's usual area holds more than one worm.
 LARGER_THAN_ONE = 1.5
+#: Worms crossing keep their pace; worms in contact for longer than TOUCH_PASS frames stay
+#: together: their predicted velocity then shrinks by TOUCH_SLOWDOWN each frame.
+TOUCH_PASS = 25
+TOUCH_SLOWDOWN = 0.8
 #: After this many frames in a row of a length that does not fit, the usual length is learned again.
 RELEARN_AFTER = 12
 #: Status of a worm in a frame.
@@ -185,6 +189,7 @@ class Tracker:
                 track.obs.append(_Obs(self.frame, TOUCHING, tuple(track.predict(self.frame)), area=blob.area,
                                       note="merged"))
                 track.missing = 0
+                _slow_down(track)
             elif track.ident not in matched_tracks:
                 track.missing += 1
         for i in free:
@@ -218,7 +223,11 @@ class Tracker:
                 continue
             single = max(t.ref(t.areas) or 0 for t in members)
             if single and blobs[j].area > 1.3 * single:
-                for t in members:
+                # a blob holds as many worms as its area allows; the others lost their worm
+                room = max(2, int(round(blobs[j].area / single)))
+                cx, cy = blobs[j].centroid
+                members.sort(key=lambda t: float(np.hypot(*(t.predict(self.frame) - (cx, cy)))))
+                for t in members[:room]:
                     claimed[t.ident] = j
         return claimed
 
@@ -239,8 +248,12 @@ class Tracker:
         return [(r, c) for r, c in zip(rows, cols) if cost[r, c] <= gates[r]]
 
     def _plausible_new(self, blob) -> bool:
-        areas = [a for t in self.active for a in t.areas[-10:]]
-        return not areas or blob.area >= 0.4 * float(np.median(areas))
+        """A new worm: not a fragment, and not two worms already followed lying together."""
+        singles = [a for a in (t.ref(t.areas) for t in self.active) if a]
+        if not singles:
+            return True
+        typical = float(np.median(singles))
+        return 0.4 * typical <= blob.area <= LARGER_THAN_ONE * typical
 
     def _observe(self, track: _Track, blob, height: int, width: int) -> None:
         at_edge = (not self.config.crops and (blob.x0 <= 0 or blob.y0 <= 0 or blob.x0 + blob.mask.shape[1] >= width
@@ -267,6 +280,7 @@ class Tracker:
             # a merged blob's centroid is nobody's position: coast on the prediction
             track.obs.append(_Obs(self.frame, status, tuple(track.predict(self.frame)), None, blob.area, "long"))
             track.missing = 0
+            _slow_down(track)
             return
         if track.obs:
             last = track.last_seen()
@@ -296,6 +310,13 @@ class Tracker:
         if not tables:
             return pd.DataFrame(columns=base_columns(self.config))
         return pd.concat(tables, ignore_index=True).sort_values(["frame", "worm"], ignore_index=True)
+
+
+def _slow_down(track: _Track) -> None:
+    """Damp a touching worm's predicted motion once the contact has lasted TOUCH_PASS frames."""
+    recent = track.obs[-TOUCH_PASS - 1:]
+    if len(recent) > TOUCH_PASS and all(o.status == TOUCHING for o in recent):
+        track.velocity = track.velocity * TOUCH_SLOWDOWN
 
 
 def base_columns(config: TrackConfig) -> list[str]:
