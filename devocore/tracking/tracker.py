@@ -274,7 +274,7 @@ class Tracker:
             track.widths.clear()
             track.odd_run = 0
             midline = extract_midline(blob, self.config.n_points)
-            status = COILED if midline.coiled else OK
+            status = EDGE if at_edge else (COILED if midline.coiled else OK)
         centroid = blob.centroid
         if status == TOUCHING and track.obs:
             # a merged blob's centroid is nobody's position: coast on the prediction
