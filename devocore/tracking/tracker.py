@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from devocore.errors import DevocoreError, NoFramesError
+from devocore.errors import NoFramesError
 from devocore.progress import ProgressFn
 from devocore.tracking.headtail import orient, turning_angles
 from devocore.tracking.midline import Midline, extract_midline, resample
