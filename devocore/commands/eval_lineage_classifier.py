@@ -31,7 +31,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--target", choices=("founder", "cell_at_generation"), default="founder")
     parser.add_argument("--generation", type=int, default=6,
                         help="for --target cell_at_generation: name the ancestor at this generation")
-    parser.add_argument("--max-rows", type=int, default=20000, help="training rows sampled per embryo")
+    parser.add_argument("--max-rows", type=int, default=8000, help="training rows sampled per embryo")
     parser.add_argument("--seed", type=int, default=0)
 
 

@@ -104,7 +104,7 @@ class LineageClassifier:
     target: str = "founder"
     generation: int = 6
     model: str = "boosting"
-    max_rows_per_embryo: int = 20000
+    max_rows_per_embryo: int = 8000
     seed: int = 0
     classes_: list[str] = field(default_factory=list)
     _model: object = None
@@ -220,7 +220,7 @@ def majority_accuracy(train_labels: Sequence[str], test_labels: Sequence[str]) -
 
 
 def raw_baseline(train: Sequence[pd.DataFrame], test: Sequence[pd.DataFrame], seed: int = 0,
-                 max_rows_per_embryo: int = 20000) -> list[float]:
+                 max_rows_per_embryo: int = 8000) -> list[float]:
     """Accuracy per test embryo of a random forest on the raw columns x, y, z, size, time (no alignment)."""
     from sklearn.ensemble import RandomForestClassifier
 
