@@ -19,6 +19,7 @@ import pandas as pd
 
 from devocore.errors import TableError
 from devocore.embedding import align as _align
+from devocore.embedding.project import one_thread as _one_thread
 from devocore.embedding.tables import UNKNOWN, add_lineage_columns
 
 log = logging.getLogger(__name__)
@@ -27,13 +28,6 @@ FEATURES = ("ap", "dv", "lr", "size_rel", "size_vs_stage", "log2_stage", "radius
 TARGETS = ("founder", "cell_at_generation")
 MODELS = ("boosting", "forest")
 
-
-def _one_thread():
-    """Run scikit-learn's OpenMP code on one thread: on a busy shared CPU, OpenMP threads
-    spin-waiting for each other made gradient boosting 100 times slower."""
-    import sklearn.ensemble  # noqa: F401  (loads OpenMP first: only loaded libraries are limited)
-    from threadpoolctl import threadpool_limits
-    return threadpool_limits(limits=1, user_api="openmp")
 
 
 def feature_matrix(aligned: pd.DataFrame) -> np.ndarray:

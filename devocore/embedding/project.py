@@ -26,6 +26,18 @@ log = logging.getLogger(__name__)
 SCALINGS = ("standard", "robust", "minmax", "none")
 
 
+def one_thread():
+    """Run scikit-learn's OpenMP code (gradient boosting, t-SNE) on one thread.
+
+    On a busy shared CPU, OpenMP threads spin-waiting for each other made gradient
+    boosting 100 times slower. Only libraries already loaded are limited, hence the imports.
+    """
+    import sklearn.ensemble  # noqa: F401
+    import sklearn.manifold  # noqa: F401
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=1, user_api="openmp")
+
+
 def scale_matrix(values: np.ndarray, scaling: str = "standard") -> np.ndarray:
     """Columns of ``values`` rescaled by ``scaling`` (constant columns become 0).
 
@@ -145,7 +157,8 @@ def tsne(frame: pd.DataFrame, columns: Sequence[str], n_components: int = 2, sca
     _check_rows(values, 5)
     perplexity = float(min(perplexity, (len(values) - 1) / 3))
     model = TSNE(n_components=n_components, perplexity=perplexity, random_state=seed, init="pca")
-    coords = model.fit_transform(values)
+    with one_thread():
+        coords = model.fit_transform(values)
     names = [f"tSNE{i + 1}" for i in range(n_components)]
     return Projection(pd.DataFrame(coords, columns=names, index=frame.index), None, None, list(columns),
                       scaling, "tsne")
