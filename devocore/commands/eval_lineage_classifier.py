@@ -33,6 +33,9 @@ def add_arguments(parser) -> None:
                         help="for --target cell_at_generation: name the ancestor at this generation")
     parser.add_argument("--max-rows", type=int, default=8000, help="training rows sampled per embryo")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plot-dir", default=None,
+                        help="save PNG figures of each test embryo here (PCA of aligned positions, raw and "
+                             "aligned views, coloured by founder lineage)")
 
 
 def run(args) -> dict:
@@ -56,6 +59,8 @@ def run(args) -> dict:
             else align_table(frame, args.test_orientation)
         truth = targets(aligned, args.target, args.generation)
         predicted = clf.predict(aligned)
+        if args.plot_dir:
+            _plots(aligned, Path(args.plot_dir), Path(path).stem)
         per_file.append({
             "file": Path(path).name, "rows": int(len(frame)), "max_cells": int(frame["stage"].max()),
             "accuracy": float((predicted == truth).mean()),
@@ -82,3 +87,24 @@ def run(args) -> dict:
         print(f"{'mean':<40} {'':>5} {figures['accuracy']:>9.3f} {figures['baseline_accuracy']:>7.3f} "
               f"{figures['majority_accuracy']:>9.3f}")
     return figures
+
+
+def _plots(aligned, folder: Path, stem: str) -> None:
+    """PCA of the aligned columns, and raw vs aligned positions, coloured by founder."""
+    from devocore.embedding.figures import scatter_png
+    from devocore.embedding.project import pca
+
+    folder.mkdir(parents=True, exist_ok=True)
+    projection = pca(aligned, ["ap", "dv", "lr", "size_rel"], 2, "standard")
+    ev = projection.explained
+    scatter_png(projection.coords["PC1"], projection.coords["PC2"], aligned["founder"],
+                folder / f"pca_{stem}.png", title=f"{stem}: PCA of aligned ap, dv, lr, size (all time points)",
+                xlabel=f"PC1 ({100 * ev[0]:.0f}%)", ylabel=f"PC2 ({100 * ev[1]:.0f}%)", point=2)
+    late = aligned[aligned["stage"] >= 0.8 * aligned["stage"].max()]
+    late = late[late["time"] == late["time"].min()]
+    scatter_png(late["x"], late["y"], late["founder"], folder / f"raw_{stem}.png",
+                title=f"{stem}: raw x, y at {len(late)} cells", xlabel="x (pixels)", ylabel="y (pixels)",
+                point=6, equal_axes=True)
+    scatter_png(late["ap"], late["lr"], late["founder"], folder / f"aligned_{stem}.png",
+                title=f"{stem}: aligned, {len(late)} cells (oriented without names)",
+                xlabel="ap (embryo lengths, posterior +)", ylabel="lr (left +)", point=6, equal_axes=True)
