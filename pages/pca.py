@@ -137,7 +137,9 @@ if len(plot_frame) > 20000:
     st.caption("Showing 20,000 randomly chosen rows.")
 hover = "cell" if "cell" in plot_frame.columns else (labels[0] if labels else None)
 colour_kw = {"color_discrete_map": LINEAGE_COLOURS} if colour == "founder" else {}
-if colour in plot_frame.columns and plot_frame[colour].dtype.kind not in "if":
+if colour in plot_frame.columns and isinstance(plot_frame[colour].dtype, pd.Int64Dtype):
+    plot_frame[colour] = plot_frame[colour].astype(float)  # plotly cannot draw pandas' NA
+elif colour in plot_frame.columns and plot_frame[colour].dtype.kind not in "if":
     plot_frame[colour] = plot_frame[colour].astype(str)
 if int(dims) == 3:
     fig = px.scatter_3d(plot_frame, x=names[0], y=names[1], z=names[2], color=colour, hover_name=hover, **colour_kw)
