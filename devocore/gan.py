@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io as _io
 import logging
+import warnings
 import zipfile
 from dataclasses import dataclass
 
@@ -220,7 +221,9 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 
     mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
     sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
-    covmean, _ = linalg.sqrtm(sigma1 @ sigma2, disp=False)
+    with warnings.catch_warnings():  # a singular product is handled just below
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(sigma1 @ sigma2)
     if not np.isfinite(covmean).all():
         # singular product: nudge both covariances (the usual FID remedy)
         offset = np.eye(len(sigma1)) * 1e-6

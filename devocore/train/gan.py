@@ -272,7 +272,7 @@ class GanTrainer:
         self.opt_g.step()
         self._update_ema()
         self.step_count += 1
-        record = {"step": self.step_count, "loss_d": float(loss_d), "loss_g": float(loss_g)}
+        record = {"step": self.step_count, "loss_d": float(loss_d.detach()), "loss_g": float(loss_g.detach())}
         self.history.append(record)
         return record
 
