@@ -158,15 +158,16 @@ def extract_zip(data: bytes, target: str | Path, max_files: int = 20_000, max_mb
 
 
 def render_embryo_frames(n: int, size: int = 128, first_seed: int = 0, frames_per_embryo: int = 16,
-                         cache_dir: str | Path | None = None, progress: ProgressFn | None = None) -> np.ndarray:
+                         n_frames: int = 200, cache_dir: str | Path | None = None, progress: ProgressFn | None = None) -> np.ndarray:
     """``n`` simulated histone-GFP time-lapse frames (green channel): N x size x size uint8.
 
     Embryo seeds ``first_seed, first_seed + 1, ...`` each give ``frames_per_embryo`` frames at
-    random times with a random appearance. With ``cache_dir`` the set is saved once as .npy.
+    random times (of ``n_frames`` simulated, 75 s apart) with a random
+    time-lapse appearance. With ``cache_dir`` the set is saved once as .npy.
     """
     cache = None
     if cache_dir is not None:
-        cache = Path(cache_dir) / f"embryo_{n}_{size}_{first_seed}_{frames_per_embryo}.npy"
+        cache = Path(cache_dir) / f"embryo_{n}_{size}_{first_seed}_{frames_per_embryo}_{n_frames}.npy"
         if cache.exists():
             return np.load(cache, allow_pickle=False)
     from devocore.simulate import embryo
@@ -175,13 +176,12 @@ def render_embryo_frames(n: int, size: int = 128, first_seed: int = 0, frames_pe
     seed = first_seed
     while len(out) < n:
         rng = np.random.default_rng([seed, 7])
-        n_frames = 60
         history = embryo.simulate(seed, n_frames)
-        total = _frame_count(history, n_frames)
+        total = history.n_frames
         times = rng.choice(total, size=min(frames_per_embryo, total), replace=False)
         for t in sorted(times):
             appearance = embryo.sample_appearance(rng, "timelapse")
-            frame = embryo.render_timelapse_frame(history, int(t), size=max(size, 128), appearance=appearance,
+            frame = embryo.render_timelapse_frame(history, int(t), size=size, appearance=appearance,
                                                   seed=int(rng.integers(1 << 31)))
             out.append(prepare(io.to_gray(frame, "green") if frame.ndim == 3 else frame, size))
             if len(out) >= n:
@@ -194,16 +194,6 @@ def render_embryo_frames(n: int, size: int = 128, first_seed: int = 0, frames_pe
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.save(cache, images, allow_pickle=False)
     return images
-
-
-def _frame_count(history, default: int) -> int:
-    for attribute in ("n_frames", "frames"):
-        value = getattr(history, attribute, None)
-        if isinstance(value, int):
-            return value
-        if value is not None and hasattr(value, "__len__"):
-            return len(value)
-    return default
 
 
 # ----------------------------------------------------------------------------- training
