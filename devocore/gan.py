@@ -27,6 +27,7 @@ import logging
 import warnings
 import zipfile
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -279,6 +280,7 @@ def _in_channels(module: nn.Module) -> int:
 
 
 def features(encoder: nn.Module, images: np.ndarray, input_size: int | None = None, batch: int = 32,
+             preprocess: Callable[[np.ndarray], np.ndarray] | None = None,
              progress: ProgressFn | None = None) -> np.ndarray:
     """Penultimate features of ``encoder`` (the input of its last linear layer): n x d float32.
 
@@ -287,6 +289,8 @@ def features(encoder: nn.Module, images: np.ndarray, input_size: int | None = No
             tiny random network in tests).
         images: N x H x W [x 3] uint8.
         input_size: resize images to this square side first (the encoder's training size).
+        preprocess: instead of scaling 0..255 to 0..1 and resizing, map each image to the
+            encoder's input (H x W float32), e.g. the lineage model's own preprocessing.
     """
     import torch.nn.functional as F
 
@@ -301,7 +305,11 @@ def features(encoder: nn.Module, images: np.ndarray, input_size: int | None = No
     try:
         with torch.inference_mode():
             for i in range(0, len(images), batch):
-                x = (to_tensor(images[i:i + batch]) + 1) / 2  # 0..1
+                chunk = images[i:i + batch]
+                if preprocess is not None:
+                    x = torch.from_numpy(np.stack([preprocess(im) for im in chunk])[:, None]).float()
+                else:
+                    x = (to_tensor(chunk) + 1) / 2  # 0..1
                 if x.shape[1] != channels:
                     x = x.mean(1, keepdim=True).expand(-1, channels, -1, -1) if channels != 1 else x.mean(1, True)
                 if input_size and x.shape[-1] != input_size:
@@ -348,13 +356,27 @@ class Distances:
         return {k: (round(v, 5) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
 
 
-def evaluate(generator: nn.Module, real: np.ndarray, encoder: nn.Module, input_size: int | None = None,
-             seed: int = 0, truncation: float = 1.0, progress: ProgressFn | None = None) -> Distances:
+@dataclass(frozen=True)
+class Encoder:
+    """A feature space for FID/KID: the module, how images enter it, and what it is."""
+
+    module: nn.Module
+    input_size: int | None = None
+    preprocess: Callable[[np.ndarray], np.ndarray] | None = None
+    description: str = ""
+
+    def __call__(self, images: np.ndarray, progress: ProgressFn | None = None) -> np.ndarray:
+        return features(self.module, images, self.input_size, preprocess=self.preprocess, progress=progress)
+
+
+def evaluate(generator: nn.Module, real: np.ndarray, encoder: nn.Module | Encoder, seed: int = 0,
+             truncation: float = 1.0, progress: ProgressFn | None = None) -> Distances:
     """Score ``generator`` against held-out ``real`` images (N x H x W uint8) in ``encoder``'s features.
 
     The real set is split in two halves A and B; the generator's and the trivial generator's
     len(B) images are compared with B, and A with B gives the floor a perfect generator would reach.
     """
+    encoder = encoder if isinstance(encoder, Encoder) else Encoder(encoder)
     real = np.asarray(real)
     if len(real) < 8:
         raise DevocoreError(f"Need at least 8 real images to evaluate a generator, got {len(real)}.")
@@ -370,7 +392,7 @@ def evaluate(generator: nn.Module, real: np.ndarray, encoder: nn.Module, input_s
     trivial = trivial_images(part_a, half, seed=seed)
     feats = {}
     for i, (name, images) in enumerate((("a", part_a), ("b", part_b), ("gen", generated), ("trivial", trivial))):
-        feats[name] = features(encoder, images, input_size=input_size)
+        feats[name] = encoder(images)
         if progress:
             progress((i + 1) / 4, f"features of {name}")
     stats_b = gaussian_stats(feats["b"])
@@ -383,12 +405,13 @@ def evaluate(generator: nn.Module, real: np.ndarray, encoder: nn.Module, input_s
     return Distances(g_fid, g_kid, t_fid, t_kid, r_fid, r_kid, half)
 
 
-def default_encoder(device: str = "cpu") -> tuple[nn.Module, int | None, str]:
-    """The feature space for FID/KID: (encoder, input size, description).
+def default_encoder(device: str = "cpu") -> Encoder:
+    """The feature space for FID/KID.
 
-    Our trained lineage model when one is installed; otherwise a randomly initialised
-    ResNet-18 (seed 0), which is still a fixed, reproducible feature space but a weaker
-    judge, and the description says so.
+    Our trained lineage model (penultimate layer, with the lineage model's own
+    preprocessing) when one is installed; otherwise a randomly initialised
+    ResNet-18 (seed 0), a fixed, reproducible but weaker judge, and the
+    description says so.
     """
     from devocore import registry
 
@@ -398,9 +421,37 @@ def default_encoder(device: str = "cpu") -> tuple[nn.Module, int | None, str]:
         except DevocoreError as exc:
             log.warning("lineage model '%s' unusable as the FID encoder: %s", info.name, exc)
             continue
-        return module, info.card.get("input_size"), f"lineage model '{info.name}' (penultimate features)"
+        size = int(info.card.get("input_size", 128))
+        prepare = None
+        try:
+            from devocore import lineage
+
+            def prepare(image: np.ndarray) -> np.ndarray:
+                return lineage.preprocess(image, size)[0]
+        except (ImportError, AttributeError):
+            pass
+        return Encoder(module, size, prepare, f"lineage model '{info.name}' (penultimate features)")
     import torchvision
 
     torch.manual_seed(0)
     module = torchvision.models.resnet18(weights=None, num_classes=7).eval().to(device)
-    return module, None, "randomly initialised ResNet-18 (seed 0): no trained lineage model found"
+    return Encoder(module, None, None, "randomly initialised ResNet-18 (seed 0): no trained lineage model found")
+
+
+def predict_populations(images: np.ndarray, net: nn.Module) -> "pd.DataFrame":
+    """The lineage model's seven populations for each image, each judged on its own.
+
+    Args:
+        images: N x H x W uint8 samples.
+        net: a loaded lineage model (``registry.load_model("lineage")``).
+
+    Returns:
+        DataFrame ``sample, A, E, M, P, C, D, Z, total`` (int counts, sample from 0).
+    """
+    from devocore import lineage
+
+    result = lineage.predict_frames(list(np.asarray(images)), net, lineage.LineageConfig(method="stage"),
+                                    total=len(images))
+    table = result.table.rename(columns={"frame": "sample"})
+    table["sample"] = np.arange(len(table))
+    return table.drop(columns=[c for c in ("stage_min",) if c in table.columns])

@@ -36,8 +36,9 @@ def run(args) -> dict:
     size = generator.card.get("input_size", generator.size)
     real = render_embryo_frames(args.n, size, HELD_OUT_FIRST_SEED, cache_dir=args.cache,
                                 progress=terminal("rendering held-out frames"))
-    encoder, input_size, encoder_text = gan.default_encoder()
-    result = gan.evaluate(generator, real, encoder, input_size=input_size, seed=args.seed,
+    encoder = gan.default_encoder()
+    encoder_text = encoder.description
+    result = gan.evaluate(generator, real, encoder, seed=args.seed,
                           truncation=args.truncation, progress=terminal("features"))
     figures = dict(result.as_dict(), model=args.model, encoder=encoder_text,
                    held_out=f"{len(real)} simulated frames, embryo seeds from {HELD_OUT_FIRST_SEED}")

@@ -68,12 +68,12 @@ def run(args) -> int:
     if args.checkpoint and Path(args.checkpoint).exists():
         trainer.load_checkpoint(args.checkpoint)
         print(f"resumed from {args.checkpoint} at step {trainer.step_count}")
-    encoder, input_size, encoder_text = gan.default_encoder()
-    val_features = gan.features(encoder, validation, input_size=input_size)
+    encoder = gan.default_encoder()
+    val_features = encoder(validation)
     best = {"fid": float("inf"), "step": 0, "state": None}
 
     def check(t: GanTrainer) -> None:
-        fake = gan.features(encoder, gan.sample(t.ema, len(validation), seed=123), input_size=input_size)
+        fake = encoder(gan.sample(t.ema, len(validation), seed=123))
         value = gan.fid(fake, val_features)
         last = t.history[-1]
         print(f"step {t.step_count}: loss_d {last['loss_d']:.3f} loss_g {last['loss_g']:.3f} "
@@ -94,7 +94,7 @@ def run(args) -> int:
         "training_command": "python -m devocore " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         "metrics": {"validation_fid": round(best["fid"], 4), "best_step": best["step"],
                     "steps": trainer.step_count, "minutes": round((time.monotonic() - start) / 60, 1),
-                    "fid_encoder": encoder_text, "validation_images": len(validation)},
+                    "fid_encoder": encoder.description, "validation_images": len(validation)},
     }
     info = trainer.save(folder, card)
     print(json.dumps({"folder": str(folder), **card["metrics"]}))

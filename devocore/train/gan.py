@@ -157,7 +157,7 @@ def extract_zip(data: bytes, target: str | Path, max_files: int = 20_000, max_mb
     return target
 
 
-def render_embryo_frames(n: int, size: int = 128, first_seed: int = 0, frames_per_embryo: int = 16,
+def render_embryo_frames(n: int, size: int = 128, first_seed: int = 0, frames_per_embryo: int = 32,
                          n_frames: int = 200, cache_dir: str | Path | None = None, progress: ProgressFn | None = None) -> np.ndarray:
     """``n`` simulated histone-GFP time-lapse frames (green channel): N x size x size uint8.
 
