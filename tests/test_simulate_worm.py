@@ -229,3 +229,45 @@ def test_examples_are_small(tmp_path):
     assert sum(p.stat().st_size for p in files.values()) < 3e6
     series = pd.read_csv(files["series"])
     assert list(series.columns[:1]) == ["time_s"] and len(series) == 2000
+
+
+def test_labels_cover_the_bodies_and_match_the_picture(video):
+    labels = video.labels(10)
+    frame = video.frame(10).astype(float)
+    assert set(np.unique(labels)) == {0, 1, 2}
+    for w in (0, 1):
+        area = (labels == w + 1).sum()
+        length, width = video.tracks.lengths[w], video.tracks.widths[w]
+        # the tapered body covers somewhat less than a length x width rectangle
+        assert 0.5 * length * width < area < 1.0 * length * width
+    assert frame[labels > 0].mean() < frame[labels == 0].mean() - 30
+
+
+def test_preview_draws_the_truth(tmp_path):
+    out = tmp_path / "p"
+    assert cli.main(["simulate", "worm", "--frames", "4", "--seed", "1", "--size", "200x160", "--length", "60",
+                     "--out", str(out), "--preview"]) == 0
+    preview = cv2.imread(str(out / "preview.jpg"))
+    truth = pd.read_csv(out / "truth.csv")
+    head = truth[truth.frame == 2].iloc[0]
+    b, g, r = preview[int(round(head.head_y)), int(round(head.head_x))].astype(int)
+    assert r > 150 and r > b + 60  # the head is marked red
+
+
+def test_measure_reads_back_the_simulated_look():
+    from devocore.simulate import worm_compare
+
+    figures = worm_compare.measure(worm_compare.simulated_samples(seed=2, n_frames=12, every=4))
+    look = worm.WormAppearance()
+    assert abs(figures["plate_grey"] - look.background) < 15
+    assert 0.25 < figures["contrast"] < look.contrast
+    assert abs(figures["noise_sd"] - look.noise_sd) < 1.0
+    assert 8.5 < figures["length_over_width"] < 12.5
+
+
+def test_bench_command_reports_figures(capsys):
+    assert cli.main(["bench", "simulate-worm", "--frames", "2", "--json"]) == 0
+    import json
+
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["render_ms_256x256_1worm"] > 0 and "behaviour_series_s_2000_steps" in figures

@@ -39,6 +39,8 @@ def add_arguments(parser) -> None:
                         help="worm length in px (default: drawn from the seed, 80-160)")
     parser.add_argument("--random-look", action="store_true",
                         help="draw the appearance (brightness, contrast, blur, noise, dirt, polarity) from the seed")
+    parser.add_argument("--preview", action="store_true",
+                        help="also write OUT/preview.jpg: the middle frame with the truth drawn on it")
     parser.add_argument("--examples", action="store_true",
                         help="write the bundled tracking and forecast examples under --out instead")
 
@@ -59,6 +61,12 @@ def run(args) -> dict:
     video_path = worm.write_video(video, out / "worms.mp4", args.fps)
     truth_path = worm.write_truth(video.truth, out / "truth.csv")
     truth = video.truth
+    if args.preview:
+        import cv2
+
+        middle = len(video) // 2
+        cv2.imwrite(str(out / "preview.jpg"), worm.draw_truth(video.frame(middle), truth[truth.frame == middle]),
+                    [cv2.IMWRITE_JPEG_QUALITY, 90])
     seconds = time.perf_counter() - started
     print(f"wrote {video_path} ({len(video)} frames, {video.size[1]}x{video.size[0]}) and {truth_path} "
           f"({len(truth)} rows) in {seconds:.1f} s")

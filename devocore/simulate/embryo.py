@@ -157,16 +157,23 @@ def _cell_radius(gen: np.ndarray, shell: tuple[float, float, float]) -> np.ndarr
 def _relax(xyz: np.ndarray, radius: np.ndarray, shell: np.ndarray, rng: np.random.Generator,
            iterations: int = 3, jitter_um: float = 0.08) -> np.ndarray:
     """Soft-sphere repulsion between cells and confinement in the ellipsoidal shell."""
+    from scipy.spatial import cKDTree
+
     n = len(xyz)
+    reach_max = 1.8 * float(radius.max()) if n else 0.0
     for _ in range(iterations):
         if n > 1:
-            diff = xyz[:, None, :] - xyz[None, :, :]
-            dist = np.sqrt((diff ** 2).sum(-1)) + 1e-6
-            reach = 0.9 * (radius[:, None] + radius[None, :])
-            overlap = np.clip(reach - dist, 0.0, None)
-            np.fill_diagonal(overlap, 0.0)
-            push = (overlap / dist)[:, :, None] * diff
-            xyz = xyz + 0.25 * push.sum(1)
+            pairs = cKDTree(xyz).query_pairs(reach_max, output_type="ndarray")
+            if len(pairs):
+                i, j = pairs[:, 0], pairs[:, 1]
+                diff = xyz[i] - xyz[j]
+                dist = np.sqrt((diff ** 2).sum(1)) + 1e-6
+                overlap = np.clip(0.9 * (radius[i] + radius[j]) - dist, 0.0, None)
+                push = 0.25 * (overlap / dist)[:, None] * diff
+                move = np.zeros_like(xyz)
+                np.add.at(move, i, push)
+                np.add.at(move, j, -push)
+                xyz = xyz + move
         xyz = xyz + rng.normal(0.0, jitter_um, xyz.shape)
         # keep each cell's centre inside the shell shrunk by most of its radius
         inner = np.maximum(shell[None, :] - 0.8 * radius[:, None], 0.5)
@@ -232,7 +239,8 @@ def simulate(seed: int = 0, n_frames: int = 200, frame_interval_s: float = 75.0,
     # internal clock: P0 divides at 0; the first frame falls around AB's division
     alive = [add("AB", "P0", 0.0), add("P1", "P0", 0.0)]
     xyz = np.array([[-0.4 * shell[0], 0, 0], [0.45 * shell[0], 0, 0]], dtype=np.float64)
-    t_start = division[0] + rng.uniform(-4.0, 4.0) * frame_s
+    # EPIC tables start between 4 frames before and 5 frames after AB divides (median +1)
+    t_start = division[0] + rng.uniform(-3.0, 5.0) * frame_s
     step = frame_interval_s
     # pre-roll in steps no longer than one EPIC frame, then one step per recorded frame
     n_pre = int(np.ceil(t_start / min(step, frame_s))) if t_start > 0 else 0
@@ -275,7 +283,7 @@ def simulate(seed: int = 0, n_frames: int = 200, frame_interval_s: float = 75.0,
             phase = np.clip((t - b) / cyc, 0.0, 1.0)
             gen = np.array([gens[i] for i in ids], dtype=float)
             diam = (NUC_DIAM_4CELL_UM * NUC_SHRINK_PER_GEN ** (gen - 2.0)
-                    * np.array([size_jitter[i] for i in ids]) * (0.85 + 0.15 * phase))
+                    * np.array([size_jitter[i] for i in ids]) * (0.92 + 0.16 * phase))
             rep = np.zeros(len(ids))
             if reporter_root:
                 for j, i in enumerate(ids):
@@ -308,6 +316,7 @@ def ab_milestones(populations: pd.DataFrame, targets=(4, 8, 16, 32, 64, 128)) ->
 
 
 from devocore.simulate.embryo_render import (  # noqa: E402  (re-exported public API)
+    DEFAULTS,
     Appearance,
     membrane_image,
     nucleus_slice,
@@ -317,6 +326,6 @@ from devocore.simulate.embryo_render import (  # noqa: E402  (re-exported public
 )
 from devocore.simulate.embryo_export import write_embryo, write_examples, write_video  # noqa: E402
 
-__all__ = ["EmbryoHistory", "FrameState", "simulate", "ab_milestones", "Appearance", "sample_appearance",
+__all__ = ["EmbryoHistory", "FrameState", "simulate", "ab_milestones", "Appearance", "DEFAULTS", "sample_appearance",
            "render_timelapse_frame", "timelapse", "nucleus_slice", "membrane_image", "write_examples",
            "write_embryo", "write_video"]

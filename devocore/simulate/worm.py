@@ -380,7 +380,7 @@ class WormTracks:
         return pd.concat([base, points], axis=1)
 
 
-def _dense(mid: np.ndarray, width: float, spacing: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
+def _dense(mid: np.ndarray, width: float, spacing: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
     """Points every ``spacing`` px along a midline and the body's half-width at each."""
     length = float(_arc(mid)[-1])
     pts = resample(mid, max(int(math.ceil(length / spacing)) + 1, len(mid)))
@@ -535,9 +535,9 @@ def _apply(image: np.ndarray, opacity: np.ndarray, look: WormAppearance, contras
     return image + contrast * opacity * (255.0 - image)
 
 
-def _draw_body(mid: np.ndarray, width: float, look: WormAppearance, size: tuple[int, int],
-               opacity: np.ndarray) -> None:
-    """Add one worm to ``opacity`` (H x W float32, 0-1), combining overlaps like stacked filters."""
+def _body_layer(mid: np.ndarray, width: float, size: tuple[int, int], head_lightness: float = 0.0,
+                core_lightness: float = 0.0) -> tuple[tuple[slice, slice], np.ndarray] | None:
+    """One worm drawn as 0-255 opacity in its bounding box: ((rows, cols) slices, uint8 box); None if unseen."""
     import cv2
 
     pts, radii = _dense(mid, width)
@@ -547,19 +547,19 @@ def _draw_body(mid: np.ndarray, width: float, look: WormAppearance, size: tuple[
     x1, y1 = np.ceil(pts.max(axis=0) + margin).astype(int)
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, wide), min(y1, height)
     if x0 >= x1 or y0 >= y1:
-        return
+        return None
     layer = np.zeros((y1 - y0, x1 - x0), np.uint8)
     u = np.linspace(0.0, 1.0, len(pts))
-    shade = 255.0 * (1.0 - look.head_lightness * np.clip(1.0 - u / 0.12, 0.0, 1.0))
-    fixed = np.round((pts - [x0, y0]) * 16).astype(np.int64)
+    shade = 255.0 * (1.0 - head_lightness * np.clip(1.0 - u / 0.12, 0.0, 1.0))
+    fixed = np.round((pts - [x0, y0]) * 16).astype(np.int64)  # 4 fractional bits: sub-pixel circles
     # the whole body, then its lighter core: the cuticle edges look darker in brightfield
-    for scale, lightness in ((1.0, 0.0), (0.55, look.core_lightness)):
+    passes = ((1.0, 0.0), (0.55, core_lightness)) if core_lightness > 0 else ((1.0, 0.0),)
+    for scale, lightness in passes:
         rad = np.maximum(np.round(radii * scale * 16), 8).astype(np.int64)
         val = np.round(shade * (1.0 - lightness)).astype(np.int64)
         for (x, y), r, v in zip(fixed.tolist(), rad.tolist(), val.tolist()):
             cv2.circle(layer, (x, y), r, v, -1, cv2.LINE_AA, 4)
-    roi = opacity[y0:y1, x0:x1]
-    roi[:] = 1.0 - (1.0 - roi) * (1.0 - layer.astype(np.float32) / 255.0)
+    return (slice(y0, y1), slice(x0, x1)), layer
 
 
 @dataclass
@@ -602,16 +602,34 @@ class WormVideo:
             raise DevocoreError(f"Frame {index} does not exist; the video has {len(self)} frames.")
         look = self.appearance
         rng = np.random.default_rng([self.seed, 7, index])
-        opacity = np.zeros(self.size, np.float32)
+        image = self.background * np.float32(1.0 + look.flicker * rng.standard_normal())
         for w in range(self.tracks.midlines.shape[1]):
-            _draw_body(self.tracks.midlines[index, w], self.tracks.widths[w], look, self.size, opacity)
-        image = _apply(self.background * np.float32(1.0 + look.flicker * rng.standard_normal()),
-                       opacity, look, look.contrast)
+            drawn = _body_layer(self.tracks.midlines[index, w], self.tracks.widths[w], self.size,
+                                look.head_lightness, look.core_lightness)
+            if drawn is not None:  # one worm after the other: overlaps absorb like stacked filters
+                box, layer = drawn
+                image[box] = _apply(image[box], layer.astype(np.float32) * np.float32(1 / 255), look, look.contrast)
         if look.blur_sigma > 0:
             image = cv2.GaussianBlur(image, (0, 0), look.blur_sigma)
         if look.noise_sd > 0:
             image += rng.standard_normal(image.shape, dtype=np.float32) * np.float32(look.noise_sd)
-        return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+        np.maximum(image, 0, out=image)
+        return cv2.convertScaleAbs(image)  # rounds and saturates at 255
+
+    def labels(self, index: int) -> np.ndarray:
+        """Worm masks of frame ``index``: H x W uint8, 0 = plate, k + 1 = worm k (a later worm wins overlaps).
+
+        A pixel belongs to a worm when at least half of it is covered by the body.
+        """
+        if not 0 <= index < len(self):
+            raise DevocoreError(f"Frame {index} does not exist; the video has {len(self)} frames.")
+        out = np.zeros(self.size, np.uint8)
+        for w in range(self.tracks.midlines.shape[1]):
+            drawn = _body_layer(self.tracks.midlines[index, w], self.tracks.widths[w], self.size)
+            if drawn is not None:
+                box, layer = drawn
+                out[box][layer >= 128] = w + 1
+        return out
 
     def frames(self) -> Iterator[np.ndarray]:
         """Yield every frame in order (H x W uint8), rendering one at a time."""
@@ -723,6 +741,31 @@ def write_video(video: WormVideo | Iterable[np.ndarray], path: str | Path, fps: 
     finally:
         writer.release()
     return path
+
+
+def draw_truth(frame: np.ndarray, rows: pd.DataFrame) -> np.ndarray:
+    """A BGR copy of ``frame`` with the truth drawn on it: midline (green), head (red), tail (blue), worm number.
+
+    Args:
+        frame: H x W uint8 grey (or H x W x 3 BGR).
+        rows: the truth rows of this frame (any number of worms).
+    """
+    import cv2
+
+    image = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR) if frame.ndim == 2 else frame.copy()
+    n = sum(1 for c in rows.columns if c.startswith("mid_x_"))
+    for _, row in rows.iterrows():
+        xs = row[[f"mid_x_{i:02d}" for i in range(n)]].to_numpy(float)
+        ys = row[[f"mid_y_{i:02d}" for i in range(n)]].to_numpy(float)
+        line = np.round(np.column_stack([xs, ys]) * 16).astype(np.int32)
+        cv2.polylines(image, [line], False, (60, 200, 60), 1, cv2.LINE_AA, 4)
+        head = (int(round(row.head_x * 16)), int(round(row.head_y * 16)))
+        cv2.circle(image, head, 3 * 16, (40, 40, 230), -1, cv2.LINE_AA, 4)
+        cv2.circle(image, (int(round(row.tail_x * 16)), int(round(row.tail_y * 16))), 2 * 16, (230, 120, 40), -1,
+                   cv2.LINE_AA, 4)
+        cv2.putText(image, str(int(row.worm)), (int(row.centroid_x) + 8, int(row.centroid_y) - 8),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, (40, 40, 230), 1, cv2.LINE_AA)
+    return image
 
 
 def write_truth(truth: pd.DataFrame, path: str | Path) -> Path:
