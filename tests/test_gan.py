@@ -185,3 +185,26 @@ def test_train_command_on_a_folder_saves_a_user_model(tmp_path, capsys):
     assert result["steps"] == 4 and result["validation_fid"] >= 0
     card = json.loads((tmp_path / "m" / "card.json").read_text())
     assert card["task"] == "gan" and card["architecture"] == "dcgan-generator"
+
+
+def _tiny_lineage_model(folder: Path) -> None:
+    from devocore import nets
+
+    net = nets.build("resnet18-lineage", in_channels=1, curve_len=10)
+    with torch.no_grad():
+        net.stage_curves.copy_(torch.linspace(0, 5, 10)[:, None].repeat(1, 8))
+    registry.save_model(net, folder, {"task": "lineage", "architecture": "resnet18-lineage",
+                                      "config": {"in_channels": 1, "curve_len": 10}, "input_size": 32})
+
+
+def test_lineage_model_scores_samples_and_serves_as_the_fid_encoder(tmp_path, monkeypatch, tiny_generator):
+    monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path))
+    assert "randomly initialised" in gan.default_encoder().description  # no lineage model yet
+    _tiny_lineage_model(tmp_path / "tiny-lineage")
+    encoder = gan.default_encoder()
+    assert "tiny-lineage" in encoder.description and encoder.input_size == 32
+    samples = gan.sample(tiny_generator, 3, seed=0)
+    assert encoder(samples).shape == (3, 512)
+    table = gan.predict_populations(samples, encoder.module)
+    assert list(table.columns) == ["sample", "A", "E", "M", "P", "C", "D", "Z", "total"]
+    assert table["sample"].tolist() == [0, 1, 2] and (table["total"] >= 0).all()

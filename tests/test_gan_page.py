@@ -50,3 +50,14 @@ def test_gan_page_trains_a_user_model_on_simulated_frames():
     assert not at.exception
     assert any("page-trained" in s.value for s in at.success)
     assert (Path(os.environ["DEVOCORE_MODEL_DIR"]) / "page-trained" / "card.json").exists()
+
+
+def test_gan_page_shows_lineage_populations_when_a_lineage_model_exists():
+    from tests.test_gan import _tiny_lineage_model
+
+    torch.set_num_threads(1)
+    _tiny_model("tiny-page-gan2")
+    _tiny_lineage_model(Path(os.environ["DEVOCORE_MODEL_DIR"]) / "lineage-tiny")
+    at = _open({"model": "tiny-page-gan2", "n": "2"})
+    assert not at.exception and not at.error
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 2

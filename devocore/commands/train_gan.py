@@ -46,7 +46,8 @@ def run(args) -> int:
 
     from devocore import config, gan
     from devocore.progress import terminal
-    from devocore.train.gan import GanConfig, GanTrainer, load_image_folder, render_embryo_frames
+    from devocore.train.gan import (GanConfig, GanTrainer, load_image_folder, render_embryo_frames,
+                                    simulator_version)
 
     torch.set_num_threads(args.threads)
     if args.data:
@@ -61,7 +62,8 @@ def run(args) -> int:
         validation = render_embryo_frames(args.eval_n, args.size, VALIDATION_FIRST_SEED, cache_dir=args.cache,
                                           progress=terminal("rendering validation frames"))
         data_text = (f"{len(images)} simulated histone-GFP time-lapse frames (devocore.simulate.embryo, "
-                     f"embryo seeds from 0, green channel, {args.size}x{args.size})")
+                     f"embryo seeds from 0, green channel, {args.size}x{args.size}; simulator source hash "
+                     f"{simulator_version()})")
     cfg = GanConfig(size=args.size, z_dim=args.z_dim, base=args.base, batch=args.batch, lr_g=args.lr,
                     lr_d=args.lr, seed=args.seed)
     trainer = GanTrainer(images, cfg)

@@ -165,12 +165,14 @@ def render_embryo_frames(n: int, size: int = 128, first_seed: int = 0, frames_pe
     random times (of ``n_frames`` simulated, 75 s apart) with a random
     time-lapse appearance. With ``cache_dir`` the set is saved once as .npy.
     """
+    from devocore.simulate import embryo
+
     cache = None
     if cache_dir is not None:
-        cache = Path(cache_dir) / f"embryo_{n}_{size}_{first_seed}_{frames_per_embryo}_{n_frames}.npy"
+        cache = Path(cache_dir) / (f"embryo_{n}_{size}_{first_seed}_{frames_per_embryo}_{n_frames}_"
+                                   f"{simulator_version()}.npy")
         if cache.exists():
             return np.load(cache, allow_pickle=False)
-    from devocore.simulate import embryo
 
     out: list[np.ndarray] = []
     seed = first_seed
@@ -194,6 +196,18 @@ def render_embryo_frames(n: int, size: int = 128, first_seed: int = 0, frames_pe
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.save(cache, images, allow_pickle=False)
     return images
+
+
+def simulator_version() -> str:
+    """Short hash of the embryo simulator's source, so cached frames follow its changes."""
+    import hashlib
+
+    from devocore.simulate import embryo, embryo_render
+
+    digest = hashlib.sha256()
+    for module in (embryo, embryo_render):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:10]
 
 
 # ----------------------------------------------------------------------------- training
