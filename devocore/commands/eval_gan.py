@@ -21,6 +21,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--truncation", type=float, default=1.0)
     parser.add_argument("--cache", default=DEFAULT_CACHE, help="folder caching rendered frames")
     parser.add_argument("--grid", help="also write a PNG grid of 16 samples here")
+    parser.add_argument("--real-grid", help="also write a PNG grid of 16 held-out real frames here")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
 
 
@@ -48,6 +49,10 @@ def run(args) -> dict:
                                     generator.card.get("tint", "green")), columns=8)
         Path(args.grid).parent.mkdir(parents=True, exist_ok=True)
         Path(args.grid).write_bytes(gan.png_bytes(picture))
+    if args.real_grid:
+        picture = gan.grid(gan.tint(real[:16], generator.card.get("tint", "green")), columns=8)
+        Path(args.real_grid).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.real_grid).write_bytes(gan.png_bytes(picture))
     if not getattr(args, "json", False):
         print(f"model {args.model}; features: {encoder_text}; {result.n} images per set")
         print(f"{'':<28}{'FID':>10}{'KID':>10}")
