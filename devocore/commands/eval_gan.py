@@ -21,6 +21,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--truncation", type=float, default=1.0)
     parser.add_argument("--cache", default=DEFAULT_CACHE, help="folder caching rendered frames")
     parser.add_argument("--grid", help="also write a PNG grid of 16 samples here")
+    parser.add_argument("--gif", help="also write an interpolation (seed 0 to seed 1) GIF here")
     parser.add_argument("--real-grid", help="also write a PNG grid of 16 held-out real frames here")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
 
@@ -49,6 +50,10 @@ def run(args) -> dict:
                                     generator.card.get("tint", "green")), columns=8)
         Path(args.grid).parent.mkdir(parents=True, exist_ok=True)
         Path(args.grid).write_bytes(gan.png_bytes(picture))
+    if args.gif:
+        frames = gan.interpolate(generator, 0, 1, steps=16, truncation=args.truncation)
+        Path(args.gif).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.gif).write_bytes(gan.gif_bytes(gan.tint(frames, generator.card.get("tint", "green"))))
     if args.real_grid:
         picture = gan.grid(gan.tint(real[:16], generator.card.get("tint", "green")), columns=8)
         Path(args.real_grid).parent.mkdir(parents=True, exist_ok=True)
