@@ -208,3 +208,16 @@ def test_lineage_model_scores_samples_and_serves_as_the_fid_encoder(tmp_path, mo
     table = gan.predict_populations(samples, encoder.module)
     assert list(table.columns) == ["sample", "A", "E", "M", "P", "C", "D", "Z", "total"]
     assert table["sample"].tolist() == [0, 1, 2] and (table["total"] >= 0).all()
+
+
+def test_eval_command_prints_the_figures_as_json(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path / "models"))
+    GanTrainer(blobs(8), GanConfig(size=16, z_dim=8, base=2, batch=4)).run(1).save(
+        tmp_path / "models" / "tiny-eval", {"training_data": "blobs", "training_command": "test"})
+    code = cli.main(["eval", "gan", "--model", "tiny-eval", "--n", "16", "--cache", str(tmp_path / "cache"),
+                     "--grid", str(tmp_path / "grid.png"), "--json"])
+    assert code == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for key in ("fid", "kid", "trivial_fid", "real_fid", "trivial_kid", "real_kid"):
+        assert isinstance(figures[key], float)
+    assert figures["n"] == 8 and (tmp_path / "grid.png").read_bytes().startswith(b"\x89PNG")
