@@ -1,6 +1,6 @@
 """Training a DCGAN on simulated embryo frames or on the user's own images.
 
-The loss is the hinge loss (DCGAN networks, batch-norm discriminator); samples
+The loss is the hinge loss with a spectrally normalised discriminator; samples
 come from an exponential moving average (EMA) of the generator's weights,
 which is what gets saved. Real images get random flips and right-angle
 rotations (an embryo has no preferred orientation in the dish).
