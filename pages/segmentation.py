@@ -13,14 +13,16 @@ from devocore import io, segmentation, ui_cache
 from devocore.errors import DevocoreError, ModelError
 from pages import common
 
-SIMULATED = {"Simulated nuclei (seed 1)": "nucleus", "Simulated membranes (seed 1)": "membrane"}
+SIMULATED = {"Simulated nuclei (seed 1)": ("nucleus", 1), "Simulated membranes (seed 1)": ("membrane", 1),
+             "Simulated nucleus stack (4 slices)": ("nucleus", 4)}
 
 
 @ui_cache.data
-def _simulated(kind: str) -> np.ndarray:
+def _simulated(kind: str, planes: int) -> np.ndarray:
+    """N x Y x X uint8 simulated planes (seeds 1..N)."""
     from devocore.train.segmentation import sample
 
-    return sample(kind, 1)[0]
+    return np.stack([sample(kind, seed)[0] for seed in range(1, planes + 1)])
 
 
 @ui_cache.data
@@ -40,15 +42,25 @@ def _decode(digest: str, name: str, _data: bytes) -> tuple[np.ndarray, str, floa
 
 
 @ui_cache.data
-def _probabilities(digest: str, model_name: str, device: str, _planes: np.ndarray, _progress=None) -> np.ndarray:
-    """Probability maps (N x Y x X uint8, 0..255) of every plane; cached so the threshold never re-runs the net."""
+def _probabilities(digest: str, model_name: str, device: str, start: int, stop: int,
+                   _planes: np.ndarray) -> np.ndarray:
+    """Probability maps (n x Y x X uint8, 0..255) of planes start..stop-1; cached so that moving the
+    threshold or the slider never re-runs the network."""
     predictor = segmentation.Predictor(ui_cache.model(model_name, device))
-    out = np.empty(_planes.shape, np.uint8)
-    for i, (_, prob) in enumerate(segmentation.batched_probabilities(iter(_planes), predictor, 8, prefetch=False)):
-        out[i] = np.round(prob * 255)
-        if _progress is not None:
-            _progress((i + 1) / len(_planes), f"segmenting plane {i + 1} of {len(_planes)}")
-    return out
+    return np.stack([np.round(p * 255).astype(np.uint8) for p in predictor.probabilities(list(_planes[start:stop]))])
+
+
+def _all_probabilities(digest: str, model_name: str, device: str, planes: np.ndarray) -> np.ndarray:
+    """Every plane's probability map, computed in cached chunks with a progress bar for stacks and videos."""
+    chunk = max(8, -(-len(planes) // 24))  # at most 24 chunks: they all stay in the cache
+    bar = common.progress_bar("Segmenting...") if len(planes) > 1 else None
+    parts = []
+    for start in range(0, len(planes), chunk):
+        stop = min(len(planes), start + chunk)
+        parts.append(_probabilities(digest, model_name, device, start, stop, planes))
+        if bar is not None:
+            bar(stop / len(planes), f"segmented {stop} of {len(planes)} planes")
+    return np.concatenate(parts)
 
 
 def _figure(plane: np.ndarray, result: segmentation.Result) -> go.Figure:
@@ -119,8 +131,9 @@ with left:
 
 with common.guard("reading the file"):
     if data is None:
-        planes, kind, fps = _simulated(SIMULATED[name])[None], "image", None
-        digest = f"simulated-{SIMULATED[name]}"
+        planes, fps = _simulated(*SIMULATED[name]), None
+        kind = "stack" if len(planes) > 1 else "image"
+        digest = "simulated-{}-{}".format(*SIMULATED[name])
     else:
         digest = hashlib.sha256(data).hexdigest()
         planes, kind, fps = _decode(digest, name, data)
@@ -128,8 +141,7 @@ with common.guard("reading the file"):
 with common.guard("running the model"):
     try:
         device = ui_cache.device_choice().name
-        bar = common.progress_bar("Segmenting...") if len(planes) > 1 else None
-        probs = _probabilities(digest, model_name, device, planes, _progress=bar)
+        probs = _all_probabilities(digest, model_name, device, planes)
     except ModelError:
         raise
     except RuntimeError as exc:  # torch errors on odd inputs become a readable message

@@ -34,3 +34,13 @@ def test_segmentation_page_runs_on_the_example(tiny_models):
     at.slider(key="seg_threshold").set_value(0.3).run()
     assert not at.exception
     assert len(at.dataframe) == 1
+
+
+def test_segmentation_page_stack_example_has_a_slice_slider(tiny_models):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/segmentation.py").run()
+    at.selectbox(key="seg_model").set_value(tiny_models).run()
+    at.selectbox(key="seg_example").set_value("Simulated nucleus stack (4 slices)").run()
+    assert not at.exception
+    at.slider(key="seg_frame").set_value(2).run()
+    assert not at.exception and "plane 2" in at.subheader[0].value

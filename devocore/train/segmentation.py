@@ -247,6 +247,7 @@ class TrainConfig:
         seed: base seed (training draws seeds above it, validation below).
         encoder: smp encoder name (resnet18 by default).
         simulator_share: share of samples from the embryo simulator when installed.
+        decoder_channels: FPN pyramid channels (smp's default 256; the segmentation head gets half).
     """
 
     task: str = "nucleus"
@@ -262,6 +263,7 @@ class TrainConfig:
     seed: int = 0
     encoder: str = "resnet18"
     simulator_share: float = 0.0
+    decoder_channels: int = 256
 
 
 def _batch(cfg: TrainConfig, rng: np.random.Generator, counter: list[int]):
@@ -308,6 +310,9 @@ def build(cfg: TrainConfig):
     from devocore import nets
 
     config = {"encoder": cfg.encoder, "in_channels": 1, "classes": 1}
+    if cfg.decoder_channels != 256:
+        config.update(decoder_pyramid_channels=cfg.decoder_channels,
+                      decoder_segmentation_channels=cfg.decoder_channels // 2)
     return nets.build("fpn", **config), config
 
 
