@@ -51,7 +51,7 @@ def _command_modules() -> list[tuple[str | None, str, str]]:
             found.append((group, rest.replace("_", "-"), info.name))
         else:
             found.append((None, info.name.replace("_", "-"), info.name))
-    return sorted(found, key=lambda entry: (entry[0] or "", entry[1]))
+    return sorted(found, key=lambda item: (item[0] or "", item[1]))  # group None sorts first
 
 
 def _help_line(module: ModuleType) -> str:
