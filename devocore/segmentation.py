@@ -693,7 +693,7 @@ def evaluate_pairs(pairs, predictor: Predictor | None, task: str = "nucleus", th
     """Mean pixel IoU and Dice over images, and instance F1 at IoU 0.5 pooled over all instances.
 
     Args:
-        pairs: (image, truth foreground mask) pairs.
+        pairs: (image, truth) pairs; truth is a bool foreground mask or integer instance labels.
         predictor: the model; ignored when ``method(image, task, threshold) -> Result`` is given.
     """
     ious, dices, f1s, tp, fp, fn = [], [], [], 0, 0, 0
@@ -702,10 +702,12 @@ def evaluate_pairs(pairs, predictor: Predictor | None, task: str = "nucleus", th
             result = method(image, task, threshold)
         else:
             result = postprocess(predictor.probability(image), image, task, threshold)
-        iou, dice = pixel_scores(result.mask, truth)
+        # truth is a bool mask (instances = its connected components) or integer instance labels
+        labels = truth_instances(truth) if truth.dtype == bool else truth
+        iou, dice = pixel_scores(result.mask, truth > 0)
         ious.append(iou)
         dices.append(dice)
-        counts = match_counts(result.labels, truth_instances(truth))
+        counts = match_counts(result.labels, labels)
         tp, fp, fn = tp + counts[0], fp + counts[1], fn + counts[2]
         f1s.append(2 * counts[0] / max(1, 2 * counts[0] + counts[1] + counts[2]))
         if progress:

@@ -450,9 +450,9 @@ def heldout_set(task: str, n: int = 40, size: int = 256):
 
 
 def truth_mask(task: str, labels: np.ndarray) -> np.ndarray:
-    """The foreground a segmentation is scored against: nuclei, or cells (grown over half the membrane)."""
+    """The instance labels a segmentation is scored against: nuclei, or cells grown over half the membrane."""
     if task == "nucleus":
-        return labels > 0
+        return labels
     from skimage.segmentation import expand_labels
 
-    return expand_labels(labels, 2) > 0
+    return expand_labels(labels, 2)
