@@ -1,1 +1,1 @@
-"""Training loops, augmentation and tuning."""
+"""Training loops, augmentation, tuning and the simulated training data they draw from."""
