@@ -26,6 +26,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--monotone", action="store_true")
     parser.add_argument("--smooth", type=int, default=1)
     parser.add_argument("--render-seed", type=int, default=7, help="appearance seed for --epic/--simulate movies")
+    parser.add_argument("--n-frames", type=int, default=240, help="frames of the --simulate movie (75 s apart)")
     parser.add_argument("--plot", default=None,
                         help="PNG of predicted against annotated curves (default docs/img/lineage_<source>.png)")
     parser.add_argument("--no-plot", action="store_true")
@@ -38,15 +39,13 @@ def _movie(args):
 
     if args.epic:
         shots = tl.epic_snapshots(read_epic(args.epic))
-        name = Path(args.epic).stem
-    else:
-        try:
-            shots = tl.simulated_snapshots(args.simulate)
-        except ImportError as exc:
-            from devocore.errors import DevocoreError
-            raise DevocoreError("The embryo simulator (devocore.simulate.embryo) is not installed.") from exc
-        name = f"simulated_{args.simulate}"
-    return tl.render_movie(shots, seed=args.render_seed), tl.movie_truth(shots), name
+        return tl.render_movie(shots, seed=args.render_seed), tl.movie_truth(shots), Path(args.epic).stem
+    try:
+        frames, truth = tl.simulated_movie(args.simulate, n_frames=args.n_frames, render_seed=args.render_seed)
+    except ImportError as exc:
+        from devocore.errors import DevocoreError
+        raise DevocoreError("The embryo simulator (devocore.simulate.embryo) is not installed.") from exc
+    return frames, truth, f"simulated_{args.simulate}"
 
 
 def run(args) -> dict:
