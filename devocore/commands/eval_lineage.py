@@ -30,6 +30,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--plot", default=None,
                         help="PNG of predicted against annotated curves (default docs/img/lineage_<source>.png)")
     parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument("--update-card", action="store_true",
+                        help="record the figures in the model's card.json (metrics.eval_<source>)")
 
 
 def _movie(args):
@@ -95,4 +97,22 @@ def run(args) -> dict:
         plot_png(pred, truth, path, title=f"{name}: nMAE {scores['nmae']:.3f} (baseline {base['nmae']:.3f})")
         print(f"plot: {path}")
         figures["plot"] = str(path)
+    if args.update_card:
+        _record(args.model, name, figures)
     return figures
+
+
+def _record(model: str, source: str, figures: dict) -> None:
+    """Write the headline figures into the model's card (the weights and their checksum are untouched)."""
+    import json
+    import sys
+
+    from devocore import registry
+
+    info = registry.find_model(model)
+    card = dict(info.card)
+    keep = ("frames", "method", "nmae", "baseline_nmae", "nmae_per", "baseline_nmae_per", "all_below_baseline")
+    card.setdefault("metrics", {})[f"eval_{source}"] = {
+        **{k: figures[k] for k in keep}, "command": "python -m devocore " + " ".join(sys.argv[1:])}
+    (info.folder / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    print(f"recorded in {info.folder / 'card.json'}")
