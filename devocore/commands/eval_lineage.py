@@ -26,9 +26,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--monotone", action="store_true")
     parser.add_argument("--smooth", type=int, default=1)
     parser.add_argument("--render-seed", type=int, default=7, help="appearance seed for --epic/--simulate movies")
+    parser.add_argument("--n-frames", type=int, default=240, help="frames of the --simulate movie (75 s apart)")
     parser.add_argument("--plot", default=None,
                         help="PNG of predicted against annotated curves (default docs/img/lineage_<source>.png)")
     parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument("--update-card", action="store_true",
+                        help="record the figures in the model's card.json (metrics.eval_<source>)")
 
 
 def _movie(args):
@@ -38,15 +41,13 @@ def _movie(args):
 
     if args.epic:
         shots = tl.epic_snapshots(read_epic(args.epic))
-        name = Path(args.epic).stem
-    else:
-        try:
-            shots = tl.simulated_snapshots(args.simulate)
-        except ImportError as exc:
-            from devocore.errors import DevocoreError
-            raise DevocoreError("The embryo simulator (devocore.simulate.embryo) is not installed.") from exc
-        name = f"simulated_{args.simulate}"
-    return tl.render_movie(shots, seed=args.render_seed), tl.movie_truth(shots), name
+        return tl.render_movie(shots, seed=args.render_seed), tl.movie_truth(shots), Path(args.epic).stem
+    try:
+        frames, truth = tl.simulated_movie(args.simulate, n_frames=args.n_frames, render_seed=args.render_seed)
+    except ImportError as exc:
+        from devocore.errors import DevocoreError
+        raise DevocoreError("The embryo simulator (devocore.simulate.embryo) is not installed.") from exc
+    return frames, truth, f"simulated_{args.simulate}"
 
 
 def run(args) -> dict:
@@ -96,4 +97,22 @@ def run(args) -> dict:
         plot_png(pred, truth, path, title=f"{name}: nMAE {scores['nmae']:.3f} (baseline {base['nmae']:.3f})")
         print(f"plot: {path}")
         figures["plot"] = str(path)
+    if args.update_card:
+        _record(args.model, name, figures)
     return figures
+
+
+def _record(model: str, source: str, figures: dict) -> None:
+    """Write the headline figures into the model's card (the weights and their checksum are untouched)."""
+    import json
+    import sys
+
+    from devocore import registry
+
+    info = registry.find_model(model)
+    card = dict(info.card)
+    keep = ("frames", "method", "nmae", "baseline_nmae", "nmae_per", "baseline_nmae_per", "all_below_baseline")
+    card.setdefault("metrics", {})[f"eval_{source}"] = {
+        **{k: figures[k] for k in keep}, "command": "python -m devocore " + " ".join(sys.argv[1:])}
+    (info.folder / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    print(f"recorded in {info.folder / 'card.json'}")
