@@ -59,12 +59,7 @@ class BatchTask:
 
 
 TASKS: dict[str, BatchTask] = {}
-_PROVIDERS = {  # task name -> module that registers it on import
-    "nucleus": "devocore.segmentation",
-    "membrane": "devocore.segmentation",
-    "lineage": "devocore.lineage",
-    "track": "devocore.tracking",
-}
+_PROVIDERS = {name: "devocore.batch_tasks" for name in ("nucleus", "membrane", "lineage", "track")}
 
 
 def register(task: BatchTask) -> BatchTask:

@@ -1,0 +1,39 @@
+"""Batch with the real nucleus model on a 2-worker LocalCluster: same files as the serial CLI."""
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+
+from devocore import batch, cli, config
+from devocore.simulate import embryo, embryo_export
+
+pytestmark = pytest.mark.skipif(not (config.SHIPPED_MODEL_DIR / "nucleus").is_dir(), reason="no nucleus model")
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("batch_nuclei")
+    for seed in range(2):
+        image, _ = embryo.nucleus_slice(seed, size=128)
+        cv2.imwrite(str(root / f"slice_{seed}.png"), image)
+    history = embryo.simulate(seed=0, n_frames=12)
+    embryo_export.write_video(embryo.timelapse(history, size=96, seed=0), root / "movie.avi")
+    (root / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))
+    return root
+
+
+def test_batch_nucleus_equals_serial_cli(folder, tmp_path, capsys):
+    out = tmp_path / "batch"
+    result = batch.run_batch(folder, "nucleus", out, workers=2, chunk_frames=5)  # the video becomes 3 ranges
+    table = result.summary.set_index("file")
+    assert table.loc["corrupt.png", "status"] == "failed" and "cannot be decoded" in table.loc["corrupt.png", "error"]
+    assert (table.drop("corrupt.png")["status"] == "ok").all()
+    assert table.loc["movie.avi", "frames"] == 12
+    for name in ("slice_0.png", "movie.avi"):
+        serial = tmp_path / "serial" / name
+        assert cli.main(["segment", "nucleus", str(folder / name), "--out", str(serial)]) == 0
+        for output in ("table.csv", "centroids.csv") + (("per_frame.csv",) if name.endswith(".avi") else ()):
+            pd.testing.assert_frame_equal(pd.read_csv(out / name / output), pd.read_csv(serial / output))
+        np.testing.assert_array_equal(tifffile.imread(out / name / "labels.tif"), tifffile.imread(serial / "labels.tif"))
+    capsys.readouterr()
