@@ -198,7 +198,10 @@ def _tiny_lineage_model(folder: Path) -> None:
 
 
 def test_lineage_model_scores_samples_and_serves_as_the_fid_encoder(tmp_path, monkeypatch, tiny_generator):
+    from devocore import config
+
     monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path))
+    monkeypatch.setattr(config, "SHIPPED_MODEL_DIR", tmp_path / "no-shipped-models")
     assert "randomly initialised" in gan.default_encoder().description  # no lineage model yet
     _tiny_lineage_model(tmp_path / "tiny-lineage")
     encoder = gan.default_encoder()
