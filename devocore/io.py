@@ -658,3 +658,38 @@ def extract_zip(source: Source, dest: str | os.PathLike, name: str | None = None
                     out.write(chunk)
             written.append(target)
     return written
+
+
+def extract_zip_frames(source: Source, folder: str | os.PathLike, name: str | None = None,
+                       limits: Limits = LIMITS) -> Path:
+    """Extract a ZIP of images safely (see :func:`extract_zip`) and lay its images out flat as frames.
+
+    The images (from any sub-folder) are renamed ``frame000000.png``, ... in natural
+    order of their paths in the archive, so :func:`open_frames` reads them as a time series.
+
+    Raises:
+        NoFramesError when the archive holds no image; the errors of :func:`extract_zip`.
+    """
+    import shutil
+
+    folder = Path(folder)
+    unpacked = Path(tempfile.mkdtemp(prefix="zip-", dir=_ensure_dir(folder.parent)))
+    try:
+        written = extract_zip(source, unpacked, name=name, limits=limits)
+        images = sorted((p for p in written if p.suffix.lower() in IMAGE_SUFFIXES
+                         and not p.name.startswith(".")),
+                        key=lambda p: [int(t) if t.isdigit() else t.lower()
+                                       for t in re.split(r"(\d+)", p.relative_to(unpacked).as_posix())])
+        if not images:
+            raise NoFramesError(f"{_describe(source, name)} holds no PNG, JPEG or TIFF images.")
+        folder.mkdir(parents=True, exist_ok=True)
+        for index, path in enumerate(images):
+            path.replace(folder / f"frame{index:06d}{path.suffix.lower()}")
+    finally:
+        shutil.rmtree(unpacked, ignore_errors=True)
+    return folder
+
+
+def _ensure_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ import streamlit as st
 
 from devocore import io as dio
 from devocore import lineage, ui_cache
-from devocore.errors import UnsafePathError, UnsupportedFormatError
+from devocore.errors import UnsupportedFormatError
 from pages import common
 
 st.title("Lineage time-lapse")
@@ -32,30 +31,12 @@ def _example(seed: int, n_frames: int, _curves: np.ndarray, model_name: str) -> 
     return np.stack(frames), truth
 
 
-def _extract_zip(data: bytes, folder: Path) -> Path:
-    """Image files of a ZIP into ``folder`` (flat, generated names in archive order); refuses unsafe entries."""
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        archive = zipfile.ZipFile(dio._io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise UnsupportedFormatError("The ZIP file cannot be opened; it may be corrupt.") from exc
-    names = sorted((n for n in archive.namelist() if Path(n).suffix.lower() in dio.IMAGE_SUFFIXES),
-                   key=lambda n: dio.natural_key(Path(n)))
-    if not names:
-        raise UnsupportedFormatError("The ZIP file holds no PNG, JPEG or TIFF images.")
-    for i, name in enumerate(names):
-        if name.startswith("/") or ".." in Path(name).parts:
-            raise UnsafePathError(f"The ZIP entry '{name}' would escape its folder.")
-        (folder / f"frame{i:06d}{Path(name).suffix.lower()}").write_bytes(archive.read(name))
-    return folder
-
-
 def _source_from_uploads(uploads) -> Path:
     """A path devocore can stream: the video/image itself, or a folder of frames."""
     digest = hashlib.sha1(b"".join(u.name.encode() + str(u.size).encode() for u in uploads)).hexdigest()[:12]
     base = common.session_dir() / f"lineage-{digest}"
     if len(uploads) == 1 and Path(uploads[0].name).suffix.lower() == ".zip":
-        return _extract_zip(uploads[0].getvalue(), base)
+        return dio.extract_zip_frames(uploads[0].getvalue(), base, name=uploads[0].name)
     if len(uploads) == 1:
         return dio.save_upload(uploads[0].getvalue(), Path(uploads[0].name).suffix, base)
     base.mkdir(parents=True, exist_ok=True)

@@ -324,3 +324,13 @@ def test_zip_bomb_is_refused(tmp_path):
 def test_not_a_zip(tmp_path):
     with pytest.raises(UnreadableFileError, match="not a readable ZIP"):
         dio.extract_zip(b"PK but not really", tmp_path, name="z.zip")
+
+
+def test_zip_of_frames_is_laid_out_flat_in_natural_order(tmp_path):
+    entries = {f"movie/f{i}.png": png_bytes(np.full((4, 4), i, np.uint8)) for i in (10, 2, 1)}
+    entries["notes.txt"] = b"ignored"
+    folder = dio.extract_zip_frames(zip_bytes(entries), tmp_path / "frames", name="z.zip")
+    with dio.open_frames(folder) as frames:
+        assert [int(f[0, 0]) for f in frames] == [1, 2, 10]
+    with pytest.raises(NoFramesError, match="holds no PNG"):
+        dio.extract_zip_frames(zip_bytes({"a.txt": b"x"}), tmp_path / "none", name="z.zip")

@@ -1,52 +1,23 @@
 """Inputs for the tracker that are neither a video nor a folder: a ZIP of frames, the example clip."""
 from __future__ import annotations
 
-import io
 import logging
-import zipfile
 from pathlib import Path
 
 from devocore.config import EXAMPLES_DIR
-from devocore.errors import NoFramesError, UnreadableFileError, UnsafePathError
-from devocore.io import IMAGE_SUFFIXES
+from devocore.io import extract_zip_frames
 
 log = logging.getLogger(__name__)
 
 EXAMPLE_VIDEO = EXAMPLES_DIR / "tracking" / "worms.mp4"
 
 
-def unpack_frames_zip(data: bytes, folder: str | Path, max_files: int = 20_000) -> Path:
-    """Write the images of a ZIP archive (any sub-folder) flat into ``folder`` and return it.
+def unpack_frames_zip(data: bytes, folder: str | Path) -> Path:
+    """Write the images of a ZIP archive (any sub-folder) flat into ``folder`` as frames and return it.
 
-    Raises:
-        UnreadableFileError when the bytes are not a ZIP; NoFramesError when it holds no
-        image; UnsafePathError for entries that would escape the folder.
+    See :func:`devocore.io.extract_zip_frames` for the safety checks and the errors.
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise UnreadableFileError("The upload is not a ZIP archive.") from None
-    written = 0
-    with archive:
-        for entry in archive.infolist():
-            name = entry.filename
-            if entry.is_dir() or Path(name).name.startswith("."):
-                continue
-            if name.startswith(("/", "\\")) or ".." in Path(name).parts:
-                raise UnsafePathError(f"The archive entry '{name}' points outside the archive.")
-            if Path(name).suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            written += 1
-            if written > max_files:
-                raise NoFramesError(f"The archive holds more than {max_files:,} images.")
-            # keep sub-folder names in the file name so frames from different folders do not collide
-            flat = "_".join(Path(name).parts)
-            (folder / flat).write_bytes(archive.read(entry))
-    if not written:
-        raise NoFramesError(f"The archive holds no image ({', '.join(IMAGE_SUFFIXES)}).")
-    return folder
+    return extract_zip_frames(data, folder, name="the uploaded ZIP")
 
 
 def example_video(cache_dir: str | Path | None = None) -> Path:
