@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import numpy as np
+
 from devocore import io
 from devocore.batch import BatchTask, register
 
@@ -46,6 +48,8 @@ def _segmentation_task(name: str) -> BatchTask:
         for i, frame, result in results:
             if i == middle:  # the same check picture the single-file command writes
                 segmentation._save_png(out_dir / "overlay_middle.png", segmentation.overlay(frame, result.labels))
+                segmentation._save_png(out_dir / "outlines_middle.png",
+                                       segmentation.overlay(np.zeros_like(frame), result.labels))
         summary = segmentation.write_stream(iter(results), out_dir, fps=fps, video=True)
         return {"frames": summary["planes"], "instances": summary["instances"]}
 

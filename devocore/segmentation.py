@@ -539,12 +539,13 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
             write_labels_tiff(out / "labels.tif", result.labels)
             _save_png(out / "mask.png", (result.mask * 255).astype(np.uint8))
             _save_png(out / "overlay.png", overlay(image.data, result.labels))
+            _save_png(out / "outlines.png", overlay(np.zeros_like(image.data), result.labels))
             result.table.to_csv(out / "table.csv", index=False)
             _centroids(result.table).to_csv(out / "centroids.csv", index=False)
             if progress:
                 progress(1.0, "done")
             return {"kind": "image", "planes": 1, "instances": result.count,
-                    "files": ["labels.tif", "mask.png", "overlay.png", "table.csv", "centroids.csv"]}
+                    "files": ["labels.tif", "mask.png", "overlay.png", "outlines.png", "table.csv", "centroids.csv"]}
         source = io.StackFrames(image)
         kind = "stack"
     else:
@@ -564,13 +565,14 @@ def _segment_stream(source, kind: str, predictor: Predictor, cfg: SegmentConfig,
             for i, frame, result in segment_frames(source, None, cfg, len(source), progress, predictor):
                 if want_3d:
                     probs.append(result.probability)
-                if i == middle:  # a picture a person can check
+                if i == middle:  # a picture a person can check, and the outlines alone
                     _save_png(out / "overlay_middle.png", overlay(frame, result.labels))
+                    _save_png(out / "outlines_middle.png", overlay(np.zeros_like(frame), result.labels))
                 yield i, frame, result
 
     summary = write_stream(results(), out, fps=source.fps, video=want_video)
     summary["kind"] = kind
-    summary["files"].append("overlay_middle.png")
+    summary["files"] += ["overlay_middle.png", "outlines_middle.png"]
     if not summary["planes"]:
         raise DevocoreError(f"'{source.name}' gave no frames to segment.")
     if want_3d:
