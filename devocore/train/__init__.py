@@ -1,1 +1,1 @@
-"""Training loops, augmentation and tuning."""
+"""Training loops, augmentation and the simulated training data they draw from."""
