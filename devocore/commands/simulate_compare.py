@@ -18,7 +18,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--embryos", type=int, default=8, help="simulated embryos (default 8)")
     parser.add_argument("--frames", type=int, default=240, help="frames per simulated embryo (default 240)")
     parser.add_argument("--figures", type=Path, default=None, help="write PNG figures here (e.g. docs/img)")
-    parser.add_argument("--gallery", action="store_true", help="also draw simulator_gallery.png there")
+    parser.add_argument("--gallery", action="store_true", help="also draw simulator_gallery.jpg there")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON line")
 
 
@@ -32,7 +32,7 @@ def run(args) -> dict:
 
     result = compare.compare(args.real, n_embryos=args.embryos, n_frames=args.frames, figures=args.figures)
     if args.gallery and args.figures:
-        result.setdefault("figures", {})["gallery"] = str(compare.gallery(args.figures / "simulator_gallery.png"))
+        result.setdefault("figures", {})["gallery"] = str(compare.gallery(args.figures / "simulator_gallery.jpg"))
     tm = result["timing"]
     lines = ["AB lineage reaches N cells at frame (75 s frames):",
              "  " + " " * 22 + "".join(f"{n:>7}" for n in compare.MILESTONES),

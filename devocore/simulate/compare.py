@@ -278,7 +278,7 @@ def gallery(path: Path, seed: int = 0) -> Path:
         lut = np.vstack([[0, 0, 0], rng.integers(60, 255, (int(labels.max()) + 1, 3))]).astype(np.uint8)
         tiles.append(lut[np.where(labels > 0, labels.astype(np.int64) + 1, 0)])
     grid = np.vstack([np.hstack(tiles[:4]), np.hstack(tiles[4:8])])
-    cv2.imwrite(str(path), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(path), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
     return path
 
 

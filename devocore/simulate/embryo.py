@@ -316,6 +316,7 @@ def ab_milestones(populations: pd.DataFrame, targets=(4, 8, 16, 32, 64, 128)) ->
 
 
 from devocore.simulate.embryo_render import (  # noqa: E402  (re-exported public API)
+    DEFAULTS,
     Appearance,
     membrane_image,
     nucleus_slice,
@@ -325,6 +326,6 @@ from devocore.simulate.embryo_render import (  # noqa: E402  (re-exported public
 )
 from devocore.simulate.embryo_export import write_embryo, write_examples, write_video  # noqa: E402
 
-__all__ = ["EmbryoHistory", "FrameState", "simulate", "ab_milestones", "Appearance", "sample_appearance",
+__all__ = ["EmbryoHistory", "FrameState", "simulate", "ab_milestones", "Appearance", "DEFAULTS", "sample_appearance",
            "render_timelapse_frame", "timelapse", "nucleus_slice", "membrane_image", "write_examples",
            "write_embryo", "write_video"]

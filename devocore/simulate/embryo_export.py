@@ -26,27 +26,9 @@ def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: float = 7.0
 
     Returns the path actually written (its suffix may change to .avi).
     """
-    path = Path(path)
-    frames = iter(frames)
-    first = next(frames, None)
-    if first is None:
-        raise DevocoreError("no frames to write")
-    h, w = first.shape[:2]
-    for suffix, codec in ((path.suffix or ".mp4", "mp4v"), (".avi", "MJPG")):
-        target = path.with_suffix(suffix)
-        writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*codec), float(fps), (w, h))
-        if writer.isOpened():
-            break
-        writer.release()
-    else:
-        raise DevocoreError(f"OpenCV cannot write a video here (tried mp4v and MJPG) to {path}")
-    try:
-        writer.write(cv2.cvtColor(first, cv2.COLOR_RGB2BGR))
-        for frame in frames:
-            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    finally:
-        writer.release()
-    return target
+    from devocore.simulate import worm
+
+    return worm.write_video((cv2.cvtColor(f, cv2.COLOR_RGB2BGR) for f in frames), path, fps=fps)
 
 
 def _save_png(path: Path, image: np.ndarray) -> None:

@@ -158,9 +158,9 @@ def _camera(signal: np.ndarray, app: Appearance, rng: np.random.Generator, insid
         img = cv2.GaussianBlur(img, (0, 0), app.blur_px)
     shape = img.shape
     img = img + app.background
-    shot = np.sqrt(np.clip(img, 0, None) / max(app.photons, 1e-3)).astype(np.float32)
-    img = img + shot * _stretched_normal(rng, shape, app.stretch_y)
-    img = img + app.noise * _stretched_normal(rng, shape, app.stretch_y)
+    # shot (Poisson-like, grows with the signal) and read noise share one normal field
+    sd = np.sqrt(np.clip(img, 0, None) * np.float32(1.0 / max(app.photons, 1e-3)) + np.float32(app.noise ** 2))
+    img = img + sd * _stretched_normal(rng, shape, app.stretch_y)
     if app.speckle > 0:
         salt = _speckle(rng, shape, app.speckle, app.stretch_y)
         if inside is not None:  # out-of-focus light makes speckle denser inside the embryo
@@ -281,25 +281,6 @@ def _shell_mask(shape, semi_um, angle, flip, offset, pixel_um, scale=1.0) -> np.
 # ------------------------------------------------------------- time-lapse
 
 
-def _draw_max(canvas: np.ndarray, cx: float, cy: float, r: float, value: float, squash: float = 1.0,
-              theta: float = 0.0) -> None:
-    """Max-blend a soft-edged (optionally elongated) disc into ``canvas`` in place."""
-    h, w = canvas.shape
-    reach = r + 2
-    x0, x1 = max(0, int(cx - reach)), min(w, int(cx + reach) + 2)
-    y0, y1 = max(0, int(cy - reach)), min(h, int(cy + reach) + 2)
-    if x0 >= x1 or y0 >= y1:
-        return
-    yy, xx = np.ogrid[y0:y1, x0:x1]
-    dx, dy = xx - cx, yy - cy
-    if squash != 1.0:
-        c, s = np.cos(theta), np.sin(theta)
-        dx, dy = c * dx + s * dy, (-s * dx + c * dy) / squash
-    d = np.sqrt(dx * dx + dy * dy)
-    disc = np.clip(r + 0.5 - d, 0.0, 1.0) * value
-    np.maximum(canvas[y0:y1, x0:x1], disc.astype(np.float32), out=canvas[y0:y1, x0:x1])
-
-
 def render_timelapse_frame(history, t: int, size: int | tuple[int, int] = 256,
                            appearance: Appearance | None = None, seed: int = 0) -> np.ndarray:
     """One time-lapse frame: max projection of the nuclei of frame ``t``.
@@ -333,22 +314,32 @@ def render_timelapse_frame(history, t: int, size: int | tuple[int, int] = 256,
     r_px = scene.nuc_r / app.pixel_um
     green = np.zeros((h, w), np.float32)
     red = np.zeros((h, w), np.float32)
-    order = np.argsort(-depth)  # deep first (max blend makes order irrelevant but keeps it stable)
-    theta = _rng(history.seed, 13).uniform(0, np.pi, len(history.cells))[fs.ids]
-    for i in order:
-        if scene.mitotic[i]:
-            _draw_max(green, xy[i, 0], xy[i, 1], 0.75 * r_px[i], min(1.0, 1.5 * value[i]), 0.45, theta[i])
-        else:
-            _draw_max(green, xy[i, 0], xy[i, 1], r_px[i], value[i])
-        if app.red > 0 and fs.reporter[i] > 0:
-            _draw_max(red, xy[i, 0], xy[i, 1], r_px[i], app.red * float(fs.reporter[i]) * np.exp(-0.5 * app.depth_falloff * depth[i]))
+    theta = _rng(history.seed, 13).uniform(0, 180, len(history.cells))[fs.ids]
+    mitotic = scene.mitotic
+    value = np.where(mitotic, np.minimum(1.0, 1.5 * value), value)
+    # painting discs from dim to bright equals a max projection of flat discs (and is ~30x faster)
+    fx = np.round(xy * 16).astype(int).tolist()  # fixed point, 4 fractional bits
+    fr = np.round(r_px * 16).astype(int).tolist()
+    values = value.tolist()
+    for i in np.argsort(value, kind="stable").tolist():
+        if mitotic[i]:  # condensed chromosomes: a small bright plate
+            axes = (int(0.75 * fr[i]), int(0.34 * fr[i]))
+            cv2.ellipse(green, fx[i], axes, float(theta[i]), 0, 360, values[i], -1, cv2.LINE_8, 4)
+        else:  # a domed nucleus: dimmer rim, so touching nuclei stay apart after the blur
+            cv2.circle(green, fx[i], fr[i], 0.72 * values[i], -1, cv2.LINE_8, 4)
+            cv2.circle(green, fx[i], int(0.72 * fr[i]), values[i], -1, cv2.LINE_8, 4)
+    if app.red > 0:
+        red_value = app.red * fs.reporter * np.exp(-0.5 * app.depth_falloff * depth)
+        for i in np.argsort(red_value, kind="stable").tolist():
+            if red_value[i] > 0:
+                cv2.circle(red, fx[i], fr[i], float(red_value[i]), -1, cv2.LINE_8, 4)
     inside = _shell_mask((h, w), scene.shell[:2], 0.0, False, centre, app.pixel_um, 0.95)
     green += app.haze * inside
     green = _camera(green, app, rng)
     red_app = app.replace(background=app.background * 0.5, photons=app.photons * 0.5)
-    red = _camera(red, red_app, rng) if app.red > 0 else np.clip(
-        app.noise * np.abs(rng.standard_normal((h, w), dtype=np.float32)), 0, 1)
-    blue = np.clip(0.3 * app.noise * np.abs(rng.standard_normal((h, w), dtype=np.float32)) + 0.2 * green * app.noise, 0, 1)
+    dark = np.abs(rng.standard_normal((h, w), dtype=np.float32))
+    red = _camera(red, red_app, rng) if app.red > 0 else np.clip(app.noise * dark, 0, 1)
+    blue = np.clip(0.3 * app.noise * dark[::-1] + 0.2 * app.noise * green, 0, 1)
     return np.round(np.stack([red, green, blue], axis=-1) * 255.0).astype(np.uint8)
 
 
