@@ -24,6 +24,9 @@ def add_arguments(parser, task: str) -> None:
                         help="FPN pyramid channels (default 256 as in smp; 64 trains and runs about 1.6x faster)")
     parser.add_argument("--out", default=None,
                         help=f"model folder to write (default: the user model folder / {task}-user)")
+    from devocore.commands import _train_user  # Train view: --images/--masks, --from, --tune, --lr-find
+
+    _train_user.add_arguments(parser)
 
 
 def run(args, task: str) -> dict:
@@ -37,6 +40,10 @@ def run(args, task: str) -> dict:
                       decoder_channels=args.decoder_channels)
     command = "python -m devocore " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
         if sys.argv and sys.argv[0].endswith("__main__.py") else f"python -m devocore train {task}"
+    if getattr(args, "images", None):  # the user's own pairs (Train view)
+        from devocore.commands import _train_user
+
+        return _train_user.run(args, task, cfg, out, command)
     result = train(cfg, out=out, progress=terminal(f"train {task}"), command=command)
     result.pop("model")
     print(f"best epoch {result['epoch']}: simulated validation IoU {result['val_iou']:.3f} "
