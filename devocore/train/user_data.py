@@ -238,6 +238,32 @@ class PairSource:
         return [(image, truth_foreground(ds.task, mask, ds.binary)) for image, mask in zip(ds.images, ds.masks)]
 
 
+IMAGE_FOLDERS = ("images", "image", "imgs", "raw", "inputs", "input")
+MASK_FOLDERS = ("masks", "mask", "labels", "label", "gt", "annotations", "targets")
+
+
+def find_pair_folders(root) -> tuple[Path, Path]:
+    """The image and mask folders inside ``root`` (an extracted ZIP): folders named like
+    ``images/`` and ``masks/`` (or ``labels/``, ``gt/``), at any depth.
+
+    Raises:
+        PairError naming the folder names looked for.
+    """
+    root = Path(root)
+    found: dict[str, Path] = {}
+    for folder in sorted([root, *(p for p in root.rglob("*") if p.is_dir())], key=lambda p: len(p.parts)):
+        name = folder.name.lower()
+        if name in IMAGE_FOLDERS and "images" not in found:
+            found["images"] = folder
+        elif name in MASK_FOLDERS and "masks" not in found:
+            found["masks"] = folder
+    if len(found) < 2:
+        raise PairError("The archive needs two folders, one of images (named images/, raw/ or imgs/) and one "
+                        "of masks (named masks/, labels/ or gt/); found "
+                        + (", ".join(f"{k}: {v.relative_to(root)}/" for k, v in found.items()) or "neither") + ".")
+    return found["images"], found["masks"]
+
+
 def prepare(dataset: Dataset, cfg, val_fraction: float = 0.2, seed: int = 0) -> PairSource:
     """Split ``dataset`` (by group, seeded) and wrap it for training with ``cfg``'s size, crop, batch
     and augmentation strength (a :class:`~devocore.train.segmentation.TrainConfig`)."""
