@@ -105,7 +105,7 @@ def trained_tiny():
 
     torch.manual_seed(0)
     untrained = nets.build("fpn").eval()
-    cfg = TrainConfig(task="nucleus", epochs=1, steps=12, batch=4, crop=64, size=64, val_images=4, lr=3e-3)
+    cfg = TrainConfig(task="nucleus", epochs=1, steps=12, batch=4, crop=64, size=128, val_images=2, lr=2e-3)
     result = train(cfg, model=nets.build("fpn"))
     return untrained, result["model"]
 
@@ -117,7 +117,7 @@ def test_a_few_training_steps_beat_the_untrained_model(trained_tiny):
     from devocore.train.segmentation import heldout_set, loss_fn, target_of
 
     untrained, trained = trained_tiny
-    pairs = heldout_set("nucleus", 6, size=64)
+    pairs = heldout_set("nucleus", 6, size=128)
     x = torch.from_numpy(np.stack([io.normalize(im) for im, _ in pairs])[:, None])
     t = torch.from_numpy(np.stack([target_of("nucleus", lab) for _, lab in pairs])[:, None])
     with torch.inference_mode():

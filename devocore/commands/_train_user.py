@@ -49,6 +49,11 @@ def run(args, task: str, cfg, out: str, command: str) -> dict:
     if not args.masks:
         raise DevocoreError("--images needs --masks (the folder of masks matched to the images by name).")
     model = user_data.start_model(args.from_model, task)
+    if model is None and getattr(args, "init", None):  # the segmentation command's own --init (name or folder)
+        from devocore.commands._train_seg import _initial
+
+        model = _initial(args.init)
+        args.from_model = args.init
     size = int(model.card.get("input_size", cfg.size)) if model is not None else cfg.size
     cfg = replace(cfg, size=size, crop=min(cfg.crop, size), loss=args.loss, fg_weight=args.fg_weight,
                   schedule=args.schedule, aug_strength=args.aug_strength)

@@ -23,6 +23,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--frames", type=int, default=0, help="use only the first N frames (default all)")
     parser.add_argument("--batch", type=int, default=16, help="Devoscope batch size (default 16)")
     parser.add_argument("--threshold", type=float, default=0.5, help="mask threshold (default 0.5)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads for both paths (default 2)")
     parser.add_argument("--skip-devolearn", action="store_true",
                         help="time only Devoscope's path (for memory runs); speedup and agreement are then empty")
 
@@ -93,7 +94,7 @@ def run(args) -> dict:
     from devocore import segmentation
     from devocore.device import cpu_has_bf16
 
-    torch.set_num_threads(min(2, torch.get_num_threads()))
+    torch.set_num_threads(max(1, args.threads))
     model = segmentation.load(args.model, "cpu")
     bf16 = cpu_has_bf16()
     bf16_check = None
