@@ -207,3 +207,32 @@ def test_cli_refuses_a_text_file_with_one_line(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "error:" in proc.stderr
+
+
+def test_eval_command_prints_json_with_the_issue_keys(tiny_net, tmp_path):
+    import json
+
+    registry.save_model(tiny_net, tmp_path / "models" / "lineage-test", {
+        "task": "lineage", "architecture": "resnet18-lineage", "config": {"in_channels": 1, "curve_len": 120},
+        "input_size": 48})
+    rows = []
+    for t, n in enumerate([2, 4, 4, 8, 12, 15, 24, 28, 40, 50], start=1):
+        names = ["ABa", "ABp", "EMS", "P2", "ABal", "MSa", "Ea", "Caa", "Da", "Z2", "Z3", "P4"] * 5
+        for i in range(n):
+            rows.append({"cell": names[i], "time": t, "x": 200 + 37 * (i % 9), "y": 150 + 29 * (i // 9),
+                         "z": 5 + i % 10, "size": 50})
+    pd.DataFrame(rows).to_csv(tmp_path / "epic.csv", index=False)
+    curves = pd.concat([pd.DataFrame({"embryo": e, "frame": range(1, 11), **{k: range(s, s + 10) for k in LINEAGES}})
+                        for e, s in (("a", 0), ("b", 2))])
+    curves.to_csv(tmp_path / "curves.csv", index=False)
+    env = {**__import__("os").environ, "DEVOCORE_MODEL_DIR": str(tmp_path / "models")}
+    proc = subprocess.run([sys.executable, "-m", "devocore", "eval", "lineage", "--epic", str(tmp_path / "epic.csv"),
+                           "--curves", str(tmp_path / "curves.csv"), "--model", "lineage-test",
+                           "--plot", str(tmp_path / "plot.png"), "--json"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert {"nmae", "baseline_nmae", "mae"} <= set(figures)
+    assert set(figures["mae"]) == set(LINEAGES)
+    assert figures["frames"] == 10
+    assert (tmp_path / "plot.png").stat().st_size > 1000
