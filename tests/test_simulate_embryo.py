@@ -214,3 +214,33 @@ def test_cli_writes_every_file(tmp_path, capsys):
 def test_cli_bad_input_is_one_line_and_exit_2(capsys):
     assert cli.main(["simulate", "embryo", "--frames", "0", "--out", "x"]) == 2
     assert capsys.readouterr().err.strip().startswith("error: n_frames")
+
+
+def test_positions_follow_the_names(history):
+    """Anterior daughters lie at lower x, left ones at lower y, as in the EPIC tables."""
+    fs = history.frame(150)
+    names = np.array(history.names(150))
+
+    def mean(prefix, axis):
+        return fs.xyz[np.char.startswith(names.astype(str), prefix), axis].mean()
+
+    assert mean("ABa", 0) < mean("ABp", 0)
+    assert mean("ABpl", 1) < mean("ABpr", 1) and mean("ABal", 1) < mean("ABar", 1)
+    first = history.frame(0)
+    if len(first.ids) == 4:  # the 4-cell stage is flat, like the EPIC embryos
+        assert np.ptp(first.xyz[:, 2]) < 2.0
+
+
+@pytest.mark.slow
+def test_examples_are_small_and_complete(tmp_path):
+    paths = embryo.write_examples(tmp_path)
+    assert sum(p.stat().st_size for p in paths) < 3_000_000
+    assert {p.parent.name for p in paths} == {"segmentation", "lineage", "pca"}
+
+
+def test_bench_command_reports_figures(capsys):
+    assert cli.main(["bench", "simulate-embryo", "--repeats", "1", "--json"]) == 0
+    import json
+
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["nuclei_late"] >= 350 and figures["frame_ms_256_late"] > 0

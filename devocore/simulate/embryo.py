@@ -5,7 +5,7 @@ lengths per cell from :mod:`devocore.simulate.lineage_tree`, calibrated on EPIC
 tables), with small per-embryo variation. Nuclei live in 3D inside an ellipsoidal
 eggshell (about 50 x 30 x 30 um), are pushed apart by a soft-sphere model, shrink as
 they divide, and daughters start along the division axis their names say (a/p along
-x, d/v along y, l/r along z).
+x, l/r along y, d/v along z, as the axes of the EPIC tables).
 
 The result, :class:`EmbryoHistory`, gives EPIC-format tables and per-frame lineage
 populations; the renderers in :mod:`devocore.simulate.embryo_render` (re-exported
@@ -44,7 +44,12 @@ SHELL_UM = (25.0, 15.0, 15.0)  # eggshell semi-axes (x = anterior-posterior)
 NUC_DIAM_4CELL_UM = 6.8
 NUC_SHRINK_PER_GEN = 0.886
 MITOSIS_FRACTION = 0.05  # last part of the cycle shown as condensed chromosomes
-_AXES = {"ap": np.array([1.0, 0, 0]), "dv": np.array([0, 1.0, 0]), "lr": np.array([0, 0, 1.0])}
+# Division axes in simulator coordinates, which follow the EPIC tables: x = anterior-posterior
+# (anterior at low x), y = left-right (left at low y: ABpl/ABal sit ~15 um below ABpr/ABar in
+# the EPIC y), z = the remaining (dorsal-ventral) axis, across focal planes.
+_AXES = {"ap": np.array([1.0, 0, 0]), "lr": np.array([0, 1.0, 0]), "dv": np.array([0, 0, 1.0])}
+# The first two cleavages are skewed (EPIC 4-cell stage: ABp lies beside, not behind, ABa).
+_SPECIAL_AXES = {"AB": np.array([0.82, 0.57, 0.0]), "P1": np.array([0.96, 0.27, 0.0])}
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ class FrameState:
 
     Attributes:
         ids: (N,) int indices into :attr:`EmbryoHistory.cells`.
-        xyz: (N, 3) float32 nucleus centres in um, embryo centre at 0 (x = A-P, y = D-V, z = L-R).
+        xyz: (N, 3) float32 nucleus centres in um, embryo centre at 0 (x = A-P, y = L-R, z = D-V).
         diameter: (N,) float32 nucleus diameters in um.
         phase: (N,) float32 progress through the cell cycle, 0 at birth, 1 at division.
         reporter: (N,) float32 simulated reporter level in [0, 1].
@@ -155,8 +160,12 @@ def _cell_radius(gen: np.ndarray, shell: tuple[float, float, float]) -> np.ndarr
 
 
 def _relax(xyz: np.ndarray, radius: np.ndarray, shell: np.ndarray, rng: np.random.Generator,
-           iterations: int = 3, jitter_um: float = 0.08) -> np.ndarray:
-    """Soft-sphere repulsion between cells and confinement in the ellipsoidal shell."""
+           iterations: int = 3, jitter_um: float | np.ndarray = 0.08) -> np.ndarray:
+    """Soft-sphere repulsion between cells and confinement in the ellipsoidal shell.
+
+    ``jitter_um`` (scalar or one value per cell) is the random step per iteration.
+    """
+    jitter = np.broadcast_to(np.asarray(jitter_um, dtype=float), (len(xyz),))[:, None]
     from scipy.spatial import cKDTree
 
     n = len(xyz)
@@ -174,7 +183,7 @@ def _relax(xyz: np.ndarray, radius: np.ndarray, shell: np.ndarray, rng: np.rando
                 np.add.at(move, i, push)
                 np.add.at(move, j, -push)
                 xyz = xyz + move
-        xyz = xyz + rng.normal(0.0, jitter_um, xyz.shape)
+        xyz = xyz + rng.normal(0.0, 1.0, xyz.shape) * jitter
         # keep each cell's centre inside the shell shrunk by most of its radius
         inner = np.maximum(shell[None, :] - 0.8 * radius[:, None], 0.5)
         q = np.sqrt(((xyz / inner) ** 2).sum(1))
@@ -261,9 +270,11 @@ def simulate(seed: int = 0, n_frames: int = 200, frame_interval_s: float = 75.0,
                     a_name, b_name = lt.daughters(names[i])
                     a = add(a_name, names[i], division[i])
                     b = add(b_name, names[i], division[i])
-                    axis = _AXES[lt.division_axis(names[i])] + rng.normal(0.0, 0.3, 3)
+                    axis = _SPECIAL_AXES.get(names[i], _AXES[lt.division_axis(names[i])]) + rng.normal(0.0, 0.15, 3)
+                    if gens[i] < 3:  # the first cleavages stay in one plane (a flat 4-cell rhombus)
+                        axis[2] = 0.0
                     axis /= np.linalg.norm(axis)
-                    half = 0.35 * _cell_radius(np.array([gens[a]]), tuple(shell))[0]
+                    half = 0.5 * _cell_radius(np.array([gens[a]]), tuple(shell))[0]
                     new_alive += [a, b]
                     new_xyz += [xyz[slot] - half * axis, xyz[slot] + half * axis]
                     changed = True
@@ -273,8 +284,11 @@ def simulate(seed: int = 0, n_frames: int = 200, frame_interval_s: float = 75.0,
                     new_alive.append(i)
                     new_xyz.append(xyz[slot])
             alive, xyz = new_alive, np.array(new_xyz)
-        radius = _cell_radius(np.array([gens[i] for i in alive], dtype=float), tuple(shell))
-        xyz = _relax(xyz, radius, shell, rng, iterations=relax_iterations)
+        gen_alive = np.array([gens[i] for i in alive], dtype=float)
+        radius = _cell_radius(gen_alive, tuple(shell))
+        # no random kicks before the 8-cell stage, so the early embryo stays flat as in EPIC
+        xyz = _relax(xyz, radius, shell, rng, iterations=relax_iterations,
+                     jitter_um=0.08 * np.clip((gen_alive - 2.0) / 2.0, 0.0, 1.0))
         if record:
             ids = np.array(alive, dtype=np.int64)
             b = np.array([birth[i] for i in ids])

@@ -2,7 +2,8 @@
 
 Example:
     >>> import tempfile
-    >>> out = write_embryo(tempfile.mkdtemp(), n_frames=12, size=64, seed=1, slices=2)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = write_embryo(tmp, n_frames=12, size=64, seed=1, slices=2)
     >>> sorted(out)[:3]
     ['cells', 'membrane', 'membrane_masks']
 """

@@ -106,7 +106,7 @@ def sample_appearance(rng: np.random.Generator | int | None, kind: str = "nuclei
                           frame_interval_s=u(50.0, 100.0), bit_depth=8)
     if kind == "nuclei":
         return Appearance(pixel_um=u(0.17, 0.34), blur_px=u(0.5, 2.2), noise=u(0.005, 0.06),
-                          photons=logu(4, 200), brightness=u(0.2, 0.9), brightness_spread=u(0.1, 0.45),
+                          photons=logu(8, 200), brightness=u(0.3, 0.9), brightness_spread=u(0.1, 0.45),
                           background=u(0.0, 0.15), haze=u(0.0, 0.12), speckle=logu(0.0005, 0.04),
                           stretch_y=u(1.0, 3.0) if u() < 0.6 else 1.0, depth_falloff=0.0,
                           bit_depth=16 if u() < 0.2 else 8)
@@ -400,7 +400,8 @@ def nucleus_slice(seed: int, size: int = 256, appearance: Appearance | None = No
         cx, cy = float(xy[i, 0]), float(xy[i, 1])
         if not (-20 < cx < size + 20 and -20 < cy < rows + 20):
             continue
-        if r_cut[i] >= 1.5:
+        # a thin cap of a nucleus holds little chromatin in the optical section: leave it to the glow
+        if r_cut[i] >= 1.5 and r_cut[i] * app.pixel_um >= 0.35 * scene.nuc_r[i]:
             axes = (max(1, int(round(r_cut[i] * elong[i]))), max(1, int(round(r_cut[i] / elong[i]))))
             cv2.ellipse(labels, (int(round(cx)), int(round(cy))), axes, float(theta[i]), 0, 360, int(i + 1), -1)
         elif abs(dz[i]) < scene.nuc_r[i] + 3.0:  # just out of focus: a dim glow, no label
@@ -409,7 +410,9 @@ def nucleus_slice(seed: int, size: int = 256, appearance: Appearance | None = No
             cv2.circle(glow, (int(round(cx)), int(round(cy))), int(round(r_glow)), float(bright[i] * fade), -1)
     labels, source = _keep_largest_parts(labels)
     inst_bright = np.zeros(len(source) + 1, np.float32)
-    inst_bright[1:] = bright[source - 1]
+    # sections near a nucleus' pole are dimmer than through its middle
+    cut_fraction = np.clip(r_cut * app.pixel_um / np.maximum(scene.nuc_r, 1e-6), 0.0, 1.0)
+    inst_bright[1:] = bright[source - 1] * (0.55 + 0.45 * cut_fraction[source - 1])
     texture = 1.0 + 0.35 * _smooth_noise(rng, shape, 0.8)
     signal = inst_bright[labels] * np.clip(texture, 0.2, None)
     signal += cv2.GaussianBlur(glow, (0, 0), 2.0 + app.blur_px)
