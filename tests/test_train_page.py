@@ -34,6 +34,7 @@ def test_train_page_trains_saves_and_segmentation_uses_the_model():
     assert not at.exception, at.exception
     assert at.title[0].value == "Train"
     assert "12 pairs matched" in at.success[0].value
+    at.selectbox(key="train_start").set_value("(from scratch)").run()  # shipped models train at 256 px
     at.selectbox(key="train_size").set_value(64).run()
     at.number_input(key="train_epochs").set_value(2)
     at.number_input(key="train_steps").set_value(2)

@@ -49,7 +49,7 @@ def test_split_is_by_group_and_seeded():
 def test_fine_tuning_on_another_microscope_beats_the_starting_model(starting_model, other_microscope, tmp_path):
     pairs = other_microscope.validation_pairs()
     out = tmp_path / "finetuned"
-    result = train(replace(TINY, epochs=3, lr=2e-3), out=out, model=copy.deepcopy(starting_model),
+    result = train(replace(TINY, epochs=5, lr=2e-3), out=out, model=copy.deepcopy(starting_model),
                    data=other_microscope)
     tuned = result["model"]
     tuned.card = dict(starting_model.card)
