@@ -557,11 +557,25 @@ def read_table(source: Source, name: str | None = None, required: Sequence[str] 
     if len(frame) > limits.max_rows:
         raise TooLargeError(f"{what} has more than {limits.max_rows:,} rows, the limit per table.")
     frame.columns = [str(c).strip() for c in frame.columns]
+    return check_columns(frame, what, required, numeric, first_row=2)
+
+
+def check_columns(frame: pd.DataFrame, what: str, required: Sequence[str] = (), numeric: Sequence[str] = (),
+                  first_row: int = 1) -> pd.DataFrame:
+    """Check a table's columns; numeric ones are converted in place (empty cells become NaN).
+
+    Args:
+        what: how messages name the table ("'cells.csv'").
+        first_row: the number a message gives the first data row (2 for a CSV line under its header).
+
+    Raises:
+        MissingColumnsError, EmptyTableError, NonNumericError.
+    """
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise MissingColumnsError(
             f"{what} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
-            f"it has {', '.join(frame.columns[:20])}{' ...' if len(frame.columns) > 20 else ''}.")
+            f"it has {', '.join(map(str, frame.columns[:20]))}{' ...' if len(frame.columns) > 20 else ''}.")
     if frame.empty:
         raise EmptyTableError(f"{what} has a header but no rows.")
     for column in numeric:
@@ -569,7 +583,7 @@ def read_table(source: Source, name: str | None = None, required: Sequence[str] 
         bad = values.isna() & frame[column].notna()
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise NonNumericError(f"{what}: column '{column}' must hold numbers, but row {row + 2} holds "
+            raise NonNumericError(f"{what}: column '{column}' must hold numbers, but row {row + first_row} holds "
                                   f"'{frame[column].iloc[row]}'.")
         frame[column] = values
     return frame

@@ -152,21 +152,10 @@ def numeric_matrix(frame: pd.DataFrame, columns: Sequence[str], what: str = "the
     columns = list(columns)
     if not columns:
         raise TableError("choose at least one numeric column.")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise MissingColumnsError(f"{what} lacks the column{'s' if len(missing) > 1 else ''} "
-                                  f"{', '.join(missing)}; it has {', '.join(map(str, frame.columns[:20]))}"
-                                  f"{' ...' if len(frame.columns) > 20 else ''}.")
-    if frame.empty:
-        raise EmptyTableError(f"{what} has no rows.")
+    frame = io.check_columns(frame.copy(), what, columns, columns)
     out = np.empty((len(frame), len(columns)), dtype=np.float64)
     for j, column in enumerate(columns):
-        values = pd.to_numeric(frame[column], errors="coerce")
-        bad = values.isna() & frame[column].notna()
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise NonNumericError(f"{what}: column '{column}' must hold numbers, but row {row + 1} holds "
-                                  f"'{frame[column].iloc[row]}'.")
+        values = frame[column]
         if values.isna().all():
             raise EmptyTableError(f"{what}: column '{column}' is empty.")
         if values.isna().any():
