@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from devocore import lineage_names
+
 log = logging.getLogger(__name__)
 
 FACTS_CSV = Path(__file__).with_name("cell_facts.csv")
@@ -70,12 +72,10 @@ def lineage_group(name: str) -> str:
 
 def generation(name: str) -> int:
     """Number of divisions since the zygote P0 (P0 = 0, AB = 1, ABa = 2, MS = 3, Z2 = 5)."""
-    early = {"P0": 0, "AB": 1, "P1": 1, "EMS": 2, "P2": 2, "MS": 3, "E": 3, "C": 3, "P3": 3,
-             "D": 4, "P4": 4, "Z2": 5, "Z3": 5}
-    if name in early:
-        return early[name]
-    f = founder(name)
-    return early[f] + len(name) - len(f)
+    value = lineage_names.generation(name)
+    if value is None:
+        raise ValueError(f"'{name}' is not a Sulston name")
+    return value
 
 
 def _axis(name: str) -> str:
