@@ -1,0 +1,184 @@
+"""Segmentation view: nuclei or membranes in an image, stack or video -> instances, table, downloads."""
+from __future__ import annotations
+
+import hashlib
+import io as _io
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from devocore import io, segmentation, ui_cache
+from devocore.errors import DevocoreError, ModelError
+from pages import common
+
+SIMULATED = {"Simulated nuclei (seed 1)": ("nucleus", 1), "Simulated membranes (seed 1)": ("membrane", 1),
+             "Simulated nucleus stack (4 slices)": ("nucleus", 4)}
+
+
+@ui_cache.data
+def _simulated(kind: str, planes: int) -> np.ndarray:
+    """N x Y x X uint8 simulated planes (seeds 1..N)."""
+    from devocore.train.segmentation import sample
+
+    return np.stack([sample(kind, seed)[0] for seed in range(1, planes + 1)])
+
+
+@ui_cache.data
+def _decode(digest: str, name: str, _data: bytes) -> tuple[np.ndarray, str, float | None]:
+    """Planes (N x Y x X grey uint8/uint16) of an image, stack or video, and its kind and fps."""
+    suffix = Path(name).suffix.lower()
+    if suffix in io.VIDEO_SUFFIXES:
+        path = io.save_upload(_data, suffix)
+        with io.open_frames(path) as source:
+            planes = np.stack([io.to_gray(frame) for frame in source])
+            fps = source.fps
+        path.unlink(missing_ok=True)
+        return planes, "video", fps
+    image = io.read_image(_data, name=name)
+    planes = [io.to_gray(p) if p.ndim == 3 else p for p in image.planes()]
+    return np.stack(planes), ("stack" if image.is_stack else "image"), None
+
+
+@ui_cache.data
+def _probabilities(digest: str, model_name: str, device: str, start: int, stop: int,
+                   _planes: np.ndarray) -> np.ndarray:
+    """Probability maps (n x Y x X uint8, 0..255) of planes start..stop-1; cached so that moving the
+    threshold or the slider never re-runs the network."""
+    predictor = segmentation.Predictor(ui_cache.model(model_name, device))
+    return np.stack([np.round(p * 255).astype(np.uint8) for p in predictor.probabilities(list(_planes[start:stop]))])
+
+
+def _all_probabilities(digest: str, model_name: str, device: str, planes: np.ndarray) -> np.ndarray:
+    """Every plane's probability map, computed in cached chunks with a progress bar for stacks and videos."""
+    chunk = max(8, -(-len(planes) // 24))  # at most 24 chunks: they all stay in the cache
+    bar = common.progress_bar("Segmenting...") if len(planes) > 1 else None
+    parts = []
+    for start in range(0, len(planes), chunk):
+        stop = min(len(planes), start + chunk)
+        parts.append(_probabilities(digest, model_name, device, start, stop, planes))
+        if bar is not None:
+            bar(stop / len(planes), f"segmented {stop} of {len(planes)} planes")
+    return np.concatenate(parts)
+
+
+def _figure(plane: np.ndarray, result: segmentation.Result) -> go.Figure:
+    picture = segmentation.overlay(plane, result.labels, centroids=False)
+    fig = go.Figure(go.Image(z=picture, hoverinfo="x+y"))
+    if result.count:
+        fig.add_trace(go.Scatter(x=result.table["centroid_x"], y=result.table["centroid_y"], mode="markers",
+                                 marker=dict(size=6, color="white", line=dict(width=1, color="black")),
+                                 text=[f"#{i}: {a} px" for i, a in zip(result.table["id"], result.table["area_px"])],
+                                 hoverinfo="text", name="centroids"))
+    fig.update_layout(margin=dict(l=0, r=0, t=0, b=0), height=560, showlegend=False, dragmode="zoom")
+    fig.update_yaxes(scaleanchor="x")
+    return fig
+
+
+def _tiff_bytes(labels: np.ndarray) -> bytes:
+    buffer = _io.BytesIO()
+    segmentation.write_labels_tiff(buffer, labels)
+    return buffer.getvalue()
+
+
+def _png_bytes(array: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = _io.BytesIO()
+    Image.fromarray(array).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+st.title("Segmentation")
+st.caption("Nuclei or cell membranes in an image, a TIFF stack or a video: instances, centroids and a table. "
+           "The threshold re-draws the result without running the network again.")
+
+models = [m["name"] for m in ui_cache.models_table("segmentation")]
+if not models:
+    st.warning("No segmentation model found. Train one with `python -m devocore train nucleus`.")
+    st.stop()
+
+left, right = st.columns([1, 3])
+with left:
+    source_kind = st.radio("Input", ["Example", "Upload"], key="seg_source", horizontal=True,
+                           index=common.choice_index(["Example", "Upload"], common.param("seg_source", "Example")))
+    common.set_param("seg_source", source_kind)
+    examples = common.examples("segmentation")
+    if source_kind == "Upload":
+        upload = st.file_uploader("Image, stack or video", key="seg_upload",
+                                  type=["png", "jpg", "jpeg", "tif", "tiff", "mov", "mp4", "avi"])
+        common.limits_caption()
+        if upload is None:
+            st.info("Upload a file, or choose Example.")
+            st.stop()
+        name, data = upload.name, upload.getvalue()
+    else:
+        options = list(examples) + list(SIMULATED)
+        name = st.selectbox("Example", options, key="seg_example",
+                            index=common.choice_index(options, common.param("seg_example", options[0])))
+        common.set_param("seg_example", name)
+        data = examples[name].read_bytes() if name in examples else None
+    default_model = "membrane" if ("membrane" in name.lower() and "membrane" in models) else models[0]
+    model_name = st.selectbox("Model", models, key="seg_model",
+                              index=common.choice_index(models, common.param("seg_model", default_model)))
+    common.set_param("seg_model", model_name)
+    threshold = st.slider("Threshold", 0.05, 0.95, common.param("seg_threshold", 0.5, float), 0.05,
+                          key="seg_threshold", help="probability above which a pixel counts as nucleus / membrane")
+    common.set_param("seg_threshold", threshold)
+    pixel_size = st.number_input("Pixel size (um, 0 = unknown)", 0.0, 100.0, 0.0, 0.01, key="seg_pixel_size")
+    cfg = segmentation.SegmentConfig(model=model_name, threshold=threshold, pixel_size=pixel_size or None)
+
+with common.guard("reading the file"):
+    if data is None:
+        planes, fps = _simulated(*SIMULATED[name]), None
+        kind = "stack" if len(planes) > 1 else "image"
+        digest = "simulated-{}-{}".format(*SIMULATED[name])
+    else:
+        digest = hashlib.sha256(data).hexdigest()
+        planes, kind, fps = _decode(digest, name, data)
+
+with common.guard("running the model"):
+    try:
+        device = ui_cache.device_choice().name
+        probs = _all_probabilities(digest, model_name, device, planes)
+    except ModelError:
+        raise
+    except RuntimeError as exc:  # torch errors on odd inputs become a readable message
+        raise DevocoreError(f"the model could not run on this input ({exc}).") from exc
+
+task = segmentation.task_of(ui_cache.model(model_name, device))
+index = 0
+with left:
+    if len(planes) > 1:
+        label = "Frame" if kind == "video" else "Slice"
+        index = st.slider(label, 0, len(planes) - 1, 0, key="seg_frame")
+plane = planes[index]
+result = segmentation.postprocess(probs[index].astype(np.float32) / 255, plane, task, threshold, cfg.pixel_size)
+
+with right:
+    what = "nuclei" if task == "nucleus" else "cells"
+    st.subheader(f"{result.count} {what}" + (f" in {kind} plane {index}" if len(planes) > 1 else ""))
+    st.plotly_chart(_figure(plane, result), key="seg_plot")
+    st.dataframe(result.table, hide_index=True, key="seg_table")
+    stem = Path(name).stem.replace(" ", "_")
+    cols = st.columns(4)
+    cols[0].download_button("Labels (16-bit TIFF)", _tiff_bytes(result.labels), f"{stem}_labels.tif",
+                            "image/tiff", key="seg_dl_tif")
+    cols[1].download_button("Mask (PNG)", _png_bytes((result.mask * 255).astype(np.uint8)), f"{stem}_mask.png",
+                            "image/png", key="seg_dl_png")
+    cols[2].download_button("Table (CSV)", result.table.to_csv(index=False), f"{stem}_table.csv", "text/csv",
+                            key="seg_dl_csv")
+    cols[3].download_button("Centroids (CSV)", result.table[["id", "centroid_x", "centroid_y"]].to_csv(index=False),
+                            f"{stem}_centroids.csv", "text/csv", key="seg_dl_centroids")
+    if len(planes) > 1 and st.button(f"Prepare downloads for all {len(planes)} planes", key="seg_all"):
+        out = common.session_dir() / f"{stem}_{digest[:8]}"
+        results = ((i, planes[i], segmentation.postprocess(probs[i].astype(np.float32) / 255, planes[i], task,
+                                                            threshold, cfg.pixel_size))
+                   for i in range(len(planes)))
+        with st.spinner("Writing the results..."):
+            summary = segmentation.write_stream(results, out, fps=fps, video=kind == "video")
+        st.success(f"{summary['instances']} instances over {summary['planes']} planes.")
+        for k, file in enumerate(summary["files"]):
+            st.download_button(f"Download {file}", (out / file).read_bytes(), f"{stem}_{file}",
+                               key=f"seg_dl_all_{k}")

@@ -1,0 +1,210 @@
+"""Segmentation engine: post-processing on hand-built masks, metrics, a tiny model, files, the CLI."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from devocore import nets, registry, segmentation
+from devocore.segmentation import match_counts, pixel_scores, postprocess
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def disk(shape, centre, radius):
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    return (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 < radius ** 2
+
+
+# ----------------------------------------------------------------------------- post-processing
+
+def test_two_touching_disks_become_two_instances():
+    mask = disk((64, 80), (32, 28), 12) | disk((64, 80), (32, 50), 12)
+    assert segmentation.ndi.label(mask)[1] == 1  # they touch: one blob before splitting
+    result = postprocess(mask.astype(np.float32), task="nucleus", threshold=0.5)
+    assert result.count == 2
+    xs = sorted(result.table["centroid_x"])
+    assert abs(xs[0] - 28) < 2 and abs(xs[1] - 50) < 2
+
+
+def test_a_hole_is_not_a_nucleus():
+    ring = disk((48, 48), (24, 24), 14) & ~disk((48, 48), (24, 24), 4)
+    result = postprocess(ring.astype(np.float32), task="nucleus")
+    assert result.count == 1
+    assert result.labels[24, 24] == result.labels[24, 14]  # the hole belongs to its nucleus, not a new one
+
+
+def test_membrane_ring_encloses_one_cell_and_the_outside_is_not_a_cell():
+    membrane = disk((60, 60), (30, 30), 20) & ~disk((60, 60), (30, 30), 18)
+    result = postprocess(membrane.astype(np.float32), task="membrane")
+    assert result.count == 1
+    assert result.labels[30, 30] == 1 and result.labels[0, 0] == 0
+    # a wall across the middle makes two cells
+    membrane[10:50, 29:31] = True
+    assert postprocess(membrane.astype(np.float32), task="membrane").count == 2
+
+
+def test_small_objects_are_removed_and_threshold_changes_only_post_processing():
+    prob = np.zeros((64, 64), np.float32)
+    prob[disk(prob.shape, (20, 20), 8)] = 0.9
+    prob[disk(prob.shape, (45, 45), 8)] = 0.4
+    prob[5, 60] = 0.99  # a one-pixel speck
+    assert postprocess(prob, threshold=0.5).count == 1
+    assert postprocess(prob, threshold=0.3).count == 2
+
+
+def test_table_areas_in_square_micrometres():
+    labels = np.zeros((20, 20), np.uint16)
+    labels[2:6, 3:11] = 1  # 4 x 8 rectangle
+    table = segmentation.measure(labels, np.full((20, 20), 7, np.uint8), pixel_size=0.5)
+    row = table.iloc[0]
+    assert row["area_px"] == 32 and row["area_um2"] == pytest.approx(8.0)
+    assert row["centroid_x"] == pytest.approx(6.5) and row["centroid_y"] == pytest.approx(3.5)
+    assert row["mean_intensity"] == pytest.approx(7.0) and 0 < row["eccentricity"] < 1
+
+
+def test_metrics_known_answers():
+    a = np.zeros((10, 10), bool)
+    a[:5] = True
+    assert pixel_scores(a, a) == (1.0, 1.0)
+    assert pixel_scores(a, ~a)[0] == 0.0
+    pred = np.zeros((10, 10), np.uint16)
+    pred[0:4, 0:4] = 1
+    pred[6:9, 6:9] = 2
+    truth = np.zeros((10, 10), np.uint16)
+    truth[0:4, 0:5] = 1  # IoU 0.8 with pred 1
+    truth[0:2, 8:10] = 2  # missed
+    assert match_counts(pred, truth) == (1, 1, 1)
+
+
+def test_baseline_finds_bright_blobs():
+    rng = np.random.default_rng(0)
+    image = rng.normal(20, 3, (96, 96))
+    image[disk(image.shape, (30, 30), 9)] += 80
+    image[disk(image.shape, (65, 60), 9)] += 80
+    result = segmentation.baseline(np.clip(image, 0, 255).astype(np.uint8))
+    assert result.count == 2
+
+
+# ----------------------------------------------------------------------------- models
+
+def _tiny_card(task="nucleus", size=64):
+    return {"task": "segmentation", "target": task, "architecture": "fpn",
+            "config": {"encoder": "resnet18", "in_channels": 1, "classes": 1}, "input_size": size,
+            "training_data": "test", "training_command": "test", "metrics": {}}
+
+
+@pytest.fixture(scope="module")
+def trained_tiny():
+    """A tiny nucleus model trained for a few steps, and its untrained twin."""
+    import torch
+
+    from devocore.train.segmentation import TrainConfig, train
+
+    torch.manual_seed(0)
+    untrained = nets.build("fpn").eval()
+    cfg = TrainConfig(task="nucleus", epochs=1, steps=12, batch=4, crop=64, size=128, val_images=2, lr=2e-3)
+    result = train(cfg, model=nets.build("fpn"))
+    return untrained, result["model"]
+
+
+def test_a_few_training_steps_beat_the_untrained_model(trained_tiny):
+    import torch
+
+    from devocore import io
+    from devocore.train.segmentation import heldout_set, loss_fn, target_of
+
+    untrained, trained = trained_tiny
+    pairs = heldout_set("nucleus", 6, size=128)
+    x = torch.from_numpy(np.stack([io.normalize(im) for im, _ in pairs])[:, None])
+    t = torch.from_numpy(np.stack([target_of("nucleus", lab) for _, lab in pairs])[:, None])
+    with torch.inference_mode():
+        before, after = float(loss_fn(untrained(x), t)), float(loss_fn(trained(x), t))
+    assert after < 0.8 * before
+
+
+def test_save_load_round_trip_gives_identical_output(tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path))
+    net = nets.build("fpn").eval().half().float()  # fp16-exact weights, as saved
+    registry.save_model(net, tmp_path / "tiny-nuc", _tiny_card())
+    loaded = segmentation.load("tiny-nuc")
+    x = torch.rand(1, 1, 64, 64)
+    with torch.inference_mode():
+        assert torch.equal(net(x), loaded(x))
+    assert segmentation.task_of(loaded) == "nucleus"
+
+
+def test_loading_a_non_segmentation_model_names_the_valid_ones(tmp_path, monkeypatch):
+    from devocore.errors import ModelError
+
+    monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path))
+    registry.save_model(nets.build("fpn"), tmp_path / "other", dict(_tiny_card(), task="lineage"))
+    with pytest.raises(ModelError, match="not a segmentation model"):
+        segmentation.load("other")
+
+
+@pytest.fixture()
+def user_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path / "models"))
+    registry.save_model(nets.build("fpn"), tmp_path / "models" / "tiny-nuc", _tiny_card())
+    return tmp_path
+
+
+def test_segment_path_writes_image_stack_and_video_outputs(user_model):
+    import cv2
+    import tifffile
+    from PIL import Image
+
+    from devocore.train.segmentation import nucleus_sample
+
+    model = segmentation.load("tiny-nuc")
+    cfg = segmentation.SegmentConfig(model="tiny-nuc", threshold=0.5, batch=2)
+    frames = [nucleus_sample(np.random.default_rng(i), 64)[0] for i in range(3)]
+    Image.fromarray(frames[0]).save(user_model / "one.png")
+    summary = segmentation.segment_path(user_model / "one.png", model, cfg, user_model / "out1")
+    assert summary["kind"] == "image"
+    assert tifffile.imread(user_model / "out1" / "labels.tif").dtype == np.uint16
+    assert (user_model / "out1" / "mask.png").exists()
+
+    tifffile.imwrite(user_model / "stack.tif", np.stack(frames), imagej=True, metadata={"axes": "ZYX"})
+    summary = segmentation.segment_path(user_model / "stack.tif", model, cfg, user_model / "out2", labels_3d=True)
+    assert summary["kind"] == "stack" and summary["planes"] == 3
+    assert tifffile.imread(user_model / "out2" / "labels.tif").shape == (3, 64, 64)
+    assert (user_model / "out2" / "labels_3d.tif").exists()
+
+    writer = cv2.VideoWriter(str(user_model / "v.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 5, (64, 64))
+    for f in frames:
+        writer.write(np.repeat(f[..., None], 3, 2))
+    writer.release()
+    summary = segmentation.segment_path(user_model / "v.avi", model, cfg, user_model / "out3")
+    assert summary["kind"] == "video" and summary["planes"] == 3
+    per_frame = (user_model / "out3" / "per_frame.csv").read_text().splitlines()
+    assert per_frame[0].startswith("frame,instances") and len(per_frame) == 4
+    assert (user_model / "out3" / "overlay.mp4").stat().st_size > 0
+
+
+def _cli(*args, env_dir):
+    import os
+
+    env = dict(os.environ, DEVOCORE_MODEL_DIR=str(env_dir))
+    return subprocess.run([sys.executable, "-m", "devocore", *args], capture_output=True, text=True, cwd=ROOT,
+                          env=env, timeout=300)
+
+
+def test_cli_segment_rejects_a_bad_threshold_in_one_line(user_model):
+    out = _cli("segment", "tiny-nuc", "nothing.png", "--out", str(user_model / "o"), "--threshold", "2",
+               env_dir=user_model / "models")
+    assert out.returncode == 2 and out.stderr.strip().startswith("error:") and "Traceback" not in out.stderr
+
+
+def test_cli_eval_on_simulated_set_prints_the_figures(user_model):
+    out = _cli("eval", "segmentation", "--task", "nucleus", "--model", "tiny-nuc", "--n", "2", "--json",
+               env_dir=user_model / "models")
+    assert out.returncode == 0, out.stderr
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    for key in ("iou", "dice", "f1", "baseline_iou", "baseline_f1"):
+        assert 0.0 <= figures[key] <= 1.0
