@@ -1,0 +1,43 @@
+"""Lineage populations (A, E, M, P, C, D, Z) for every frame of an embryo time-lapse -> CSV."""
+from __future__ import annotations
+
+
+def add_arguments(parser) -> None:
+    from devocore.lineage import METHODS, LineageConfig
+
+    d = LineageConfig()
+    parser.add_argument("video", help="video (MOV/MP4/AVI), folder of frames, image or TIFF stack")
+    parser.add_argument("--out", default="lineage_populations.csv", help="CSV to write (frame, A..Z, total)")
+    parser.add_argument("--model", default=d.model, help="lineage model name")
+    parser.add_argument("--method", choices=METHODS, default=d.method,
+                        help="timeline: fit the whole video (default); stage: each frame alone; net: raw outputs")
+    parser.add_argument("--monotone", action="store_true", help="counts never decrease over the video")
+    parser.add_argument("--smooth", type=int, default=d.smooth, metavar="K",
+                        help="running median over K frames before anything else (1 = off)")
+    parser.add_argument("--frame-interval", type=float, default=None, metavar="SECONDS",
+                        help="seconds between frames: adds minutes after the 4-cell stage")
+    parser.add_argument("--batch-size", type=int, default=d.batch_size)
+    parser.add_argument("--channel", default=d.channel, help="auto, green, red, blue or mean")
+    parser.add_argument("--device", default=None, help="torch device (default: chosen automatically)")
+
+
+def run(args) -> int:
+    from devocore import registry
+    from devocore.device import choose_device
+    from devocore.lineage import LINEAGES, LineageConfig, predict
+    from devocore.progress import terminal
+
+    if args.smooth < 1:
+        from devocore.errors import DevocoreError
+        raise DevocoreError("--smooth must be 1 (off) or more frames.")
+    cfg = LineageConfig(model=args.model, method=args.method, monotone=args.monotone, smooth=args.smooth,
+                        batch_size=args.batch_size, channel=args.channel, frame_interval_s=args.frame_interval)
+    net = registry.load_model(cfg.model, args.device or choose_device().name)
+    result = predict(args.video, net, cfg, terminal("lineage"))
+    result.table.to_csv(args.out, index=False)
+    last = result.table.iloc[-1]
+    print(f"{len(result.table)} frames -> {args.out}")
+    print("last frame: " + ", ".join(f"{k} {int(last[k])}" for k in LINEAGES) + f", total {int(last['total'])}")
+    if result.timeline is not None:
+        print(f"timeline: reference time = {result.timeline[0]:.1f} + {result.timeline[1]:.3f} x frame")
+    return 0

@@ -1,0 +1,635 @@
+"""Lineage populations (A, E, M, P, C, D, Z) for every frame of an embryo time-lapse.
+
+The network (:mod:`devocore.nets.lineage_net`) looks at one frame and estimates
+``log(1 + count)`` of each lineage. A single frame is ambiguous, a whole video
+much less so: C. elegans development is nearly invariant, so the populations of
+all seven lineages follow from *how far development has gone*. The default
+``"timeline"`` method therefore fits one straight line from frame index to a
+reference developmental time (offset and rate, 2 numbers for the whole video)
+to the per-frame estimates of the total cell count, robustly (L1, frames without
+signal ignored, a weak prior from real embryos), and reads the seven
+populations off the reference curves the model carries (learned from real EPIC
+lineage curves). ``"stage"`` does the same per frame without the line;
+``"net"`` returns the network's seven outputs as they are (optionally smoothed
+over time and made non-decreasing).
+
+Counts are returned as int32 (never uint8, which wrapped at 256 in DevoLearn).
+Frames are read by a background thread, preprocessed to a small square and
+run in batches, so memory stays flat in the video's length.
+
+Example:
+    >>> import numpy as np
+    >>> monotone(np.array([1.0, 3.0, 2.0, 4.0])).tolist()
+    [1.0, 2.5, 2.5, 4.0]
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from devocore.errors import DevocoreError, TableError
+from devocore.progress import ProgressFn
+
+log = logging.getLogger(__name__)
+
+LINEAGES = ("A", "E", "M", "P", "C", "D", "Z")
+COLUMNS = ("frame",) + LINEAGES
+METHODS = ("timeline", "stage", "net")
+MAX_COUNT = 100_000  # far above any embryo (~560 cells at hatching); guards the integer cast
+MIN_TIMELINE_FRAMES = 8
+
+
+@dataclass(frozen=True)
+class LineageConfig:
+    """Options of :func:`predict`.
+
+    Attributes:
+        model: registered model name.
+        method: "timeline" (fit the whole video), "stage" (each frame on its own,
+            through the reference curves) or "net" (raw network outputs).
+            Videos shorter than 8 frames fall back from "timeline" to "stage".
+        monotone: make each lineage non-decreasing over the video (isotonic fit).
+        smooth: running-median window over frames (1 = none) applied to the
+            per-frame estimates before anything else.
+        batch_size: frames per forward pass.
+        channel: "auto" (green for RGB, the nuclei channel of histone-GFP movies),
+            "green", "red", "blue", "mean".
+        frame_interval_s: seconds between frames, for stage minutes (optional).
+        keep_previews: keep a small uint8 copy of every frame (for the page).
+    """
+
+    model: str = "lineage"
+    method: str = "timeline"
+    monotone: bool = False
+    smooth: int = 1
+    batch_size: int = 16
+    channel: str = "auto"
+    frame_interval_s: float | None = None
+    keep_previews: bool = False
+
+
+@dataclass
+class LineageResult:
+    """Populations per frame.
+
+    Attributes:
+        table: DataFrame ``frame, A, E, M, P, C, D, Z, total`` (int32 counts,
+            frame numbered from 1 = the first frame), plus ``stage_min``
+            (minutes after the 4-cell stage, when the frame interval is known).
+        raw: N x 7 float32 network outputs, log(1 + count).
+        weights: N float32, 0 for frames without signal (ignored by the fit).
+        timeline: (offset, rate) of the fitted reference time, or None.
+        previews: small uint8 frames when asked for, else empty.
+    """
+
+    table: pd.DataFrame
+    raw: np.ndarray
+    weights: np.ndarray
+    timeline: tuple[float, float] | None = None
+    previews: list = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- pixels
+
+def nucleus_channel(frame: np.ndarray, channel: str = "auto") -> np.ndarray:
+    """The nuclei as one Y x X plane.
+
+    RGB frames of histone-GFP movies carry nuclei in green and a reporter in
+    red; "auto" takes green unless it is (nearly) empty, then the brightest channel.
+
+    Example:
+        >>> rgb = np.zeros((2, 2, 3), np.uint8); rgb[..., 1] = 7
+        >>> int(nucleus_channel(rgb)[0, 0])
+        7
+    """
+    if frame.ndim == 2:
+        return frame
+    if frame.ndim != 3:
+        raise DevocoreError(f"A frame must be Y x X or Y x X x C; this one has shape {frame.shape}.")
+    if frame.shape[-1] == 1:
+        return frame[..., 0]
+    if frame.shape[-1] == 4:
+        frame = frame[..., :3]
+    if channel == "mean":
+        return frame.mean(axis=-1)
+    names = {"red": 0, "green": 1, "blue": 2}
+    if channel in names:
+        return frame[..., min(names[channel], frame.shape[-1] - 1)]
+    if channel != "auto":
+        raise DevocoreError(f"Unknown channel '{channel}'. Available options are: auto, green, red, blue, mean.")
+    green = frame[..., 1]
+    peaks = [float(np.percentile(frame[::4, ::4, c], 99.9)) for c in range(frame.shape[-1])]
+    if peaks[1] >= 0.2 * max(peaks):
+        return green
+    return frame[..., int(np.argmax(peaks))]
+
+
+def to_square(plane: np.ndarray, size: int) -> np.ndarray:
+    """Resize so the longer side is ``size`` and pad (with the median) to size x size; float32."""
+    import cv2
+
+    plane = np.asarray(plane, dtype=np.float32)
+    h, w = plane.shape
+    scale = size / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    small = cv2.resize(plane, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    out = np.full((size, size), float(np.median(small)), np.float32)
+    top, left = (size - nh) // 2, (size - nw) // 2
+    out[top:top + nh, left:left + nw] = small
+    return out
+
+
+def preprocess(frame: np.ndarray, size: int, channel: str = "auto") -> tuple[np.ndarray, float]:
+    """One frame -> (size x size float32 in 0..1, contrast).
+
+    The background (median) maps to 0 and the 99.9th percentile to 1, so the
+    result does not depend on the bit depth, gain or offset of the camera.
+    ``contrast`` (99.9th percentile minus median, in the input's units) tells
+    frames with nuclei from empty ones.
+
+    Example:
+        >>> img = np.zeros((20, 40), np.uint16); img[8:12, 18:22] = 1000
+        >>> x, c = preprocess(img, 16)
+        >>> x.shape, float(x.max()), c > 0
+        ((16, 16), 1.0, True)
+    """
+    square = to_square(nucleus_channel(frame, channel), size)
+    lo = float(np.median(square))
+    hi = float(np.percentile(square, 99.9))
+    contrast = hi - lo
+    scaled = (square - lo) / max(contrast, 1e-6)
+    return np.clip(scaled, 0.0, 1.0).astype(np.float32), contrast
+
+
+def signal_weights(contrast: np.ndarray, fraction: float = 0.15) -> np.ndarray:
+    """1 for frames with nuclei, 0 for frames far dimmer than the video's typical frame.
+
+    Example:
+        >>> signal_weights(np.array([100.0, 90.0, 3.0, 110.0])).tolist()
+        [1.0, 1.0, 0.0, 1.0]
+    """
+    contrast = np.asarray(contrast, dtype=np.float64)
+    if contrast.size == 0:
+        return contrast.astype(np.float32)
+    typical = float(np.median(contrast))
+    return (contrast >= fraction * typical).astype(np.float32) if typical > 0 else np.ones_like(contrast, np.float32)
+
+
+# ----------------------------------------------------------------------------- temporal helpers
+
+def monotone(values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Non-decreasing least-squares fit (isotonic regression), weighted.
+
+    Frames with weight 0 take the value of the fitted curve at their position.
+    """
+    from scipy.optimize import isotonic_regression
+
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        return values
+    w = np.ones_like(values) if weights is None else np.asarray(weights, dtype=np.float64)
+    keep = w > 0
+    if not keep.any():
+        return values.copy()
+    fitted = isotonic_regression(values[keep], weights=w[keep], increasing=True).x
+    index = np.flatnonzero(keep)
+    out = np.empty_like(values)
+    # frames without signal take the fitted value of the previous frame with signal
+    position = np.clip(np.searchsorted(index, np.arange(values.size), side="right") - 1, 0, None)
+    out[:] = fitted[position]
+    return out
+
+
+def running_median(values: np.ndarray, window: int) -> np.ndarray:
+    """Median over ``window`` frames centred on each frame (edges use what exists), per column.
+
+    Example:
+        >>> running_median(np.array([1.0, 9.0, 1.0, 1.0]), 3).tolist()
+        [5.0, 1.0, 1.0, 1.0]
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if window <= 1 or values.shape[0] < 2:
+        return values.copy()
+    half = window // 2
+    out = np.empty_like(values)
+    for i in range(values.shape[0]):
+        out[i] = np.median(values[max(0, i - half): i + half + 1], axis=0)
+    return out
+
+
+def to_counts(values: np.ndarray) -> np.ndarray:
+    """Round to int32 counts in 0..MAX_COUNT (no wrap-around, unlike a uint8 cast).
+
+    Example:
+        >>> to_counts(np.array([-1.2, 2.6, 300.4, 1e12])).tolist()
+        [0, 3, 300, 100000]
+    """
+    values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=MAX_COUNT)
+    return np.clip(np.rint(values), 0, MAX_COUNT).astype(np.int32)
+
+
+# ----------------------------------------------------------------------------- reference curves
+
+@dataclass(frozen=True)
+class StageCurves:
+    """Typical populations along a reference developmental time.
+
+    Attributes:
+        curves: T x 8 float (total, A, E, M, P, C, D, Z), one row per reference
+            time step (about one EPIC frame), non-decreasing.
+        prior: (offset, rate, offset_sd, rate_sd) of real embryos' time lines.
+    """
+
+    curves: np.ndarray
+    prior: tuple[float, float, float, float] = (0.0, 1.0, 30.0, 0.3)
+
+    @classmethod
+    def from_model(cls, net) -> "StageCurves":
+        """The curves a trained :class:`~devocore.nets.lineage_net.LineageNet` carries."""
+        curves = net.stage_curves.detach().float().cpu().numpy().astype(np.float64)
+        if not np.any(curves[:, 0] > 0):
+            raise DevocoreError("This lineage model carries no reference curves; retrain it with "
+                                "`python -m devocore train lineage`.")
+        prior = tuple(float(v) for v in net.warp_prior.detach().float().cpu().numpy())
+        return cls(curves, prior)  # type: ignore[arg-type]
+
+    @property
+    def log_total(self) -> np.ndarray:
+        return np.log1p(self.curves[:, 0])
+
+    def at(self, tau: np.ndarray) -> np.ndarray:
+        """N x 7 populations at reference times ``tau`` (linear interpolation, clipped)."""
+        tau = np.clip(np.asarray(tau, dtype=np.float64), 0, len(self.curves) - 1)
+        return np.stack([np.interp(tau, np.arange(len(self.curves)), self.curves[:, k + 1])
+                         for k in range(len(LINEAGES))], axis=1)
+
+    def tau_of(self, log_total: np.ndarray) -> np.ndarray:
+        """Reference time at which the typical embryo has this many cells (log(1 + total))."""
+        ref = np.maximum.accumulate(self.log_total)
+        grid = np.arange(len(ref), dtype=np.float64)
+        # make strictly increasing for interpolation; plateaus map to their middle
+        unique, first = np.unique(ref, return_index=True)
+        last = np.r_[first[1:] - 1, len(ref) - 1]
+        middle = (grid[first] + grid[last]) / 2
+        return np.interp(np.asarray(log_total, dtype=np.float64), unique, middle)
+
+    def fit_timeline(self, frames: np.ndarray, log_total: np.ndarray, weights: np.ndarray | None = None,
+                     prior_strength: float = 0.01, offset_range: float | None = None) -> tuple[float, float]:
+        """Offset and rate of ``tau = offset + rate * frame`` best matching the estimates.
+
+        Minimises the weighted mean absolute difference between ``log_total``
+        and the reference log total at ``tau``, plus a weak Gaussian prior on
+        (offset, rate) from real embryos. Grid search: exact and cheap.
+        ``offset_range`` limits the offsets searched to the prior's offset +- that many steps.
+        """
+        frames = np.asarray(frames, dtype=np.float64)
+        y = np.asarray(log_total, dtype=np.float64)
+        w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=np.float64)
+        if w.sum() <= 0:
+            w = np.ones_like(y)
+        w = w / w.sum()
+        ref = np.maximum.accumulate(self.log_total)
+        n = len(ref)
+        a0, b0, sa, sb = self.prior
+        # rates within the prior's spread, densely, plus a sparse log grid up to 3x faster or slower
+        rates = np.unique(np.concatenate([np.linspace(max(b0 - 3.5 * sb, 0.05), b0 + 3.5 * sb, 41),
+                                          b0 * np.geomspace(1 / 3, 3, 25)]))
+        best = (np.inf, a0, b0)
+        for b in rates:
+            if offset_range is None:
+                offsets = np.arange(-n - b * frames.min(), n - b * frames.min(), 2.0)
+            else:
+                offsets = np.arange(a0 - offset_range, a0 + offset_range + 1, 2.0)
+            tau = offsets[:, None] + b * frames[None, :]
+            r = np.interp(tau, np.arange(n), ref)
+            cost = (np.abs(r - y[None, :]) * w[None, :]).sum(axis=1)
+            cost = cost + prior_strength * (((offsets - a0) / sa) ** 2 + ((b - b0) / sb) ** 2)
+            i = int(np.argmin(cost))
+            if cost[i] < best[0]:
+                best = (float(cost[i]), float(offsets[i]), float(b))
+        # refine the offset to one reference step
+        _, a, b = best
+        offsets = np.arange(a - 2.0, a + 2.01, 0.25)
+        r = np.interp(offsets[:, None] + b * frames[None, :], np.arange(n), ref)
+        cost = (np.abs(r - y[None, :]) * w[None, :]).sum(axis=1) + prior_strength * ((offsets - a0) / sa) ** 2
+        return float(offsets[int(np.argmin(cost))]), b
+
+
+# ----------------------------------------------------------------------------- inference
+
+def _batches(frames: Iterable[np.ndarray], size: int, channel: str, batch_size: int,
+             keep_previews: bool) -> Iterator[tuple[np.ndarray, np.ndarray, list]]:
+    """Preprocess frames in a background thread; yield (B x size x size, contrasts, previews)."""
+    out: queue.Queue = queue.Queue(maxsize=4)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            xs, cs, ps = [], [], []
+            for frame in frames:
+                if stop.is_set():
+                    return
+                x, c = preprocess(frame, size, channel)
+                xs.append(x)
+                cs.append(c)
+                if keep_previews:
+                    ps.append(_preview(frame))
+                if len(xs) == batch_size:
+                    out.put((np.stack(xs), np.array(cs), ps))
+                    xs, cs, ps = [], [], []
+            if xs:
+                out.put((np.stack(xs), np.array(cs), ps))
+            out.put(None)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            out.put(exc)
+
+    thread = threading.Thread(target=work, name="lineage-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = out.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # drain so the worker can finish
+            try:
+                out.get(timeout=0.1)
+            except queue.Empty:
+                pass
+
+
+def _preview(frame: np.ndarray, longest: int = 256) -> np.ndarray:
+    import cv2
+
+    from devocore.io import to_uint8
+
+    image = to_uint8(np.asarray(frame))
+    h, w = image.shape[:2]
+    scale = longest / max(h, w)
+    if scale < 1:
+        image = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    return image
+
+
+def run_network(net, frames: Iterable[np.ndarray], total: int | None = None, batch_size: int = 16,
+                channel: str = "auto", keep_previews: bool = False,
+                progress: ProgressFn | None = None) -> tuple[np.ndarray, np.ndarray, list]:
+    """Network outputs for a stream of frames.
+
+    Returns:
+        (N x 7 float32 log(1 + count), N contrasts, previews).
+    """
+    import torch
+
+    size = int(net.card.get("input_size", 128)) if hasattr(net, "card") else 128
+    first = next(net.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
+    dtype = first.dtype if first is not None else torch.float32
+    net.eval()
+    net = net.to(memory_format=torch.channels_last)
+    outputs, contrasts, previews = [], [], []
+    done = 0
+    with torch.inference_mode():
+        for x, c, p in _batches(frames, size, channel, batch_size, keep_previews):
+            batch = torch.from_numpy(x[:, None]).to(device=device, dtype=dtype)
+            batch = batch.contiguous(memory_format=torch.channels_last)
+            outputs.append(net(batch).float().cpu().numpy())
+            contrasts.append(c)
+            previews.extend(p)
+            done += len(x)
+            if progress is not None:
+                progress(min(1.0, done / total) if total else 0.0, f"frame {done}" + (f" of {total}" if total else ""))
+    if not outputs:
+        raise DevocoreError("The input holds no frames.")
+    return np.concatenate(outputs).astype(np.float32), np.concatenate(contrasts), previews
+
+
+def populations(raw: np.ndarray, curves: StageCurves | None, method: str = "timeline", monotonic: bool = False,
+                smooth: int = 1, weights: np.ndarray | None = None
+                ) -> tuple[np.ndarray, tuple[float, float] | None]:
+    """N x 7 float populations from network outputs (log(1 + count)).
+
+    Args:
+        raw: N x 7 network outputs, frames in time order.
+        curves: the model's reference curves (needed by "timeline" and "stage").
+        method: one of :data:`METHODS`.
+        monotonic: make every lineage non-decreasing over the frames.
+        smooth: running-median window (frames).
+        weights: per-frame weights (0 = no signal).
+
+    Returns:
+        (N x 7 populations, (offset, rate) for "timeline" else None).
+    """
+    if method not in METHODS:
+        raise DevocoreError(f"Unknown method '{method}'. Available options are: {', '.join(METHODS)}.")
+    raw = np.asarray(raw, dtype=np.float64)
+    n = raw.shape[0]
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    est = running_median(raw, smooth) if smooth > 1 else raw
+    if method != "net" and curves is None:
+        raise DevocoreError(f"Method '{method}' needs a model with reference curves; use method 'net'.")
+    if method == "timeline" and n < MIN_TIMELINE_FRAMES:
+        method = "stage"
+    timeline = None
+    if method == "net":
+        counts = np.expm1(np.clip(est, 0, np.log1p(MAX_COUNT)))
+        if monotonic:
+            counts = np.stack([monotone(counts[:, k], w) for k in range(counts.shape[1])], axis=1)
+        return counts, None
+    log_total = np.log1p(np.expm1(np.clip(est, 0, np.log1p(MAX_COUNT))).sum(axis=1))
+    if method == "timeline":
+        frames = np.arange(1, n + 1, dtype=np.float64)
+        timeline = curves.fit_timeline(frames, log_total, w)
+        tau = timeline[0] + timeline[1] * frames
+    else:
+        if monotonic:
+            log_total = monotone(log_total, w)
+        tau = curves.tau_of(log_total)
+    return curves.at(tau), timeline
+
+
+def stage_minutes(total: np.ndarray, frame_interval_s: float | None) -> np.ndarray | None:
+    """Minutes after the first frame with at least 4 cells, or None without a frame interval."""
+    if not frame_interval_s:
+        return None
+    total = np.asarray(total)
+    reached = np.flatnonzero(total >= 4)
+    if reached.size == 0:
+        return np.full(total.shape, np.nan)
+    return (np.arange(total.size) - reached[0]) * frame_interval_s / 60.0
+
+
+def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = LineageConfig(),
+                   total: int | None = None, progress: ProgressFn | None = None) -> LineageResult:
+    """Populations for frames in time order (any iterable of Y x X [x C] arrays)."""
+    raw, contrast, previews = run_network(net, frames, total, config.batch_size, config.channel,
+                                          config.keep_previews, progress)
+    weights = signal_weights(contrast)
+    curves = StageCurves.from_model(net) if config.method != "net" else None
+    values, timeline = populations(raw, curves, config.method, config.monotone, config.smooth, weights)
+    counts = to_counts(values)
+    table = pd.DataFrame(counts, columns=list(LINEAGES))
+    table.insert(0, "frame", np.arange(1, len(table) + 1, dtype=np.int32))
+    table["total"] = counts.sum(axis=1).astype(np.int32)
+    minutes = stage_minutes(table["total"].to_numpy(), config.frame_interval_s)
+    if minutes is not None:
+        table["stage_min"] = np.round(minutes, 1)
+    return LineageResult(table, raw, weights, timeline, previews)
+
+
+def predict(source, net, config: LineageConfig = LineageConfig(), progress: ProgressFn | None = None
+            ) -> LineageResult:
+    """Populations for every frame of a video, a folder of frames or an image/stack.
+
+    Args:
+        source: a path (video, folder, image, TIFF stack) or a numpy array
+            (Y x X [x C] for one frame, T x Y x X [x C] for several).
+        net: a loaded lineage model (``registry.load_model("lineage")``).
+
+    Example::
+
+        result = predict("embryo.mov", registry.load_model("lineage"))
+        result.table.to_csv("populations.csv", index=False)
+    """
+    if isinstance(source, np.ndarray):
+        frames = [source] if source.ndim == 2 or (source.ndim == 3 and source.shape[-1] in (1, 3, 4)) \
+            else list(source)
+        return predict_frames(frames, net, config, len(frames), progress)
+    from devocore.io import open_frames
+
+    with open_frames(source) as stream:
+        return predict_frames(stream, net, config, stream.frame_count, progress)
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+def read_populations(source, name: str | None = None) -> pd.DataFrame:
+    """Read an annotation table ``frame, A, E, M, P, C, D, Z`` (frame 1 = first frame)."""
+    from devocore.io import read_table
+
+    table = read_table(source, name, required=COLUMNS, numeric=COLUMNS)
+    table = table.dropna(subset=list(COLUMNS))
+    if table["frame"].duplicated().any():
+        raise TableError(f"{name or 'the annotation table'} lists a frame more than once.")
+    return table[list(COLUMNS)].sort_values("frame").reset_index(drop=True)
+
+
+def baseline_curve(curves: pd.DataFrame, frames: Sequence[int]) -> pd.DataFrame:
+    """The median real curve at each frame index (the image-blind baseline).
+
+    Args:
+        curves: ``embryo, frame, A, ..., Z`` for many embryos.
+        frames: frame indices to predict.
+
+    Example:
+        >>> c = pd.DataFrame({"embryo": ["a", "a", "b", "b"], "frame": [1, 2, 1, 2],
+        ...                   **{k: [0, 2, 2, 4] for k in LINEAGES}})
+        >>> baseline_curve(c, [1, 2, 3])["A"].tolist()
+        [1.0, 3.0, 3.0]
+    """
+    median = curves.groupby("frame")[list(LINEAGES)].median().sort_index()
+    out = median.reindex(sorted(set(median.index) | set(frames))).ffill().bfill().reindex(list(frames))
+    out = out.reset_index().rename(columns={"index": "frame"})
+    out["frame"] = list(frames)
+    return out[list(COLUMNS)]
+
+
+def evaluate(pred: pd.DataFrame, truth: pd.DataFrame) -> dict:
+    """Mean absolute error per lineage, normalised by the lineage's largest annotated count.
+
+    Frames are matched on ``frame``; lineages never annotated above 0 are left
+    out of the mean (their normalised error is undefined).
+
+    Returns:
+        dict with ``nmae`` (mean over lineages), ``mae`` and ``nmae_per`` (dicts
+        per lineage), ``max_count`` and ``frames`` (how many were compared).
+
+    Example:
+        >>> t = pd.DataFrame({"frame": [1, 2], **{k: [0, 4] for k in LINEAGES}})
+        >>> p = t.copy(); p["A"] = [1, 4]
+        >>> r = evaluate(p, t)
+        >>> r["mae"]["A"], r["nmae_per"]["A"], round(r["nmae"], 4)
+        (0.5, 0.125, 0.0179)
+    """
+    merged = truth[list(COLUMNS)].merge(pred[list(COLUMNS)], on="frame", suffixes=("_true", "_pred"))
+    if merged.empty:
+        raise TableError("The predictions and the annotation share no frame number.")
+    mae, nmae_per, max_count = {}, {}, {}
+    for k in LINEAGES:
+        err = (merged[f"{k}_pred"].astype(float) - merged[f"{k}_true"].astype(float)).abs()
+        mae[k] = float(err.mean())
+        max_count[k] = float(merged[f"{k}_true"].max())
+        nmae_per[k] = mae[k] / max_count[k] if max_count[k] > 0 else float("nan")
+    valid = [v for v in nmae_per.values() if np.isfinite(v)]
+    return {"nmae": float(np.mean(valid)) if valid else float("nan"), "mae": mae, "nmae_per": nmae_per,
+            "max_count": max_count, "frames": int(len(merged))}
+
+
+# ----------------------------------------------------------------------------- a static plot
+
+COLORS = {"A": (31, 119, 180), "E": (255, 127, 14), "M": (44, 160, 44), "P": (214, 39, 40),
+          "C": (148, 103, 189), "D": (140, 86, 75), "Z": (227, 119, 194), "total": (60, 60, 60)}
+
+
+def plot_png(pred: pd.DataFrame, truth: pd.DataFrame | None, path, title: str = "",
+             size: tuple[int, int] = (1100, 560)):
+    """Write a PNG of predicted (thin, dark) over annotated (broad, pale) curves per lineage, log axis.
+
+    Drawn with PIL so no plotting library is needed. Returns the path.
+    """
+    from pathlib import Path
+
+    from PIL import Image, ImageDraw
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    left, right, top, bottom = 70, 130, 40, 50
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    frames = pred["frame"].to_numpy()
+    fmax = max(float(frames.max()), float(truth["frame"].max()) if truth is not None else 0.0, 2.0)
+    ymax = float(np.log1p(max(pred[list(LINEAGES)].to_numpy().max(),
+                              truth[list(LINEAGES)].to_numpy().max() if truth is not None else 0, 1)))
+
+    def xy(f, v):
+        x = left + (np.asarray(f, float) - 1) / (fmax - 1) * (width - left - right)
+        y = height - bottom - np.log1p(np.asarray(v, float)) / ymax * (height - top - bottom)
+        return list(zip(x.tolist(), y.tolist()))
+
+    draw.rectangle([left, top, width - right, height - bottom], outline=(120, 120, 120))
+    for tick in (1, 2, 5, 10, 20, 50, 100, 200, 500):
+        if np.log1p(tick) <= ymax:
+            (_, y), = xy([1], [tick])
+            draw.line([left - 4, y, width - right, y], fill=(230, 230, 230))
+            draw.text((left - 34, y - 6), f"{tick}", fill=(60, 60, 60))
+    for tick in np.linspace(1, fmax, 6):
+        (x, _), = xy([tick], [0])
+        draw.text((x - 10, height - bottom + 6), f"{int(tick)}", fill=(60, 60, 60))
+    draw.text((width // 2 - 20, height - 22), "frame", fill=(0, 0, 0))
+    draw.text((8, top - 28), "cells (log scale)", fill=(0, 0, 0))
+    draw.text((left, 10), title, fill=(0, 0, 0))
+    if truth is not None:
+        for k in LINEAGES:
+            pale = tuple(int(c * 0.35 + 255 * 0.65) for c in COLORS[k])
+            draw.line(xy(truth["frame"], truth[k]), fill=pale, width=6)
+    for i, k in enumerate(LINEAGES):
+        color = COLORS[k]
+        draw.line(xy(frames, pred[k]), fill=color, width=2)
+        draw.line([width - right + 15, top + 10 + i * 20, width - right + 40, top + 10 + i * 20], fill=color, width=3)
+        draw.text((width - right + 46, top + 4 + i * 20), k, fill=(0, 0, 0))
+    if truth is not None:
+        draw.text((width - right + 15, top + 160), "thin: predicted", fill=(0, 0, 0))
+        draw.text((width - right + 15, top + 176), "broad, pale: annotated", fill=(0, 0, 0))
+    image.save(path)
+    return path

@@ -1,0 +1,191 @@
+"""Lineage time-lapse: populations of the seven founder lineages in every frame of an embryo movie."""
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from devocore import io as dio
+from devocore import lineage, ui_cache
+from devocore.errors import UnsafePathError, UnsupportedFormatError
+from pages import common
+
+st.title("Lineage time-lapse")
+st.caption("How many cells of each founder lineage (A = AB, E, M = MS, P, C, D, Z = Z2/Z3) are in every frame "
+           "of an embryo time-lapse (green histone-GFP nuclei, maximum projection). A ResNet-18 estimates the "
+           "stage of each frame; by default one developmental time line is fitted to the whole video and the "
+           "populations are read off curves learned from 198 real EPIC embryos.")
+
+EXAMPLE = "Example (simulated embryo)"
+
+
+@ui_cache.data
+def _example(seed: int, n_frames: int, _curves: np.ndarray, model_name: str) -> tuple[np.ndarray, pd.DataFrame]:
+    from devocore.train.lineage import example_movie
+
+    frames, truth = example_movie(_curves, n_frames=n_frames, seed=seed)
+    return np.stack(frames), truth
+
+
+def _extract_zip(data: bytes, folder: Path) -> Path:
+    """Image files of a ZIP into ``folder`` (flat, generated names in archive order); refuses unsafe entries."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        archive = zipfile.ZipFile(dio._io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise UnsupportedFormatError("The ZIP file cannot be opened; it may be corrupt.") from exc
+    names = sorted((n for n in archive.namelist() if Path(n).suffix.lower() in dio.IMAGE_SUFFIXES),
+                   key=lambda n: dio.natural_key(Path(n)))
+    if not names:
+        raise UnsupportedFormatError("The ZIP file holds no PNG, JPEG or TIFF images.")
+    for i, name in enumerate(names):
+        if name.startswith("/") or ".." in Path(name).parts:
+            raise UnsafePathError(f"The ZIP entry '{name}' would escape its folder.")
+        (folder / f"frame{i:06d}{Path(name).suffix.lower()}").write_bytes(archive.read(name))
+    return folder
+
+
+def _source_from_uploads(uploads) -> Path:
+    """A path devocore can stream: the video/image itself, or a folder of frames."""
+    digest = hashlib.sha1(b"".join(u.name.encode() + str(u.size).encode() for u in uploads)).hexdigest()[:12]
+    base = common.session_dir() / f"lineage-{digest}"
+    if len(uploads) == 1 and Path(uploads[0].name).suffix.lower() == ".zip":
+        return _extract_zip(uploads[0].getvalue(), base)
+    if len(uploads) == 1:
+        return dio.save_upload(uploads[0].getvalue(), Path(uploads[0].name).suffix, base)
+    base.mkdir(parents=True, exist_ok=True)
+    ordered = sorted(uploads, key=lambda u: dio.natural_key(Path(u.name)))
+    for i, upload in enumerate(ordered):
+        suffix = Path(upload.name).suffix.lower()
+        if suffix not in dio.IMAGE_SUFFIXES:
+            raise UnsupportedFormatError(f"'{upload.name}': several files must all be images (frames).")
+        (base / f"frame{i:06d}{suffix}").write_bytes(upload.getvalue())
+    return base
+
+
+def _curves_figure(table: pd.DataFrame, truth: pd.DataFrame | None, frame: int) -> go.Figure:
+    fig = go.Figure()
+    for k in lineage.LINEAGES + ("total",):
+        color = "rgb({},{},{})".format(*lineage.COLORS[k])
+        fig.add_trace(go.Scatter(x=table["frame"], y=table[k], name=k, mode="lines",
+                                 line=dict(color=color, width=3 if k == "total" else 2)))
+        if truth is not None:
+            values = truth[k] if k in truth else truth[list(lineage.LINEAGES)].sum(axis=1)
+            fig.add_trace(go.Scatter(x=truth["frame"], y=values, name=f"{k} annotated", mode="lines",
+                                     line=dict(color=color, dash="dot", width=1)))
+    fig.add_vline(x=frame, line_color="grey", line_dash="dash")
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="frame",
+                      yaxis_title="cells", yaxis_type="log", legend=dict(orientation="h"))
+    return fig
+
+
+# ----------------------------------------------------------------------------- inputs
+
+models = [m["name"] for m in ui_cache.models_table("lineage")]
+if not models:
+    st.error("No lineage model found. Train one with `python -m devocore train lineage`.", icon=":material/error:")
+    st.stop()
+
+with st.sidebar:
+    model_name = st.selectbox("Model", models, index=common.choice_index(models, common.param("lin_model", models[0])),
+                              key="lin_model")
+    method = st.selectbox("Method", lineage.METHODS,
+                          index=common.choice_index(list(lineage.METHODS), common.param("lin_method", "timeline")),
+                          key="lin_method",
+                          help="timeline: one developmental time line fitted to the whole video (most robust); "
+                               "stage: each frame on its own; net: the network's seven outputs as they are")
+    monotone = st.checkbox("Counts never decrease", value=common.param("lin_monotone", False, bool),
+                           key="lin_monotone")
+    smooth = st.slider("Smoothing (frames)", 1, 15, common.param("lin_smooth", 1, int), step=2, key="lin_smooth")
+    interval = st.number_input("Frame interval (seconds, 0 = unknown)", 0.0, 3600.0,
+                               common.param("lin_interval", 0.0, float), key="lin_interval")
+    for key, value in (("lin_model", model_name), ("lin_method", method), ("lin_monotone", monotone),
+                       ("lin_smooth", smooth), ("lin_interval", interval)):
+        common.set_param(key, value)
+
+examples = common.examples("lineage")
+choices = [EXAMPLE, *examples, "Upload"]
+source_choice = st.radio("Input", choices, horizontal=True, key="lin_source")
+uploads, truth = None, None
+if source_choice == "Upload":
+    uploads = st.file_uploader("A video (MOV, MP4, AVI), an image, several frames, or a ZIP of frames",
+                               type=["mov", "mp4", "avi", "m4v", "mkv", "png", "jpg", "jpeg", "tif", "tiff", "zip"],
+                               accept_multiple_files=True, key="lin_upload")
+    if not uploads:
+        st.info("Upload a time-lapse to begin, or pick the example.")
+        st.stop()
+annotation = st.file_uploader("Optional annotation CSV (frame, A, E, M, P, C, D, Z; frame 1 = first frame)",
+                              type=["csv"], key="lin_labels")
+common.limits_caption()
+
+cfg = lineage.LineageConfig(model=model_name, method=method, monotone=monotone, smooth=smooth,
+                            frame_interval_s=interval or None, keep_previews=True)
+with common.guard("loading the model"):
+    net = ui_cache.model(model_name, "cpu")
+    curves = lineage.StageCurves.from_model(net).curves if method != "net" else None
+
+with common.guard("reading the input"):
+    if source_choice == EXAMPLE:
+        frames, example_truth = _example(0, 48, lineage.StageCurves.from_model(net).curves, model_name)
+        source, key = frames, f"example-{model_name}"
+        truth = example_truth
+        st.caption("A simulated embryo rendered like an EPIC histone-GFP movie; its true populations are drawn "
+                   "dotted.")
+    elif source_choice == "Upload":
+        source = _source_from_uploads(uploads)
+        key = str(source)
+    else:
+        source, key = examples[source_choice], str(examples[source_choice])
+    if annotation is not None:
+        truth = lineage.read_populations(annotation.getvalue(), annotation.name)
+
+run_key = (key, cfg)
+if st.session_state.get("lin_result_key") != run_key:
+    with common.guard("running the model"):
+        report = common.progress_bar("Reading frames and estimating populations...")
+        result = lineage.predict(source, net, cfg, report)
+    st.session_state["lin_result"] = result
+    st.session_state["lin_result_key"] = run_key
+result: lineage.LineageResult = st.session_state["lin_result"]
+table = result.table
+
+# ----------------------------------------------------------------------------- results
+
+n = len(table)
+frame = st.slider("Frame", 1, n, 1, key="lin_frame") if n > 1 else 1
+row = table.iloc[frame - 1]
+left, right = st.columns([3, 2])
+with left:
+    if result.previews:
+        st.image(result.previews[frame - 1], caption=f"frame {frame} of {n}", clamp=True, width="stretch")
+with right:
+    st.metric("Total cells", int(row["total"]))
+    if "stage_min" in table and np.isfinite(row["stage_min"]):
+        st.metric("Minutes after the 4-cell stage", f"{row['stage_min']:.0f}")
+    elif not interval:
+        st.caption("Give the frame interval in the sidebar to see minutes after the 4-cell stage.")
+    counts = pd.DataFrame({"lineage": list(lineage.LINEAGES), "cells": [int(row[k]) for k in lineage.LINEAGES]})
+    st.dataframe(counts, hide_index=True, width="stretch")
+if result.timeline is not None:
+    st.caption(f"Fitted time line: reference time = {result.timeline[0]:.1f} + {result.timeline[1]:.3f} x frame. "
+               f"{int((result.weights == 0).sum())} frame(s) without signal were ignored by the fit.")
+
+st.plotly_chart(_curves_figure(table, truth, frame), width="stretch")
+
+if truth is not None:
+    with common.guard("comparing with the annotation"):
+        scores = lineage.evaluate(table, truth)
+    errors = pd.DataFrame({"lineage": list(lineage.LINEAGES),
+                           "max annotated": [scores["max_count"][k] for k in lineage.LINEAGES],
+                           "MAE (cells)": [round(scores["mae"][k], 2) for k in lineage.LINEAGES],
+                           "MAE / max": [round(scores["nmae_per"][k], 3) for k in lineage.LINEAGES]})
+    st.subheader(f"Error against the annotation: nMAE {scores['nmae']:.3f} over {scores['frames']} frames")
+    st.dataframe(errors, hide_index=True, width="stretch")
+
+st.download_button("Download populations (CSV)", table.to_csv(index=False).encode(), "lineage_populations.csv",
+                   "text/csv", key="lin_download")

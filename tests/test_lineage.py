@@ -1,0 +1,238 @@
+"""Lineage populations: network plumbing on simulated frames, temporal fits, evaluation arithmetic, CLI."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from devocore import lineage, nets, registry
+from devocore.lineage import LINEAGES, LineageConfig, StageCurves
+from devocore.train import lineage as tl
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def toy_curves(length: int = 120) -> np.ndarray:
+    """Reference curves (total, A..Z) growing from 2 to ~400 cells, by hand."""
+    t = np.arange(length, dtype=float)
+    a = np.floor(2 * 2 ** (t / 15))  # doubling every 15 steps
+    a = np.minimum(a, 256)
+    e = np.minimum(np.floor(1 + t / 20), 16)
+    m = np.minimum(np.floor(t / 4), 40)
+    p = (t > 30).astype(float)
+    c = np.minimum(np.floor(t / 6), 20)
+    d = np.minimum(np.floor(t / 15), 8)
+    z = 2.0 * (t > 60)
+    lin = np.stack([a, e, m, p, c, d, z], axis=1)
+    return np.concatenate([lin.sum(axis=1, keepdims=True), lin], axis=1)
+
+
+class ConstantHead(torch.nn.Module):
+    """Stands in for the backbone: outputs chosen log-counts, whatever the image."""
+
+    def __init__(self, values):
+        super().__init__()
+        self.values = torch.as_tensor(values, dtype=torch.float32)
+
+    def forward(self, x):
+        return self.values[: x.shape[0]] if self.values.ndim == 2 else self.values.expand(x.shape[0], -1)
+
+
+@pytest.fixture(scope="module")
+def tiny_net():
+    net = nets.build("resnet18-lineage", in_channels=1, curve_len=120)
+    net.stage_curves.copy_(torch.from_numpy(toy_curves()).float())
+    net.warp_prior.copy_(torch.tensor([0.0, 1.0, 30.0, 0.3]))
+    net.card = {"input_size": 48}
+    return net.eval()
+
+
+@pytest.fixture(scope="module")
+def movie():
+    shots = tl.toy_snapshots(toy_curves(), n_frames=12, seed=3)
+    return tl.render_movie(shots, seed=1), tl.movie_truth(shots)
+
+
+def test_network_has_seven_outputs_and_carries_its_curves(tiny_net):
+    out = tiny_net(torch.rand(3, 1, 48, 48))
+    assert out.shape == (3, 7)
+    assert tiny_net.stage_curves.shape == (120, 8)
+    assert "stage_curves" in tiny_net.state_dict()
+
+
+def test_predict_on_simulated_frames_gives_integer_table(tiny_net, movie):
+    frames, _ = movie
+    result = lineage.predict(np.stack(frames), tiny_net, LineageConfig(batch_size=5, keep_previews=True))
+    table = result.table
+    assert list(table.columns[:9]) == ["frame", *LINEAGES, "total"]
+    assert table["frame"].tolist() == list(range(1, 13))
+    for k in LINEAGES:
+        assert table[k].dtype == np.int32
+        assert (table[k] >= 0).all()
+    assert (table["total"] == table[list(LINEAGES)].sum(axis=1)).all()
+    assert result.raw.shape == (12, 7) and len(result.previews) == 12
+    assert result.timeline is not None
+
+
+def test_counts_above_255_do_not_wrap(tiny_net, movie):
+    frames, _ = movie
+    net = nets.build("resnet18-lineage", in_channels=1, curve_len=120)
+    net.backbone = ConstantHead(np.log1p([300, 2, 3, 1, 4, 1, 2]))
+    net.card = {"input_size": 48}
+    table = lineage.predict(np.stack(frames[:3]), net, LineageConfig(method="net")).table
+    assert table["A"].tolist() == [300, 300, 300]
+    assert lineage.to_counts(np.array([1e12]))[0] == lineage.MAX_COUNT
+
+
+def test_monotone_option_never_decreases(movie):
+    frames, _ = movie
+    rng = np.random.default_rng(0)
+    zigzag = np.log1p(np.abs(np.arange(12)[:, None] * 5 + rng.normal(0, 15, (12, 7))))
+    net = nets.build("resnet18-lineage", in_channels=1, curve_len=120)
+    net.backbone = ConstantHead(zigzag)
+    net.card = {"input_size": 48}
+    raw = lineage.predict(np.stack(frames), net, LineageConfig(method="net", batch_size=12)).table
+    mono = lineage.predict(np.stack(frames), net, LineageConfig(method="net", batch_size=12, monotone=True)).table
+    assert (np.diff(raw[list(LINEAGES)].to_numpy(), axis=0) < 0).any()  # the test can fail
+    assert (np.diff(mono[list(LINEAGES)].to_numpy(), axis=0) >= 0).all()
+
+
+def test_timeline_fit_recovers_a_known_time_line():
+    curves = StageCurves(toy_curves(), (0.0, 1.0, 30.0, 0.3))
+    frames = np.arange(1, 81, dtype=float)
+    true_a, true_b = 10.0, 1.25
+    rng = np.random.default_rng(1)
+    y = np.interp(true_a + true_b * frames, np.arange(120), curves.log_total) + rng.normal(0, 0.3, 80)
+    y[-5:] = 0.0  # blank frames at the end...
+    w = np.ones(80)
+    w[-5:] = 0    # ...carry no weight
+    a, b = curves.fit_timeline(frames, y, w)
+    assert abs(b - true_b) < 0.1
+    assert abs((a + b * 40) - (true_a + true_b * 40)) < 4
+
+
+def test_smoothing_removes_a_single_frame_outlier():
+    raw = np.log1p(np.tile(np.arange(10, 30, dtype=float)[:, None], (1, 7)))
+    raw[7] = np.log1p(500)
+    counts, _ = lineage.populations(raw, None, "net", smooth=3)
+    assert counts[7, 0] < 30
+
+
+def test_signal_weights_ignore_blank_frames():
+    assert lineage.signal_weights(np.array([80.0, 100, 90, 2])).tolist() == [1, 1, 1, 0]
+
+
+def test_preprocess_ignores_gain_offset_and_bit_depth():
+    rng = np.random.default_rng(0)
+    image = (rng.random((60, 90)) * 50).astype(np.float32)
+    image[20:30, 30:45] += 150
+    a, _ = lineage.preprocess(image.astype(np.uint8), 32)
+    b, _ = lineage.preprocess((image.astype(np.uint8).astype(np.uint16) * 200 + 1000), 32)
+    assert np.allclose(a, b, atol=1e-4)
+
+
+def test_nucleus_channel_prefers_green_and_falls_back():
+    frame = np.zeros((8, 8, 3), np.uint8)
+    frame[..., 1] = 80
+    frame[:4, :4, 0] = 255
+    assert lineage.nucleus_channel(frame).max() == 80
+    frame[..., 1] = 0
+    assert lineage.nucleus_channel(frame).max() == 255
+
+
+def test_evaluation_arithmetic_by_hand():
+    truth = pd.DataFrame({"frame": [1, 2, 3, 4], "A": [2, 4, 8, 8], "E": [1, 1, 2, 2], "M": [0, 1, 1, 2],
+                          "P": [0, 0, 0, 0], "C": [0, 0, 1, 2], "D": [0, 0, 0, 1], "Z": [0, 0, 0, 0]})
+    pred = truth.copy()
+    pred["A"] = [2, 4, 4, 8]      # one error of 4 -> MAE 1, max 8 -> 0.125
+    pred["E"] = [1, 2, 2, 2]      # one error of 1 -> MAE 0.25, max 2 -> 0.125
+    pred["P"] = [1, 0, 0, 0]      # never annotated: left out of the mean
+    pred.loc[4] = [99, 500, 9, 9, 9, 9, 9, 9]  # a frame without annotation: ignored
+    scores = lineage.evaluate(pred, truth)
+    assert scores["frames"] == 4
+    assert scores["mae"]["A"] == 1.0 and scores["nmae_per"]["A"] == 0.125
+    assert scores["nmae_per"]["E"] == 0.125
+    assert np.isnan(scores["nmae_per"]["P"]) and np.isnan(scores["nmae_per"]["Z"])
+    # A 0.125, E 0.125, M 0, C 0, D 0 -> mean 0.05
+    assert scores["nmae"] == pytest.approx(0.05)
+
+
+def test_baseline_is_the_median_curve_per_frame():
+    curves = pd.DataFrame({"embryo": ["a"] * 3 + ["b"] * 3 + ["c"] * 2, "frame": [1, 2, 3, 1, 2, 3, 1, 2],
+                           **{k: [0, 2, 4, 0, 4, 8, 2, 6, ] for k in LINEAGES}})
+    base = lineage.baseline_curve(curves, [1, 2, 3, 4])
+    assert base["A"].tolist() == [0.0, 4.0, 6.0, 6.0]
+
+
+def test_stage_minutes_after_four_cells():
+    minutes = lineage.stage_minutes(np.array([2, 2, 4, 6, 8]), 90.0)
+    assert minutes.tolist() == [-3.0, -1.5, 0.0, 1.5, 3.0]
+    assert lineage.stage_minutes(np.array([2, 4]), None) is None
+
+
+def test_reference_curves_align_shifted_embryos():
+    base = toy_curves(100)
+    rows = []
+    for i, (shift, rate) in enumerate([(0, 1.0), (6, 1.0), (-4, 0.8), (3, 1.2)]):
+        frames = np.arange(1, 61)
+        tau = np.clip(shift + rate * frames, 0, 99)
+        values = np.stack([np.interp(tau, np.arange(100), base[:, k + 1]) for k in range(7)], axis=1).round()
+        rows.append(pd.DataFrame({"embryo": f"e{i}", "frame": frames, **dict(zip(LINEAGES, values.T))}))
+    curves = tl.build_stage_curves(pd.concat(rows), length=100, iterations=2)
+    assert curves.curves.shape == (100, 8)
+    assert (np.diff(curves.curves, axis=0) >= 0).all()
+    assert curves.prior[3] < 0.3
+
+
+def test_saved_model_round_trip_gives_identical_curves(tiny_net, tmp_path, monkeypatch):
+    monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path))
+    card = {"task": "lineage", "architecture": "resnet18-lineage", "config": {"in_channels": 1, "curve_len": 120},
+            "input_size": 48}
+    registry.save_model(tiny_net, tmp_path / "lineage-test", card)
+    loaded = registry.load_model("lineage-test")
+    assert np.array_equal(StageCurves.from_model(loaded).curves, toy_curves())
+    x = torch.rand(2, 1, 48, 48)
+    assert torch.allclose(loaded(x), tiny_net.half().float()(x), atol=1e-3)
+
+
+def test_cli_refuses_a_text_file_with_one_line(tmp_path):
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not a video")
+    proc = subprocess.run([sys.executable, "-m", "devocore", "lineage", str(bad), "--out", str(tmp_path / "o.csv")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "error:" in proc.stderr
+
+
+def test_eval_command_prints_json_with_the_issue_keys(tiny_net, tmp_path):
+    import json
+
+    registry.save_model(tiny_net, tmp_path / "models" / "lineage-test", {
+        "task": "lineage", "architecture": "resnet18-lineage", "config": {"in_channels": 1, "curve_len": 120},
+        "input_size": 48})
+    rows = []
+    for t, n in enumerate([2, 4, 4, 8, 12, 15, 24, 28, 40, 50], start=1):
+        names = ["ABa", "ABp", "EMS", "P2", "ABal", "MSa", "Ea", "Caa", "Da", "Z2", "Z3", "P4"] * 5
+        for i in range(n):
+            rows.append({"cell": names[i], "time": t, "x": 200 + 37 * (i % 9), "y": 150 + 29 * (i // 9),
+                         "z": 5 + i % 10, "size": 50})
+    pd.DataFrame(rows).to_csv(tmp_path / "epic.csv", index=False)
+    curves = pd.concat([pd.DataFrame({"embryo": e, "frame": range(1, 11), **{k: range(s, s + 10) for k in LINEAGES}})
+                        for e, s in (("a", 0), ("b", 2))])
+    curves.to_csv(tmp_path / "curves.csv", index=False)
+    env = {**__import__("os").environ, "DEVOCORE_MODEL_DIR": str(tmp_path / "models")}
+    proc = subprocess.run([sys.executable, "-m", "devocore", "eval", "lineage", "--epic", str(tmp_path / "epic.csv"),
+                           "--curves", str(tmp_path / "curves.csv"), "--model", "lineage-test",
+                           "--plot", str(tmp_path / "plot.png"), "--json"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert {"nmae", "baseline_nmae", "mae"} <= set(figures)
+    assert set(figures["mae"]) == set(LINEAGES)
+    assert figures["frames"] == 10
+    assert (tmp_path / "plot.png").stat().st_size > 1000

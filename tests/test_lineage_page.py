@@ -1,0 +1,41 @@
+"""The lineage page runs on its example, with a tiny model saved by the test."""
+from pathlib import Path
+
+import numpy as np
+import torch
+from streamlit.testing.v1 import AppTest
+
+from devocore import nets, registry
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _save_tiny_model(folder: Path) -> None:
+    t = np.arange(60, dtype=float)
+    lin = np.stack([np.minimum(2 * 2 ** (t / 10), 256), 1 + t // 20, t // 6, (t > 20) * 1.0, t // 8, t // 20,
+                    2.0 * (t > 40)], axis=1).round()
+    net = nets.build("resnet18-lineage", in_channels=1, curve_len=60)
+    net.stage_curves.copy_(torch.from_numpy(np.concatenate([lin.sum(1, keepdims=True), lin], 1)).float())
+    registry.save_model(net, folder / "lineage-test", {
+        "task": "lineage", "architecture": "resnet18-lineage", "config": {"in_channels": 1, "curve_len": 60},
+        "input_size": 48})
+
+
+def test_lineage_page_runs_on_the_example(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path))
+    _save_tiny_model(tmp_path)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/lineage.py").run()
+    assert not at.exception
+    at.sidebar.selectbox(key="lin_model").set_value("lineage-test").run()
+    assert not at.exception
+    assert not at.error
+    assert len(at.get("plotly_chart")) == 1
+    assert at.metric[0].label == "Total cells"
+    slider = at.slider(key="lin_frame")
+    slider.set_value(slider.max).run()
+    assert not at.exception
+    # the example's true populations are compared: an error table is shown
+    assert any("nMAE" in h.value for h in at.subheader)
+    assert len(at.get("download_button")) == 1
+
