@@ -1,0 +1,61 @@
+"""Track worms in a video or a folder of frames and write one CSV row per frame and worm."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("input", help="video file (MP4, AVI, MOV), TIFF stack or folder of frames")
+    parser.add_argument("--out", default="track.csv", help="CSV to write (default track.csv)")
+    parser.add_argument("--px-per-mm", type=float, default=None, help="image scale; adds *_mm columns")
+    parser.add_argument("--fps", type=float, default=None, help="frame rate (default: the video's own, else 25)")
+    parser.add_argument("--crops", choices=["auto", "yes", "no"], default="auto",
+                        help="frames are crops around one worm (default: yes when frame sizes vary)")
+    parser.add_argument("--overlay", default=None, help="also write an MP4 with skeletons, heads and ids drawn")
+    parser.add_argument("--snapshot", default=None, help="also save one frame with the tracking drawn on as PNG")
+    parser.add_argument("--snapshot-frame", type=int, default=None, help="frame for --snapshot (default: middle)")
+    parser.add_argument("--json", action="store_true", help="print a summary as one JSON object")
+
+
+def run(args) -> dict | int:
+    from devocore.errors import DevocoreError
+    from devocore.progress import terminal
+    from devocore.tracking import TrackConfig, track
+    from devocore.tracking.draw import draw_frame, read_frame, write_overlay
+
+    if args.px_per_mm is not None and args.px_per_mm <= 0:
+        raise DevocoreError("--px-per-mm must be positive.")
+    if args.fps is not None and args.fps <= 0:
+        raise DevocoreError("--fps must be positive.")
+    crops = {"auto": None, "yes": True, "no": False}[args.crops]
+    config = TrackConfig(px_per_mm=args.px_per_mm, fps=args.fps, crops=crops)
+    result = track(args.input, config, progress=None if args.json else terminal("tracking"))
+    out = Path(args.out)
+    result.table.to_csv(out, index=False, float_format="%.3f")
+    if args.overlay:
+        write_overlay(args.input, result.table, args.overlay, fps=result.fps)
+    if args.snapshot:
+        import cv2
+
+        index = result.n_frames // 2 if args.snapshot_frame is None else args.snapshot_frame
+        frame = read_frame(args.input, index)
+        scale = 1 if max(frame.shape[:2]) >= 240 else 3
+        image = draw_frame(frame, result.table[result.table["frame"] == index], scale)
+        Path(args.snapshot).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(args.snapshot), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    table = result.table
+    summary = {
+        "frames": result.n_frames,
+        "worms": int(table["worm"].nunique()),
+        "rows": len(table),
+        "status": table["status"].value_counts().to_dict(),
+        "fps_processed": round(result.frames_per_second, 1),
+        "crops": result.crops,
+        "out": str(out),
+    }
+    if args.json:
+        return summary
+    print(f"{summary['frames']} frames, {summary['worms']} worms, {summary['rows']} rows -> {out} "
+          f"({summary['fps_processed']} frames/s)")
+    print("status: " + ", ".join(f"{k} {v}" for k, v in summary["status"].items()))
+    return 0

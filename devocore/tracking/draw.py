@@ -1,0 +1,121 @@
+"""Drawing tracking results onto frames: skeletons, head markers, ids, and an overlay video."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from devocore.errors import DevocoreError
+from devocore.io import open_frames, to_uint8
+from devocore.progress import ProgressFn
+from devocore.tracking.evaluate import midline_columns
+
+log = logging.getLogger(__name__)
+
+#: RGB colours cycled over worm ids.
+PALETTE = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180), (70, 240, 240),
+           (240, 50, 230), (210, 245, 60), (0, 128, 128), (170, 110, 40)]
+
+
+def colour(worm: int) -> tuple[int, int, int]:
+    """The RGB colour of a worm id."""
+    return PALETTE[(int(worm) - 1) % len(PALETTE)]
+
+
+def to_rgb(frame: np.ndarray) -> np.ndarray:
+    """Any frame as Y x X x 3 uint8 RGB."""
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8:
+        frame = to_uint8(frame)
+    if frame.ndim == 2:
+        return np.dstack([frame] * 3)
+    return np.ascontiguousarray(frame[..., :3])
+
+
+def draw_frame(frame: np.ndarray, rows: pd.DataFrame, scale: int = 1) -> np.ndarray:
+    """A frame (upscaled ``scale`` times) with each worm's midline, head (filled dot) and id drawn.
+
+    Coiled and touching worms get their id and status at the centroid.
+    """
+    image = to_rgb(frame)
+    if scale > 1:
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    xs, ys = midline_columns(rows)
+    thickness = max(1, scale // 2)
+    for _, row in rows.iterrows():
+        c = colour(row["worm"])
+        label = str(int(row["worm"]))
+        if xs and not np.isnan(row[xs[0]]):
+            pts = np.column_stack([row[xs].to_numpy(float), row[ys].to_numpy(float)]) * scale + (scale - 1) / 2
+            cv2.polylines(image, [np.round(pts).astype(np.int32)], False, c, thickness, cv2.LINE_AA)
+            head = tuple(int(v) for v in np.round(pts[0]))
+            cv2.circle(image, head, max(2, 2 * thickness), c, -1, cv2.LINE_AA)
+            anchor = head
+        elif not np.isnan(row.get("centroid_x", np.nan)):
+            anchor = (int(row["centroid_x"] * scale), int(row["centroid_y"] * scale))
+            label += f" {row['status']}"
+        else:
+            continue
+        cv2.putText(image, label, (anchor[0] + 4, anchor[1] - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * max(1, scale / 2),
+                    c, thickness, cv2.LINE_AA)
+    return image
+
+
+def read_frame(path: str | Path, index: int) -> np.ndarray:
+    """Frame ``index`` of a video (by seeking) or of a folder or stack."""
+    from devocore.io import FolderFrames, VideoFrames, read_image
+
+    with open_frames(path) as source:
+        if isinstance(source, FolderFrames) and 0 <= index < len(source.files):
+            return read_image(source.files[index]).data
+        if isinstance(source, VideoFrames):
+            cap = cv2.VideoCapture(str(source.path))
+            try:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, int(index))
+                ok, frame = cap.read()
+            finally:
+                cap.release()
+            if ok:
+                return frame[..., ::-1].copy()
+        for i, frame in enumerate(source):
+            if i == index:
+                return frame
+    raise DevocoreError(f"Frame {index} is past the end of '{Path(path).name}'.")
+
+
+def write_overlay(path: str | Path, table: pd.DataFrame, out: str | Path, fps: float = 25.0,
+                  max_frames: int | None = None, progress: ProgressFn | None = None) -> Path:
+    """Write an MP4 of the input with the tracking drawn on (frames of varying size are padded)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    by_frame = {f: g for f, g in table.groupby("frame")}
+    empty = table.iloc[:0]
+    writer = None
+    size = None
+    with open_frames(path) as source:
+        total = len(source) if max_frames is None else min(len(source), max_frames)
+        scale = 1 if max(source.shape) >= 240 else 3
+        for i, frame in enumerate(source):
+            if max_frames is not None and i >= max_frames:
+                break
+            image = draw_frame(frame, by_frame.get(i, empty), scale)
+            if writer is None:
+                size = (image.shape[1] + image.shape[1] % 2, image.shape[0] + image.shape[0] % 2)
+                writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), size)
+            canvas = np.zeros((size[1], size[0], 3), np.uint8)
+            h, w = min(size[1], image.shape[0]), min(size[0], image.shape[1])
+            canvas[:h, :w] = image[:h, :w]
+            writer.write(cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+            if progress is not None and total and i % 10 == 0:
+                progress(min(1.0, (i + 1) / total), "drawing the overlay video")
+    if writer is None:
+        raise DevocoreError(f"'{Path(path).name}' gave no frame to draw.")
+    writer.release()
+    if not out.exists() or out.stat().st_size == 0:
+        raise DevocoreError(f"Could not write the overlay video '{out.name}' (no MP4 encoder?).")
+    if progress is not None:
+        progress(1.0, "overlay written")
+    return out

@@ -1,0 +1,176 @@
+"""Which end is the head: consistent through time, with a confidence.
+
+As in Tierpsy Tracker, the ends are first made consistent from frame to frame
+(each midline is listed in the order closest to the previous one), which
+splits a worm's frames into runs whose order is known up to one flip. Each run
+is then oriented as a whole by votes that each hold for a crawling worm:
+
+* motion: worms mostly crawl forward, so the centroid moves towards the head
+  (only when frames share one field of view, not for crops);
+* body wave: during forward crawling the bending wave travels from head to tail;
+* head swing: the head sweeps from side to side more than the tail does
+  (Tierpsy's head/tail angular-speed test);
+* taper: the tail narrows to a point, the head stays blunt. Computed and
+  logged but weighted 0: in thresholded bright-field masks the translucent
+  nose often makes the head end the thinner one, so the cue is unreliable.
+
+The score is a weighted sum of the votes in -1..1; its magnitude gives the
+confidence. Weights are design choices fixed in :data:`WEIGHTS`.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from devocore.tracking.midline import Midline
+
+log = logging.getLogger(__name__)
+
+#: Weight of each vote; motion is the most reliable cue when it is available.
+WEIGHTS = {"motion": 2.0, "wave": 1.0, "swing": 1.0, "taper": 0.0}
+#: Consecutive midlines whose two orders fit almost equally well start a new run.
+AMBIGUOUS_RATIO = 0.7
+
+
+def order_distance(a: np.ndarray, b: np.ndarray, align: bool) -> tuple[float, float]:
+    """Mean point distance between midlines ``a`` and ``b`` as listed and with ``b`` flipped.
+
+    With ``align`` both are centred first (cropped frames move with the worm).
+    """
+    if align:
+        a = a - a.mean(axis=0)
+        b = b - b.mean(axis=0)
+    same = float(np.mean(np.hypot(*(a - b).T)))
+    flip = float(np.mean(np.hypot(*(a - b[::-1]).T)))
+    return same, flip
+
+
+def consistent_runs(midlines: list[Midline | None], align: bool, max_gap: int = 5,
+                    breaks: set[int] | frozenset = frozenset()) -> tuple[list[Midline | None], list[int]]:
+    """List every midline in the order of its predecessor; return them and a run id per frame.
+
+    Frames without a midline get run -1. A new run starts after a gap longer
+    than ``max_gap`` frames, when the order is ambiguous, or after a frame in
+    ``breaks`` (where the worm touched another and its identity is less sure).
+    """
+    out: list[Midline | None] = []
+    runs: list[int] = []
+    run, last, last_i = -1, None, -10 ** 9
+    broken = False
+    for i, m in enumerate(midlines):
+        broken = broken or i in breaks
+        if m is None or m.points is None:
+            out.append(m)
+            runs.append(-1)
+            continue
+        new_run = last is None or i - last_i > max_gap or broken
+        broken = False
+        if not new_run:
+            same, flip = order_distance(last.points, m.points, align)
+            if min(same, flip) > AMBIGUOUS_RATIO * max(same, flip):
+                new_run = True
+            elif flip < same:
+                m = m.flipped()
+        if new_run:
+            run += 1
+        out.append(m)
+        runs.append(run)
+        last, last_i = m, i
+    return out, runs
+
+
+def _angles(points: np.ndarray, k: int) -> tuple[float, float]:
+    head = points[0] - points[k]
+    tail = points[-1] - points[-1 - k]
+    return float(np.arctan2(head[1], head[0])), float(np.arctan2(tail[1], tail[0]))
+
+
+def turning_angles(points: np.ndarray) -> np.ndarray:
+    """Signed turning angles (radians) at the interior points of an N x 2 polyline.
+
+    Positive is a left turn as seen on screen (image y points down).
+
+    Example:
+        >>> pts = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, -1.0]])  # right, then up on screen
+        >>> float(np.round(np.degrees(turning_angles(pts))[0]))
+        90.0
+    """
+    seg = np.diff(points, axis=0)
+    theta = np.arctan2(-seg[:, 1], seg[:, 0])  # y flipped: angles as seen on screen
+    return np.angle(np.exp(1j * np.diff(theta)))
+
+
+def votes(midlines: list[Midline], centroids: np.ndarray | None) -> dict[str, float]:
+    """Votes in -1..1 that ``points[0]`` is the head, for a run of consistently ordered midlines."""
+    pts = np.stack([m.points for m in midlines])  # T x N x 2
+    n_t, n = pts.shape[:2]
+    k = max(1, n // 6)
+    result: dict[str, float] = {}
+    if centroids is not None and n_t >= 3:
+        velocity = np.gradient(centroids, axis=0)
+        head_dir = pts[:, 0] - pts[:, n // 2]
+        head_dir /= np.linalg.norm(head_dir, axis=1, keepdims=True) + 1e-9
+        along = np.sum(velocity * head_dir, axis=1)
+        total = np.sum(np.abs(along))
+        if total > 0.05 * n_t:  # the worm moves at all (more than ~0.05 px per frame)
+            result["motion"] = float(np.sum(along) / total)
+    if n_t >= 3:
+        angles = np.array([_angles(p, k) for p in pts])
+        swing = np.abs(np.diff(np.unwrap(angles, axis=0), axis=0)).sum(axis=0)
+        if swing.sum() > 0:
+            result["swing"] = float((swing[0] - swing[1]) / swing.sum())
+        curv = np.stack([turning_angles(p) for p in pts])  # T x (N-2)
+        curv = curv - curv.mean(axis=1, keepdims=True)
+        shift = max(1, n // 25)
+        a, b = curv[:-1], curv[1:]
+        to_tail = float(np.sum(a[:, :-shift] * b[:, shift:]))
+        to_head = float(np.sum(a[:, shift:] * b[:, :-shift]))
+        if abs(to_tail) + abs(to_head) > 0:
+            result["wave"] = float((to_tail - to_head) / (abs(to_tail) + abs(to_head)))
+    widths = np.stack([m.widths for m in midlines])
+    edge = max(2, n // 10)
+    w_head = float(np.median(widths[:, 1:edge + 1]))
+    w_tail = float(np.median(widths[:, -edge - 1:-1]))
+    if w_head + w_tail > 0:
+        result["taper"] = float(np.clip(4.0 * (w_head - w_tail) / (w_head + w_tail), -1, 1))
+    return result
+
+
+@dataclass
+class Orientation:
+    """Per-frame result of :func:`orient`: midlines head first and a confidence in 0..1."""
+
+    midlines: list[Midline | None]
+    confidence: np.ndarray
+    runs: list[int]
+
+
+def orient(midlines: list[Midline | None], centroids: np.ndarray | None = None, align: bool = False,
+           max_gap: int = 5, breaks: set[int] | frozenset = frozenset()) -> Orientation:
+    """Put the head first in every midline of one worm's frames.
+
+    Args:
+        midlines: one entry per frame (None or coiled where there is no midline).
+        centroids: T x 2 centroid positions when frames share one field of view
+            (gives the motion vote); None for cropped frames.
+        align: centre midlines before comparing consecutive frames (crops).
+        max_gap: frames without a midline that a run may bridge.
+        breaks: frames after which a run may not continue (touching another worm).
+    """
+    ordered, runs = consistent_runs(midlines, align, max_gap, breaks)
+    confidence = np.zeros(len(ordered))
+    for run in sorted(set(runs) - {-1}):
+        idx = [i for i, r in enumerate(runs) if r == run]
+        run_cents = None if centroids is None else np.asarray(centroids, float)[idx]
+        v = votes([ordered[i] for i in idx], run_cents)
+        weight = sum(WEIGHTS[key] for key in v)
+        score = sum(WEIGHTS[key] * val for key, val in v.items()) / weight if weight else 0.0
+        if score < 0:
+            for i in idx:
+                ordered[i] = ordered[i].flipped()
+        conf = min(1.0, abs(score) * min(1.0, len(idx) / 10.0) * 2.0)
+        confidence[idx] = conf
+        log.debug("run %d (%d frames): votes %s -> score %.2f", run, len(idx), v, score)
+    return Orientation(midlines=ordered, confidence=confidence, runs=runs)

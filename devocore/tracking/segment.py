@@ -1,0 +1,261 @@
+"""Finding worms in a frame: background model, polarity, threshold, clean-up.
+
+Two ways to separate a worm from its plate, chosen by the caller:
+
+* videos with a fixed field of view: a background image (the median of frames
+  sampled across the video, where moving worms vanish) is subtracted;
+* folders of cropped frames whose size varies: each frame is its own reference;
+  the background level and noise come from the frame's border.
+
+Either way the threshold sits half-way between the plate and the typical worm
+contrast (a full-width-at-half-maximum boundary) and never below a few noise
+standard deviations, so it adapts to each video without tuning.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from devocore.errors import UnsupportedFormatError
+
+log = logging.getLogger(__name__)
+
+#: A pixel whose contrast is at least this many noise sigmas is surely worm.
+SURE_SIGMAS = 8.0
+#: The threshold never falls below this many noise sigmas.
+MIN_SIGMAS = 4.0
+#: A pixel that changed by this many noise sigmas across the samples, and whose median is
+#: this far on the worms' side of the smooth plate, holds a slow worm's ghost.
+GHOST_SIGMAS = 6.0
+#: Width (pixels) of the median filter that gives the smooth plate; wider than a worm.
+PLATE_SMOOTHING = 61
+
+
+def gray(frame: np.ndarray) -> np.ndarray:
+    """Y x X float32 gray levels from a gray or RGB(A) frame of any dtype."""
+    frame = np.asarray(frame)
+    if frame.ndim == 3:
+        if frame.shape[2] >= 3 and frame.dtype == np.uint8:
+            frame = cv2.cvtColor(np.ascontiguousarray(frame[..., :3]), cv2.COLOR_RGB2GRAY)
+        else:
+            frame = frame[..., :3].mean(axis=2) if frame.shape[2] > 1 else frame[..., 0]
+    return frame.astype(np.float32, copy=False)
+
+
+def compact_gray(frame: np.ndarray) -> np.ndarray:
+    """Y x X gray levels in the least memory: uint8 for 8-bit frames, float32 otherwise."""
+    frame = np.asarray(frame)
+    if frame.dtype == np.uint8 and frame.ndim == 2:
+        return frame
+    if frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] >= 3:
+        return cv2.cvtColor(np.ascontiguousarray(frame[..., :3]), cv2.COLOR_RGB2GRAY)
+    return gray(frame)
+
+
+def _robust_sigma(values: np.ndarray) -> float:
+    med = np.median(values)
+    return float(1.4826 * np.median(np.abs(values - med))) + 1e-3
+
+
+def polarity_of(deviation: np.ndarray, sigma: float) -> int:
+    """+1 when the worm is darker than the plate, -1 when lighter.
+
+    ``deviation`` is background minus frame; the worm is the side whose strong
+    deviations weigh more.
+    """
+    strong = np.abs(deviation) > SURE_SIGMAS * sigma
+    dark = float(deviation[strong & (deviation > 0)].sum())
+    light = float(-deviation[strong & (deviation < 0)].sum())
+    return 1 if dark >= light else -1
+
+
+def _smooth_plate(image: np.ndarray, size: int = PLATE_SMOOTHING) -> np.ndarray:
+    """A median filter wide enough to erase worms, computed at quarter size for speed."""
+    small = cv2.resize(image, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    k = max(3, (size // 4) | 1)
+    small = cv2.medianBlur(np.clip(small, 0, 255).astype(np.uint8), k) if image.max() <= 255 else \
+        cv2.medianBlur(small.astype(np.float32), 5)
+    return cv2.resize(small.astype(np.float32), (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+@dataclass(frozen=True)
+class Background:
+    """A background image with its noise level and the worms' polarity.
+
+    Attributes:
+        image: Y x X float32 plate without worms.
+        sigma: noise standard deviation of a frame against the image.
+        polarity: +1 dark worms on a light plate, -1 light worms on a dark plate.
+    """
+
+    image: np.ndarray
+    sigma: float
+    polarity: int
+
+
+def background_from_frames(frames: list[np.ndarray]) -> Background:
+    """A plate image from sampled frames, their noise and the worms' polarity.
+
+    The plate is the per-pixel median of the samples, except where a worm lay
+    in most samples yet moved away at least once (the median keeps such a
+    slow worm as a ghost): there the plate comes from a median filter of the
+    median image, wide enough to erase worms. Dark specks that never move stay
+    in the background.
+
+    Example:
+        >>> plate = np.full((20, 20), 200.0); moved = [plate.copy() for _ in range(3)]
+        >>> for i, f in enumerate(moved): f[5:8, 2 + 5 * i:6 + 5 * i] = 50
+        >>> bg = background_from_frames(moved)
+        >>> float(bg.image[6, 3]), bg.polarity
+        (200.0, 1)
+    """
+    stack = np.stack([compact_gray(f) for f in frames])
+    median = np.median(stack, axis=0).astype(np.float32)
+    deviation = median[None, ::4, ::4] - stack[:, ::4, ::4].astype(np.float32)
+    sigma = _robust_sigma(deviation.ravel())
+    polarity = polarity_of(deviation, sigma)
+    image = median
+    if len(frames) >= 5:
+        smooth = _smooth_plate(median)
+        spread = stack.max(axis=0).astype(np.float32) - stack.min(axis=0)
+        ghost = (spread > GHOST_SIGMAS * sigma) & ((smooth - median) * polarity > GHOST_SIGMAS * sigma)
+        if ghost.any():
+            image = np.where(ghost, smooth, median).astype(np.float32)
+            log.debug("background: %d ghost pixels of slow worms replaced by the smooth plate", int(ghost.sum()))
+    return Background(image=image, sigma=sigma, polarity=polarity)
+
+
+def frame_contrast(frame: np.ndarray, background: Background | None, polarity: int | None = None
+                   ) -> tuple[np.ndarray, float]:
+    """Worm contrast (positive where the worm is) and the noise sigma.
+
+    Without a background the frame's border gives the plate level and noise
+    (cropped frames: the worm does not fill the border).
+    """
+    g = gray(frame)
+    if background is not None:
+        if background.image.shape != g.shape:
+            raise UnsupportedFormatError(
+                f"A frame of size {g.shape[1]}x{g.shape[0]} differs from the first frames "
+                f"({background.image.shape[1]}x{background.image.shape[0]}); track them as crops.")
+        if background.polarity > 0:
+            return cv2.subtract(background.image, g), background.sigma
+        return cv2.subtract(g, background.image), background.sigma
+    border = np.concatenate([g[:2].ravel(), g[-2:].ravel(), g[:, :2].ravel(), g[:, -2:].ravel()])
+    level = float(np.median(border))
+    sigma = _robust_sigma(border)
+    deviation = level - g
+    if polarity is None:
+        polarity = polarity_of(deviation, sigma)
+    return deviation * polarity, sigma
+
+
+def threshold_of(contrast: np.ndarray, sigma: float) -> float:
+    """Half the typical contrast of sure worm pixels, at least ``MIN_SIGMAS`` noise sigmas."""
+    sure = contrast[contrast > SURE_SIGMAS * sigma]
+    if sure.size < 10:
+        return float(SURE_SIGMAS * sigma)
+    return float(max(MIN_SIGMAS * sigma, 0.5 * np.median(sure)))
+
+
+def foreground(contrast: np.ndarray, sigma: float, threshold: float | None = None) -> np.ndarray:
+    """Y x X bool worm pixels: the lightly smoothed contrast above the threshold."""
+    thr = threshold_of(contrast, sigma) if threshold is None else threshold
+    smooth = cv2.GaussianBlur(contrast, (3, 3), 0.7)
+    return smooth > thr
+
+
+def fill_small_holes(mask: np.ndarray, max_fraction: float = 0.02, max_gap_radius: float = 1.5,
+                     contrast: np.ndarray | None = None, sigma: float = 0.0) -> tuple[np.ndarray, int]:
+    """Fill threshold gaps; return the mask and the area of the largest hole left.
+
+    A hole smaller than ``max_fraction`` of the object, a thin sliver (at
+    most ``max_gap_radius`` pixels from its rim everywhere and long), or a
+    narrow hole (up to twice that) whose pixels still differ from the plate
+    (``contrast`` above 1.5 noise ``sigma``: a pale core along the body) is a
+    gap in the threshold. A larger enclosed hole of plate means the worm
+    touches itself around it (a coil).
+    """
+    m = mask.astype(np.uint8)
+    inverse = 1 - m
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(inverse, connectivity=4)
+    h, w = m.shape
+    out = mask.copy()
+    biggest = 0
+    limit = max(4, max_fraction * m.sum())
+    for i in range(1, n):
+        x, y, bw, bh, area = stats[i]
+        if x == 0 or y == 0 or x + bw == w or y + bh == h:
+            continue  # touches the border: plate, not a hole
+        hole = labels[y:y + bh, x:x + bw] == i
+        if area > limit:
+            radius = float(cv2.distanceTransform(np.pad(hole, 1).view(np.uint8), cv2.DIST_L2, 3).max())
+            sliver = radius <= max_gap_radius and area >= 6 * np.pi * radius * radius
+            pale = (contrast is not None and radius <= 2 * max_gap_radius
+                    and float(np.median(contrast[y:y + bh, x:x + bw][hole])) > 1.5 * sigma)
+            if not (sliver or pale):
+                biggest = max(biggest, int(area))
+                continue
+        out[y:y + bh, x:x + bw] |= hole
+    return out, biggest
+
+
+@dataclass
+class Blob:
+    """One connected object: its mask inside a bounding box and where the box sits.
+
+    Attributes:
+        mask: h x w bool, the object only.
+        contrast: h x w float32 worm contrast in the box.
+        x0, y0: the box's top-left corner in the frame.
+        area: pixel count.
+        centroid: (x, y) in frame pixels.
+        sigma: noise standard deviation of the contrast.
+    """
+
+    mask: np.ndarray
+    contrast: np.ndarray
+    x0: int
+    y0: int
+    area: int
+    centroid: tuple[float, float]
+    sigma: float = 0.0
+
+
+def find_blobs(contrast: np.ndarray, sigma: float, min_area: int = 30, pad: int = 3,
+               threshold: float | None = None) -> list[Blob]:
+    """Connected worm-like objects of at least ``min_area`` pixels, largest first.
+
+    Objects are found by their outer contours (much faster than labelling the
+    whole frame); each object's mask is its filled contour intersected with the
+    thresholded pixels, so holes stay holes.
+
+    Example:
+        >>> c = np.zeros((30, 40), np.float32); c[5:10, 5:30] = 50; c[20:24, 10:14] = 50
+        >>> [b.area for b in find_blobs(c, 1.0, min_area=10, threshold=25)]
+        [125, 16]
+    """
+    mask = foreground(contrast, sigma, threshold).view(np.uint8)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    h, w = mask.shape
+    blobs = []
+    for contour in contours:
+        x, y, bw, bh = cv2.boundingRect(contour)
+        if bw * bh < min_area:
+            continue
+        xa, ya = max(0, x - pad), max(0, y - pad)
+        xb, yb = min(w, x + bw + pad), min(h, y + bh + pad)
+        inside = np.zeros((yb - ya, xb - xa), np.uint8)
+        cv2.drawContours(inside, [contour], -1, 1, thickness=-1, offset=(-xa, -ya))
+        own = (inside & mask[ya:yb, xa:xb]).astype(bool)
+        area = int(own.sum())
+        if area < min_area:
+            continue
+        rows, cols = np.nonzero(own)
+        blobs.append(Blob(mask=own, contrast=contrast[ya:yb, xa:xb], x0=xa, y0=ya, area=area,
+                          centroid=(float(cols.mean()) + xa, float(rows.mean()) + ya), sigma=sigma))
+    blobs.sort(key=lambda b: -b.area)
+    return blobs

@@ -1,0 +1,552 @@
+"""Tracking worms through a video: detection, identity, midlines, measures.
+
+Frames stream through :class:`Tracker` one at a time. Each frame's blobs are
+matched to the worms already followed by the Hungarian algorithm on predicted
+positions (constant velocity), gated by a fraction of the body length. A blob
+that holds the predicted positions of two or more worms and is larger than one
+worm is two worms touching: those worms are flagged ``touching`` for the frame
+and not measured. Blobs nobody claims start new worms (entering the view);
+worms unseen for ``max_missing`` frames end (leaving). When the frames end,
+each worm's ends are oriented head first (:mod:`devocore.tracking.headtail`)
+and its measures computed. Memory grows with the output table only.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+
+from devocore.errors import DevocoreError, NoFramesError
+from devocore.progress import ProgressFn
+from devocore.tracking.headtail import orient, turning_angles
+from devocore.tracking.midline import Midline, extract_midline, resample
+from devocore.tracking.segment import (Background, background_from_frames, compact_gray, find_blobs, frame_contrast,
+                                       threshold_of)
+
+log = logging.getLogger(__name__)
+
+#: With one field of view the threshold is re-estimated every this many frames.
+THRESHOLD_EVERY = 25
+#: A midline this much longer than the worm's usual length is two worms end to end.
+LONGER_THAN_ONE = 1.35
+#: A blob with this many times the worm's usual area holds more than one worm.
+LARGER_THAN_ONE = 1.5
+#: Worms crossing keep their pace; worms in contact for longer than TOUCH_PASS frames stay
+#: together: their predicted velocity then shrinks by TOUCH_SLOWDOWN each frame.
+TOUCH_PASS = 25
+TOUCH_SLOWDOWN = 0.8
+#: After this many frames in a row of a length that does not fit, the usual length is learned again.
+RELEARN_AFTER = 12
+#: Status of a worm in a frame.
+OK, COILED, TOUCHING, EDGE = "ok", "coiled", "touching", "edge"
+
+
+@dataclass(frozen=True)
+class TrackConfig:
+    """Settings of one tracking run (defaults suit 1-20 worms at 5-30 fps).
+
+    Attributes:
+        n_points: midline points from head to tail.
+        min_area: smallest blob, in pixels, taken as a worm.
+        px_per_mm: image scale; adds the ``*_mm`` columns when given.
+        fps: frame rate; None uses the file's own (else 25 with a warning).
+        background_frames: frames sampled for the median background.
+        max_missing: frames a worm may go undetected before its track ends.
+        max_jump: largest centroid jump between frames as a fraction of body length.
+        crops: frames are crops centred on one worm (size may vary): no
+            background model, each frame thresholded on its own. None decides
+            from the input (a folder of frames of different sizes).
+        speed_window_s: window for the speed estimate.
+        n_curvature: number of stations in the curvature profile.
+        max_gap: frames without a midline that head/tail continuity may bridge.
+    """
+
+    n_points: int = 49
+    min_area: int = 30
+    px_per_mm: float | None = None
+    fps: float | None = None
+    background_frames: int = 25
+    max_missing: int = 10
+    max_jump: float = 0.5
+    crops: bool | None = None
+    speed_window_s: float = 0.4
+    n_curvature: int = 9
+    max_gap: int = 5
+
+
+@dataclass
+class _Obs:
+    frame: int
+    status: str
+    centroid: tuple[float, float]
+    midline: Midline | None = None
+    area: int = 0
+    note: str = ""
+
+
+@dataclass
+class _Track:
+    ident: int
+    obs: list[_Obs] = field(default_factory=list)
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    missing: int = 0
+    odd_run: int = 0
+    lengths: list[float] = field(default_factory=list)
+    widths: list[float] = field(default_factory=list)
+    areas: list[int] = field(default_factory=list)
+
+    def last_seen(self) -> _Obs:
+        return self.obs[-1]
+
+    def predict(self, frame: int) -> np.ndarray:
+        last = self.last_seen()
+        return np.asarray(last.centroid) + self.velocity * (frame - last.frame)
+
+    def ref(self, values: list) -> float | None:
+        return float(np.median(values[-50:])) if len(values) >= 3 else None
+
+
+@dataclass
+class TrackResult:
+    """What :func:`track` returns.
+
+    Attributes:
+        table: one row per frame and worm (see :func:`measure` for the columns).
+        n_frames: frames read.
+        fps: frame rate used for times and speeds.
+        shape: (height, width) of the first frame.
+        crops: whether frames were treated as crops of one worm.
+        seconds: wall time of the tracking itself.
+        cpu_seconds: processor time it used (less than ``seconds`` on a busy machine).
+    """
+
+    table: pd.DataFrame
+    n_frames: int
+    fps: float
+    shape: tuple[int, int]
+    crops: bool
+    seconds: float
+    cpu_seconds: float = float("nan")
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.n_frames / self.seconds if self.seconds > 0 else float("inf")
+
+    @property
+    def frames_per_cpu_second(self) -> float:
+        return self.n_frames / self.cpu_seconds if self.cpu_seconds > 0 else float("inf")
+
+
+class Tracker:
+    """Streaming multi-worm tracker: call :meth:`add` per frame, then :meth:`finish`."""
+
+    def __init__(self, config: TrackConfig = TrackConfig(), background: Background | None = None):
+        self.config = config
+        self.background = background
+        self.active: list[_Track] = []
+        self.done: list[_Track] = []
+        self.next_id = 1
+        self.frame = -1
+        self.shape: tuple[int, int] | None = None
+        self._threshold: float | None = None
+
+    # ------------------------------------------------------------------ per frame
+    def add(self, image: np.ndarray) -> None:
+        """Detect, match and measure the worms of the next frame."""
+        self.frame += 1
+        cfg = self.config
+        if self.shape is None:
+            self.shape = tuple(np.asarray(image).shape[:2])
+        contrast, sigma = frame_contrast(image, None if cfg.crops else self.background,
+                                         None if self.background is None else self.background.polarity)
+        if cfg.crops or self.frame % THRESHOLD_EVERY == 0 or self._threshold is None:
+            self._threshold = threshold_of(contrast, sigma)
+        blobs = find_blobs(contrast, sigma, min_area=cfg.min_area, threshold=self._threshold)
+        if cfg.crops:
+            blobs = blobs[:1]
+            if blobs:
+                blobs[0].centroid = (0.0, 0.0)  # crops move with the worm: one identity, no position
+        height, width = contrast.shape
+        claimed = self._touching(blobs)
+        tracks = [t for t in self.active if t.ident not in claimed]
+        free = [i for i in range(len(blobs)) if i not in claimed.values()]
+        pairs = self._assign(tracks, [blobs[i] for i in free])
+        matched_tracks, matched_blobs = set(), set()
+        for ti, bj in pairs:
+            track, index = tracks[ti], free[bj]
+            self._observe(track, blobs[index], height, width)
+            matched_tracks.add(track.ident)
+            matched_blobs.add(index)
+        for track in self.active:
+            if track.ident in claimed:
+                blob = blobs[claimed[track.ident]]
+                track.obs.append(_Obs(self.frame, TOUCHING, tuple(track.predict(self.frame)), area=blob.area,
+                                      note="merged"))
+                track.missing = 0
+                _slow_down(track)
+            elif track.ident not in matched_tracks:
+                track.missing += 1
+        for i in free:
+            if i not in matched_blobs and self._plausible_new(blobs[i]):
+                track = _Track(self.next_id)
+                self.next_id += 1
+                self._observe(track, blobs[i], height, width)
+                self.active.append(track)
+        for track in [t for t in self.active if t.missing > cfg.max_missing]:
+            self.active.remove(track)
+            self.done.append(track)
+
+    def _touching(self, blobs) -> dict[int, int]:
+        """Worms whose predicted positions fall in one blob larger than one worm: {worm id: blob index}."""
+        claimed: dict[int, int] = {}
+        if self.config.crops or len(self.active) < 2:
+            return claimed
+        inside: dict[int, list[_Track]] = {}
+        for track in self.active:
+            if track.missing > 2:
+                continue
+            x, y = track.predict(self.frame)
+            for j, blob in enumerate(blobs):
+                r, c = int(round(y)) - blob.y0, int(round(x)) - blob.x0
+                near = blob.mask[max(0, r - 2):r + 3, max(0, c - 2):c + 3]
+                if near.size and near.any():
+                    inside.setdefault(j, []).append(track)
+                    break
+        for j, members in inside.items():
+            if len(members) < 2:
+                continue
+            single = max(t.ref(t.areas) or 0 for t in members)
+            if single and blobs[j].area > 1.3 * single:
+                # a blob holds as many worms as its area allows; the others lost their worm
+                room = max(2, int(round(blobs[j].area / single)))
+                cx, cy = blobs[j].centroid
+                members.sort(key=lambda t: float(np.hypot(*(t.predict(self.frame) - (cx, cy)))))
+                for t in members[:room]:
+                    claimed[t.ident] = j
+        return claimed
+
+    def _assign(self, tracks: list[_Track], blobs) -> list[tuple[int, int]]:
+        if not tracks or not blobs:
+            return []
+        if self.config.crops:
+            return [(0, 0)]
+        cost = np.zeros((len(tracks), len(blobs)))
+        gates = np.zeros(len(tracks))
+        for i, t in enumerate(tracks):
+            p = t.predict(self.frame)
+            cost[i] = [np.hypot(p[0] - b.centroid[0], p[1] - b.centroid[1]) for b in blobs]
+            length = t.ref(t.lengths) or np.sqrt(max(t.areas[-5:] or [100])) * 3.0
+            gates[i] = max(10.0, self.config.max_jump * length) * (1 + 0.5 * min(t.missing, 4))
+        big = 1e6
+        rows, cols = linear_sum_assignment(np.where(cost <= gates[:, None], cost, big))
+        return [(r, c) for r, c in zip(rows, cols) if cost[r, c] <= gates[r]]
+
+    def _plausible_new(self, blob) -> bool:
+        """A new worm: not a fragment, and not two worms already followed lying together."""
+        singles = [a for a in (t.ref(t.areas) for t in self.active) if a]
+        if not singles:
+            return True
+        typical = float(np.median(singles))
+        return 0.4 * typical <= blob.area <= LARGER_THAN_ONE * typical
+
+    def _observe(self, track: _Track, blob, height: int, width: int) -> None:
+        at_edge = (not self.config.crops and (blob.x0 <= 0 or blob.y0 <= 0 or blob.x0 + blob.mask.shape[1] >= width
+                                              or blob.y0 + blob.mask.shape[0] >= height))
+        ref_length = None if at_edge else track.ref(track.lengths)
+        midline = extract_midline(blob, self.config.n_points, ref_length=ref_length, ref_width=track.ref(track.widths))
+        status = EDGE if at_edge else (COILED if midline.coiled else OK)
+        if status == OK and ref_length and midline.length > LONGER_THAN_ONE * ref_length:
+            status = TOUCHING  # longer than the worm: it lies end to end with another
+        ref_area = track.ref(track.areas)
+        if status != EDGE and ref_area and blob.area > LARGER_THAN_ONE * ref_area:
+            status = TOUCHING  # more pixels than one worm: merged with another
+        odd = status == TOUCHING or midline.reason == "short"
+        track.odd_run = track.odd_run + 1 if odd else 0
+        if track.odd_run > RELEARN_AFTER:
+            # The usual length was learned from a wrong blob (two worms end to end): learn it again.
+            track.lengths.clear()
+            track.widths.clear()
+            track.odd_run = 0
+            midline = extract_midline(blob, self.config.n_points)
+            status = COILED if midline.coiled else OK
+        centroid = blob.centroid
+        if status == TOUCHING and track.obs:
+            # a merged blob's centroid is nobody's position: coast on the prediction
+            track.obs.append(_Obs(self.frame, status, tuple(track.predict(self.frame)), None, blob.area, "long"))
+            track.missing = 0
+            _slow_down(track)
+            return
+        if track.obs:
+            last = track.last_seen()
+            step = (np.asarray(centroid) - np.asarray(last.centroid)) / max(1, self.frame - last.frame)
+            track.velocity = step if len(track.obs) < 2 else 0.6 * step + 0.4 * track.velocity
+        track.obs.append(_Obs(self.frame, status, centroid, midline if status != TOUCHING else None, blob.area,
+                              midline.reason if status != TOUCHING else "long"))
+        track.missing = 0
+        if status == OK or not track.areas:
+            track.areas.append(blob.area)
+        if status == OK:
+            track.lengths.append(midline.length)
+            track.widths.append(float(np.median(midline.widths)))
+
+    # ------------------------------------------------------------------ at the end
+    def finish(self, fps: float, min_frames: int = 3) -> pd.DataFrame:
+        """Orient every worm head first and return the table of measures."""
+        tracks = sorted(self.done + self.active, key=lambda t: t.ident)
+        self.done, self.active = tracks, []
+        tables = []
+        new_id = 0
+        for track in tracks:
+            if len(track.obs) < min_frames:
+                continue
+            new_id += 1
+            tables.append(measure(track.obs, new_id, fps, self.config))
+        if not tables:
+            return pd.DataFrame(columns=base_columns(self.config))
+        return pd.concat(tables, ignore_index=True).sort_values(["frame", "worm"], ignore_index=True)
+
+
+def _slow_down(track: _Track) -> None:
+    """Damp a touching worm's predicted motion once the contact has lasted TOUCH_PASS frames."""
+    recent = track.obs[-TOUCH_PASS - 1:]
+    if len(recent) > TOUCH_PASS and all(o.status == TOUCHING for o in recent):
+        track.velocity = track.velocity * TOUCH_SLOWDOWN
+
+
+def base_columns(config: TrackConfig) -> list[str]:
+    """The table's columns in order."""
+    cols = ["frame", "time_s", "worm", "status", "note", "head_x", "head_y", "tail_x", "tail_y", "centroid_x",
+            "centroid_y", "area_px", "length_px", "head_tail_px", "curvature_deg", "speed_px_s", "direction",
+            "head_confidence"]
+    if config.px_per_mm:
+        cols += ["centroid_x_mm", "centroid_y_mm", "length_mm", "head_tail_mm", "speed_mm_s"]
+    cols += [f"curv_{i}" for i in range(1, config.n_curvature + 1)]
+    cols += [f"mid_x_{i:02d}" for i in range(config.n_points)] + [f"mid_y_{i:02d}" for i in range(config.n_points)]
+    return cols
+
+
+def curvature_profile(points: np.ndarray, n_stations: int = 9) -> np.ndarray:
+    """Signed bending (degrees) at ``n_stations`` joints evenly spaced from head to tail.
+
+    The midline is resampled to ``n_stations + 2`` points; positive is a left turn
+    on screen when walking from head to tail.
+
+    Example:
+        >>> straight = np.column_stack([np.arange(20.0), np.zeros(20)])
+        >>> float(np.abs(curvature_profile(straight)).max())
+        0.0
+    """
+    return np.degrees(turning_angles(resample(points, n_stations + 2)))
+
+
+def measure(obs: list[_Obs], worm: int, fps: float, config: TrackConfig) -> pd.DataFrame:
+    """One worm's rows: orientation, positions, length, curvature, speed and direction."""
+    n = config.n_points
+    midlines = [o.midline if o.status in (OK, EDGE) else None for o in obs]
+    frames = np.array([o.frame for o in obs])
+    centroids = np.array([o.centroid for o in obs], dtype=float)
+    gaps_ok = np.all(np.diff(frames) == 1) if len(frames) > 1 else True
+    seq_len = frames[-1] - frames[0] + 1
+    # Orientation works on a frame-indexed sequence: insert None for missed frames.
+    seq: list[Midline | None] = [None] * seq_len
+    cents = np.full((seq_len, 2), np.nan)
+    for o, m in zip(obs, midlines):
+        seq[o.frame - frames[0]] = m
+        cents[o.frame - frames[0]] = o.centroid
+    if not gaps_ok:
+        cents = pd.DataFrame(cents).interpolate(limit_direction="both").to_numpy()
+    mid_cents = np.array([m.points.mean(axis=0) if m is not None and m.points is not None else c
+                          for m, c in zip(seq, cents)])
+    # after touching another worm (or vanishing) the identity is less sure: start a new run
+    breaks = {o.frame - frames[0] for o in obs if o.status == TOUCHING}
+    breaks |= {int(f - frames[0]) for f, g in zip(frames[1:], np.diff(frames)) if g > 1}
+    orientation = orient(seq, None if config.crops else mid_cents, align=bool(config.crops), max_gap=config.max_gap,
+                         breaks=breaks)
+    rows = []
+    for o in obs:
+        k = o.frame - frames[0]
+        m = orientation.midlines[k]
+        row = {"frame": o.frame, "worm": worm, "status": o.status, "note": o.note, "area_px": o.area,
+               "centroid_x": o.centroid[0], "centroid_y": o.centroid[1]}
+        if m is not None and m.points is not None:
+            p = m.points
+            prof = curvature_profile(p, config.n_curvature)
+            row.update(head_x=p[0, 0], head_y=p[0, 1], tail_x=p[-1, 0], tail_y=p[-1, 1],
+                       centroid_x=float(p[:, 0].mean()), centroid_y=float(p[:, 1].mean()),
+                       length_px=m.length, head_tail_px=float(np.hypot(*(p[0] - p[-1]))),
+                       curvature_deg=float(np.mean(np.abs(prof))), head_confidence=orientation.confidence[k])
+            row.update({f"curv_{i + 1}": v for i, v in enumerate(prof)})
+            row.update({f"mid_x_{i:02d}": v for i, v in enumerate(p[:, 0])})
+            row.update({f"mid_y_{i:02d}": v for i, v in enumerate(p[:, 1])})
+        rows.append(row)
+    table = pd.DataFrame(rows).reindex(columns=base_columns(config))
+    table["time_s"] = table["frame"] / fps
+    table["status"] = table["status"].astype(str)
+    table["note"] = table["note"].fillna("").astype(str)
+    if config.crops:
+        table[["centroid_x", "centroid_y"]] = np.nan  # crop coordinates are not positions on the plate
+        table["direction"] = ""
+    else:
+        _speed(table, fps, config)
+    if config.px_per_mm:
+        s = float(config.px_per_mm)
+        for col in ("centroid_x", "centroid_y", "length", "head_tail"):
+            table[f"{col}_mm"] = table[col if col.startswith("centroid") else f"{col}_px"] / s
+        table["speed_mm_s"] = table["speed_px_s"] / s
+    return table
+
+
+def _speed(table: pd.DataFrame, fps: float, config: TrackConfig) -> None:
+    half = max(1, int(round(config.speed_window_s * fps / 2)))
+    t = table["frame"].to_numpy(float)
+    x, y = table["centroid_x"].to_numpy(float), table["centroid_y"].to_numpy(float)
+    n = len(t)
+    lo = np.clip(np.searchsorted(t, t - half), 0, n - 1)
+    hi = np.clip(np.searchsorted(t, t + half, side="right") - 1, 0, n - 1)
+    dt = (t[hi] - t[lo]) / fps
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vx = np.where(dt > 0, (x[hi] - x[lo]) / dt, np.nan)
+        vy = np.where(dt > 0, (y[hi] - y[lo]) / dt, np.nan)
+    speed = np.hypot(vx, vy)
+    table["speed_px_s"] = speed
+    hx = table["head_x"].to_numpy(float) - x
+    hy = table["head_y"].to_numpy(float) - y
+    along = vx * hx + vy * hy
+    length = np.nanmedian(table["length_px"]) if table["length_px"].notna().any() else np.nan
+    moving = speed > 0.02 * length  # more than 2% of a body length per second
+    direction = np.where(np.isnan(along) | ~moving, "", np.where(along > 0, "forward", "reversal"))
+    table["direction"] = direction
+
+
+# ---------------------------------------------------------------------------- running it
+
+def _sample_frames(source, count: int) -> list[np.ndarray]:
+    """About ``count`` frames spread over a FrameSource, without decoding all of it when possible."""
+    from devocore.io import FolderFrames, VideoFrames, read_image
+
+    total = max(1, len(source))
+    picks = np.unique(np.linspace(0, total - 1, min(count, total)).round().astype(int))
+    if isinstance(source, VideoFrames):
+        import cv2
+
+        cap = cv2.VideoCapture(str(source.path))
+        frames = []
+        try:
+            for i in picks:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, int(i))
+                ok, frame = cap.read()
+                if ok:
+                    frames.append(frame[..., ::-1])
+        finally:
+            cap.release()
+        if frames:
+            return frames
+    if isinstance(source, FolderFrames):
+        return [read_image(source.files[i], limits=source.limits).data for i in picks]
+    return [f for i, f in enumerate(source) if i in set(picks.tolist())]
+
+
+#: Most frames (and bytes) held back to build a background before tracking starts.
+BUFFER_FRAMES = 300
+BUFFER_BYTES = 100_000_000
+
+
+def _buffer_frames(shape: tuple[int, ...]) -> int:
+    return int(max(2, min(BUFFER_FRAMES, BUFFER_BYTES // max(1, shape[0] * shape[1]))))
+
+
+def _varying_sizes(frames: list[np.ndarray]) -> bool:
+    return len({np.asarray(f).shape[:2] for f in frames}) > 1
+
+
+def track_frames(frames: Iterable[np.ndarray], config: TrackConfig = TrackConfig(),
+                 background: Background | None = None, total: int | None = None,
+                 progress: ProgressFn | None = None) -> TrackResult:
+    """Track worms in a stream of frames (Y x X gray or RGB arrays).
+
+    Without ``background`` (and not in crop mode) the first
+    ``config.background_frames`` frames are buffered to build one.
+
+    Example:
+        >>> from devocore.tracking import synthetic
+        >>> frames, _ = synthetic.clip(n_frames=30, n_worms=1, seed=0, speed=3.0)
+        >>> result = track_frames(frames, TrackConfig(fps=10))
+        >>> sorted(result.table["worm"].unique().tolist())
+        [1]
+    """
+    start, cpu_start = time.perf_counter(), time.process_time()
+    iterator: Iterator[np.ndarray] = iter(frames)
+    buffered: list[np.ndarray] = []
+    if background is None:
+        # Frames further apart make a cleaner median: buffer up to BUFFER_FRAMES (as uint8 gray).
+        for frame in iterator:
+            buffered.append(compact_gray(frame))
+            if len(buffered) >= _buffer_frames(buffered[0].shape):
+                break
+        if not buffered:
+            raise NoFramesError("There are no frames to track.")
+        if config.crops is None:
+            config = replace(config, crops=_varying_sizes(buffered))
+        if not config.crops:
+            step = max(1, len(buffered) // max(2, config.background_frames))
+            background = background_from_frames(buffered[::step])
+    elif config.crops is None:
+        config = replace(config, crops=False)
+    fps = config.fps or 25.0
+    tracker = Tracker(config, background)
+
+    def stream():
+        yield from buffered
+        yield from iterator
+
+    for frame in stream():
+        tracker.add(frame)
+        if progress is not None and total and tracker.frame % 10 == 0:
+            progress(min(0.99, (tracker.frame + 1) / total), f"frame {tracker.frame + 1} of {total}")
+    if tracker.frame < 0:
+        raise NoFramesError("There are no frames to track.")
+    table = tracker.finish(fps)
+    seconds = time.perf_counter() - start
+    if progress is not None:
+        progress(1.0, "done")
+    log.info("tracked %d frames, %d worms in %.1f s", tracker.frame + 1, table["worm"].nunique(), seconds)
+    return TrackResult(table=table, n_frames=tracker.frame + 1, fps=fps, shape=tracker.shape, crops=bool(config.crops),
+                       seconds=seconds, cpu_seconds=time.process_time() - cpu_start)
+
+
+def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: ProgressFn | None = None) -> TrackResult:
+    """Track the worms of a video file or a folder of frames (natural name order).
+
+    Args:
+        path: MP4/AVI/MOV video, TIFF stack or folder of images.
+        config: settings; ``config.fps`` None takes the file's frame rate.
+        progress: optional callback (fraction, message).
+
+    Raises:
+        DevocoreError subclasses for unreadable input.
+    """
+    from devocore.io import open_frames
+
+    with open_frames(path) as source:
+        fps = config.fps or source.fps
+        if not fps:
+            log.warning("'%s' does not state its frame rate; assuming 25 fps (set fps to change)", source.name)
+            fps = 25.0
+        config = replace(config, fps=float(fps))
+        background = None
+        if len(source) > _buffer_frames(source.shape):
+            # Too long to hold back the frames for the background: seek to samples across it.
+            samples = _sample_frames(source, config.background_frames)
+            if not samples:
+                raise NoFramesError(f"'{source.name}' holds no frame that could be decoded.")
+            if config.crops is None:
+                config = replace(config, crops=_varying_sizes(samples))
+            background = None if config.crops else background_from_frames(samples)
+        return track_frames(source, config, background, total=len(source), progress=progress)
+

@@ -1,0 +1,174 @@
+"""Worm tracking: skeletons, head and tail, and behaviour over time from a video or a folder of frames."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from devocore.tracking import TrackConfig, track
+from devocore.tracking.draw import PALETTE, draw_frame, read_frame, write_overlay
+from devocore.tracking.evaluate import midline_columns
+from devocore.tracking.inputs import example_video, unpack_frames_zip
+from pages import common
+
+SOURCES = ["Example (simulated worms)", "Upload a video", "Upload a ZIP of frames"]
+SUMMARY_COLUMNS = ["frame", "time_s", "worm", "status", "note", "head_x", "head_y", "tail_x", "tail_y", "centroid_x",
+                   "centroid_y", "length_px", "head_tail_px", "curvature_deg", "speed_px_s", "direction",
+                   "head_confidence"]
+
+
+@dataclass(frozen=True)
+class PageInput:
+    """What to track: a path on disk and a stable key for caching the result."""
+
+    path: str
+    key: str
+    label: str
+
+
+def choose_input() -> PageInput | None:
+    source = st.radio("Input", SOURCES, index=common.choice_index(SOURCES, common.param("trk_source", SOURCES[0])),
+                      horizontal=True, key="trk_source")
+    common.set_param("trk_source", source)
+    if source == SOURCES[0]:
+        with common.guard("preparing the example"):
+            path = example_video(common.session_dir())
+        st.caption(f"Example: `{path.name}`, worms crawling on a plate, made by the Devoscope worm simulator.")
+        return PageInput(str(path), f"example:{path}", path.name)
+    if source == SOURCES[1]:
+        upload = st.file_uploader("Video (MP4, AVI, MOV)", type=["mp4", "avi", "mov", "mkv"], key="trk_video")
+        if upload is None:
+            return None
+        data = upload.getvalue()
+        digest = hashlib.sha1(data).hexdigest()[:16]
+        path = common.session_dir() / f"upload-{digest}{Path(upload.name).suffix.lower()}"
+        if not path.exists():
+            path.write_bytes(data)
+        return PageInput(str(path), digest, upload.name)
+    upload = st.file_uploader("ZIP of frames (PNG, JPEG or TIFF; read in natural name order)", type=["zip"],
+                              key="trk_zip")
+    if upload is None:
+        return None
+    data = upload.getvalue()
+    digest = hashlib.sha1(data).hexdigest()[:16]
+    folder = common.session_dir() / f"frames-{digest}"
+    with common.guard("reading the ZIP"):
+        if not folder.exists():
+            unpack_frames_zip(data, folder)
+    return PageInput(str(folder), digest, upload.name)
+
+
+def choose_config() -> TrackConfig:
+    with st.expander("Settings", expanded=False):
+        c1, c2, c3 = st.columns(3)
+        scale = c1.number_input("Pixels per mm (0 = pixels only)", min_value=0.0, step=10.0,
+                                value=common.param("trk_px_per_mm", 0.0, float), key="trk_px_per_mm")
+        fps = c2.number_input("Frames per second (0 = from the file)", min_value=0.0, step=1.0,
+                              value=common.param("trk_fps", 0.0, float), key="trk_fps")
+        crops = c3.selectbox("Frames are crops around one worm", ["auto", "yes", "no"],
+                             index=common.choice_index(["auto", "yes", "no"], common.param("trk_crops", "auto")),
+                             key="trk_crops", help="auto: yes when the frames' sizes differ")
+    common.set_param("trk_px_per_mm", scale)
+    common.set_param("trk_fps", fps)
+    common.set_param("trk_crops", crops)
+    return TrackConfig(px_per_mm=scale or None, fps=fps or None, crops={"auto": None, "yes": True, "no": False}[crops])
+
+
+def run_tracking(page_input: PageInput, config: TrackConfig):
+    """Track once per input and settings; keep the result for this session."""
+    key = ("trk_result", page_input.key, config)
+    results = st.session_state.setdefault("_trk_results", {})
+    if key not in results:
+        report = common.progress_bar("Tracking worms...")
+        with common.guard("tracking"):
+            results.clear()  # keep one result: tables can be large
+            results[key] = track(page_input.path, config, progress=report)
+    return results[key]
+
+
+def frame_view(page_input: PageInput, result) -> None:
+    table = result.table
+    st.subheader("Frames with skeletons, heads and ids")
+    index = st.slider("Frame", 0, max(0, result.n_frames - 1), value=0, key="trk_frame")
+    with common.guard("reading the frame"):
+        frame = read_frame(page_input.path, index)
+    scale = 1 if max(frame.shape[:2]) >= 240 else 3
+    st.image(draw_frame(frame, table[table["frame"] == index], scale),
+             caption=f"Frame {index} ({index / result.fps:.2f} s). Dot = head; coiled or touching worms show "
+                     "their status instead of a skeleton.")
+    if st.button("Render the overlay video", key="trk_render"):
+        out = common.session_dir() / f"overlay-{hashlib.sha1(page_input.key.encode()).hexdigest()[:12]}.mp4"
+        with common.guard("rendering the overlay"):
+            write_overlay(page_input.path, table, out, fps=result.fps, progress=common.progress_bar("Rendering..."))
+        st.session_state["trk_overlay"] = str(out)
+    overlay = st.session_state.get("trk_overlay")
+    if overlay and Path(overlay).exists():
+        st.download_button("Download the overlay video (MP4)", Path(overlay).read_bytes(), file_name="overlay.mp4",
+                           mime="video/mp4", key="trk_overlay_dl")
+
+
+def charts(result) -> None:
+    table = result.table
+    worms = sorted(table["worm"].unique().tolist())
+    chosen = st.multiselect("Worms", worms, default=worms[:5], key="trk_worms")
+    data = table[table["worm"].isin(chosen)].assign(worm=lambda d: d["worm"].astype(str))
+    colours = {str(w): "rgb" + str(PALETTE[(w - 1) % len(PALETTE)]) for w in worms}
+    unit = "mm" if result.table.columns.str.endswith("_mm").any() else "px"
+    measures = [("head_tail", "Head-tail distance"), ("curvature_deg", "Curvature (mean bend, degrees)"),
+                ("speed", "Speed")]
+    tabs = st.tabs([m[1] for m in measures] + ["Trajectories"])
+    for tab, (column, title) in zip(tabs, measures):
+        if column != "curvature_deg":
+            column = f"{column}_{unit}" if column == "head_tail" else f"speed_{unit}_s"
+        with tab:
+            fig = px.line(data, x="time_s", y=column, color="worm", color_discrete_map=colours,
+                          labels={"time_s": "time (s)", column: column.replace("_", " ")}, title=title)
+            st.plotly_chart(fig, key=f"trk_chart_{column}")
+    with tabs[-1]:
+        height, width = result.shape
+        fig = px.line(data.dropna(subset=["centroid_x"]), x="centroid_x", y="centroid_y", color="worm",
+                      color_discrete_map=colours, title="Centroid paths on the plate (pixels)")
+        fig.update_yaxes(range=[height, 0], scaleanchor="x")
+        fig.update_xaxes(range=[0, width])
+        if result.crops:
+            st.info("The frames are crops that move with the worm, so there is no path on the plate.")
+        st.plotly_chart(fig, key="trk_paths")
+
+
+def main() -> None:
+    st.title("Worm tracking")
+    st.write("Find each worm in a video, its midline and which end is the head, and follow head-tail distance, "
+             "curvature and speed over time. Coiled worms and worms touching each other are flagged, not measured.")
+    page_input = choose_input()
+    config = choose_config()
+    common.limits_caption()
+    if page_input is None:
+        st.info("Upload a file or pick the example.")
+        return
+    result = run_tracking(page_input, config)
+    table = result.table
+    if table.empty:
+        st.warning("No worm was found in these frames.")
+        return
+    counts = table["status"].value_counts()
+    cols = st.columns(5)
+    cols[0].metric("Frames", result.n_frames)
+    cols[1].metric("Worms", table["worm"].nunique())
+    cols[2].metric("Rows with a midline", f"{int(table[midline_columns(table)[0][0]].notna().sum()):,}")
+    cols[3].metric("Coiled / touching rows", f"{int(counts.get('coiled', 0))} / {int(counts.get('touching', 0))}")
+    cols[4].metric("Frames per second processed", f"{result.frames_per_second:.0f}")
+    frame_view(page_input, result)
+    st.subheader("Behaviour over time")
+    charts(result)
+    st.subheader("Table")
+    st.dataframe(table[[c for c in SUMMARY_COLUMNS if c in table]], hide_index=True, key="trk_table")
+    st.download_button("Download the full table (CSV, with midlines and curvature profiles)",
+                       table.to_csv(index=False, float_format="%.3f").encode(), file_name="track.csv",
+                       mime="text/csv", key="trk_csv")
+
+
+main()

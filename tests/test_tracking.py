@@ -1,0 +1,219 @@
+"""Worm tracking engine on drawn worms with known answers."""
+import json
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from devocore import tracking
+from devocore.errors import DevocoreError
+from devocore.tracking import synthetic
+from devocore.tracking.evaluate import compare_skeletons, compare_truth, midline_distance
+from devocore.tracking.headtail import orient
+from devocore.tracking.segment import find_blobs, frame_contrast
+from devocore.tracking.tracker import curvature_profile
+
+
+def single_worm_image(points, width=8.0, size=(120, 160), noise=2.0, seed=0):
+    rng = np.random.default_rng(seed)
+    canvas = np.full(size, 200.0, np.float32)
+    synthetic.draw_worm(canvas, points, width, 60.0)
+    canvas = cv2.GaussianBlur(canvas, (0, 0), 0.7) + rng.normal(0, noise, size)
+    return np.clip(canvas, 0, 255).astype(np.uint8)
+
+
+def write_clip(frames, path, fps=10.0):
+    """Gray uint8 frames as an MJPG AVI (readable by every OpenCV build)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (frames[0].shape[1], frames[0].shape[0]))
+    for f in frames:
+        writer.write(cv2.cvtColor(f, cv2.COLOR_GRAY2BGR))
+    writer.release()
+    return path
+
+
+def midline_of(image, **kwargs):
+    contrast, sigma = frame_contrast(image, None)
+    blobs = find_blobs(contrast, sigma)
+    assert len(blobs) == 1
+    return tracking.extract_midline(blobs[0], **kwargs)
+
+
+def head_first(midline, head_xy):
+    d0 = np.hypot(*(midline.points[0] - head_xy))
+    d1 = np.hypot(*(midline.points[-1] - head_xy))
+    return midline if d0 <= d1 else midline.flipped()
+
+
+def test_straight_worm_midline_has_its_length_and_lies_on_the_axis():
+    points = np.column_stack([np.linspace(40, 110, 30), np.full(30, 60.0)])  # 70 px long
+    m = midline_of(single_worm_image(points))
+    assert not m.coiled
+    assert abs(m.length - 70.0) < 3.0
+    assert np.all(np.abs(m.points[:, 1] - 60.0) < 1.0)
+    assert abs(np.median(m.widths) - 8.0) < 1.5
+
+
+def arc(radius=30.0, turn=np.pi * 0.8, n=40, left=True):
+    """A worm bending along a circle; head at (30, 90) heading right, turning left (up on screen) or right."""
+    theta = np.linspace(0, turn, n)
+    sign = -1.0 if left else 1.0
+    return np.column_stack([30 + radius * np.sin(theta), 90 + sign * radius * (1 - np.cos(theta))])
+
+
+@pytest.mark.parametrize("left", [True, False])
+def test_curved_worm_curvature_sign(left):
+    points = arc(left=left) + ([0, -20] if not left else [0, 0])
+    m = head_first(midline_of(single_worm_image(points, size=(140, 160))), points[0])
+    profile = curvature_profile(m.points)
+    assert (np.mean(profile) > 5) if left else (np.mean(profile) < -5)
+    # a circle of radius 30 bends 0.8 pi over its length: 9 joints of ~14 degrees each
+    assert 8 < np.mean(np.abs(profile)) < 22
+
+
+def test_coiled_worm_is_reported_coiled_without_midline():
+    theta = np.linspace(0, 2.5 * np.pi, 90)
+    radius = 15 + 0.8 * theta  # a loop whose end lies over its start, enclosing the plate
+    points = np.column_stack([80 + radius * np.cos(theta), 60 + radius * np.sin(theta)])
+    m = midline_of(single_worm_image(points, width=9.0))
+    assert m.coiled and m.points is None
+    assert m.reason in ("loop", "branch", "thick", "short")
+
+
+def test_worm_folded_shorter_than_its_usual_length_is_coiled():
+    points = np.column_stack([np.linspace(40, 80, 20), np.full(20, 60.0)])
+    assert midline_of(single_worm_image(points), ref_length=80.0).reason == "short"
+
+
+def test_head_is_the_leading_end_when_the_worm_crawls_forward():
+    frames, truth = synthetic.clip(n_frames=40, n_worms=1, seed=3, speed=3.0)
+    result = tracking.track_frames(frames, tracking.TrackConfig(fps=10))
+    figures = compare_truth(result.table, truth)
+    assert figures["swap_rate"] == 0.0
+    assert figures["median_head_error_px"] < 3.0
+    assert figures["recall"] > 0.9
+    ok = result.table[result.table["status"] == "ok"]
+    assert (ok["direction"] == "forward").mean() > 0.9
+    assert ok["speed_px_s"].median() == pytest.approx(30.0, rel=0.25)  # 3 px per frame at 10 fps
+
+
+def test_orientation_flips_a_run_listed_tail_first():
+    frames, truth = synthetic.clip(n_frames=30, n_worms=1, seed=4, speed=3.0)
+    result = tracking.track_frames(frames, tracking.TrackConfig(fps=10))
+    table = result.table[result.table["status"] == "ok"]
+    # the same midlines given tail first must come back head first
+    xs = [f"mid_x_{i:02d}" for i in range(49)]
+    ys = [f"mid_y_{i:02d}" for i in range(49)]
+    mids = [tracking.Midline(np.column_stack([r[xs].to_numpy(float), r[ys].to_numpy(float)])[::-1],
+                             np.ones(49), 1.0) for _, r in table.iterrows()]
+    cents = table[["centroid_x", "centroid_y"]].to_numpy(float)
+    out = orient(mids, cents)
+    assert np.allclose(out.midlines[0].points[0], table[["head_x", "head_y"]].to_numpy(float)[0])
+    assert out.confidence.min() > 0.3
+
+
+def test_identity_is_kept_through_a_crossing_and_the_touch_is_flagged():
+    # worm 1 crawls right along y = 130, worm 2 down along x = 150; the heads meet near frame 30
+    frames, truth = synthetic.clip(n_frames=70, n_worms=2, size=(260, 300), speed=3.0, length=50.0,
+                                   starts=[(10.0, 130.0), (150.0, -10.0)], headings=[0.0, np.pi / 2])
+    result = tracking.track_frames(frames, tracking.TrackConfig(fps=10))
+    figures = compare_truth(result.table, truth, gate=25.0)
+    assert figures["id_switches"] == 0
+    assert result.table["worm"].nunique() == 2
+    crossing = result.table[result.table["frame"].between(28, 40)]
+    assert (crossing["status"] != "ok").any()  # the merged blob is not measured as one worm
+    late = result.table[result.table["frame"] >= 60]
+    assert (late["status"] == "ok").mean() > 0.8
+
+
+def test_light_worms_on_a_dark_plate_are_found():
+    frames, truth = synthetic.clip(n_frames=40, n_worms=1, seed=5, speed=3.0, plate=40.0, worm_value=170.0)
+    result = tracking.track_frames(frames, tracking.TrackConfig(fps=10))
+    assert compare_truth(result.table, truth)["median_head_error_px"] < 3.0
+
+
+def test_crops_of_varying_size_are_tracked_one_worm_per_frame(tmp_path):
+    frames, truth = synthetic.clip(n_frames=12, n_worms=1, seed=6, speed=3.0)
+    for i, (frame, (_, row)) in enumerate(zip(frames, truth.iterrows())):
+        x0, y0 = int(row.centroid_x) - 45 - i % 3, int(row.centroid_y) - 35
+        cv2.imwrite(str(tmp_path / f"f{i}.png"), frame[y0:y0 + 70 + i % 2, x0:x0 + 90 + i % 4])
+    result = tracking.track(tmp_path)
+    assert result.crops
+    assert (result.table["status"] == "ok").sum() >= 11
+    assert result.table["worm"].nunique() == 1
+
+
+def test_mm_columns_follow_the_scale():
+    frames, _ = synthetic.clip(n_frames=30, n_worms=1, seed=7, speed=3.0)
+    table = tracking.track_frames(frames, tracking.TrackConfig(fps=10, px_per_mm=100.0)).table
+    assert np.allclose(table["length_mm"], table["length_px"] / 100.0, equal_nan=True)
+    assert np.allclose(table["speed_mm_s"], table["speed_px_s"] / 100.0, equal_nan=True)
+
+
+def test_compare_skeletons_arithmetic_by_hand():
+    ref = pd.DataFrame({"frame": [0] * 3 + [1] * 3 + [2] * 3, "point": [0, 1, 2] * 3,
+                        "x": [0.0, 10, 20] * 2 + [np.nan] * 3, "y": [0.0] * 9})
+    ours = pd.DataFrame({"frame": [0, 1, 2],
+                         "mid_x_00": [0.0, 20.0, 5.0], "mid_x_01": [20.0, 0.0, 6.0],
+                         "mid_y_00": [1.0, 3.0, 0.0], "mid_y_01": [1.0, 3.0, 0.0]})
+    r = compare_skeletons(ours, ref)
+    assert r["coverage"] == 1.0 and r["compared_frames"] == 2
+    assert r["median_midline_distance_px"] == pytest.approx(2.0)  # frames: 1 px and 3 px off
+    assert r["head_agreement"] == 0.5  # frame 1 is listed tail first
+    assert midline_distance(np.array([[0.0, 0.0], [20.0, 0.0]]), np.array([[20.0, 0.0], [10, 0], [0, 0]])) == (0.0, False)
+    assert compare_skeletons(ours[ours.frame == 0], ref)["coverage"] == 0.5
+
+
+def test_compare_truth_counts_switches_swaps_and_recall():
+    truth = pd.DataFrame({"frame": [0, 0, 1, 1, 2, 2], "worm": [1, 2] * 3,
+                          "head_x": [10.0, 110, 12, 112, 14, 114], "head_y": [0.0] * 6,
+                          "tail_x": [0.0, 100, 2, 102, 4, 104], "tail_y": [0.0] * 6,
+                          "centroid_x": [5.0, 105, 7, 107, 9, 109], "centroid_y": [0.0] * 6,
+                          "in_view": [True] * 6, "touching": [False] * 5 + [True]})
+    ours = truth.copy()
+    ours["worm"] = [7, 8, 8, 7, 8, 7]  # identities exchanged at frame 1
+    ours.loc[2, ["head_x", "tail_x"]] = [2.0, 12.0]  # worm 1 at frame 1 listed tail first
+    ours.loc[4, "head_x"] = np.nan  # no midline at frame 2 for worm 1
+    r = compare_truth(ours, truth, gate=20)
+    assert r["id_switches"] == 2
+    assert r["scored_rows"] == 5
+    assert r["recall"] == pytest.approx(4 / 5)
+    assert r["swap_rate"] == pytest.approx(1 / 4)
+    assert r["median_head_error_px"] == pytest.approx(0.0)
+
+
+def test_track_command_writes_csv_and_refuses_bad_input(tmp_path, capsys):
+    from devocore.cli import main
+
+    frames, _ = synthetic.clip(n_frames=20, n_worms=1, seed=8, speed=3.0)
+    video = write_clip(frames, tmp_path / "clip.avi")
+    out = tmp_path / "track.csv"
+    assert main(["track", str(video), "--out", str(out), "--json", "--overlay", str(tmp_path / "o.mp4")]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["worms"] == 1
+    table = pd.read_csv(out)
+    assert {"head_x", "tail_x", "length_px", "curvature_deg", "speed_px_s", "direction", "mid_x_00"} <= set(table)
+    assert (tmp_path / "o.mp4").stat().st_size > 0
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello")
+    assert main(["track", str(bad), "--out", str(out)]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_eval_tracking_command_on_a_video_with_truth(tmp_path, capsys):
+    from devocore.cli import main
+
+    frames, truth = synthetic.clip(n_frames=25, n_worms=2, seed=9, speed=3.0)
+    video = write_clip(frames, tmp_path / "clip.avi")
+    truth.to_csv(tmp_path / "truth.csv", index=False)
+    assert main(["eval", "tracking", "--video", str(video), "--truth", str(tmp_path / "truth.csv"), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for key in ("median_head_error_px", "p95_head_error_px", "swap_rate", "recall", "id_switches", "fps"):
+        assert key in figures
+    assert figures["recall"] > 0.8
+    assert main(["eval", "tracking"]) == 2
+
+
+def test_no_frames_is_a_clear_error():
+    with pytest.raises(DevocoreError):
+        tracking.track_frames([], tracking.TrackConfig(fps=10))
