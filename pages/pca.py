@@ -1,0 +1,203 @@
+"""PCA explorer: cell-position tables and behaviour feature tables in a few dimensions."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from devocore import ui_cache
+from devocore.embedding import explore, synthetic
+from devocore.embedding.align import EPIC_Z_SCALE
+from devocore.embedding.figures import LINEAGE_COLOURS
+from devocore.embedding.project import SCALINGS
+from devocore.embedding.tables import numeric_columns
+from pages import common
+
+SOURCES = ("Example embryos (simulated)", "Example behaviour table (simulated)", "Upload cell tables (EPIC)",
+           "Upload a feature table")
+N_EXAMPLE_EMBRYOS = 3
+
+
+@ui_cache.data
+def example_embryos(n: int = N_EXAMPLE_EMBRYOS, n_frames: int = 120) -> pd.DataFrame:
+    """Simulated embryos, each turned and shifted differently on the slide."""
+    shipped = {k: p for k, p in common.examples("pca").items() if k.endswith(".csv") and "embryo" in k}
+    if shipped:
+        return explore.load_embryos([(p.read_bytes(), p.name) for p in list(shipped.values())[:n]])
+    frames = []
+    for seed in range(n):
+        try:  # the embryo simulator, when installed, gives more faithful embryos
+            from devocore.simulate.embryo import simulate
+            frame = simulate(seed).cells_table()
+        except ImportError:
+            frame = synthetic.embryo_table(seed=seed, n_frames=n_frames,
+                                           rotation=synthetic.random_rotation(seed) if seed else None)
+        frames.append(frame.assign(embryo=f"simulated {seed + 1}"))
+    return explore.tables_from_frames(frames)
+
+
+@ui_cache.data
+def example_behaviour() -> pd.DataFrame:
+    return synthetic.behaviour_table(seed=0)
+
+
+@ui_cache.data
+def read_embryos(files: tuple[tuple[bytes, str], ...], z_scale: float) -> pd.DataFrame:
+    return explore.load_embryos(list(files), z_scale)
+
+
+@ui_cache.data
+def read_feature_table(data: bytes, name: str):
+    table = explore.load_features(data, name)
+    return table.frame, table.features, table.labels
+
+
+@ui_cache.data
+def run_projection(frame: pd.DataFrame, cfg: explore.ProjectionConfig):
+    return explore.project(frame, cfg)
+
+
+st.title("PCA explorer")
+st.write("Project cell-position tables (one row per nucleus per time point, EPIC format) or behaviour feature "
+         "tables onto their main axes of variation, colour them by lineage, time, embryo or any label, and "
+         "see how well a classifier names each cell's founder lineage from its position alone.")
+
+source = st.radio("Data", SOURCES, index=common.choice_index(SOURCES, common.param("pca_source", SOURCES[0])),
+                  key="pca_source", horizontal=True)
+common.set_param("pca_source", source)
+
+cells = source in (SOURCES[0], SOURCES[2])
+labels: list[str] = []
+with common.guard("reading the tables"):
+    if source == SOURCES[0]:
+        table = example_embryos()
+        st.caption(f"{table['embryo'].nunique()} simulated embryos, each turned and shifted differently; "
+                   "aligned to a common body frame (ap, dv, lr) by their lineage landmarks.")
+    elif source == SOURCES[1]:
+        table = example_behaviour()
+        labels = ["strain", "well"]
+        st.caption("90 simulated wells x 24 behaviour features, three strains.")
+    elif source == SOURCES[2]:
+        uploads = st.file_uploader("EPIC cell tables (CSV with cell, time, x, y, z, size)", type=["csv"],
+                                   accept_multiple_files=True, key="pca_upload_cells")
+        z_scale = st.number_input("z step in pixel units (z is multiplied by this)", 0.01, 100.0,
+                                  float(EPIC_Z_SCALE), key="pca_z_scale",
+                                  help="EPIC tables give z as a focal-plane index about 15 pixels apart.")
+        if not uploads:
+            st.info("Upload one or several EPIC tables, or pick an example above.")
+            st.stop()
+        table = read_embryos(tuple((u.getvalue(), u.name) for u in uploads), float(z_scale))
+    else:
+        upload = st.file_uploader("Feature table (CSV: numeric features and label columns)", type=["csv", "tsv"],
+                                  key="pca_upload_features")
+        if upload is None:
+            st.info("Upload a table with one row per sample (well, worm, cell), or pick an example above.")
+            st.stop()
+        table, _features, labels = read_feature_table(upload.getvalue(), upload.name)
+
+numeric = numeric_columns(table, exclude=("generation",))
+if cells:
+    default_columns = [c for c in explore.ALIGNED if c in table.columns]
+    colour_options = [c for c in explore.CELL_COLOURS if c in table.columns] + \
+        [c for c in table.columns if c not in explore.CELL_COLOURS and not pd.api.types.is_numeric_dtype(table[c])
+         and c not in ("cellTime", "parent")]
+else:
+    default_columns = [c for c in numeric if c not in labels]
+    colour_options = labels + [c for c in numeric if c not in labels][:20]
+
+with st.sidebar:
+    st.subheader("Projection")
+    method = st.radio("Method", ("PCA", "t-SNE"), key="pca_method", horizontal=True)
+    dims = st.radio("Dimensions", (2, 3), key="pca_dims", horizontal=True)
+    scaling = st.selectbox("Standardise columns", SCALINGS, key="pca_scaling",
+                           help="standard: zero mean, unit variance (columns in different units weigh the same); "
+                                "robust: median and interquartile range; minmax: 0..1; none: centre only.")
+
+columns = st.multiselect("Columns to project", numeric, default=default_columns, key="pca_columns")
+colour = st.selectbox("Colour by", colour_options, key="pca_colour")
+window = None
+if "time" in table.columns:
+    t0, t1 = float(table["time"].min()), float(table["time"].max())
+    if t1 > t0:
+        window = st.slider("Time window", t0, t1, (t0, t1), key="pca_window")
+
+cfg = explore.ProjectionConfig(columns=tuple(columns), method="pca" if method == "PCA" else "tsne",
+                               n_components=int(dims), scaling=scaling, time_window=window)
+with common.guard("projecting"):
+    if len(columns) < int(dims):
+        st.warning(f"Choose at least {dims} columns to project.")
+        st.stop()
+    used, projection = run_projection(table, cfg)
+
+names = list(projection.coords.columns[: int(dims)])
+plot_frame = pd.concat([used.reset_index(drop=True), projection.coords.reset_index(drop=True)[names]], axis=1)
+if len(plot_frame) > 20000:
+    plot_frame = plot_frame.sample(20000, random_state=0)
+    st.caption("Showing 20,000 randomly chosen rows.")
+hover = "cell" if "cell" in plot_frame.columns else (labels[0] if labels else None)
+colour_kw = {"color_discrete_map": LINEAGE_COLOURS} if colour == "founder" else {}
+if colour in plot_frame.columns and plot_frame[colour].dtype.kind not in "if":
+    plot_frame[colour] = plot_frame[colour].astype(str)
+if int(dims) == 3:
+    fig = px.scatter_3d(plot_frame, x=names[0], y=names[1], z=names[2], color=colour, hover_name=hover, **colour_kw)
+    fig.update_traces(marker_size=3)
+else:
+    fig = px.scatter(plot_frame, x=names[0], y=names[1], color=colour, hover_name=hover, **colour_kw)
+fig.update_layout(height=600, margin=dict(l=0, r=0, t=30, b=0))
+st.plotly_chart(fig, key="pca_scatter")
+
+if projection.explained is not None:
+    left, right = st.columns(2)
+    variance = pd.DataFrame({"component": projection.loadings.columns, "explained": projection.explained})
+    variance["cumulative"] = variance["explained"].cumsum()
+    left.plotly_chart(px.bar(variance, x="component", y="explained", title="Explained variance",
+                             hover_data=["cumulative"]), key="pca_variance")
+    top = projection.loadings.iloc[:, : int(dims)]
+    top = top.loc[top.abs().max(axis=1).sort_values(ascending=False).index[:25]]
+    right.plotly_chart(px.imshow(top, color_continuous_scale="RdBu_r", zmin=-1, zmax=1, aspect="auto",
+                                 title="Loadings (top 25 columns)"), key="pca_loadings")
+
+keep = [c for c in ("embryo", "cell", "time", "founder", *labels) if c in used.columns]
+st.download_button("Download projected coordinates (CSV)",
+                   explore.projected_table(used, projection, keep).to_csv(index=False).encode(),
+                   file_name=f"{cfg.method}_coordinates.csv", mime="text/csv", key="pca_download")
+
+if cells:
+    st.header("Embryo in 3D")
+    embryos = list(table["embryo"].unique())
+    pick = st.selectbox("Embryo", embryos, key="pca_embryo")
+    one = table[table["embryo"] == pick]
+    times = sorted(one["time"].unique())
+    at_time = st.select_slider("Time point", times, value=times[len(times) // 2], key="pca_time")
+    now = one[one["time"] == at_time]
+    view = px.scatter_3d(now, x="ap", y="lr", z="dv", color="founder", hover_name="cell", size="size_rel",
+                         size_max=18, color_discrete_map=LINEAGE_COLOURS,
+                         title=f"{pick}, time {at_time}: {len(now)} nuclei (aligned: ap posterior +, lr left +, "
+                               "dv dorsal +)")
+    view.update_layout(height=550, scene_aspectmode="data", margin=dict(l=0, r=0, t=40, b=0))
+    st.plotly_chart(view, key="pca_embryo3d")
+
+    st.header("Lineage classifier")
+    st.write("Names each nucleus's founder lineage (AB, MS, E, C, D, P4, P) from its aligned position, size and "
+             "stage. Trained on some embryos, tested on the others; test embryos are oriented without their "
+             "cell names (the classifier picks the orientation it is most confident in).")
+    if len(embryos) < 2:
+        st.info("Load at least two embryos to train on one and test on another.")
+    else:
+        train = st.multiselect("Train on", embryos, default=embryos[:-1], key="pca_train")
+        test = [e for e in embryos if e not in train]
+        st.caption(f"Test on: {', '.join(test) if test else 'nothing left; leave at least one embryo out'}")
+        if st.button("Train and test", key="pca_classify", disabled=not (train and test)):
+            with common.guard("training the classifier"), st.spinner("Training..."):
+                report = explore.train_and_test(table, train, test)
+            st.session_state["pca_report"] = report
+        report = st.session_state.get("pca_report")
+        if report is not None:
+            st.metric("Mean accuracy on test embryos", f"{report.accuracy:.3f}")
+            st.dataframe(report.per_embryo, hide_index=True)
+            st.plotly_chart(px.imshow(report.confusion, text_auto=True, color_continuous_scale="Blues",
+                                      labels=dict(x="predicted", y="true"), title="Confusion matrix"),
+                            key="pca_confusion")
+            st.download_button("Download confusion matrix (CSV)", report.confusion.to_csv().encode(),
+                               file_name="lineage_confusion.csv", mime="text/csv", key="pca_confusion_csv")

@@ -1,0 +1,36 @@
+"""The PCA explorer page, driven by AppTest on its simulated examples and on an upload."""
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def open_page():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.switch_page("pages/pca.py").run()
+    return at
+
+
+def test_pca_page_projects_the_example_embryos_and_trains_the_classifier():
+    at = open_page()
+    assert not at.exception
+    assert not at.error
+    assert at.multiselect(key="pca_columns").value == ["ap", "dv", "lr", "size_rel"]
+    at.button(key="pca_classify").click().run()
+    assert not at.exception
+    accuracy = float(at.metric[0].value)
+    majority = at.dataframe[0].value["majority_accuracy"].iloc[0]
+    assert accuracy > majority
+    at.radio(key="pca_dims").set_value(3).run()
+    assert not at.exception
+
+
+def test_pca_page_on_the_behaviour_example_and_an_error():
+    at = open_page()
+    at.radio(key="pca_source").set_value("Example behaviour table (simulated)").run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="pca_colour").value == "strain"
+    at.multiselect(key="pca_columns").set_value(["speed"]).run()  # one column cannot give 2 components
+    assert not at.exception
+    assert at.warning
