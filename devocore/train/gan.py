@@ -1,0 +1,359 @@
+"""Training a DCGAN on simulated embryo frames or on the user's own images.
+
+The loss is the hinge loss with a spectrally normalised discriminator; samples
+come from an exponential moving average (EMA) of the generator's weights,
+which is what gets saved. Real images get random flips and right-angle
+rotations (an embryo has no preferred orientation in the dish).
+
+:class:`GanTrainer` is step-able, so the page can draw live samples and stop
+at any time, and the CLI can checkpoint and keep the best generator.
+
+Example:
+    >>> import numpy as np
+    >>> images = np.random.default_rng(0).integers(0, 255, (8, 16, 16), dtype=np.uint8)
+    >>> trainer = GanTrainer(images, GanConfig(size=16, z_dim=8, base=2, batch=4))
+    >>> sorted(trainer.step())
+    ['loss_d', 'loss_g', 'step']
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import time
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from devocore import gan, io, registry
+from devocore.errors import DevocoreError, NoFramesError, TooLargeError, UnsafePathError
+from devocore.nets.gan import build_discriminator, build_generator
+from devocore.progress import ProgressFn
+
+log = logging.getLogger(__name__)
+
+#: First embryo seed of the held-out frames: training uses seeds below it.
+HELD_OUT_FIRST_SEED = 1_000_000
+
+
+@dataclass(frozen=True)
+class GanConfig:
+    """How to build and train a generator.
+
+    Attributes:
+        size: image side (power of two).
+        z_dim: latent length.
+        base: generator/discriminator channels at full resolution.
+        batch: images per step.
+        lr_g, lr_d: Adam learning rates (betas 0.0, 0.9).
+        ema: decay of the generator's moving average.
+        seed: seeds weights, batches and noise.
+    """
+
+    size: int = 128
+    z_dim: int = 64
+    base: int = 8
+    batch: int = 32
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    ema: float = 0.995
+    seed: int = 0
+
+    def generator_config(self) -> dict:
+        """Builder kwargs for the card (architecture ``dcgan-generator``)."""
+        return {"z_dim": self.z_dim, "base": self.base, "size": self.size, "channels": 1}
+
+
+# ----------------------------------------------------------------------------- data
+
+def prepare(image: np.ndarray, size: int) -> np.ndarray:
+    """Any 2-D image (grey or RGB, any dtype) -> size x size uint8 grey, centre-cropped square.
+
+    Example:
+        >>> prepare(np.zeros((30, 40, 3), np.uint16), 16).shape
+        (16, 16)
+    """
+    import cv2
+
+    grey = io.to_uint8(io.to_gray(np.asarray(image), "mean" if np.asarray(image).ndim == 3 else 0))
+    if grey.ndim != 2:
+        raise DevocoreError(f"Expected a single 2-D image, got an array of shape {grey.shape}.")
+    h, w = grey.shape
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    square = np.ascontiguousarray(grey[top:top + side, left:left + side])
+    interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    return cv2.resize(square, (size, size), interpolation=interpolation)
+
+
+def load_image_folder(folder: str | Path, size: int, limit: int = 20_000,
+                      progress: ProgressFn | None = None) -> np.ndarray:
+    """Every PNG/JPEG/TIFF under ``folder`` (recursively) as N x size x size uint8 grey.
+
+    Stacks contribute each plane. Raises NoFramesError when there is no image.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise NoFramesError(f"'{folder}' is not a folder of images.")
+    files = sorted((p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in io.IMAGE_SUFFIXES
+                    and not p.name.startswith(".")), key=io.natural_key)
+    if not files:
+        raise NoFramesError(f"Folder '{folder.name}' has no PNG, JPEG or TIFF images.")
+    images = []
+    for i, path in enumerate(files):
+        data = io.read_image(path)
+        planes = data.planes() if data.is_stack else [data.data]
+        for plane in planes:
+            images.append(prepare(plane, size))
+            if len(images) > limit:
+                raise TooLargeError(f"More than {limit:,} images in '{folder.name}'; use a smaller set.")
+        if progress:
+            progress((i + 1) / len(files), f"reading {path.name}")
+    if len(images) < 2:
+        raise NoFramesError(f"Folder '{folder.name}' has only {len(images)} image; a GAN needs many more.")
+    return np.stack(images)
+
+
+def extract_zip(data: bytes, target: str | Path, max_files: int = 20_000, max_mb: int = 2048) -> Path:
+    """Unpack a ZIP of images into ``target``, refusing anything that would land outside it.
+
+    Raises:
+        UnsafePathError for absolute paths, ``..`` or links escaping ``target``;
+        TooLargeError for too many files or too many bytes once unpacked;
+        UnreadableFileError-like DevocoreError when the data is not a ZIP.
+    """
+    import io as _io
+
+    target = Path(target).resolve()
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        archive = zipfile.ZipFile(_io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise DevocoreError(f"The upload is not a readable ZIP file ({exc}).") from exc
+    with archive:
+        members = archive.infolist()
+        if len(members) > max_files:
+            raise TooLargeError(f"The ZIP holds {len(members):,} files; the limit is {max_files:,}.")
+        if sum(m.file_size for m in members) > max_mb * 2**20:
+            raise TooLargeError(f"The ZIP unpacks to more than {max_mb} MB.")
+        for member in members:
+            name = member.filename
+            destination = (target / name).resolve()
+            if name.startswith(("/", "\\")) or ".." in Path(name).parts or \
+                    (destination != target and target not in destination.parents):
+                raise UnsafePathError(f"The ZIP entry '{name}' points outside the folder it is unpacked into; "
+                                      "refusing the whole archive.")
+            if (member.external_attr >> 16) & 0o170000 == 0o120000:
+                raise UnsafePathError(f"The ZIP entry '{name}' is a symbolic link; refusing the archive.")
+        for member in members:
+            if not member.is_dir():
+                destination = target / member.filename
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as source, open(destination, "wb") as sink:
+                    sink.write(source.read())
+    return target
+
+
+def render_embryo_frames(n: int, size: int = 128, first_seed: int = 0, frames_per_embryo: int = 32,
+                         n_frames: int = 200, cache_dir: str | Path | None = None, progress: ProgressFn | None = None) -> np.ndarray:
+    """``n`` simulated histone-GFP time-lapse frames (green channel): N x size x size uint8.
+
+    Embryo seeds ``first_seed, first_seed + 1, ...`` each give ``frames_per_embryo`` frames at
+    random times (of ``n_frames`` simulated, 75 s apart) with a random
+    time-lapse appearance. With ``cache_dir`` the set is saved once as .npy.
+    """
+    from devocore.simulate import embryo
+
+    cache = None
+    if cache_dir is not None:
+        cache = Path(cache_dir) / (f"embryo_{n}_{size}_{first_seed}_{frames_per_embryo}_{n_frames}_"
+                                   f"{simulator_version()}.npy")
+        if cache.exists():
+            return np.load(cache, allow_pickle=False)
+
+    out: list[np.ndarray] = []
+    seed = first_seed
+    while len(out) < n:
+        rng = np.random.default_rng([seed, 7])
+        history = embryo.simulate(seed, n_frames)
+        total = history.n_frames
+        times = rng.choice(total, size=min(frames_per_embryo, total), replace=False)
+        for t in sorted(times):
+            appearance = embryo.sample_appearance(rng, "timelapse")
+            frame = embryo.render_timelapse_frame(history, int(t), size=size, appearance=appearance,
+                                                  seed=int(rng.integers(1 << 31)))
+            out.append(prepare(io.to_gray(frame, "green") if frame.ndim == 3 else frame, size))
+            if len(out) >= n:
+                break
+        seed += 1
+        if progress:
+            progress(len(out) / n, f"rendering embryo {seed - first_seed}")
+    images = np.stack(out)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.save(cache, images, allow_pickle=False)
+    return images
+
+
+def simulator_version() -> str:
+    """Short hash of the embryo simulator's source, so cached frames follow its changes."""
+    import hashlib
+
+    from devocore.simulate import embryo, embryo_render
+
+    digest = hashlib.sha256()
+    for module in (embryo, embryo_render):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:10]
+
+
+# ----------------------------------------------------------------------------- training
+
+def _augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random flips and right-angle rotations, one choice per batch (cheap, label-free)."""
+    k = int(torch.randint(0, 4, (1,), generator=generator))
+    if k:
+        batch = torch.rot90(batch, k, dims=(2, 3))
+    if int(torch.randint(0, 2, (1,), generator=generator)):
+        batch = torch.flip(batch, dims=(3,))
+    return batch
+
+
+class GanTrainer:
+    """Hinge-loss GAN training on N x size x size uint8 images, one step at a time.
+
+    Attributes:
+        generator, discriminator: the networks being trained.
+        ema: moving average of the generator (what samples and saved models use).
+        history: one dict per step: step, loss_d, loss_g.
+    """
+
+    def __init__(self, images: np.ndarray, config: GanConfig = GanConfig(), device: str = "cpu"):
+        images = np.asarray(images)
+        if images.ndim != 3 or images.shape[1:] != (config.size, config.size):
+            raise DevocoreError(f"Training images must be N x {config.size} x {config.size} grey; got "
+                                f"{images.shape}. Use devocore.train.gan.prepare on each image.")
+        if len(images) < 2:
+            raise NoFramesError("A GAN needs at least 2 training images.")
+        self.config, self.device = config, device
+        torch.manual_seed(config.seed)
+        self.images = gan.to_tensor(images)
+        self.generator = build_generator(**config.generator_config()).to(device)
+        self.discriminator = build_discriminator(base=config.base, size=config.size, channels=1).to(device)
+        self.ema = copy.deepcopy(self.generator).eval()
+        for p in self.ema.parameters():
+            p.requires_grad_(False)
+        betas = (0.0, 0.9)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), config.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), config.lr_d, betas=betas)
+        self.rng = torch.Generator().manual_seed(config.seed)
+        self.step_count = 0
+        self.history: list[dict] = []
+
+    def _real_batch(self) -> torch.Tensor:
+        index = torch.randint(0, len(self.images), (self.config.batch,), generator=self.rng)
+        return _augment(self.images[index], self.rng).to(self.device)
+
+    def _noise(self) -> torch.Tensor:
+        return torch.randn(self.config.batch, self.config.z_dim, generator=self.rng).to(self.device)
+
+    def step(self) -> dict:
+        """One discriminator and one generator update; returns the losses."""
+        self.generator.train()
+        self.discriminator.train()
+        real, fake = self._real_batch(), self.generator(self._noise())
+        loss_d = torch.relu(1 - self.discriminator(real)).mean() + \
+            torch.relu(1 + self.discriminator(fake.detach())).mean()
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        loss_g = -self.discriminator(fake).mean()
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        self._update_ema()
+        self.step_count += 1
+        record = {"step": self.step_count, "loss_d": float(loss_d.detach()), "loss_g": float(loss_g.detach())}
+        self.history.append(record)
+        return record
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        decay = min(self.config.ema, (1 + self.step_count) / (10 + self.step_count))
+        for mine, theirs in zip(self.ema.parameters(), self.generator.parameters()):
+            mine.lerp_(theirs, 1 - decay)
+        for mine, theirs in zip(self.ema.buffers(), self.generator.buffers()):
+            mine.copy_(theirs)
+
+    def run(self, steps: int, max_seconds: float | None = None, progress: ProgressFn | None = None,
+            every: int = 0, on_every: Callable[["GanTrainer"], None] | None = None,
+            should_stop: Callable[[], bool] | None = None) -> "GanTrainer":
+        """Train ``steps`` more steps (or until ``max_seconds`` or ``should_stop()``).
+
+        ``on_every(trainer)`` is called every ``every`` steps (live samples, checkpoints, FID).
+        """
+        start = time.monotonic()
+        for i in range(steps):
+            record = self.step()
+            if progress:
+                progress((i + 1) / steps, f"step {record['step']}: D {record['loss_d']:.3f}, "
+                                          f"G {record['loss_g']:.3f}")
+            if on_every and every and record["step"] % every == 0:
+                on_every(self)
+            if should_stop and should_stop():
+                log.info("stopped at step %d", self.step_count)
+                break
+            if max_seconds is not None and time.monotonic() - start > max_seconds:
+                log.info("time limit reached at step %d", self.step_count)
+                break
+        return self
+
+    # ------------------------------------------------------------------ files
+
+    def save_checkpoint(self, path: str | Path) -> None:
+        """Networks, EMA and optimiser states in one safetensors file (never pickled)."""
+        from safetensors.torch import save_file
+
+        state = {}
+        for prefix, module in (("g", self.generator), ("d", self.discriminator), ("ema", self.ema)):
+            state.update({f"{prefix}.{k}": v.detach().cpu().contiguous() for k, v in module.state_dict().items()})
+        for prefix, optimizer in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
+            for index, slots in optimizer.state_dict()["state"].items():
+                for key, value in slots.items():
+                    state[f"{prefix}.{index}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+        rng = self.rng.get_state()
+        state["rng"] = rng
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        save_file(state, str(path), metadata={"step": str(self.step_count), "config": str(asdict(self.config))})
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        """Resume from :meth:`save_checkpoint`'s file (same config)."""
+        from safetensors import safe_open
+        from safetensors.torch import load_file
+
+        state = load_file(str(path))
+        with safe_open(str(path), "pt") as handle:
+            self.step_count = int(handle.metadata().get("step", 0))
+        for prefix, module in (("g", self.generator), ("d", self.discriminator), ("ema", self.ema)):
+            module.load_state_dict({k[len(prefix) + 1:]: v for k, v in state.items()
+                                    if k.startswith(prefix + ".")})
+        for prefix, optimizer in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
+            saved = optimizer.state_dict()
+            slots: dict[int, dict] = {}
+            for key, value in state.items():
+                if key.startswith(prefix + "."):
+                    _, index, name = key.split(".", 2)
+                    slots.setdefault(int(index), {})[name] = value
+            optimizer.load_state_dict({"state": slots, "param_groups": saved["param_groups"]})
+        self.rng.set_state(state["rng"])
+
+    def save(self, folder: str | Path, card: dict | None = None) -> registry.ModelInfo:
+        """Save the EMA generator (fp16) as a model folder with a ``gan`` card."""
+        full = {"task": "gan", "architecture": "dcgan-generator", "config": self.config.generator_config(),
+                "input_size": self.config.size, "tint": "green",
+                "training": dict(asdict(self.config), steps=self.step_count)}
+        full.update(card or {})
+        return registry.save_model(self.ema, folder, full)

@@ -1,0 +1,175 @@
+"""GAN sampler: synthetic embryo frames on demand, what the lineage model sees in them, and training."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from devocore import gan, registry, ui_cache
+from devocore.config import user_model_dir
+from devocore.train import gan as gan_train
+from pages import common
+
+st.title("GAN sampler")
+st.caption("A generator trained on simulated histone-GFP embryo frames makes new ones from a seed. "
+           "The same seed always gives the same images; see docs for its FID against real held-out frames.")
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    model: str
+    n: int
+    seed: int
+    truncation: float
+
+
+@ui_cache.data
+def _samples(cfg: SampleConfig) -> np.ndarray:
+    return gan.sample(ui_cache.model(cfg.model), cfg.n, seed=cfg.seed, truncation=cfg.truncation)
+
+
+@ui_cache.data
+def _interpolation(model: str, seed_a: int, seed_b: int, steps: int, truncation: float) -> np.ndarray:
+    return gan.interpolate(ui_cache.model(model), seed_a, seed_b, steps=steps, truncation=truncation)
+
+
+@ui_cache.data
+def _populations(model: str, cfg: SampleConfig) -> pd.DataFrame:
+    return gan.predict_populations(_samples(cfg), ui_cache.model(model))
+
+
+@ui_cache.data
+def _example_frames(n: int, size: int) -> np.ndarray:
+    return gan_train.render_embryo_frames(n, size, first_seed=900_000, frames_per_embryo=8, n_frames=120)
+
+
+# ----------------------------------------------------------------------------- sampling
+
+models = [m for m in registry.list_models("gan")]
+if not models:
+    st.info("No generator is installed yet. Train one with `python -m devocore train gan` or in the "
+            "section below.", icon=":material/info:")
+else:
+    names = [m.name for m in models]
+    labels = {m.name: m.label() for m in models}
+    left, middle, right, last = st.columns(4)
+    name = left.selectbox("Generator", names, index=common.choice_index(names, common.param("model", names[0])),
+                          format_func=labels.get, key="gan_model")
+    n = middle.number_input("Samples", 1, 64, common.param("n", 8, int), key="gan_n")
+    seed = right.number_input("Seed", 0, 2**31 - 1, common.param("seed", 0, int), key="gan_seed")
+    truncation = last.slider("Truncation", 0.1, 1.0, common.param("psi", 1.0, float), 0.05, key="gan_psi",
+                             help="Lower values give more typical, less varied images (latents shrunk "
+                                  "towards the mean); 1 = no truncation.")
+    for key, value in (("model", name), ("n", n), ("seed", seed), ("psi", truncation)):
+        common.set_param(key, value)
+    cfg = SampleConfig(name, int(n), int(seed), float(truncation))
+    info = next(m for m in models if m.name == name)
+    colour = info.card.get("tint", "green")
+    with common.guard("sampling"):
+        images = _samples(cfg)
+    shown = gan.tint(images, colour)
+    st.image(gan.grid(shown, columns=min(8, len(shown))), caption=f"{len(images)} samples, seed {seed}, "
+             f"truncation {truncation:.2f} ({images.shape[1]} x {images.shape[2]} pixels)")
+    st.download_button("Download the samples (ZIP of PNGs)", gan.zip_pngs(shown, f"gan_seed{seed}"),
+                       file_name=f"gan_samples_seed{seed}.zip", mime="application/zip", key="gan_zip")
+    metrics = info.card.get("metrics", {})
+    if metrics:
+        with st.expander("Model card"):
+            st.json({k: info.card.get(k) for k in ("architecture", "config", "training_data",
+                                                   "training_command", "metrics")})
+
+    st.subheader("Interpolation between two seeds")
+    a_col, b_col, s_col = st.columns(3)
+    seed_a = a_col.number_input("From seed", 0, 2**31 - 1, int(seed), key="gan_seed_a")
+    seed_b = b_col.number_input("To seed", 0, 2**31 - 1, int(seed) + 1, key="gan_seed_b")
+    steps = s_col.slider("Frames", 4, 48, 16, key="gan_steps")
+    with common.guard("interpolating"):
+        frames = gan.tint(_interpolation(name, int(seed_a), int(seed_b), int(steps), float(truncation)), colour)
+    movie = gan.gif_bytes(frames, fps=8)
+    st.image(movie, caption=f"seed {seed_a} -> seed {seed_b} and back (first and last frames are the "
+                            "first samples of the two seeds)")
+    st.download_button("Download the animation (GIF)", movie, file_name=f"gan_{seed_a}_to_{seed_b}.gif",
+                       mime="image/gif", key="gan_gif")
+
+    st.subheader("What the lineage model sees in the samples")
+    lineage_models = registry.list_models("lineage")
+    if not lineage_models:
+        st.info("No lineage model is installed, so the samples cannot be scored. Train one with "
+                "`python -m devocore train lineage`.", icon=":material/info:")
+    else:
+        with common.guard("predicting lineage populations"):
+            table = _populations(lineage_models[0].name, cfg)
+        st.caption(f"Each sample judged on its own by '{lineage_models[0].name}' (populations of the "
+                   "seven founder lineages).")
+        st.dataframe(table, hide_index=True)
+        long = table.melt(id_vars="sample", value_vars=[c for c in table.columns if c not in ("sample", "total")],
+                          var_name="lineage", value_name="cells")
+        st.plotly_chart(px.bar(long, x="sample", y="cells", color="lineage", title="Predicted populations"))
+        st.download_button("Download the table (CSV)", table.to_csv(index=False), file_name="gan_populations.csv",
+                           mime="text/csv", key="gan_pop_csv")
+
+# ----------------------------------------------------------------------------- training
+
+st.divider()
+st.subheader("Train a generator on your images")
+st.caption("Upload a ZIP of PNG/JPEG/TIFF images (or use simulated frames). Images are turned grey and "
+           "centre-cropped square. On a laptop CPU, expect about a second per step at 128 x 128.")
+source = st.radio("Images", ["Simulated embryo frames (example)", "Upload a ZIP"], horizontal=True,
+                  key="gan_train_source")
+upload = st.file_uploader("ZIP of images", type=["zip"], key="gan_train_zip") \
+    if source == "Upload a ZIP" else None
+c1, c2, c3, c4 = st.columns(4)
+size = c1.selectbox("Image size", [32, 64, 128], index=2, key="gan_train_size")
+train_steps = c2.number_input("Steps", 1, 100_000, 500, key="gan_train_steps")
+every = c3.number_input("Live samples every N steps", 1, 10_000, 50, key="gan_train_every")
+model_name = c4.text_input("Save as", "my-gan", key="gan_train_name")
+start, stop = st.columns(2)
+start_clicked = start.button("Start training", type="primary", key="gan_train_start")
+stop_clicked = stop.button("Stop and save", key="gan_train_stop")
+
+
+def _save(trainer: gan_train.GanTrainer, label: str) -> None:
+    clean = "".join(ch for ch in label if ch.isalnum() or ch in "-_") or "my-gan"
+    info = trainer.save(user_model_dir() / clean, {
+        "training_data": st.session_state.get("gan_train_data", ""),
+        "training_command": "Devoscope GAN page",
+        "metrics": {"steps": trainer.step_count,
+                    "last_loss_d": round(trainer.history[-1]["loss_d"], 4) if trainer.history else None}})
+    ui_cache.models_table.clear()
+    st.success(f"Saved as user model '{clean}' after {trainer.step_count} steps ({info.folder}). "
+               "Pick it in the Generator menu above.", icon=":material/check_circle:")
+
+
+if stop_clicked and "gan_trainer" in st.session_state:
+    _save(st.session_state.pop("gan_trainer"), model_name)
+elif start_clicked:
+    with common.guard("reading the training images"):
+        if source == "Upload a ZIP":
+            if upload is None:
+                st.warning("Upload a ZIP of images first.")
+                st.stop()
+            folder = gan_train.extract_zip(upload.getvalue(), common.session_dir() / f"gan_data_{time.time_ns()}")
+            images = gan_train.load_image_folder(folder, int(size))
+            st.session_state["gan_train_data"] = f"{len(images)} images from {upload.name}"
+        else:
+            images = _example_frames(32, int(size))
+            st.session_state["gan_train_data"] = f"{len(images)} simulated embryo frames"
+        trainer = gan_train.GanTrainer(images, gan_train.GanConfig(size=int(size), batch=min(32, len(images))))
+    st.session_state["gan_trainer"] = trainer
+    bar = common.progress_bar("Training...")
+    live, chart = st.empty(), st.empty()
+
+    def show(t: gan_train.GanTrainer) -> None:
+        live.image(gan.grid(gan.tint(gan.sample(t.ema, 8, seed=0)), columns=8),
+                   caption=f"Samples at step {t.step_count} (seed 0)")
+        chart.line_chart(pd.DataFrame(t.history).set_index("step")[["loss_d", "loss_g"]])
+
+    trainer.run(int(train_steps), progress=bar, every=int(every), on_every=show)
+    show(trainer)
+    _save(st.session_state.pop("gan_trainer"), model_name)
+elif "gan_trainer" in st.session_state:
+    st.info("A training run was interrupted; press 'Stop and save' to keep it.", icon=":material/info:")
