@@ -27,6 +27,9 @@ def add_arguments(parser, task: str) -> None:
                         help="start from this model's weights (a name, e.g. nucleus, or a model folder) to fine-tune")
     parser.add_argument("--out", default=None,
                         help=f"model folder to write (default: the user model folder / {task}-user)")
+    from devocore.commands import _train_user  # Train view: --images/--masks, --from, --tune, --lr-find
+
+    _train_user.add_arguments(parser)
 
 
 def run(args, task: str) -> dict:
@@ -40,6 +43,10 @@ def run(args, task: str) -> dict:
                       decoder_channels=args.decoder_channels, threads=args.threads)
     command = "python -m devocore " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
         if sys.argv and sys.argv[0].endswith("__main__.py") else f"python -m devocore train {task}"
+    if getattr(args, "images", None):  # the user's own pairs (Train view)
+        from devocore.commands import _train_user
+
+        return _train_user.run(args, task, cfg, out, command)
     model = None
     if args.init:
         model = _initial(args.init)

@@ -21,6 +21,18 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lr", type=float, default=d.lr)
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--threads", type=int, default=d.threads)
+    # Train view (issue 10): fine-tune on your own movies
+    group = parser.add_argument_group("your own movies (Train view)")
+    group.add_argument("--frames", action="append", default=None, metavar="DIR|VIDEO",
+                       help="a video or folder of frames (repeat for several movies, each with --populations)")
+    group.add_argument("--populations", action="append", default=None, metavar="CSV",
+                       help="true populations per frame: frame, A, E, M, P, C, D, Z (frame 1 = first)")
+    group.add_argument("--from", dest="from_model", default="lineage", help="lineage model to fine-tune (lineage)")
+    group.add_argument("--epochs", type=int, default=20, help="most epochs on your movies (20)")
+    group.add_argument("--steps", type=int, default=20, help="batches per epoch (20)")
+    group.add_argument("--val-fraction", type=float, default=0.25,
+                       help="share of movies (or of the last frames of a single movie) for validation")
+    group.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
 
 
 def run(args) -> dict:
@@ -28,6 +40,8 @@ def run(args) -> dict:
     from devocore.train.lineage import TrainConfig, train
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    if args.frames:
+        return _run_user(args)
     cfg = TrainConfig(curves=args.curves, epic=args.epic, validation_table=args.validation_table, out=args.out,
                       input_size=args.input_size, n_simulated=args.n_simulated,
                       minutes=args.minutes, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
@@ -36,3 +50,32 @@ def run(args) -> dict:
     print(f"saved {cfg.out}: validation nMAE {result['nmae_timeline']:.4f}, "
           f"log-total MAE {result['log_total_mae']:.3f} after {result['steps']} steps")
     return result
+
+
+def _run_user(args) -> dict:
+    """Fine-tune ``--from`` on the user's movies (``--frames`` + ``--populations`` pairs)."""
+    from devocore import config, registry
+    from devocore.errors import DevocoreError
+    from devocore.progress import terminal
+    from devocore.train.lineage import TrainConfig
+    from devocore.train.lineage_user import LineageFinetuneConfig, finetune, load_movie
+
+    populations = args.populations or []
+    if len(populations) != len(args.frames):
+        raise DevocoreError(f"Give one --populations table per --frames movie ({len(args.frames)} movie(s), "
+                            f"{len(populations)} table(s)).")
+    info = registry.find_model(args.from_model)
+    if info.task != "lineage":
+        options = ", ".join(m.name for m in registry.list_models("lineage")) or "none"
+        raise DevocoreError(f"'{args.from_model}' is not a lineage model. Lineage models: {options}.")
+    model = registry.load_model(args.from_model, "cpu")
+    size = int(model.card.get("input_size", 64))
+    movies = [load_movie(f, p, size) for f, p in zip(args.frames, populations)]
+    out = args.out if args.out != TrainConfig().out else str(config.user_model_dir() / "lineage-user")
+    cfg = LineageFinetuneConfig(epochs=args.epochs, steps=args.steps, batch=args.batch_size, lr=args.lr,
+                                val_fraction=args.val_fraction, seed=args.seed)
+    result = finetune(model, movies, cfg, out=out, progress=terminal("train lineage"))
+    result.pop("model")
+    print(f"validation error: {result['start_val_mae_count']:.1f} cells per lineage before, "
+          f"{result['val_mae_count']:.1f} after (best epoch {result['epoch']}); saved to {out}")
+    return dict(result, out=out)

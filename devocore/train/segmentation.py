@@ -251,6 +251,11 @@ class TrainConfig:
         decoder_channels: FPN pyramid channels (smp's default 256; the segmentation head gets half).
         threads: CPU threads; 1 by default because on a shared CPU a second OpenMP thread mostly
             spin-waits (measured: 15x more CPU time per step with 2 threads under load).
+        loss: "bce+dice", "bce" or "dice" (Train view).
+        fg_weight: weight of foreground pixels in BCE; above 1 favours over-segmentation (Train view).
+        schedule: "plateau" (ReduceLROnPlateau) or "onecycle" (Train view).
+        aug_strength: 0..1, strength of the user-data augmentation (Train view; used by the data source).
+        amp: mixed precision on CUDA, bfloat16 autocast on CPUs with native bf16 (Train view).
     """
 
     task: str = "nucleus"
@@ -268,6 +273,12 @@ class TrainConfig:
     simulator_share: float = 0.0
     decoder_channels: int = 256
     threads: int = 1
+    # --- Train view options (issue 10); defaults keep the behaviour above unchanged
+    loss: str = "bce+dice"
+    fg_weight: float = 1.0
+    schedule: str = "plateau"
+    aug_strength: float = 1.0
+    amp: bool = True
 
 
 def _batch(cfg: TrainConfig, rng: np.random.Generator, counter: list[int]):
@@ -298,15 +309,27 @@ def validation_set(task: str, n: int, size: int = 256, seed: int = 0):
     return [sample(task, seed * 1_000_003 + i, size) for i in range(n)]
 
 
-def loss_fn(logits, target):
-    """BCE + soft Dice, the usual pair for thin or sparse foregrounds."""
+LOSSES = ("bce+dice", "bce", "dice")
+
+
+def loss_fn(logits, target, kind: str = "bce+dice", fg_weight: float = 1.0):
+    """BCE + soft Dice, the usual pair for thin or sparse foregrounds.
+
+    ``kind`` picks "bce", "dice" or their sum; ``fg_weight`` weighs foreground
+    pixels in the BCE (above 1: fewer missed pixels, more false ones).
+    """
     import torch.nn.functional as F
 
-    bce = F.binary_cross_entropy_with_logits(logits, target)
-    prob = logits.sigmoid()
-    inter = (prob * target).sum((1, 2, 3))
-    dice = 1 - (2 * inter + 1) / (prob.sum((1, 2, 3)) + target.sum((1, 2, 3)) + 1)
-    return bce + dice.mean()
+    total = 0.0
+    if kind in ("bce+dice", "bce"):
+        weight = None if fg_weight == 1.0 else 1.0 + (fg_weight - 1.0) * target
+        total = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
+    if kind in ("bce+dice", "dice"):
+        prob = logits.sigmoid()
+        inter = (prob * target).sum((1, 2, 3))
+        dice = 1 - (2 * inter + 1) / (prob.sum((1, 2, 3)) + target.sum((1, 2, 3)) + 1)
+        total = total + dice.mean()
+    return total
 
 
 def build(cfg: TrainConfig):
@@ -321,8 +344,16 @@ def build(cfg: TrainConfig):
 
 
 def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn | None = None,
-          command: str = "", model=None) -> dict:
+          command: str = "", model=None, data=None, stop=None, on_epoch=None) -> dict:
     """Train a segmenter for ``cfg.task``; save the best one into ``out`` if given.
+
+    Hooks for the Train view (issue 10), all optional:
+        data: a source of the user's pairs instead of the simulator, with
+            ``batch(rng) -> (x, t)`` tensors, ``validation() -> (val_x, val_t)``
+            and ``describe() -> str`` (see :class:`devocore.train.user_data.PairSource`).
+        stop: ``() -> bool``, checked after every batch; True ends training, the best model is kept.
+        on_epoch: called with a dict (epoch, train_loss, val_loss, val_iou, val_dice, lr, seconds)
+            after every epoch; may raise to abort (Optuna pruning).
 
     Returns:
         a dict with the best validation loss and IoU, epochs run, seconds, and
@@ -337,6 +368,9 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
 
     if cfg.task not in TASKS:
         raise DevocoreError(f"Unknown segmentation task '{cfg.task}'. Available options are: {list(TASKS)}")
+    if cfg.loss not in LOSSES or cfg.schedule not in ("plateau", "onecycle"):
+        raise DevocoreError(f"Unknown loss '{cfg.loss}' or schedule '{cfg.schedule}'. Available options are: "
+                            f"{list(LOSSES)} and ['plateau', 'onecycle']")
     if cfg.crop > cfg.size or cfg.crop % 32 or cfg.size % 32:
         raise DevocoreError("--size and the crop must be multiples of 32, with the crop at most the size.")
     torch.manual_seed(cfg.seed)
@@ -350,39 +384,50 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
         net_config = dict(getattr(model, "card", {}).get("config", {"encoder": cfg.encoder}))
     model = model.to(device).float()
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
-    use_amp = device == "cuda"
-    scaler = torch.amp.GradScaler("cuda") if use_amp else None
-    val = validation_set(cfg.task, cfg.val_images, cfg.size, cfg.seed)
-    val_x = torch.from_numpy(np.stack([io.normalize(im) for im, _ in val])[:, None])
-    val_t = torch.from_numpy(np.stack([target_of(cfg.task, lab) for _, lab in val])[:, None])
+    if cfg.schedule == "onecycle":
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * cfg.steps)
+    else:
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
+    from devocore.device import cpu_has_bf16
 
-    def validate() -> tuple[float, float]:
+    use_amp = device == "cuda" and cfg.amp
+    use_bf16 = device == "cpu" and cfg.amp and cpu_has_bf16()
+    scaler = torch.amp.GradScaler("cuda") if use_amp else None
+    if data is not None:
+        val_x, val_t = data.validation()
+    else:
+        val = validation_set(cfg.task, cfg.val_images, cfg.size, cfg.seed)
+        val_x = torch.from_numpy(np.stack([io.normalize(im) for im, _ in val])[:, None])
+        val_t = torch.from_numpy(np.stack([target_of(cfg.task, lab) for _, lab in val])[:, None])
+
+    def validate() -> tuple[float, float, float]:
         model.eval()
-        losses, inter, union = [], 0.0, 0.0
+        losses, inter, union, total = [], 0.0, 0.0, 0.0
         with torch.inference_mode():
             for i in range(0, len(val_x), 4):
                 logits = model(val_x[i:i + 4].to(device)).float().cpu()
-                losses.append(float(loss_fn(logits, val_t[i:i + 4])) * len(logits))
+                losses.append(float(loss_fn(logits, val_t[i:i + 4], cfg.loss, cfg.fg_weight)) * len(logits))
                 pred = logits > 0
                 truth = val_t[i:i + 4] > 0.5
                 inter += float((pred & truth).sum())
                 union += float((pred | truth).sum())
+                total += float(pred.sum() + truth.sum())
         model.train()
-        return sum(losses) / len(val_x), inter / max(union, 1.0)
+        return sum(losses) / len(val_x), inter / max(union, 1.0), 2 * inter / max(total, 1.0)
 
     best = {"val_loss": math.inf, "val_iou": 0.0, "epoch": 0}
     best_state = copy.deepcopy(model.state_dict())
     start, counter, stale, epoch = time.time(), [0], 0, 0
     model.train()
     for epoch in range(1, cfg.epochs + 1):
-        running = 0.0
+        running, stopped, done = 0.0, False, 0
         for _ in range(cfg.steps):
-            x, t = _batch(cfg, rng, counter)
+            x, t = data.batch(rng) if data is not None else _batch(cfg, rng, counter)
             x, t = x.to(device), t.to(device)
             optimizer.zero_grad(set_to_none=True)
-            with torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
-                loss = loss_fn(model(x).float(), t)
+            with torch.autocast(device, dtype=torch.float16 if use_amp else torch.bfloat16,
+                                enabled=use_amp or use_bf16):
+                loss = loss_fn(model(x).float(), t, cfg.loss, cfg.fg_weight)
             if scaler is not None:
                 scaler.scale(loss).backward()
                 scaler.step(optimizer)
@@ -390,22 +435,36 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
             else:
                 loss.backward()
                 optimizer.step()
+            if cfg.schedule == "onecycle":
+                scheduler.step()
             running += loss.item()
-        val_loss, val_iou = validate()
-        scheduler.step(val_loss)
+            done += 1
+            if stop is not None and stop():
+                stopped = True
+                break
+        val_loss, val_iou, val_dice = validate()
+        if cfg.schedule == "plateau":
+            scheduler.step(val_loss)
         elapsed = time.time() - start
         log.info("epoch %d: train loss %.4f, val loss %.4f, val IoU %.3f, lr %.1e, %.0f s", epoch,
-                 running / cfg.steps, val_loss, val_iou, optimizer.param_groups[0]["lr"], elapsed)
+                 running / max(done, 1), val_loss, val_iou, optimizer.param_groups[0]["lr"], elapsed)
         if progress:
             progress(epoch / cfg.epochs, f"epoch {epoch}: val IoU {val_iou:.3f}")
+        if on_epoch is not None:
+            on_epoch({"epoch": epoch, "train_loss": running / max(done, 1), "val_loss": val_loss,
+                      "val_iou": val_iou, "val_dice": val_dice, "lr": optimizer.param_groups[0]["lr"],
+                      "seconds": round(elapsed, 1)})
         if val_loss < best["val_loss"] - 1e-4:
-            best = {"val_loss": val_loss, "val_iou": val_iou, "epoch": epoch}
+            best = {"val_loss": val_loss, "val_iou": val_iou, "val_dice": val_dice, "epoch": epoch}
             best_state = copy.deepcopy(model.state_dict())
             stale = 0
             if out is not None:
-                _save(model, out, cfg, net_config, best, command)
+                _save(model, out, cfg, net_config, best, command, data)
         else:
             stale += 1
+        if stopped:
+            log.info("stopped by the user after %d epochs", epoch)
+            break
         if stale >= cfg.patience:
             log.info("early stop: no improvement for %d epochs", stale)
             break
@@ -417,7 +476,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
     return dict(best, epochs=epoch, seconds=round(time.time() - start, 1), samples=counter[0], model=model)
 
 
-def _save(model, out, cfg: TrainConfig, net_config: dict, best: dict, command: str) -> None:
+def _save(model, out, cfg: TrainConfig, net_config: dict, best: dict, command: str, data=None) -> None:
     from devocore import registry
 
     card = {
@@ -436,6 +495,11 @@ def _save(model, out, cfg: TrainConfig, net_config: dict, best: dict, command: s
         "metrics": {"sim_val_loss": round(best["val_loss"], 4), "sim_val_iou": round(best["val_iou"], 4),
                     "best_epoch": best["epoch"]},
     }
+    if data is not None:  # the user's pairs (Train view)
+        card["training_data"] = data.describe()
+        card["metrics"] = {"val_loss": round(best["val_loss"], 4), "val_iou": round(best["val_iou"], 4),
+                           "val_dice": round(best.get("val_dice", 0.0), 4), "best_epoch": best["epoch"]}
+        card.update(getattr(data, "card_fields", lambda: {})())
     registry.save_model(model, out, card)
 
 

@@ -1,0 +1,110 @@
+"""Training on the user's own image/mask pairs, for ``train nucleus`` and ``train membrane`` (not a command).
+
+Examples:
+    python -m devocore train nucleus --images imgs/ --masks masks/ --out my-nuclei --from nucleus --epochs 20
+    python -m devocore train nucleus --images imgs/ --masks masks/ --out my-nuclei --lr-find --tune 10
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+
+def add_arguments(parser) -> None:
+    group = parser.add_argument_group("your own data (Train view)")
+    group.add_argument("--images", default=None, help="folder of images; with --masks, train on your pairs "
+                       "instead of simulated data")
+    group.add_argument("--masks", default=None, help="folder of masks, matched to the images by file name")
+    group.add_argument("--from", dest="from_model", default=None,
+                       help="fine-tune this model (e.g. nucleus) instead of training from scratch")
+    group.add_argument("--instance-masks", action="store_true",
+                       help="masks hold one number per cell (default: binary black/white masks)")
+    group.add_argument("--val-fraction", type=float, default=0.2, help="share of files for validation (0.2)")
+    group.add_argument("--group-by", default=None,
+                       help="regular expression whose first bracket names the embryo/video of a file "
+                            "(e.g. '^(emb\\d+)'); whole groups go to one side of the split")
+    group.add_argument("--loss", default="bce+dice", choices=["bce+dice", "bce", "dice"], help="loss (bce+dice)")
+    group.add_argument("--fg-weight", type=float, default=1.0,
+                       help="BCE weight of foreground pixels; >1 favours over-segmentation (1.0)")
+    group.add_argument("--schedule", default="plateau", choices=["plateau", "onecycle"],
+                       help="learning-rate schedule (plateau)")
+    group.add_argument("--aug-strength", type=float, default=1.0, help="augmentation strength 0..1 (1.0)")
+    group.add_argument("--lr-find", action="store_true", help="run the learning-rate finder and train at its rate")
+    group.add_argument("--tune", type=int, default=0, metavar="TRIALS",
+                       help="Optuna search over lr, batch, loss weight and augmentation first")
+    group.add_argument("--tune-epochs", type=int, default=3, help="epochs per tuning trial (3)")
+    group.add_argument("--no-compare", action="store_true",
+                       help="skip the table comparing start model, trained model and the classical baseline")
+    group.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
+
+
+def run(args, task: str, cfg, out: str, command: str) -> dict:
+    """Load and check the pairs, optionally find the rate and tune, train, compare; returns the figures."""
+    from devocore import config
+    from devocore.errors import DevocoreError
+    from devocore.progress import terminal
+    from devocore.train import compare, user_data
+    from devocore.train.segmentation import train
+
+    if not args.masks:
+        raise DevocoreError("--images needs --masks (the folder of masks matched to the images by name).")
+    model = user_data.start_model(args.from_model, task)
+    if model is None and getattr(args, "init", None):  # the segmentation command's own --init (name or folder)
+        from devocore.commands._train_seg import _initial
+
+        model = _initial(args.init)
+        args.from_model = args.init
+    size = int(model.card.get("input_size", cfg.size)) if model is not None else cfg.size
+    cfg = replace(cfg, size=size, crop=min(cfg.crop, size), loss=args.loss, fg_weight=args.fg_weight,
+                  schedule=args.schedule, aug_strength=args.aug_strength)
+    if Path(out).resolve() == Path(args.images).resolve() or Path(out).resolve() == Path(args.masks).resolve():
+        raise DevocoreError("--out must not be the image or mask folder: your files are never written to.")
+    dataset = user_data.load_dataset(args.images, args.masks, task, binary=not args.instance_masks,
+                                     group_pattern=args.group_by)
+    source = user_data.prepare(dataset, cfg, args.val_fraction, cfg.seed)
+    print(f"{len(dataset)} pairs: {len(source.train_set)} for training, {len(source.val_set)} for validation")
+    figures: dict = {"task": task, "pairs": len(dataset), "validation_files": len(source.val_set)}
+    start = model
+    if args.lr_find:
+        from devocore.train.lr_finder import find_lr
+        from devocore.train.segmentation import build
+
+        net = start if start is not None else build(cfg)[0]
+        found = find_lr(net, source, loss=cfg.loss, fg_weight=cfg.fg_weight, seed=cfg.seed,
+                        progress=terminal("lr finder"))
+        cfg = replace(cfg, lr=found.suggested)
+        figures["lr_suggested"] = found.suggested
+        print(f"learning-rate finder: suggested rate {found.suggested:.2e}")
+    if args.tune:
+        from devocore.train.tuning import tune
+
+        def make_source(batch, strength):
+            return user_data.PairSource(source.train_set, source.val_set, cfg.size, cfg.crop, batch, strength)
+
+        result = tune(replace(cfg, epochs=args.tune_epochs), make_source, args.tune, start, cfg.seed,
+                      progress=terminal("tuning"))
+        print(result.trials.to_string(index=False))
+        cfg = replace(cfg, **result.best_params)
+        source = make_source(cfg.batch, cfg.aug_strength)
+        figures.update(tune_best_iou=result.best_iou, tune_best=result.best_params)
+    import copy
+
+    trained = train(cfg, out=out, progress=terminal(f"train {task}"), command=command,
+                    model=copy.deepcopy(model) if model is not None else None, data=source)
+    net = trained.pop("model")
+    figures.update({k: v for k, v in trained.items()}, out=str(out), lr=cfg.lr)
+    print(f"best epoch {trained['epoch']}: validation IoU {trained['val_iou']:.3f}, Dice "
+          f"{trained.get('val_dice', 0):.3f}; {trained['epochs']} epochs in {trained['seconds']:.0f} s; "
+          f"saved to {out}")
+    if not args.no_compare:
+        models = {Path(out).name: net}
+        if model is not None:
+            models[f"{args.from_model} (before)"] = model
+        models["classical baseline"] = compare.BASELINE
+        table = compare.compare(models, source.validation_pairs(), task)
+        print(table.to_string(index=False))
+        figures["comparison"] = table.to_dict("records")
+    if Path(out).resolve().parent != config.user_model_dir().resolve():
+        print(f"note: the Segmentation view lists models in {config.user_model_dir()} (DEVOCORE_MODEL_DIR); "
+              f"copy {out} there to use it.")
+    return figures

@@ -1,0 +1,313 @@
+"""Train view: fine-tune or train a segmentation model on your own image/mask pairs, and compare."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from devocore import config, io, registry, ui_cache
+from devocore.errors import DevocoreError
+from devocore.train import compare, user_data
+from devocore.train.augment import preview
+from devocore.train.job import Job
+from devocore.train.segmentation import LOSSES, TrainConfig
+from pages import common
+
+SCRATCH = "(from scratch)"
+SOURCES = ["Example", "Upload a ZIP", "Server folder"]
+
+
+@ui_cache.data
+def _example_folder(task: str, n: int = 12, size: int = 128) -> tuple[str, str]:
+    """A small simulated dataset (another microscope's look), written once per server process."""
+    import tempfile
+
+    folder = Path(tempfile.gettempdir()) / f"devoscope-train-example-{task}-{n}-{size}"
+    images, masks = user_data.example_dataset(folder, n=n, size=size, task=task)
+    return str(images), str(masks)
+
+
+def _server_folder(text: str) -> Path:
+    root = config.data_root()
+    path = (root / text).resolve()
+    if path != root and root not in path.parents:
+        raise DevocoreError(f"'{text}' is outside the data folder {root}; choose a folder inside it.")
+    return path
+
+
+def _line(history: pd.DataFrame, columns: list[str], title: str, log_y: bool = False) -> go.Figure:
+    fig = go.Figure([go.Scatter(x=history["epoch"], y=history[c], mode="lines+markers", name=c) for c in columns])
+    fig.update_layout(title=title, height=260, margin=dict(l=0, r=0, t=30, b=0), xaxis_title="epoch")
+    if log_y:
+        fig.update_yaxes(type="log")
+    return fig
+
+
+def _start_training(cfg: TrainConfig, source: user_data.PairSource, start_model: str, out: Path) -> Job:
+    import copy
+
+    from devocore.train.segmentation import train
+
+    model = None if start_model == SCRATCH else copy.deepcopy(ui_cache.model(start_model, "cpu"))
+    command = f"Devoscope Train view ({cfg.task}, start: {start_model})"
+
+    def run(stop, record):
+        result = train(cfg, out=out, progress=job.report, command=command, model=model, data=source,
+                       stop=stop, on_epoch=record)
+        return result
+
+    job = Job(run)
+    return job.start()
+
+
+st.title("Train")
+st.caption("Fine-tune a segmentation model on your own labelled images (or train one from scratch), see whether "
+           "it beats the model you started from and the classical method, then save it: the Segmentation view "
+           "offers it from then on.")
+
+# ----------------------------------------------------------------------------- 1. data
+st.subheader("1. Your data")
+left, right = st.columns(2)
+with left:
+    task = st.radio("Task", ["nucleus", "membrane"], key="train_task", horizontal=True,
+                    index=common.choice_index(["nucleus", "membrane"], common.param("train_task", "nucleus")))
+    common.set_param("train_task", task)
+    source_kind = st.radio("Pairs", SOURCES, key="train_source", horizontal=True,
+                           index=common.choice_index(SOURCES, common.param("train_source", "Example")))
+    common.set_param("train_source", source_kind)
+with right:
+    mask_kind = st.radio("Masks", ["binary (black/white)", "instance labels (one number per cell)"],
+                         key="train_mask_kind", horizontal=True)
+    binary = mask_kind.startswith("binary")
+    group_by = st.text_input("Group files by (regular expression, optional)", "", key="train_group_by",
+                             help="e.g. ^(emb\\d+) keeps all files of one embryo on the same side of the "
+                                  "train/validation split")
+
+with common.guard("reading the data"):
+    if source_kind == "Example":
+        images_dir, masks_dir = _example_folder(task)
+        st.caption(f"Example: 12 simulated {task} images of 128 x 128 px, drawn as another microscope would show "
+                   "them (blurred, Gaussian noise, bright background), with binary masks.")
+    elif source_kind == "Upload a ZIP":
+        upload = st.file_uploader("ZIP with an images/ folder and a masks/ folder (matched by file name)",
+                                  type=["zip"], key="train_upload")
+        common.limits_caption()
+        if upload is None:
+            st.info("Upload a ZIP, choose a server folder, or use the example.")
+            st.stop()
+        data = upload.getvalue()
+        target = common.session_dir() / f"upload-{hashlib.sha256(data).hexdigest()[:12]}"
+        if not target.exists():
+            io.extract_zip(data, target, name=upload.name)
+        images_dir, masks_dir = user_data.find_pair_folders(target)
+    else:
+        st.caption(f"Folders are read (never written) under {config.data_root()}.")
+        a, b = st.columns(2)
+        images_text = a.text_input("Image folder", common.param("train_images", ""), key="train_images")
+        masks_text = b.text_input("Mask folder", common.param("train_masks", ""), key="train_masks")
+        common.set_param("train_images", images_text)
+        common.set_param("train_masks", masks_text)
+        if not images_text or not masks_text:
+            st.info("Type the two folders, relative to the data folder.")
+            st.stop()
+        images_dir, masks_dir = _server_folder(images_text), _server_folder(masks_text)
+
+with common.guard("checking the data"):
+    dataset = user_data.load_dataset(images_dir, masks_dir, task, binary, group_by or None)
+sizes = sorted({im.shape for im in dataset.images})
+st.success(f"{len(dataset)} pairs matched by name; image sizes {', '.join(f'{w} x {h}' for h, w in sizes[:4])}"
+           f"{' ...' if len(sizes) > 4 else ''}; foreground {np.mean([m.mean() > 0 for m in dataset.masks]):.0%} "
+           f"of masks non-empty, {np.mean([float((m > 0).mean()) for m in dataset.masks]):.1%} of pixels.")
+
+# ----------------------------------------------------------------------------- 2. settings
+st.subheader("2. Settings")
+seg_models = [m["name"] for m in ui_cache.models_table("segmentation")]
+starts = [m for m in seg_models if task in m] + [m for m in seg_models if task not in m] + [SCRATCH]
+c1, c2, c3, c4 = st.columns(4)
+start_model = c1.selectbox("Start from", starts, key="train_start",
+                           help="fine-tuning a shipped model needs far fewer images than training from scratch")
+if start_model == SCRATCH:
+    size = int(c1.selectbox("Network input size", [64, 128, 256, 512], index=2, key="train_size"))
+    encoder_note = "an FPN with a ResNet-18 encoder, no pre-trained weights"
+else:
+    size = int(registry.find_model(start_model).card.get("input_size", 256))
+    encoder_note = f"{start_model}'s network"
+c1.caption(f"{encoder_note}; images are resized to {size} x {size} px, as at inference.")
+epochs = c2.number_input("Most epochs", 1, 500, 20, key="train_epochs")
+steps = c2.number_input("Batches per epoch", 1, 1000, 20, key="train_steps")
+batch = c2.selectbox("Batch size", [2, 4, 8, 16], index=2, key="train_batch")
+lr = c3.number_input("Learning rate", 1e-6, 1.0, float(st.session_state.get("train_lr_value", 1e-3)),
+                     format="%.2e", key="train_lr")
+schedule = c3.selectbox("Schedule", ["plateau", "onecycle"], key="train_schedule",
+                        help="plateau: halve the rate when validation stops improving; onecycle: warm up, then anneal")
+patience = c3.number_input("Early stopping patience (epochs)", 1, 100, 6, key="train_patience")
+loss = c4.selectbox("Loss", list(LOSSES), key="train_loss")
+fg_weight = c4.slider("Foreground weight (BCE)", 0.25, 8.0, 1.0, 0.25, key="train_fg_weight",
+                      help="above 1: fewer missed pixels, more false ones (over- rather than under-segmentation)")
+strength = c4.slider("Augmentation strength", 0.0, 1.0, 0.7, 0.1, key="train_aug")
+val_fraction = c4.slider("Validation share", 0.1, 0.5, 0.2, 0.05, key="train_val_fraction")
+crop = min(128, size) if size >= 128 else size
+cfg = TrainConfig(task=task, epochs=int(epochs), steps=int(steps), batch=int(batch), crop=crop, size=size,
+                  lr=float(lr), patience=int(patience), loss=loss, fg_weight=float(fg_weight), schedule=schedule,
+                  aug_strength=float(strength), decoder_channels=256, minutes=600.0)
+with common.guard("splitting the data"):
+    source = user_data.prepare(dataset, cfg, val_fraction, seed=0)
+st.caption(f"Split by {'group' if group_by else 'file'}: {len(source.train_set)} for training, "
+           f"{len(source.val_set)} for validation ({', '.join(source.val_set.names[:6])}"
+           f"{' ...' if len(source.val_set) > 6 else ''}).")
+
+# ----------------------------------------------------------------------------- 3. augmentation preview
+with st.expander("3. Augmentation preview", expanded=False):
+    k = st.slider("Image", 0, len(dataset) - 1, 0, key="train_preview_index")
+    image = dataset.images[k]
+    grid = preview(image, user_data.target(task, dataset.masks[k], binary), n=8, strength=strength, seed=k)
+    st.image(grid, caption=f"8 augmented versions of {dataset.names[k]} (red: the mask's outline, moved with the "
+                           "image)", width="stretch")
+
+# ----------------------------------------------------------------------------- 4. learning-rate finder
+with st.expander("4. Learning-rate finder", expanded=False):
+    st.caption("Trains a copy of the start model for 40 batches with the rate growing from 1e-6 to 1; the "
+               "suggested rate is where the loss falls fastest.")
+    if st.button("Find the learning rate", key="train_lr_find"):
+        from devocore.train.lr_finder import find_lr
+        from devocore.train.segmentation import build
+
+        with common.guard("the learning-rate finder"):
+            net = build(cfg)[0] if start_model == SCRATCH else ui_cache.model(start_model, "cpu")
+            st.session_state["train_lr_result"] = find_lr(net, source, loss=loss, fg_weight=fg_weight,
+                                                          progress=common.progress_bar("Sweeping..."))
+    found = st.session_state.get("train_lr_result")
+    if found is not None:
+        fig = go.Figure(go.Scatter(x=found.rates, y=found.losses, mode="lines", name="loss"))
+        fig.add_vline(x=found.suggested, line_dash="dash", annotation_text=f"suggested {found.suggested:.1e}")
+        fig.update_xaxes(type="log", title="learning rate")
+        fig.update_layout(height=300, margin=dict(l=0, r=0, t=20, b=0), yaxis_title="loss (smoothed)")
+        st.plotly_chart(fig, key="train_lr_plot")
+        if st.button(f"Use {found.suggested:.1e}", key="train_lr_use"):
+            st.session_state["train_lr_value"] = found.suggested
+            st.session_state.pop("train_lr", None)
+            st.rerun()
+
+# ----------------------------------------------------------------------------- 5. tuning
+with st.expander("5. Hyperparameter search (Optuna)", expanded=False):
+    st.caption("Short runs over learning rate, batch size, foreground weight and augmentation strength; hopeless "
+               "trials are pruned early.")
+    t1, t2 = st.columns(2)
+    trials = t1.number_input("Trials", 2, 100, 6, key="train_trials")
+    trial_epochs = t2.number_input("Epochs per trial", 1, 50, 3, key="train_trial_epochs")
+    if st.button("Search", key="train_tune"):
+        from devocore.train.tuning import tune
+
+        def make_source(b, s):
+            return user_data.PairSource(source.train_set, source.val_set, size, crop, b, s)
+
+        with common.guard("the search"):
+            start = None if start_model == SCRATCH else ui_cache.model(start_model, "cpu")
+            st.session_state["train_tune_result"] = tune(replace(cfg, epochs=int(trial_epochs)), make_source,
+                                                         int(trials), start,
+                                                         progress=common.progress_bar("Searching..."))
+    tuned = st.session_state.get("train_tune_result")
+    if tuned is not None:
+        st.dataframe(tuned.trials, hide_index=True, key="train_trials_table")
+        st.caption(f"Best validation IoU {tuned.best_iou:.3f} with {tuned.best_params}.")
+        if tuned.best_params and st.button("Use the best learning rate", key="train_tune_use"):
+            st.session_state["train_lr_value"] = tuned.best_params["lr"]
+            st.session_state.pop("train_lr", None)
+            st.rerun()
+
+# ----------------------------------------------------------------------------- 6. training
+st.subheader("6. Train")
+job: Job | None = st.session_state.get("train_job")
+b1, b2 = st.columns(2)
+if b1.button("Start training", key="train_start_button", type="primary", disabled=bool(job and job.running)):
+    out = common.session_dir() / f"checkpoint-{len(st.session_state.get('train_runs', [])) + 1}"
+    st.session_state["train_job"] = job = _start_training(cfg, source, start_model, out)
+    st.session_state["train_job_info"] = {"out": str(out), "start": start_model, "task": task, "size": size}
+    st.session_state.setdefault("train_runs", []).append(str(out))
+if b2.button("Stop (keep the best so far)", key="train_stop_button", disabled=not (job and job.running)):
+    job.stop()
+
+
+@st.fragment(run_every=1.0)
+def _live() -> None:
+    job = st.session_state.get("train_job")
+    if job is None:
+        st.info("Set the options above and start training.")
+        return
+    fraction, message = job.progress
+    st.progress(min(1.0, fraction), text=("stopping... " if job.stopping and job.running else "") + message)
+    if job.history:
+        history = pd.DataFrame(job.history)
+        a, b = st.columns(2)
+        a.plotly_chart(_line(history, ["train_loss", "val_loss"], "Loss"), key="train_loss_plot")
+        b.plotly_chart(_line(history, ["val_iou", "val_dice"], "Validation IoU and Dice"), key="train_metric_plot")
+    if job.error:
+        st.error(f"Training failed: {job.error}")
+    elif not job.running and job.result is not None:
+        r = job.result
+        st.success(f"Done: best epoch {r['epoch']} of {r['epochs']}, validation IoU {r['val_iou']:.3f}, "
+                   f"Dice {r.get('val_dice', 0):.3f}, in {r['seconds']:.0f} s"
+                   + (" (stopped by you)" if job.stopping else "") + ".")
+        if st.session_state.get("train_shown") is not job:  # one full rerun to draw the sections below
+            st.session_state["train_shown"] = job
+            st.rerun(scope="app")
+
+
+_live()
+if job is None or job.running or job.result is None:
+    st.stop()
+
+# ----------------------------------------------------------------------------- 7. comparison
+st.subheader("7. Comparison on your validation images")
+info = st.session_state["train_job_info"]
+others = st.multiselect("Also score", [m for m in seg_models if m != info["start"]], key="train_compare_more")
+if st.button("Compare", key="train_compare") or "train_compare_table" in st.session_state:
+    if st.session_state.get("train_compare_for") != (info["out"], tuple(others)):
+        with common.guard("comparing"):
+            trained = job.result["model"]
+            trained.card = json.loads((Path(info["out"]) / registry.CARD).read_text())
+            trained.card["kind"] = "trained here"
+            models = {"trained here": trained}
+            if info["start"] != SCRATCH:
+                models[f"{info['start']} (start)"] = ui_cache.model(info["start"], "cpu")
+            for name in others:
+                models[name] = ui_cache.model(name, "cpu")
+            models["classical baseline"] = compare.BASELINE
+            st.session_state["train_compare_table"] = compare.compare(
+                models, source.validation_pairs(), task, progress=common.progress_bar("Scoring..."))
+            st.session_state["train_compare_for"] = (info["out"], tuple(others))
+    table = st.session_state["train_compare_table"]
+    st.dataframe(table, hide_index=True, key="train_compare_df")
+    st.download_button("Comparison (CSV)", table.to_csv(index=False), "comparison.csv", "text/csv",
+                       key="train_compare_dl")
+
+# ----------------------------------------------------------------------------- 8. save and use
+st.subheader("8. Save and use")
+name = st.text_input("Model name", f"{task}-{'finetuned' if info['start'] != SCRATCH else 'scratch'}",
+                     key="train_name")
+if st.button("Save to my models", key="train_save"):
+    with common.guard("saving"):
+        clean = "".join(ch for ch in name.strip() if ch.isalnum() or ch in "-_.")
+        if not clean or clean != name.strip():
+            raise DevocoreError("Use letters, digits, '-', '_' or '.' in the model name.")
+        if clean in {m.name for m in registry.list_models()}:
+            raise DevocoreError(f"A model called '{clean}' exists already; choose another name.")
+        target = config.user_model_dir() / clean
+        shutil.copytree(info["out"], target)
+        card = json.loads((target / registry.CARD).read_text())
+        card["name"] = clean
+        (target / registry.CARD).write_text(json.dumps(card, indent=2) + "\n")
+        ui_cache.models_table.clear()
+        st.session_state["train_saved"] = clean
+saved = st.session_state.get("train_saved")
+if saved:
+    st.success(f"Saved as '{saved}' in {config.user_model_dir()}. The Segmentation view lists it now.")
+    st.page_link("pages/segmentation.py", label=f"Segment with {saved}", icon=":material/blur_on:",
+                 query_params={"seg_model": saved})

@@ -1,0 +1,77 @@
+"""`python -m devocore train nucleus --images --masks`: bad data gets one clear line (exit 2) and is never
+modified; good data trains, saves a model folder the registry lists, and prints the comparison."""
+import hashlib
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from devocore import cli, registry
+from devocore.train import user_data
+
+TINY = ["--epochs", "1", "--steps", "2", "--batch", "2", "--size", "64", "--crop", "64", "--decoder-channels", "64"]
+
+
+def tree_hash(folder):
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        digest.update(str(path.relative_to(folder)).encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture
+def pairs(tmp_path):
+    images, masks = user_data.example_dataset(tmp_path / "data", n=4, size=64)
+    return tmp_path / "data", images, masks
+
+
+def _labels_300():
+    labels = np.arange(300, dtype=np.uint16).reshape(15, 20).repeat(4, 0).repeat(4, 1)[:64, :64]
+    return np.pad(labels, ((0, 4), (0, 0)))[:64]
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("unmatched", "1 image(s) have no mask: emb_99.png"),
+    ("wrong_size", "is 32 x 32 pixels but its image"),
+    ("labels_300", "different values, but a binary mask"),
+    ("empty", "has no PNG, JPEG or TIFF files"),
+])
+def test_bad_data_gets_one_clear_line_and_is_not_modified(pairs, tmp_path, capsys, damage, message):
+    root, images, masks = pairs
+    if damage == "unmatched":
+        Image.fromarray(np.zeros((64, 64), np.uint8)).save(images / "emb_99.png")
+    elif damage == "wrong_size":
+        Image.fromarray(np.zeros((32, 32), np.uint8)).save(masks / "emb_01_mask.png")
+    elif damage == "labels_300":
+        Image.fromarray(_labels_300()).save(masks / "emb_02_mask.png")
+    else:
+        for f in masks.iterdir():
+            f.unlink()
+    before = tree_hash(root)
+    code = cli.main(["train", "nucleus", "--images", str(images), "--masks", str(masks),
+                     "--out", str(tmp_path / "model"), *TINY])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith("error: ") and message in err and len(err.splitlines()) == 1
+    assert tree_hash(root) == before
+    assert not (tmp_path / "model").exists()
+
+
+def test_cli_trains_on_pairs_saves_a_listed_model_and_compares(pairs, capsys, monkeypatch, tmp_path):
+    root, images, masks = pairs
+    before = tree_hash(root)
+    out = registry.config.user_model_dir() / "my-nuclei"
+    code = cli.main(["train", "nucleus", "--images", str(images), "--masks", str(masks), "--out", str(out),
+                     "--val-fraction", "0.25", "--json", *TINY])
+    assert code == 0
+    printed = capsys.readouterr().out
+    figures = json.loads(printed.strip().splitlines()[-1])
+    assert figures["pairs"] == 4 and figures["validation_files"] == 1
+    assert {row["model"] for row in figures["comparison"]} == {"my-nuclei", "classical baseline"}
+    assert "my-nuclei" in [m.name for m in registry.list_models("segmentation")]
+    model = registry.load_model("my-nuclei")
+    assert model.card["train_config"]["size"] == 64 and "4 image/mask pairs" in model.card["training_data"]
+    assert tree_hash(root) == before

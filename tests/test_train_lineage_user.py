@@ -1,0 +1,47 @@
+"""`train lineage --frames --populations`: fine-tuning a lineage model on the user's own movie."""
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from devocore import cli, nets, registry
+from devocore.train.lineage import movie_truth, render_movie, toy_snapshots
+
+
+@pytest.fixture
+def movie(tmp_path):
+    curves = np.array([[n * 7, n, n, n, n, n, n, n] for n in (1, 2, 4, 8, 16, 30)], float)
+    shots = toy_snapshots(curves, n_frames=12, seed=0)
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i, frame in enumerate(render_movie(shots, seed=0)):
+        Image.fromarray(frame).save(frames / f"t{i:03d}.png")
+    movie_truth(shots).to_csv(tmp_path / "populations.csv", index=False)
+    card = {"task": "lineage", "architecture": "resnet18-lineage", "config": {"in_channels": 1, "curve_len": 6},
+            "input_size": 64, "training_data": "test", "training_command": "test", "metrics": {}}
+    registry.save_model(nets.build("resnet18-lineage", in_channels=1, curve_len=6),
+                        registry.config.user_model_dir() / "tiny-lineage", card)
+    return frames, tmp_path / "populations.csv"
+
+
+def test_lineage_fine_tunes_on_a_user_movie_and_saves_a_listed_model(movie, capsys):
+    frames, table = movie
+    code = cli.main(["train", "lineage", "--frames", str(frames), "--populations", str(table), "--from",
+                     "tiny-lineage", "--epochs", "2", "--steps", "3", "--batch-size", "4", "--json"])
+    assert code == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["val_mae_count"] <= figures["start_val_mae_count"]  # the best epoch is kept (0 = start)
+    assert "lineage-user" in [m.name for m in registry.list_models("lineage")]
+    card = registry.find_model("lineage-user").card
+    assert "t000.png" not in card["training_data"] and "frames" in card["training_data"]
+
+
+def test_lineage_table_beyond_the_movie_is_one_clear_line(movie, capsys):
+    frames, table = movie
+    text = table.read_text().splitlines()
+    table.write_text("\n".join(text + ["40,1,1,1,1,1,1,1"]) + "\n")
+    code = cli.main(["train", "lineage", "--frames", str(frames), "--populations", str(table),
+                     "--from", "tiny-lineage"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "frames [40]" in err and "has 12 frames" in err
