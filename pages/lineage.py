@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-import zipfile
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ import streamlit as st
 
 from devocore import io as dio
 from devocore import lineage, ui_cache
-from devocore.errors import UnsafePathError, UnsupportedFormatError
+from devocore.errors import UnsupportedFormatError
 from pages import common
 
 st.title("Lineage time-lapse")
@@ -34,19 +34,14 @@ def _example(seed: int, n_frames: int, _curves: np.ndarray, model_name: str) -> 
 
 def _extract_zip(data: bytes, folder: Path) -> Path:
     """Image files of a ZIP into ``folder`` (flat, generated names in archive order); refuses unsafe entries."""
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        archive = zipfile.ZipFile(dio._io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise UnsupportedFormatError("The ZIP file cannot be opened; it may be corrupt.") from exc
-    names = sorted((n for n in archive.namelist() if Path(n).suffix.lower() in dio.IMAGE_SUFFIXES),
-                   key=lambda n: dio.natural_key(Path(n)))
-    if not names:
+    staging = folder / "unpacked"
+    files = dio.extract_zip(data, staging, name="the ZIP file")  # refuses traversal, links and ZIP bombs
+    images = sorted((f for f in files if f.suffix.lower() in dio.IMAGE_SUFFIXES), key=dio.natural_key)
+    if not images:
         raise UnsupportedFormatError("The ZIP file holds no PNG, JPEG or TIFF images.")
-    for i, name in enumerate(names):
-        if name.startswith("/") or ".." in Path(name).parts:
-            raise UnsafePathError(f"The ZIP entry '{name}' would escape its folder.")
-        (folder / f"frame{i:06d}{Path(name).suffix.lower()}").write_bytes(archive.read(name))
+    for i, image in enumerate(images):
+        image.replace(folder / f"frame{i:06d}{image.suffix.lower()}")
+    shutil.rmtree(staging, ignore_errors=True)
     return folder
 
 

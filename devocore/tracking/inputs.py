@@ -1,14 +1,13 @@
 """Inputs for the tracker that are neither a video nor a folder: a ZIP of frames, the example clip."""
 from __future__ import annotations
 
-import io
 import logging
-import zipfile
+import shutil
 from pathlib import Path
 
 from devocore.config import EXAMPLES_DIR
-from devocore.errors import NoFramesError, UnreadableFileError, UnsafePathError
-from devocore.io import IMAGE_SUFFIXES
+from devocore.errors import NoFramesError
+from devocore.io import IMAGE_SUFFIXES, extract_zip
 
 log = logging.getLogger(__name__)
 
@@ -18,32 +17,24 @@ EXAMPLE_VIDEO = EXAMPLES_DIR / "tracking" / "worms.mp4"
 def unpack_frames_zip(data: bytes, folder: str | Path, max_files: int = 20_000) -> Path:
     """Write the images of a ZIP archive (any sub-folder) flat into ``folder`` and return it.
 
+    Unpacks with :func:`devocore.io.extract_zip`, which refuses traversal, links and ZIP bombs.
+
     Raises:
         UnreadableFileError when the bytes are not a ZIP; NoFramesError when it holds no
-        image; UnsafePathError for entries that would escape the folder.
+        image; UnsafePathError for entries that would escape the folder; TooLargeError for a ZIP bomb.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise UnreadableFileError("The upload is not a ZIP archive.") from None
+    staging = folder / ".unpacked"
     written = 0
-    with archive:
-        for entry in archive.infolist():
-            name = entry.filename
-            if entry.is_dir() or Path(name).name.startswith("."):
-                continue
-            if name.startswith(("/", "\\")) or ".." in Path(name).parts:
-                raise UnsafePathError(f"The archive entry '{name}' points outside the archive.")
-            if Path(name).suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            written += 1
-            if written > max_files:
-                raise NoFramesError(f"The archive holds more than {max_files:,} images.")
-            # keep sub-folder names in the file name so frames from different folders do not collide
-            flat = "_".join(Path(name).parts)
-            (folder / flat).write_bytes(archive.read(entry))
+    for path in extract_zip(data, staging, name="the ZIP archive", max_files=max_files):
+        relative = path.relative_to(staging.resolve())
+        if relative.name.startswith(".") or relative.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        # keep sub-folder names in the file name so frames from different folders do not collide
+        path.replace(folder / "_".join(relative.parts))
+        written += 1
+    shutil.rmtree(staging, ignore_errors=True)
     if not written:
         raise NoFramesError(f"The archive holds no image ({', '.join(IMAGE_SUFFIXES)}).")
     return folder
