@@ -111,7 +111,7 @@ def _forecast(v):
 
 def _pca(v):
     v.page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=TIMEOUT)
-    return v.wait_text(r"Projection")
+    return v.wait_text(r"\d+ simulated embryos")
 
 
 def _gan(v):
