@@ -191,7 +191,8 @@ def split_touching(mask: np.ndarray, min_distance: int | None = None) -> np.ndar
 def enclosed_regions(membrane: np.ndarray, min_size: int = 0, grow: int = 2) -> np.ndarray:
     """Cells as the regions enclosed by membrane (2-D or 3-D).
 
-    Regions of non-membrane touching the image border are the outside, not cells.
+    Regions of non-membrane touching the image border are the outside, not cells; free
+    space is split at narrow necks, so a small gap in a membrane does not merge two cells.
     Each cell is then grown by up to ``grow`` pixels into the membrane around it,
     so neighbours meet in the middle of their shared membrane.
 
@@ -202,9 +203,16 @@ def enclosed_regions(membrane: np.ndarray, min_size: int = 0, grow: int = 2) -> 
         >>> int(cells.max()), int(cells[0, 0])
         (1, 0)
     """
-    from skimage.segmentation import clear_border, expand_labels
+    from skimage.morphology import h_maxima
+    from skimage.segmentation import clear_border, expand_labels, watershed
 
-    regions, _ = ndi.label(~membrane)
+    # A gap in a membrane must not merge two cells (or a cell with the outside): split the free space at
+    # narrow necks with a watershed on its distance map, seeded by maxima at least `depth` px deep.
+    free = ~membrane
+    dist = ndi.distance_transform_edt(free)
+    depth = max(2.0, 0.012 * max(membrane.shape))
+    markers, _ = ndi.label(h_maxima(dist, depth))
+    regions = watershed(-dist, markers, mask=free)
     regions = clear_border(regions)
     regions = _remove_small(regions, min_size)
     if grow > 0 and regions.max() > 0:

@@ -104,7 +104,7 @@ with left:
     source_kind = st.radio("Input", ["Example", "Upload"], key="seg_source", horizontal=True,
                            index=common.choice_index(["Example", "Upload"], common.param("seg_source", "Example")))
     common.set_param("seg_source", source_kind)
-    examples = common.examples("segmentation")
+    examples = {k: v for k, v in common.examples("segmentation").items() if "_mask" not in k}
     if source_kind == "Upload":
         upload = st.file_uploader("Image, stack or video", key="seg_upload",
                                   type=["png", "jpg", "jpeg", "tif", "tiff", "mov", "mp4", "avi"])
