@@ -5,7 +5,6 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -36,7 +35,7 @@ def choose_input() -> PageInput | None:
     common.set_param("trk_source", source)
     if source == SOURCES[0]:
         with common.guard("preparing the example"):
-            path = example_video(common.session_dir())
+            path = example_video()
         st.caption(f"Example: `{path.name}`, worms crawling on a plate, made by the Devoscope worm simulator.")
         return PageInput(str(path), f"example:{path}", path.name)
     if source == SOURCES[1]:

@@ -116,10 +116,12 @@ def background_from_frames(frames: list[np.ndarray]) -> Background:
     median = np.median(stack, axis=0).astype(np.float32)
     deviation = median[None, ::4, ::4] - stack[:, ::4, ::4].astype(np.float32)
     sigma = _robust_sigma(deviation.ravel())
-    polarity = polarity_of(deviation, sigma)
+    # Polarity against the smooth plate, not the median: a worm that sat still in most
+    # samples is in the median, and where it left, the frames look lighter than it.
+    smooth = _smooth_plate(median)
+    polarity = polarity_of(smooth[None, ::4, ::4] - stack[:, ::4, ::4].astype(np.float32), sigma)
     image = median
     if len(frames) >= 5:
-        smooth = _smooth_plate(median)
         spread = stack.max(axis=0).astype(np.float32) - stack.min(axis=0)
         ghost = (spread > GHOST_SIGMAS * sigma) & ((smooth - median) * polarity > GHOST_SIGMAS * sigma)
         if ghost.any():

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from devocore.errors import DevocoreError, NoFramesError
+from devocore.errors import NoFramesError
 from devocore.progress import ProgressFn
 from devocore.tracking.headtail import orient, turning_angles
 from devocore.tracking.midline import Midline, extract_midline, resample
@@ -274,7 +274,7 @@ class Tracker:
             track.widths.clear()
             track.odd_run = 0
             midline = extract_midline(blob, self.config.n_points)
-            status = COILED if midline.coiled else OK
+            status = EDGE if at_edge else (COILED if midline.coiled else OK)
         centroid = blob.centroid
         if status == TOUCHING and track.obs:
             # a merged blob's centroid is nobody's position: coast on the prediction
