@@ -14,26 +14,27 @@ from devocore.embedding.project import SCALINGS
 from devocore.embedding.tables import numeric_columns
 from pages import common
 
-SOURCES = ("Example embryos (simulated)", "Example behaviour table (simulated)", "Upload cell tables (EPIC)",
-           "Upload a feature table")
+SOURCES = ("Example embryos (embryo simulator)", "Toy embryos (lineage territories)",
+           "Example behaviour table (simulated)", "Upload cell tables (EPIC)", "Upload a feature table")
+EMBRYO_SOURCES = (SOURCES[0], SOURCES[1], SOURCES[3])
 N_EXAMPLE_EMBRYOS = 3
 
 
 @ui_cache.data
-def example_embryos(n: int = N_EXAMPLE_EMBRYOS, n_frames: int = 120) -> pd.DataFrame:
-    """Simulated embryos, each turned and shifted differently on the slide."""
-    shipped = {k: p for k, p in common.examples("pca").items() if k.endswith(".csv") and "embryo" in k}
-    if shipped:
-        return explore.load_embryos([(p.read_bytes(), p.name) for p in list(shipped.values())[:n]])
-    frames = []
-    for seed in range(n):
-        try:  # the embryo simulator, when installed, gives more faithful embryos
-            from devocore.simulate.embryo import simulate
-            frame = simulate(seed).cells_table()
-        except ImportError:
-            frame = synthetic.embryo_table(seed=seed, n_frames=n_frames,
-                                           rotation=synthetic.random_rotation(seed) if seed else None)
-        frames.append(frame.assign(embryo=f"simulated {seed + 1}"))
+def simulator_embryos() -> pd.DataFrame | None:
+    """The embryo simulator's example tables (assets/examples/pca/embryo*.csv), or None when absent."""
+    shipped = [p for name, p in common.examples("pca").items() if name.endswith(".csv") and "embryo" in name]
+    if not shipped:
+        return None
+    return explore.load_embryos([(p.read_bytes(), p.name) for p in shipped[:N_EXAMPLE_EMBRYOS]])
+
+
+@ui_cache.data
+def toy_embryos(n: int = N_EXAMPLE_EMBRYOS, n_frames: int = 120) -> pd.DataFrame:
+    """Toy embryos whose lineages keep fixed territories, each turned and shifted differently."""
+    frames = [synthetic.embryo_table(seed=seed, n_frames=n_frames,
+                                     rotation=synthetic.random_rotation(seed) if seed else None)
+              .assign(embryo=f"toy embryo {seed + 1}") for seed in range(n)]
     return explore.tables_from_frames(frames)
 
 
@@ -67,18 +68,26 @@ source = st.radio("Data", SOURCES, index=common.choice_index(SOURCES, common.par
                   key="pca_source", horizontal=True)
 common.set_param("pca_source", source)
 
-cells = source in (SOURCES[0], SOURCES[2])
+cells = source in EMBRYO_SOURCES
 labels: list[str] = []
 with common.guard("reading the tables"):
     if source == SOURCES[0]:
-        table = example_embryos()
-        st.caption(f"{table['embryo'].nunique()} simulated embryos, each turned and shifted differently; "
-                   "aligned to a common body frame (ap, dv, lr) by their lineage landmarks.")
+        table = simulator_embryos()
+        if table is None:
+            st.info("The embryo simulator's examples are not installed; showing the toy embryos.")
+            table = toy_embryos()
+        st.caption(f"{table['embryo'].nunique()} embryos from the embryo simulator, aligned to a common body "
+                   "frame (ap, dv, lr) by their lineage landmarks.")
     elif source == SOURCES[1]:
+        table = toy_embryos()
+        st.caption(f"{table['embryo'].nunique()} toy embryos whose lineages keep fixed territories, each turned "
+                   "and shifted differently; aligned to a common body frame (ap, dv, lr) by their lineage "
+                   "landmarks.")
+    elif source == SOURCES[2]:
         table = example_behaviour()
         labels = ["strain", "well"]
         st.caption("90 simulated wells x 24 behaviour features, three strains.")
-    elif source == SOURCES[2]:
+    elif source == SOURCES[3]:
         uploads = st.file_uploader("EPIC cell tables (CSV with cell, time, x, y, z, size)", type=["csv"],
                                    accept_multiple_files=True, key="pca_upload_cells")
         common.limits_caption()
@@ -139,7 +148,9 @@ if len(plot_frame) > 20000:
     st.caption("Showing 20,000 randomly chosen rows.")
 hover = "cell" if "cell" in plot_frame.columns else (labels[0] if labels else None)
 colour_kw = {"color_discrete_map": LINEAGE_COLOURS} if colour == "founder" else {}
-if colour in plot_frame.columns and plot_frame[colour].dtype.kind not in "if":
+if colour in plot_frame.columns and isinstance(plot_frame[colour].dtype, pd.Int64Dtype):
+    plot_frame[colour] = plot_frame[colour].astype(float)  # plotly cannot draw pandas' NA
+elif colour in plot_frame.columns and plot_frame[colour].dtype.kind not in "if":
     plot_frame[colour] = plot_frame[colour].astype(str)
 if int(dims) == 3:
     fig = px.scatter_3d(plot_frame, x=names[0], y=names[1], z=names[2], color=colour, hover_name=hover, **colour_kw)
@@ -168,7 +179,7 @@ st.download_button("Download projected coordinates (CSV)",
 if cells:
     st.header("Embryo in 3D")
     embryos = list(table["embryo"].unique())
-    pick = st.selectbox("Embryo", embryos, key="pca_embryo")
+    pick = st.selectbox("Embryo", embryos, key=f"pca_embryo_{abs(hash(tuple(embryos))) % 10**8}")
     one = table[table["embryo"] == pick]
     times = sorted(one["time"].unique())
     at_time = st.select_slider("Time point", times, value=times[len(times) // 2], key="pca_time")
@@ -187,15 +198,18 @@ if cells:
     if len(embryos) < 2:
         st.info("Load at least two embryos to train on one and test on another.")
     else:
-        train = st.multiselect("Train on", embryos, default=embryos[:-1], key="pca_train")
+        # the key follows the embryo set, so loading other embryos resets the choice
+        train = st.multiselect("Train on", embryos, default=embryos[:-1],
+                               key=f"pca_train_{abs(hash(tuple(embryos))) % 10**8}")
         test = [e for e in embryos if e not in train]
         st.caption(f"Test on: {', '.join(test) if test else 'nothing left; leave at least one embryo out'}")
         if st.button("Train and test", key="pca_classify", disabled=not (train and test)):
             with common.guard("training the classifier"), st.spinner("Training..."):
                 report = explore.train_and_test(table, train, test)
-            st.session_state["pca_report"] = report
-        report = st.session_state.get("pca_report")
-        if report is not None:
+            st.session_state["pca_report"] = (tuple(embryos), tuple(train), report)
+        saved = st.session_state.get("pca_report")
+        if saved is not None and saved[:2] == (tuple(embryos), tuple(train)):  # only for the embryos shown
+            report = saved[2]
             st.metric("Mean accuracy on test embryos", f"{report.accuracy:.3f}")
             st.dataframe(report.per_embryo, hide_index=True)
             st.plotly_chart(px.imshow(report.confusion, text_auto=True, color_continuous_scale="Blues",

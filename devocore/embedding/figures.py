@@ -60,7 +60,7 @@ def scatter_png(x, y, groups, path: str | Path, title: str = "", xlabel: str = "
         keep = np.random.default_rng(0).choice(len(x), max_points, replace=False)
         x, y, groups = x[keep], y[keep], groups[keep]
     width, height = size
-    left, right, top, bottom = 80, 170, 50, 60
+    left, right, top, bottom = 100, 170, 50, 60
     image = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(image)
     font, small = _font(18), _font(14)
@@ -87,6 +87,10 @@ def scatter_png(x, y, groups, path: str | Path, title: str = "", xlabel: str = "
         cx, cy = px(x[i]), py(y[i])
         draw.ellipse([cx - point, cy - point, cx + point, cy + point], fill=colours[groups[i]])
     draw.text((width / 2, 12), title, fill="black", font=font, anchor="ma")
+    if equal_axes:  # drop the unused space below a squat plot
+        height = max(top + plot_h + bottom, top + 24 * len(set(groups)) + 20)
+        image = image.crop((0, 0, width, height))
+        draw = ImageDraw.Draw(image)
     draw.text((left + plot_w / 2, height - 22), xlabel, fill="black", font=font, anchor="ma")
     label = Image.new("RGB", (plot_h, 24), "white")
     ImageDraw.Draw(label).text((plot_h / 2, 2), ylabel, fill="black", font=font, anchor="ma")
