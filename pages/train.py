@@ -128,7 +128,7 @@ st.success(f"{len(dataset)} pairs matched by name; image sizes {', '.join(f'{w} 
 
 # ----------------------------------------------------------------------------- 2. settings
 st.subheader("2. Settings")
-seg_models = [m["name"] for m in ui_cache.models_table("segmentation")]
+seg_models = [m.name for m in registry.list_models("segmentation")]  # not cached: a save adds one
 starts = [m for m in seg_models if task in m] + [m for m in seg_models if task not in m] + [SCRATCH]
 c1, c2, c3, c4 = st.columns(4)
 start_model = c1.selectbox("Start from", starts, key="train_start",
@@ -156,7 +156,7 @@ val_fraction = c4.slider("Validation share", 0.1, 0.5, 0.2, 0.05, key="train_val
 crop = min(128, size) if size >= 128 else size
 cfg = TrainConfig(task=task, epochs=int(epochs), steps=int(steps), batch=int(batch), crop=crop, size=size,
                   lr=float(lr), patience=int(patience), loss=loss, fg_weight=float(fg_weight), schedule=schedule,
-                  aug_strength=float(strength), decoder_channels=256, minutes=600.0)
+                  aug_strength=float(strength), decoder_channels=256, minutes=600.0, bf16=True)
 with common.guard("splitting the data"):
     source = user_data.prepare(dataset, cfg, val_fraction, seed=0)
 st.caption(f"Split by {'group' if group_by else 'file'}: {len(source.train_set)} for training, "
@@ -274,6 +274,7 @@ if st.button("Compare", key="train_compare") or "train_compare_table" in st.sess
             trained = job.result["model"]
             trained.card = json.loads((Path(info["out"]) / registry.CARD).read_text())
             trained.card["kind"] = "trained here"
+            trained.card["target"] = task
             models = {"trained here": trained}
             if info["start"] != SCRATCH:
                 models[f"{info['start']} (start)"] = ui_cache.model(info["start"], "cpu")

@@ -1,5 +1,4 @@
 """The Train page through AppTest: example data, a tiny training run, comparison, save, and use in Segmentation."""
-import hashlib
 import time
 from pathlib import Path
 
@@ -8,6 +7,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from devocore import registry
+from tests.test_train_cli import tree_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,22 +64,13 @@ def test_train_page_trains_saves_and_segmentation_uses_the_model():
     assert at.subheader[0].value.split()[1] == "nuclei"
 
 
-def _tree_hash(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        digest.update(str(path.relative_to(folder)).encode())
-        if path.is_file():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def test_train_page_names_bad_data_and_leaves_it_untouched(tmp_path, monkeypatch):
     monkeypatch.setenv("DEVOCORE_DATA_DIR", str(tmp_path))
     (tmp_path / "images").mkdir()
     (tmp_path / "masks").mkdir()
     Image.fromarray(np.zeros((32, 32), np.uint8)).save(tmp_path / "images" / "a.png")
     Image.fromarray(np.zeros((16, 16), np.uint8)).save(tmp_path / "masks" / "a_mask.png")
-    before = _tree_hash(tmp_path)
+    before = tree_hash(tmp_path)
     at = _open_train()
     at.radio(key="train_source").set_value("Server folder").run()
     at.text_input(key="train_images").set_value("images")
@@ -88,4 +79,4 @@ def test_train_page_names_bad_data_and_leaves_it_untouched(tmp_path, monkeypatch
     assert "16 x 16 pixels but its image" in at.error[0].value
     at.text_input(key="train_masks").set_value("../elsewhere").run()
     assert "outside the data folder" in at.error[0].value
-    assert _tree_hash(tmp_path) == before
+    assert tree_hash(tmp_path) == before

@@ -130,3 +130,22 @@ def test_augmentation_moves_image_and_mask_together():
         assert np.array_equal(a > 0.5, b > 0.5)  # geometry only: image and mask stay aligned
     grid = preview(image, image > 0.5, n=6, columns=3)
     assert grid.shape == (2 * 48 + 2, 3 * 48 + 4, 3) and grid.dtype == np.uint8
+
+
+def test_zip_upload_is_extracted_and_its_folders_found(tmp_path):
+    import io as _io
+    import zipfile
+
+    from devocore import io
+
+    images, masks = user_data.example_dataset(tmp_path / "src", n=3, size=32)
+    buffer = _io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in list(images.iterdir()) + list(masks.iterdir()):
+            archive.write(path, f"my data/{path.parent.name}/{path.name}")
+    io.extract_zip(buffer.getvalue(), tmp_path / "out", name="pairs.zip")
+    found = user_data.find_pair_folders(tmp_path / "out")
+    assert [p.name for p in found] == ["images", "masks"]
+    assert len(user_data.load_dataset(*found)) == 3
+    with pytest.raises(PairError, match="needs two folders"):
+        user_data.find_pair_folders(images)

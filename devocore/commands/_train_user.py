@@ -35,6 +35,8 @@ def add_arguments(parser) -> None:
     group.add_argument("--tune-epochs", type=int, default=3, help="epochs per tuning trial (3)")
     group.add_argument("--no-compare", action="store_true",
                        help="skip the table comparing start model, trained model and the classical baseline")
+    group.add_argument("--no-bf16", action="store_true",
+                       help="train in float32 on CPUs with native bfloat16 too (default: bf16 autocast there)")
     group.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
 
 
@@ -56,7 +58,7 @@ def run(args, task: str, cfg, out: str, command: str) -> dict:
         args.from_model = args.init
     size = int(model.card.get("input_size", cfg.size)) if model is not None else cfg.size
     cfg = replace(cfg, size=size, crop=min(cfg.crop, size), loss=args.loss, fg_weight=args.fg_weight,
-                  schedule=args.schedule, aug_strength=args.aug_strength)
+                  schedule=args.schedule, aug_strength=args.aug_strength, bf16=not args.no_bf16)
     if Path(out).resolve() == Path(args.images).resolve() or Path(out).resolve() == Path(args.masks).resolve():
         raise DevocoreError("--out must not be the image or mask folder: your files are never written to.")
     dataset = user_data.load_dataset(args.images, args.masks, task, binary=not args.instance_masks,
@@ -97,8 +99,11 @@ def run(args, task: str, cfg, out: str, command: str) -> dict:
           f"{trained.get('val_dice', 0):.3f}; {trained['epochs']} epochs in {trained['seconds']:.0f} s; "
           f"saved to {out}")
     if not args.no_compare:
+        net.card = dict(getattr(net, "card", {}) or {}, target=task,
+                        kind="trained here" + (f" from {args.from_model}" if model is not None else " from scratch"))
         models = {Path(out).name: net}
         if model is not None:
+            model.card = dict(model.card, kind="start model")
             models[f"{args.from_model} (before)"] = model
         models["classical baseline"] = compare.BASELINE
         table = compare.compare(models, source.validation_pairs(), task)

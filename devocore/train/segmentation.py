@@ -257,7 +257,8 @@ class TrainConfig:
         fg_weight: weight of foreground pixels in BCE; above 1 favours over-segmentation (Train view).
         schedule: "plateau" (ReduceLROnPlateau) or "onecycle" (Train view).
         aug_strength: 0..1, strength of the user-data augmentation (Train view; used by the data source).
-        amp: mixed precision on CUDA, bfloat16 autocast on CPUs with native bf16 (Train view).
+        amp: mixed precision (fp16 autocast + grad scaling) on CUDA.
+        bf16: bfloat16 autocast on CPUs with native bf16 (AMX / AVX512-BF16); off by default (Train view).
     """
 
     task: str = "nucleus"
@@ -281,6 +282,7 @@ class TrainConfig:
     schedule: str = "plateau"
     aug_strength: float = 1.0
     amp: bool = True
+    bf16: bool = False
 
 
 def _batch(cfg: TrainConfig, rng: np.random.Generator, counter: list[int]):
@@ -393,7 +395,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
     from devocore.device import cpu_has_bf16
 
     use_amp = device == "cuda" and cfg.amp
-    use_bf16 = device == "cpu" and cfg.amp and cpu_has_bf16()
+    use_bf16 = device == "cpu" and cfg.bf16 and cpu_has_bf16()
     scaler = torch.amp.GradScaler("cuda") if use_amp else None
     if data is not None:
         val_x, val_t = data.validation()
