@@ -4,6 +4,9 @@ Cached functions take hashable names; pages never build models themselves.
 """
 from __future__ import annotations
 
+import logging
+import sys
+
 import streamlit as st
 
 from devocore import registry
@@ -13,12 +16,23 @@ from devocore.device import choose_device
 #: the load test reads it to prove models are shared between sessions.
 LOAD_COUNTS: dict[str, int] = {}
 
+#: One line per real model load goes to the server's stderr (the load test counts them).
+LOAD_LOG_PREFIX = "devocore model load:"
+log = logging.getLogger(__name__)
+if not log.handlers:
+    _handler = logging.StreamHandler(sys.stderr)
+    _handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(_handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
 
 @st.cache_resource(show_spinner="Loading the model...")
 def model(name: str, device: str | None = None):
     """A model by name, loaded once per server process, in eval mode."""
     device = device or choose_device().name
     LOAD_COUNTS[name] = LOAD_COUNTS.get(name, 0) + 1
+    log.info("%s %s on %s (load %d in this process)", LOAD_LOG_PREFIX, name, device, LOAD_COUNTS[name])
     return registry.load_model(name, device)
 
 

@@ -122,6 +122,8 @@ source = st.radio("Images", ["Simulated embryo frames (example)", "Upload a ZIP"
                   key="gan_train_source")
 upload = st.file_uploader("ZIP of images", type=["zip"], key="gan_train_zip") \
     if source == "Upload a ZIP" else None
+if source == "Upload a ZIP":
+    common.limits_caption()
 c1, c2, c3, c4 = st.columns(4)
 size = c1.selectbox("Image size", [32, 64, 128], index=2, key="gan_train_size")
 train_steps = c2.number_input("Steps", 1, 100_000, 500, key="gan_train_steps")

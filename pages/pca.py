@@ -90,6 +90,7 @@ with common.guard("reading the tables"):
     elif source == SOURCES[3]:
         uploads = st.file_uploader("EPIC cell tables (CSV with cell, time, x, y, z, size)", type=["csv"],
                                    accept_multiple_files=True, key="pca_upload_cells")
+        common.limits_caption()
         z_scale = st.number_input("z step in pixel units (z is multiplied by this)", 0.01, 100.0,
                                   float(EPIC_Z_SCALE), key="pca_z_scale",
                                   help="EPIC tables give z as a focal-plane index about 15 pixels apart.")
@@ -100,6 +101,7 @@ with common.guard("reading the tables"):
     else:
         upload = st.file_uploader("Feature table (CSV: numeric features and label columns)", type=["csv", "tsv"],
                                   key="pca_upload_features")
+        common.limits_caption()
         if upload is None:
             st.info("Upload a table with one row per sample (well, worm, cell), or pick an example above.")
             st.stop()

@@ -172,7 +172,7 @@ with right:
     cols[3].download_button("Centroids (CSV)", result.table[["id", "centroid_x", "centroid_y"]].to_csv(index=False),
                             f"{stem}_centroids.csv", "text/csv", key="seg_dl_centroids")
     if len(planes) > 1 and st.button(f"Prepare downloads for all {len(planes)} planes", key="seg_all"):
-        out = common.session_dir() / f"{stem}_{digest[:8]}"
+        out = common.session_dir() / f"all-planes-{digest[:12]}"  # never the upload's name
         results = ((i, planes[i], segmentation.postprocess(probs[i].astype(np.float32) / 255, planes[i], task,
                                                             threshold, cfg.pixel_size))
                    for i in range(len(planes)))

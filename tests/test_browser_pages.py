@@ -1,0 +1,176 @@
+"""Every page in a real Chromium: its example gives the key result, and a bad upload gives a clear error.
+
+One Streamlit server for the module; each test opens a fresh browser page. Screenshots of each page's
+example and of each bad upload land in test-artifacts/ (kept by CI). The bad files come from
+tests/badinputs.make_corpus.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pages.common import available_views
+from tests import browser_models
+from tests.badinputs import make_corpus
+from tests.browser import ARTIFACTS, browser_available, chromium, streamlit_server, wait_until_idle
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not browser_available(), reason="Debian chromium or playwright not installed")]
+
+TIMEOUT = 180_000
+ERROR = '[data-testid="stAlertContentError"]'
+
+
+# URL query parameters that pick the tiny test models (shipped ones may exist too)
+QUERY = {"segmentation": f"?seg_model={browser_models.SEGMENTATION}", "lineage": f"?lin_model={browser_models.LINEAGE}",
+         "gan": f"?model={browser_models.GAN}&n=3"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    ARTIFACTS.mkdir(exist_ok=True)
+    models = browser_models.save_tiny_models(tmp_path_factory.mktemp("browser-models"))
+    with streamlit_server(env={"DEVOCORE_MODEL_DIR": str(models)}) as (url, proc):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return make_corpus(tmp_path_factory.mktemp("browser-bad"))
+
+
+class Visit:
+    """One browser tab on one page, collecting JavaScript errors."""
+
+    def __init__(self, browser, url: str):
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.page = self.context.new_page()
+        self.js_errors: list[str] = []
+        self.page.on("pageerror", lambda exc: self.js_errors.append(str(exc)))
+        self.page.goto(url, timeout=60_000)
+        wait_until_idle(self.page, TIMEOUT)
+
+    def radio(self, option: str) -> None:
+        self.page.locator('[data-testid="stRadio"] label').filter(has_text=option).first.click()
+        wait_until_idle(self.page, TIMEOUT)
+
+    def click(self, button: str) -> None:
+        self.page.get_by_role("button", name=button).first.click()
+        wait_until_idle(self.page, TIMEOUT)
+
+    def upload(self, path, index: int = 0) -> None:
+        self.page.locator('[data-testid="stFileUploaderDropzoneInput"]').nth(index).set_input_files(str(path))
+        wait_until_idle(self.page, TIMEOUT)
+
+    def text(self) -> str:
+        return self.page.locator('[data-testid="stMain"]').inner_text()
+
+    def wait_text(self, pattern: str) -> str:
+        """Wait until the main area shows text matching ``pattern``; returns the match."""
+        self.page.locator('[data-testid="stMain"]').get_by_text(re.compile(pattern)).first.wait_for(timeout=TIMEOUT)
+        return re.search(pattern, self.text()).group(0)
+
+    def error(self) -> str:
+        self.page.locator(ERROR).first.wait_for(timeout=TIMEOUT)
+        return self.page.locator(ERROR).first.inner_text()
+
+    def finish(self, shot: str) -> None:
+        self.page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
+        exceptions = self.page.locator('[data-testid="stException"]').count()
+        self.context.close()
+        assert exceptions == 0, f"{shot}: a traceback is shown"
+        assert not self.js_errors, f"{shot}: JavaScript errors {self.js_errors}"
+
+
+# stem -> (steps that run the example, then the key result as a regex)
+def _segmentation(v):
+    return v.wait_text(r"\d+ (nuclei|cells)")
+
+
+def _lineage(v):
+    v.page.locator('[data-testid="stMetric"]').filter(has_text="Total cells").first.wait_for(timeout=TIMEOUT)
+    v.page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=TIMEOUT)
+    return v.page.locator('[data-testid="stMetric"]').filter(has_text="Total cells").first.inner_text()
+
+
+def _tracking(v):
+    v.page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=TIMEOUT)
+    return v.wait_text(r"Behaviour over time")
+
+
+def _forecast(v):
+    return v.wait_text(r"\d+ time steps, step")
+
+
+def _pca(v):
+    v.page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=TIMEOUT)
+    return v.wait_text(r"\d+ simulated embryos")
+
+
+def _gan(v):
+    return v.wait_text(r"Interpolation between two seeds")
+
+
+def _train(v):
+    return v.wait_text(r"\d+ pairs matched by name")
+
+
+def _batch(v):
+    v.click("Start")
+    return v.wait_text(r"\d+ files: \d+ ok, 0 failed")
+
+
+def _simulator(v):
+    v.page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=TIMEOUT)
+    return v.wait_text(r"Embryo")
+
+
+EXAMPLES = {"segmentation": _segmentation, "lineage": _lineage, "tracking": _tracking, "forecast": _forecast,
+            "pca": _pca, "gan": _gan, "train": _train, "batch": _batch, "simulator": _simulator}
+
+# stem -> (radio option that shows the uploader, bad corpus file, button to press after the upload or None)
+BAD_UPLOADS = {
+    "segmentation": ("Upload", "text_named.png", None),
+    "lineage": ("Upload", "truncated.tif", None),
+    "tracking": ("Upload a video", "garbage.avi", None),
+    "forecast": ("Upload a CSV", "binary.csv", None),
+    "pca": ("Upload cell tables", "missing_columns.csv", None),
+    "gan": ("Upload a ZIP", "traversal.zip", "Start training"),
+    "train": ("Upload a ZIP", "bomb.zip", None),
+    "batch": ("Upload a ZIP of files", "traversal.zip", None),
+}
+STEMS = [v[0] for v in available_views()]
+
+
+def test_every_page_with_an_upload_has_a_bad_upload_test():
+    uploading = {p for p in STEMS if "file_uploader(" in (ARTIFACTS.parent / "pages" / f"{p}.py").read_text()}
+    assert uploading <= set(BAD_UPLOADS)
+    assert set(STEMS) <= set(EXAMPLES)
+
+
+@pytest.mark.parametrize("stem", [s for s in EXAMPLES if s in STEMS])
+def test_example_gives_its_key_result(server, browser, stem):
+    visit = Visit(browser, f"{server}/{stem}{QUERY.get(stem, '')}")
+    result = EXAMPLES[stem](visit)
+    assert result
+    visit.finish(f"example-{stem}")
+
+
+@pytest.mark.parametrize("stem", [s for s in BAD_UPLOADS if s in STEMS])
+def test_bad_upload_gives_a_clear_error(server, browser, corpus, stem):
+    option, bad, button = BAD_UPLOADS[stem]
+    visit = Visit(browser, f"{server}/{stem}{QUERY.get(stem, '')}")
+    visit.radio(option)
+    visit.upload(corpus[bad])
+    if button:
+        visit.click(button)
+    message = visit.error()
+    assert len(message) > 20 and "Traceback" not in message, message
+    visit.finish(f"bad-upload-{stem}")
