@@ -111,7 +111,7 @@ def _forecast(v):
 
 def _pca(v):
     v.page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=TIMEOUT)
-    return v.wait_text(r"\d+ simulated embryos")
+    return v.wait_text(r"\d+ embryos from the embryo simulator")
 
 
 def _gan(v):
