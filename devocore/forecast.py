@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence

@@ -1,7 +1,6 @@
 """PCA explorer: cell-position tables and behaviour feature tables in a few dimensions."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import plotly.express as px
 import streamlit as st

@@ -35,7 +35,7 @@ def run(args) -> dict:
     figures["file"] = Path(args.table).name
     print(f"{figures['file']}: {figures['n_rows']} rows, {figures['n_features']} features, groups "
           + ", ".join(f"{k} {v}" for k, v in figures["groups"].items()))
-    print(f"explained variance PC1..PC5: " + ", ".join(f"{v:.3f}" for v in figures["explained"][:5]))
+    print("explained variance PC1..PC5: " + ", ".join(f"{v:.3f}" for v in figures["explained"][:5]))
     for k in args.components:
         print(f"first {k:>2} PCs: silhouette {figures[f'silhouette_pc{k}']:+.3f}   cross-validated accuracy "
               f"{figures[f'cv_accuracy_pc{k}']:.3f} +- {figures[f'cv_accuracy_pc{k}_sd']:.3f} "

@@ -347,10 +347,8 @@ def curvature_profile(points: np.ndarray, n_stations: int = 9) -> np.ndarray:
 
 def measure(obs: list[_Obs], worm: int, fps: float, config: TrackConfig) -> pd.DataFrame:
     """One worm's rows: orientation, positions, length, curvature, speed and direction."""
-    n = config.n_points
     midlines = [o.midline if o.status in (OK, EDGE) else None for o in obs]
     frames = np.array([o.frame for o in obs])
-    centroids = np.array([o.centroid for o in obs], dtype=float)
     gaps_ok = np.all(np.diff(frames) == 1) if len(frames) > 1 else True
     seq_len = frames[-1] - frames[0] + 1
     # Orientation works on a frame-indexed sequence: insert None for missed frames.

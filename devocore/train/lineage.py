@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from devocore.lineage import COLUMNS, LINEAGES, StageCurves, evaluate, populations, preprocess, signal_weights
+from devocore.lineage import COLUMNS, LINEAGES, StageCurves, evaluate, populations, preprocess
 from devocore.progress import ProgressFn
 
 log = logging.getLogger(__name__)

@@ -367,7 +367,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
 
     import torch
 
-    from devocore import io, registry
+    from devocore import io
     from devocore.errors import DevocoreError
 
     if cfg.task not in TASKS:
