@@ -26,7 +26,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", help="model folder to write (default: <user model dir>/<name>)")
     parser.add_argument("--images", type=int, default=3000, help="simulated training frames")
     parser.add_argument("--size", type=int, default=128, help="image side (power of two)")
-    parser.add_argument("--base", type=int, default=8, help="channels at full resolution")
+    parser.add_argument("--base", type=int, default=8, help="generator channels at full resolution")
+    parser.add_argument("--d-base", type=int, default=32, help="discriminator channels after its first layer")
     parser.add_argument("--z-dim", type=int, default=64)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-4)
@@ -64,7 +65,8 @@ def run(args) -> int:
         data_text = (f"{len(images)} simulated histone-GFP time-lapse frames (devocore.simulate.embryo, "
                      f"embryo seeds from 0, green channel, {args.size}x{args.size}; simulator source hash "
                      f"{simulator_version()})")
-    cfg = GanConfig(size=args.size, z_dim=args.z_dim, base=args.base, batch=args.batch, lr_g=args.lr,
+    cfg = GanConfig(size=args.size, z_dim=args.z_dim, base=args.base, d_base=args.d_base,
+                    batch=args.batch, lr_g=args.lr,
                     lr_d=args.lr, seed=args.seed)
     trainer = GanTrainer(images, cfg)
     if args.checkpoint and Path(args.checkpoint).exists():

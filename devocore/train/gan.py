@@ -45,7 +45,11 @@ class GanConfig:
     Attributes:
         size: image side (power of two).
         z_dim: latent length.
-        base: generator/discriminator channels at full resolution.
+        base: generator channels at full resolution.
+        d_base: discriminator channels after its first convolution. With spectral
+            normalisation on every layer a narrow discriminator cannot move its scores
+            off zero (the hinge loss sits at 2.0 and the generator drifts), so it is
+            wider than the generator.
         batch: images per step.
         lr_g, lr_d: Adam learning rates (betas 0.0, 0.9).
         ema: decay of the generator's moving average.
@@ -55,6 +59,7 @@ class GanConfig:
     size: int = 128
     z_dim: int = 64
     base: int = 8
+    d_base: int = 32
     batch: int = 32
     lr_g: float = 2e-4
     lr_d: float = 2e-4
@@ -209,7 +214,7 @@ class GanTrainer:
         torch.manual_seed(config.seed)
         self.images = gan.to_tensor(images)
         self.generator = build_generator(**config.generator_config()).to(device)
-        self.discriminator = build_discriminator(base=config.base, size=config.size, channels=1).to(device)
+        self.discriminator = build_discriminator(base=config.d_base, size=config.size, channels=1).to(device)
         self.ema = copy.deepcopy(self.generator).eval()
         for p in self.ema.parameters():
             p.requires_grad_(False)
