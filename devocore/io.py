@@ -660,16 +660,25 @@ def extract_zip(source: Source, dest: str | os.PathLike, name: str | None = None
                 raise UnsafePathError(f"{what} has an entry '{entry.filename}' that points outside the folder "
                                       "it is extracted to; the archive was refused.")
             targets.append((entry, target))
+        folders = {parent for _, target in targets for parent in target.parents}
+        clash = next((entry.filename for entry, target in targets if target in folders), None)
+        if clash is not None:
+            raise UnreadableFileError(f"{what} holds both a file and a folder named '{clash}'; "
+                                      "the archive was refused.")
         written = []
         for entry, target in targets:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(entry) as src, open(target, "wb") as out:
-                remaining = entry.file_size + 1
-                while chunk := src.read(min(1 << 20, remaining)):
-                    remaining -= len(chunk)
-                    if remaining <= 0:  # the header lied about the size
-                        raise TooLargeError(f"{what}: entry '{entry.filename}' is larger than it declares.")
-                    out.write(chunk)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(entry) as src, open(target, "wb") as out:
+                    remaining = entry.file_size + 1
+                    while chunk := src.read(min(1 << 20, remaining)):
+                        remaining -= len(chunk)
+                        if remaining <= 0:  # the header lied about the size
+                            raise TooLargeError(f"{what}: entry '{entry.filename}' is larger than it declares.")
+                        out.write(chunk)
+            except (OSError, zipfile.BadZipFile) as exc:
+                raise UnreadableFileError(f"{what}: entry '{entry.filename}' could not be extracted "
+                                          f"({exc.strerror if isinstance(exc, OSError) else exc}).") from exc
             written.append(target)
     return written
 

@@ -316,6 +316,20 @@ def test_zip_path_traversal_is_refused_and_nothing_written(tmp_path):
     assert not (tmp_path / "x").exists() and not (dest / "ok.txt").exists()
 
 
+def test_zip_with_a_file_and_a_folder_of_one_name_is_refused_before_writing(tmp_path):
+    dest = tmp_path / "out"
+    with pytest.raises(UnreadableFileError, match="both a file and a folder named 'a'"):
+        dio.extract_zip(zip_bytes({"ok.txt": b"1", "a": b"file", "a/b.txt": b"in folder"}), dest, name="z.zip")
+    assert not dest.exists() or not any(dest.iterdir())
+
+
+def test_zip_entry_blocked_by_an_existing_file_gets_a_clear_message(tmp_path):
+    (tmp_path / "a").write_bytes(b"the user's file")
+    with pytest.raises(UnreadableFileError, match="'a/b.txt' could not be extracted"):
+        dio.extract_zip(zip_bytes({"a/b.txt": b"x"}), tmp_path, name="z.zip")
+    assert (tmp_path / "a").read_bytes() == b"the user's file"
+
+
 def test_zip_bomb_is_refused(tmp_path):
     with pytest.raises(TooLargeError, match="ZIP bomb"):
         dio.extract_zip(zip_bytes({"zeros.bin": b"\x00" * 20_000_000}), tmp_path, name="bomb.zip")
