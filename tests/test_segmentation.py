@@ -209,3 +209,19 @@ def test_cli_eval_on_simulated_set_prints_the_figures(user_model):
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     for key in ("iou", "dice", "f1", "baseline_iou", "baseline_f1"):
         assert 0.0 <= figures[key] <= 1.0
+
+
+def test_evaluation_reports_iou_without_objects_the_truth_left_unannotated():
+    truth = np.zeros((40, 40), bool)
+    truth[5:15, 5:15] = True  # one annotated nucleus
+    labels = np.zeros((40, 40), np.uint16)
+    labels[5:15, 5:15] = 1  # found exactly
+    labels[25:35, 25:35] = 2  # a nucleus the annotator skipped
+
+    def method(image, task, threshold):
+        return segmentation.Result(labels.astype(np.float32), labels, segmentation.measure(labels), threshold, task)
+
+    figures = segmentation.evaluate_pairs([(np.zeros((40, 40), np.uint8), truth)], None, method=method)
+    assert figures["iou"] == pytest.approx(0.5)
+    assert figures["iou_touching_truth"] == pytest.approx(1.0)
+    assert figures["precision"] == pytest.approx(0.5) and figures["recall"] == pytest.approx(1.0)
