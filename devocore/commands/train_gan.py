@@ -66,8 +66,7 @@ def run(args) -> int:
                      f"embryo seeds from 0, green channel, {args.size}x{args.size}; simulator source hash "
                      f"{simulator_version()})")
     cfg = GanConfig(size=args.size, z_dim=args.z_dim, base=args.base, d_base=args.d_base,
-                    batch=args.batch, lr_g=args.lr,
-                    lr_d=args.lr, seed=args.seed)
+                    batch=args.batch, lr_g=args.lr, lr_d=args.lr, seed=args.seed)
     trainer = GanTrainer(images, cfg)
     if args.checkpoint and Path(args.checkpoint).exists():
         trainer.load_checkpoint(args.checkpoint)
