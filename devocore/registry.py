@@ -197,3 +197,35 @@ def save_model(module, folder: str | Path, card: dict, half: bool = True) -> Mod
     card["sha256"] = sha256(folder / WEIGHTS)
     (folder / CARD).write_text(json.dumps(card, indent=2) + "\n")
     return ModelInfo(folder.name, folder, card, "user")
+
+
+# (key in an evaluation record, its baseline's key, what it is) for every figure a card may hold
+MEASURES = (("iou", "baseline_iou", "pixel IoU (higher is better)"),
+            ("f1", "baseline_f1", "instance F1 at IoU 0.5 (higher is better)"),
+            ("nmae", "baseline_nmae", "nMAE (lower is better)"))
+
+
+def measured_figures(card: dict) -> list[dict]:
+    """The card's evaluations on data the model never saw, one row per figure, baseline beside it.
+
+    Each ``metrics.eval_<data>`` record of the card (written by ``eval ... --record`` or
+    ``--update-card``) gives the rows; training-time figures are left out.
+
+    Example:
+        >>> card = {"metrics": {"sim_val_iou": 0.9, "eval_real": {"data": "ctc (85 images)", "iou": 0.69,
+        ...         "baseline_iou": 0.72, "baseline": "otsu"}}}
+        >>> measured_figures(card)
+        [{'data': 'ctc (85 images)', 'figure': 'pixel IoU (higher is better)', 'model': 0.69, 'baseline': 0.72, 'baseline method': 'otsu'}]
+    """
+    rows = []
+    for key, record in (card.get("metrics") or {}).items():
+        if not (key.startswith("eval_") and isinstance(record, dict)):
+            continue
+        for figure, baseline_key, what in MEASURES:
+            if isinstance(record.get(figure), (int, float)):
+                rows.append({"data": record.get("data", key[len("eval_"):]), "figure": what,
+                             "model": round(float(record[figure]), 3),
+                             "baseline": (round(float(record[baseline_key]), 3)
+                                          if isinstance(record.get(baseline_key), (int, float)) else None),
+                             "baseline method": record.get("baseline", "")})
+    return rows

@@ -127,3 +127,20 @@ def examples(kind: str) -> dict[str, Path]:
 def limits_caption() -> None:
     """One line telling the user what Devoscope accepts."""
     st.caption("Limits: " + "; ".join(f"{k} {v}" for k, v in LIMITS.describe().items()))
+
+
+def measured_accuracy(model_name: str) -> None:
+    """An expander with the model's figures on data it never saw, from its card, baseline beside each."""
+    from devocore import registry
+
+    try:
+        rows = registry.measured_figures(registry.find_model(model_name).card)
+    except DevocoreError:
+        return
+    with st.expander("How accurate is this model?", icon=":material/fact_check:"):
+        if not rows:
+            st.caption(f"The card of '{model_name}' records no evaluation on held-out data.")
+            return
+        st.caption("Measured on data the model never saw during training (from its card; the commands are in "
+                   "the README). Compare with the baseline before trusting the numbers on your own data.")
+        st.dataframe(rows, hide_index=True, width="stretch")

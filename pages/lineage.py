@@ -89,6 +89,7 @@ with st.sidebar:
                        ("lin_smooth", smooth), ("lin_interval", interval)):
         common.set_param(key, value)
 
+common.measured_accuracy(model_name)
 examples = common.examples("lineage")
 choices = [EXAMPLE, *examples, "Upload"]
 source_choice = st.radio("Input", choices, horizontal=True, key="lin_source")

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from devocore import registry
+from devocore import registry, ui_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,3 +44,24 @@ def test_segmentation_page_stack_example_has_a_slice_slider(tiny_models):
     assert not at.exception
     at.slider(key="seg_frame").set_value(2).run()
     assert not at.exception and "plane 2" in at.subheader[0].value
+
+
+def test_segmentation_page_shows_the_models_measured_accuracy_beside_its_baseline(tmp_path, monkeypatch):
+    from devocore import nets
+
+    monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path))
+    record = {"data": "held-out slices (5 images)", "iou": 0.61, "baseline_iou": 0.55, "f1": 0.7,
+              "baseline_f1": 0.8, "baseline": "otsu"}
+    card = {"task": "segmentation", "target": "nucleus", "architecture": "fpn",
+            "config": {"encoder": "resnet18", "in_channels": 1, "classes": 1}, "input_size": 64,
+            "metrics": {"sim_val_iou": 0.99, "eval_slices": record}}
+    registry.save_model(nets.build("fpn"), tmp_path / "measured-nuc", card)
+    ui_cache.models_table.clear()  # the model list is cached per process; this model is new
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/segmentation.py").run()
+    at.selectbox(key="seg_model").set_value("measured-nuc").run()
+    assert not at.exception
+    assert at.expander[0].label == "How accurate is this model?"
+    shown = at.expander[0].dataframe[0].value
+    assert shown["model"].tolist() == [0.61, 0.7]  # the training-time figure (0.99) is not offered as accuracy
+    assert shown["baseline"].tolist() == [0.55, 0.8]

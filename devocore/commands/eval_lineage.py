@@ -11,6 +11,9 @@ from pathlib import Path
 DEFAULT_CURVES = "../shared/data/train/epic_population_curves.csv"
 
 
+BASELINE = "image-blind: the median real curve at the frame index"
+
+
 def add_arguments(parser) -> None:
     from devocore.lineage import METHODS
 
@@ -113,6 +116,7 @@ def _record(model: str, source: str, figures: dict) -> None:
     card = dict(info.card)
     keep = ("frames", "method", "nmae", "baseline_nmae", "nmae_per", "baseline_nmae_per", "all_below_baseline")
     card.setdefault("metrics", {})[f"eval_{source}"] = {
+        "data": f"{source} ({figures['frames']} frames)", "baseline": BASELINE,
         **{k: figures[k] for k in keep}, "command": "python -m devocore " + " ".join(sys.argv[1:])}
     (info.folder / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"recorded in {info.folder / 'card.json'}")
