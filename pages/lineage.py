@@ -90,7 +90,8 @@ with st.sidebar:
         common.set_param(key, value)
 
 common.measured_accuracy(model_name)
-examples = common.examples("lineage")
+bundled = common.examples("lineage")
+examples = {k: v for k, v in bundled.items() if not k.endswith(".csv")}  # movies; populations.csv is their truth
 choices = [EXAMPLE, *examples, "Upload"]
 source_choice = st.radio("Input", choices, horizontal=True, key="lin_source")
 uploads, truth = None, None
@@ -123,6 +124,9 @@ with common.guard("reading the input"):
         key = str(source)
     else:
         source, key = examples[source_choice], str(examples[source_choice])
+        if "populations.csv" in bundled:
+            truth = lineage.read_populations(bundled["populations.csv"].read_bytes(), "populations.csv")
+            st.caption("A bundled simulated time-lapse; its true populations (`populations.csv`) are drawn dotted.")
     if annotation is not None:
         truth = lineage.read_populations(annotation.getvalue(), annotation.name)
 

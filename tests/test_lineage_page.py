@@ -39,3 +39,16 @@ def test_lineage_page_runs_on_the_example(tmp_path, monkeypatch):
     assert any("nMAE" in h.value for h in at.subheader)
     assert len(at.get("download_button")) == 1
 
+
+
+def test_bundled_movie_is_compared_with_its_populations_and_the_csv_is_not_offered_as_a_movie(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path))
+    _save_tiny_model(tmp_path)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+    at.switch_page("pages/lineage.py").run()
+    at.sidebar.selectbox(key="lin_model").set_value("lineage-test").run()
+    inputs = at.radio(key="lin_source")
+    assert "populations.csv" not in inputs.options and "timelapse.mp4" in inputs.options
+    inputs.set_value("timelapse.mp4").run()
+    assert not at.exception and not at.error
+    assert any("nMAE" in h.value for h in at.subheader)
