@@ -85,6 +85,21 @@ def test_worm_folded_shorter_than_its_usual_length_is_coiled():
     assert midline_of(single_worm_image(points), ref_length=80.0).reason == "short"
 
 
+def test_slit_with_body_contrast_is_closed_and_a_gap_of_plate_is_not():
+    mask = np.zeros((24, 60), bool)
+    mask[4:20, 4:56] = True
+    mask[11:13, 4:20] = False  # a slit open at the left end: a pale core, still darker than the plate
+    mask[11:13, 40:56] = False  # one open at the right end: plate between two body parts
+    mask[11:13, 28:31] = False  # a small enclosed hole
+    contrast = np.where(mask, 40.0, 0.0).astype(np.float32)
+    contrast[11:13, 4:20] = 8.0
+    closed = tracking.midline.close_slits(mask, contrast, sigma=2.0)
+    assert closed[11:13, 5:20].all()
+    assert not closed[11:13, 41:56].any()
+    assert closed[11:13, 28:31].all()
+    assert tracking.midline.close_slits(mask)[11:13, 41:56].all()  # without contrast: geometry only
+
+
 def test_head_is_the_leading_end_when_the_worm_crawls_forward():
     frames, truth = synthetic.clip(n_frames=40, n_worms=1, seed=3, speed=3.0)
     result = tracking.track_frames(frames, tracking.TrackConfig(fps=10))
