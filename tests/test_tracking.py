@@ -10,6 +10,7 @@ from devocore import tracking
 from devocore.errors import DevocoreError
 from devocore.tracking import synthetic
 from devocore.tracking.evaluate import compare_skeletons, compare_truth, midline_distance
+from devocore.tracking import headtail
 from devocore.tracking.headtail import orient
 from devocore.tracking.segment import find_blobs, frame_contrast
 from devocore.tracking.tracker import curvature_profile
@@ -125,6 +126,24 @@ def test_orientation_flips_a_run_listed_tail_first():
     out = orient(mids, cents)
     assert np.allclose(out.midlines[0].points[0], table[["head_x", "head_y"]].to_numpy(float)[0])
     assert out.confidence.min() > 0.3
+
+
+def test_head_sweep_orients_a_run_that_reverses_longer_than_it_crawls_forward():
+    # 30 frames forward (towards points[0]) sweeping the head, then 70 frames reversing
+    # at the same speed with the head still and the tail wagging as it leads
+    x = np.linspace(0.0, 96.0, 49)
+    t = np.arange(100)
+    shift = np.where(t < 30, -t, t - 60).astype(float)
+    head_amp, tail_amp = np.where(t < 30, 3.0, 1.0), np.where(t < 30, 0.0, 2.5)
+    wag = np.sin(t / 2.0)[:, None]
+    y = (head_amp[:, None] * np.clip(1 - x / 16, 0, 1) + tail_amp[:, None] * np.clip((x - 80) / 16, 0, 1)) * wag
+    pts = np.stack([x[None, :] + shift[:, None], 50 + y], axis=2)
+    mids = [tracking.Midline(p, np.ones(49), 96.0) for p in pts]
+    cents = pts.mean(axis=1)
+    assert headtail.votes(mids, cents)["motion"] < -0.3  # motion alone names the wrong end
+    assert headtail.swing_vote(pts) < 0  # so does the swing of all frames read together
+    out = orient(mids, cents)
+    assert np.allclose(out.midlines[0].points[0], pts[0, 0])  # read while going forward, it finds the head
 
 
 def test_identity_is_kept_through_a_crossing_and_the_touch_is_flagged():
