@@ -101,6 +101,20 @@ def test_slit_with_body_contrast_is_closed_and_a_gap_of_plate_is_not():
     assert tracking.midline.close_slits(mask)[11:13, 41:56].all()  # without contrast: geometry only
 
 
+def test_hairpin_whose_arms_meet_only_through_blurred_edges_gets_its_midline():
+    contrast = np.zeros((40, 90), np.float32)
+    contrast[8:16, 5:75] = contrast[19:27, 5:75] = 40.0  # two 8 px arms, a 3 px gap of plate between
+    contrast[8:27, 5:13] = 40.0  # the bend joining them
+    contrast[16:19, 66:70] = 25.0  # where the arms meet through their blurred edges
+    blob = find_blobs(contrast, 1.0, threshold=20.0)[0]
+    assert tracking.extract_midline(blob, ref_width=8.0).reason == "thick"  # usual length unknown: no retry
+    m = tracking.extract_midline(blob, ref_length=143.0, ref_width=8.0)
+    assert not m.coiled and m.length == pytest.approx(143.0, rel=0.1)
+    ends = sorted([tuple(m.points[0]), tuple(m.points[-1])], key=lambda p: p[1])
+    assert np.allclose(ends, [(74, 11.5), (74, 22.5)], atol=1.5)  # each arm's free end
+    assert m.points[24, 0] < 15  # the middle of the body lies in the bend
+
+
 def test_head_is_the_leading_end_when_the_worm_crawls_forward():
     frames, truth = synthetic.clip(n_frames=40, n_worms=1, seed=3, speed=3.0)
     result = tracking.track_frames(frames, tracking.TrackConfig(fps=10))

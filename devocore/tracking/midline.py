@@ -10,7 +10,7 @@ the reason, and get no midline.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -21,6 +21,9 @@ from skimage.morphology import skeletonize
 from devocore.tracking.segment import PALE_SIGMAS, Blob, fill_small_holes
 
 log = logging.getLogger(__name__)
+
+#: Share of a body's median contrast at which parts that meet only through blurred edges come apart.
+CORE_LEVEL = 0.75
 
 
 @dataclass
@@ -209,9 +212,28 @@ def close_slits(mask: np.ndarray, contrast: np.ndarray | None = None, sigma: flo
     return mask | np.concatenate([[False], enclosed | pale])[labels]
 
 
+def core_mask(blob: Blob, level: float = CORE_LEVEL) -> np.ndarray:
+    """The blob's pixels whose lightly smoothed contrast reaches ``level`` of its median contrast.
+
+    Example:
+        >>> c = np.zeros((9, 15), np.float32); c[1:8, 1:7] = c[1:8, 8:14] = 40; c[2:7, 7] = 15  # a faint bridge
+        >>> b = Blob(mask=c > 10, contrast=c, x0=0, y0=0, area=89, centroid=(7.0, 4.0))
+        >>> bool(core_mask(b)[4, 7]), bool(core_mask(b)[4, 3])
+        (False, True)
+    """
+    smooth = cv2.GaussianBlur(blob.contrast, (3, 3), 0.7)
+    return blob.mask & (smooth > level * float(np.median(blob.contrast[blob.mask])))
+
+
 def extract_midline(blob: Blob, n_points: int = 49, ref_length: float | None = None,
                     ref_width: float | None = None) -> Midline:
     """The midline of one blob, or a coiled Midline saying why there is none.
+
+    Two parts of a body lying close merge at the half-maximum boundary through
+    their blurred edges. So when the worm's usual length is known, a blob seen
+    as too thick is tried once more on its :func:`core_mask`, where
+    such parts come apart; parts that truly touch or cross stay merged and the
+    worm stays coiled.
 
     Args:
         blob: from :func:`devocore.tracking.segment.find_blobs`.
@@ -221,7 +243,18 @@ def extract_midline(blob: Blob, n_points: int = 49, ref_length: float | None = N
         ref_width: the worm's usual width; a much thicker part means two body
             parts lie side by side.
     """
-    mask, largest_hole = fill_small_holes(close_slits(blob.mask, blob.contrast, blob.sigma), contrast=blob.contrast, sigma=blob.sigma)
+    midline = _midline_of(blob, n_points, ref_length, ref_width)
+    if midline.coiled and midline.reason == "thick" and ref_length:
+        retry = _midline_of(replace(blob, mask=core_mask(blob)), n_points, ref_length, ref_width)
+        if not retry.coiled:
+            return retry
+    return midline
+
+
+def _midline_of(blob: Blob, n_points: int, ref_length: float | None, ref_width: float | None) -> Midline:
+    """:func:`extract_midline` on the blob's own mask."""
+    mask, largest_hole = fill_small_holes(close_slits(blob.mask, blob.contrast, blob.sigma),
+                                          contrast=blob.contrast, sigma=blob.sigma)
     area = int(mask.sum())
     dist = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
     skeleton = skeletonize(mask)
