@@ -10,9 +10,10 @@ anterior end of the body.
 
 Behaviour is a small state machine per worm: forward runs with wandering speed
 and direction, pauses, reversals, and omega-like turns (a tight loop of the
-head, often right after a reversal). Near the frame's border the leading end
-steers back towards the centre (unless ``bounded=False``), so worms stay mostly
-in view but cross the border now and then.
+head, often right after a reversal). Except in reversals the head also sweeps
+from side to side (foraging) on top of the body wave. Near the frame's border
+the leading end steers back towards the centre (unless ``bounded=False``), so
+worms stay mostly in view but cross the border now and then.
 
 Conventions: pixel coordinates, x = column, y = row, (0, 0) the centre of the
 top-left pixel (as in OpenCV). Frames are H x W uint8 grey. Midlines run from
@@ -187,8 +188,8 @@ class Kinematics:
     omega_prob: float = 0.5
     wander: float = 0.35
     # Foraging: crawling worms sweep the head from side to side on top of the body wave, faster
-    # than the wave travels, and suppress these head oscillations while reversing (Alkema et al.
-    # 2005, Neuron 46:247, tyramine and head oscillations; Hart 2006, WormBook, "Behavior").
+    # than the wave travels (Hart 2006, WormBook, "Behavior"), and suppress these head oscillations
+    # while reversing (Alkema et al. 2005, Neuron 46:247, shown for reversals evoked by touch).
     # The bend sits in the head and neck, about the pharynx's share of an adult's length (1/8).
     # Amplitude and frequency are order-of-magnitude choices, not fitted to any recording.
     forage_rad: float = 0.5

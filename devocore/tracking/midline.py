@@ -183,7 +183,9 @@ def close_slits(mask: np.ndarray, contrast: np.ndarray | None = None, sigma: flo
     it still differs from the plate (median contrast above ``PALE_SIGMAS``
     noise ``sigma``: a pale body core); a gap of plate between two body parts
     lying close stays open, so they are not merged into one thick part. Small
-    enclosed holes are closed whatever their contrast.
+    enclosed holes are closed whatever their contrast: inside a body it can read
+    as plate (seen where a worm lies over an artefact of the background), and
+    larger holes are left to :func:`~devocore.tracking.segment.fill_small_holes`.
 
     Example:
         >>> m = np.zeros((20, 40), bool); m[4:16, 3:37] = True; m[9:11, 3:12] = m[9:11, 26:37] = False
@@ -231,9 +233,9 @@ def extract_midline(blob: Blob, n_points: int = 49, ref_length: float | None = N
 
     Two parts of a body lying close merge at the half-maximum boundary through
     their blurred edges. So when the worm's usual length is known, a blob seen
-    as too thick is tried once more on its :func:`core_mask`, where
-    such parts come apart; parts that truly touch or cross stay merged and the
-    worm stays coiled.
+    as too thick is tried once more on its :func:`core_mask`, where such parts
+    come apart; parts that truly touch or cross stay merged and the worm stays
+    coiled.
 
     Args:
         blob: from :func:`devocore.tracking.segment.find_blobs`.
