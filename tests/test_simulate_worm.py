@@ -153,6 +153,24 @@ def test_head_is_the_leading_end_when_crawling_forward():
     assert np.dot(motion, mid[0, 0] - mid[0, -1]) > 0
 
 
+def test_head_sweeps_while_crawling_forward_and_not_in_reversals():
+    forward = dict(seed=2, n_frames=50, n_worms=1, length_px=100, bounded=False)
+    swept = worm.simulate_tracks(**forward, kinematics=worm.Kinematics(run_s=1000.0)).midlines[:, 0]
+    still = worm.simulate_tracks(**forward, kinematics=worm.Kinematics(run_s=1000.0, forage_rad=0.0)).midlines[:, 0]
+    # behind the neck (1/8 of the body, 6 of 48 steps) the body and its path are unchanged
+    np.testing.assert_allclose(swept[:, 7:], still[:, 7:], atol=1e-6)
+    assert np.hypot(*(swept[:, 0] - still[:, 0]).T).max() > 1.5  # the tip swings aside
+    lengths = np.hypot(*np.diff(swept, axis=1).T).sum(axis=0)
+    np.testing.assert_allclose(lengths, 100.0, atol=0.5)
+
+    crawler = worm._Crawler(np.random.default_rng(0), 100.0, 10.0, worm.Kinematics(), 25.0)
+    crawler._enter(worm.REVERSE)
+    crawler.timer = 10.0
+    for _ in range(50):  # 2 s of reversing
+        crawler.step(0.04, None)
+    np.testing.assert_allclose(crawler.swept(), crawler.pts, atol=0.05)
+
+
 def test_behaviour_series_is_finite_and_reversals_flip_the_speed():
     series = worm.behaviour_series(seed=0, n_steps=2000, fps=25.0, with_states=True)
     assert series.shape == (2000, 6)

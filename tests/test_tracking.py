@@ -10,6 +10,7 @@ from devocore import tracking
 from devocore.errors import DevocoreError
 from devocore.tracking import synthetic
 from devocore.tracking.evaluate import compare_skeletons, compare_truth, midline_distance
+from devocore.tracking import headtail
 from devocore.tracking.headtail import orient
 from devocore.tracking.segment import find_blobs, frame_contrast
 from devocore.tracking.tracker import curvature_profile
@@ -85,6 +86,35 @@ def test_worm_folded_shorter_than_its_usual_length_is_coiled():
     assert midline_of(single_worm_image(points), ref_length=80.0).reason == "short"
 
 
+def test_slit_with_body_contrast_is_closed_and_a_gap_of_plate_is_not():
+    mask = np.zeros((24, 60), bool)
+    mask[4:20, 4:56] = True
+    mask[11:13, 4:20] = False  # a slit open at the left end: a pale core, still darker than the plate
+    mask[11:13, 40:56] = False  # one open at the right end: plate between two body parts
+    mask[11:13, 28:31] = False  # a small enclosed hole
+    contrast = np.where(mask, 40.0, 0.0).astype(np.float32)
+    contrast[11:13, 4:20] = 8.0
+    closed = tracking.midline.close_slits(mask, contrast, sigma=2.0)
+    assert closed[11:13, 5:20].all()
+    assert not closed[11:13, 41:56].any()
+    assert closed[11:13, 28:31].all()
+    assert tracking.midline.close_slits(mask)[11:13, 41:56].all()  # without contrast: geometry only
+
+
+def test_hairpin_whose_arms_meet_only_through_blurred_edges_gets_its_midline():
+    contrast = np.zeros((40, 90), np.float32)
+    contrast[8:16, 5:75] = contrast[19:27, 5:75] = 40.0  # two 8 px arms, a 3 px gap of plate between
+    contrast[8:27, 5:13] = 40.0  # the bend joining them
+    contrast[16:19, 66:70] = 25.0  # where the arms meet through their blurred edges
+    blob = find_blobs(contrast, 1.0, threshold=20.0)[0]
+    assert tracking.extract_midline(blob, ref_width=8.0).reason == "thick"  # usual length unknown: no retry
+    m = tracking.extract_midline(blob, ref_length=143.0, ref_width=8.0)
+    assert not m.coiled and m.length == pytest.approx(143.0, rel=0.1)
+    ends = sorted([tuple(m.points[0]), tuple(m.points[-1])], key=lambda p: p[1])
+    assert np.allclose(ends, [(74, 11.5), (74, 22.5)], atol=1.5)  # each arm's free end
+    assert m.points[24, 0] < 15  # the middle of the body lies in the bend
+
+
 def test_head_is_the_leading_end_when_the_worm_crawls_forward():
     frames, truth = synthetic.clip(n_frames=40, n_worms=1, seed=3, speed=3.0)
     result = tracking.track_frames(frames, tracking.TrackConfig(fps=10))
@@ -110,6 +140,24 @@ def test_orientation_flips_a_run_listed_tail_first():
     out = orient(mids, cents)
     assert np.allclose(out.midlines[0].points[0], table[["head_x", "head_y"]].to_numpy(float)[0])
     assert out.confidence.min() > 0.3
+
+
+def test_head_sweep_orients_a_run_that_reverses_longer_than_it_crawls_forward():
+    # 30 frames forward (towards points[0]) sweeping the head, then 70 frames reversing
+    # at the same speed with the head still and the tail wagging as it leads
+    x = np.linspace(0.0, 96.0, 49)
+    t = np.arange(100)
+    shift = np.where(t < 30, -t, t - 60).astype(float)
+    head_amp, tail_amp = np.where(t < 30, 3.0, 1.0), np.where(t < 30, 0.0, 2.5)
+    wag = np.sin(t / 2.0)[:, None]
+    y = (head_amp[:, None] * np.clip(1 - x / 16, 0, 1) + tail_amp[:, None] * np.clip((x - 80) / 16, 0, 1)) * wag
+    pts = np.stack([x[None, :] + shift[:, None], 50 + y], axis=2)
+    mids = [tracking.Midline(p, np.ones(49), 96.0) for p in pts]
+    cents = pts.mean(axis=1)
+    assert headtail.votes(mids, cents)["motion"] < -0.3  # motion alone names the wrong end
+    assert headtail.swing_vote(pts) < 0  # so does the swing of all frames read together
+    out = orient(mids, cents)
+    assert np.allclose(out.midlines[0].points[0], pts[0, 0])  # read while going forward, it finds the head
 
 
 def test_identity_is_kept_through_a_crossing_and_the_touch_is_flagged():

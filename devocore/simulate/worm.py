@@ -10,9 +10,10 @@ anterior end of the body.
 
 Behaviour is a small state machine per worm: forward runs with wandering speed
 and direction, pauses, reversals, and omega-like turns (a tight loop of the
-head, often right after a reversal). Near the frame's border the leading end
-steers back towards the centre (unless ``bounded=False``), so worms stay mostly
-in view but cross the border now and then.
+head, often right after a reversal). Except in reversals the head also sweeps
+from side to side (foraging) on top of the body wave. Near the frame's border
+the leading end steers back towards the centre (unless ``bounded=False``), so
+worms stay mostly in view but cross the border now and then.
 
 Conventions: pixel coordinates, x = column, y = row, (0, 0) the centre of the
 top-left pixel (as in OpenCV). Frames are H x W uint8 grey. Midlines run from
@@ -172,6 +173,9 @@ class Kinematics:
         pause_prob: chance that a run ends in a pause rather than a reversal.
         omega_prob: chance that a reversal is followed by an omega-like turn.
         wander: sd of the slow curvature of the path, rad per L.
+        forage_rad: peak angle of the foraging head sweep (the bend of the neck), rad.
+        forage_hz: frequency of the head sweep, Hz.
+        neck: anterior share of the body that bends in a head sweep, L.
     """
 
     forward_speed: float = 0.2
@@ -183,6 +187,14 @@ class Kinematics:
     pause_prob: float = 0.15
     omega_prob: float = 0.5
     wander: float = 0.35
+    # Foraging: crawling worms sweep the head from side to side on top of the body wave, faster
+    # than the wave travels (Hart 2006, WormBook, "Behavior"), and suppress these head oscillations
+    # while reversing (Alkema et al. 2005, Neuron 46:247, shown for reversals evoked by touch).
+    # The bend sits in the head and neck, about the pharynx's share of an adult's length (1/8).
+    # Amplitude and frequency are order-of-magnitude choices, not fitted to any recording.
+    forage_rad: float = 0.5
+    forage_hz: float = 1.5
+    neck: float = 0.125
 
 
 def _wrap(angle):
@@ -238,6 +250,12 @@ class _Crawler:
         self.turn_kappa, self.turn_left = 0.0, 0.0
         self.state, self.timer = FORWARD, self._duration(FORWARD)
         self.v = self.fwd_speed
+        # a child stream, so that the head sweep leaves every seed's locomotion as it was
+        sweep = rng.spawn(1)[0]
+        self.forage_amp = kin.forage_rad * sweep.uniform(0.7, 1.3)
+        self.forage_hz = kin.forage_hz * sweep.uniform(0.8, 1.2)
+        self.forage_phase = sweep.uniform(0.0, 2 * np.pi)
+        self.forage_level = 1.0  # share of the full sweep now: it fades out in reversals
 
     # -- behaviour
     def _duration(self, state: int) -> float:
@@ -285,6 +303,9 @@ class _Crawler:
         tau = 3.0  # s, correlation time of speed changes within a run
         self.speed_ou += -self.speed_ou * dt / tau + math.sqrt(2 * dt / tau) * self.rng.standard_normal()
         self.v += (self._target_speed() - self.v) * (1.0 - math.exp(-dt / 0.25))
+        self.forage_phase = (self.forage_phase + 2 * np.pi * self.forage_hz * dt) % (2 * np.pi)
+        target = 0.0 if self.state == REVERSE else 1.0
+        self.forage_level += (target - self.forage_level) * (1.0 - math.exp(-dt / 0.3))
         self.advance(self.v * dt, bounds)
 
     def _lead(self) -> tuple[np.ndarray, np.ndarray]:
@@ -355,7 +376,27 @@ class _Crawler:
         self.theta += rot
 
     def midline(self, n: int) -> np.ndarray:
-        return resample(self.pts, n)
+        """The body (``n`` points, head first) with the head swept aside, see :meth:`swept`."""
+        return resample(self.swept(), n)
+
+    def swept(self) -> np.ndarray:
+        """``pts`` with the neck bent by the current foraging angle; the path and the body length are kept.
+
+        The bend grows evenly from the neck (``Kinematics.neck`` behind the head) to the tip, so
+        the head's direction turns by the full angle while the rest of the body follows its path.
+        """
+        angle = self.forage_amp * self.forage_level * math.sin(self.forage_phase)
+        arc = _arc(self.pts)
+        j = int(np.searchsorted(arc, self.kin.neck * self.L))
+        if abs(angle) < 1e-9 or j < 2:
+            return self.pts
+        towards_tip = self.pts[:j] - self.pts[1:j + 1]
+        beta = angle * (1.0 - arc[:j] / arc[j])
+        c, s = np.cos(beta), np.sin(beta)
+        rotated = np.column_stack([c * towards_tip[:, 0] - s * towards_tip[:, 1],
+                                   s * towards_tip[:, 0] + c * towards_tip[:, 1]])
+        head = self.pts[j] + np.cumsum(rotated[::-1], axis=0)[::-1]
+        return np.vstack([head, self.pts[j:]])
 
 
 # ----------------------------------------------------------------------------- tracks

@@ -9,7 +9,10 @@ is then oriented as a whole by votes that each hold for a crawling worm:
   (only when frames share one field of view, not for crops);
 * body wave: during forward crawling the bending wave travels from head to tail;
 * head swing: the head sweeps from side to side more than the tail does
-  (Tierpsy's head/tail angular-speed test);
+  (Tierpsy's head/tail angular-speed test). Worms forage with the head while
+  crawling forward and stop in reversals, so the ends are compared separately
+  while travelling towards either end, and the direction in which they differ
+  most decides: unlike motion and wave, this vote holds through long reversals;
 * taper: the tail narrows to a point, the head stays blunt. Computed and
   logged but weighted 0: in thresholded bright-field masks the translucent
   nose often makes the head end the thinner one, so the cue is unreliable.
@@ -28,8 +31,11 @@ from devocore.tracking.midline import Midline
 
 log = logging.getLogger(__name__)
 
-#: Weight of each vote; motion is the most reliable cue when it is available.
-WEIGHTS = {"motion": 2.0, "wave": 1.0, "swing": 1.0, "taper": 0.0}
+#: Weight of each vote. Motion and wave both point the wrong way in reversals; the head swing,
+#: read in the direction of travel where the worm forages, does not, so it weighs most.
+WEIGHTS = {"motion": 2.0, "wave": 1.0, "swing": 4.0, "taper": 0.0}
+#: Frames of travel towards one end (about 1 s at 25 fps) needed to read the head swing there alone.
+SWING_MIN_FRAMES = 25
 #: Consecutive midlines whose two orders fit almost equally well start a new run.
 AMBIGUOUS_RATIO = 0.7
 
@@ -102,12 +108,47 @@ def turning_angles(points: np.ndarray) -> np.ndarray:
     return np.angle(np.exp(1j * np.diff(theta)))
 
 
+def swing_vote(pts: np.ndarray, along: np.ndarray | None = None,
+               min_frames: int = SWING_MIN_FRAMES) -> float | None:
+    """Vote in -1..1 that ``points[0]`` sweeps more than the other end; None when neither moves.
+
+    Args:
+        pts: T x N x 2 consistently ordered midlines.
+        along: T centroid velocities towards ``points[0]`` (px per frame), or None.
+        min_frames: frames of travel towards one end needed to read the ends there alone.
+
+    The sweep of an end is the summed change of its direction (its first sixth of
+    the body) over time. With ``along``, each direction of travel held for at
+    least ``min_frames`` is read on its own and the one where the ends differ most
+    votes (the head forages while crawling forward, not in reversals);
+    otherwise all frames vote together.
+
+    Example:
+        >>> t = np.arange(60.0)[:, None]; x = np.linspace(0, 48, 49)[None, :]
+        >>> pts = np.stack([x + 0 * t, 3 * np.sin(t / 3) * np.clip(1 - x / 8, 0, 1)], axis=2)
+        >>> round(swing_vote(pts), 2)
+        1.0
+    """
+    n_t, n = pts.shape[:2]
+    k = max(1, n // 6)
+    angles = np.array([_angles(p, k) for p in pts])
+    sweep = np.abs(np.diff(np.unwrap(angles, axis=0), axis=0))  # (T-1) x 2: head end, other end
+    groups = [] if along is None else [g for g in (along[1:] > 0, along[1:] < 0) if g.sum() >= min_frames]
+    best = None
+    for group in groups or [np.ones(n_t - 1, bool)]:
+        head, tail = sweep[group].sum(axis=0)
+        if head + tail > 0:
+            vote = float((head - tail) / (head + tail))
+            best = vote if best is None or abs(vote) > abs(best) else best
+    return best
+
+
 def votes(midlines: list[Midline], centroids: np.ndarray | None) -> dict[str, float]:
     """Votes in -1..1 that ``points[0]`` is the head, for a run of consistently ordered midlines."""
     pts = np.stack([m.points for m in midlines])  # T x N x 2
     n_t, n = pts.shape[:2]
-    k = max(1, n // 6)
     result: dict[str, float] = {}
+    along = None
     if centroids is not None and n_t >= 3:
         velocity = np.gradient(centroids, axis=0)
         head_dir = pts[:, 0] - pts[:, n // 2]
@@ -117,10 +158,9 @@ def votes(midlines: list[Midline], centroids: np.ndarray | None) -> dict[str, fl
         if total > 0.05 * n_t:  # the worm moves at all (more than ~0.05 px per frame)
             result["motion"] = float(np.sum(along) / total)
     if n_t >= 3:
-        angles = np.array([_angles(p, k) for p in pts])
-        swing = np.abs(np.diff(np.unwrap(angles, axis=0), axis=0)).sum(axis=0)
-        if swing.sum() > 0:
-            result["swing"] = float((swing[0] - swing[1]) / swing.sum())
+        swing = swing_vote(pts, along)
+        if swing is not None:
+            result["swing"] = swing
         curv = np.stack([turning_angles(p) for p in pts])  # T x (N-2)
         curv = curv - curv.mean(axis=1, keepdims=True)
         shift = max(1, n // 25)

@@ -10,7 +10,7 @@ the reason, and get no midline.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -18,9 +18,12 @@ from scipy import ndimage, sparse
 from scipy.sparse import csgraph
 from skimage.morphology import skeletonize
 
-from devocore.tracking.segment import Blob, fill_small_holes
+from devocore.tracking.segment import PALE_SIGMAS, Blob, fill_small_holes
 
 log = logging.getLogger(__name__)
+
+#: Share of a body's median contrast at which parts that meet only through blurred edges come apart.
+CORE_LEVEL = 0.75
 
 
 @dataclass
@@ -172,10 +175,24 @@ def _cut_end_forks(rc: np.ndarray, skeleton: np.ndarray, width: float) -> np.nda
     return rc[start:stop] if stop - start >= 8 else rc
 
 
-def close_slits(mask: np.ndarray) -> np.ndarray:
+def close_slits(mask: np.ndarray, contrast: np.ndarray | None = None, sigma: float = 0.0) -> np.ndarray:
     """Close slits and notches narrower than about half the body width (a pale core open at an end).
 
     The closing disk is sized from the mask itself: half of its widest part.
+    With ``contrast`` given, a closed slit open to the plate is kept only where
+    it still differs from the plate (median contrast above ``PALE_SIGMAS``
+    noise ``sigma``: a pale body core); a gap of plate between two body parts
+    lying close stays open, so they are not merged into one thick part. Small
+    enclosed holes are closed whatever their contrast: inside a body it can read
+    as plate (seen where a worm lies over an artefact of the background), and
+    larger holes are left to :func:`~devocore.tracking.segment.fill_small_holes`.
+
+    Example:
+        >>> m = np.zeros((20, 40), bool); m[4:16, 3:37] = True; m[9:11, 3:12] = m[9:11, 26:37] = False
+        >>> c = np.where(m, 50.0, 0.0).astype(np.float32); c[9:11, 3:12] = 10.0  # left slit: pale core
+        >>> closed = close_slits(m, c, sigma=1.0)
+        >>> bool(closed[9:11, 4:11].all()), bool(closed[9:11, 27:36].any())
+        (True, False)
     """
     dist = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 3)
     if not dist.any():
@@ -184,12 +201,41 @@ def close_slits(mask: np.ndarray) -> np.ndarray:
     k = int(max(3, round(0.5 * width))) | 1
     padded = np.pad(mask, k).astype(np.uint8)
     closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    return closed[k:-k, k:-k].astype(bool)
+    closed = closed[k:-k, k:-k].astype(bool)
+    if contrast is None:
+        return closed
+    added = (closed & ~mask).view(np.uint8)
+    n, labels = cv2.connectedComponents(added, connectivity=8)
+    if n <= 1:
+        return closed
+    index = np.arange(1, n)
+    enclosed = ndimage.minimum(ndimage.binary_fill_holes(mask), labels, index) > 0
+    pale = ndimage.median(contrast, labels, index) > PALE_SIGMAS * sigma
+    return mask | np.concatenate([[False], enclosed | pale])[labels]
+
+
+def core_mask(blob: Blob, level: float = CORE_LEVEL) -> np.ndarray:
+    """The blob's pixels whose lightly smoothed contrast reaches ``level`` of its median contrast.
+
+    Example:
+        >>> c = np.zeros((9, 15), np.float32); c[1:8, 1:7] = c[1:8, 8:14] = 40; c[2:7, 7] = 15  # a faint bridge
+        >>> b = Blob(mask=c > 10, contrast=c, x0=0, y0=0, area=89, centroid=(7.0, 4.0))
+        >>> bool(core_mask(b)[4, 7]), bool(core_mask(b)[4, 3])
+        (False, True)
+    """
+    smooth = cv2.GaussianBlur(blob.contrast, (3, 3), 0.7)
+    return blob.mask & (smooth > level * float(np.median(blob.contrast[blob.mask])))
 
 
 def extract_midline(blob: Blob, n_points: int = 49, ref_length: float | None = None,
                     ref_width: float | None = None) -> Midline:
     """The midline of one blob, or a coiled Midline saying why there is none.
+
+    Two parts of a body lying close merge at the half-maximum boundary through
+    their blurred edges. So when the worm's usual length is known, a blob seen
+    as too thick is tried once more on its :func:`core_mask`, where such parts
+    come apart; parts that truly touch or cross stay merged and the worm stays
+    coiled.
 
     Args:
         blob: from :func:`devocore.tracking.segment.find_blobs`.
@@ -199,7 +245,18 @@ def extract_midline(blob: Blob, n_points: int = 49, ref_length: float | None = N
         ref_width: the worm's usual width; a much thicker part means two body
             parts lie side by side.
     """
-    mask, largest_hole = fill_small_holes(close_slits(blob.mask), contrast=blob.contrast, sigma=blob.sigma)
+    midline = _midline_of(blob, n_points, ref_length, ref_width)
+    if midline.coiled and midline.reason == "thick" and ref_length:
+        retry = _midline_of(replace(blob, mask=core_mask(blob)), n_points, ref_length, ref_width)
+        if not retry.coiled:
+            return retry
+    return midline
+
+
+def _midline_of(blob: Blob, n_points: int, ref_length: float | None, ref_width: float | None) -> Midline:
+    """:func:`extract_midline` on the blob's own mask."""
+    mask, largest_hole = fill_small_holes(close_slits(blob.mask, blob.contrast, blob.sigma),
+                                          contrast=blob.contrast, sigma=blob.sigma)
     area = int(mask.sum())
     dist = cv2.distanceTransform(np.pad(mask, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
     skeleton = skeletonize(mask)

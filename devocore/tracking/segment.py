@@ -30,6 +30,8 @@ MIN_SIGMAS = 4.0
 #: A pixel that changed by this many noise sigmas across the samples, and whose median is
 #: this far on the worms' side of the smooth plate, holds a slow worm's ghost.
 GHOST_SIGMAS = 6.0
+#: A gap in the threshold whose median contrast exceeds this many noise sigmas is a pale body core, not plate.
+PALE_SIGMAS = 1.5
 #: Width (pixels) of the median filter that gives the smooth plate; wider than a worm.
 PLATE_SMOOTHING = 61
 
@@ -177,7 +179,7 @@ def fill_small_holes(mask: np.ndarray, max_fraction: float = 0.02, max_gap_radiu
     A hole smaller than ``max_fraction`` of the object, a thin sliver (at
     most ``max_gap_radius`` pixels from its rim everywhere and long), or a
     narrow hole (up to twice that) whose pixels still differ from the plate
-    (``contrast`` above 1.5 noise ``sigma``: a pale core along the body) is a
+    (``contrast`` above ``PALE_SIGMAS`` noise ``sigma``: a pale core along the body) is a
     gap in the threshold. A larger enclosed hole of plate means the worm
     touches itself around it (a coil).
     """
@@ -197,7 +199,7 @@ def fill_small_holes(mask: np.ndarray, max_fraction: float = 0.02, max_gap_radiu
             radius = float(cv2.distanceTransform(np.pad(hole, 1).view(np.uint8), cv2.DIST_L2, 3).max())
             sliver = radius <= max_gap_radius and area >= 6 * np.pi * radius * radius
             pale = (contrast is not None and radius <= 2 * max_gap_radius
-                    and float(np.median(contrast[y:y + bh, x:x + bw][hole])) > 1.5 * sigma)
+                    and float(np.median(contrast[y:y + bh, x:x + bw][hole])) > PALE_SIGMAS * sigma)
             if not (sliver or pale):
                 biggest = max(biggest, int(area))
                 continue
