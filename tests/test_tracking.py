@@ -170,8 +170,44 @@ def test_identity_is_kept_through_a_crossing_and_the_touch_is_flagged():
     assert result.table["worm"].nunique() == 2
     crossing = result.table[result.table["frame"].between(28, 40)]
     assert (crossing["status"] != "ok").any()  # the merged blob is not measured as one worm
+    overlapping = result.table[result.table["frame"].between(32, 45)]  # the true bodies overlap
+    assert (overlapping["status"] == "touching").all()  # never parted and measured
     late = result.table[result.table["frame"] >= 60]
     assert (late["status"] == "ok").mean() > 0.8
+
+
+def side_by_side_clip(n_frames=40, gap=2.0, width=7.0, length=60.0, blur=1.2):
+    """Two straight worms crawling right in parallel, closing in until ``gap`` px of plate lies between them."""
+    rng = np.random.default_rng(0)
+    frames, midlines = [], []
+    for t in range(n_frames):
+        canvas = np.full((120, 300), 200.0, np.float32)
+        pair = []
+        for y in (50.0, 50.0 + width + max(gap, 24.0 - 3.0 * t)):
+            points = np.column_stack([np.linspace(70.0 + 4 * t, 10.0 + 4 * t, 49), np.full(49, y)])
+            synthetic.draw_worm(canvas, points, width, 70.0)
+            pair.append(points)
+        canvas = cv2.GaussianBlur(canvas, (0, 0), blur) + rng.normal(0, 2.0, canvas.shape)
+        frames.append(np.clip(canvas, 0, 255).astype(np.uint8))
+        midlines.append(pair)
+    return frames, midlines
+
+
+def test_two_worms_lying_2px_apart_side_by_side_are_both_measured():
+    frames, midlines = side_by_side_clip()
+    contrast, sigma = frame_contrast(frames[-1], None)
+    assert len(find_blobs(contrast, sigma)) == 1  # their blurred edges merge at the threshold
+    result = tracking.track_frames(frames, tracking.TrackConfig(fps=10))
+    table = result.table
+    assert sorted(table["worm"].unique().tolist()) == [1, 2]
+    assert (table["status"] == "ok").all()
+    xs, ys = [f"mid_x_{i:02d}" for i in range(49)], [f"mid_y_{i:02d}" for i in range(49)]
+    for frame in range(8, 40):  # 2 px apart
+        for row in table[table["frame"] == frame].itertuples():
+            ours = np.column_stack([table.loc[row.Index, xs].to_numpy(float), table.loc[row.Index, ys].to_numpy(float)])
+            assert min(midline_distance(ours, true)[0] for true in midlines[frame]) < 1.0
+        ys_now = sorted(table.loc[table["frame"] == frame, "centroid_y"])
+        assert ys_now == pytest.approx([50.0, 59.0], abs=1.0)  # one worm each, not both the same
 
 
 def test_light_worms_on_a_dark_plate_are_found():

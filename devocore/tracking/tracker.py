@@ -4,8 +4,11 @@ Frames stream through :class:`Tracker` one at a time. Each frame's blobs are
 matched to the worms already followed by the Hungarian algorithm on predicted
 positions (constant velocity), gated by a fraction of the body length. A blob
 that holds the predicted positions of two or more worms and is larger than one
-worm is two worms touching: those worms are flagged ``touching`` for the frame
-and not measured. Blobs nobody claims start new worms (entering the view);
+worm is two worms touching, unless its core (the blob at a higher share of its
+contrast) falls apart into one piece per worm, each of that worm's usual area
+and length: worms lying close, whose blurred outlines merge, are then measured
+each on its own piece. Otherwise those worms are flagged ``touching`` for the
+frame and not measured. Blobs nobody claims start new worms (entering the view);
 worms unseen for ``max_missing`` frames end (leaving). When the frames end,
 each worm's ends are oriented head first (:mod:`devocore.tracking.headtail`)
 and its measures computed. Memory grows with the output table only.
@@ -25,7 +28,7 @@ from scipy.optimize import linear_sum_assignment
 from devocore.errors import NoFramesError
 from devocore.progress import ProgressFn
 from devocore.tracking.headtail import orient, turning_angles
-from devocore.tracking.midline import Midline, extract_midline, resample
+from devocore.tracking.midline import CORE_LEVEL, Midline, core_parts, extract_midline, resample
 from devocore.tracking.segment import (Background, background_from_frames, compact_gray, find_blobs, frame_contrast,
                                        threshold_of)
 
@@ -43,6 +46,10 @@ TOUCH_PASS = 25
 TOUCH_SLOWDOWN = 0.8
 #: After this many frames in a row of a length that does not fit, the usual length is learned again.
 RELEARN_AFTER = 12
+#: Contrast levels (shares of a merged blob's median contrast) at which worms lying close are sought apart.
+PART_LEVELS = (CORE_LEVEL, 0.85, 0.95)
+#: A part is one worm when its area and midline length are within this factor of the worm's usual ones.
+PART_FIT = 1.2
 #: Status of a worm in a frame.
 OK, COILED, TOUCHING, EDGE = "ok", "coiled", "touching", "edge"
 
@@ -174,6 +181,7 @@ class Tracker:
                 blobs[0].centroid = (0.0, 0.0)  # crops move with the worm: one identity, no position
         height, width = contrast.shape
         claimed = self._touching(blobs)
+        parts = self._parted(blobs, claimed)
         tracks = [t for t in self.active if t.ident not in claimed]
         free = [i for i in range(len(blobs)) if i not in claimed.values()]
         pairs = self._assign(tracks, [blobs[i] for i in free])
@@ -184,7 +192,9 @@ class Tracker:
             matched_tracks.add(track.ident)
             matched_blobs.add(index)
         for track in self.active:
-            if track.ident in claimed:
+            if track.ident in parts:
+                self._observe(track, parts[track.ident], height, width)
+            elif track.ident in claimed:
                 blob = blobs[claimed[track.ident]]
                 track.obs.append(_Obs(self.frame, TOUCHING, tuple(track.predict(self.frame)), area=blob.area,
                                       note="merged"))
@@ -230,6 +240,39 @@ class Tracker:
                 for t in members[:room]:
                     claimed[t.ident] = j
         return claimed
+
+    def _parted(self, blobs, claimed: dict[int, int]) -> dict:
+        """Worms of merged blobs that lie apart on the blob's core, each with its own part: {worm id: part}."""
+        members: dict[int, list[_Track]] = {}
+        for track in self.active:
+            if track.ident in claimed:
+                members.setdefault(claimed[track.ident], []).append(track)
+        parts = {}
+        for j, tracks in members.items():
+            parts.update(self._part(blobs[j], tracks))
+        return parts
+
+    def _part(self, blob, tracks: list[_Track]) -> dict:
+        """One part per worm when the blob's core falls apart into pieces that each look like one of them."""
+        areas = [t.ref(t.areas) for t in tracks]
+        if not all(areas):
+            return {}
+        for level in PART_LEVELS:
+            parts = core_parts(blob, level, min_area=max(self.config.min_area, int(0.3 * min(areas))))
+            if len(parts) != len(tracks):
+                continue
+            pairs = self._assign(tracks, parts)
+            if len(pairs) == len(tracks) and all(self._one_worm(tracks[i], parts[j]) for i, j in pairs):
+                return {tracks[i].ident: parts[j] for i, j in pairs}
+        return {}
+
+    def _one_worm(self, track: _Track, part) -> bool:
+        """The part has the worm's usual area and gives a midline of its usual length."""
+        area, length = track.ref(track.areas), track.ref(track.lengths)
+        if not (area and length and area / PART_FIT <= part.area <= PART_FIT * area):
+            return False
+        midline = extract_midline(part, self.config.n_points, ref_length=length, ref_width=track.ref(track.widths))
+        return not midline.coiled and length / PART_FIT <= midline.length <= PART_FIT * length
 
     def _assign(self, tracks: list[_Track], blobs) -> list[tuple[int, int]]:
         if not tracks or not blobs:
