@@ -107,6 +107,7 @@ class _Track:
     lengths: list[float] = field(default_factory=list)
     widths: list[float] = field(default_factory=list)
     areas: list[int] = field(default_factory=list)
+    pose: np.ndarray | None = None  # every 4th point of the last measured midline, relative to its centroid
 
     def last_seen(self) -> _Obs:
         return self.obs[-1]
@@ -114,6 +115,14 @@ class _Track:
     def predict(self, frame: int) -> np.ndarray:
         last = self.last_seen()
         return np.asarray(last.centroid) + self.velocity * (frame - last.frame)
+
+    def expected(self, frame: int) -> np.ndarray:
+        """Points (x, y) where the worm should lie: its predicted centroid and its last midline moved there.
+
+        A bent worm's centroid can lie off its body; its midline cannot.
+        """
+        at = self.predict(frame)
+        return at[None] if self.pose is None else np.vstack([at, self.pose + at])
 
     def ref(self, values: list) -> float | None:
         return float(np.median(values[-50:])) if len(values) >= 3 else None
@@ -219,15 +228,12 @@ class Tracker:
             return claimed
         inside: dict[int, list[_Track]] = {}
         for track in self.active:
-            if track.missing > 2:
+            if track.missing > 2 or not blobs:
                 continue
-            x, y = track.predict(self.frame)
-            for j, blob in enumerate(blobs):
-                r, c = int(round(y)) - blob.y0, int(round(x)) - blob.x0
-                near = blob.mask[max(0, r - 2):r + 3, max(0, c - 2):c + 3]
-                if near.size and near.any():
-                    inside.setdefault(j, []).append(track)
-                    break
+            points = track.expected(self.frame)
+            hits = [_hits(blob, points) for blob in blobs]
+            if max(hits):
+                inside.setdefault(int(np.argmax(hits)), []).append(track)
         for j, members in inside.items():
             if len(members) < 2:
                 continue
@@ -335,6 +341,7 @@ class Tracker:
         if status == OK or not track.areas:
             track.areas.append(blob.area)
         if status == OK:
+            track.pose = midline.points[::4] - np.asarray(centroid)
             track.lengths.append(midline.length)
             track.widths.append(float(np.median(midline.widths)))
 
@@ -353,6 +360,16 @@ class Tracker:
         if not tables:
             return pd.DataFrame(columns=base_columns(self.config))
         return pd.concat(tables, ignore_index=True).sort_values(["frame", "worm"], ignore_index=True)
+
+
+def _hits(blob, points: np.ndarray) -> int:
+    """How many of the points (x, y) lie within 2 px of the blob's mask."""
+    count = 0
+    for x, y in points:
+        r, c = int(round(y)) - blob.y0, int(round(x)) - blob.x0
+        near = blob.mask[max(0, r - 2):max(0, r + 3), max(0, c - 2):max(0, c + 3)]
+        count += bool(near.size and near.any())
+    return count
 
 
 def _slow_down(track: _Track) -> None:
