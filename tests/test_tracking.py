@@ -13,7 +13,7 @@ from devocore.tracking.evaluate import compare_skeletons, compare_truth, midline
 from devocore.tracking import headtail
 from devocore.tracking.headtail import orient
 from devocore.tracking.segment import find_blobs, frame_contrast
-from devocore.tracking.tracker import curvature_profile
+from devocore.tracking.tracker import Tracker, _Obs, _Track, curvature_profile
 
 
 def single_worm_image(points, width=8.0, size=(120, 160), noise=2.0, seed=0):
@@ -208,6 +208,27 @@ def test_two_worms_lying_2px_apart_side_by_side_are_both_measured():
             assert min(midline_distance(ours, true)[0] for true in midlines[frame]) < 1.0
         ys_now = sorted(table.loc[table["frame"] == frame, "centroid_y"])
         assert ys_now == pytest.approx([50.0, 59.0], abs=1.0)  # one worm each, not both the same
+
+
+def test_a_bent_worm_whose_centroid_lies_off_its_body_is_seen_in_a_merged_blob():
+    contrast = np.zeros((120, 160), np.float32)
+    cv2.ellipse(contrast, (60, 60), (25, 25), 0, -90, 90, 50.0, thickness=7)  # a C open to the left
+    cv2.line(contrast, (92, 20), (92, 100), 50.0, thickness=7)  # a straight worm against its back
+    blobs = find_blobs(contrast, 1.0, threshold=25.0)
+    assert len(blobs) == 1
+    arc = np.radians(np.linspace(-90, 90, 49))
+    c_worm = np.column_stack([60 + 25 * np.cos(arc), 60 + 25 * np.sin(arc)])
+    straight = np.column_stack([np.full(49, 92.0), np.linspace(20, 100, 49)])
+    tracker = Tracker()
+    tracker.frame = 5
+    for ident, points in ((1, c_worm), (2, straight)):
+        centroid = points.mean(axis=0)
+        track = _Track(ident, obs=[_Obs(4, "ok", tuple(centroid))], areas=[450] * 3,
+                       pose=points[::4] - centroid)
+        tracker.active.append(track)
+    c_centroid = c_worm.mean(axis=0)
+    assert not blobs[0].mask[int(c_centroid[1]) - blobs[0].y0, int(c_centroid[0]) - blobs[0].x0]  # off the body
+    assert tracker._touching(blobs) == {1: 0, 2: 0}  # both worms are in the merged blob, its midline tells
 
 
 def test_light_worms_on_a_dark_plate_are_found():
