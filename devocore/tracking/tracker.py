@@ -3,8 +3,8 @@
 Frames stream through :class:`Tracker` one at a time. Each frame's blobs are
 matched to the worms already followed by the Hungarian algorithm on predicted
 positions (constant velocity), gated by a fraction of the body length. A blob
-that holds the predicted positions of two or more worms and is larger than one
-worm is two worms touching, unless its core (the blob at a higher share of its
+that holds the predicted positions (centroid and last midline moved there) of
+two or more worms and is larger than one worm is two worms touching, unless its core (the blob at a higher share of its
 contrast) falls apart into one piece per worm, each of that worm's usual area
 and length: worms lying close, whose blurred outlines merge, are then measured
 each on its own piece. Otherwise those worms are flagged ``touching`` for the
@@ -222,7 +222,10 @@ class Tracker:
             self.done.append(track)
 
     def _touching(self, blobs) -> dict[int, int]:
-        """Worms whose predicted positions fall in one blob larger than one worm: {worm id: blob index}."""
+        """Worms expected in one blob larger than one worm: {worm id: blob index}.
+
+        A worm is expected in the blob that holds most of its :meth:`_Track.expected` points.
+        """
         claimed: dict[int, int] = {}
         if self.config.crops or len(self.active) < 2:
             return claimed
