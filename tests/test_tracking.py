@@ -231,6 +231,12 @@ def test_a_bent_worm_whose_centroid_lies_off_its_body_is_seen_in_a_merged_blob()
     assert tracker._touching(blobs) == {1: 0, 2: 0}  # both worms are in the merged blob, its midline tells
 
 
+def test_a_worm_parting_from_a_touch_moves_on_from_where_it_was_last_measured():
+    coasted = [_Obs(frame, "touching", (50.0 + 9 * frame, 40.0)) for frame in (2, 3)]  # predictions, not seen
+    track = _Track(1, obs=[_Obs(0, "ok", (10.0, 40.0)), _Obs(1, "ok", (12.0, 40.0)), *coasted])
+    assert track.last_measured().centroid == (12.0, 40.0)
+
+
 def test_light_worms_on_a_dark_plate_are_found():
     frames, truth = synthetic.clip(n_frames=40, n_worms=1, seed=5, speed=3.0, plate=40.0, worm_value=170.0)
     result = tracking.track_frames(frames, tracking.TrackConfig(fps=10))

@@ -112,6 +112,10 @@ class _Track:
     def last_seen(self) -> _Obs:
         return self.obs[-1]
 
+    def last_measured(self) -> _Obs:
+        """The latest observation whose centroid was measured, not coasted on a prediction while touching."""
+        return next((o for o in reversed(self.obs) if o.status != TOUCHING), self.obs[-1])
+
     def predict(self, frame: int) -> np.ndarray:
         last = self.last_seen()
         return np.asarray(last.centroid) + self.velocity * (frame - last.frame)
@@ -335,7 +339,7 @@ class Tracker:
             _slow_down(track)
             return
         if track.obs:
-            last = track.last_seen()
+            last = track.last_measured()
             step = (np.asarray(centroid) - np.asarray(last.centroid)) / max(1, self.frame - last.frame)
             track.velocity = step if len(track.obs) < 2 else 0.6 * step + 0.4 * track.velocity
         track.obs.append(_Obs(self.frame, status, centroid, midline if status != TOUCHING else None, blob.area,
