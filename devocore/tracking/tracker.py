@@ -4,14 +4,15 @@ Frames stream through :class:`Tracker` one at a time. Each frame's blobs are
 matched to the worms already followed by the Hungarian algorithm on predicted
 positions (constant velocity), gated by a fraction of the body length. A blob
 that holds the predicted positions (centroid and last midline moved there) of
-two or more worms and is larger than one worm is two worms touching, unless its core (the blob at a higher share of its
-contrast) falls apart into one piece per worm, each of that worm's usual area
-and length: worms lying close, whose blurred outlines merge, are then measured
-each on its own piece. Otherwise those worms are flagged ``touching`` for the
-frame and not measured. Blobs nobody claims start new worms (entering the view);
-worms unseen for ``max_missing`` frames end (leaving). When the frames end,
-each worm's ends are oriented head first (:mod:`devocore.tracking.headtail`)
-and its measures computed. Memory grows with the output table only.
+two or more worms and is larger than one worm is two worms touching, unless
+its core (the blob at a higher share of its contrast) falls apart into one
+piece per worm, each of that worm's usual area and length: worms lying close,
+whose blurred outlines merge, are then measured each on its own piece.
+Otherwise those worms are flagged ``touching`` for the frame and not measured.
+Blobs nobody claims start new worms (entering the view); worms unseen for
+``max_missing`` frames end (leaving). When the frames end, each worm's ends are
+oriented head first (:mod:`devocore.tracking.headtail`) and its measures
+computed. Memory grows with the output table only.
 """
 from __future__ import annotations
 
@@ -271,6 +272,7 @@ class Tracker:
         if not all(areas):
             return {}
         for level in PART_LEVELS:
+            # core pieces under a third of a worm are fragments of one (a pale head), not worms
             parts = core_parts(blob, level, min_area=max(self.config.min_area, int(0.3 * min(areas))))
             if len(parts) != len(tracks):
                 continue
