@@ -13,7 +13,7 @@ from devocore.tracking.evaluate import compare_skeletons, compare_truth, midline
 from devocore.tracking import headtail
 from devocore.tracking.headtail import orient
 from devocore.tracking.segment import find_blobs, frame_contrast
-from devocore.tracking.tracker import curvature_profile
+from devocore.tracking.tracker import Tracker, _Obs, _Track, curvature_profile
 
 
 def single_worm_image(points, width=8.0, size=(120, 160), noise=2.0, seed=0):
@@ -170,8 +170,71 @@ def test_identity_is_kept_through_a_crossing_and_the_touch_is_flagged():
     assert result.table["worm"].nunique() == 2
     crossing = result.table[result.table["frame"].between(28, 40)]
     assert (crossing["status"] != "ok").any()  # the merged blob is not measured as one worm
+    overlapping = result.table[result.table["frame"].between(32, 45)]  # the true bodies overlap
+    assert (overlapping["status"] == "touching").all()  # never parted and measured
     late = result.table[result.table["frame"] >= 60]
     assert (late["status"] == "ok").mean() > 0.8
+
+
+def side_by_side_clip(n_frames=40, gap=2.0, width=7.0, length=60.0, blur=1.2):
+    """Two straight worms crawling right in parallel, closing in until ``gap`` px of plate lies between them."""
+    rng = np.random.default_rng(0)
+    frames, midlines = [], []
+    for t in range(n_frames):
+        canvas = np.full((120, 300), 200.0, np.float32)
+        pair = []
+        for y in (50.0, 50.0 + width + max(gap, 24.0 - 3.0 * t)):
+            points = np.column_stack([np.linspace(70.0 + 4 * t, 10.0 + 4 * t, 49), np.full(49, y)])
+            synthetic.draw_worm(canvas, points, width, 70.0)
+            pair.append(points)
+        canvas = cv2.GaussianBlur(canvas, (0, 0), blur) + rng.normal(0, 2.0, canvas.shape)
+        frames.append(np.clip(canvas, 0, 255).astype(np.uint8))
+        midlines.append(pair)
+    return frames, midlines
+
+
+def test_two_worms_lying_2px_apart_side_by_side_are_both_measured():
+    frames, midlines = side_by_side_clip()
+    contrast, sigma = frame_contrast(frames[-1], None)
+    assert len(find_blobs(contrast, sigma)) == 1  # their blurred edges merge at the threshold
+    result = tracking.track_frames(frames, tracking.TrackConfig(fps=10))
+    table = result.table
+    assert sorted(table["worm"].unique().tolist()) == [1, 2]
+    assert (table["status"] == "ok").all()
+    xs, ys = [f"mid_x_{i:02d}" for i in range(49)], [f"mid_y_{i:02d}" for i in range(49)]
+    for frame in range(8, 40):  # 2 px apart
+        for row in table[table["frame"] == frame].itertuples():
+            ours = np.column_stack([table.loc[row.Index, xs].to_numpy(float), table.loc[row.Index, ys].to_numpy(float)])
+            assert min(midline_distance(ours, true)[0] for true in midlines[frame]) < 1.0
+        ys_now = sorted(table.loc[table["frame"] == frame, "centroid_y"])
+        assert ys_now == pytest.approx([50.0, 59.0], abs=1.0)  # one worm each, not both the same
+
+
+def test_a_bent_worm_whose_centroid_lies_off_its_body_is_seen_in_a_merged_blob():
+    contrast = np.zeros((120, 160), np.float32)
+    cv2.ellipse(contrast, (60, 60), (25, 25), 0, -90, 90, 50.0, thickness=7)  # a C open to the left
+    cv2.line(contrast, (92, 20), (92, 100), 50.0, thickness=7)  # a straight worm against its back
+    blobs = find_blobs(contrast, 1.0, threshold=25.0)
+    assert len(blobs) == 1
+    arc = np.radians(np.linspace(-90, 90, 49))
+    c_worm = np.column_stack([60 + 25 * np.cos(arc), 60 + 25 * np.sin(arc)])
+    straight = np.column_stack([np.full(49, 92.0), np.linspace(20, 100, 49)])
+    tracker = Tracker()
+    tracker.frame = 5
+    for ident, points in ((1, c_worm), (2, straight)):
+        centroid = points.mean(axis=0)
+        track = _Track(ident, obs=[_Obs(4, "ok", tuple(centroid))], areas=[450] * 3,
+                       pose=points[::4] - centroid)
+        tracker.active.append(track)
+    c_centroid = c_worm.mean(axis=0)
+    assert not blobs[0].mask[int(c_centroid[1]) - blobs[0].y0, int(c_centroid[0]) - blobs[0].x0]  # off the body
+    assert tracker._touching(blobs) == {1: 0, 2: 0}  # both worms are in the merged blob, its midline tells
+
+
+def test_a_worm_parting_from_a_touch_moves_on_from_where_it_was_last_measured():
+    coasted = [_Obs(frame, "touching", (50.0 + 9 * frame, 40.0)) for frame in (2, 3)]  # predictions, not seen
+    track = _Track(1, obs=[_Obs(0, "ok", (10.0, 40.0)), _Obs(1, "ok", (12.0, 40.0)), *coasted])
+    assert track.last_measured().centroid == (12.0, 40.0)
 
 
 def test_light_worms_on_a_dark_plate_are_found():

@@ -3,12 +3,16 @@
 Frames stream through :class:`Tracker` one at a time. Each frame's blobs are
 matched to the worms already followed by the Hungarian algorithm on predicted
 positions (constant velocity), gated by a fraction of the body length. A blob
-that holds the predicted positions of two or more worms and is larger than one
-worm is two worms touching: those worms are flagged ``touching`` for the frame
-and not measured. Blobs nobody claims start new worms (entering the view);
-worms unseen for ``max_missing`` frames end (leaving). When the frames end,
-each worm's ends are oriented head first (:mod:`devocore.tracking.headtail`)
-and its measures computed. Memory grows with the output table only.
+that holds the predicted positions (centroid and last midline moved there) of
+two or more worms and is larger than one worm is two worms touching, unless
+its core (the blob at a higher share of its contrast) falls apart into one
+piece per worm, each of that worm's usual area and length: worms lying close,
+whose blurred outlines merge, are then measured each on its own piece.
+Otherwise those worms are flagged ``touching`` for the frame and not measured.
+Blobs nobody claims start new worms (entering the view); worms unseen for
+``max_missing`` frames end (leaving). When the frames end, each worm's ends are
+oriented head first (:mod:`devocore.tracking.headtail`) and its measures
+computed. Memory grows with the output table only.
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ from scipy.optimize import linear_sum_assignment
 from devocore.errors import NoFramesError
 from devocore.progress import ProgressFn
 from devocore.tracking.headtail import orient, turning_angles
-from devocore.tracking.midline import Midline, extract_midline, resample
+from devocore.tracking.midline import CORE_LEVEL, Midline, core_parts, extract_midline, resample
 from devocore.tracking.segment import (Background, background_from_frames, compact_gray, find_blobs, frame_contrast,
                                        threshold_of)
 
@@ -43,6 +47,10 @@ TOUCH_PASS = 25
 TOUCH_SLOWDOWN = 0.8
 #: After this many frames in a row of a length that does not fit, the usual length is learned again.
 RELEARN_AFTER = 12
+#: Contrast levels (shares of a merged blob's median contrast) at which worms lying close are sought apart.
+PART_LEVELS = (CORE_LEVEL, 0.85, 0.95)
+#: A part is one worm when its area and midline length are within this factor of the worm's usual ones.
+PART_FIT = 1.2
 #: Status of a worm in a frame.
 OK, COILED, TOUCHING, EDGE = "ok", "coiled", "touching", "edge"
 
@@ -100,13 +108,26 @@ class _Track:
     lengths: list[float] = field(default_factory=list)
     widths: list[float] = field(default_factory=list)
     areas: list[int] = field(default_factory=list)
+    pose: np.ndarray | None = None  # every 4th point of the last measured midline, relative to its centroid
 
     def last_seen(self) -> _Obs:
         return self.obs[-1]
 
+    def last_measured(self) -> _Obs:
+        """The latest observation whose centroid was measured, not coasted on a prediction while touching."""
+        return next((o for o in reversed(self.obs) if o.status != TOUCHING), self.obs[-1])
+
     def predict(self, frame: int) -> np.ndarray:
         last = self.last_seen()
         return np.asarray(last.centroid) + self.velocity * (frame - last.frame)
+
+    def expected(self, frame: int) -> np.ndarray:
+        """Points (x, y) where the worm should lie: its predicted centroid and its last midline moved there.
+
+        A bent worm's centroid can lie off its body; its midline cannot.
+        """
+        at = self.predict(frame)
+        return at[None] if self.pose is None else np.vstack([at, self.pose + at])
 
     def ref(self, values: list) -> float | None:
         return float(np.median(values[-50:])) if len(values) >= 3 else None
@@ -174,6 +195,7 @@ class Tracker:
                 blobs[0].centroid = (0.0, 0.0)  # crops move with the worm: one identity, no position
         height, width = contrast.shape
         claimed = self._touching(blobs)
+        parts = self._parted(blobs, claimed)
         tracks = [t for t in self.active if t.ident not in claimed]
         free = [i for i in range(len(blobs)) if i not in claimed.values()]
         pairs = self._assign(tracks, [blobs[i] for i in free])
@@ -184,7 +206,9 @@ class Tracker:
             matched_tracks.add(track.ident)
             matched_blobs.add(index)
         for track in self.active:
-            if track.ident in claimed:
+            if track.ident in parts:
+                self._observe(track, parts[track.ident], height, width)
+            elif track.ident in claimed:
                 blob = blobs[claimed[track.ident]]
                 track.obs.append(_Obs(self.frame, TOUCHING, tuple(track.predict(self.frame)), area=blob.area,
                                       note="merged"))
@@ -203,21 +227,21 @@ class Tracker:
             self.done.append(track)
 
     def _touching(self, blobs) -> dict[int, int]:
-        """Worms whose predicted positions fall in one blob larger than one worm: {worm id: blob index}."""
+        """Worms expected in one blob larger than one worm: {worm id: blob index}.
+
+        A worm is expected in the blob that holds most of its :meth:`_Track.expected` points.
+        """
         claimed: dict[int, int] = {}
         if self.config.crops or len(self.active) < 2:
             return claimed
         inside: dict[int, list[_Track]] = {}
         for track in self.active:
-            if track.missing > 2:
+            if track.missing > 2 or not blobs:
                 continue
-            x, y = track.predict(self.frame)
-            for j, blob in enumerate(blobs):
-                r, c = int(round(y)) - blob.y0, int(round(x)) - blob.x0
-                near = blob.mask[max(0, r - 2):r + 3, max(0, c - 2):c + 3]
-                if near.size and near.any():
-                    inside.setdefault(j, []).append(track)
-                    break
+            points = track.expected(self.frame)
+            hits = [_hits(blob, points) for blob in blobs]
+            if max(hits):
+                inside.setdefault(int(np.argmax(hits)), []).append(track)
         for j, members in inside.items():
             if len(members) < 2:
                 continue
@@ -230,6 +254,40 @@ class Tracker:
                 for t in members[:room]:
                     claimed[t.ident] = j
         return claimed
+
+    def _parted(self, blobs, claimed: dict[int, int]) -> dict:
+        """Worms of merged blobs that lie apart on the blob's core, each with its own part: {worm id: part}."""
+        members: dict[int, list[_Track]] = {}
+        for track in self.active:
+            if track.ident in claimed:
+                members.setdefault(claimed[track.ident], []).append(track)
+        parts = {}
+        for j, tracks in members.items():
+            parts.update(self._part(blobs[j], tracks))
+        return parts
+
+    def _part(self, blob, tracks: list[_Track]) -> dict:
+        """One part per worm when the blob's core falls apart into pieces that each look like one of them."""
+        areas = [t.ref(t.areas) for t in tracks]
+        if not all(areas):
+            return {}
+        for level in PART_LEVELS:
+            # core pieces under a third of a worm are fragments of one (a pale head), not worms
+            parts = core_parts(blob, level, min_area=max(self.config.min_area, int(0.3 * min(areas))))
+            if len(parts) != len(tracks):
+                continue
+            pairs = self._assign(tracks, parts)
+            if len(pairs) == len(tracks) and all(self._one_worm(tracks[i], parts[j]) for i, j in pairs):
+                return {tracks[i].ident: parts[j] for i, j in pairs}
+        return {}
+
+    def _one_worm(self, track: _Track, part) -> bool:
+        """The part has the worm's usual area and gives a midline of its usual length."""
+        area, length = track.ref(track.areas), track.ref(track.lengths)
+        if not (area and length and area / PART_FIT <= part.area <= PART_FIT * area):
+            return False
+        midline = extract_midline(part, self.config.n_points, ref_length=length, ref_width=track.ref(track.widths))
+        return not midline.coiled and length / PART_FIT <= midline.length <= PART_FIT * length
 
     def _assign(self, tracks: list[_Track], blobs) -> list[tuple[int, int]]:
         if not tracks or not blobs:
@@ -283,7 +341,7 @@ class Tracker:
             _slow_down(track)
             return
         if track.obs:
-            last = track.last_seen()
+            last = track.last_measured()
             step = (np.asarray(centroid) - np.asarray(last.centroid)) / max(1, self.frame - last.frame)
             track.velocity = step if len(track.obs) < 2 else 0.6 * step + 0.4 * track.velocity
         track.obs.append(_Obs(self.frame, status, centroid, midline if status != TOUCHING else None, blob.area,
@@ -292,6 +350,7 @@ class Tracker:
         if status == OK or not track.areas:
             track.areas.append(blob.area)
         if status == OK:
+            track.pose = midline.points[::4] - np.asarray(centroid)
             track.lengths.append(midline.length)
             track.widths.append(float(np.median(midline.widths)))
 
@@ -310,6 +369,16 @@ class Tracker:
         if not tables:
             return pd.DataFrame(columns=base_columns(self.config))
         return pd.concat(tables, ignore_index=True).sort_values(["frame", "worm"], ignore_index=True)
+
+
+def _hits(blob, points: np.ndarray) -> int:
+    """How many of the points (x, y) lie within 2 px of the blob's mask."""
+    count = 0
+    for x, y in points:
+        r, c = int(round(y)) - blob.y0, int(round(x)) - blob.x0
+        near = blob.mask[max(0, r - 2):max(0, r + 3), max(0, c - 2):max(0, c + 3)]
+        count += bool(near.size and near.any())
+    return count
 
 
 def _slow_down(track: _Track) -> None:
