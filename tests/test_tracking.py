@@ -142,22 +142,45 @@ def test_orientation_flips_a_run_listed_tail_first():
     assert out.confidence.min() > 0.3
 
 
-def test_head_sweep_orients_a_run_that_reverses_longer_than_it_crawls_forward():
-    # 30 frames forward (towards points[0]) sweeping the head, then 70 frames reversing
-    # at the same speed with the head still and the tail wagging as it leads
+def sweeping_run(n_frames: int, forward: int) -> np.ndarray:
+    """T x 49 x 2 midlines (points[0] the head) of a straight worm 96 px long.
+
+    For ``forward`` frames it crawls towards points[0] sweeping the head fast (period about 9 frames);
+    then it reverses at the same speed, the head still, the leading tail bending slowly
+    (period about 50 frames, as the body wave) by 9 px at the tip.
+    """
     x = np.linspace(0.0, 96.0, 49)
-    t = np.arange(100)
-    shift = np.where(t < 30, -t, t - 60).astype(float)
-    head_amp, tail_amp = np.where(t < 30, 3.0, 1.0), np.where(t < 30, 0.0, 2.5)
-    wag = np.sin(t / 2.0)[:, None]
-    y = (head_amp[:, None] * np.clip(1 - x / 16, 0, 1) + tail_amp[:, None] * np.clip((x - 80) / 16, 0, 1)) * wag
-    pts = np.stack([x[None, :] + shift[:, None], 50 + y], axis=2)
+    t = np.arange(n_frames)
+    shift = np.where(t < forward, -t, t - 2 * forward).astype(float)
+    head = np.where(t < forward, 3.0, 0.0)[:, None] * np.clip(1 - x / 16, 0, 1) * np.sin(t / 1.5)[:, None]
+    tail = np.where(t < forward, 0.0, 9.0)[:, None] * np.clip((x - 80) / 16, 0, 1) * np.sin(t / 8.0)[:, None]
+    return np.stack([x[None, :] + shift[:, None], 50 + head + tail], axis=2)
+
+
+def test_head_sweep_orients_a_run_that_reverses_longer_than_it_crawls_forward():
+    pts = sweeping_run(100, forward=30)
     mids = [tracking.Midline(p, np.ones(49), 96.0) for p in pts]
     cents = pts.mean(axis=1)
     assert headtail.votes(mids, cents)["motion"] < -0.3  # motion alone names the wrong end
-    assert headtail.swing_vote(pts) < 0  # so does the swing of all frames read together
+    ends = np.unwrap([headtail._angles(p, 8) for p in pts], axis=0)
+    turned = np.abs(np.diff(ends, axis=0)).sum(axis=0)
+    assert turned[1] > turned[0]  # the slowly bending tail turns further in all than the sweeping head
+    assert headtail.swing_vote(pts) > 0.1  # read against its moving average, the fast head sweep wins
     out = orient(mids, cents)
-    assert np.allclose(out.midlines[0].points[0], pts[0, 0])  # read while going forward, it finds the head
+    assert np.allclose(out.midlines[0].points[0], pts[0, 0])
+
+
+def test_head_sweep_is_read_without_midlines_cut_short():
+    pts = sweeping_run(60, forward=60)
+    broken = [0, 1, 2, 3, 30, 31]  # the tail end cut short and bent aside, as where a body still touches itself
+    cut = pts.copy()
+    cut[broken, 40:] = cut[broken, 40:41] + np.column_stack([np.zeros(9), np.arange(9.0)])
+    lengths = np.where(np.isin(np.arange(60), broken), 80.0, 96.0)
+    mids = [tracking.Midline(p, np.ones(49), length) for p, length in zip(cut, lengths)]
+    assert headtail.swing_vote(cut) < 0  # the broken frames fake a tail sweep
+    assert headtail.whole_frames(mids).sum() == 54
+    assert headtail.votes(mids, None)["swing"] == pytest.approx(headtail.swing_vote(pts[headtail.whole_frames(mids)]))
+    assert headtail.votes(mids, None)["swing"] > 0.5
 
 
 def test_identity_is_kept_through_a_crossing_and_the_touch_is_flagged():

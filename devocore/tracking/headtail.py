@@ -9,10 +9,12 @@ is then oriented as a whole by votes that each hold for a crawling worm:
   (only when frames share one field of view, not for crops);
 * body wave: during forward crawling the bending wave travels from head to tail;
 * head swing: the head sweeps from side to side more than the tail does
-  (Tierpsy's head/tail angular-speed test). Worms forage with the head while
-  crawling forward and stop in reversals, so the ends are compared separately
-  while travelling towards either end, and the direction in which they differ
-  most decides: unlike motion and wave, this vote holds through long reversals;
+  (Tierpsy's head/tail angular-speed test). The sweep of an end is read against
+  its own moving average, so the fast foraging sweep of the head counts and the
+  slow turning that both ends share as the body follows its path (the wave, turns)
+  does not. Worms stop sweeping the head in reversals, where the ends then hardly
+  differ: a long reversal weakens this vote but does not turn it round, unlike
+  motion and wave;
 * taper: the tail narrows to a point, the head stays blunt. Computed and
   logged but weighted 0: in thresholded bright-field masks the translucent
   nose often makes the head end the thinner one, so the cue is unreliable.
@@ -26,16 +28,21 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import uniform_filter1d
 
 from devocore.tracking.midline import Midline
 
 log = logging.getLogger(__name__)
 
-#: Weight of each vote. Motion and wave both point the wrong way in reversals; the head swing,
-#: read in the direction of travel where the worm forages, does not, so it weighs most.
-WEIGHTS = {"motion": 2.0, "wave": 1.0, "swing": 4.0, "taper": 0.0}
-#: Frames of travel towards one end (about 1 s at 25 fps) needed to read the head swing there alone.
-SWING_MIN_FRAMES = 25
+#: Weight of each vote. Motion and wave both point the wrong way in reversals; the head swing
+#: does not, so it weighs most.
+WEIGHTS = {"motion": 2.0, "wave": 1.0, "swing": 8.0, "taper": 0.0}
+#: Frames of the moving average an end's direction is compared with (about 0.35 s at 25 fps):
+#: shorter than the body wave's period, about as long as the head sweep's.
+SWING_WINDOW = 9
+#: Midlines more than this share shorter or longer than their run's median (an end cut short where the
+#: body still touches itself) are left out of the head swing: their misplaced ends would fake a sweep.
+WHOLE_TOLERANCE = 0.1
 #: Consecutive midlines whose two orders fit almost equally well start a new run.
 AMBIGUOUS_RATIO = 0.7
 
@@ -108,20 +115,19 @@ def turning_angles(points: np.ndarray) -> np.ndarray:
     return np.angle(np.exp(1j * np.diff(theta)))
 
 
-def swing_vote(pts: np.ndarray, along: np.ndarray | None = None,
-               min_frames: int = SWING_MIN_FRAMES) -> float | None:
+def swing_vote(pts: np.ndarray, window: int = SWING_WINDOW) -> float | None:
     """Vote in -1..1 that ``points[0]`` sweeps more than the other end; None when neither moves.
+
+    Runs of ``window`` frames or fewer give None.
 
     Args:
         pts: T x N x 2 consistently ordered midlines.
-        along: T centroid velocities towards ``points[0]`` (px per frame), or None.
-        min_frames: frames of travel towards one end needed to read the ends there alone.
+        window: frames of the moving average that each end's direction is compared with.
 
-    The sweep of an end is the summed change of its direction (its first sixth of
-    the body) over time. With ``along``, each direction of travel held for at
-    least ``min_frames`` is read on its own and the one where the ends differ most
-    votes (the head forages while crawling forward, not in reversals);
-    otherwise all frames vote together.
+    The sweep of an end is how far its direction (its first sixth of the body)
+    strays from its own moving average, summed over all frames: the fast sweep
+    of a foraging head, not the slow turning of an end that follows the body's
+    path, which both ends share.
 
     Example:
         >>> t = np.arange(60.0)[:, None]; x = np.linspace(0, 48, 49)[None, :]
@@ -129,18 +135,27 @@ def swing_vote(pts: np.ndarray, along: np.ndarray | None = None,
         >>> round(swing_vote(pts), 2)
         1.0
     """
-    n_t, n = pts.shape[:2]
-    k = max(1, n // 6)
-    angles = np.array([_angles(p, k) for p in pts])
-    sweep = np.abs(np.diff(np.unwrap(angles, axis=0), axis=0))  # (T-1) x 2: head end, other end
-    groups = [] if along is None else [g for g in (along[1:] > 0, along[1:] < 0) if g.sum() >= min_frames]
-    best = None
-    for group in groups or [np.ones(n_t - 1, bool)]:
-        head, tail = sweep[group].sum(axis=0)
-        if head + tail > 0:
-            vote = float((head - tail) / (head + tail))
-            best = vote if best is None or abs(vote) > abs(best) else best
-    return best
+    k = max(1, pts.shape[1] // 6)
+    angles = np.unwrap(np.array([_angles(p, k) for p in pts]), axis=0)  # T x 2: head end, other end
+    half = window // 2
+    if len(angles) <= 2 * half:
+        return None
+    # frames with the whole window inside the run: an end turning steadily (a tail through a turn) adds nothing
+    away = angles[half:-half] - uniform_filter1d(angles, 2 * half + 1, axis=0)[half:-half]
+    head, tail = np.abs(away).sum(axis=0)
+    return float((head - tail) / (head + tail)) if head + tail > 0 else None
+
+
+def whole_frames(midlines: list[Midline], tolerance: float = WHOLE_TOLERANCE) -> np.ndarray:
+    """Which midlines of a run are within ``tolerance`` of its median length (a T bool mask).
+
+    Example:
+        >>> mids = [Midline(np.zeros((49, 2)), np.ones(49), length) for length in (100.0, 98.0, 70.0, 101.0)]
+        >>> whole_frames(mids).tolist()
+        [True, True, False, True]
+    """
+    lengths = np.array([m.length for m in midlines])
+    return np.abs(lengths - np.median(lengths)) <= tolerance * np.median(lengths)
 
 
 def votes(midlines: list[Midline], centroids: np.ndarray | None) -> dict[str, float]:
@@ -148,7 +163,6 @@ def votes(midlines: list[Midline], centroids: np.ndarray | None) -> dict[str, fl
     pts = np.stack([m.points for m in midlines])  # T x N x 2
     n_t, n = pts.shape[:2]
     result: dict[str, float] = {}
-    along = None
     if centroids is not None and n_t >= 3:
         velocity = np.gradient(centroids, axis=0)
         head_dir = pts[:, 0] - pts[:, n // 2]
@@ -158,7 +172,7 @@ def votes(midlines: list[Midline], centroids: np.ndarray | None) -> dict[str, fl
         if total > 0.05 * n_t:  # the worm moves at all (more than ~0.05 px per frame)
             result["motion"] = float(np.sum(along) / total)
     if n_t >= 3:
-        swing = swing_vote(pts, along)
+        swing = swing_vote(pts[whole_frames(midlines)])
         if swing is not None:
             result["swing"] = swing
         curv = np.stack([turning_angles(p) for p in pts])  # T x (N-2)
