@@ -207,7 +207,8 @@ class Tracker:
             matched_blobs.add(index)
         for track in self.active:
             if track.ident in parts:
-                self._observe(track, parts[track.ident], height, width)
+                part, midline = parts[track.ident]
+                self._observe(track, part, height, width, midline)
             elif track.ident in claimed:
                 blob = blobs[claimed[track.ident]]
                 track.obs.append(_Obs(self.frame, TOUCHING, tuple(track.predict(self.frame)), area=blob.area,
@@ -256,7 +257,7 @@ class Tracker:
         return claimed
 
     def _parted(self, blobs, claimed: dict[int, int]) -> dict:
-        """Worms of merged blobs that lie apart on the blob's core, each with its own part: {worm id: part}."""
+        """Worms of merged blobs that lie apart on the blob's core: {worm id: (its part, its midline)}."""
         members: dict[int, list[_Track]] = {}
         for track in self.active:
             if track.ident in claimed:
@@ -277,17 +278,25 @@ class Tracker:
             if len(parts) != len(tracks):
                 continue
             pairs = self._assign(tracks, parts)
-            if len(pairs) == len(tracks) and all(self._one_worm(tracks[i], parts[j]) for i, j in pairs):
-                return {tracks[i].ident: parts[j] for i, j in pairs}
+            if len(pairs) != len(tracks):
+                continue
+            found = {}
+            for i, j in pairs:
+                midline = self._one_worm(tracks[i], parts[j])
+                if midline is None:
+                    break
+                found[tracks[i].ident] = (parts[j], midline)
+            else:
+                return found
         return {}
 
-    def _one_worm(self, track: _Track, part) -> bool:
-        """The part has the worm's usual area and gives a midline of its usual length."""
+    def _one_worm(self, track: _Track, part) -> Midline | None:
+        """The part's midline when the part has the worm's usual area and that midline its usual length."""
         area, length = track.ref(track.areas), track.ref(track.lengths)
         if not (area and length and area / PART_FIT <= part.area <= PART_FIT * area):
-            return False
+            return None
         midline = extract_midline(part, self.config.n_points, ref_length=length, ref_width=track.ref(track.widths))
-        return not midline.coiled and length / PART_FIT <= midline.length <= PART_FIT * length
+        return midline if not midline.coiled and length / PART_FIT <= midline.length <= PART_FIT * length else None
 
     def _assign(self, tracks: list[_Track], blobs) -> list[tuple[int, int]]:
         if not tracks or not blobs:
@@ -313,11 +322,15 @@ class Tracker:
         typical = float(np.median(singles))
         return 0.4 * typical <= blob.area <= LARGER_THAN_ONE * typical
 
-    def _observe(self, track: _Track, blob, height: int, width: int) -> None:
+    def _observe(self, track: _Track, blob, height: int, width: int, midline: Midline | None = None) -> None:
+        """Record the worm in ``blob``; ``midline``, when given, was already extracted from it with the
+        worm's usual length and width (the midline is extracted again at the frame's edge, without them)."""
         at_edge = (not self.config.crops and (blob.x0 <= 0 or blob.y0 <= 0 or blob.x0 + blob.mask.shape[1] >= width
                                               or blob.y0 + blob.mask.shape[0] >= height))
         ref_length = None if at_edge else track.ref(track.lengths)
-        midline = extract_midline(blob, self.config.n_points, ref_length=ref_length, ref_width=track.ref(track.widths))
+        if midline is None or at_edge:
+            midline = extract_midline(blob, self.config.n_points, ref_length=ref_length,
+                                      ref_width=track.ref(track.widths))
         status = EDGE if at_edge else (COILED if midline.coiled else OK)
         if status == OK and ref_length and midline.length > LONGER_THAN_ONE * ref_length:
             status = TOUCHING  # longer than the worm: it lies end to end with another
