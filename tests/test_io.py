@@ -162,6 +162,25 @@ def test_normalize_maps_any_depth_to_unit_range():
         assert out.dtype == np.float32 and out.min() == 0.0 and out.max() == 1.0
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_integer_fast_paths_equal_the_float_formulas(dtype):
+    """8- and 16-bit pixels take a histogram and lookup-table path; its output is exactly the float formula."""
+    rng = np.random.default_rng(3)
+    top = np.iinfo(dtype).max
+    for shape in ((1, 1), (7, 5), (3, 40, 30), (257, 3)):
+        for high in (1, 9, top):
+            array = rng.integers(0, high + 1, shape).astype(dtype)
+            for low_pct, high_pct in ((1.0, 99.8), (0.0, 100.0), (37.5, 62.5)):
+                as_float = array.astype(np.float32)
+                lo, hi = np.percentile(as_float, [low_pct, high_pct])
+                hi = hi if hi > lo else lo + 1.0
+                expected = np.clip((as_float - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+                assert np.array_equal(dio.normalize(array, low_pct, high_pct), expected)
+    rgb = rng.integers(0, top + 1, (4, 6, 3)).astype(dtype)
+    assert np.array_equal(dio.to_gray(rgb), rgb.mean(axis=-1).round().astype(dtype))
+    assert dio.to_gray(np.array([[[0, 0, 1], [0, 1, 1], [top, top, top - 1]]], dtype)).tolist() == [[0, 1, top]]
+
+
 # ----------------------------------------------------------------------------- frames
 
 def write_video(path, frames, fps=10.0):

@@ -139,6 +139,61 @@ def test_save_load_round_trip_gives_identical_output(tmp_path, monkeypatch):
     assert segmentation.task_of(loaded) == "nucleus"
 
 
+def _with_trained_batch_norms(net):
+    """``net`` with batch-norm statistics and affine weights far from their defaults, as after training."""
+    import torch
+
+    generator = torch.Generator().manual_seed(1)
+    for module in net.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            n = module.num_features
+            module.running_mean.copy_(torch.randn(n, generator=generator) * 0.5)
+            module.running_var.copy_(torch.rand(n, generator=generator) + 0.5)
+            module.weight.data.copy_(torch.rand(n, generator=generator) + 0.5)
+            module.bias.data.copy_(torch.randn(n, generator=generator) * 0.2)
+    return net.eval()
+
+
+def test_inference_copy_folds_batch_norms_and_computes_the_same_function():
+    import torch
+
+    from devocore.nets.inference import for_inference
+
+    net = _with_trained_batch_norms(nets.build("fpn"))
+    n_bn = sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+    fast = for_inference(net, (1, 1, 64, 64))
+    assert n_bn == 20 and not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules()) == n_bn  # the original is untouched
+    x = torch.rand(2, 1, 96, 64)
+    with torch.inference_mode():
+        expected, got = net(x), fast(x)
+    assert float((got - expected).abs().max()) < 1e-4 * max(1.0, float(expected.abs().max()))
+    image = np.arange(96 * 64).reshape(96, 64) % 251
+    probability = segmentation.Predictor(net, bf16=False).probability(image)
+    small = segmentation._resize(segmentation.to_input(image), (256, 256))
+    with torch.inference_mode():
+        reference = torch.sigmoid(net(torch.from_numpy(small)[None, None]))[0, 0].numpy()
+    assert np.abs(probability - segmentation._resize(reference, (96, 64))).max() < 1e-4
+
+
+def test_inference_copy_keeps_the_model_as_trained_when_folding_would_change_it():
+    import torch
+    from torchvision.models import resnet
+
+    from devocore.nets.inference import for_inference
+
+    class ReluBeforeNorm(resnet.BasicBlock):  # bn1 is not applied straight after conv1: folding is wrong
+        def forward(self, x):
+            return self.bn2(self.conv2(self.bn1(self.relu(self.conv1(x))))) + x
+
+    block = _with_trained_batch_norms(ReluBeforeNorm(8, 8))
+    kept = for_inference(block, (1, 8, 16, 16))
+    assert isinstance(kept.bn1, torch.nn.BatchNorm2d)
+    x = torch.randn(1, 8, 16, 16)
+    with torch.inference_mode():
+        assert torch.allclose(kept(x), block(x))
+
+
 def test_loading_a_non_segmentation_model_names_the_valid_ones(tmp_path, monkeypatch):
     from devocore.errors import ModelError
 
