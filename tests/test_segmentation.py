@@ -162,7 +162,7 @@ def test_inference_copy_folds_batch_norms_and_computes_the_same_function():
     net = _with_trained_batch_norms(nets.build("fpn"))
     n_bn = sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
     fast = for_inference(net, (1, 1, 64, 64))
-    assert n_bn == 20 and not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
+    assert n_bn == 20 and not any(isinstance(m, (torch.nn.BatchNorm2d, torch.nn.MaxPool2d)) for m in fast.modules())
     assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules()) == n_bn  # the original is untouched
     x = torch.rand(2, 1, 96, 64)
     with torch.inference_mode():
@@ -174,6 +174,21 @@ def test_inference_copy_folds_batch_norms_and_computes_the_same_function():
     with torch.inference_mode():
         reference = torch.sigmoid(net(torch.from_numpy(small)[None, None]))[0, 0].numpy()
     assert np.abs(probability - segmentation._resize(reference, (96, 64))).max() < 1e-4
+
+
+def test_strided_max_pool_equals_max_pool2d_on_odd_and_even_sizes():
+    import torch
+
+    from devocore.nets.inference import StridedMaxPool
+
+    generator = torch.Generator().manual_seed(0)
+    for h, w in ((1, 1), (2, 7), (5, 4), (9, 10), (64, 33)):
+        x = torch.randn(2, 3, h, w, generator=generator)
+        for layout in (torch.contiguous_format, torch.channels_last):
+            x = x.contiguous(memory_format=layout)
+            assert torch.equal(StridedMaxPool()(x), torch.nn.functional.max_pool2d(x, 3, 2, 1))
+    assert torch.equal(StridedMaxPool()(torch.tensor([[[[1.0, 5.0, 2.0, 0.0, 3.0]]]])),
+                       torch.tensor([[[[5.0, 5.0, 3.0]]]]))
 
 
 def test_inference_copy_keeps_the_model_as_trained_when_folding_would_change_it():

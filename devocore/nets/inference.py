@@ -2,10 +2,11 @@
 
 A trained network in eval mode computes ``bn(conv(x))`` with frozen batch-norm
 statistics, which is itself one convolution with rescaled weights and a bias;
-and segmentation-models-pytorch's FPN adds its four pyramid levels by stacking
-them into a new tensor and summing it. :func:`for_inference` returns a copy with
-the batch norms folded into their convolutions and the pyramid levels added in
-place. The original model is left untouched (it may still be trained), and the
+segmentation-models-pytorch's FPN adds its four pyramid levels by stacking
+them into a new tensor and summing it; and max_pool2d on the CPU also writes an
+index tensor nobody reads. :func:`for_inference` returns a copy with the batch
+norms folded into their convolutions, the pyramid levels added in place and the
+ResNet stem's max pool taken as two strided maxima. The original model is left untouched (it may still be trained), and the
 copy is checked against it in float32 before it is used.
 """
 from __future__ import annotations
@@ -32,6 +33,47 @@ class AddMerge(nn.Module):
         for part in parts[1:]:
             out.add_(part)
         return out
+
+
+def _along(x, dim: int, start: int | None = None, stop: int | None = None, step: int | None = None):
+    """An index taking ``start:stop:step`` along ``dim`` of ``x`` and everything along the other axes."""
+    index = [slice(None)] * x.ndim
+    index[dim] = slice(start, stop, step)
+    return tuple(index)
+
+
+def _max3_stride2(x, dim: int):
+    """Max over windows of 3 with stride 2 and padding 1 along ``dim``, as max_pool2d takes it.
+
+    Output j is the max of inputs 2j - 1, 2j and 2j + 1 (those that exist).
+    """
+    even, odd = x[_along(x, dim, 0, None, 2)], x[_along(x, dim, 1, None, 2)]
+    n_even, n_odd = even.shape[dim], odd.shape[dim]
+    if n_even == n_odd:
+        out = torch.maximum(even, odd)
+    else:  # odd length: the last window has no right neighbour
+        out = even.clone()
+        head = _along(out, dim, 0, n_odd)
+        out[head] = torch.maximum(out[head], odd)
+    tail = _along(out, dim, 1)
+    out[tail] = torch.maximum(out[tail], odd[_along(odd, dim, 0, n_even - 1)])
+    return out
+
+
+class StridedMaxPool(nn.Module):
+    """``nn.MaxPool2d(3, stride=2, padding=1)`` as two strided maxima, without max_pool2d's index tensor."""
+
+    @staticmethod
+    def applies_to(pool) -> bool:
+        def pair(v):
+            return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+        return (type(pool) is nn.MaxPool2d and pair(pool.kernel_size) == (3, 3) and pair(pool.stride) == (2, 2)
+                and pair(pool.padding) == (1, 1) and pair(pool.dilation) == (1, 1) and not pool.ceil_mode
+                and not pool.return_indices)
+
+    def forward(self, x):
+        return _max3_stride2(_max3_stride2(x, -1), -2)
 
 
 def _fold_pairs(parent):
@@ -64,18 +106,24 @@ def fold_batchnorm(model) -> int:
     return folded
 
 
-def _merge_in_place(model) -> int:
+def _swap_layers(model) -> int:
+    """Replace FPN add-merges and 3 x 3 stride-2 max pools by the modules above, in place."""
     replaced = 0
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if type(child).__name__ == "MergeBlock" and getattr(child, "policy", None) == "add":
-                setattr(parent, name, AddMerge())
-                replaced += 1
+                new = AddMerge()
+            elif StridedMaxPool.applies_to(child):
+                new = StridedMaxPool()
+            else:
+                continue
+            setattr(parent, name, new)
+            replaced += 1
     return replaced
 
 
 def for_inference(model, probe_shape: tuple[int, ...] | None = None):
-    """An eval-mode copy of ``model`` with batch norms folded and FPN merges done in place.
+    """An eval-mode copy of ``model`` with batch norms folded, FPN merges in place and lighter max pools.
 
     Args:
         model: a trained module (not changed).
@@ -98,10 +146,10 @@ def for_inference(model, probe_shape: tuple[int, ...] | None = None):
     card = getattr(model, "card", None)
     fast = copy.deepcopy(model).eval()
     folded = fold_batchnorm(fast)
-    merged = _merge_in_place(fast)
+    swapped = _swap_layers(fast)
     if card is not None:
         fast.card = card
-    if probe_shape is None or not (folded or merged):
+    if probe_shape is None or not (folded or swapped):
         return fast
     param = next(model.parameters())
     generator = torch.Generator().manual_seed(0)
