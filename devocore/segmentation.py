@@ -330,8 +330,7 @@ class Predictor:
         import torch
 
         from devocore.device import cpu_has_bf16
-
-        from devocore.nets.inference import for_inference
+        from devocore.nets.inference import inference_copy
 
         self.task = task_of(model)
         self.input_size = int((getattr(model, "card", {}) or {}).get("input_size", 256))
@@ -341,11 +340,10 @@ class Predictor:
             bf16 = self.device.type == "cuda" or (self.device.type == "cpu" and cpu_has_bf16())
         self.dtype = torch.bfloat16 if bf16 else torch.float32
         self.channels_last = channels_last
-        # a copy with batch norms folded into the convolutions; the caller's model is not changed
-        self.model = for_inference(model, (1, param.shape[1] if param.ndim == 4 else 1, 64, 64))
-        if channels_last:
-            self.model.to(memory_format=torch.channels_last)
-        self.model.to(self.device).eval()
+        # a copy with batch norms folded into the convolutions (shared by Predictors of the same model and
+        # device until its weights change); the caller's model is not changed
+        self.model = inference_copy(model, self.device, channels_last,
+                                    (1, param.shape[1] if param.ndim == 4 else 1, 64, 64))
 
     def _tensor(self, planes: Sequence[np.ndarray]):
         import torch

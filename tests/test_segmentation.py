@@ -1,4 +1,5 @@
 """Segmentation engine: post-processing on hand-built masks, metrics, a tiny model, files, the CLI."""
+import copy
 import json
 import subprocess
 import sys
@@ -174,6 +175,25 @@ def test_inference_copy_folds_batch_norms_and_computes_the_same_function():
     with torch.inference_mode():
         reference = torch.sigmoid(net(torch.from_numpy(small)[None, None]))[0, 0].numpy()
     assert np.abs(probability - segmentation._resize(reference, (96, 64))).max() < 1e-4
+
+
+def test_predictors_share_the_inference_copy_until_the_weights_change():
+    import torch
+
+    torch.manual_seed(0)
+    net = _with_trained_batch_norms(nets.build("fpn"))
+    net.card = {"input_size": 64, "target": "nucleus"}
+    first, second = segmentation.Predictor(net, bf16=False), segmentation.Predictor(net, bf16=False)
+    assert second.model is first.model
+    image = np.arange(64 * 64).reshape(64, 64) % 97
+    before = first.probability(image)
+    with torch.no_grad():
+        net.segmentation_head[0].bias.add_(3.0)  # as an optimiser step would: in place
+    after = segmentation.Predictor(net, bf16=False)
+    assert after.model is not first.model
+    fresh = segmentation.Predictor(copy.deepcopy(net), bf16=False)  # a model object never seen before
+    assert np.allclose(after.probability(image), fresh.probability(image), atol=1e-5)
+    assert not np.allclose(after.probability(image), before, atol=1e-3)
 
 
 def test_strided_max_pool_equals_max_pool2d_on_odd_and_even_sizes():

@@ -12,7 +12,9 @@ copy is checked against it in float32 before it is used.
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
+import weakref
 
 import torch
 from torch import nn
@@ -165,4 +167,33 @@ def for_inference(model, probe_shape: tuple[int, ...] | None = None):
         if card is not None:
             plain.card = card
         return plain
+    return fast
+
+
+#: model -> {(device, channels_last): (weights stamp, inference copy)}; entries go with their model.
+_COPIES: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
+
+
+def _stamp(model) -> tuple:
+    """Changes whenever a weight or buffer of ``model`` is changed in place (an optimiser step,
+    ``load_state_dict``, running batch-norm statistics) or moved to new memory (``.to()``)."""
+    return tuple((t.data_ptr(), t._version) for t in itertools.chain(model.parameters(), model.buffers()))
+
+
+def inference_copy(model, device, channels_last: bool = True, probe_shape: tuple[int, ...] | None = None):
+    """:func:`for_inference` of ``model``, moved to ``device`` (channels-last if asked), in eval mode.
+
+    Made once per model and device and reused (making it takes a few tenths of a second) until the
+    model's weights change.
+    """
+    copies = _COPIES.setdefault(model, {})
+    key = (str(device), channels_last)
+    stamp = _stamp(model)
+    if key in copies and copies[key][0] == stamp:
+        return copies[key][1]
+    fast = for_inference(model, probe_shape)
+    if channels_last:
+        fast.to(memory_format=torch.channels_last)
+    fast.to(device).eval()
+    copies[key] = (stamp, fast)
     return fast
