@@ -6,8 +6,9 @@ segmentation-models-pytorch's FPN adds its four pyramid levels by stacking
 them into a new tensor and summing it; and max_pool2d on the CPU also writes an
 index tensor nobody reads. :func:`for_inference` returns a copy with the batch
 norms folded into their convolutions, the pyramid levels added in place and the
-ResNet stem's max pool taken as two strided maxima. The original model is left untouched (it may still be trained), and the
-copy is checked against it in float32 before it is used.
+ResNet stem's max pool taken as two strided maxima. The original model is left
+untouched (it may still be trained), and the copy is checked against it in
+float32 before it is used.
 """
 from __future__ import annotations
 
@@ -145,12 +146,9 @@ def for_inference(model, probe_shape: tuple[int, ...] | None = None):
         >>> bool((fast(x) - net(x)).abs().max() < 1e-3)
         True
     """
-    card = getattr(model, "card", None)
-    fast = copy.deepcopy(model).eval()
+    fast = copy.deepcopy(model).eval()  # attributes such as the model card come along
     folded = fold_batchnorm(fast)
     swapped = _swap_layers(fast)
-    if card is not None:
-        fast.card = card
     if probe_shape is None or not (folded or swapped):
         return fast
     param = next(model.parameters())
@@ -163,10 +161,7 @@ def for_inference(model, probe_shape: tuple[int, ...] | None = None):
     model.train(was_training)
     if gap > TOLERANCE:
         log.warning("The inference rewrite changed the output by %.3g; using the model as trained", gap)
-        plain = copy.deepcopy(model).eval()
-        if card is not None:
-            plain.card = card
-        return plain
+        return copy.deepcopy(model).eval()
     return fast
 
 
