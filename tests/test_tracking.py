@@ -183,6 +183,23 @@ def test_head_sweep_is_read_without_midlines_cut_short():
     assert headtail.votes(mids, None)["swing"] > 0.5
 
 
+def test_a_midline_that_ran_on_past_the_head_into_the_body_is_cut_back_at_the_head():
+    x = np.linspace(0.0, 96.0, 49)
+    mids = []
+    for t in range(8):  # a straight worm 96 px long crawling 1 px a frame, head at (-t, 0)
+        pts = np.column_stack([x - t, np.zeros(49)])
+        if t in (0, 3, 4):  # the skeleton ran on past the head, 8 px aside and back along the body for 24 px
+            pts = tracking.midline.resample(np.vstack([[[24.0 - t, 8.0], [-t, 8.0]], pts]), 49)
+        length = float(tracking.midline.arc_length(pts)[-1])
+        mids.append(tracking.Midline(pts if t % 2 else pts[::-1].copy(), np.ones(49), length))
+    out = headtail.trim_overlong(mids, usual=96.0)
+    for t in range(8):
+        ends = out[t].points[[0, -1]] if t % 2 else out[t].points[[-1, 0]]  # head first
+        assert np.allclose(ends, [[-t, 0.0], [96.0 - t, 0.0]], atol=1.5), t
+        assert out[t].length == pytest.approx(96.0, abs=1.0)
+    assert mids[3].length > 1.2 * 96.0  # the input list is left as it was
+
+
 def test_identity_is_kept_through_a_crossing_and_the_touch_is_flagged():
     # worm 1 crawls right along y = 130, worm 2 down along x = 150; the heads meet near frame 30
     frames, truth = synthetic.clip(n_frames=70, n_worms=2, size=(260, 300), speed=3.0, length=50.0,
