@@ -170,6 +170,19 @@ def test_head_sweep_orients_a_run_that_reverses_longer_than_it_crawls_forward():
     assert np.allclose(out.midlines[0].points[0], pts[0, 0])
 
 
+def test_a_long_run_that_mostly_reverses_is_oriented_by_the_head_sweep_alone():
+    pts = sweeping_run(200, forward=40)  # 8 s: 1.6 s forward, then 6.4 s reversing
+    pts[40:, :, 1] = 50 + (pts[40:, :, 1] - 50) / 1.3  # the leading tail bends a little less
+    mids = [tracking.Midline(p, np.ones(49), 96.0) for p in pts]
+    cents = pts.mean(axis=1)
+    v = headtail.votes(mids, cents)
+    assert 0 < v["swing"] < 0.2 and v["motion"] < -0.5
+    weights = headtail.WEIGHTS
+    assert sum(weights[k] * x for k, x in v.items()) < 0  # the weighted vote would name the tail
+    out = orient(mids, cents)
+    assert np.allclose(out.midlines[0].points[0], pts[0, 0])
+
+
 def test_head_sweep_is_read_without_midlines_cut_short():
     pts = sweeping_run(60, forward=60)
     broken = [0, 1, 2, 3, 30, 31]  # the tail end cut short and bent aside, as where a body still touches itself

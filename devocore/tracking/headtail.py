@@ -20,7 +20,9 @@ is then oriented as a whole by votes that each hold for a crawling worm:
   nose often makes the head end the thinner one, so the cue is unreliable.
 
 The score is a weighted sum of the votes in -1..1; its magnitude gives the
-confidence. Weights are design choices fixed in :data:`WEIGHTS`.
+confidence. Weights are design choices fixed in :data:`WEIGHTS`. Runs of
+:data:`SWING_ALONE` frames or more follow the head swing alone. Midlines that
+ran on past one end are cut back first (:func:`trim_overlong`).
 """
 from __future__ import annotations
 
@@ -48,6 +50,10 @@ AMBIGUOUS_RATIO = 0.7
 #: A midline this much longer than the worm's usual length ran on past one end into a body part that end
 #: touches (a head against its own body in a turn): it is cut back to the usual length at that end.
 OVERLONG = 1.12
+#: Runs of at least this many frames (4 s at 25 fps) are oriented by the head swing alone: over that long the
+#: sweeps add up to a clear vote, while motion and wave, which reversals turn round, can still be outvoted by
+#: long reversals.
+SWING_ALONE = 100
 
 
 def order_distance(a: np.ndarray, b: np.ndarray, align: bool) -> tuple[float, float]:
@@ -269,8 +275,11 @@ def orient(midlines: list[Midline | None], centroids: np.ndarray | None = None, 
         idx = [i for i, r in enumerate(runs) if r == run]
         run_cents = None if centroids is None else np.asarray(centroids, float)[idx]
         v = votes([ordered[i] for i in idx], run_cents)
-        weight = sum(WEIGHTS[key] for key in v)
-        score = sum(WEIGHTS[key] * val for key, val in v.items()) / weight if weight else 0.0
+        if len(idx) >= SWING_ALONE and "swing" in v:
+            score = v["swing"]
+        else:
+            weight = sum(WEIGHTS[key] for key in v)
+            score = sum(WEIGHTS[key] * val for key, val in v.items()) / weight if weight else 0.0
         if score < 0:
             for i in idx:
                 ordered[i] = ordered[i].flipped()
