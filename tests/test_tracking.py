@@ -170,6 +170,19 @@ def test_head_sweep_orients_a_run_that_reverses_longer_than_it_crawls_forward():
     assert np.allclose(out.midlines[0].points[0], pts[0, 0])
 
 
+def test_a_long_run_that_mostly_reverses_is_oriented_by_the_head_sweep_alone():
+    pts = sweeping_run(200, forward=40)  # 8 s: 1.6 s forward, then 6.4 s reversing
+    pts[40:, :, 1] = 50 + (pts[40:, :, 1] - 50) / 1.3  # the leading tail bends a little less
+    mids = [tracking.Midline(p, np.ones(49), 96.0) for p in pts]
+    cents = pts.mean(axis=1)
+    v = headtail.votes(mids, cents)
+    assert 0 < v["swing"] < 0.2 and v["motion"] < -0.5
+    weights = headtail.WEIGHTS
+    assert sum(weights[k] * x for k, x in v.items()) < 0  # the weighted vote would name the tail
+    out = orient(mids, cents)
+    assert np.allclose(out.midlines[0].points[0], pts[0, 0])
+
+
 def test_head_sweep_is_read_without_midlines_cut_short():
     pts = sweeping_run(60, forward=60)
     broken = [0, 1, 2, 3, 30, 31]  # the tail end cut short and bent aside, as where a body still touches itself
@@ -181,6 +194,23 @@ def test_head_sweep_is_read_without_midlines_cut_short():
     assert headtail.whole_frames(mids).sum() == 54
     assert headtail.votes(mids, None)["swing"] == pytest.approx(headtail.swing_vote(pts[headtail.whole_frames(mids)]))
     assert headtail.votes(mids, None)["swing"] > 0.5
+
+
+def test_a_midline_that_ran_on_past_the_head_into_the_body_is_cut_back_at_the_head():
+    x = np.linspace(0.0, 96.0, 49)
+    mids = []
+    for t in range(8):  # a straight worm 96 px long crawling 1 px a frame, head at (-t, 0)
+        pts = np.column_stack([x - t, np.zeros(49)])
+        if t in (0, 3, 4):  # the skeleton ran on past the head, 8 px aside and back along the body for 24 px
+            pts = tracking.midline.resample(np.vstack([[[24.0 - t, 8.0], [-t, 8.0]], pts]), 49)
+        length = float(tracking.midline.arc_length(pts)[-1])
+        mids.append(tracking.Midline(pts if t % 2 else pts[::-1].copy(), np.ones(49), length))
+    out = headtail.trim_overlong(mids, usual=96.0)
+    for t in range(8):
+        ends = out[t].points[[0, -1]] if t % 2 else out[t].points[[-1, 0]]  # head first
+        assert np.allclose(ends, [[-t, 0.0], [96.0 - t, 0.0]], atol=1.5), t
+        assert out[t].length == pytest.approx(96.0, abs=1.0)
+    assert mids[3].length > 1.2 * 96.0  # the input list is left as it was
 
 
 def test_identity_is_kept_through_a_crossing_and_the_touch_is_flagged():

@@ -20,7 +20,9 @@ is then oriented as a whole by votes that each hold for a crawling worm:
   nose often makes the head end the thinner one, so the cue is unreliable.
 
 The score is a weighted sum of the votes in -1..1; its magnitude gives the
-confidence. Weights are design choices fixed in :data:`WEIGHTS`.
+confidence. Weights are design choices fixed in :data:`WEIGHTS`. Runs of
+:data:`SWING_ALONE` frames or more follow the head swing alone. Midlines that
+ran on past one end are cut back first (:func:`trim_overlong`).
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from devocore.tracking.midline import Midline
+from devocore.tracking.midline import Midline, trimmed
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,13 @@ SWING_WINDOW = 9
 WHOLE_TOLERANCE = 0.1
 #: Consecutive midlines whose two orders fit almost equally well start a new run.
 AMBIGUOUS_RATIO = 0.7
+#: A midline this much longer than the worm's usual length ran on past one end into a body part that end
+#: touches (a head against its own body in a turn): it is cut back to the usual length at that end.
+OVERLONG = 1.12
+#: Runs of at least this many frames (4 s at 25 fps) are oriented by the head swing alone: over that long the
+#: sweeps add up to a clear vote, while motion and wave, which reversals turn round, can still be outvoted by
+#: long reversals.
+SWING_ALONE = 100
 
 
 def order_distance(a: np.ndarray, b: np.ndarray, align: bool) -> tuple[float, float]:
@@ -58,6 +67,53 @@ def order_distance(a: np.ndarray, b: np.ndarray, align: bool) -> tuple[float, fl
     same = float(np.mean(np.hypot(*(a - b).T)))
     flip = float(np.mean(np.hypot(*(a - b[::-1]).T)))
     return same, flip
+
+
+def trim_overlong(midlines: list[Midline | None], usual: float, max_gap: int = 5) -> list[Midline | None]:
+    """Cut midlines longer than ``OVERLONG`` x ``usual`` back to ``usual`` at the end that ran on.
+
+    A worm does not stretch: a midline much longer than usual has run past one end
+    into a part of the body that end touches, and that end lies tens of pixels
+    off. Which end it is follows from continuity: of the two cuts, the one that
+    fits the nearest measured midline (an earlier one within ``max_gap`` frames,
+    else a later one) better, by the margin that separates the two orders of a
+    midline in :func:`consistent_runs`. Without such a neighbour, or without a
+    clear answer, the midline is left as it is.
+
+    Example:
+        >>> x = np.linspace(0.0, 96.0, 49)
+        >>> worm = Midline(np.column_stack([x, np.zeros(49)]), np.ones(49), 96.0)
+        >>> ran_on = Midline(np.column_stack([np.linspace(0.0, 120.0, 49), np.zeros(49)]), np.ones(49), 120.0)
+        >>> out = trim_overlong([worm, ran_on], usual=96.0)
+        >>> [round(float(v), 1) for v in out[1].points[[0, -1], 0]]
+        [0.0, 96.0]
+    """
+    out = list(midlines)
+    long = [i for i, m in enumerate(out)
+            if m is not None and m.points is not None and m.length > OVERLONG * usual]
+    if not long:
+        return out
+    fits = [i for i, m in enumerate(out) if m is not None and m.points is not None and m.length <= OVERLONG * usual]
+    pending = set(long)
+
+    def cut(i: int, j: int) -> None:
+        ref = out[j].points
+        cuts = [trimmed(out[i], usual, from_start) for from_start in (True, False)]
+        d = [min(order_distance(ref, c.points, False)) for c in cuts]
+        if min(d) < AMBIGUOUS_RATIO * max(d):
+            out[i] = cuts[int(np.argmin(d))]
+            fits.append(i)
+        pending.discard(i)
+
+    for i in long:  # forwards: from the last midline that fits, a cut one included
+        before = [j for j in fits if i - max_gap - 1 <= j < i]
+        if before:
+            cut(i, max(before))
+    for i in reversed(sorted(pending)):  # the rest backwards, from the next one that fits
+        after = [j for j in fits if i < j <= i + max_gap + 1]
+        if after:
+            cut(i, min(after))
+    return out
 
 
 def consistent_runs(midlines: list[Midline | None], align: bool, max_gap: int = 5,
@@ -219,8 +275,11 @@ def orient(midlines: list[Midline | None], centroids: np.ndarray | None = None, 
         idx = [i for i, r in enumerate(runs) if r == run]
         run_cents = None if centroids is None else np.asarray(centroids, float)[idx]
         v = votes([ordered[i] for i in idx], run_cents)
-        weight = sum(WEIGHTS[key] for key in v)
-        score = sum(WEIGHTS[key] * val for key, val in v.items()) / weight if weight else 0.0
+        if len(idx) >= SWING_ALONE and "swing" in v:
+            score = v["swing"]
+        else:
+            weight = sum(WEIGHTS[key] for key in v)
+            score = sum(WEIGHTS[key] * val for key, val in v.items()) / weight if weight else 0.0
         if score < 0:
             for i in idx:
                 ordered[i] = ordered[i].flipped()

@@ -118,6 +118,26 @@ def resample(points: np.ndarray, n: int) -> np.ndarray:
     return np.column_stack([np.interp(t, s, points[:, 0]), np.interp(t, s, points[:, 1])])
 
 
+def trimmed(midline: Midline, length: float, from_start: bool) -> Midline:
+    """The midline cut to ``length`` pixels of arc, dropping the rest at its first end (``from_start``) or its last.
+
+    The cut midline keeps its number of points, equally spaced again, and its listing order.
+
+    Example:
+        >>> m = Midline(np.column_stack([np.linspace(0, 40, 5), np.zeros(5)]), np.ones(5), 40.0)
+        >>> trimmed(m, 20.0, from_start=True).points[:, 0].tolist()
+        [20.0, 25.0, 30.0, 35.0, 40.0]
+    """
+    pts, widths = (midline.points[::-1], midline.widths[::-1]) if from_start else (midline.points, midline.widths)
+    s = arc_length(pts)
+    t = np.linspace(0.0, min(length, s[-1]), len(pts))
+    cut = np.column_stack([np.interp(t, s, pts[:, 0]), np.interp(t, s, pts[:, 1])])
+    cut_widths = np.interp(t, s, widths)
+    if from_start:
+        cut, cut_widths = cut[::-1], cut_widths[::-1]
+    return Midline(cut.copy(), cut_widths.copy(), float(arc_length(cut)[-1]), area=midline.area)
+
+
 def _extend(points: np.ndarray, mask: np.ndarray, back: float, limit: float, cone_deg: float = 50.0
             ) -> np.ndarray:
     """Prolong the end ``points[-1]`` to the tip of the mask ahead of it.

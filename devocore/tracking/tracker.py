@@ -28,7 +28,7 @@ from scipy.optimize import linear_sum_assignment
 
 from devocore.errors import NoFramesError
 from devocore.progress import ProgressFn
-from devocore.tracking.headtail import orient, turning_angles
+from devocore.tracking.headtail import orient, trim_overlong, turning_angles
 from devocore.tracking.midline import CORE_LEVEL, Midline, core_parts, extract_midline, resample
 from devocore.tracking.segment import (Background, background_from_frames, compact_gray, find_blobs, frame_contrast,
                                        threshold_of)
@@ -441,6 +441,9 @@ def measure(obs: list[_Obs], worm: int, fps: float, config: TrackConfig) -> pd.D
         cents[o.frame - frames[0]] = o.centroid
     if not gaps_ok:
         cents = pd.DataFrame(cents).interpolate(limit_direction="both").to_numpy()
+    usual = [m.length for o, m in zip(obs, midlines) if o.status == OK and m is not None and m.points is not None]
+    if len(usual) >= 3:
+        seq = trim_overlong(seq, float(np.median(usual)), config.max_gap)
     mid_cents = np.array([m.points.mean(axis=0) if m is not None and m.points is not None else c
                           for m, c in zip(seq, cents)])
     # after touching another worm (or vanishing) the identity is less sure: start a new run
