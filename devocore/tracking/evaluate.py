@@ -150,6 +150,24 @@ def self_touching(truth: pd.DataFrame, gap: float = 1.0) -> pd.Series:
     return pd.Series(out, index=truth.index)
 
 
+def scoring(truth: pd.DataFrame) -> tuple[float, pd.Series, pd.Series]:
+    """The default matching gate (px) and which truth rows are scored, without and with self-touching ones.
+
+    Returns:
+        ``(gate, scored, scored_incl_self_touching)``: the gate is half the median true length (at
+        least 10 px); rows are scored when in view and not touching another worm, and, for
+        ``scored``, not touching themselves (:func:`self_touching`).
+    """
+    lengths = np.hypot(truth.head_x - truth.tail_x, truth.head_y - truth.tail_y)
+    gate = max(10.0, 0.5 * float(np.nanmedian(truth["length_px"] if "length_px" in truth else lengths)))
+    scored_all = pd.Series(True, index=truth.index)
+    if "in_view" in truth:
+        scored_all &= truth["in_view"].astype(bool)
+    if "touching" in truth:
+        scored_all &= ~truth["touching"].astype(bool)
+    return gate, scored_all & ~self_touching(truth), scored_all
+
+
 def compare_truth(table: pd.DataFrame, truth: pd.DataFrame, gate: float | None = None) -> dict:
     """Head error, head/tail swaps, recall and identity switches against simulator truth.
 
@@ -179,17 +197,8 @@ def compare_truth(table: pd.DataFrame, truth: pd.DataFrame, gate: float | None =
     _require(truth, TRUTH_COLUMNS, "truth table")
     _require(table, ("frame", "worm", "centroid_x", "centroid_y", "head_x", "head_y"), "tracking table")
     truth = truth.reset_index(drop=True).copy()  # a copy is also defragmented
-    if gate is None:
-        lengths = np.hypot(truth.head_x - truth.tail_x, truth.head_y - truth.tail_y)
-        gate = max(10.0, 0.5 * float(np.nanmedian(truth["length_px"] if "length_px" in truth else lengths)))
-    scored = pd.Series(True, index=truth.index)
-    if "in_view" in truth:
-        scored &= truth["in_view"].astype(bool)
-    if "touching" in truth:
-        scored &= ~truth["touching"].astype(bool)
-    coiled = self_touching(truth)
-    scored_all = scored.copy()
-    scored &= ~coiled
+    default_gate, scored, scored_all = scoring(truth)
+    gate = default_gate if gate is None else gate
     ours_by_frame = {f: g.reset_index(drop=True) for f, g in table.groupby("frame")}
     errors, swaps, last_id = [], [], {}
     matched = with_midline = with_midline_all = switches = 0
@@ -229,7 +238,7 @@ def compare_truth(table: pd.DataFrame, truth: pd.DataFrame, gate: float | None =
         "recall": with_midline / n_scored if n_scored else float("nan"),
         "detection_recall": matched / n_scored if n_scored else float("nan"),
         "recall_incl_self_touching": with_midline_all / int(scored_all.sum()) if scored_all.any() else float("nan"),
-        "self_touching_rows": int((scored_all & coiled).sum()),
+        "self_touching_rows": int((scored_all & ~scored).sum()),
         "id_switches": switches,
         "touching_flagged": touching_flagged / touching_rows if touching_rows else float("nan"),
         "scored_rows": n_scored,

@@ -3,7 +3,8 @@
 Simulates each (worms, seed) video, tracks it, and for every truth row that
 :func:`devocore.tracking.evaluate.compare_truth` scores (in view, not touching another worm,
 not touching itself) but that has no midline, counts the tracker's status and note
-(``coiled:thick``, ``coiled:loop``, ``touching:...``) or ``undetected``. For development
+(``coiled:thick``, ``coiled:loop``, ``touching:...``) or ``undetected``.
+Scored rows and the matching gate are those of :func:`devocore.tracking.evaluate.scoring`. For development
 seeds only; report seeds are scored, never examined.
 
     PYTHONPATH=. python docs/tools/tracking_misses.py --worms 3,5 --seeds 5001,5002,5003,5004,5005,5006
@@ -19,15 +20,13 @@ import numpy as np
 
 from devocore.simulate.worm import simulate_video, write_video
 from devocore.tracking import TrackConfig, track
-from devocore.tracking.evaluate import match_frame, self_touching
+from devocore.tracking.evaluate import match_frame, scoring
 
 
 def misses(table, truth) -> collections.Counter:
     """Reasons for the scored truth rows of one video that got no midline."""
     truth = truth.reset_index(drop=True)
-    lengths = np.hypot(truth.head_x - truth.tail_x, truth.head_y - truth.tail_y)
-    gate = max(10.0, 0.5 * float(np.nanmedian(truth["length_px"] if "length_px" in truth else lengths)))
-    scored = truth["in_view"].astype(bool) & ~truth["touching"].astype(bool) & ~self_touching(truth)
+    gate, scored, _ = scoring(truth)
     ours_by_frame = {f: g.reset_index(drop=True) for f, g in table.groupby("frame")}
     counts: collections.Counter = collections.Counter()
     for frame, t in truth.groupby("frame"):
