@@ -81,16 +81,13 @@ def run_simulated(args) -> dict:
     runs = []
     if args.simulate:
         try:
-            from devocore.simulate.worm import simulate_video, write_video
+            from devocore.simulate.worm import write_videos
         except ImportError:
             raise DevocoreError("The worm simulator (devocore.simulate.worm) is not installed in this copy.") from None
         folder = Path(tempfile.mkdtemp(prefix="devoscope-evaltrack-"))
-        for worms in _ints(args.worms, "--worms"):
-            for seed in _ints(args.seeds, "--seeds"):
-                video = simulate_video(seed=seed, n_frames=args.n_frames, n_worms=worms)
-                path = folder / f"sim_w{worms}_s{seed}.mp4"
-                write_video(video, path, fps=args.fps or 25.0)
-                runs.append((f"worms={worms} seed={seed}", path, video.truth))
+        for worms, seed, path, truth in write_videos(_ints(args.worms, "--worms"), _ints(args.seeds, "--seeds"),
+                                                     folder, args.n_frames, fps=args.fps or 25.0):
+            runs.append((f"worms={worms} seed={seed}", path, truth))
     else:
         truth = read_table(args.truth, required=("frame", "worm", "head_x", "head_y", "tail_x", "tail_y",
                                                  "centroid_x", "centroid_y"))

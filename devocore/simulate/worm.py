@@ -841,6 +841,22 @@ def write_video(video: WormVideo | Iterable[np.ndarray], path: str | Path, fps: 
     return path
 
 
+def write_videos(worm_counts: Iterable[int], seeds: Iterable[int], folder: str | Path, n_frames: int = 300,
+                 fps: float = 25.0) -> Iterator[tuple[int, int, Path, pd.DataFrame]]:
+    """Simulate and write one video for every (number of worms, seed), one at a time.
+
+    Yields:
+        ``(n_worms, seed, path written, truth table)``; the path is what :func:`write_video` wrote
+        (an .avi where .mp4 cannot be written).
+    """
+    seeds = list(seeds)
+    for n_worms in worm_counts:
+        for seed in seeds:
+            video = simulate_video(seed=seed, n_frames=n_frames, n_worms=n_worms)
+            path = write_video(video, Path(folder) / f"sim_w{n_worms}_s{seed}.mp4", fps=fps)
+            yield n_worms, seed, path, video.truth
+
+
 def draw_truth(frame: np.ndarray, rows: pd.DataFrame) -> np.ndarray:
     """A BGR copy of ``frame`` with the truth drawn on it: midline (green), head (red), tail (blue), worm number.
 

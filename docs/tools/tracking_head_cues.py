@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devocore.simulate.worm import simulate_video, write_video
+from devocore.simulate.worm import write_videos
 from devocore.tracking import TrackConfig
 from devocore.tracking import headtail
 from devocore.tracking import tracker as tr
@@ -73,12 +73,9 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="devoscope-cues-"))
     found = []
-    for worms in map(int, args.worms.split(",")):
-        for seed in map(int, args.seeds.split(",")):
-            video = simulate_video(seed=seed, n_frames=args.n_frames, n_worms=worms)
-            path = folder / f"w{worms}_s{seed}.mp4"
-            write_video(video, path, fps=25.0)
-            found += run_votes(_tracks(path), video.truth)
+    for _, _, path, truth in write_videos(map(int, args.worms.split(",")), map(int, args.seeds.split(",")),
+                                          folder, args.n_frames):
+        found += run_votes(_tracks(path), truth)
     for key in ("motion", "wave", "swing", "taper"):
         with_key = [(n, s, v[key]) for n, s, v in found if key in v]
         right = sum(n for n, s, x in with_key if np.sign(x) == s)

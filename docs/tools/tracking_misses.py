@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from devocore.simulate.worm import simulate_video, write_video
+from devocore.simulate.worm import write_videos
 from devocore.tracking import TrackConfig, track
 from devocore.tracking.evaluate import match_frame, scoring
 
@@ -53,14 +53,11 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="devoscope-misses-"))
     total: collections.Counter = collections.Counter()
-    for worms in (int(w) for w in args.worms.split(",")):
-        for seed in (int(s) for s in args.seeds.split(",")):
-            video = simulate_video(seed=seed, n_frames=args.n_frames, n_worms=worms)
-            path = folder / f"w{worms}_s{seed}.mp4"
-            write_video(video, path, fps=25.0)
-            counts = misses(track(path, TrackConfig(fps=25.0)).table, video.truth)
-            print(f"{worms} worms, seed {seed}: {dict(counts)}", flush=True)
-            total.update(counts)
+    for worms, seed, path, truth in write_videos(map(int, args.worms.split(",")), map(int, args.seeds.split(",")),
+                                                 folder, args.n_frames):
+        counts = misses(track(path, TrackConfig(fps=25.0)).table, truth)
+        print(f"{worms} worms, seed {seed}: {dict(counts)}", flush=True)
+        total.update(counts)
     scored = total.pop("scored", 0)
     print(f"scored rows {scored}, without a midline {sum(total.values())}")
     for reason, n in total.most_common():
