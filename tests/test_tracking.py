@@ -12,7 +12,7 @@ from devocore.tracking import synthetic
 from devocore.tracking.evaluate import compare_skeletons, compare_truth, midline_distance
 from devocore.tracking import headtail
 from devocore.tracking.headtail import orient
-from devocore.tracking.segment import find_blobs, frame_contrast
+from devocore.tracking.segment import background_from_frames, find_blobs, frame_contrast
 from devocore.tracking.tracker import Tracker, _Obs, _Track, curvature_profile
 
 
@@ -86,6 +86,22 @@ def test_worm_folded_shorter_than_its_usual_length_is_coiled():
     assert midline_of(single_worm_image(points), ref_length=80.0).reason == "short"
 
 
+def test_background_drops_a_slow_worm_also_where_it_never_moved():
+    rng = np.random.default_rng(3)
+    frames = []
+    for i in range(7):
+        frame = rng.normal(200.0, 1.0, (120, 160))
+        frame[60:66, 20:70] = 60.0  # the part of the worm that lay still in every sample
+        if i not in (2, 5):  # the head, there in most samples, swung away twice
+            frame[60:66, 70:90] = 60.0
+        frame[20:24, 120:124] = 60.0  # a speck of dirt, never moving
+        frames.append(frame)
+    image = background_from_frames(frames).image
+    assert abs(float(np.median(image[60:66, 70:90])) - 200.0) < 5.0  # seen moving: a ghost
+    assert abs(float(np.median(image[60:66, 20:70])) - 200.0) < 5.0  # joined to it: the same worm
+    assert float(image[22, 122]) < 100.0  # dirt stays in the background
+
+
 def test_slit_with_body_contrast_is_closed_and_a_gap_of_plate_is_not():
     mask = np.zeros((24, 60), bool)
     mask[4:20, 4:56] = True
@@ -93,7 +109,8 @@ def test_slit_with_body_contrast_is_closed_and_a_gap_of_plate_is_not():
     mask[11:13, 40:56] = False  # one open at the right end: plate between two body parts
     mask[11:13, 28:31] = False  # a small enclosed hole
     contrast = np.where(mask, 40.0, 0.0).astype(np.float32)
-    contrast[11:13, 4:20] = 8.0
+    contrast[11:13, 4:20] = 16.0  # under the threshold (half the body), well above the plate
+    contrast[11:13, 40:56] = 5.0  # the plate, lit by the blurred edges: above the noise, far below the body
     closed = tracking.midline.close_slits(mask, contrast, sigma=2.0)
     assert closed[11:13, 5:20].all()
     assert not closed[11:13, 41:56].any()

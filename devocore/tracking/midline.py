@@ -18,7 +18,7 @@ from scipy import ndimage, sparse
 from scipy.sparse import csgraph
 from skimage.morphology import skeletonize
 
-from devocore.tracking.segment import PALE_SIGMAS, Blob, fill_small_holes
+from devocore.tracking.segment import PALE_FRACTION, PALE_SIGMAS, Blob, fill_small_holes
 
 log = logging.getLogger(__name__)
 
@@ -200,16 +200,19 @@ def close_slits(mask: np.ndarray, contrast: np.ndarray | None = None, sigma: flo
 
     The closing disk is sized from the mask itself: half of its widest part.
     With ``contrast`` given, a closed slit open to the plate is kept only where
-    it still differs from the plate (median contrast above ``PALE_SIGMAS``
-    noise ``sigma``: a pale body core); a gap of plate between two body parts
-    lying close stays open, so they are not merged into one thick part. Small
+    it still shows body contrast (median contrast above ``PALE_SIGMAS`` noise
+    ``sigma`` and ``PALE_FRACTION`` of the body's median: a pale body core); a
+    gap of plate between two body parts lying close, which their blurred edges
+    lift well above the noise but not to a body's contrast, stays open, so they
+    are not merged into one thick part. Small
     enclosed holes are closed whatever their contrast: inside a body it can read
     as plate (seen where a worm lies over an artefact of the background), and
     larger holes are left to :func:`~devocore.tracking.segment.fill_small_holes`.
 
     Example:
         >>> m = np.zeros((20, 40), bool); m[4:16, 3:37] = True; m[9:11, 3:12] = m[9:11, 26:37] = False
-        >>> c = np.where(m, 50.0, 0.0).astype(np.float32); c[9:11, 3:12] = 10.0  # left slit: pale core
+        >>> c = np.where(m, 50.0, 0.0).astype(np.float32); c[9:11, 3:12] = 20.0  # left slit: pale core
+        >>> c[9:11, 26:37] = 6.0  # right slit: plate lit by the blurred edges around it
         >>> closed = close_slits(m, c, sigma=1.0)
         >>> bool(closed[9:11, 4:11].all()), bool(closed[9:11, 27:36].any())
         (True, False)
@@ -230,7 +233,8 @@ def close_slits(mask: np.ndarray, contrast: np.ndarray | None = None, sigma: flo
         return closed
     index = np.arange(1, n)
     enclosed = ndimage.minimum(ndimage.binary_fill_holes(mask), labels, index) > 0
-    pale = ndimage.median(contrast, labels, index) > PALE_SIGMAS * sigma
+    level = max(PALE_SIGMAS * sigma, PALE_FRACTION * float(np.median(contrast[mask])))
+    pale = ndimage.median(contrast, labels, index) > level
     return mask | np.concatenate([[False], enclosed | pale])[labels]
 
 

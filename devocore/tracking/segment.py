@@ -32,6 +32,9 @@ MIN_SIGMAS = 4.0
 GHOST_SIGMAS = 6.0
 #: A gap in the threshold whose median contrast exceeds this many noise sigmas is a pale body core, not plate.
 PALE_SIGMAS = 1.5
+#: ... and, for a slit open to the plate, this fraction of the body's median contrast (half the threshold):
+#: the plate between two body parts lying 1 to 3 px apart, lit by the blur of both, reads as about a tenth.
+PALE_FRACTION = 0.25
 #: Width (pixels) of the median filter that gives the smooth plate; wider than a worm.
 PLATE_SMOOTHING = 61
 
@@ -103,7 +106,8 @@ def background_from_frames(frames: list[np.ndarray]) -> Background:
 
     The plate is the per-pixel median of the samples, except where a worm lay
     in most samples yet moved away at least once (the median keeps such a
-    slow worm as a ghost): there the plate comes from a median filter of the
+    slow worm as a ghost), with the part of it joined to those pixels that lay
+    still in every sample: there the plate comes from a median filter of the
     median image, wide enough to erase worms. Dark specks that never move stay
     in the background.
 
@@ -125,8 +129,12 @@ def background_from_frames(frames: list[np.ndarray]) -> Background:
     image = median
     if len(frames) >= 5:
         spread = stack.max(axis=0).astype(np.float32) - stack.min(axis=0)
-        ghost = (spread > GHOST_SIGMAS * sigma) & ((smooth - median) * polarity > GHOST_SIGMAS * sigma)
+        dark = (smooth - median) * polarity > GHOST_SIGMAS * sigma
+        ghost = (spread > GHOST_SIGMAS * sigma) & dark
         if ghost.any():
+            # the part of a slow worm that lay in every sample belongs to the ghost it is joined to
+            n, labels = cv2.connectedComponents(dark.view(np.uint8), connectivity=8)
+            ghost = np.isin(labels, np.unique(labels[ghost]))
             image = np.where(ghost, smooth, median).astype(np.float32)
             log.debug("background: %d ghost pixels of slow worms replaced by the smooth plate", int(ghost.sum()))
     return Background(image=image, sigma=sigma, polarity=polarity)
