@@ -133,7 +133,7 @@ def background_from_frames(frames: list[np.ndarray]) -> Background:
         ghost = (spread > GHOST_SIGMAS * sigma) & dark
         if ghost.any():
             # the part of a slow worm that lay in every sample belongs to the ghost it is joined to
-            n, labels = cv2.connectedComponents(dark.view(np.uint8), connectivity=8)
+            _, labels = cv2.connectedComponents(dark.view(np.uint8), connectivity=8)
             ghost = np.isin(labels, np.unique(labels[ghost]))
             image = np.where(ghost, smooth, median).astype(np.float32)
             log.debug("background: %d ghost pixels of slow worms replaced by the smooth plate", int(ghost.sum()))
