@@ -13,6 +13,14 @@ lineage curves). ``"stage"`` does the same per frame without the line;
 ``"net"`` returns the network's seven outputs as they are (optionally smoothed
 over time and made non-decreasing).
 
+``"tracing"`` counts on the clock of EPIC lineage annotations. Those are made
+from a lineage tracing, which stops near 361 cells, spread over all the movie's
+frames: a movie that runs past the tracing's end is annotated as if development
+were slower than the frames show. The method fits the time line from the
+images, finds the frame where the embryo reaches :data:`TRACING_END_CELLS`, and
+stretches the time line so that this stage falls on the last frame. A movie
+that ends before that stage gets the same counts as ``"timeline"``.
+
 Counts are returned as int32 (never uint8, which wrapped at 256 in DevoLearn).
 Frames are read by a background thread, preprocessed to a small square and
 run in batches, so memory stays flat in the video's length.
@@ -40,7 +48,10 @@ log = logging.getLogger(__name__)
 
 LINEAGES = ("A", "E", "M", "P", "C", "D", "Z")
 COLUMNS = ("frame",) + LINEAGES
-METHODS = ("timeline", "stage", "net")
+METHODS = ("timeline", "tracing", "stage", "net")
+# Median of the last annotated total over the 198 real curves of train/epic_population_curves.csv: where
+# EPIC lineage tracings (and the annotations made from them) stop. docs/tools/lineage_time_base.py prints it.
+TRACING_END_CELLS = 361.0
 MAX_COUNT = 100_000  # far above any embryo (~560 cells at hatching); guards the integer cast
 MIN_TIMELINE_FRAMES = 8
 
@@ -51,9 +62,11 @@ class LineageConfig:
 
     Attributes:
         model: registered model name.
-        method: "timeline" (fit the whole video), "stage" (each frame on its own,
-            through the reference curves) or "net" (raw network outputs).
-            Videos shorter than 8 frames fall back from "timeline" to "stage".
+        method: "timeline" (fit the whole video), "tracing" (the same time line on
+            the clock of EPIC lineage annotations, see the module docstring),
+            "stage" (each frame on its own, through the reference curves) or
+            "net" (raw network outputs). Videos shorter than 8 frames fall back
+            from "timeline" and "tracing" to "stage".
         monotone: make each lineage non-decreasing over the video (isotonic fit).
         smooth: running-median window over frames (1 = none) applied to the
             per-frame estimates before anything else.
@@ -84,7 +97,8 @@ class LineageResult:
             (minutes after the 4-cell stage, when the frame interval is known).
         raw: N x 7 float32 network outputs, log(1 + count).
         weights: N float32, 0 for frames without signal (ignored by the fit).
-        timeline: (offset, rate) of the fitted reference time, or None.
+        timeline: (offset, rate) of the fitted reference time ("tracing": the
+            stretched rate), or None.
         previews: small uint8 frames when asked for, else empty.
     """
 
@@ -320,6 +334,30 @@ class StageCurves:
         cost = (np.abs(r - y[None, :]) * w[None, :]).sum(axis=1) + prior_strength * ((offsets - a0) / sa) ** 2
         return float(offsets[int(np.argmin(cost))]), b
 
+    def tracing_stretch(self, offset: float, rate: float, n_frames: int,
+                        end_cells: float = TRACING_END_CELLS) -> float:
+        """Factor (0, 1] by which an EPIC-style annotation slows the image time line.
+
+        The annotation spreads a tracing that ends at ``end_cells`` over all
+        ``n_frames``; the image time line ``offset + rate * frame`` reaches that
+        stage at frame ``g``. For ``1 < g < n_frames`` the factor is
+        ``g / n_frames``; otherwise (the movie ends before the tracing would, or
+        starts after it) it is 1.
+
+        Example:
+            >>> c = StageCurves(np.stack([np.arange(0, 500.0)] * 8, axis=1))
+            >>> c.tracing_stretch(0.0, 2.0, 300, end_cells=300.0)
+            0.5
+            >>> c.tracing_stretch(0.0, 1.0, 200, end_cells=300.0)
+            1.0
+        """
+        total = np.maximum.accumulate(self.curves[:, 0])
+        if rate <= 0 or end_cells >= total[-1]:
+            return 1.0
+        tau_end = float(np.interp(end_cells, total, np.arange(len(total), dtype=np.float64)))
+        reached = (tau_end - offset) / rate
+        return float(reached / n_frames) if 1 < reached < n_frames else 1.0
+
 
 # ----------------------------------------------------------------------------- inference
 
@@ -428,7 +466,7 @@ def populations(raw: np.ndarray, curves: StageCurves | None, method: str = "time
         weights: per-frame weights (0 = no signal).
 
     Returns:
-        (N x 7 populations, (offset, rate) for "timeline" else None).
+        (N x 7 populations, (offset, rate) for "timeline" and "tracing", else None).
     """
     if method not in METHODS:
         raise DevocoreError(f"Unknown method '{method}'. Available options are: {', '.join(METHODS)}.")
@@ -438,7 +476,7 @@ def populations(raw: np.ndarray, curves: StageCurves | None, method: str = "time
     est = running_median(raw, smooth) if smooth > 1 else raw
     if method != "net" and curves is None:
         raise DevocoreError(f"Method '{method}' needs a model with reference curves; use method 'net'.")
-    if method == "timeline" and n < MIN_TIMELINE_FRAMES:
+    if method in ("timeline", "tracing") and n < MIN_TIMELINE_FRAMES:
         method = "stage"
     timeline = None
     if method == "net":
@@ -447,9 +485,11 @@ def populations(raw: np.ndarray, curves: StageCurves | None, method: str = "time
             counts = np.stack([monotone(counts[:, k], w) for k in range(counts.shape[1])], axis=1)
         return counts, None
     log_total = np.log1p(np.expm1(np.clip(est, 0, np.log1p(MAX_COUNT))).sum(axis=1))
-    if method == "timeline":
+    if method in ("timeline", "tracing"):
         frames = np.arange(1, n + 1, dtype=np.float64)
         timeline = curves.fit_timeline(frames, log_total, w)
+        if method == "tracing":
+            timeline = (timeline[0], timeline[1] * curves.tracing_stretch(*timeline, n))
         tau = timeline[0] + timeline[1] * frames
     else:
         if monotonic:
@@ -542,6 +582,34 @@ def baseline_curve(curves: pd.DataFrame, frames: Sequence[int]) -> pd.DataFrame:
     out = out.reset_index().rename(columns={"index": "frame"})
     out["frame"] = list(frames)
     return out[list(COLUMNS)]
+
+
+def length_baseline_curve(curves: pd.DataFrame, frames: Sequence[int], n_frames: int) -> pd.DataFrame:
+    """The median real curve at the same fraction of the movie (an image-blind baseline that knows the clock).
+
+    Each real curve is read at ``(frame - 0.5) / its length``; the median over
+    curves is taken at ``(frame - 0.5) / n_frames``. This is what EPIC-style
+    annotations (a tracing spread over the whole movie) give without looking at
+    a single pixel.
+
+    Example:
+        >>> c = pd.DataFrame({"embryo": ["a"] * 2 + ["b"] * 4, "frame": [1, 2, 1, 2, 3, 4],
+        ...                   **{k: [0, 4, 0, 0, 4, 4] for k in LINEAGES}})
+        >>> length_baseline_curve(c, [1, 2], 2)["A"].round(2).tolist()
+        [0.0, 4.0]
+        >>> length_baseline_curve(c, [1, 2, 3, 4], 4)["A"].round(2).tolist()
+        [0.0, 0.5, 3.5, 4.0]
+    """
+    grid = (np.arange(1000) + 0.5) / 1000
+    per = []
+    for _, one in curves.sort_values("frame").groupby("embryo"):
+        u = (one["frame"].to_numpy(np.float64) - 0.5) / len(one)
+        per.append(np.stack([np.interp(grid, u, one[k].to_numpy(np.float64)) for k in LINEAGES], axis=1))
+    median = np.median(np.stack(per), axis=0)
+    u = (np.asarray(frames, dtype=np.float64) - 0.5) / n_frames
+    out = pd.DataFrame({k: np.interp(u, grid, median[:, i]) for i, k in enumerate(LINEAGES)})
+    out.insert(0, "frame", list(frames))
+    return out
 
 
 def evaluate(pred: pd.DataFrame, truth: pd.DataFrame) -> dict:

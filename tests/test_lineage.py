@@ -116,6 +116,35 @@ def test_timeline_fit_recovers_a_known_time_line():
     assert abs((a + b * 40) - (true_a + true_b * 40)) < 4
 
 
+def test_tracing_clock_puts_the_tracings_end_on_the_last_frame():
+    """A movie that runs past the stage where EPIC tracings stop is annotated with that stage on its last frame."""
+    ref = toy_curves()
+    ref[:, 1:] *= 2  # the typical embryo reaches ~640 cells, past TRACING_END_CELLS
+    ref[:, 0] = ref[:, 1:].sum(axis=1)
+    curves = StageCurves(ref, (0.0, 1.0, 30.0, 0.3))
+    frames = np.arange(1, 81, dtype=float)
+    raw = np.log1p(curves.at(10.0 + 1.25 * frames))  # the network sees the time line 10 + 1.25 f exactly
+    shown, timeline = lineage.populations(raw, curves, "timeline")
+    traced, stretched = lineage.populations(raw, curves, "tracing")
+    assert shown[-1].sum() > 500                                   # the frames run far past the tracing's end
+    assert traced[-1].sum() == pytest.approx(lineage.TRACING_END_CELLS, rel=0.05)
+    assert stretched[0] == pytest.approx(timeline[0]) and stretched[1] < 0.9 * timeline[1]
+    assert traced[0].sum() == pytest.approx(shown[0].sum(), rel=0.1)  # the start is what the first frame shows
+    # a movie that ends before the tracing would have is counted as its frames show
+    short = raw[:30]
+    assert shown[:30].sum(axis=1).max() < lineage.TRACING_END_CELLS
+    assert np.allclose(lineage.populations(short, curves, "tracing")[0], lineage.populations(short, curves, "timeline")[0])
+
+
+def test_length_baseline_reads_every_curve_at_the_same_fraction_of_its_movie():
+    curves = pd.DataFrame({"embryo": ["a"] * 4 + ["b"] * 8, "frame": [*range(1, 5), *range(1, 9)],
+                           **{k: [0, 0, 6, 6] + [0, 0, 0, 0, 6, 6, 6, 6] for k in LINEAGES}})
+    by_index = lineage.baseline_curve(curves, [3, 4])["A"].tolist()
+    by_length = lineage.length_baseline_curve(curves, [1, 6], 6)["A"].round(6).tolist()
+    assert by_index == [3.0, 3.0]   # frame index: curve a has jumped, curve b has not
+    assert by_length == [0.0, 6.0]  # fraction of the movie: both are before, then after their jump
+
+
 def test_smoothing_removes_a_single_frame_outlier():
     raw = np.log1p(np.tile(np.arange(10, 30, dtype=float)[:, None], (1, 7)))
     raw[7] = np.log1p(500)

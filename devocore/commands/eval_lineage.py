@@ -25,7 +25,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--curves", default=DEFAULT_CURVES,
                         help="real training curves for the baseline (embryo, frame, A..Z)")
     parser.add_argument("--model", default="lineage")
-    parser.add_argument("--method", choices=METHODS, default="timeline")
+    parser.add_argument("--method", choices=METHODS, default=None,
+                        help="default: 'tracing' for --video (annotations made from an EPIC lineage tracing spread "
+                             "over the movie), 'timeline' for --epic/--simulate (truth = what each frame shows)")
     parser.add_argument("--monotone", action="store_true")
     parser.add_argument("--smooth", type=int, default=1)
     parser.add_argument("--render-seed", type=int, default=7, help="appearance seed for --epic/--simulate movies")
@@ -58,12 +60,14 @@ def run(args) -> dict:
 
     from devocore import registry
     from devocore.errors import DevocoreError
-    from devocore.lineage import LINEAGES, LineageConfig, baseline_curve, evaluate, predict, read_populations
+    from devocore.lineage import (LINEAGES, LineageConfig, baseline_curve, evaluate, length_baseline_curve, predict,
+                                  read_populations)
     from devocore.progress import terminal
     from devocore.train.lineage import read_population_curves
 
     torch.set_num_threads(2)
-    cfg = LineageConfig(model=args.model, method=args.method, monotone=args.monotone, smooth=args.smooth)
+    method = args.method or ("tracing" if args.video else "timeline")
+    cfg = LineageConfig(model=args.model, method=method, monotone=args.monotone, smooth=args.smooth)
     net = registry.load_model(cfg.model, "cpu")
     if args.video:
         if not args.labels:
@@ -78,7 +82,9 @@ def run(args) -> dict:
         result = predict(np.stack(frames), net, cfg, terminal("lineage"))
     pred = result.table
     scores = evaluate(pred, truth)
-    base = evaluate(baseline_curve(read_population_curves(args.curves), truth["frame"].tolist()), truth)
+    curves = read_population_curves(args.curves)
+    base = evaluate(baseline_curve(curves, truth["frame"].tolist()), truth)
+    by_length = evaluate(length_baseline_curve(curves, truth["frame"].tolist(), len(pred)), truth)
     print(f"{name}: {scores['frames']} frames compared, method {cfg.method}")
     print(f"{'lineage':<8}{'max':>6}{'MAE':>9}{'nMAE':>8}{'base MAE':>10}{'base nMAE':>11}")
     below = {}
@@ -88,9 +94,11 @@ def run(args) -> dict:
         if scores["max_count"][k] > 2:
             below[k] = scores["nmae_per"][k] < base["nmae_per"][k]
     print(f"{'mean':<8}{'':>6}{'':>9}{scores['nmae']:>8.3f}{'':>10}{base['nmae']:>11.3f}")
+    print(f"image-blind, median curve at the same fraction of the movie: nMAE {by_length['nmae']:.3f}")
     figures = {"source": name, "frames": scores["frames"], "method": cfg.method, "nmae": scores["nmae"],
                "baseline_nmae": base["nmae"], "mae": scores["mae"], "nmae_per": scores["nmae_per"],
                "baseline_mae": base["mae"], "baseline_nmae_per": base["nmae_per"],
+               "length_baseline_nmae": by_length["nmae"], "length_baseline_nmae_per": by_length["nmae_per"],
                "below_baseline": below, "all_below_baseline": all(below.values()),
                "timeline": result.timeline}
     if not args.no_plot:

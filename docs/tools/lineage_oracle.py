@@ -8,6 +8,9 @@ populations = the reference curves at tau. The nMAE of this oracle is a floor fo
 first estimates the stage (total cells) and then splits it into lineages, which is all a max
 projection of unlabelled nuclei can show.
 
+Also: the image-blind curve read at the same fraction of the movie (lineage.length_baseline_curve), which
+knows only how many frames the annotation spans.
+
 Usage: PYTHONPATH=. python docs/tools/lineage_oracle.py ../shared/data/train/epic_population_curves.csv [--json]
 """
 import argparse
@@ -16,7 +19,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from devocore.lineage import LINEAGES, evaluate
+from devocore.lineage import LINEAGES, evaluate, length_baseline_curve
 
 LIN = list(LINEAGES)
 
@@ -42,7 +45,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     curves = pd.read_csv(args.curves)
-    scores, blind = [], []
+    scores, blind, by_length = [], [], []
     for name, one in curves.groupby("embryo"):
         ref = reference(curves[curves.embryo != name])
         truth = one[["frame", *LIN]].reset_index(drop=True)
@@ -52,14 +55,19 @@ def main() -> None:
         base = truth.copy()
         base[LIN] = ref[LIN].reindex(range(1, int(truth.frame.max()) + 1)).ffill().to_numpy(float)[truth.frame - 1]
         blind.append(evaluate(base, truth)["nmae"])
+        others = curves[curves.embryo != name]
+        by_length.append(evaluate(length_baseline_curve(others, truth.frame.tolist(), len(truth)), truth)["nmae"])
     scores, blind = np.array(scores), np.array(blind)
     out = {"embryos": int(len(scores)), "oracle_nmae_median": float(np.median(scores)),
            "oracle_nmae_mean": float(scores.mean()), "oracle_share_below_0.05": float((scores <= 0.05).mean()),
-           "frame_index_nmae_median": float(np.median(blind))}
+           "frame_index_nmae_median": float(np.median(blind)),
+           "length_nmae_median": float(np.median(by_length)), "length_nmae_mean": float(np.mean(by_length))}
     print(f"{out['embryos']} embryos, each left out in turn")
     print(f"oracle (true total known): nMAE median {out['oracle_nmae_median']:.3f}, mean {out['oracle_nmae_mean']:.3f}, "
           f"<= 0.05 on {100 * out['oracle_share_below_0.05']:.0f}% of embryos")
     print(f"image-blind (frame index): nMAE median {out['frame_index_nmae_median']:.3f}")
+    print(f"image-blind (same fraction of the movie): nMAE median {out['length_nmae_median']:.3f}, "
+          f"mean {out['length_nmae_mean']:.3f}")
     if args.json:
         print(json.dumps(out))
 

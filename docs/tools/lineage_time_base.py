@@ -3,6 +3,8 @@
 1. Training embryos (train/epic/CD*.csv with their curves in train/epic_population_curves.csv): the nuclei
    each EPIC table holds at time t, against the annotated total of the same embryo at curve frame f.
    Fits annotated(f) = nuclei(d * f + c) and prints d per embryo (d = 1: same clock).
+   Also prints where the annotations stop: the median last annotated total over all curves
+   (devocore.lineage.TRACING_END_CELLS), and each curve's length against its table's time points.
 2. A movie with an annotation (e.g. eval/embryo_timelapse.mov): nuclei found in sampled frames by the
    shipped nucleus model against the annotated total of the same frame, and the same fit of d.
 
@@ -38,6 +40,9 @@ def fit_clock(frames: np.ndarray, annotated: np.ndarray, times: np.ndarray, nucl
 def epic_clocks(epic_dir: str, curves_csv: str) -> None:
     curves = pd.read_csv(curves_csv)
     curves["total"] = curves[list(LINEAGES)].sum(axis=1)
+    last = curves.sort_values("frame").groupby("embryo").total.last()
+    print(f"{len(last)} curves; last annotated total: median {last.median():.0f}, "
+          f"quartiles {last.quantile(0.25):.0f}-{last.quantile(0.75):.0f}")
     for path in sorted(Path(epic_dir).glob("CD*.csv")):
         name = path.stem[2:]
         one = curves[curves.embryo == name]
@@ -46,8 +51,8 @@ def epic_clocks(epic_dir: str, curves_csv: str) -> None:
         nuclei = pd.read_csv(path).groupby("time").size()
         d, c = fit_clock(one.frame.to_numpy(float), one.total.to_numpy(float),
                          nuclei.index.to_numpy(float), nuclei.to_numpy(float))
-        print(f"{name}: table time points {nuclei.index.max()}, curve frames {one.frame.max()}, "
-              f"annotated(f) = nuclei({d:.2f} f {c:+.0f})")
+        print(f"{name}: table time points {nuclei.index.max()}, curve frames {one.frame.max()} "
+              f"(ratio {nuclei.index.max() / one.frame.max():.2f}), annotated(f) = nuclei({d:.2f} f {c:+.0f})")
 
 
 def movie_clock(video: str, labels: str, step: int = 10, last: int = 120) -> None:
