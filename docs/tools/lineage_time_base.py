@@ -5,6 +5,9 @@
    Fits annotated(f) = nuclei(d * f + c) and prints d per embryo (d = 1: same clock).
    Also prints where the annotations stop: the median last annotated total over all curves
    (devocore.lineage.TRACING_END_CELLS), and each curve's length against its table's time points.
+   Then checks the 'timeline' and 'tracing' methods with the table as a perfect nucleus counter: a movie of as
+   many frames as the annotation, frame g showing table time g (no signal past the table's end), the time
+   line fitted through the shipped model's reference curves, nMAE against the embryo's annotation.
 2. A movie with an annotation (e.g. eval/embryo_timelapse.mov): nuclei found in sampled frames by the
    shipped nucleus model against the annotated total of the same frame, and the same fit of d.
 
@@ -19,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from devocore.lineage import LINEAGES
+from devocore.lineage import LINEAGES, StageCurves, evaluate, to_counts
 
 
 def fit_clock(frames: np.ndarray, annotated: np.ndarray, times: np.ndarray, nuclei: np.ndarray) -> tuple[float, float]:
@@ -53,6 +56,25 @@ def epic_clocks(epic_dir: str, curves_csv: str) -> None:
                          nuclei.index.to_numpy(float), nuclei.to_numpy(float))
         print(f"{name}: table time points {nuclei.index.max()}, curve frames {one.frame.max()} "
               f"(ratio {nuclei.index.max() / one.frame.max():.2f}), annotated(f) = nuclei({d:.2f} f {c:+.0f})")
+        print("    with the table as a perfect counter: " + perfect_counter(one, nuclei))
+
+
+def perfect_counter(annotation: pd.DataFrame, nuclei: pd.Series) -> str:
+    """nMAE of 'timeline' and 'tracing' when the image time line is fitted to the table's exact nucleus counts."""
+    from devocore import registry
+
+    curves = StageCurves.from_model(registry.load_model("lineage", "cpu"))
+    truth = annotation[["frame", *LINEAGES]].reset_index(drop=True)
+    frames = np.arange(1, max(len(truth), int(nuclei.index.max())) + 1, dtype=float)
+    seen = np.log1p(np.interp(frames, nuclei.index.to_numpy(float), nuclei.to_numpy(float)))
+    offset, rate = curves.fit_timeline(frames, seen, (frames <= nuclei.index.max()).astype(float))
+    stretch = curves.tracing_stretch(offset, rate, len(frames))
+    out = []
+    for method, r in (("timeline", rate), ("tracing", rate * stretch)):
+        pred = pd.DataFrame(to_counts(curves.at(offset + r * frames)), columns=list(LINEAGES))
+        pred.insert(0, "frame", frames.astype(int))
+        out.append(f"{method} nMAE {evaluate(pred, truth)['nmae']:.3f}")
+    return ", ".join(out) + f" (stretch {stretch:.2f})"
 
 
 def movie_clock(video: str, labels: str, step: int = 10, last: int = 120) -> None:
