@@ -80,7 +80,8 @@ with st.sidebar:
                           key="lin_method",
                           help="timeline: one developmental time line fitted to the whole video (most robust; "
                                "counts what each frame shows); tracing: the same, on the clock of EPIC lineage "
-                               "annotations (a tracing that stops near 361 cells, spread over the whole movie), "
+                               f"annotations (a tracing that stops near {lineage.TRACING_END_CELLS:.0f} cells, "
+                               "spread over the whole movie), "
                                "for comparing with such annotations; stage: each frame on its own; net: the "
                                "network's seven outputs as they are")
     monotone = st.checkbox("Counts never decrease", value=common.param("lin_monotone", False, bool),
@@ -176,9 +177,9 @@ if truth is not None:
     st.subheader(f"Error against the annotation: nMAE {scores['nmae']:.3f} over {scores['frames']} frames")
     st.dataframe(errors, hide_index=True, width="stretch")
     if annotation is not None and method == "timeline":
-        st.caption("Annotations made from an EPIC lineage tracing stop near 361 cells and are spread over the whole "
-                   "movie; if yours were made that way and the movie runs past that stage, choose the method "
-                   "'tracing' to count on the annotation's clock.")
+        st.caption(f"Annotations made from an EPIC lineage tracing stop near {lineage.TRACING_END_CELLS:.0f} cells "
+                   "and are spread over the whole movie; if yours were made that way and the movie runs past "
+                   "that stage, choose the method 'tracing' to count on the annotation's clock.")
 
 st.download_button("Download populations (CSV)", table.to_csv(index=False).encode(), "lineage_populations.csv",
                    "text/csv", key="lin_download")

@@ -133,7 +133,8 @@ def test_tracing_clock_puts_the_tracings_end_on_the_last_frame():
     # a movie that ends before the tracing would have is counted as its frames show
     short = raw[:30]
     assert shown[:30].sum(axis=1).max() < lineage.TRACING_END_CELLS
-    assert np.allclose(lineage.populations(short, curves, "tracing")[0], lineage.populations(short, curves, "timeline")[0])
+    assert np.allclose(lineage.populations(short, curves, "tracing")[0],
+                       lineage.populations(short, curves, "timeline")[0])
 
 
 def test_length_baseline_reads_every_curve_at_the_same_fraction_of_its_movie():
