@@ -38,6 +38,11 @@ def test_lineage_page_runs_on_the_example(tmp_path, monkeypatch):
     # the example's true populations are compared: an error table is shown
     assert any("nMAE" in h.value for h in at.subheader)
     assert len(at.get("download_button")) == 1
+    # every method runs on the page (tracing equals timeline on a movie that ends before the tracing would)
+    for method in ("tracing", "stage", "net"):
+        at.sidebar.selectbox(key="lin_method").set_value(method).run()
+        assert not at.exception and not at.error, method
+        assert len(at.get("plotly_chart")) == 1
 
 
 
