@@ -41,6 +41,9 @@ def fit_clock(frames: np.ndarray, annotated: np.ndarray, times: np.ndarray, nucl
 
 
 def epic_clocks(epic_dir: str, curves_csv: str) -> None:
+    from devocore import registry
+
+    reference = StageCurves.from_model(registry.load_model("lineage", "cpu"))
     curves = pd.read_csv(curves_csv)
     curves["total"] = curves[list(LINEAGES)].sum(axis=1)
     last = curves.sort_values("frame").groupby("embryo").total.last()
@@ -56,14 +59,11 @@ def epic_clocks(epic_dir: str, curves_csv: str) -> None:
                          nuclei.index.to_numpy(float), nuclei.to_numpy(float))
         print(f"{name}: table time points {nuclei.index.max()}, curve frames {one.frame.max()} "
               f"(ratio {nuclei.index.max() / one.frame.max():.2f}), annotated(f) = nuclei({d:.2f} f {c:+.0f})")
-        print("    with the table as a perfect counter: " + perfect_counter(one, nuclei))
+        print("    with the table as a perfect counter: " + perfect_counter(one, nuclei, reference))
 
 
-def perfect_counter(annotation: pd.DataFrame, nuclei: pd.Series) -> str:
+def perfect_counter(annotation: pd.DataFrame, nuclei: pd.Series, curves: StageCurves) -> str:
     """nMAE of 'timeline' and 'tracing' when the image time line is fitted to the table's exact nucleus counts."""
-    from devocore import registry
-
-    curves = StageCurves.from_model(registry.load_model("lineage", "cpu"))
     truth = annotation[["frame", *LINEAGES]].reset_index(drop=True)
     frames = np.arange(1, max(len(truth), int(nuclei.index.max())) + 1, dtype=float)
     seen = np.log1p(np.interp(frames, nuclei.index.to_numpy(float), nuclei.to_numpy(float)))
