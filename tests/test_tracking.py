@@ -132,6 +132,19 @@ def test_hairpin_whose_arms_meet_only_through_blurred_edges_gets_its_midline():
     assert m.points[24, 0] < 15  # the middle of the body lies in the bend
 
 
+def test_c_shaped_worm_whose_ends_face_each_other_across_a_gap_ends_at_its_own_tips():
+    theta = np.linspace(0.35, 2 * np.pi - 0.35, 80)  # a ring open by 0.7 rad: the ends 9 px apart, facing
+    points = np.column_stack([80 + 13 * np.cos(theta), 60 + 13 * np.sin(theta)])
+    true_length = 13 * (2 * np.pi - 0.7)  # 72.6 px
+    m = midline_of(single_worm_image(points, width=6.0))
+    assert not m.coiled
+    assert abs(m.length - true_length) < 4.0
+    # each end lies at its own tip, not across the gap at the other one
+    for end in (m.points[0], m.points[-1]):
+        assert min(np.hypot(*(end - points[0])), np.hypot(*(end - points[-1]))) < 3.0
+    assert np.hypot(*(m.points[0] - m.points[-1])) > 6.0
+
+
 def test_head_is_the_leading_end_when_the_worm_crawls_forward():
     frames, truth = synthetic.clip(n_frames=40, n_worms=1, seed=3, speed=3.0)
     result = tracking.track_frames(frames, tracking.TrackConfig(fps=10))

@@ -144,7 +144,9 @@ def _extend(points: np.ndarray, mask: np.ndarray, back: float, limit: float, con
 
     The tip is the middle of the farthest mask pixels (within ``limit``) in a
     cone around the end's direction, so a blunt or slightly bent end still
-    gets its midline to the centre of its tip.
+    gets its midline to the centre of its tip. Only pixels joined to the end
+    through the mask in that cone count: in a C-shaped worm whose ends face each
+    other across a gap, the other end is not this end's tip.
     """
     s = arc_length(points)
     i = int(np.searchsorted(s, s[-1] - back))
@@ -157,13 +159,18 @@ def _extend(points: np.ndarray, mask: np.ndarray, back: float, limit: float, con
     end = points[-1]
     r0, r1 = int(max(0, np.floor(end[1] - limit))), int(min(mask.shape[0], np.ceil(end[1] + limit) + 1))
     c0, c1 = int(max(0, np.floor(end[0] - limit))), int(min(mask.shape[1], np.ceil(end[0] + limit) + 1))
-    rows, cols = np.nonzero(mask[r0:r1, c0:c1])
-    if rows.size == 0:
+    window = mask[r0:r1, c0:c1].astype(bool)
+    if not window.any():
         return points
-    vx, vy = cols + c0 - end[0], rows + r0 - end[1]
+    rows, cols = np.mgrid[r0:r1, c0:c1]
+    vx, vy = cols - end[0], rows - end[1]
     dist = np.hypot(vx, vy)
     along = vx * direction[0] + vy * direction[1]
-    ahead = (along > 0.5) & (along >= np.cos(np.radians(cone_deg)) * dist) & (dist <= limit)
+    near = dist <= 1.5
+    ahead = window & (along > 0.5) & (along >= np.cos(np.radians(cone_deg)) * dist) & (dist <= limit)
+    _, parts = cv2.connectedComponents((ahead | (window & near)).astype(np.uint8), connectivity=8)
+    joined = np.unique(parts[near & window])
+    ahead &= np.isin(parts, joined[joined > 0])
     if not ahead.any():
         return points
     far = ahead & (dist >= dist[ahead].max() - 1.0)
