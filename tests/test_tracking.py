@@ -1,4 +1,5 @@
 """Worm tracking engine on drawn worms with known answers."""
+import dataclasses
 import json
 
 import cv2
@@ -130,6 +131,21 @@ def test_hairpin_whose_arms_meet_only_through_blurred_edges_gets_its_midline():
     ends = sorted([tuple(m.points[0]), tuple(m.points[-1])], key=lambda p: p[1])
     assert np.allclose(ends, [(74, 11.5), (74, 22.5)], atol=1.5)  # each arm's free end
     assert m.points[24, 0] < 15  # the middle of the body lies in the bend
+
+
+def test_tail_folded_along_the_body_is_parted_at_the_seam_between_them():
+    contrast = np.zeros((40, 90), np.float32)
+    contrast[8:16, 5:75] = contrast[17:25, 5:75] = 40.0  # two 8 px arms lying side by side
+    contrast[8:25, 5:13] = 40.0  # the bend joining them
+    contrast[16, 13:75] = 28.0  # the seam: dimmer, but smoothed above the core level (0.75 x 40)
+    blob = find_blobs(contrast, 1.0, threshold=20.0)[0]
+    assert tracking.midline._midline_of(blob, 49, 141.0, 8.0).reason == "thick"  # as found
+    core = tracking.midline.core_mask(blob)
+    assert tracking.midline._midline_of(dataclasses.replace(blob, mask=core), 49, 141.0, 8.0).coiled  # no core gap
+    m = tracking.extract_midline(blob, ref_length=141.0, ref_width=8.0)
+    assert not m.coiled and m.length == pytest.approx(141.0, rel=0.1)
+    ends = sorted([tuple(m.points[0]), tuple(m.points[-1])], key=lambda p: p[1])
+    assert np.allclose(ends, [(74, 11.5), (74, 20.5)], atol=1.5)  # each arm's free end
 
 
 def test_c_shaped_worm_whose_ends_face_each_other_across_a_gap_ends_at_its_own_tips():

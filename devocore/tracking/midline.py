@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 #: Share of a body's median contrast at which parts that meet only through blurred edges come apart.
 CORE_LEVEL = 0.75
+#: Depth (share of the body's median contrast) of a contrast valley that is cut as the seam between two
+#: body parts lying side by side.
+VALLEY_DEPTH = 0.1
 
 
 @dataclass
@@ -258,6 +261,36 @@ def core_mask(blob: Blob, level: float = CORE_LEVEL) -> np.ndarray:
     return blob.mask & (smooth > level * float(np.median(blob.contrast[blob.mask])))
 
 
+def valley_cut(blob: Blob, width: float, depth: float = VALLEY_DEPTH) -> Blob:
+    """The blob with the seams between body parts lying side by side cut out.
+
+    A tail folded back along the body leaves a narrow line of lower contrast
+    between the two parts, too shallow for a global level (the body's own
+    contrast varies more along it) but plain against the pixels a quarter of a
+    body width to either side. Pixels whose smoothed contrast lies at least
+    ``depth`` of the median contrast under both such neighbours, along any of
+    four directions, are removed from the mask and their contrast set to 0 (so
+    that :func:`close_slits` does not close the cut again).
+
+    Example:
+        >>> c = np.zeros((12, 30), np.float32); c[1:11, 1:29] = 40; c[5:7, 1:25] = 30  # a seam from the left
+        >>> cut = valley_cut(Blob(mask=c > 10, contrast=c, x0=0, y0=0, area=280, centroid=(15.0, 6.0)), width=8)
+        >>> bool(cut.mask[5, 10]), bool(cut.mask[2, 10]), bool(cut.mask[5, 28])
+        (False, True, True)
+    """
+    reach = max(2, int(round(0.25 * width)))
+    smooth = cv2.GaussianBlur(blob.contrast.astype(np.float32), (0, 0), 0.8)
+    padded = np.pad(smooth, reach, mode="constant")
+    h, w = smooth.shape
+    valley = np.zeros_like(smooth)
+    for dy, dx in ((0, reach), (reach, 0), (reach, reach), (reach, -reach)):
+        ahead = padded[reach + dy:reach + dy + h, reach + dx:reach + dx + w]
+        behind = padded[reach - dy:reach - dy + h, reach - dx:reach - dx + w]
+        valley = np.maximum(valley, np.minimum(ahead, behind) - smooth)
+    seam = blob.mask & (valley > depth * float(np.median(blob.contrast[blob.mask])))
+    return replace(blob, mask=blob.mask & ~seam, contrast=np.where(seam, 0, blob.contrast).astype(blob.contrast.dtype))
+
+
 def core_parts(blob: Blob, level: float, min_area: int) -> list[Blob]:
     """The blob cut along the gaps of its :func:`core_mask` at ``level``.
 
@@ -295,8 +328,9 @@ def extract_midline(blob: Blob, n_points: int = 49, ref_length: float | None = N
     Two parts of a body lying close merge at the half-maximum boundary through
     their blurred edges. So when the worm's usual length is known, a blob seen
     as too thick is tried once more on its :func:`core_mask`, where such parts
-    come apart; parts that truly touch or cross stay merged and the worm stays
-    coiled.
+    come apart, and then (when its usual width is known too) with the seam
+    between them cut out (:func:`valley_cut`); parts that truly touch or cross
+    stay merged and the worm stays coiled.
 
     Args:
         blob: from :func:`devocore.tracking.segment.find_blobs`.
@@ -311,6 +345,10 @@ def extract_midline(blob: Blob, n_points: int = 49, ref_length: float | None = N
         retry = _midline_of(replace(blob, mask=core_mask(blob)), n_points, ref_length, ref_width)
         if not retry.coiled:
             return retry
+        if ref_width:
+            retry = _midline_of(valley_cut(blob, ref_width), n_points, ref_length, ref_width)
+            if not retry.coiled:
+                return retry
     return midline
 
 
