@@ -315,3 +315,22 @@ def test_evaluation_reports_iou_without_objects_the_truth_left_unannotated():
     assert figures["iou"] == pytest.approx(0.5)
     assert figures["iou_touching_truth"] == pytest.approx(1.0)
     assert figures["precision"] == pytest.approx(0.5) and figures["recall"] == pytest.approx(1.0)
+
+
+def test_bench_command_repeats_both_passes_and_reports_the_median_ratio(user_model, capsys):
+    import cv2
+
+    from devocore import cli
+
+    writer = cv2.VideoWriter(str(user_model / "b.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 5, (64, 48))
+    for i in range(6):
+        frame = np.full((48, 64, 3), 30, np.uint8)
+        cv2.circle(frame, (20 + 4 * i, 24), 8, (220, 220, 220), -1)
+        writer.write(frame)
+    writer.release()
+    assert cli.main(["bench", "segmentation", "--video", str(user_model / "b.avi"), "--model", "tiny-nuc",
+                     "--batch", "4", "--repeats", "3", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["frames"] == 6 and figures["repeats"] == 3 and len(figures["speedups"]) == 3
+    assert figures["speedup"] == pytest.approx(float(np.median(figures["speedups"])), abs=0.01)
+    assert figures["agreement_iou"] >= 0.98

@@ -5,9 +5,12 @@
     batches, torch.inference_mode, channels-last, and bfloat16 when the CPU runs it
     natively and its masks agree with the fp32 reference at IoU >= 0.98 (checked
     on the first batch; fp32 otherwise). Both use the same model and input size.
-agreement_iou compares (b)'s masks with (a)'s over all frames (after both are timed; each path packs its
-masks to 1 bit per pixel as it goes); peak_rss_mb is
-the process's peak resident memory after both passes.
+The two passes are repeated ``--repeats`` times (default 3), alternating which goes first, and the
+figures are medians: ``speedup`` is the median of the rounds' ratios, which are listed in ``speedups``
+(on a shared CPU one pass can run 10-15% slower than the next for no reason in the code).
+agreement_iou compares (b)'s masks with (a)'s over all frames of the first round (after both are timed;
+each path packs its masks to 1 bit per pixel as it goes); peak_rss_mb is the process's peak resident
+memory after all passes.
 
 Example:
     python -m devocore bench segmentation --video seg_sample.mov --json
@@ -25,6 +28,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--batch", type=int, default=16, help="Devoscope batch size (default 16)")
     parser.add_argument("--threshold", type=float, default=0.5, help="mask threshold (default 0.5)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads for both paths (default 2)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="rounds of both passes, alternating which goes first; figures are medians (default 3)")
     parser.add_argument("--skip-devolearn", action="store_true",
                         help="time only Devoscope's path (for memory runs); speedup and agreement are then empty")
 
@@ -58,7 +63,7 @@ def _devolearn_masks(model, path: str, limit: int, threshold: float):
     _, frames = _frames(path, limit)
     for frame in frames:
         grey = io.normalize(io.to_gray(frame))
-        small = np.asarray(Image.fromarray(grey).resize((side, side), Image.BILINEAR), np.float32)
+        small = np.array(Image.fromarray(grey).resize((side, side), Image.BILINEAR), np.float32)  # a writable copy
         x = torch.from_numpy(small)[None, None]
         prob = torch.sigmoid(model(x)).detach().numpy()[0, 0]
         yield cv2.resize(prob, (frame.shape[1], frame.shape[0])) > threshold
@@ -103,29 +108,45 @@ def run(args) -> dict:
         bf16_check = _first_batch_agreement(model, args.video, args.batch, args.threshold)
         bf16 = bf16_check >= 0.98
     # both paths keep their masks at 1 bit per pixel (small, flat memory); they are compared after the timing
-    t0 = time.perf_counter()
-    reference = [] if not args.skip_devolearn else None
-    if reference is not None:
-        for mask in _devolearn_masks(model, args.video, args.frames, args.threshold):
-            reference.append(np.packbits(mask))
-    t1 = time.perf_counter()
-    ours = [np.packbits(mask) for mask in _ours(model, args.video, args.frames, args.threshold, args.batch, bf16)]
-    t2 = time.perf_counter()
+    def devolearn_pass():
+        return [np.packbits(mask) for mask in _devolearn_masks(model, args.video, args.frames, args.threshold)]
+
+    def our_pass():
+        return [np.packbits(mask) for mask in _ours(model, args.video, args.frames, args.threshold, args.batch, bf16)]
+
+    rounds, first = [], {}  # per round: pass -> (frames, seconds); the first round's masks are kept
+    for r in range(max(1, args.repeats)):
+        passes = [("ours", our_pass)] if args.skip_devolearn else [("devolearn", devolearn_pass), ("ours", our_pass)]
+        timed = {}
+        for name, run_pass in (passes if r % 2 == 0 else passes[::-1]):
+            t0 = time.perf_counter()
+            masks = run_pass()
+            timed[name] = (len(masks), time.perf_counter() - t0)
+            if r == 0:
+                first[name] = masks
+        rounds.append(timed)
+    reference, ours = first.get("devolearn"), first["ours"]
     n = len(ours)
     inter = union = 0
     for a, b in zip(ours, reference or []):
         inter += int(np.unpackbits(a & b).sum())
         union += int(np.unpackbits(a | b).sum())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    fps_devolearn = len(reference) / (t1 - t0) if reference else None
-    fps = n / (t2 - t1)
+    fps_each = [frames / seconds for frames, seconds in (t["ours"] for t in rounds)]
+    fps = float(np.median(fps_each))
+    fps_devolearn = speedups = None
+    if reference:
+        fps_devolearn_each = [frames / seconds for frames, seconds in (t["devolearn"] for t in rounds)]
+        fps_devolearn = float(np.median(fps_devolearn_each))
+        speedups = [round(a / b, 2) for a, b in zip(fps_each, fps_devolearn_each)]
     result = {"video": args.video, "frames": n, "model": args.model, "threads": torch.get_num_threads(),
               "fps_devolearn": round(fps_devolearn, 3) if fps_devolearn else None, "fps": round(fps, 3),
-              "speedup": round(fps / fps_devolearn, 2) if fps_devolearn else None,
+              "speedup": round(float(np.median(speedups)), 2) if speedups else None, "speedups": speedups,
+              "repeats": len(rounds),
               "agreement_iou": round(inter / union, 4) if union else (1.0 if reference is not None else None),
               "bf16": bool(bf16), "bf16_first_batch_iou": round(bf16_check, 4) if bf16_check else None,
               "batch": args.batch, "peak_rss_mb": round(peak, 1)}
     print(f"{n} frames: DevoLearn-style {result['fps_devolearn']} fps, Devoscope {result['fps']} fps "
-          f"(x{result['speedup']}), agreement IoU {result['agreement_iou']}, bf16 {result['bf16']}, "
-          f"peak RSS {result['peak_rss_mb']} MB")
+          f"(x{result['speedup']}, median of {result['speedups']}), agreement IoU {result['agreement_iou']}, "
+          f"bf16 {result['bf16']}, peak RSS {result['peak_rss_mb']} MB")
     return result
