@@ -148,6 +148,22 @@ def test_tail_folded_along_the_body_is_parted_at_the_seam_between_them():
     assert np.allclose(ends, [(74, 11.5), (74, 20.5)], atol=1.5)  # each arm's free end
 
 
+def test_ring_closed_by_a_seam_is_opened_there_and_a_fused_ring_stays_coiled():
+    contrast = np.zeros((40, 90), np.float32)
+    contrast[26:34, 5:79] = contrast[4:34, 71:79] = contrast[4:12, 31:79] = 40.0  # body: along, up, back
+    contrast[4:25, 31:39] = 40.0  # the tail coming down onto the body, enclosing plate
+    contrast[25, 31:39] = 28.0  # a seam between tail and body
+    blob = find_blobs(contrast, 1.0, threshold=20.0)[0]
+    assert tracking.midline._midline_of(blob, 49, 145.0, 8.0).reason == "loop"  # as found
+    m = tracking.extract_midline(blob, ref_length=145.0, ref_width=8.0)
+    assert not m.coiled and m.length == pytest.approx(145.0, rel=0.1)
+    ends = sorted([tuple(m.points[0]), tuple(m.points[-1])])
+    assert np.allclose(ends, [(5, 30), (35, 24)], atol=1.5)  # the free end of the body, and the tail's tip
+    contrast[25, 31:39] = 40.0  # tail fused with the body: no seam
+    assert tracking.extract_midline(find_blobs(contrast, 1.0, threshold=20.0)[0], ref_length=145.0,
+                                    ref_width=8.0).reason == "loop"
+
+
 def test_c_shaped_worm_whose_ends_face_each_other_across_a_gap_ends_at_its_own_tips():
     theta = np.linspace(0.35, 2 * np.pi - 0.35, 80)  # a ring open by 0.7 rad: the ends 9 px apart, facing
     points = np.column_stack([80 + 13 * np.cos(theta), 60 + 13 * np.sin(theta)])

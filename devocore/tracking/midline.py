@@ -261,7 +261,7 @@ def core_mask(blob: Blob, level: float = CORE_LEVEL) -> np.ndarray:
     return blob.mask & (smooth > level * float(np.median(blob.contrast[blob.mask])))
 
 
-def valley_cut(blob: Blob, width: float, depth: float = VALLEY_DEPTH) -> Blob:
+def valley_cut(blob: Blob, width: float, depth: float = VALLEY_DEPTH, around_holes: bool = False) -> Blob:
     """The blob with the seams between body parts lying side by side cut out.
 
     A tail folded back along the body leaves a narrow line of lower contrast
@@ -270,7 +270,9 @@ def valley_cut(blob: Blob, width: float, depth: float = VALLEY_DEPTH) -> Blob:
     body width to either side. Pixels whose smoothed contrast lies at least
     ``depth`` of the median contrast under both such neighbours, along any of
     four directions, are removed from the mask and their contrast set to 0 (so
-    that :func:`close_slits` does not close the cut again).
+    that :func:`close_slits` does not close the cut again). With
+    ``around_holes``, only seams that come within 2 px of plate enclosed by
+    the blob are cut.
 
     Example:
         >>> c = np.zeros((12, 30), np.float32); c[1:11, 1:29] = 40; c[5:7, 1:25] = 30  # a seam from the left
@@ -288,6 +290,12 @@ def valley_cut(blob: Blob, width: float, depth: float = VALLEY_DEPTH) -> Blob:
         behind = padded[reach - dy:reach - dy + h, reach - dx:reach - dx + w]
         valley = np.maximum(valley, np.minimum(ahead, behind) - smooth)
     seam = blob.mask & (valley > depth * float(np.median(blob.contrast[blob.mask])))
+    if around_holes:
+        # only seams that reach the plate enclosed by the body: where a ring is closed
+        holes = ndimage.binary_fill_holes(blob.mask) & ~blob.mask
+        _, pieces = cv2.connectedComponents(seam.astype(np.uint8), connectivity=8)
+        closing = np.unique(pieces[seam & ndimage.binary_dilation(holes, iterations=2)])
+        seam = np.isin(pieces, closing[closing > 0])
     return replace(blob, mask=blob.mask & ~seam, contrast=np.where(seam, 0, blob.contrast).astype(blob.contrast.dtype))
 
 
@@ -329,8 +337,10 @@ def extract_midline(blob: Blob, n_points: int = 49, ref_length: float | None = N
     their blurred edges. So when the worm's usual length is known, a blob seen
     as too thick is tried once more on its :func:`core_mask`, where such parts
     come apart, and then (when its usual width is known too) with the seam
-    between them cut out (:func:`valley_cut`); parts that truly touch or cross
-    stay merged and the worm stays coiled.
+    between them cut out (:func:`valley_cut`); a blob enclosing plate (a loop)
+    is tried with the seams that reach the enclosed plate cut, which opens a
+    ring closed only by a tail or head lying against the body. Parts that truly
+    touch or cross stay merged and the worm stays coiled.
 
     Args:
         blob: from :func:`devocore.tracking.segment.find_blobs`.
@@ -349,6 +359,10 @@ def extract_midline(blob: Blob, n_points: int = 49, ref_length: float | None = N
             retry = _midline_of(valley_cut(blob, ref_width), n_points, ref_length, ref_width)
             if not retry.coiled:
                 return retry
+    if midline.coiled and midline.reason == "loop" and ref_length and ref_width:
+        retry = _midline_of(valley_cut(blob, ref_width, around_holes=True), n_points, ref_length, ref_width)
+        if not retry.coiled:
+            return retry
     return midline
 
 
