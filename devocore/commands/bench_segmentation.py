@@ -114,9 +114,9 @@ def run(args) -> dict:
     def our_pass():
         return [np.packbits(mask) for mask in _ours(model, args.video, args.frames, args.threshold, args.batch, bf16)]
 
+    passes = [("ours", our_pass)] if args.skip_devolearn else [("devolearn", devolearn_pass), ("ours", our_pass)]
     rounds, first = [], {}  # per round: pass -> (frames, seconds); the first round's masks are kept
     for r in range(max(1, args.repeats)):
-        passes = [("ours", our_pass)] if args.skip_devolearn else [("devolearn", devolearn_pass), ("ours", our_pass)]
         timed = {}
         for name, run_pass in (passes if r % 2 == 0 else passes[::-1]):
             t0 = time.perf_counter()

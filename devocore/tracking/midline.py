@@ -10,6 +10,7 @@ the reason, and get no midline.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import cv2
@@ -351,19 +352,24 @@ def extract_midline(blob: Blob, n_points: int = 49, ref_length: float | None = N
             parts lie side by side.
     """
     midline = _midline_of(blob, n_points, ref_length, ref_width)
-    if midline.coiled and midline.reason == "thick" and ref_length:
-        retry = _midline_of(replace(blob, mask=core_mask(blob)), n_points, ref_length, ref_width)
-        if not retry.coiled:
-            return retry
-        if ref_width:
-            retry = _midline_of(valley_cut(blob, ref_width), n_points, ref_length, ref_width)
+    if midline.coiled:
+        for candidate in _retries(blob, midline.reason, ref_length, ref_width):
+            retry = _midline_of(candidate, n_points, ref_length, ref_width)
             if not retry.coiled:
                 return retry
-    if midline.coiled and midline.reason == "loop" and ref_length and ref_width:
-        retry = _midline_of(valley_cut(blob, ref_width, around_holes=True), n_points, ref_length, ref_width)
-        if not retry.coiled:
-            return retry
     return midline
+
+
+def _retries(blob: Blob, reason: str, ref_length: float | None, ref_width: float | None) -> Iterator[Blob]:
+    """The blob cut where parts of one body may only lie close, in the order :func:`extract_midline` tries them."""
+    if not ref_length:
+        return
+    if reason == "thick":
+        yield replace(blob, mask=core_mask(blob))
+        if ref_width:
+            yield valley_cut(blob, ref_width)
+    elif reason == "loop" and ref_width:
+        yield valley_cut(blob, ref_width, around_holes=True)
 
 
 def _midline_of(blob: Blob, n_points: int, ref_length: float | None, ref_width: float | None) -> Midline:

@@ -47,7 +47,8 @@ def main() -> None:
     curves = pd.read_csv(args.curves)
     scores, blind, by_length = [], [], []
     for name, one in curves.groupby("embryo"):
-        ref = reference(curves[curves.embryo != name])
+        others = curves[curves.embryo != name]
+        ref = reference(others)
         truth = one[["frame", *LIN]].reset_index(drop=True)
         pred = truth.copy()
         pred[LIN] = oracle(ref, truth[LIN].sum(axis=1).to_numpy(float))
@@ -55,7 +56,6 @@ def main() -> None:
         base = truth.copy()
         base[LIN] = ref[LIN].reindex(range(1, int(truth.frame.max()) + 1)).ffill().to_numpy(float)[truth.frame - 1]
         blind.append(evaluate(base, truth)["nmae"])
-        others = curves[curves.embryo != name]
         by_length.append(evaluate(length_baseline_curve(others, truth.frame.tolist(), len(truth)), truth)["nmae"])
     scores, blind = np.array(scores), np.array(blind)
     out = {"embryos": int(len(scores)), "oracle_nmae_median": float(np.median(scores)),
