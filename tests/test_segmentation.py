@@ -207,6 +207,15 @@ def test_strided_max_pool_equals_max_pool2d_on_odd_and_even_sizes():
         for layout in (torch.contiguous_format, torch.channels_last):
             x = x.contiguous(memory_format=layout)
             assert torch.equal(StridedMaxPool()(x), torch.nn.functional.max_pool2d(x, 3, 2, 1))
+            half = x.to(torch.bfloat16)
+            assert torch.equal(StridedMaxPool()(half), torch.nn.functional.max_pool2d(half, 3, 2, 1))
+    # the in-place maxima keep autograd working (the copy may be trained further)
+    x = torch.randn(1, 2, 9, 10, generator=generator, requires_grad=True)
+    StridedMaxPool()(x * 1).sum().backward()
+    grad = x.grad.clone()
+    x.grad = None
+    torch.nn.functional.max_pool2d(x * 1, 3, 2, 1).sum().backward()
+    assert torch.equal(grad, x.grad)
     assert torch.equal(StridedMaxPool()(torch.tensor([[[[1.0, 5.0, 2.0, 0.0, 3.0]]]])),
                        torch.tensor([[[[5.0, 5.0, 3.0]]]]))
 
