@@ -286,7 +286,8 @@ def to_gray(image: np.ndarray, channel: str | int = "mean") -> np.ndarray:
         if channel == "mean":
             if image.shape[-1] == 3 and image.dtype in (np.uint8, np.uint16):
                 # the rounded mean of three integers, (sum + 1) // 3 (a third is never a half), 15x faster
-                total = image[..., 0].astype(np.uint32)
+                # (3 x 65535 + 1 fits in 32 bits, 3 x 255 + 1 in 16: half the memory traffic for 8-bit)
+                total = image[..., 0].astype(np.uint16 if image.dtype == np.uint8 else np.uint32)
                 total += image[..., 1]
                 total += image[..., 2]
                 total += 1
@@ -316,7 +317,12 @@ def normalize(image: np.ndarray, low: float = 1.0, high: float = 99.8) -> np.nda
         if hi <= lo:
             hi = lo + 1.0
         levels = np.arange(256 if image.dtype == np.uint8 else 65536, dtype=np.float64)
-        return np.clip((levels - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)[image]
+        table = np.clip((levels - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+        if image.dtype == np.uint8:
+            import cv2  # its table lookup is 4x faster than numpy's indexing, with the same values
+
+            return cv2.LUT(np.ascontiguousarray(image).reshape(-1, 1), table).reshape(image.shape)
+        return table[image]
     array = np.asarray(image, dtype=np.float32)
     lo, hi = np.percentile(array, [low, high]) if array.size else (0.0, 1.0)
     if hi <= lo:
@@ -331,7 +337,15 @@ def _integer_percentiles(image: np.ndarray, percents: Sequence[float]) -> list[f
         >>> _integer_percentiles(np.array([0, 10, 20, 30], np.uint8), [0, 50, 100])
         [0.0, 15.0, 30.0]
     """
-    cumulative = np.cumsum(np.bincount(image.ravel()))
+    if image.dtype == np.uint8:
+        import cv2  # the same counts as np.bincount, 2x faster (float32 holds counts exactly up to 2**24)
+
+        flat = np.ascontiguousarray(image).reshape(-1, 1)
+        counts = cv2.calcHist([flat], [0], None, [256], [0, 256]).ravel().astype(np.int64) \
+            if flat.shape[0] < 2 ** 24 else np.bincount(flat.ravel(), minlength=256)
+    else:
+        counts = np.bincount(image.ravel())
+    cumulative = np.cumsum(counts)
     n = image.size
     values = []
     for percent in percents:
