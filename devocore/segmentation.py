@@ -19,6 +19,7 @@ Example:
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -421,17 +422,95 @@ def _prefetch(frames: Iterable[np.ndarray], depth: int = 16) -> Iterator[np.ndar
 
 
 def batched_probabilities(frames: Iterable[np.ndarray], predictor: Predictor, batch: int = 8,
-                          prefetch: bool = True) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield ``(frame, probability)`` for each frame, batching network calls, decoding ahead on a thread."""
+                          prefetch: bool = True, workers: int | None = None
+                          ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``(frame, probability)`` for each frame in order, batching network calls, decoding ahead on a thread.
+
+    On the CPU with several torch threads, the batches go to ``workers`` threads (default: one per torch
+    thread, at most 4) that each run a whole batch (pixel conversion, network, resizing back) with the
+    torch threads shared out among them, instead of splitting every operation of one batch across all
+    threads: no thread waits for the others at the end of each operation, and one batch's conversion
+    overlaps another's network. At most ``workers + 1`` batches are in flight, so memory stays flat.
+    """
     source = _prefetch(frames, depth=2 * batch) if prefetch else iter(frames)
-    pending: list[np.ndarray] = []
-    for frame in source:
-        pending.append(frame)
-        if len(pending) == batch:
-            yield from zip(pending, predictor.probabilities(pending))
-            pending = []
-    if pending:
-        yield from zip(pending, predictor.probabilities(pending))
+    groups = _groups(source, batch)
+    workers = _cpu_workers(predictor) if workers is None else max(1, int(workers))
+    if workers == 1:
+        for planes in groups:
+            yield from zip(planes, predictor.probabilities(planes))
+        return
+    yield from _in_workers(groups, predictor, workers)
+
+
+def _groups(items: Iterable[np.ndarray], size: int) -> Iterator[list[np.ndarray]]:
+    """Consecutive lists of ``size`` items (the last may be shorter)."""
+    group: list[np.ndarray] = []
+    for item in items:
+        group.append(item)
+        if len(group) == size:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def _cpu_workers(predictor: Predictor) -> int:
+    """How many batches to run side by side: one per torch thread (at most 4) on the CPU, else 1."""
+    import torch
+
+    return min(4, torch.get_num_threads()) if predictor.device.type == "cpu" else 1
+
+
+def _in_workers(groups: Iterator[list[np.ndarray]], predictor: Predictor, workers: int
+                ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """:func:`batched_probabilities` with ``workers`` batches computed side by side, yielded in order.
+
+    torch's thread count is process-wide: it is divided among the workers while they run and restored
+    afterwards (also when the consumer stops early).
+    """
+    import collections
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _threads_divided(workers), ThreadPoolExecutor(workers, thread_name_prefix="devocore-segment") as pool:
+        pending: collections.deque = collections.deque()
+        try:
+            for planes in groups:
+                pending.append((planes, pool.submit(predictor.probabilities, planes)))
+                if len(pending) > workers:
+                    planes, done = pending.popleft()
+                    yield from zip(planes, done.result())
+            while pending:
+                planes, done = pending.popleft()
+                yield from zip(planes, done.result())
+        finally:
+            for _, future in pending:
+                future.cancel()
+
+
+_THREADS_LOCK = threading.Lock()
+_THREADS_STATE = {"users": 0, "saved": 0}
+
+
+@contextlib.contextmanager
+def _threads_divided(workers: int):
+    """torch's process-wide thread count divided by ``workers`` while any such run is active.
+
+    Runs may overlap (two app sessions): the first saves the count, the last restores it.
+    """
+    import torch
+
+    with _THREADS_LOCK:
+        if _THREADS_STATE["users"] == 0:
+            _THREADS_STATE["saved"] = torch.get_num_threads()
+        _THREADS_STATE["users"] += 1
+        torch.set_num_threads(max(1, _THREADS_STATE["saved"] // workers))
+    try:
+        yield
+    finally:
+        with _THREADS_LOCK:
+            _THREADS_STATE["users"] -= 1
+            if _THREADS_STATE["users"] == 0:
+                torch.set_num_threads(_THREADS_STATE["saved"])
 
 
 def segment_frames(frames: Iterable[np.ndarray], model, cfg: SegmentConfig = SegmentConfig(),

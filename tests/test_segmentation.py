@@ -196,6 +196,35 @@ def test_predictors_share_the_inference_copy_until_the_weights_change():
     assert not np.allclose(after.probability(image), before, atol=1e-3)
 
 
+def test_batches_run_side_by_side_come_back_in_order_and_equal_and_threads_are_restored():
+    import torch
+
+    torch.manual_seed(0)
+    net = nets.build("fpn").eval()
+    net.card = {"input_size": 64, "target": "nucleus"}
+    predictor = segmentation.Predictor(net, bf16=False)
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (40 + i, 50), dtype=np.uint8) for i in range(11)]  # 11: not a multiple of 3
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        serial = list(segmentation.batched_probabilities(iter(frames), predictor, 3, workers=1))
+        side_by_side = list(segmentation.batched_probabilities(iter(frames), predictor, 3, workers=2))
+        assert torch.get_num_threads() == 2
+        assert [f.shape for f, _ in side_by_side] == [f.shape for f in frames]
+        assert all(a is f for (a, _), f in zip(side_by_side, frames))
+        for (_, p), (_, q) in zip(serial, side_by_side):
+            assert p.shape == q.shape and np.allclose(p, q, atol=1e-5)
+        # a consumer that stops early (a cancelled page run) also gets the threads back
+        stream = segmentation.batched_probabilities(iter(frames), predictor, 3, workers=2)
+        next(stream)
+        assert torch.get_num_threads() == 1
+        stream.close()
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_strided_max_pool_equals_max_pool2d_on_odd_and_even_sizes():
     import torch
 
