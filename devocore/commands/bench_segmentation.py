@@ -134,11 +134,14 @@ def run(args) -> dict:
         inter += int(np.unpackbits(a & b).sum())
         union += int(np.unpackbits(a | b).sum())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    fps_each = [frames / seconds for frames, seconds in (t["ours"] for t in rounds)]
+    def rates(name):  # frames per second of one pass in every round
+        return [frames / seconds for frames, seconds in (t[name] for t in rounds)]
+
+    fps_each = rates("ours")
     fps = float(np.median(fps_each))
     fps_devolearn = speedups = None
     if reference:
-        fps_devolearn_each = [frames / seconds for frames, seconds in (t["devolearn"] for t in rounds)]
+        fps_devolearn_each = rates("devolearn")
         fps_devolearn = float(np.median(fps_devolearn_each))
         speedups = [round(a / b, 2) for a, b in zip(fps_each, fps_devolearn_each)]
     result = {"video": args.video, "frames": n, "model": args.model, "threads": torch.get_num_threads(),
