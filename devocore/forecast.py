@@ -15,10 +15,15 @@ The whole evaluation runs on one split of the series **in time order**::
   training part, as it would in real use).
 * The LSTM forecasts all horizon steps at once (**direct** multi-step): its
   last hidden state goes through one linear layer to ``horizon x 3`` outputs,
-  the 10 %, 50 % and 90 % quantiles (pinball loss) of the difference from the
-  linear AR forecast (a residual design: the output layer starts at zero, so
-  the untrained LSTM *is* the AR forecast, and early stopping keeps that when
-  training does not improve the validation MAE). The median is the point
+  the 10 %, 50 % and 90 % quantiles (pinball loss) of the difference from a
+  *base* forecast (a residual design: the output layer starts at zero, so
+  the untrained LSTM *is* the base forecast, and early stopping keeps that when
+  training does not improve the validation MAE). The base is the linear AR
+  forecast, or, when the series has a body axis (``segment*`` columns) and the
+  target lies on it (a segment or an eigenworm), the **travelling-wave**
+  forecast if it validates better: the body's present shape carried along at
+  the wave speed measured over the last few steps (:func:`wave_forecast`). That
+  forecast is also reported as its own row; it is not one of the baselines. The median is the point
   forecast; 10-90 % is the interval, widened per step on the validation part
   (conformalised quantile regression). Several seeds are averaged (an ensemble).
 * Baselines on the same origins: persistence (the last value), seasonal naive
@@ -42,6 +47,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
@@ -59,6 +65,8 @@ ID_COLUMNS = ("frame", "worm", "id", "track", "track_id", "index", "worm_id")
 TIME_NAMES = ("time_s", "time", "t", "seconds", "timestamp", "time_sec", "frame", "frame_index")
 QUANTILES = (0.1, 0.5, 0.9)
 BASELINES = ("persistence", "seasonal naive", "linear AR")
+WAVE = "travelling wave"
+WAVE_WINDOWS = (5, 10, 20, 40, 80)
 EpochFn = Callable[[int, float, float], None]
 
 
@@ -147,6 +155,8 @@ class ForecastResult:
     interval_coverage: float
     seconds: float
     split: dict
+    base_method: str = "linear AR"
+    wave_window: int | None = None
 
     def summary(self) -> dict:
         """The figures as a JSON-able dict (the CLI's ``--json`` line)."""
@@ -155,6 +165,11 @@ class ForecastResult:
         best = str(baselines["mae"].idxmin())
         mae = float(rows.loc["LSTM", "mae"])
         steps = self.per_step
+        wave = {}
+        if WAVE in rows.index:
+            wave = {"travelling_wave_mae": float(rows.loc[WAVE, "mae"]),
+                    "ratio_to_travelling_wave": mae / float(rows.loc[WAVE, "mae"]),
+                    "wave_window": self.wave_window}
         return {
             "target": self.config.target,
             "horizon": self.config.horizon,
@@ -171,11 +186,14 @@ class ForecastResult:
             "lookback": self.lookback,
             "period": self.period,
             "ar_order": self.ar_order,
+            "base": self.base_method,
+            **wave,
             "input_columns": self.input_columns,
             "split": self.split,
             "mae_definition": "mean over horizon steps 1..H of the per-step MAE over all test origins",
-            "forecast": "LSTM: direct multi-step residual on the linear AR forecast, quantile loss "
-                        f"(10/50/90 %), ensemble of {self.config.n_models}; linear AR: recursive",
+            "forecast": f"LSTM: direct multi-step residual on the {self.base_method} forecast (chosen on the "
+                        f"validation part), quantile loss (10/50/90 %), ensemble of {self.config.n_models}; "
+                        "linear AR: recursive",
             "seconds": round(self.seconds, 1),
             "messages": self.messages,
         }
@@ -443,6 +461,102 @@ def choose_ar_order(values: np.ndarray, fit_end: int, val_origins: np.ndarray, h
     return best
 
 
+
+# ----------------------------------------------------------------------------- the travelling body wave
+
+def body_axis(columns: Sequence[str], min_segments: int = 5) -> list[str]:
+    """The columns named ``segment<number>`` in body order (by the number), or ``[]`` when fewer than
+    ``min_segments``: curvature sampled along the worm, head to tail (or tail to head).
+
+    Example:
+        >>> body_axis(["time_s", "segment_10", "segment_2", "segment_1", "segment_3", "segment_4", "speed"])
+        ['segment_1', 'segment_2', 'segment_3', 'segment_4', 'segment_10']
+    """
+    numbered = {}
+    for name in columns:
+        match = re.fullmatch(r"segment[_ ]?(\d+)", str(name), flags=re.IGNORECASE)
+        if match:
+            numbered.setdefault(int(match.group(1)), name)
+    return [numbered[k] for k in sorted(numbered)] if len(numbered) >= min_segments else []
+
+
+def _box_sums(values: np.ndarray, window: int, band: int) -> np.ndarray:
+    """``out[t, s]`` = sum of ``values[t - window + 1 .. t, s - band .. s + band]`` (clipped at the edges)."""
+    n, m = values.shape
+    table = np.zeros((n + 1, m + 1))
+    table[1:, 1:] = np.cumsum(np.cumsum(values, axis=0), axis=1)
+    rows = np.arange(n)
+    lo_t, hi_t = np.maximum(rows + 1 - window, 0), rows + 1
+    cols = np.arange(m)
+    lo_s, hi_s = np.maximum(cols - band, 0), np.minimum(cols + band + 1, m)
+    return (table[hi_t][:, hi_s] - table[lo_t][:, hi_s] - table[hi_t][:, lo_s] + table[lo_t][:, lo_s])
+
+
+def wave_velocity(profiles: np.ndarray, window: int, band: int) -> np.ndarray:
+    """Local speed of the body wave, ``n x S`` (segments per step, positive = towards higher segments).
+
+    ``profiles`` is ``n x S`` (curvature at S segments along the body, in body order). A wave
+    travelling along the body obeys ``dk/dt + v dk/ds = 0``; ``v`` at step ``t`` and segment ``s`` is
+    its least-squares solution over the last ``window`` steps (up to ``t``, never after) and the
+    ``band`` segments on either side. Clipped to one segment per step.
+
+    Example:
+        >>> s, t = np.arange(100), np.arange(60)[:, None]
+        >>> v = wave_velocity(np.sin(0.1 * (s - 0.5 * t)), window=5, band=3)
+        >>> round(float(np.median(v[10:])), 2)
+        0.5
+    """
+    k = np.asarray(profiles, float)
+    dt = np.zeros_like(k)
+    dt[1:] = np.diff(k, axis=0)
+    ds = np.zeros_like(k)  # the space derivative half-way between the two steps, where dt is taken
+    ds[1:] = np.gradient(0.5 * (k[1:] + k[:-1]), axis=1)
+    num = _box_sums(dt * ds, window, band)
+    den = _box_sums(ds * ds, window, band)
+    v = -num / np.maximum(den, 1e-12)
+    return np.clip(np.where(den > 1e-12, v, 0.0), -1.0, 1.0)
+
+
+def wave_forecast(profiles: np.ndarray, origins: np.ndarray, horizon: int, weights: np.ndarray,
+                  offset: np.ndarray | float = 0.0, window: int = 20, band: int | None = None,
+                  velocity: np.ndarray | None = None) -> np.ndarray:
+    """Forecast ``(profile - offset) @ weights`` by carrying the body's shape along at the wave's speed.
+
+    The profile at step ``t + h`` is the one at the origin ``t`` shifted by ``v h`` segments
+    (``k(t + h, s) = k(t, s - v(t, s) h)``, linear interpolation, held at the head and tail), ``v`` from
+    :func:`wave_velocity` (which sees only steps up to ``t``). ``weights`` picks the target out of the
+    profile: a unit vector for one segment, a principal component for an eigenworm. No parameter is
+    fitted; ``window`` and ``band`` are chosen by the caller (on the validation part).
+
+    Returns ``len(origins) x horizon``.
+
+    Example:
+        >>> s, t = np.arange(100), np.arange(80)[:, None]
+        >>> k = np.sin(0.1 * (s - 0.5 * t))
+        >>> pred = wave_forecast(k, np.array([50]), 20, np.eye(100)[60], window=5, band=3)
+        >>> bool(np.abs(pred - k[51:71, 60]).max() < 0.01)
+        True
+    """
+    k = np.asarray(profiles, float)
+    n_seg = k.shape[1]
+    band = max(2, n_seg // 5) if band is None else band
+    v = wave_velocity(k, window, band) if velocity is None else velocity
+    weights = np.asarray(weights, float)
+    offset_term = float(np.dot(np.broadcast_to(offset, (n_seg,)), weights))
+    seg = np.arange(n_seg, dtype=float)
+    steps = np.arange(1, horizon + 1, dtype=float)
+    out = np.empty((len(origins), horizon))
+    for start in range(0, len(origins), 256):  # bounded memory: 256 x H x S at a time
+        o = np.asarray(origins[start: start + 256])
+        source = np.clip(seg[None, None, :] - steps[None, :, None] * v[o][:, None, :], 0, n_seg - 1)
+        left = np.minimum(source.astype(int), n_seg - 2)
+        frac = source - left
+        profile = k[o][:, None, :]
+        low = np.take_along_axis(np.broadcast_to(profile, source.shape), left, axis=2)
+        high = np.take_along_axis(np.broadcast_to(profile, source.shape), left + 1, axis=2)
+        out[start: start + 256] = ((1 - frac) * low + frac * high) @ weights - offset_term
+    return out
+
 # ----------------------------------------------------------------------------- the LSTM
 
 def _torch():
@@ -565,25 +679,42 @@ def predict_lstm(models: list, windows: _Windows, origins: np.ndarray) -> np.nda
 
 # ----------------------------------------------------------------------------- inputs
 
-def _pca(matrix: np.ndarray, fit_rows: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Projections of ``matrix`` on its first ``k`` principal components fitted on ``matrix[:fit_rows]``."""
+def _pca(matrix: np.ndarray, fit_rows: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Projections of ``matrix`` on its first ``k`` principal components fitted on ``matrix[:fit_rows]``.
+
+    Returns ``(projections n x k, explained variance shares, mean, components k x columns)``.
+    """
     mean = matrix[:fit_rows].mean(axis=0)
     _, singular, vt = np.linalg.svd(matrix[:fit_rows] - mean, full_matrices=False)
     k = min(k, vt.shape[0])
     explained = singular[:k] ** 2 / np.sum(singular ** 2)
-    return (matrix - mean) @ vt[:k].T, explained
+    return (matrix - mean) @ vt[:k].T, explained, mean, vt[:k]
 
 
 def _inputs(frame: pd.DataFrame, time_column: str, config: ForecastConfig, fit_rows: int,
-            messages: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(target n, normalised inputs n x C, input names), all fitted on the first ``fit_rows`` rows."""
+            messages: list[str]) -> tuple[np.ndarray, np.ndarray, list[str], tuple | None]:
+    """(target n, normalised inputs n x C, input names, body wave), all fitted on the first ``fit_rows`` rows.
+
+    The body wave is ``(segment columns in body order, weights, offset)`` with target =
+    ``(profile - offset) @ weights``, when the inputs hold a body axis (:func:`body_axis`) and the
+    target is one of its segments or an eigenworm of it; else ``None``.
+    """
     numeric = [c for c in frame.columns if c != time_column]
     columns = list(config.columns) or numeric
     table = frame
+    axis = body_axis([c for c in columns if c in frame.columns])
+    wave = None
+    if config.target in axis:
+        wave = (axis, np.eye(len(axis))[axis.index(config.target)], 0.0)
     if config.eigenworms > 0:
         segments = [c for c in columns if str(c).lower().startswith("segment")] or [
             c for c in columns if not str(c).startswith("eigenworm_")]
-        projections, explained = _pca(frame[segments].to_numpy(float), fit_rows, config.eigenworms)
+        projections, explained, mean, components = _pca(frame[segments].to_numpy(float), fit_rows,
+                                                        config.eigenworms)
+        match = re.fullmatch(r"eigenworm_(\d+)", str(config.target))
+        if axis and match and sorted(segments) == sorted(axis) and int(match.group(1)) <= len(components):
+            order = [segments.index(c) for c in axis]
+            wave = (axis, components[int(match.group(1)) - 1][order], mean[order])
         table = frame.copy()
         for k in range(projections.shape[1]):
             table[f"eigenworm_{k + 1}"] = projections[:, k]
@@ -608,13 +739,13 @@ def _inputs(frame: pd.DataFrame, time_column: str, config: ForecastConfig, fit_r
     names = [config.target, *others]
     if len(names) > config.max_inputs:
         k = config.max_inputs - 1
-        projections, explained = _pca(z[:, 1:], fit_rows, k)
+        projections, explained, _, _ = _pca(z[:, 1:], fit_rows, k)
         scale = projections[:fit_rows].std(axis=0)
         z = np.concatenate([z[:, :1], projections / np.where(scale > 1e-12, scale, 1.0)], axis=1)
         names = [config.target] + [f"input_pc{i + 1}" for i in range(projections.shape[1])]
         messages.append(f"{len(others)} other input columns compressed to {projections.shape[1]} principal "
                         f"components ({100 * explained.sum():.1f} % of their variance), fitted on the training part.")
-    return target, z, names
+    return target, z, names, wave
 
 
 # ----------------------------------------------------------------------------- the whole run
@@ -658,7 +789,7 @@ def _forecast(frame, config, time_column, progress, on_epoch) -> ForecastResult:
     if horizon < 1:
         raise TableError(f"The horizon must be at least 1 step, not {horizon}.")
     val_start, test_start = split_points(n, config)
-    target, z, names = _inputs(data, tcol, config, test_start, messages)
+    target, z, names, wave = _inputs(data, tcol, config, test_start, messages)
     if np.std(target[:test_start]) < 1e-12:
         raise TableError(f"The target '{config.target}' is constant in the training part; nothing to learn.")
     y_mean, y_std = float(target[:test_start].mean()), float(target[:test_start].std())
@@ -687,8 +818,18 @@ def _forecast(frame, config, time_column, progress, on_epoch) -> ForecastResult:
     coef = fit_ar(target[:test_start], ar_order)
     base_coef = fit_ar(y_norm[:val_start], ar_order)  # the LSTM's base: fitted on the fitting part only
 
-    def base(origins: np.ndarray) -> np.ndarray:
-        return ar_forecast(y_norm, base_coef, origins, horizon)
+    bases = {"linear AR": lambda origins: ar_forecast(y_norm, base_coef, origins, horizon)}
+    wave_window, wave_predict = _choose_wave(data, wave, target, val_start, val_origins, horizon, messages)
+    if wave_predict is not None:
+        bases[WAVE] = lambda origins: (wave_predict(origins) - y_mean) / y_std
+    val_truth = _truth(y_norm, val_origins, horizon)
+    base_mae = {name: float(np.mean(np.abs(f(val_origins) - val_truth))) for name, f in bases.items()}
+    base_method = min(base_mae, key=base_mae.get)  # the LSTM's base: the better one on validation
+    base = bases[base_method]
+    if wave_predict is not None:
+        ar_val, wave_val = base_mae["linear AR"], base_mae[WAVE]
+        messages.append(f"The LSTM starts from the {base_method} forecast: validation MAE {wave_val * y_std:.4g} "
+                        f"({WAVE}) against {ar_val * y_std:.4g} (linear AR).")
     truth = _truth(target, test_origins, horizon)
     predictions = {
         "persistence": persistence_forecast(target, test_origins, horizon),
@@ -696,6 +837,8 @@ def _forecast(frame, config, time_column, progress, on_epoch) -> ForecastResult:
                            else np.full_like(truth, np.nan)),
         "linear AR": ar_forecast(target, coef, test_origins, horizon),
     }
+    if wave_predict is not None:
+        predictions[WAVE] = wave_predict(test_origins)
     if not period:
         messages.append("No dominant period in the training part's autocorrelation: seasonal naive skipped.")
 
@@ -760,7 +903,7 @@ def _forecast(frame, config, time_column, progress, on_epoch) -> ForecastResult:
         "time": times[origin_rows + step_rows], "truth": truth.ravel(),
         "LSTM": quantiles[..., 1].ravel(), "LSTM_low": quantiles[..., 0].ravel(),
         "LSTM_high": quantiles[..., 2].ravel(),
-        **{m: predictions[m].ravel() for m in BASELINES}})
+        **{m: predictions[m].ravel() for m in (*BASELINES, WAVE) if m in predictions}})
     part = np.where(np.arange(n) >= test_start, "test", np.where(np.arange(n) >= val_start, "validation", "train"))
     history = pd.DataFrame({"time": times, "value": target, "part": part})
     split = {"n_steps": n, "val_start": val_start, "test_start": test_start, "n_test_origins": len(test_origins),
@@ -769,7 +912,33 @@ def _forecast(frame, config, time_column, progress, on_epoch) -> ForecastResult:
     if progress is not None:
         progress(1.0, "done")
     return ForecastResult(config, metrics, pd.DataFrame(steps), forecasts, pd.DataFrame(curves), history,
-                          lookback, period, ar_order, names, messages, coverage, seconds, split)
+                          lookback, period, ar_order, names, messages, coverage, seconds, split,
+                          base_method, wave_window)
+
+
+def _choose_wave(data: pd.DataFrame, wave: tuple | None, target: np.ndarray, val_start: int,
+                 val_origins: np.ndarray, horizon: int, messages: list[str]):
+    """``(window, origins -> forecast in target units)`` of the travelling-wave forecast, its velocity
+    window chosen on the validation part; ``(None, None)`` without a body axis."""
+    if wave is None:
+        return None, None
+    axis, weights, offset = wave
+    profiles = data[axis].to_numpy(float)
+    band = max(2, len(axis) // 5)
+    truth = _truth(target, val_origins, horizon)
+    scores = {}
+    for window in [w for w in WAVE_WINDOWS if w <= val_start // 4] or [WAVE_WINDOWS[0]]:
+        velocity = wave_velocity(profiles, window, band)
+        prediction = wave_forecast(profiles, val_origins, horizon, weights, offset, velocity=velocity)
+        scores[window] = (float(np.mean(np.abs(prediction - truth))), velocity)
+    window = min(scores, key=lambda w: scores[w][0])
+    velocity = scores[window][1]
+    messages.append(f"Body axis: {len(axis)} segment columns; the {WAVE} forecast carries the body's shape along "
+                    f"at the wave speed measured over the last {window} steps (chosen on the validation part).")
+
+    def predict(origins: np.ndarray) -> np.ndarray:
+        return wave_forecast(profiles, origins, horizon, weights, offset, velocity=velocity)
+    return window, predict
 
 
 def config_dict(config: ForecastConfig) -> dict:
@@ -779,13 +948,14 @@ def config_dict(config: ForecastConfig) -> dict:
 
 __all__ = ["ForecastConfig", "ForecastResult", "SeriesData", "forecast", "to_series", "load_series",
            "example_series", "dominant_period", "fit_ar", "ar_forecast", "persistence_forecast",
+           "body_axis", "wave_velocity", "wave_forecast",
            "seasonal_naive_forecast", "errors_per_step", "build_lstm", "pinball_loss"]
 
 
 # ----------------------------------------------------------------------------- a picture without plotly
 
 COLORS = {"history": (90, 90, 90), "truth": (0, 0, 0), "LSTM": (214, 39, 40), "persistence": (31, 119, 180),
-          "seasonal naive": (44, 160, 44), "linear AR": (148, 103, 189)}
+          "seasonal naive": (44, 160, 44), "linear AR": (148, 103, 189), WAVE: (255, 127, 14)}
 
 
 def render_png(result: ForecastResult, path, origin: int | None = None, size: tuple[int, int] = (1200, 460)):
@@ -837,7 +1007,8 @@ def render_png(result: ForecastResult, path, origin: int | None = None, size: tu
 
     # left: history, truth, forecasts
     t_hist, t_fc = history["time"].to_numpy(), rows["time"].to_numpy()
-    values = [history["value"], rows["truth"], rows["LSTM_low"], rows["LSTM_high"], *[rows[m] for m in BASELINES]]
+    methods = [m for m in (*BASELINES, WAVE) if m in rows.columns]
+    values = [history["value"], rows["truth"], rows["LSTM_low"], rows["LSTM_high"], *[rows[m] for m in methods]]
     to_px = panel((60, 40, width // 2 - 20, height - 70), [t_hist, t_fc], values,
                   f"{result.config.target}: forecast from one test origin (H = {horizon})", "time")
     lx, ly = to_px(t_fc, rows["LSTM_low"])
@@ -847,7 +1018,7 @@ def render_png(result: ForecastResult, path, origin: int | None = None, size: tu
                  fill=(214, 39, 40, 50))
     line(to_px, t_hist, history["value"], COLORS["history"])
     line(to_px, t_fc, rows["truth"], COLORS["truth"], 2, dashed=True)
-    for method in BASELINES:
+    for method in methods:
         line(to_px, t_fc, rows[method], COLORS[method], 2, dashed=True)
     line(to_px, t_fc, rows["LSTM"], COLORS["LSTM"], 3)
 
@@ -863,6 +1034,8 @@ def render_png(result: ForecastResult, path, origin: int | None = None, size: tu
     # legend
     x = 60
     for name, color in COLORS.items():
+        if name in BASELINES + (WAVE,) and name not in methods:
+            continue
         draw.line([(x, height - 25), (x + 25, height - 25)], fill=color, width=3)
         draw.text((x + 30, height - 32), name, fill="black")
         x += 40 + 7 * len(name)

@@ -16,7 +16,9 @@ st.caption("Forecast a behaviour or curvature time series H steps ahead with an 
            "which no method sees while fitting.")
 
 EXAMPLE = "Simulated worm (built-in example)"
+CURVATURE = "Simulated body curvature (100 segments)"
 UPLOAD = "Upload a CSV (tracking output or any table with a time column)"
+SOURCES = [EXAMPLE, CURVATURE, UPLOAD]
 
 
 @ui_cache.data
@@ -25,6 +27,11 @@ def _example() -> pd.DataFrame:
     if "worm_series.csv" in files:
         return fc.load_series(str(files["worm_series.csv"])).frame
     return fc.example_series(seed=0, n_steps=2000, fps=25.0)
+
+
+@ui_cache.data
+def _curvature() -> pd.DataFrame:
+    return fc.simulated_series("sim:curvature", seed=1)
 
 
 @ui_cache.data
@@ -39,7 +46,7 @@ def _upload(data: bytes, name: str, worm: str | None) -> tuple[pd.DataFrame, str
     return series.frame, series.time_column, series.messages
 
 
-source = st.radio("Data", [EXAMPLE, UPLOAD], index=common.choice_index([EXAMPLE, UPLOAD], common.param("fc_src", EXAMPLE)),
+source = st.radio("Data", SOURCES, index=common.choice_index(SOURCES, common.param("fc_src", EXAMPLE)),
                   key="fc_source", horizontal=True)
 common.set_param("fc_src", source)
 messages: list[str] = []
@@ -57,6 +64,9 @@ with common.guard("reading the series"):
         if len(worms) > 1:
             worm = st.selectbox("Worm (tracking table)", worms, key="fc_worm")
         frame, time_column, messages = _upload(upload.getvalue(), upload.name, worm)
+    elif source == CURVATURE:
+        frame = _curvature()
+        time_column = "time_s"
     else:
         frame = _example()
         time_column = "time_s"
@@ -76,7 +86,7 @@ with left:
                                      common.param("fc_eig", 0, int), key="fc_eigenworms")
         common.set_param("fc_eig", eigenworms)
     targets = [f"eigenworm_{k + 1}" for k in range(eigenworms)] + numeric
-    default_target = "curvature" if "curvature" in targets else targets[0]
+    default_target = next((t for t in ("curvature", "segment_050") if t in targets), targets[0])
     target = st.selectbox("Target (the column to forecast)", targets,
                           index=common.choice_index(targets, common.param("fc_target", default_target),
                                                     common.choice_index(targets, default_target)),
@@ -135,6 +145,12 @@ st.dataframe(table.rename(columns={"mae": "MAE (mean over steps)", "rmse": "RMSE
 st.write(f"LSTM MAE / best baseline ({summary['best_baseline']}) = **{summary['ratio_to_best_baseline']:.2f}**"
          f" · lookback {result.lookback} · period {result.period} · AR order {result.ar_order} · 10-90 % interval "
          f"holds {100 * result.interval_coverage:.0f} % of the truth · {result.seconds:.0f} s")
+if fc.WAVE in set(result.metrics["method"]):
+    st.caption(f"The series has a body axis (segment columns), so the **{fc.WAVE}** forecast is shown too: the body's "
+               "present shape carried along at the wave speed measured over the last "
+               f"{result.wave_window} steps (no fitted weights; not one of the simple baselines). The LSTM learns a "
+               f"correction on top of the **{result.base_method}** forecast, whichever validated better; compare "
+               f"its row with the {fc.WAVE} row to see what the network itself adds.")
 
 origins = sorted(result.forecasts["origin"].unique())
 origin = st.select_slider("Forecast origin (last observed step)", origins, value=origins[0], key="fc_origin")
@@ -147,8 +163,9 @@ figure.add_scatter(x=rows["time"], y=rows["LSTM_low"], fill="tonexty", line=dict
                    fillcolor="rgba(214,39,40,0.2)", name="LSTM 10-90 %")
 figure.add_scatter(x=rows["time"], y=rows["truth"], name="truth", line=dict(color="black", dash="dot"))
 figure.add_scatter(x=rows["time"], y=rows["LSTM"], name="LSTM", line=dict(color="#d62728", width=3))
-for method, color in zip(fc.BASELINES, ("#1f77b4", "#2ca02c", "#9467bd")):
-    figure.add_scatter(x=rows["time"], y=rows[method], name=method, line=dict(color=color, dash="dash"))
+for method, color in zip((*fc.BASELINES, fc.WAVE), ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e")):
+    if method in rows.columns:
+        figure.add_scatter(x=rows["time"], y=rows[method], name=method, line=dict(color=color, dash="dash"))
 figure.update_layout(height=420, xaxis_title=result.split["time_column"], yaxis_title=used.target,
                      margin=dict(l=10, r=10, t=30, b=10))
 st.plotly_chart(figure, key="fc_plot")

@@ -30,6 +30,54 @@ def ar2_series(n=4000, a1=0.6, a2=-0.3, sigma=0.5, seed=1):
     return y
 
 
+def wave_frame(n=1200, segments=20, seed=0, noise=0.02):
+    """Curvature along a body: a wave that speeds up, slows down and reverses (known speed at every step)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    velocity = 0.25 * np.sin(2 * np.pi * t / 500) + 0.05  # segments per step
+    position = np.cumsum(velocity)
+    s = np.arange(segments)
+    k = np.sin(2 * np.pi * (s[None, :] - position[:, None]) / 16) + noise * rng.standard_normal((n, segments))
+    frame = pd.DataFrame({"time_s": t / 100, **{f"segment_{i:02d}": k[:, i] for i in s}})
+    return frame, velocity
+
+
+def test_wave_speed_is_measured_from_the_past_only_and_follows_reversals():
+    frame, velocity = wave_frame(noise=0.0)
+    profiles = frame.drop(columns="time_s").to_numpy()
+    v = fc.wave_velocity(profiles, window=5, band=4)
+    middle = slice(4, 16)
+    for t in (100, 300, 480, 700):  # forward, slowing, backward, forward again
+        assert np.median(v[t, middle]) == pytest.approx(velocity[t - 2], abs=0.02)
+    # nothing after step t changes the speed at t, or the forecast made at t
+    changed = profiles.copy()
+    changed[601:] = 5.0
+    np.testing.assert_array_equal(fc.wave_velocity(changed, 5, 4)[:601], v[:601])
+    weights = np.eye(20)[10]
+    a = fc.wave_forecast(profiles, np.array([600]), 20, weights, window=5, band=4)
+    b = fc.wave_forecast(changed, np.array([600]), 20, weights, window=5, band=4)
+    np.testing.assert_array_equal(a, b)
+    # on the noise-free wave the forecast 20 steps ahead is close to the truth
+    assert np.abs(a[0] - profiles[601:621, 10]).max() < 0.1
+
+
+def test_a_body_axis_gives_the_travelling_wave_row_and_the_lstm_starts_from_it():
+    frame, _ = wave_frame()
+    result = fc.forecast(frame, fc.ForecastConfig(target="segment_10", horizon=20, **TINY))
+    rows = result.metrics.set_index("method")["mae"]
+    assert result.base_method == fc.WAVE and result.wave_window in fc.WAVE_WINDOWS
+    assert rows[fc.WAVE] < 0.7 * rows[list(fc.BASELINES)].min()
+    assert rows["LSTM"] <= rows[fc.WAVE] * 1.05  # it starts from the wave; early stopping keeps it unless better
+    summary = result.summary()
+    assert summary["base"] == fc.WAVE and summary["best_baseline"] in fc.BASELINES
+    assert summary["ratio_to_travelling_wave"] == pytest.approx(rows["LSTM"] / rows[fc.WAVE])
+    assert fc.WAVE in result.forecasts.columns
+    # a series without segment columns has no wave: the LSTM starts from the linear AR forecast
+    plain = fc.forecast(sine_frame(n=300, period=30, noise=0.1), fc.ForecastConfig(target="x", horizon=5, **TINY))
+    assert plain.base_method == "linear AR" and fc.WAVE not in set(plain.metrics["method"])
+    assert "ratio_to_travelling_wave" not in plain.summary()
+
+
 def test_split_never_leaks_a_constant_test_part_changes_nothing_before_it():
     base = sine_frame(n=300, period=30, noise=0.1)
     config = fc.ForecastConfig(target="x", horizon=5, lookback=20, **TINY)
@@ -52,6 +100,23 @@ def test_split_never_leaks_a_constant_test_part_changes_nothing_before_it():
     assert (a.forecasts["origin"] + a.forecasts["step"]).min() == test_start
     inside = a.forecasts[a.forecasts["origin"] >= test_start]
     assert np.all(inside["truth"] == 7.0) and np.all(inside["persistence"] == 7.0)
+
+
+def test_split_never_leaks_with_a_body_axis():
+    frame, _ = wave_frame(n=900)
+    config = fc.ForecastConfig(target="eigenworm_1", eigenworms=2, horizon=10, lookback=20, **TINY)
+    _, test_start = fc.split_points(len(frame), config)
+    constant, other = frame.copy(), frame.copy()
+    segments = [c for c in frame.columns if c.startswith("segment")]
+    constant.loc[test_start:, segments] = 3.0
+    other.loc[test_start:, segments] = np.random.default_rng(4).normal(0, 2, (len(frame) - test_start, 20))
+    a, b = fc.forecast(constant, config), fc.forecast(other, config)
+    pd.testing.assert_frame_equal(a.loss_curves, b.loss_curves)
+    assert (a.base_method, a.wave_window) == (b.base_method, b.wave_window)
+    first_a = a.forecasts[a.forecasts["origin"] == test_start - 1]
+    first_b = b.forecasts[b.forecasts["origin"] == test_start - 1]
+    for column in ["LSTM", "linear AR", fc.WAVE]:
+        np.testing.assert_allclose(first_a[column], first_b[column], rtol=1e-6)
 
 
 def test_persistence_on_a_sine_gives_the_analytic_error():

@@ -25,9 +25,29 @@ def test_forecast_page_trains_on_the_example_and_marks_the_best_method():
     assert any("best baseline" in m.value for m in at.markdown)
 
 
+def test_forecast_page_curvature_example_shows_the_travelling_wave_beside_the_baselines():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/forecast.py").run()
+    curvature = next(o for o in at.radio(key="fc_source").options if "curvature" in o)
+    at.radio(key="fc_source").set_value(curvature).run()
+    assert at.selectbox(key="fc_target").value == "segment_050"
+    for key, value in (("fc_horizon", 20), ("fc_lookback", 20), ("fc_epochs", 1), ("fc_models", 1), ("fc_hidden", 8)):
+        at.number_input(key=key).set_value(value)
+    at.run()
+    at.button(key="fc_train").click().run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value.set_index("method")
+    assert list(table.index) == ["LSTM", "persistence", "seasonal naive", "linear AR", "travelling wave"]
+    # the simulated body wave travels regularly: carried along, it beats every simple baseline
+    mae = table["MAE (mean over steps)"]
+    assert mae["travelling wave"] < 0.7 * mae[["persistence", "seasonal naive", "linear AR"]].min()
+    assert any("travelling wave" in c.value for c in at.caption)
+
+
 def test_forecast_page_missing_upload_asks_for_a_file():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     at.switch_page("pages/forecast.py").run()
-    at.radio(key="fc_source").set_value(at.radio(key="fc_source").options[1]).run()
+    upload = next(o for o in at.radio(key="fc_source").options if o.startswith("Upload"))
+    at.radio(key="fc_source").set_value(upload).run()
     assert not at.exception
     assert any("Upload a CSV" in i.value for i in at.info)

@@ -1,4 +1,5 @@
-"""Forecast a time series (CSV) with an LSTM and compare it with persistence, seasonal naive and linear AR.
+"""Forecast a time series (CSV) with an LSTM and compare it with persistence, seasonal naive and linear AR
+(and, for curvature along a body, with the travelling-wave forecast the LSTM starts from).
 
 The series is split in time order: the first --train-fraction is for fitting (its last 20 % validates:
 lookback, AR order, early stopping), the rest is the test part where MAE and RMSE are measured at every
