@@ -150,7 +150,8 @@ if fc.WAVE in set(result.metrics["method"]):
                "present shape carried along at the wave speed measured over the last "
                f"{result.wave_window} steps (no fitted weights; not one of the simple baselines). The LSTM learns a "
                f"correction on top of the **{result.base_method}** forecast, whichever validated better; compare "
-               f"its row with the {fc.WAVE} row to see what the network itself adds.")
+               f"its row with the {fc.WAVE} row to see what the network itself adds. Near the head and tail the wave "
+               "is made rather than carried, and this forecast is often worse than the baselines there.")
 
 origins = sorted(result.forecasts["origin"].unique())
 origin = st.select_slider("Forecast origin (last observed step)", origins, value=origins[0], key="fc_origin")
