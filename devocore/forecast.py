@@ -23,9 +23,10 @@ The whole evaluation runs on one split of the series **in time order**::
   target lies on it (a segment or an eigenworm), the **travelling-wave**
   forecast if it validates better: the body's present shape carried along at
   the wave speed measured over the last few steps (:func:`wave_forecast`). That
-  forecast is also reported as its own row; it is not one of the baselines. The median is the point
-  forecast; 10-90 % is the interval, widened per step on the validation part
-  (conformalised quantile regression). Several seeds are averaged (an ensemble).
+  forecast is also reported as its own row; it is not one of the baselines.
+  The median is the point forecast; 10-90 % is the interval, widened per step
+  on the validation part (conformalised quantile regression). Several seeds are
+  averaged (an ensemble).
 * Baselines on the same origins: persistence (the last value), seasonal naive
   (the value one period earlier, the period being the autocorrelation peak of
   the training part) and a univariate linear autoregressive model fitted by
