@@ -149,9 +149,10 @@ if fc.WAVE in set(result.metrics["method"]):
     st.caption(f"The series has a body axis (segment columns), so the **{fc.WAVE}** forecast is shown too: the body's "
                "present shape carried along at the wave speed measured over the last "
                f"{result.wave_window} steps (no fitted weights; not one of the simple baselines). The LSTM learns a "
-               f"correction on top of the **{result.base_method}** forecast, whichever validated better; compare "
-               f"its row with the {fc.WAVE} row to see what the network itself adds. Near the head and tail the wave "
-               "is made rather than carried, and this forecast is often worse than the baselines there.")
+               f"correction on top of a blend of it with the linear AR forecast, weighted per step on the validation "
+               f"part; compare its row with the {fc.WAVE} row to see what the blend and the network add. "
+               "Near the head and tail the wave is made rather than carried, and this forecast is often worse than "
+               "the baselines there.")
 
 origins = sorted(result.forecasts["origin"].unique())
 origin = st.select_slider("Forecast origin (last observed step)", origins, value=origins[0], key="fc_origin")

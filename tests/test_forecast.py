@@ -65,17 +65,35 @@ def test_a_body_axis_gives_the_travelling_wave_row_and_the_lstm_starts_from_it()
     frame, _ = wave_frame()
     result = fc.forecast(frame, fc.ForecastConfig(target="segment_10", horizon=20, **TINY))
     rows = result.metrics.set_index("method")["mae"]
-    assert result.base_method == fc.WAVE and result.wave_window in fc.WAVE_WINDOWS
+    assert result.base_method == f"{fc.WAVE} + linear AR" and result.wave_window in fc.WAVE_WINDOWS
     assert rows[fc.WAVE] < 0.7 * rows[list(fc.BASELINES)].min()
-    assert rows["LSTM"] <= rows[fc.WAVE] * 1.05  # it starts from the wave; early stopping keeps it unless better
+    # the base leans on the wave, which validates far better than AR here: weights in [0, 1], mostly wave
+    assert result.wave_weight.shape == (20,) and np.all((result.wave_weight >= 0) & (result.wave_weight <= 1))
+    assert result.wave_weight.mean() > 0.7
+    assert rows["LSTM"] < 0.8 * rows[list(fc.BASELINES)].min()
     summary = result.summary()
-    assert summary["base"] == fc.WAVE and summary["best_baseline"] in fc.BASELINES
+    assert summary["base"] == result.base_method and summary["best_baseline"] in fc.BASELINES
+    assert len(summary["wave_weight_per_step"]) == 20
     assert summary["ratio_to_travelling_wave"] == pytest.approx(rows["LSTM"] / rows[fc.WAVE])
     assert fc.WAVE in result.forecasts.columns
     # a series without segment columns has no wave: the LSTM starts from the linear AR forecast
     plain = fc.forecast(sine_frame(n=300, period=30, noise=0.1), fc.ForecastConfig(target="x", horizon=5, **TINY))
     assert plain.base_method == "linear AR" and fc.WAVE not in set(plain.metrics["method"])
     assert "ratio_to_travelling_wave" not in plain.summary()
+
+
+def test_the_wave_weight_per_step_is_the_least_squares_blend_clipped_to_0_1():
+    rng = np.random.default_rng(0)
+    origins = np.arange(200)
+    ar = rng.normal(size=(200, 3))
+    wave = rng.normal(size=(200, 3))
+    # step 1: the truth is the wave; step 2: halfway; step 3: beyond the AR side (clipped to 0)
+    truth = np.stack([wave[:, 0], 0.5 * (ar[:, 1] + wave[:, 1]), ar[:, 2] - 0.3 * (wave[:, 2] - ar[:, 2])], axis=1)
+    messages = []
+    blended, weight = fc._blend_with_wave(lambda o: ar[o], lambda o: wave[o], origins, truth, 1.0, messages)
+    np.testing.assert_allclose(weight, [1.0, 0.5, 0.0], atol=1e-12)
+    np.testing.assert_allclose(blended(origins)[:, :2], truth[:, :2], atol=1e-12)
+    assert "blend" in messages[0]
 
 
 def test_split_never_leaks_a_constant_test_part_changes_nothing_before_it():
@@ -113,6 +131,7 @@ def test_split_never_leaks_with_a_body_axis():
     a, b = fc.forecast(constant, config), fc.forecast(other, config)
     pd.testing.assert_frame_equal(a.loss_curves, b.loss_curves)
     assert (a.base_method, a.wave_window) == (b.base_method, b.wave_window)
+    np.testing.assert_array_equal(a.wave_weight, b.wave_weight)
     first_a = a.forecasts[a.forecasts["origin"] == test_start - 1]
     first_b = b.forecasts[b.forecasts["origin"] == test_start - 1]
     for column in ["LSTM", "linear AR", fc.WAVE]:
