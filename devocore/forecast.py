@@ -496,13 +496,14 @@ def _box_sums(values: np.ndarray, window: int, band: int) -> np.ndarray:
     return (table[hi_t][:, hi_s] - table[lo_t][:, hi_s] - table[hi_t][:, lo_s] + table[lo_t][:, lo_s])
 
 
-def wave_velocity(profiles: np.ndarray, window: int, band: int) -> np.ndarray:
+def wave_velocity(profiles: np.ndarray, window: int, band: int | None = None) -> np.ndarray:
     """Local speed of the body wave, ``n x S`` (segments per step, positive = towards higher segments).
 
     ``profiles`` is ``n x S`` (curvature at S segments along the body, in body order). A wave
     travelling along the body obeys ``dk/dt + v dk/ds = 0``; ``v`` at step ``t`` and segment ``s`` is
     its least-squares solution over the last ``window`` steps (up to ``t``, never after) and the
-    ``band`` segments on either side. Clipped to one segment per step.
+    ``band`` segments on either side (default: a fifth of the body, at least 2). Clipped to one
+    segment per step.
 
     Example:
         >>> s, t = np.arange(100), np.arange(60)[:, None]
@@ -511,6 +512,7 @@ def wave_velocity(profiles: np.ndarray, window: int, band: int) -> np.ndarray:
         0.5
     """
     k = np.asarray(profiles, float)
+    band = max(2, k.shape[1] // 5) if band is None else band
     dt = np.zeros_like(k)
     dt[1:] = np.diff(k, axis=0)
     ds = np.zeros_like(k)  # the space derivative half-way between the two steps, where dt is taken
@@ -543,7 +545,6 @@ def wave_forecast(profiles: np.ndarray, origins: np.ndarray, horizon: int, weigh
     """
     k = np.asarray(profiles, float)
     n_seg = k.shape[1]
-    band = max(2, n_seg // 5) if band is None else band
     v = wave_velocity(k, window, band) if velocity is None else velocity
     weights = np.asarray(weights, float)
     offset_term = float(np.dot(np.broadcast_to(offset, (n_seg,)), weights))
@@ -555,9 +556,9 @@ def wave_forecast(profiles: np.ndarray, origins: np.ndarray, horizon: int, weigh
         source = np.clip(seg[None, None, :] - steps[None, :, None] * v[o][:, None, :], 0, n_seg - 1)
         left = np.minimum(source.astype(int), n_seg - 2)
         frac = source - left
-        profile = k[o][:, None, :]
-        low = np.take_along_axis(np.broadcast_to(profile, source.shape), left, axis=2)
-        high = np.take_along_axis(np.broadcast_to(profile, source.shape), left + 1, axis=2)
+        profile = np.broadcast_to(k[o][:, None, :], source.shape)
+        low = np.take_along_axis(profile, left, axis=2)
+        high = np.take_along_axis(profile, left + 1, axis=2)
         out[start: start + 256] = ((1 - frac) * low + frac * high) @ weights - offset_term
     return out
 
@@ -825,7 +826,14 @@ def _forecast(frame, config, time_column, progress, on_epoch) -> ForecastResult:
     def base(origins: np.ndarray) -> np.ndarray:
         return ar_forecast(y_norm, base_coef, origins, horizon)
     base_method, wave_weight = "linear AR", None
-    wave_window, wave_predict = _choose_wave(data, wave, target, val_start, val_origins, horizon, messages)
+    wave_window = wave_predict = None
+    if wave is not None:
+        axis, weights, offset = wave
+        wave_window, wave_predict = _choose_wave(data[axis].to_numpy(float), weights, offset, target, val_start,
+                                                 val_origins, horizon)
+        messages.append(f"Body axis: {len(axis)} segment columns; the {WAVE} forecast carries the body's shape "
+                        f"along at the wave speed measured over the last {wave_window} steps (chosen on the "
+                        "validation part).")
     if wave_predict is not None:
         base, wave_weight = _blend_with_wave(base, lambda o: (wave_predict(o) - y_mean) / y_std, val_origins,
                                              _truth(y_norm, val_origins, horizon), y_std, messages)
@@ -937,25 +945,19 @@ def _blend_with_wave(ar_base: Callable, wave_base: Callable, val_origins: np.nda
     return blended, weight
 
 
-def _choose_wave(data: pd.DataFrame, wave: tuple | None, target: np.ndarray, val_start: int,
-                 val_origins: np.ndarray, horizon: int, messages: list[str]):
-    """``(window, origins -> forecast in target units)`` of the travelling-wave forecast, its velocity
-    window chosen on the validation part; ``(None, None)`` without a body axis."""
-    if wave is None:
-        return None, None
-    axis, weights, offset = wave
-    profiles = data[axis].to_numpy(float)
-    band = max(2, len(axis) // 5)
+def _choose_wave(profiles: np.ndarray, weights: np.ndarray, offset, target: np.ndarray, val_start: int,
+                 val_origins: np.ndarray, horizon: int):
+    """``(window, origins -> forecast in target units)``: the travelling-wave forecast of
+    ``target = (profiles - offset) @ weights`` with the velocity window of the lowest validation MAE."""
     truth = _truth(target, val_origins, horizon)
-    scores = {}
+    best = None
     for window in [w for w in WAVE_WINDOWS if w <= val_start // 4] or [WAVE_WINDOWS[0]]:
-        velocity = wave_velocity(profiles, window, band)
-        prediction = wave_forecast(profiles, val_origins, horizon, weights, offset, velocity=velocity)
-        scores[window] = (float(np.mean(np.abs(prediction - truth))), velocity)
-    window = min(scores, key=lambda w: scores[w][0])
-    velocity = scores[window][1]
-    messages.append(f"Body axis: {len(axis)} segment columns; the {WAVE} forecast carries the body's shape along "
-                    f"at the wave speed measured over the last {window} steps (chosen on the validation part).")
+        velocity = wave_velocity(profiles, window)
+        error = float(np.mean(np.abs(wave_forecast(profiles, val_origins, horizon, weights, offset,
+                                                   velocity=velocity) - truth)))
+        if best is None or error < best[0]:
+            best = (error, window, velocity)
+    _, window, velocity = best
 
     def predict(origins: np.ndarray) -> np.ndarray:
         return wave_forecast(profiles, origins, horizon, weights, offset, velocity=velocity)

@@ -34,16 +34,12 @@ def scores(profiles: np.ndarray, weights: np.ndarray, offset, horizon: int) -> d
     test_origins = np.arange(test_start - 1, n - horizon)
     y = (profiles - offset) @ weights
     order = fc.choose_ar_order(y, val_start, val_origins, horizon, [p for p in ORDERS if p < val_start // 10])
-    band = max(2, profiles.shape[1] // 5)
     val_truth, test_truth = fc._truth(y, val_origins, horizon), fc._truth(y, test_origins, horizon)
 
     def mae(prediction, truth):
         return float(np.mean(np.abs(prediction - truth)))
-    velocity = min((fc.wave_velocity(profiles, w, band) for w in fc.WAVE_WINDOWS if w <= val_start // 4),
-                   key=lambda v: mae(fc.wave_forecast(profiles, val_origins, horizon, weights, offset,
-                                                      velocity=v), val_truth))
-    wave_val, wave_test = (fc.wave_forecast(profiles, o, horizon, weights, offset, velocity=velocity)
-                           for o in (val_origins, test_origins))
+    _, wave = fc._choose_wave(profiles, weights, offset, y, val_start, val_origins, horizon)
+    wave_val, wave_test = wave(val_origins), wave(test_origins)
     ar_val = fc.ar_forecast(y, fc.fit_ar(y[:val_start], order), val_origins, horizon)
     ar_test = fc.ar_forecast(y, fc.fit_ar(y[:test_start], order), test_origins, horizon)
     _, weight = fc._blend_with_wave(lambda o: ar_val, lambda o: wave_val, val_origins, val_truth, 1.0, [])
