@@ -89,6 +89,24 @@ def test_baseline_finds_bright_blobs():
     assert result.count == 2
 
 
+def test_a_resampled_slice_is_the_same_scene_with_a_cleaner_background():
+    from devocore.train.segmentation import sample
+
+    seed = 900_003
+    native, native_labels = sample("nucleus", seed, 128)
+    assert all((a == b).all() for a, b in zip((native, native_labels), sample("nucleus", seed, 128,
+                                                                             resample_share=0.0)))
+    shrunk, shrunk_labels = sample("nucleus", seed, 128, resample_share=1.0)
+    assert shrunk.shape == native.shape and shrunk.dtype == native.dtype
+    # the same nuclei, drawn larger and shrunk back: the foregrounds overlap almost entirely
+    iou, _ = pixel_scores(shrunk_labels > 0, native_labels > 0)
+    assert iou > 0.8
+    # pixel-to-pixel noise of the background is averaged down by the shrink
+    background = (native_labels == 0) & (shrunk_labels == 0)
+    roughness = [np.abs(np.diff(im.astype(float), axis=1))[background[:, 1:]].mean() for im in (native, shrunk)]
+    assert roughness[1] < 0.7 * roughness[0]
+
+
 # ----------------------------------------------------------------------------- models
 
 def _tiny_card(task="nucleus", size=64):

@@ -19,6 +19,9 @@ def add_arguments(parser, task: str) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--simulator-share", type=float, default=0.0,
                         help="share of samples from devocore.simulate.embryo when it is installed (default 0)")
+    parser.add_argument("--resample-share", type=float, default=0.0,
+                        help="share of nucleus frames drawn 1-3x larger and shrunk, like slices resized from a "
+                             "larger camera frame (default 0)")
     parser.add_argument("--val-images", type=int, default=24, help="simulated validation images (default 24)")
     parser.add_argument("--decoder-channels", type=int, default=256,
                         help="FPN pyramid channels (default 256 as in smp; 64 trains and runs about 1.6x faster)")
@@ -39,7 +42,7 @@ def run(args, task: str) -> dict:
     out = args.out or str(config.user_model_dir() / f"{task}-user")
     cfg = TrainConfig(task=task, epochs=args.epochs, steps=args.steps, batch=args.batch, crop=args.crop,
                       size=args.size, lr=args.lr, patience=args.patience, minutes=args.minutes, seed=args.seed,
-                      simulator_share=args.simulator_share, val_images=args.val_images,
+                      simulator_share=args.simulator_share, resample_share=args.resample_share, val_images=args.val_images,
                       decoder_channels=args.decoder_channels, threads=args.threads)
     command = "python -m devocore " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
         if sys.argv and sys.argv[0].endswith("__main__.py") else f"python -m devocore train {task}"

@@ -8,10 +8,13 @@ never drew), never on ../shared/data/eval:
   wider range?
 * ``input_size``: frames enlarged before the network (input side 320 or 384 instead of 256), so
   nuclei cover more pixels. Do boundaries improve?
+* ``shrunk``: frames drawn 1-3x larger and shrunk to 256 pixels (``resample_share=1.0``), as slices
+  resized down from a larger camera frame are; the Otsu baseline beside it.
 * ``adabn``: batch-norm statistics recomputed from each image and its 8 flips and quarter turns
   (test-time adaptation, Li et al. 2016). Is it harmless where the model is in its own domain?
 
-Usage: PYTHONPATH=. python docs/tools/segmentation_shift_checks.py [--n 40] [--json]
+Usage: PYTHONPATH=. python docs/tools/segmentation_shift_checks.py [--model NAME] [--n 40] [--json]
+(another model: put its folder in DEVOCORE_MODEL_DIR and pass its name)
 """
 import argparse
 import copy
@@ -67,12 +70,16 @@ def scores(pairs, predictor=None, method=None) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=40, help="held-out simulated images (default 40)")
+    parser.add_argument("--model", default="nucleus", help="nucleus model name (default: the shipped one)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    model = segmentation.load("nucleus")
+    model = segmentation.load(args.model)
     predictor = segmentation.Predictor(model)
     pairs = heldout_set("nucleus", args.n)
-    out = {"plain": scores(pairs, predictor), "aspect": {}, "input_size": {}}
+    shrunk = heldout_set("nucleus", args.n, resample_share=1.0)
+    out = {"plain": scores(pairs, predictor), "shrunk": scores(shrunk, predictor),
+           "shrunk_otsu": scores(shrunk, method=segmentation.baseline),
+           "plain_otsu": scores(pairs, method=segmentation.baseline), "aspect": {}, "input_size": {}}
     for factor, axis in ((1.2, 1), (1.38, 1), (1.38, 0), (1.6, 1)):
         out["aspect"][f"{factor}x along {'x' if axis else 'y'}"] = scores(
             [stretched(im, lab, factor, axis) for im, lab in pairs], predictor)
