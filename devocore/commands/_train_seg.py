@@ -42,8 +42,8 @@ def run(args, task: str) -> dict:
     out = args.out or str(config.user_model_dir() / f"{task}-user")
     cfg = TrainConfig(task=task, epochs=args.epochs, steps=args.steps, batch=args.batch, crop=args.crop,
                       size=args.size, lr=args.lr, patience=args.patience, minutes=args.minutes, seed=args.seed,
-                      simulator_share=args.simulator_share, resample_share=args.resample_share, val_images=args.val_images,
-                      decoder_channels=args.decoder_channels, threads=args.threads)
+                      simulator_share=args.simulator_share, resample_share=args.resample_share,
+                      val_images=args.val_images, decoder_channels=args.decoder_channels, threads=args.threads)
     command = "python -m devocore " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
         if sys.argv and sys.argv[0].endswith("__main__.py") else f"python -m devocore train {task}"
     if getattr(args, "images", None):  # the user's own pairs (Train view)
