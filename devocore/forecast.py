@@ -834,7 +834,6 @@ def _forecast(frame, config, time_column, progress, on_epoch) -> ForecastResult:
         messages.append(f"Body axis: {len(axis)} segment columns; the {WAVE} forecast carries the body's shape "
                         f"along at the wave speed measured over the last {wave_window} steps (chosen on the "
                         "validation part).")
-    if wave_predict is not None:
         base, wave_weight = _blend_with_wave(base, lambda o: (wave_predict(o) - y_mean) / y_std, val_origins,
                                              _truth(y_norm, val_origins, horizon), y_std, messages)
         base_method = f"{WAVE} + linear AR"
