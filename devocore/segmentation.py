@@ -753,19 +753,35 @@ def match_counts(pred: np.ndarray, truth: np.ndarray, iou: float = 0.5) -> tuple
 
     At IoU > 0.5 a match is unique, so no assignment step is needed.
     """
+    tp, n_pred, n_true, _ = _matches(pred, truth, iou)
+    return tp, n_pred - tp, n_true - tp
+
+
+def matched_ious(pred: np.ndarray, truth: np.ndarray, iou: float = 0.5) -> np.ndarray:
+    """The IoU of every matched (predicted, labelled) instance pair at IoU > ``iou``.
+
+    Example:
+        >>> a = np.zeros((4, 8), int); a[:, :4] = 1; b = np.zeros((4, 8), int); b[:, :3] = 5
+        >>> matched_ious(a, b).tolist()
+        [0.75]
+    """
+    return _matches(pred, truth, iou)[3]
+
+
+def _matches(pred: np.ndarray, truth: np.ndarray, iou: float):
+    """(matched pairs, predicted instances, labelled instances, IoUs of the matched pairs); ids may have gaps."""
     n_pred, n_true = int(pred.max()), int(truth.max())
     if n_pred == 0 or n_true == 0:
-        return 0, n_pred, n_true
-    joint = np.bincount(pred.ravel().astype(np.int64) * (n_true + 1) + truth.ravel(),
+        return 0, len(np.setdiff1d(np.unique(pred), [0])), len(np.setdiff1d(np.unique(truth), [0])), np.zeros(0)
+    joint = np.bincount(pred.ravel().astype(np.int64) * (n_true + 1) + truth.ravel().astype(np.int64),
                         minlength=(n_pred + 1) * (n_true + 1)).reshape(n_pred + 1, n_true + 1)
     area_p, area_t = joint.sum(1), joint.sum(0)
     inter = joint[1:, 1:].astype(np.float64)
     union = area_p[1:, None] + area_t[None, 1:] - inter
-    hits = (inter / np.maximum(union, 1)) > iou
-    pred_ids = np.flatnonzero(area_p[1:] > 0)
-    true_ids = np.flatnonzero(area_t[1:] > 0)
-    tp = int(hits.any(1).sum())
-    return tp, len(pred_ids) - tp, len(true_ids) - tp
+    scores = inter / np.maximum(union, 1)
+    hits = scores > iou
+    return (int(hits.any(1).sum()), int((area_p[1:] > 0).sum()), int((area_t[1:] > 0).sum()),
+            scores[hits])
 
 
 def truth_instances(mask: np.ndarray, min_size: int = 20) -> np.ndarray:
@@ -802,7 +818,7 @@ def evaluate_pairs(pairs, predictor: Predictor | None, task: str = "nucleus", th
     ``iou_touching_truth`` is the pixel IoU when predicted objects that touch no annotated pixel are
     ignored: on partly annotated data (silver truth) it shows how much of the gap is unannotated objects.
     """
-    ious, dices, f1s, tp, fp, fn = [], [], [], 0, 0, 0
+    ious, dices, f1s, tp, fp, fn, matched = [], [], [], 0, 0, 0, []
     partial = []  # pixel IoU counting only predicted objects that touch the truth (partly annotated data)
     for k, (image, truth) in enumerate(pairs):
         if method is not None:
@@ -816,11 +832,14 @@ def evaluate_pairs(pairs, predictor: Predictor | None, task: str = "nucleus", th
         dices.append(dice)
         touching = np.setdiff1d(np.unique(result.labels[truth > 0]), [0])
         partial.append(pixel_scores(np.isin(result.labels, touching), truth > 0)[0])
-        counts = match_counts(result.labels, labels)
+        hits, n_pred, n_true, scores = _matches(result.labels, labels, 0.5)
+        counts = (hits, n_pred - hits, n_true - hits)
+        matched.extend(scores.tolist())
         tp, fp, fn = tp + counts[0], fp + counts[1], fn + counts[2]
         f1s.append(2 * counts[0] / max(1, 2 * counts[0] + counts[1] + counts[2]))
         if progress:
             progress((k + 1) / len(pairs), f"image {k + 1} of {len(pairs)}")
     return {"iou": float(np.mean(ious)), "iou_touching_truth": float(np.mean(partial)), "dice": float(np.mean(dices)),
             "f1": 2 * tp / max(1, 2 * tp + fp + fn), "f1_per_image": float(np.mean(f1s)),
-            "precision": tp / max(1, tp + fp), "recall": tp / max(1, tp + fn), "images": len(ious)}
+            "precision": tp / max(1, tp + fp), "recall": tp / max(1, tp + fn),
+            "mean_matched_iou": float(np.mean(matched)) if matched else 0.0, "images": len(ious)}

@@ -390,3 +390,63 @@ def test_bench_command_repeats_both_passes_and_reports_the_median_ratio(user_mod
     assert figures["frames"] == 6 and figures["repeats"] == 3 and len(figures["speedups"]) == 3
     assert figures["speedup"] == pytest.approx(float(np.median(figures["speedups"])), abs=0.01)
     assert figures["agreement_iou"] >= 0.98
+
+
+def _cell_grid():
+    """Four labelled cells (ids 10, 20, 30, 40) of 14 x 14 px separated by 2-px membranes, and a 3-px speck."""
+    labels = np.zeros((40, 40), np.uint16)
+    for k, (y, x) in enumerate([(4, 4), (4, 20), (20, 4), (20, 20)]):
+        labels[y:y + 14, x:x + 14] = 10 * (k + 1)
+    labels[37, 37:40] = 99  # under --min-cell: not a cell
+    return labels
+
+
+def test_cells_are_matched_to_labelled_cells_not_merged_into_one_blob():
+    from devocore.commands.eval_segmentation import cell_labels
+
+    truth = cell_labels(_cell_grid(), min_cell=30)
+    assert sorted(np.unique(truth).tolist()) == [0, 10, 20, 30, 40]
+    found = np.zeros((40, 40), np.uint16)
+    found[4:18, 4:18] = 1  # exact
+    found[4:18, 20:34] = 2  # exact
+    found[20:34, 4:34] = 3  # two cells merged into one: matches neither
+
+    def method(image, task, threshold):
+        return segmentation.Result(found.astype(np.float32), found, segmentation.measure(found), threshold, task)
+
+    figures = segmentation.evaluate_pairs([(np.zeros((40, 40), np.uint8), truth)], None, "membrane", method=method)
+    assert (figures["precision"], figures["recall"]) == pytest.approx((2 / 3, 2 / 4))
+    assert figures["f1"] == pytest.approx(2 * 2 / (2 * 2 + 1 + 2))
+    assert figures["mean_matched_iou"] == pytest.approx(1.0)
+
+
+def test_a_many_id_mask_is_read_as_cells_or_refused_never_one_blob():
+    from devocore.commands.eval_segmentation import mask_kind
+    from devocore.errors import DevocoreError
+
+    assert mask_kind(_cell_grid(), 0, instance=False) == "instance"  # 16-bit ids
+    assert mask_kind((_cell_grid() > 0).astype(np.uint8) * 255, 0, instance=False) == "binary"
+    with pytest.raises(DevocoreError, match="--instance-masks"):
+        mask_kind(_cell_grid().astype(np.uint8), 0, instance=False)  # 8-bit ids, no threshold given
+    assert mask_kind(_cell_grid().astype(np.uint8), 127, instance=False) == "binary"  # the user said how
+
+
+def test_cli_eval_membrane_instance_masks_reports_cell_figures(user_model, tmp_path):
+    from PIL import Image
+
+    registry.save_model(nets.build("fpn"), tmp_path / "models" / "tiny-mem", dict(_tiny_card(), target="membrane"))
+    (tmp_path / "im").mkdir()
+    (tmp_path / "lab").mkdir()
+    labels = np.zeros((128, 128), np.uint16)
+    for k, (y, x) in enumerate([(14, 14), (14, 66), (66, 14), (66, 66)]):
+        labels[y:y + 48, x:x + 48] = 10 * (k + 1)
+    image = np.where(labels > 0, 60, 220).astype(np.uint8)  # bright membranes and outside
+    Image.fromarray(image).save(tmp_path / "im" / "a.png")
+    Image.fromarray(labels).save(tmp_path / "lab" / "a.png")
+    out = _cli("eval", "segmentation", "--task", "membrane", "--model", "tiny-mem", "--images", str(tmp_path / "im"),
+               "--masks", str(tmp_path / "lab"), "--json", env_dir=tmp_path / "models")
+    assert out.returncode == 0, out.stderr
+    assert "instance labels" in out.stdout  # detected from the 16-bit ids
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    assert {"f1", "mean_matched_iou", "iou", "baseline_f1"} <= set(figures)
+    assert figures["baseline_f1"] == pytest.approx(1.0)  # the classical method finds the four clean cells

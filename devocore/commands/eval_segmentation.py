@@ -3,10 +3,15 @@
 Without --images it measures on a held-out simulated set the training never saw.
 With --images/--masks it measures on your labelled images (files paired by
 sorted order, or by the same name): for nucleus, mask > --mask-threshold is
-nucleus; for membrane, it is the cells.
+nucleus; for membrane, it is the cells. With --instance-masks each mask holds
+one id per cell (0 = outside): predicted cells are matched to labelled cells
+(ids of at least --min-cell px) and ``iou`` is that of the embryo foreground.
+A 16-bit mask with many ids is read as instance labels even without the flag;
+an 8-bit mask with many grey levels needs --mask-threshold or --instance-masks.
 
 Example:
     python -m devocore eval segmentation --task nucleus --images ctc/images --masks ctc/masks --json
+    python -m devocore eval segmentation --task membrane --images mem/images --masks mem/labels --instance-masks
 """
 from __future__ import annotations
 
@@ -21,6 +26,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--masks", default=None, help="folder of masks paired with --images")
     parser.add_argument("--mask-threshold", type=float, default=0.0,
                         help="mask pixels above this are foreground (default 0; use 8 for JPEG-damaged masks)")
+    parser.add_argument("--instance-masks", action="store_true",
+                        help="masks hold one id per cell (0 = outside); cells are matched to cells")
+    parser.add_argument("--min-cell", type=int, default=30,
+                        help="with instance masks, labelled ids smaller than this many pixels are not cells (30)")
     parser.add_argument("--threshold", type=float, default=0.5, help="model probability threshold (default 0.5)")
     parser.add_argument("--n", type=int, default=40, help="images in the simulated set (default 40)")
     parser.add_argument("--record", action="store_true",
@@ -56,10 +65,16 @@ def run(args) -> dict:
     if args.images:
         if not args.masks:
             raise DevocoreError("--images needs --masks (a folder of masks paired with the images).")
-        pairs = []
+        pairs, instance = [], args.instance_masks
         for image_file, mask_file in _pairs(Path(args.images), Path(args.masks)):
             mask = io.to_gray(io.read_image(mask_file).data)
-            pairs.append((io.read_image(image_file).data, mask > args.mask_threshold))
+            kind = mask_kind(mask, args.mask_threshold, instance)
+            if kind == "instance" and not instance:
+                print(f"note: {mask_file.name} holds {len(np.unique(mask)) - 1} cell ids in 16 bits: "
+                      "reading the masks as instance labels (--instance-masks)")
+                instance = True
+            truth = cell_labels(mask, args.min_cell) if instance else mask > args.mask_threshold
+            pairs.append((io.read_image(image_file).data, truth))
         source = f"{args.images} ({len(pairs)} images)"
     else:
         from devocore.train.segmentation import heldout_set, truth_mask
@@ -86,3 +101,50 @@ def run(args) -> dict:
                                                          for k, v in result.items()}
         (info.folder / registry.CARD).write_text(json.dumps(card, indent=2) + "\n")
     return {k: (round(v, 4) if isinstance(v, (float, np.floating)) else v) for k, v in result.items()}
+
+
+def mask_kind(mask, threshold: float, instance: bool) -> str:
+    """"instance" or "binary"; an 8-bit mask of many grey levels without a threshold is refused.
+
+    Example:
+        >>> import numpy as np
+        >>> mask_kind(np.array([[0, 300], [301, 302]], np.uint16), 0, False)
+        'instance'
+        >>> mask_kind(np.array([[0, 255]], np.uint8), 0, False)
+        'binary'
+    """
+    import numpy as np
+
+    from devocore.errors import DevocoreError
+
+    if instance:
+        return "instance"
+    values = np.unique(mask)
+    if len(values) <= 2:
+        return "binary"
+    if mask.dtype.itemsize > 1 and len(values) > 2:
+        return "instance"
+    if threshold <= 0:
+        raise DevocoreError(f"A mask holds {len(values)} different values, so it is not a plain black/white "
+                            "mask. If each value is one cell, add --instance-masks; if it is a damaged binary "
+                            "mask (JPEG), give --mask-threshold (e.g. 127).")
+    return "binary"
+
+
+def cell_labels(mask, min_cell: int = 30):
+    """Instance labels with ids under ``min_cell`` pixels set to 0 (not cells), as int32.
+
+    Example:
+        >>> import numpy as np
+        >>> lab = np.zeros((10, 10), np.uint16); lab[:6, :6] = 7; lab[9, 9] = 3
+        >>> np.unique(cell_labels(lab)).tolist()
+        [0, 7]
+    """
+    import numpy as np
+
+    labels = mask.astype(np.int32)
+    sizes = np.bincount(labels.ravel())
+    small = sizes < min_cell
+    small[0] = False
+    labels[small[labels]] = 0
+    return labels
