@@ -52,6 +52,7 @@ class SegmentConfig:
         min_size: smallest instance kept, in pixels of the original image; 0 picks
             one from the image size.
         batch: frames per network call for stacks and videos.
+        z_step: micrometres between the slices of a z-stack, for cell volumes in um^3 (with pixel_size).
     """
 
     model: str = "nucleus"
@@ -59,6 +60,7 @@ class SegmentConfig:
     pixel_size: float | None = None
     min_size: int = 0
     batch: int = 8
+    z_step: float | None = None
 
 
 @dataclass
@@ -536,6 +538,55 @@ def labels_3d(probabilities: np.ndarray, task: str = "nucleus", threshold: float
     return instances(probabilities, task, threshold, min_size or default_min_size(probabilities.shape, task) * 3)
 
 
+def link_slices(planes: np.ndarray, min_overlap: float = 0.5) -> np.ndarray:
+    """3-D cells (Z x Y x X uint32) from per-slice 2-D cells, linked where they overlap from slice to slice.
+
+    A cell in slice z continues the cell of slice z - 1 that covers at least ``min_overlap`` of the
+    smaller of the two, each cell continuing at most one and continued by at most one (largest overlaps
+    first); every other cell starts a new 3-D cell. Membrane slices are segmented one by one, so this
+    is how a stack's cells get their volumes.
+
+    Example:
+        >>> z = np.zeros((3, 6, 6), np.uint16); z[0, :3, :3] = 1; z[1, :3, :3] = 4; z[1, 4:, 4:] = 2; z[2, 4:, 4:] = 1
+        >>> lab = link_slices(z); [len(np.unique(lab[k])) - 1 for k in range(3)], int(lab.max())
+        ([1, 2, 1], 2)
+    """
+    planes = np.asarray(planes)
+    if planes.ndim != 3:
+        raise DevocoreError(f"Expected a Z x Y x X stack of labels, got shape {planes.shape}.")
+    out = np.zeros(planes.shape, np.uint32)
+    next_id = 1
+    for z in range(planes.shape[0]):
+        here = planes[z].astype(np.int64)
+        ids = np.setdiff1d(np.unique(here), [0])
+        mapping: dict[int, int] = {}
+        if z > 0 and len(ids):
+            prev = out[z - 1].astype(np.int64)
+            both = (here > 0) & (prev > 0)
+            pairs, counts = np.unique(np.stack([here[both], prev[both]]), axis=1, return_counts=True) \
+                if both.any() else (np.zeros((2, 0), np.int64), np.zeros(0, np.int64))
+            area_here = dict(zip(*np.unique(here[here > 0], return_counts=True)))
+            area_prev = dict(zip(*np.unique(prev[prev > 0], return_counts=True)))
+            taken: set[int] = set()
+            for k in np.argsort(-counts, kind="stable"):
+                a, b = int(pairs[0, k]), int(pairs[1, k])
+                if a in mapping or b in taken:
+                    continue
+                if counts[k] >= min_overlap * min(area_here[a], area_prev[b]):
+                    mapping[a] = b
+                    taken.add(b)
+        for a in ids:
+            if int(a) not in mapping:
+                mapping[int(a)] = next_id
+                next_id += 1
+        if mapping:
+            lut = np.zeros(int(ids.max()) + 1, np.uint32)
+            for a, b in mapping.items():
+                lut[a] = b
+            out[z] = lut[planes[z]]
+    return out
+
+
 def load(name: str, device: str | None = None):
     """A segmentation model by name, checked to be one (a :class:`ModelError` names the valid ones)."""
     from devocore import registry
@@ -589,6 +640,8 @@ def write_labels_tiff(path, labels: np.ndarray) -> None:
     """Save labels as a 16-bit ImageJ TIFF (Y x X, or Z/T x Y x X as pages)."""
     import tifffile
 
+    if labels.size and labels.max() > np.iinfo(np.uint16).max:
+        raise DevocoreError(f"Found {labels.max()} objects, more than a 16-bit label image holds.")
     target = path if hasattr(path, "write") else str(path)
     tifffile.imwrite(target, labels.astype(np.uint16), imagej=True, metadata={"axes": "YX" if labels.ndim == 2
                                                                                  else "ZYX"})
@@ -600,13 +653,25 @@ def _save_png(path, array: np.ndarray) -> None:
     Image.fromarray(array).save(str(path))
 
 
-def _table_3d(labels: np.ndarray, pixel_size: float | None) -> pd.DataFrame:
+def table_3d(labels: np.ndarray, pixel_size: float | None = None, z_step: float | None = None) -> pd.DataFrame:
+    """One row per 3-D cell: id, centroid (z, y, x in voxels), slices spanned, volume in voxels and, when
+    the pixel size and the z step (micrometres) are known, in um^3.
+
+    Example:
+        >>> lab = np.zeros((2, 4, 4), np.uint16); lab[:, :2, :2] = 1
+        >>> table_3d(lab, 0.5, 2.0)[["id", "slices", "volume_voxels", "volume_um3"]].values.tolist()
+        [[1.0, 2.0, 8.0, 4.0]]
+    """
     from skimage.measure import regionprops_table
 
-    props = regionprops_table(labels.astype(np.int32), properties=["label", "centroid", "area"])
-    return pd.DataFrame({"id": props["label"], "centroid_z": np.round(props["centroid-0"], 2),
-                         "centroid_y": np.round(props["centroid-1"], 2),
-                         "centroid_x": np.round(props["centroid-2"], 2), "volume_voxels": props["area"]})
+    props = regionprops_table(labels.astype(np.int32), properties=["label", "centroid", "area", "bbox"])
+    table = pd.DataFrame({"id": props["label"], "centroid_z": np.round(props["centroid-0"], 2),
+                          "centroid_y": np.round(props["centroid-1"], 2),
+                          "centroid_x": np.round(props["centroid-2"], 2),
+                          "slices": props["bbox-3"] - props["bbox-0"], "volume_voxels": props["area"]})
+    if pixel_size and z_step:
+        table["volume_um3"] = np.round(table["volume_voxels"] * pixel_size ** 2 * z_step, 2)
+    return table
 
 
 def _centroids(table: pd.DataFrame) -> pd.DataFrame:
@@ -658,14 +723,14 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
 
 def _segment_stream(source, kind: str, predictor: Predictor, cfg: SegmentConfig, out, want_3d: bool,
                     want_video: bool, progress: ProgressFn | None) -> dict:
-    probs: list[np.ndarray] = []
+    probs: list[np.ndarray] = []  # nucleus: probabilities for a 3-D watershed; membrane: 2-D cells to link
     middle = len(source) // 2
 
     def results():
         with source:
             for i, frame, result in segment_frames(source, None, cfg, len(source), progress, predictor):
                 if want_3d:
-                    probs.append(result.probability)
+                    probs.append(result.probability if predictor.task == "nucleus" else result.labels)
                 if i == middle:  # a picture a person can check, and the outlines alone
                     _save_png(out / "overlay_middle.png", overlay(frame, result.labels))
                     _save_png(out / "outlines_middle.png", overlay(np.zeros_like(frame), result.labels))
@@ -677,9 +742,10 @@ def _segment_stream(source, kind: str, predictor: Predictor, cfg: SegmentConfig,
     if not summary["planes"]:
         raise DevocoreError(f"'{source.name}' gave no frames to segment.")
     if want_3d:
-        labels = labels_3d(np.stack(probs), predictor.task, cfg.threshold)
+        labels = labels_3d(np.stack(probs), predictor.task, cfg.threshold) if predictor.task == "nucleus" \
+            else link_slices(np.stack(probs))
         write_labels_tiff(out / "labels_3d.tif", labels)
-        _table_3d(labels, cfg.pixel_size).to_csv(out / "table_3d.csv", index=False)
+        table_3d(labels, cfg.pixel_size, cfg.z_step).to_csv(out / "table_3d.csv", index=False)
         summary["instances_3d"] = int(labels.max())
         summary["files"] += ["labels_3d.tif", "table_3d.csv"]
     return summary

@@ -450,3 +450,42 @@ def test_cli_eval_membrane_instance_masks_reports_cell_figures(user_model, tmp_p
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     assert {"f1", "mean_matched_iou", "iou", "baseline_f1"} <= set(figures)
     assert figures["baseline_f1"] == pytest.approx(1.0)  # the classical method finds the four clean cells
+
+
+def _voronoi_embryo(seed=0, shape=(24, 48, 64), cells=6):
+    """A Z x Y x X ellipsoidal 'embryo' cut into Voronoi cells, one voxel of membrane between them."""
+    rng = np.random.default_rng(seed)
+    zz, yy, xx = np.indices(shape)
+    inside = ((zz - shape[0] / 2) / (shape[0] / 2.2)) ** 2 + ((yy - shape[1] / 2) / (shape[1] / 2.2)) ** 2 \
+        + ((xx - shape[2] / 2) / (shape[2] / 2.2)) ** 2 < 1
+    centres = np.argwhere(inside)[rng.choice(inside.sum(), cells, replace=False)]
+    dist = np.stack([(zz - c[0]) ** 2 + (yy - c[1]) ** 2 + (xx - c[2]) ** 2 for c in centres])
+    order = np.sort(dist, axis=0)
+    labels = (np.argmin(dist, axis=0) + 1) * inside
+    labels[np.sqrt(order[1]) - np.sqrt(order[0]) < 1.0] = 0  # membranes
+    return labels.astype(np.uint16)
+
+
+def test_membrane_cells_are_linked_across_slices_with_their_volumes():
+    truth = _voronoi_embryo()
+    rng = np.random.default_rng(1)
+    planes = np.zeros_like(truth)
+    for z in range(truth.shape[0]):  # each slice numbers its cells on its own, as a 2-D segmentation does
+        ids = np.unique(truth[z])[1:]
+        lut = np.zeros(truth.max() + 1, np.uint16)
+        lut[ids] = rng.permutation(len(ids)) + 1
+        planes[z] = lut[truth[z]]
+    linked = segmentation.link_slices(planes)
+    assert int(linked.max()) == len(np.unique(truth)) - 1
+    for cell in np.unique(truth)[1:]:  # one linked id per true cell, and the same voxels
+        assert len(np.unique(linked[truth == cell])) == 1
+    table = segmentation.table_3d(linked, pixel_size=0.5, z_step=1.0)
+    assert sorted(table["volume_voxels"]) == sorted(np.bincount(truth.ravel())[1:][np.bincount(truth.ravel())[1:] > 0])
+    assert table["volume_um3"].sum() == pytest.approx((truth > 0).sum() * 0.25)
+
+
+def test_two_cells_that_only_touch_a_corner_are_not_linked():
+    planes = np.zeros((2, 10, 10), np.uint16)
+    planes[0, :5, :5] = 1
+    planes[1, 4:9, 4:9] = 1  # overlaps one pixel: another cell
+    assert int(segmentation.link_slices(planes).max()) == 2

@@ -23,7 +23,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--pixel-size", type=float, default=None, help="micrometres per pixel, for areas in um^2")
     parser.add_argument("--min-size", type=int, default=0, help="smallest object kept, in pixels (default: automatic)")
     parser.add_argument("--batch", type=int, default=8, help="frames per network call (default 8)")
-    parser.add_argument("--labels-3d", action="store_true", help="for z-stacks: link slices into 3-D labels")
+    parser.add_argument("--labels-3d", action="store_true",
+                        help="for z-stacks: 3-D labels (membrane: each slice's cells linked to the overlapping "
+                             "cell of the slice before) and table_3d.csv with each cell's volume")
+    parser.add_argument("--z-step", type=float, default=None,
+                        help="micrometres between slices; with --pixel-size, volumes also in um^3")
     parser.add_argument("--no-overlay", action="store_true", help="for videos: skip the overlay video")
     parser.add_argument("--json", action="store_true", help="print a summary as one JSON object")
 
@@ -36,11 +40,12 @@ def run(args) -> dict:
 
     if not 0.0 < args.threshold < 1.0:
         raise DevocoreError(f"--threshold must be between 0 and 1, got {args.threshold}.")
-    if args.pixel_size is not None and args.pixel_size <= 0:
-        raise DevocoreError(f"--pixel-size must be positive, got {args.pixel_size}.")
+    for name in ("pixel_size", "z_step"):
+        if getattr(args, name) is not None and getattr(args, name) <= 0:
+            raise DevocoreError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}.")
     model = segmentation.load(args.model)
     cfg = segmentation.SegmentConfig(model=args.model, threshold=args.threshold, pixel_size=args.pixel_size,
-                                     min_size=args.min_size, batch=max(1, args.batch))
+                                     min_size=args.min_size, batch=max(1, args.batch), z_step=args.z_step)
     summary = segment_path(Path(args.input), model, cfg, Path(args.out), labels_3d=args.labels_3d,
                            overlay=not args.no_overlay, progress=terminal("segment"))
     if args.json:
@@ -49,5 +54,7 @@ def run(args) -> dict:
         print_json(summary)
     else:
         print(f"{summary['kind']} '{Path(args.input).name}': {summary['planes']} plane(s), "
-              f"{summary['instances']} instance(s) in total; wrote {', '.join(summary['files'])} to {args.out}")
+              f"{summary['instances']} instance(s) in total"
+              + (f", {summary['instances_3d']} linked in 3-D" if "instances_3d" in summary else "")
+              + f"; wrote {', '.join(summary['files'])} to {args.out}")
     return 0

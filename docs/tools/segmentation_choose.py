@@ -1,0 +1,59 @@
+"""Choose the segmentation threshold and post-processing on the *training* data's own validation split.
+
+The split is the one `train nucleus/membrane --images ... --group-by '^(t\\d+)_' --val-fraction 0.15` makes
+(whole time points, seed 0), so nothing here looks at ../shared/data/eval.
+
+    PYTHONPATH=. python docs/tools/segmentation_choose.py --task nucleus --model /path/to/model \\
+        --images ../shared/data/train/ctc_nuclei/images --masks ../shared/data/train/ctc_nuclei/masks --json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", choices=["nucleus", "membrane"], required=True)
+    parser.add_argument("--model", required=True, help="model name or folder")
+    parser.add_argument("--images", required=True)
+    parser.add_argument("--masks", required=True)
+    parser.add_argument("--thresholds", default="0.3,0.4,0.5,0.6,0.7")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    from devocore import segmentation
+    from devocore.commands._train_seg import _initial
+    from devocore.commands.eval_segmentation import cell_labels
+    from devocore.train import user_data
+
+    instance = args.task == "membrane"
+    data = user_data.load_dataset(args.images, args.masks, args.task, binary=not instance,
+                                  group_pattern=r"^(t\d+)_")
+    _, val = user_data.split(data.groups, 0.15, seed=0)
+    pairs = [(data.images[i], cell_labels(data.masks[i]) if instance else data.masks[i] > 0) for i in val]
+    model = _initial(args.model).eval()
+    predictor = segmentation.Predictor(model)
+    probs = [predictor.probability(image) for image, _ in pairs]
+    rows = []
+    for threshold in (float(t) for t in args.thresholds.split(",")):
+        it = iter(probs)
+
+        def method(image, task, thr, it=it):
+            return segmentation.postprocess(next(it), image, task, thr)
+
+        figures = segmentation.evaluate_pairs(pairs, None, args.task, threshold, method=method)
+        rows.append({"threshold": threshold, **{k: round(v, 4) for k, v in figures.items()}})
+        print(f"threshold {threshold:.2f}: IoU {figures['iou']:.3f} F1 {figures['f1']:.3f} "
+              f"(P {figures['precision']:.3f} R {figures['recall']:.3f})")
+    best = max(rows, key=lambda r: r["f1"] + r["iou"])
+    result = {"task": args.task, "model": args.model, "validation_images": len(pairs), "rows": rows,
+              "best_threshold": best["threshold"]}
+    if args.json:
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
