@@ -229,3 +229,18 @@ def measured_figures(card: dict) -> list[dict]:
                                           if isinstance(record.get(baseline_key), (int, float)) else None),
                              "baseline method": record.get("baseline", "")})
     return rows
+
+
+def measured_commands(card: dict) -> list[str]:
+    """The commands that made the card's evaluations (``metrics.eval_<data>.command``), in order, once each.
+
+    Example:
+        >>> measured_commands({"metrics": {"eval_real": {"iou": 0.8, "command": "python -m devocore eval x"}}})
+        ['python -m devocore eval x']
+    """
+    seen: list[str] = []
+    for key, record in (card.get("metrics") or {}).items():
+        command = record.get("command") if key.startswith("eval_") and isinstance(record, dict) else None
+        if isinstance(command, str) and command not in seen:
+            seen.append(command)
+    return seen

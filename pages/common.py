@@ -144,3 +144,6 @@ def measured_accuracy(model_name: str) -> None:
         st.caption("Measured on data the model never saw during training (from its card; the commands are in "
                    "the README). Compare with the baseline before trusting the numbers on your own data.")
         st.dataframe(rows, hide_index=True, width="stretch")
+        commands = registry.measured_commands(registry.find_model(model_name).card)
+        for command in commands:
+            st.code(command, language="bash", wrap_lines=True)

@@ -128,7 +128,7 @@ with left:
     common.set_param("seg_threshold", threshold)
     pixel_size = st.number_input("Pixel size (um, 0 = unknown)", 0.0, 100.0, 0.0, 0.01, key="seg_pixel_size")
     cfg = segmentation.SegmentConfig(model=model_name, threshold=threshold, pixel_size=pixel_size or None)
-    common.measured_accuracy(model_name)
+common.measured_accuracy(model_name)  # full width: the figures and commands must be readable
 
 with common.guard("reading the file"):
     if data is None:

@@ -62,6 +62,7 @@ def run(args) -> dict:
 
     name = args.model or args.task
     model = segmentation.load(name)
+    instance = False
     if args.images:
         if not args.masks:
             raise DevocoreError("--images needs --masks (a folder of masks paired with the images).")
@@ -97,8 +98,16 @@ def run(args) -> dict:
         info = registry.find_model(name)
         card = json.loads((info.folder / registry.CARD).read_text())
         key = "real" if args.images else "simulated"
-        card.setdefault("metrics", {})[f"eval_{key}"] = {k: (round(v, 4) if isinstance(v, float) else v)
-                                                         for k, v in result.items()}
+        record = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items()}
+        if args.images:  # the folder's own name, not a path from this machine
+            folder = Path(args.images).resolve()
+            record["data"] = f"{folder.parent.name}/{folder.name} ({len(pairs)} real images)"
+        record["command"] = "python -m devocore " + " ".join(
+            ["eval", "segmentation", "--task", args.task, "--model", name]
+            + (["--images", args.images, "--masks", args.masks] if args.images else [])
+            + (["--mask-threshold", f"{args.mask_threshold:g}"] if args.mask_threshold else [])
+            + (["--instance-masks"] if args.images and instance else []))
+        card.setdefault("metrics", {})[f"eval_{key}"] = record
         (info.folder / registry.CARD).write_text(json.dumps(card, indent=2) + "\n")
     return {k: (round(v, 4) if isinstance(v, (float, np.floating)) else v) for k, v in result.items()}
 
