@@ -25,6 +25,13 @@ def user_model_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".devoscope" / "models"
 
 
+def state_dir() -> Path:
+    """Folder for devocore's own bookkeeping (the record of files it wrote): ``DEVOCORE_STATE_DIR`` or
+    ``~/.devoscope``."""
+    env = os.environ.get("DEVOCORE_STATE_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".devoscope"
+
+
 def data_root() -> Path:
     """The server folder under which pages may read input folders (``DEVOCORE_DATA_DIR``, default: home)."""
     env = os.environ.get("DEVOCORE_DATA_DIR")

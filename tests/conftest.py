@@ -16,6 +16,7 @@ os.environ.setdefault("DEVOCORE_DEVICE", "cpu")
 @pytest.fixture(autouse=True)
 def _isolated_user_models(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path_factory.mktemp("user_models")))
+    monkeypatch.setenv("DEVOCORE_STATE_DIR", str(tmp_path_factory.mktemp("state")))  # the record of outputs
 
 
 def pytest_collection_modifyitems(config, items):
