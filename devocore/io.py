@@ -675,11 +675,14 @@ def extract_zip(source: Source, dest: str | os.PathLike, name: str | None = None
     Refuses entries that would land outside ``dest`` (``../x``, absolute paths,
     links), archives that inflate beyond the upload limit or by more than
     ``max_ratio`` (ZIP bombs), and archives with more than ``max_files`` entries.
-    Nothing is written unless the whole archive passes these checks.
+    Nothing is written unless the whole archive passes these checks, and extraction is all or
+    nothing: entries go to a hidden folder beside ``dest`` first and are moved into place only when
+    every one was read whole (an entry larger than it declares, or damaged, leaves nothing behind).
 
     Raises:
         UnsafePathError, TooLargeError, UnreadableFileError.
     """
+    import shutil
     import stat
     import zipfile
 
@@ -714,21 +717,50 @@ def extract_zip(source: Source, dest: str | os.PathLike, name: str | None = None
         if clash is not None:
             raise UnreadableFileError(f"{what} holds both a file and a folder named '{clash}'; "
                                       "the archive was refused.")
-        written = []
-        for entry, target in targets:
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.open(entry) as src, open(target, "wb") as out:
-                    remaining = entry.file_size + 1
-                    while chunk := src.read(min(1 << 20, remaining)):
-                        remaining -= len(chunk)
-                        if remaining <= 0:  # the header lied about the size
-                            raise TooLargeError(f"{what}: entry '{entry.filename}' is larger than it declares.")
-                        out.write(chunk)
-            except (OSError, zipfile.BadZipFile) as exc:
-                raise UnreadableFileError(f"{what}: entry '{entry.filename}' could not be extracted "
-                                          f"({exc.strerror if isinstance(exc, OSError) else exc}).") from exc
-            written.append(target)
+        for entry, target in targets:  # a file already where a folder must go: say so before writing
+            blocked = next((p for p in [target, *target.parents] if p != dest and dest in p.parents
+                            and p.exists() and (p.is_dir() == (p == target))), None)
+            if blocked is not None:
+                raise UnreadableFileError(f"{what}: entry '{entry.filename}' could not be extracted ('{blocked.name}' "
+                                          "already exists there as a file or folder); nothing was extracted.")
+        # all or nothing: everything goes to a hidden folder beside dest first, and is moved into place
+        # only when every entry was read whole (a lying or damaged entry leaves nothing behind)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-unzip-", dir=dest.parent))
+        created, written = not dest.exists(), []
+        try:
+            for entry, target in targets:
+                staged = staging / target.relative_to(dest)
+                try:
+                    staged.parent.mkdir(parents=True, exist_ok=True)
+                    with archive.open(entry) as src, open(staged, "wb") as out:
+                        remaining = entry.file_size + 1
+                        while chunk := src.read(min(1 << 20, remaining)):
+                            remaining -= len(chunk)
+                            if remaining <= 0:  # the header lied about the size
+                                raise TooLargeError(f"{what}: entry '{entry.filename}' is larger than it "
+                                                    "declares; nothing was extracted.")
+                            out.write(chunk)
+                except (OSError, zipfile.BadZipFile) as exc:
+                    raise UnreadableFileError(
+                        f"{what}: entry '{entry.filename}' could not be extracted "
+                        f"({exc.strerror if isinstance(exc, OSError) else exc}); nothing was extracted.") from exc
+            for entry, target in targets:
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(staging / target.relative_to(dest), target)
+                except OSError as exc:
+                    raise UnreadableFileError(f"{what}: entry '{entry.filename}' could not be extracted "
+                                              f"({exc.strerror}); nothing was extracted.") from exc
+                written.append(target)
+        except BaseException:
+            for target in written:  # a move failed half way (a full disk, a folder in the way)
+                target.unlink(missing_ok=True)
+            if created:
+                shutil.rmtree(dest, ignore_errors=True)
+            raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return written
 
 

@@ -12,6 +12,7 @@ from PIL import Image
 from devocore import io as dio
 from devocore.config import Limits
 from devocore.errors import (
+    DevocoreError,
     EmptyFileError,
     EmptyTableError,
     MissingColumnsError,
@@ -367,3 +368,39 @@ def test_zip_of_frames_is_laid_out_flat_in_natural_order(tmp_path):
         assert [int(f[0, 0]) for f in frames] == [1, 2, 10]
     with pytest.raises(NoFramesError, match="holds no PNG"):
         dio.extract_zip_frames(zip_bytes({"a.txt": b"x"}), tmp_path / "none", name="z.zip")
+
+
+def _lie_about_size(data: bytes, name: bytes, size: int) -> bytes:
+    """``data`` (a ZIP) with the sizes declared for entry ``name`` (local and central headers) set to ``size``."""
+    data = bytearray(data)
+    for magic, name_len_at, size_at, name_at in ((b"PK\x03\x04", 26, 22, 30), (b"PK\x01\x02", 28, 24, 46)):
+        at = data.find(magic)
+        while at >= 0:
+            length = struct.unpack("<H", data[at + name_len_at: at + name_len_at + 2])[0]
+            if data[at + name_at: at + name_at + length] == name:
+                data[at + size_at: at + size_at + 4] = struct.pack("<I", size)
+            at = data.find(magic, at + 4)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("compression", ["stored", "deflated"])
+def test_zip_entry_that_lies_about_its_size_leaves_nothing_behind(tmp_path, compression):
+    import zipfile
+
+    buf = io.BytesIO()
+    method = zipfile.ZIP_STORED if compression == "stored" else zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(buf, "w", method) as archive:
+        archive.writestr("a.txt", b"A" * 1000)
+        archive.writestr("sub/b.txt", bytes(range(256)) * 20)
+    liar = _lie_about_size(buf.getvalue(), b"sub/b.txt", 100)
+    dest = tmp_path / "out"
+    with pytest.raises(UnreadableFileError if compression == "stored" else (UnreadableFileError, TooLargeError),
+                       match="nothing was extracted"):
+        dio.extract_zip(liar, dest, name="liar.zip")
+    assert not dest.exists() and list(tmp_path.iterdir()) == []
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "mine.txt").write_text("the user's file")
+    with pytest.raises(DevocoreError):
+        dio.extract_zip(liar, tmp_path / "kept", name="liar.zip")
+    assert sorted(p.name for p in (tmp_path / "kept").rglob("*")) == ["mine.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
