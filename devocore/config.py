@@ -53,6 +53,9 @@ class Limits:
         max_total_pixels: largest stack or video, summed over planes.
         max_frames: most frames read from one video or stack.
         max_rows: most rows read from one table.
+        max_columns: most columns read from one table (counted in the header before parsing).
+        max_decoded_mb: most memory one image or stack may take once decoded, in megabytes (checked
+            from the file's header before decoding; videos are streamed frame by frame instead).
     """
 
     upload_mb: int = 1024
@@ -60,6 +63,8 @@ class Limits:
     max_total_pixels: int = 2_000_000_000
     max_frames: int = 20_000
     max_rows: int = 5_000_000
+    max_columns: int = 10_000
+    max_decoded_mb: int = 4096
 
     @classmethod
     def from_env(cls) -> "Limits":
@@ -71,6 +76,8 @@ class Limits:
             max_total_pixels=_env_int("DEVOCORE_MAX_TOTAL_PIXELS", base.max_total_pixels),
             max_frames=_env_int("DEVOCORE_MAX_FRAMES", base.max_frames),
             max_rows=_env_int("DEVOCORE_MAX_ROWS", base.max_rows),
+            max_columns=_env_int("DEVOCORE_MAX_COLUMNS", base.max_columns),
+            max_decoded_mb=_env_int("DEVOCORE_MAX_DECODED_MB", base.max_decoded_mb),
         )
 
     def describe(self) -> dict[str, str]:
@@ -81,6 +88,8 @@ class Limits:
             "pixels per stack or video": f"{self.max_total_pixels / 1e9:.0f} gigapixels",
             "frames per video": f"{self.max_frames:,}",
             "rows per table": f"{self.max_rows:,}",
+            "columns per table": f"{self.max_columns:,}",
+            "memory per decoded image or stack": f"{self.max_decoded_mb / 1024:.0f} GB",
         }
 
 

@@ -16,6 +16,8 @@ import logging
 import os
 import re
 import tempfile
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator, Sequence, Union
@@ -112,6 +114,12 @@ def _check_plane(height: int, width: int, what: str, limits: Limits) -> None:
         raise TooLargeError(
             f"{what} is {width} x {height} pixels ({width * height / 1e6:.0f} megapixels); "
             f"the limit is {limits.max_pixels / 1e6:.0f} megapixels per image.")
+
+
+def _check_decoded(nbytes: int, what: str, limits: Limits) -> None:
+    if nbytes > limits.max_decoded_mb * 2**20:
+        raise TooLargeError(f"{what} would take {nbytes / 2**20:,.0f} MB of memory once decoded; the limit is "
+                            f"{limits.max_decoded_mb:,} MB per image or stack.")
 
 
 # ----------------------------------------------------------------------------- images
@@ -217,6 +225,45 @@ def _read_pil(data: bytes, fmt: str, what: str, name: str, limits: Limits) -> Im
     return ImageData(array, "YX" if array.ndim == 2 else "YXC", name)
 
 
+class _LibraryLog(logging.Filter):
+    """Keeps a library's log records (tifffile's ERROR lines on damaged files) off the terminal while a
+    reader in this thread collects them; devocore turns them into one clear message instead."""
+
+    def __init__(self):
+        super().__init__()
+        self.local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        messages = getattr(self.local, "messages", None)
+        if messages is None:
+            return True
+        messages.append(record.getMessage())
+        log.debug("%s: %s", record.name, record.getMessage())
+        return False
+
+    @contextmanager
+    def collect(self) -> Iterator[list[str]]:
+        self.local.messages = messages = []
+        try:
+            yield messages
+        finally:
+            self.local.messages = None
+
+
+_TIFFFILE_LOG = _LibraryLog()
+logging.getLogger("tifffile").addFilter(_TIFFFILE_LOG)
+
+
+def _declared_planes(tif) -> int | None:
+    """Planes an ImageJ TIFF says it holds (its 'images=' entry), or None."""
+    try:
+        meta = tif.imagej_metadata if tif.is_imagej else None
+    except Exception:  # damaged metadata: nothing declared
+        return None
+    images = (meta or {}).get("images")
+    return int(images) if isinstance(images, (int, float)) and images > 0 else None
+
+
 _TIFF_AXES = {"S": "C", "C": "C", "Z": "Z", "T": "T", "I": "T", "Q": "T", "Y": "Y", "X": "X"}
 
 
@@ -224,7 +271,7 @@ def _read_tiff(data: bytes, what: str, name: str, limits: Limits) -> ImageData:
     import tifffile
 
     try:
-        with tifffile.TiffFile(_io.BytesIO(data)) as tif:
+        with _TIFFFILE_LOG.collect() as complaints, tifffile.TiffFile(_io.BytesIO(data)) as tif:
             if not tif.series:
                 raise NoFramesError(f"{what} is a TIFF with no images in it.")
             series = tif.series[0]
@@ -232,13 +279,27 @@ def _read_tiff(data: bytes, what: str, name: str, limits: Limits) -> ImageData:
             height = shape[axes.index("Y")] if "Y" in axes else shape[-2]
             width = shape[axes.index("X")] if "X" in axes else shape[-1]
             _check_plane(height, width, what, limits)
+            # everything below comes from the headers: refuse before decoding a single plane
+            planes = int(np.prod([s for s, a in zip(shape, axes) if _TIFF_AXES.get(a, "T") in "TZ"],
+                                 dtype=np.int64))
+            if planes > limits.max_frames:
+                raise TooLargeError(f"{what} holds {planes:,} planes (frames or slices); the limit is "
+                                    f"{limits.max_frames:,}.")
             total = int(np.prod(shape, dtype=np.int64))
             if total > limits.max_total_pixels:
                 raise TooLargeError(
                     f"{what} holds {total / 1e9:.1f} gigapixels; the limit is "
                     f"{limits.max_total_pixels / 1e9:.0f} gigapixels per stack.")
+            _check_decoded(total * series.dtype.itemsize, what, limits)
+            declared = _declared_planes(tif)
+            broken = [m for m in complaints if "invalid page offset" in m or "corrupt" in m]
+            if (declared and planes < declared) or broken:
+                raise UnreadableFileError(
+                    f"{what} is truncated or damaged: only {planes:,} of its {declared:,} planes could be read."
+                    if declared and planes < declared else
+                    f"{what} is truncated or damaged: {planes:,} plane(s) could be read, then the file breaks off.")
             array = series.asarray()
-    except (NoFramesError, TooLargeError):
+    except (NoFramesError, TooLargeError, UnreadableFileError):
         raise
     except Exception as exc:  # tifffile raises many kinds on damaged files
         raise UnreadableFileError(f"{what} is a TIFF that cannot be decoded; it may be truncated or corrupt "

@@ -1,7 +1,9 @@
 """Readers: every format and every bad input, with files the tests make."""
 import io
+import os
 import struct
 import zlib
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -404,3 +406,57 @@ def test_zip_entry_that_lies_about_its_size_leaves_nothing_behind(tmp_path, comp
         dio.extract_zip(liar, tmp_path / "kept", name="liar.zip")
     assert sorted(p.name for p in (tmp_path / "kept").rglob("*")) == ["mine.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
+
+
+def test_tiff_with_more_planes_than_the_frame_limit_is_refused_from_the_header():
+    data = tiff_bytes(np.zeros((25_000, 2, 2), np.uint8))
+    with pytest.raises(TooLargeError, match="25,000 planes"):
+        dio.read_image(data, name="many.tif", limits=Limits())
+
+
+def test_tiff_over_the_decoded_memory_limit_is_refused():
+    with pytest.raises(TooLargeError, match="once decoded"):
+        dio.read_image(tiff_bytes(np.zeros((4, 256, 256), np.float32)), name="f.tif",
+                       limits=Limits(max_decoded_mb=0))
+
+
+def test_truncated_imagej_stack_says_how_many_planes_and_is_refused(caplog):
+    stack = (np.arange(10 * 32 * 32) % 60000).astype(np.uint16).reshape(10, 32, 32)
+    data = tiff_bytes(stack, imagej=True)
+    with caplog.at_level("DEBUG"):
+        with pytest.raises(UnreadableFileError, match="only 1 of its 10 planes"):
+            dio.read_image(data[: len(data) // 2], name="half.tif")
+    assert not [r for r in caplog.records if r.name.startswith("tifffile")]  # no library noise on the terminal
+
+
+def test_multipage_tiff_cut_at_a_page_is_refused():
+    import tifffile
+
+    buf = io.BytesIO()
+    with tifffile.TiffWriter(buf) as writer:
+        for index in range(10):
+            writer.write(np.full((16, 16), index, np.uint8), metadata=None)
+    data = buf.getvalue()
+    with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        cut = tif.pages[6].offset
+    with pytest.raises(UnreadableFileError, match="6 plane"):
+        dio.read_image(data[:cut], name="cut.tif")
+
+
+def test_ffmpeg_noise_stays_off_the_terminal(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.badinputs import _video
+
+    path = tmp_path / "broken.avi"
+    _video(path, 40)  # as corrupt_middle.avi in the bad-input corpus: FFmpeg complains about frame 20
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 3000] = bytes(3000)
+    path.write_bytes(bytes(data))
+    code = f"from devocore import io; print(sum(1 for _ in io.open_frames({str(path)!r})))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=str(Path(dio.__file__).resolve().parents[1]),
+                          env={k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"})
+    assert proc.returncode == 0 and int(proc.stdout) > 0
+    assert "@ 0x" not in proc.stderr and "No JPEG data" not in proc.stderr, proc.stderr
