@@ -291,13 +291,14 @@ def _read_tiff(data: bytes, what: str, name: str, limits: Limits) -> ImageData:
                     f"{what} holds {total / 1e9:.1f} gigapixels; the limit is "
                     f"{limits.max_total_pixels / 1e9:.0f} gigapixels per stack.")
             _check_decoded(total * series.dtype.itemsize, what, limits)
-            declared = _declared_planes(tif)
-            broken = [m for m in complaints if "invalid page offset" in m or "corrupt" in m]
-            if (declared and planes < declared) or broken:
+            declared = _declared_planes(tif)  # ImageJ counts every 2-D image, channels included
+            images = int(np.prod([s for s, a in zip(shape, axes) if a not in "YXS"], dtype=np.int64))
+            broken = [m for m in complaints if "invalid page offset" in m]  # the chain of pages breaks off
+            if (declared and images < declared) or broken:
                 raise UnreadableFileError(
-                    f"{what} is truncated or damaged: only {planes:,} of its {declared:,} planes could be read."
-                    if declared and planes < declared else
-                    f"{what} is truncated or damaged: {planes:,} plane(s) could be read, then the file breaks off.")
+                    f"{what} is truncated or damaged: only {images:,} of its {declared:,} planes could be read."
+                    if declared and images < declared else
+                    f"{what} is truncated or damaged: {images:,} plane(s) could be read, then the file breaks off.")
             array = series.asarray()
     except (NoFramesError, TooLargeError, UnreadableFileError):
         raise
