@@ -634,7 +634,7 @@ def read_table(source: Source, name: str | None = None, required: Sequence[str] 
         name: display name for messages.
         required: columns that must be present.
         numeric: columns that must hold numbers (empty cells are allowed and become NaN).
-        limits: ``max_rows`` caps the rows read.
+        limits: ``max_rows`` caps the rows read, ``max_columns`` the columns (counted in the header).
 
     Raises:
         EmptyFileError, UnreadableFileError, EmptyTableError, MissingColumnsError,
@@ -656,9 +656,13 @@ def read_table(source: Source, name: str | None = None, required: Sequence[str] 
     label = name or (str(source) if isinstance(source, (str, os.PathLike)) else "")
     if text.count("\n") > limits.max_rows + 1:  # refuse before parsing: counting lines is cheap
         raise TooLargeError(f"{what} has more than {limits.max_rows:,} rows, the limit per table.")
-    header = text.split("\n", 1)[0]
+    end = text.find("\n")
+    header = text if end < 0 else text[:end]
     sep = "\t" if label.lower().endswith(".tsv") or ("\t" in header and "," not in header) else \
         ";" if (";" in header and "," not in header) else ","
+    if header.count(sep) + 1 > limits.max_columns:  # refuse before parsing: a wide header takes pandas ages
+        raise TooLargeError(f"{what} has {header.count(sep) + 1:,} columns; the limit is {limits.max_columns:,} "
+                            "per table.")
     try:
         frame = pd.read_csv(_io.StringIO(text), sep=sep, nrows=limits.max_rows + 1)
     except pd.errors.EmptyDataError as exc:

@@ -460,3 +460,14 @@ def test_ffmpeg_noise_stays_off_the_terminal(tmp_path):
                           env={k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"})
     assert proc.returncode == 0 and int(proc.stdout) > 0
     assert "@ 0x" not in proc.stderr and "No JPEG data" not in proc.stderr, proc.stderr
+
+
+def test_table_with_millions_of_columns_is_refused_before_parsing():
+    import time
+
+    header = ",".join(f"c{i}" for i in range(1_500_000))  # about 13 MB in one header line
+    data = (header + "\n" + ",".join("1" * 1 for _ in range(3)) + "\n").encode()
+    start = time.time()
+    with pytest.raises(TooLargeError, match="1,500,000 columns"):
+        dio.read_table(data, name="wide.csv", limits=Limits())
+    assert time.time() - start < 3
