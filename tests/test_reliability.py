@@ -100,3 +100,30 @@ def test_no_internal_error_when_the_state_folder_is_unwritable(tmp_path, capsys,
     image.write_bytes(png_bytes(np.full((20, 20), 100, np.uint8)))
     code, _, _ = run(["track", image, "--out", tmp_path / "t.csv"], capsys)
     assert code == 0 and (tmp_path / "t.csv").exists()
+
+
+def test_lineage_flags_frames_without_an_embryo(tmp_path, capsys):
+    from devocore import lineage
+    from devocore.io import open_frames
+    from tests.test_io import write_video
+
+    with open_frames(config.EXAMPLES_DIR / "lineage" / "timelapse.mp4") as frames:
+        embryo = [frame for index, frame in enumerate(frames) if index in (20, 40, 60)]
+    black = np.zeros_like(embryo[0])
+    noise = np.random.default_rng(0).integers(0, 255, embryo[0].shape, dtype=np.uint8)
+    video = tmp_path / "mixed.avi"
+    write_video(video, [*embryo, black, noise, black])
+    code, err, _ = run(["lineage", video, "--out", tmp_path / "p.csv", "--method", "stage"], capsys)
+    assert code == 0 and any(line.startswith("warning: 3 of 6 frames show no embryo") for line in err), err
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "p.csv")
+    assert table["embryo"].tolist() == [True, True, True, False, False, False]
+    assert [lineage.structure(f) >= lineage.STRUCTURE_MIN for f in (black, noise)] == [False, False]
+
+
+def test_lineage_of_a_noise_image_warns(tmp_path, capsys):
+    image = tmp_path / "noise.png"
+    image.write_bytes(png_bytes(np.random.default_rng(1).integers(0, 255, (200, 200), dtype=np.uint8)))
+    code, err, _ = run(["lineage", image, "--out", tmp_path / "p.csv"], capsys)
+    assert code == 0 and any("No frame shows an embryo" in line for line in err)
