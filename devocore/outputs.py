@@ -2,7 +2,8 @@
 
 The CLI calls :func:`check` before a command runs and :func:`record` after it succeeded. The rule:
 
-* an output (``--out``, ``--overlay``, ``--snapshot``, ``--plot``, ``--plot-dir``) must not be an input
+* an output (``--out``, ``--overlay``, ``--snapshot``, ``--plot``, ``--plot-dir``, ``--grid``, ``--gif``,
+  ``--real-grid``, ``--figures``, ``--examples``) must not be an input
   (same resolved path, or the same file through a hard link), must not lie inside an input folder, and
   an output folder must not hold an input; this holds even with ``--overwrite``;
 * an existing file is replaced only when devocore wrote it with the same command and option and it has not
@@ -38,7 +39,7 @@ from devocore.errors import OutputError
 
 log = logging.getLogger(__name__)
 
-OUTPUT_OPTIONS = ("out", "overlay", "snapshot", "plot", "plot_dir")
+OUTPUT_OPTIONS = ("out", "overlay", "snapshot", "plot", "plot_dir", "grid", "gif", "real_grid", "figures", "examples")
 NOT_INPUTS = frozenset({"model", "from_model", "init", "checkpoint", "cache", "name", "overwrite"})
 LEDGER = "outputs.jsonl"
 _LEDGER_KEEP = 5000  # entries kept when the ledger is pruned
