@@ -201,6 +201,8 @@ def _read_pil(data: bytes, fmt: str, what: str, name: str, limits: Limits) -> Im
         with Image.open(_io.BytesIO(data)) as im:
             width, height = im.size
             _check_plane(height, width, what, limits)
+            _check_decoded(width * height * len(im.getbands()) * (2 if im.mode.startswith("I;16") else
+                                                                  4 if im.mode in ("I", "F") else 1), what, limits)
             im.load()
             mode = im.mode
             if mode == "P":
@@ -601,6 +603,34 @@ def open_frames(source: str | os.PathLike, limits: Limits = LIMITS) -> FrameSour
     raise UnsupportedFormatError(
         f"'{path.name}' is not a video ({', '.join(VIDEO_SUFFIXES)}), an image ({', '.join(IMAGE_SUFFIXES)}) "
         "or a folder of images.")
+
+
+def remove_stale_folders(parent: str | os.PathLike, prefix: str, older_than_s: float) -> list[Path]:
+    """Delete the folders ``parent/<prefix>*`` in which nothing changed for ``older_than_s`` seconds.
+
+    For temporary session folders whose session is long gone; returns the folders removed.
+
+    Example:
+        >>> import tempfile
+        >>> remove_stale_folders(tempfile.mkdtemp(), "devoscope-session-", 86400)
+        []
+    """
+    import shutil
+    import time
+
+    removed = []
+    now = time.time()
+    for folder in Path(parent).glob(f"{prefix}*"):
+        try:
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            newest = max([folder.stat().st_mtime] + [p.lstat().st_mtime for p in folder.rglob("*")])
+        except OSError:  # removed meanwhile by another process
+            continue
+        if now - newest > older_than_s:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def save_upload(data: bytes, suffix: str, folder: str | os.PathLike | None = None) -> Path:

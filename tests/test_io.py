@@ -471,3 +471,22 @@ def test_table_with_millions_of_columns_is_refused_before_parsing():
     with pytest.raises(TooLargeError, match="1,500,000 columns"):
         dio.read_table(data, name="wide.csv", limits=Limits())
     assert time.time() - start < 3
+
+
+def test_stale_session_folders_are_removed_and_fresh_ones_kept(tmp_path):
+    import time
+
+    old, fresh, other = tmp_path / "devoscope-session-old", tmp_path / "devoscope-session-new", tmp_path / "mine"
+    for folder in (old, fresh, other):
+        folder.mkdir()
+        (folder / "upload.png").write_bytes(b"x")
+    day_ago = time.time() - 2 * 86400
+    for path in (old, old / "upload.png", other, other / "upload.png"):
+        os.utime(path, (day_ago, day_ago))
+    removed = dio.remove_stale_folders(tmp_path, "devoscope-session-", 86400)
+    assert removed == [old] and not old.exists() and fresh.exists() and other.exists()
+
+
+def test_png_over_the_decoded_memory_limit_is_refused():
+    with pytest.raises(TooLargeError, match="once decoded"):
+        dio.read_image(png_bytes(np.zeros((300, 300, 3), np.uint8)), name="x.png", limits=Limits(max_decoded_mb=0))
