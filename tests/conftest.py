@@ -1,6 +1,7 @@
 """Shared fixtures: everything is made by the tests themselves, nothing from ../shared."""
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,13 @@ if str(ROOT) not in sys.path:
 
 # Tests must never pick up a developer's own models or GPU.
 os.environ.setdefault("DEVOCORE_DEVICE", "cpu")
+# The record of files devocore wrote (devocore.outputs): one per test run, never the developer's own.
+os.environ["DEVOCORE_STATE_DIR"] = tempfile.mkdtemp(prefix="devocore-test-state-")
 
 
 @pytest.fixture(autouse=True)
 def _isolated_user_models(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path_factory.mktemp("user_models")))
-    monkeypatch.setenv("DEVOCORE_STATE_DIR", str(tmp_path_factory.mktemp("state")))  # the record of outputs
 
 
 def pytest_collection_modifyitems(config, items):
