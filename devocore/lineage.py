@@ -202,11 +202,14 @@ def structure(frame: np.ndarray, channel: str = "auto", longest: int = 128) -> f
     """
     import cv2
 
-    plane = np.asarray(nucleus_channel(frame, channel), dtype=np.float32)
+    plane = np.asarray(nucleus_channel(frame, channel))
+    if plane.dtype not in (np.uint8, np.uint16, np.float32):
+        plane = plane.astype(np.float32)
     scale = longest / max(plane.shape)
-    if scale < 1:
+    if scale < 1:  # shrunk in its own dtype: converting the full frame first would double the cost
         plane = cv2.resize(plane, (max(2, round(plane.shape[1] * scale)), max(2, round(plane.shape[0] * scale))),
                            interpolation=cv2.INTER_AREA)
+    plane = plane.astype(np.float32)
     plane = plane - plane.mean()
     variance = float((plane * plane).mean())
     if not np.isfinite(variance) or variance <= 1e-12 or min(plane.shape) < 2:
@@ -408,10 +411,11 @@ def _batches(frames: Iterable[np.ndarray], size: int, channel: str, batch_size: 
             for frame in frames:
                 if stop.is_set():
                     return
-                x, c = preprocess(frame, size, channel)
+                plane = nucleus_channel(frame, channel)  # once for both
+                x, c = preprocess(plane, size)
                 xs.append(x)
                 cs.append(c)
-                ss.append(structure(frame, channel))
+                ss.append(structure(plane))
                 if keep_previews:
                     ps.append(_preview(frame))
                 if len(xs) == batch_size:
