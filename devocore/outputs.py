@@ -176,53 +176,57 @@ def check(command: str, inputs: dict[str, list[str] | str], outputs: dict[str, s
             path = Path(value).expanduser()
             sources.append((dest, path.resolve(), _identity(path)))
     seen: dict[Path, str] = {}
-    for dest, value in outputs.items():
-        option, raw = _option(dest), Path(value).expanduser()
-        path = raw.resolve()
-        shown = raw.name or str(raw)
-        if path in seen:
-            raise OutputError(f"{option} and {_option(seen[path])} name the same path '{shown}'; "
-                              "give each output its own name.")
-        seen[path] = dest
-        identity = _identity(path)
-        for source_dest, source, source_id in sources:
-            what = f"{labels.get(source_dest, _option(source_dest))} '{source.name or source}'"
-            if path == source or (identity is not None and identity == source_id):
-                raise OutputError(f"{option} '{shown}' is an input of this command ({what}); it is never "
-                                  "overwritten. Choose another output name.")
-            if source.is_dir() and _is_within(path, source):
-                raise OutputError(f"{option} '{shown}' lies inside the input folder {what}; outputs never go "
-                                  "into an input folder (a rerun would read them). Choose a folder outside it.")
-            if path.is_dir() and _is_within(source, path):
-                raise OutputError(f"{option} folder '{shown}' holds the input {what}; choose a separate folder "
-                                  "for the results so your files are never overwritten.")
-        if os.path.lexists(path):
-            mode = os.stat(path).st_mode if path.exists() else 0
-            if stat.S_ISDIR(mode):
-                pass  # a results folder: the command writes its own named files into it
-            elif not stat.S_ISREG(mode):
-                raise OutputError(f"{option} '{raw}' is not a regular file or folder (a device, pipe or broken "
-                                  "link); give the path of a file to write.")
-            elif not overwrite and not written_by(path, command, dest):
-                raise OutputError(f"{option} '{shown}' already exists and was not written by a previous "
-                                  f"'{command}'; add --overwrite to replace it, or choose another name.")
-        else:
-            missing = []
-            for parent in path.parents:
-                if parent.exists():
-                    if not parent.is_dir():
-                        raise OutputError(f"{option} '{raw}': '{parent}' is a file, not a folder.")
-                    break
-                missing.append(parent)
-            try:
-                for folder in reversed(missing):
-                    folder.mkdir()
-                    guard.created.append(folder)
-            except OSError as exc:
-                guard.cleanup()
-                raise OutputError(f"{option} '{raw}': cannot create the folder '{folder}' "
-                                  f"({exc.strerror}).") from exc
-        guard.outputs[dest] = path
+    try:
+        for dest, value in outputs.items():
+            option, raw = _option(dest), Path(value).expanduser()
+            path = raw.resolve()
+            shown = raw.name or str(raw)
+            if path in seen:
+                raise OutputError(f"{option} and {_option(seen[path])} name the same path '{shown}'; "
+                                  "give each output its own name.")
+            seen[path] = dest
+            identity = _identity(path)
+            for source_dest, source, source_id in sources:
+                what = f"{labels.get(source_dest, _option(source_dest))} '{source.name or source}'"
+                if path == source or (identity is not None and identity == source_id):
+                    raise OutputError(f"{option} '{shown}' is an input of this command ({what}); it is never "
+                                      "overwritten. Choose another output name.")
+                if source.is_dir() and _is_within(path, source):
+                    raise OutputError(f"{option} '{shown}' lies inside the input folder {what}; outputs never go "
+                                      "into an input folder (a rerun would read them). Choose a folder outside it.")
+                if path.is_dir() and _is_within(source, path):
+                    raise OutputError(f"{option} folder '{shown}' holds the input {what}; choose a separate folder "
+                                      "for the results so your files are never overwritten.")
+            if os.path.lexists(path):
+                mode = os.stat(path).st_mode if path.exists() else 0
+                if stat.S_ISDIR(mode):
+                    pass  # a results folder: the command writes its own named files into it
+                elif not stat.S_ISREG(mode):
+                    raise OutputError(f"{option} '{raw}' is not a regular file or folder (a device, pipe or broken "
+                                      "link); give the path of a file to write.")
+                elif not overwrite and not written_by(path, command, dest):
+                    raise OutputError(f"{option} '{shown}' already exists and was not written by a previous "
+                                      f"'{command}'; add --overwrite to replace it, or choose another name.")
+            else:
+                missing = []
+                for parent in path.parents:
+                    if parent.exists():
+                        if not parent.is_dir():
+                            raise OutputError(f"{option} '{raw}': '{parent}' is a file, not a folder.")
+                        break
+                    missing.append(parent)
+                try:
+                    for folder in reversed(missing):
+                        folder.mkdir()
+                        guard.created.append(folder)
+                except OSError as exc:
+                    guard.cleanup()
+                    raise OutputError(f"{option} '{raw}': cannot create the folder '{folder}' "
+                                      f"({exc.strerror}).") from exc
+            guard.outputs[dest] = path
+    except OutputError:
+        guard.cleanup()  # folders made for an earlier output of this command
+        raise
     return guard
 
 
