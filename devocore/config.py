@@ -1,8 +1,9 @@
 """Defaults, limits and environment overrides, in one place.
 
 ``DEVOCORE_MODEL_DIR`` adds a folder of user-trained models,
-``DEVOCORE_DEVICE`` forces the torch device, and ``DEVOCORE_MAX_*`` variables
-override the input limits (see :class:`Limits`).
+``DEVOCORE_DEVICE`` forces the torch device, ``DEVOCORE_STATE_DIR`` moves the
+record of files devocore wrote (see :mod:`devocore.outputs`), and ``DEVOCORE_MAX_*``
+variables override the input limits (see :class:`Limits`).
 """
 from __future__ import annotations
 
