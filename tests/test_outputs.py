@@ -115,3 +115,22 @@ def test_batch_out_in_its_input_folder_is_refused(files, capsys, where):
     code, err = run(["batch", folder, "--task", "inventory", "--out", out], capsys)
     assert code == 2 and len(err) == 1 and err[0].startswith("error: ") and "Traceback" not in err[0]
     assert sorted(folder.rglob("*")) == before
+
+
+def test_every_option_that_writes_a_file_is_checked():
+    import re
+
+    from devocore import outputs
+
+    parser = cli.build_parser()
+    unchecked = []
+    stack = [parser]
+    while stack:
+        current = stack.pop()
+        for action in current._actions:
+            if action.choices and isinstance(action.choices, dict):
+                stack.extend(action.choices.values())
+            elif action.nargs != 0 and re.search(r"\b(write|writes|save|saves|saved)\b", action.help or "") \
+                    and action.dest not in outputs.OUTPUT_OPTIONS + ("checkpoint", "cache", "name"):
+                unchecked.append(f"{current.prog} {action.option_strings or action.dest}")
+    assert not unchecked, unchecked
