@@ -82,13 +82,27 @@ def get_task(name: str) -> BatchTask:
 
 # ----------------------------------------------------------------------------- planning
 
-def discover(input_dir: str | os.PathLike, task: BatchTask) -> list[Path]:
-    """Every file under ``input_dir`` (recursively) that ``task`` accepts, sorted."""
+def discover(input_dir: str | os.PathLike, task: BatchTask, outside: list[Path] | None = None) -> list[Path]:
+    """Every file under ``input_dir`` (recursively) that ``task`` accepts, sorted.
+
+    Links that lead out of ``input_dir`` are not followed; they are appended to ``outside`` when given.
+    """
     root = Path(input_dir)
     if not root.is_dir():
         raise UnsupportedFormatError(f"'{root}' is not a folder.")
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in task.suffixes
-                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    real = root.resolve()
+    found = []
+    for p in sorted(root.rglob("*")):
+        if not p.is_file() or p.suffix.lower() not in task.suffixes \
+                or any(part.startswith(".") for part in p.relative_to(root).parts):
+            continue
+        if not p.resolve().is_relative_to(real):
+            log.warning("'%s' is a link to '%s', outside the input folder; not followed", p, p.resolve())
+            if outside is not None:
+                outside.append(p)
+            continue
+        found.append(p)
+    return found
 
 
 def output_dir(input_dir: Path, path: Path, out_root: Path) -> Path:
@@ -132,12 +146,13 @@ class Plan:
     files: list[Path]
     skipped: list[Path] = field(default_factory=list)
     ranges: dict[Path, list[tuple[int, int]]] = field(default_factory=dict)
+    outside: list[Path] = field(default_factory=list)  # links out of the input folder, not followed
 
 
 def plan(input_dir: Path, out_root: Path, task: BatchTask, chunk_frames: int, force: bool = False) -> Plan:
     """Files to process, files already complete, and frame ranges for long videos."""
-    todo, skipped, ranges = [], [], {}
-    for path in discover(input_dir, task):
+    todo, skipped, ranges, outside = [], [], {}, []
+    for path in discover(input_dir, task, outside):
         if not force and is_complete(path, output_dir(input_dir, path, out_root)):
             skipped.append(path)
             continue
@@ -149,7 +164,7 @@ def plan(input_dir: Path, out_root: Path, task: BatchTask, chunk_frames: int, fo
                 count = 0  # it will fail, alone, when processed whole
             if count > chunk_frames:
                 ranges[path] = [(s, min(s + chunk_frames, count)) for s in range(0, count, chunk_frames)]
-    return Plan(todo, skipped, ranges)
+    return Plan(todo, skipped, ranges, outside)
 
 
 # ----------------------------------------------------------------------------- workers
@@ -233,6 +248,7 @@ class BatchResult:
     skipped: int
     dashboard: str | None
     out_dir: Path
+    outside_links: list[str] = field(default_factory=list)  # relative paths of links not followed
 
 
 def _client(scheduler: str | None, workers: int | None):
@@ -272,6 +288,9 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
     from distributed import as_completed
 
     input_dir, out_root = Path(input_dir).resolve(), Path(out_dir).resolve()
+    if out_root.is_relative_to(input_dir):  # a rerun would process the outputs of the first run
+        raise UnsupportedFormatError(f"The output folder '{out_root}' is inside the input folder '{input_dir}'; "
+                                     "choose an output folder outside it.")
     task = get_task(task_name)
     out_root.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(out_root / "run.log")
@@ -324,7 +343,8 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
         summary = _summary_table(rows, input_dir)
         summary.to_csv(out_root / "summary.csv", index=False)
         summary.to_parquet(out_root / "summary.parquet", index=False)
-        return BatchResult(summary, len(work.skipped), dashboard, out_root)
+        outside = [p.relative_to(input_dir).as_posix() for p in work.outside]
+        return BatchResult(summary, len(work.skipped), dashboard, out_root, outside)
     finally:
         logging.getLogger("devocore").removeHandler(handler)
         handler.close()

@@ -14,6 +14,10 @@ A command module has a docstring (its first line is the help), an
 
 Errors from the user's input (:class:`devocore.errors.DevocoreError`) are
 printed as one line and exit with code 2; no traceback.
+
+Every command with an output option (``--out``, ``--overlay``, ``--snapshot``, ``--plot``, ``--plot-dir``)
+gets ``--overwrite`` and one check, before it runs, that no output replaces an input or a file devocore
+did not write (see :mod:`devocore.outputs`).
 """
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ import sys
 from types import ModuleType
 
 import devocore
-from devocore import commands
+from devocore import commands, outputs
 from devocore.errors import DevocoreError
 
 GROUPS = {
@@ -83,7 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
                 sub.add_argument("--json", action="store_true",
                                  help="print the figures as one JSON object on the last line")
         module.add_arguments(sub)
-        sub.set_defaults(_run=module.run)
+        if any(action.dest in outputs.OUTPUT_OPTIONS for action in sub._actions):
+            sub.add_argument("--overwrite", action="store_true",
+                             help="replace existing output files that devocore did not write (an input is "
+                                  "never replaced; a file a previous run of this command wrote is replaced "
+                                  "without it)")
+        labels = {a.dest: a.option_strings[0] if a.option_strings else f"the {a.dest.replace('_', ' ')}"
+                  for a in sub._actions}
+        sub.set_defaults(_run=module.run, _command=name if group is None else f"{group} {name}", _labels=labels)
     return parser
 
 
@@ -116,22 +127,43 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 0
+    guard = None
     try:
+        guard = outputs.check_args(args, args._command)
         result = args._run(args)
     except DevocoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _failed(guard, 2)
+    except OSError as exc:
+        if exc.filename is None or os.environ.get("DEVOCORE_DEBUG"):
+            return _failed(guard, _internal(exc))
+        # a file the system would not let us read or write: the environment, not a bug
+        print(f"error: '{exc.filename}': {exc.strerror or exc}.", file=sys.stderr)
+        return _failed(guard, 2)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return _failed(guard, 130)
     except Exception as exc:  # a bug, not bad input: say so in one line unless asked for more
-        if os.environ.get("DEVOCORE_DEBUG"):
-            raise
-        print(f"internal error ({type(exc).__name__}): {exc}. Set DEVOCORE_DEBUG=1 for the traceback "
-              "and please report it.", file=sys.stderr)
-        return 1
-    if isinstance(result, dict):
-        if getattr(args, "json", False):
-            print_json(result)
-        return 0
-    return int(result or 0)
+        return _failed(guard, _internal(exc))
+    code = 0 if isinstance(result, dict) else int(result or 0)
+    if code == 0:
+        guard.record()
+    else:
+        guard.cleanup()
+    if isinstance(result, dict) and getattr(args, "json", False):
+        print_json(result)
+    return code
+
+
+def _internal(exc: BaseException) -> int:
+    if os.environ.get("DEVOCORE_DEBUG"):
+        raise exc
+    print(f"internal error ({type(exc).__name__}): {exc}. Set DEVOCORE_DEBUG=1 for the traceback "
+          "and please report it.", file=sys.stderr)
+    return 1
+
+
+def _failed(guard: outputs.Guard | None, code: int) -> int:
+    if guard is not None:
+        guard.cleanup()
+    return code

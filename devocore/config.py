@@ -1,8 +1,9 @@
 """Defaults, limits and environment overrides, in one place.
 
 ``DEVOCORE_MODEL_DIR`` adds a folder of user-trained models,
-``DEVOCORE_DEVICE`` forces the torch device, and ``DEVOCORE_MAX_*`` variables
-override the input limits (see :class:`Limits`).
+``DEVOCORE_DEVICE`` forces the torch device, ``DEVOCORE_STATE_DIR`` moves the
+record of files devocore wrote (see :mod:`devocore.outputs`), and ``DEVOCORE_MAX_*``
+variables override the input limits (see :class:`Limits`).
 """
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ def user_model_dir() -> Path:
     """
     env = os.environ.get("DEVOCORE_MODEL_DIR")
     return Path(env).expanduser() if env else Path.home() / ".devoscope" / "models"
+
+
+def state_dir() -> Path:
+    """Folder for devocore's own bookkeeping (the record of files it wrote): ``DEVOCORE_STATE_DIR`` or
+    ``~/.devoscope``."""
+    env = os.environ.get("DEVOCORE_STATE_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".devoscope"
 
 
 def data_root() -> Path:
@@ -46,6 +54,9 @@ class Limits:
         max_total_pixels: largest stack or video, summed over planes.
         max_frames: most frames read from one video or stack.
         max_rows: most rows read from one table.
+        max_columns: most columns read from one table (counted in the header before parsing).
+        max_decoded_mb: most memory one image or stack may take once decoded, in megabytes (checked
+            from the file's header before decoding; videos are streamed frame by frame instead).
     """
 
     upload_mb: int = 1024
@@ -53,6 +64,8 @@ class Limits:
     max_total_pixels: int = 2_000_000_000
     max_frames: int = 20_000
     max_rows: int = 5_000_000
+    max_columns: int = 10_000
+    max_decoded_mb: int = 4096
 
     @classmethod
     def from_env(cls) -> "Limits":
@@ -64,6 +77,8 @@ class Limits:
             max_total_pixels=_env_int("DEVOCORE_MAX_TOTAL_PIXELS", base.max_total_pixels),
             max_frames=_env_int("DEVOCORE_MAX_FRAMES", base.max_frames),
             max_rows=_env_int("DEVOCORE_MAX_ROWS", base.max_rows),
+            max_columns=_env_int("DEVOCORE_MAX_COLUMNS", base.max_columns),
+            max_decoded_mb=_env_int("DEVOCORE_MAX_DECODED_MB", base.max_decoded_mb),
         )
 
     def describe(self) -> dict[str, str]:
@@ -74,6 +89,8 @@ class Limits:
             "pixels per stack or video": f"{self.max_total_pixels / 1e9:.0f} gigapixels",
             "frames per video": f"{self.max_frames:,}",
             "rows per table": f"{self.max_rows:,}",
+            "columns per table": f"{self.max_columns:,}",
+            "memory per decoded image or stack": f"{self.max_decoded_mb / 1024:.0f} GB",
         }
 
 

@@ -52,3 +52,7 @@ class ModelError(DevocoreError):
 
 class UnsafePathError(DevocoreError):
     """An archive entry or name would escape the folder it belongs in."""
+
+
+class OutputError(DevocoreError):
+    """An output would replace an input or a file devocore did not write, or cannot be written there."""

@@ -58,7 +58,7 @@ import numpy as np
 import pandas as pd
 
 from devocore import io
-from devocore.errors import MissingColumnsError, TableError
+from devocore.errors import MissingColumnsError, NonNumericError, TableError
 from devocore.progress import ProgressFn
 
 log = logging.getLogger(__name__)
@@ -274,6 +274,10 @@ def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "
     times = pd.to_numeric(data[column], errors="coerce")
     if times.isna().all():
         raise TableError(f"{what}: the time column '{column}' holds no numbers.")
+    if np.isinf(times.to_numpy(float)).any():
+        row = int(np.flatnonzero(np.isinf(times.to_numpy(float)))[0])
+        raise NonNumericError(f"{what}: the time column '{column}' holds an infinite value in row "
+                              f"{int(data.index[row]) + 2}.")
     data[column] = times
     data = data[times.notna()]
     numeric = {}
@@ -282,7 +286,20 @@ def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "
             continue
         values = pd.to_numeric(data[name], errors="coerce")
         if values.notna().mean() >= 0.9 and values.notna().sum() >= 2:
-            numeric[name] = values.astype(float)
+            values = values.astype(float)
+            infinite = np.isinf(values.to_numpy())
+            if infinite.any():  # inf would reach the fits as NaN or as a failed least squares
+                row = int(np.flatnonzero(infinite)[0])
+                raise NonNumericError(f"{what}: column '{name}' holds an infinite value ('{data[name].iloc[row]}') "
+                                      f"in row {int(data.index[row]) + 2}; replace it with a number or leave the "
+                                      "cell empty.")
+            text = values.isna() & data[name].notna()
+            if text.any():
+                row = int(np.flatnonzero(text.to_numpy())[0])
+                messages.append(f"Column '{name}': {int(text.sum())} cell(s) hold text instead of a number (first: "
+                                f"'{data[name].iloc[row]}' in row {int(data.index[row]) + 2}); they are treated as "
+                                "missing.")
+            numeric[name] = values
     if not numeric:
         raise TableError(f"{what} has no numeric column besides the time column '{column}'.")
     dropped = [c for c in data.columns if c != column and c not in numeric and str(c).lower() not in ID_COLUMNS]

@@ -16,6 +16,8 @@ import logging
 import os
 import re
 import tempfile
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator, Sequence, Union
@@ -114,6 +116,12 @@ def _check_plane(height: int, width: int, what: str, limits: Limits) -> None:
             f"the limit is {limits.max_pixels / 1e6:.0f} megapixels per image.")
 
 
+def _check_decoded(nbytes: int, what: str, limits: Limits) -> None:
+    if nbytes > limits.max_decoded_mb * 2**20:
+        raise TooLargeError(f"{what} would take {nbytes / 2**20:,.0f} MB of memory once decoded; the limit is "
+                            f"{limits.max_decoded_mb:,} MB per image or stack.")
+
+
 # ----------------------------------------------------------------------------- images
 
 @dataclass
@@ -193,6 +201,8 @@ def _read_pil(data: bytes, fmt: str, what: str, name: str, limits: Limits) -> Im
         with Image.open(_io.BytesIO(data)) as im:
             width, height = im.size
             _check_plane(height, width, what, limits)
+            _check_decoded(width * height * len(im.getbands()) * (2 if im.mode.startswith("I;16") else
+                                                                  4 if im.mode in ("I", "F") else 1), what, limits)
             im.load()
             mode = im.mode
             if mode == "P":
@@ -217,6 +227,45 @@ def _read_pil(data: bytes, fmt: str, what: str, name: str, limits: Limits) -> Im
     return ImageData(array, "YX" if array.ndim == 2 else "YXC", name)
 
 
+class _LibraryLog(logging.Filter):
+    """Keeps a library's log records (tifffile's ERROR lines on damaged files) off the terminal while a
+    reader in this thread collects them; devocore turns them into one clear message instead."""
+
+    def __init__(self):
+        super().__init__()
+        self.local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        messages = getattr(self.local, "messages", None)
+        if messages is None:
+            return True
+        messages.append(record.getMessage())
+        log.debug("%s: %s", record.name, record.getMessage())
+        return False
+
+    @contextmanager
+    def collect(self) -> Iterator[list[str]]:
+        self.local.messages = messages = []
+        try:
+            yield messages
+        finally:
+            self.local.messages = None
+
+
+_TIFFFILE_LOG = _LibraryLog()
+logging.getLogger("tifffile").addFilter(_TIFFFILE_LOG)
+
+
+def _declared_planes(tif) -> int | None:
+    """Planes an ImageJ TIFF says it holds (its 'images=' entry), or None."""
+    try:
+        meta = tif.imagej_metadata if tif.is_imagej else None
+    except Exception:  # damaged metadata: nothing declared
+        return None
+    images = (meta or {}).get("images")
+    return int(images) if isinstance(images, (int, float)) and images > 0 else None
+
+
 _TIFF_AXES = {"S": "C", "C": "C", "Z": "Z", "T": "T", "I": "T", "Q": "T", "Y": "Y", "X": "X"}
 
 
@@ -224,7 +273,7 @@ def _read_tiff(data: bytes, what: str, name: str, limits: Limits) -> ImageData:
     import tifffile
 
     try:
-        with tifffile.TiffFile(_io.BytesIO(data)) as tif:
+        with _TIFFFILE_LOG.collect() as complaints, tifffile.TiffFile(_io.BytesIO(data)) as tif:
             if not tif.series:
                 raise NoFramesError(f"{what} is a TIFF with no images in it.")
             series = tif.series[0]
@@ -232,13 +281,28 @@ def _read_tiff(data: bytes, what: str, name: str, limits: Limits) -> ImageData:
             height = shape[axes.index("Y")] if "Y" in axes else shape[-2]
             width = shape[axes.index("X")] if "X" in axes else shape[-1]
             _check_plane(height, width, what, limits)
+            # everything below comes from the headers: refuse before decoding a single plane
+            planes = int(np.prod([s for s, a in zip(shape, axes) if _TIFF_AXES.get(a, "T") in "TZ"],
+                                 dtype=np.int64))
+            if planes > limits.max_frames:
+                raise TooLargeError(f"{what} holds {planes:,} planes (frames or slices); the limit is "
+                                    f"{limits.max_frames:,}.")
             total = int(np.prod(shape, dtype=np.int64))
             if total > limits.max_total_pixels:
                 raise TooLargeError(
                     f"{what} holds {total / 1e9:.1f} gigapixels; the limit is "
                     f"{limits.max_total_pixels / 1e9:.0f} gigapixels per stack.")
+            _check_decoded(total * series.dtype.itemsize, what, limits)
+            declared = _declared_planes(tif)  # ImageJ counts every 2-D image, channels included
+            images = int(np.prod([s for s, a in zip(shape, axes) if a not in "YXS"], dtype=np.int64))
+            broken = [m for m in complaints if "invalid page offset" in m]  # the chain of pages breaks off
+            if (declared and images < declared) or broken:
+                raise UnreadableFileError(
+                    f"{what} is truncated or damaged: only {images:,} of its {declared:,} planes could be read."
+                    if declared and images < declared else
+                    f"{what} is truncated or damaged: {images:,} plane(s) could be read, then the file breaks off.")
             array = series.asarray()
-    except (NoFramesError, TooLargeError):
+    except (NoFramesError, TooLargeError, UnreadableFileError):
         raise
     except Exception as exc:  # tifffile raises many kinds on damaged files
         raise UnreadableFileError(f"{what} is a TIFF that cannot be decoded; it may be truncated or corrupt "
@@ -541,6 +605,34 @@ def open_frames(source: str | os.PathLike, limits: Limits = LIMITS) -> FrameSour
         "or a folder of images.")
 
 
+def remove_stale_folders(parent: str | os.PathLike, prefix: str, older_than_s: float) -> list[Path]:
+    """Delete the folders ``parent/<prefix>*`` in which nothing changed for ``older_than_s`` seconds.
+
+    For temporary session folders whose session is long gone; returns the folders removed.
+
+    Example:
+        >>> import tempfile
+        >>> remove_stale_folders(tempfile.mkdtemp(), "devoscope-session-", 86400)
+        []
+    """
+    import shutil
+    import time
+
+    removed = []
+    now = time.time()
+    for folder in Path(parent).glob(f"{prefix}*"):
+        try:
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            newest = max([folder.stat().st_mtime] + [p.lstat().st_mtime for p in folder.rglob("*")])
+        except OSError:  # removed meanwhile by another process
+            continue
+        if now - newest > older_than_s:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 def save_upload(data: bytes, suffix: str, folder: str | os.PathLike | None = None) -> Path:
     """Write uploaded bytes to a new file with a generated name (never the user's).
 
@@ -572,7 +664,7 @@ def read_table(source: Source, name: str | None = None, required: Sequence[str] 
         name: display name for messages.
         required: columns that must be present.
         numeric: columns that must hold numbers (empty cells are allowed and become NaN).
-        limits: ``max_rows`` caps the rows read.
+        limits: ``max_rows`` caps the rows read, ``max_columns`` the columns (counted in the header).
 
     Raises:
         EmptyFileError, UnreadableFileError, EmptyTableError, MissingColumnsError,
@@ -594,9 +686,13 @@ def read_table(source: Source, name: str | None = None, required: Sequence[str] 
     label = name or (str(source) if isinstance(source, (str, os.PathLike)) else "")
     if text.count("\n") > limits.max_rows + 1:  # refuse before parsing: counting lines is cheap
         raise TooLargeError(f"{what} has more than {limits.max_rows:,} rows, the limit per table.")
-    header = text.split("\n", 1)[0]
+    end = text.find("\n")
+    header = text if end < 0 else text[:end]
     sep = "\t" if label.lower().endswith(".tsv") or ("\t" in header and "," not in header) else \
         ";" if (";" in header and "," not in header) else ","
+    if header.count(sep) + 1 > limits.max_columns:  # refuse before parsing: a wide header takes pandas ages
+        raise TooLargeError(f"{what} has {header.count(sep) + 1:,} columns; the limit is {limits.max_columns:,} "
+                            "per table.")
     try:
         frame = pd.read_csv(_io.StringIO(text), sep=sep, nrows=limits.max_rows + 1)
     except pd.errors.EmptyDataError as exc:
@@ -675,11 +771,14 @@ def extract_zip(source: Source, dest: str | os.PathLike, name: str | None = None
     Refuses entries that would land outside ``dest`` (``../x``, absolute paths,
     links), archives that inflate beyond the upload limit or by more than
     ``max_ratio`` (ZIP bombs), and archives with more than ``max_files`` entries.
-    Nothing is written unless the whole archive passes these checks.
+    Nothing is written unless the whole archive passes these checks, and extraction is all or
+    nothing: entries go to a hidden folder beside ``dest`` first and are moved into place only when
+    every one was read whole (an entry larger than it declares, or damaged, leaves nothing behind).
 
     Raises:
         UnsafePathError, TooLargeError, UnreadableFileError.
     """
+    import shutil
     import stat
     import zipfile
 
@@ -714,21 +813,50 @@ def extract_zip(source: Source, dest: str | os.PathLike, name: str | None = None
         if clash is not None:
             raise UnreadableFileError(f"{what} holds both a file and a folder named '{clash}'; "
                                       "the archive was refused.")
-        written = []
-        for entry, target in targets:
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.open(entry) as src, open(target, "wb") as out:
-                    remaining = entry.file_size + 1
-                    while chunk := src.read(min(1 << 20, remaining)):
-                        remaining -= len(chunk)
-                        if remaining <= 0:  # the header lied about the size
-                            raise TooLargeError(f"{what}: entry '{entry.filename}' is larger than it declares.")
-                        out.write(chunk)
-            except (OSError, zipfile.BadZipFile) as exc:
-                raise UnreadableFileError(f"{what}: entry '{entry.filename}' could not be extracted "
-                                          f"({exc.strerror if isinstance(exc, OSError) else exc}).") from exc
-            written.append(target)
+        for entry, target in targets:  # a file already where a folder must go: say so before writing
+            blocked = next((p for p in [target, *target.parents] if p != dest and dest in p.parents
+                            and p.exists() and (p.is_dir() == (p == target))), None)
+            if blocked is not None:
+                raise UnreadableFileError(f"{what}: entry '{entry.filename}' could not be extracted ('{blocked.name}' "
+                                          "already exists there as a file or folder); nothing was extracted.")
+        # all or nothing: everything goes to a hidden folder beside dest first, and is moved into place
+        # only when every entry was read whole (a lying or damaged entry leaves nothing behind)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}-unzip-", dir=dest.parent))
+        created, written = not dest.exists(), []
+        try:
+            for entry, target in targets:
+                staged = staging / target.relative_to(dest)
+                try:
+                    staged.parent.mkdir(parents=True, exist_ok=True)
+                    with archive.open(entry) as src, open(staged, "wb") as out:
+                        remaining = entry.file_size + 1
+                        while chunk := src.read(min(1 << 20, remaining)):
+                            remaining -= len(chunk)
+                            if remaining <= 0:  # the header lied about the size
+                                raise TooLargeError(f"{what}: entry '{entry.filename}' is larger than it "
+                                                    "declares; nothing was extracted.")
+                            out.write(chunk)
+                except (OSError, zipfile.BadZipFile) as exc:
+                    raise UnreadableFileError(
+                        f"{what}: entry '{entry.filename}' could not be extracted "
+                        f"({exc.strerror if isinstance(exc, OSError) else exc}); nothing was extracted.") from exc
+            for entry, target in targets:
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(staging / target.relative_to(dest), target)
+                except OSError as exc:
+                    raise UnreadableFileError(f"{what}: entry '{entry.filename}' could not be extracted "
+                                              f"({exc.strerror}); nothing was extracted.") from exc
+                written.append(target)
+        except BaseException:
+            for target in written:  # a move failed half way (a full disk, a folder in the way)
+                target.unlink(missing_ok=True)
+            if created:
+                shutil.rmtree(dest, ignore_errors=True)
+            raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return written
 
 

@@ -94,9 +94,10 @@ class LineageResult:
     Attributes:
         table: DataFrame ``frame, A, E, M, P, C, D, Z, total`` (int32 counts,
             frame numbered from 1 = the first frame), plus ``stage_min``
-            (minutes after the 4-cell stage, when the frame interval is known).
+            (minutes after the 4-cell stage, when the frame interval is known) and ``embryo``
+            (False for frames that show no embryo: black, empty or pure noise; see :func:`structure`).
         raw: N x 7 float32 network outputs, log(1 + count).
-        weights: N float32, 0 for frames without signal (ignored by the fit).
+        weights: N float32, 0 for frames without signal or embryo (ignored by the fit).
         timeline: (offset, rate) of the fitted reference time ("tracing": the
             stretched rate), or None.
         previews: small uint8 frames when asked for, else empty.
@@ -179,6 +180,43 @@ def preprocess(frame: np.ndarray, size: int, channel: str = "auto") -> tuple[np.
     contrast = hi - lo
     scaled = (square - lo) / max(contrast, 1e-6)
     return np.clip(scaled, 0.0, 1.0).astype(np.float32), contrast
+
+
+STRUCTURE_MIN = 0.5  # real embryo movies score 0.86-0.98, black or pure-noise frames under 0.02
+
+
+def structure(frame: np.ndarray, channel: str = "auto", longest: int = 128) -> float:
+    """How much the nucleus channel looks like objects rather than nothing or noise, 0..1.
+
+    The correlation of neighbouring pixels, at no more than ``longest`` pixels a side (never enlarged,
+    since enlarging makes noise look smooth): nuclei span several pixels, pixel noise does not, and a
+    black or uniform frame has none. Below :data:`STRUCTURE_MIN` a frame shows no embryo.
+
+    Example:
+        >>> y, x = np.mgrid[:64, :64]
+        >>> blobs = np.sin(x / 4.0) * np.sin(y / 4.0)
+        >>> structure(blobs) > STRUCTURE_MIN, structure(np.zeros((64, 64)))
+        (True, 0.0)
+        >>> structure(np.random.default_rng(0).integers(0, 255, (64, 64))) < 0.2
+        True
+    """
+    import cv2
+
+    plane = np.asarray(nucleus_channel(frame, channel))
+    if plane.dtype not in (np.uint8, np.uint16, np.float32):
+        plane = plane.astype(np.float32)
+    scale = longest / max(plane.shape)
+    if scale < 1:  # shrunk in its own dtype: converting the full frame first would double the cost
+        plane = cv2.resize(plane, (max(2, round(plane.shape[1] * scale)), max(2, round(plane.shape[0] * scale))),
+                           interpolation=cv2.INTER_AREA)
+    plane = plane.astype(np.float32)
+    plane = plane - plane.mean()
+    variance = float((plane * plane).mean())
+    if not np.isfinite(variance) or variance <= 1e-12 or min(plane.shape) < 2:
+        return 0.0
+    down = float((plane[1:] * plane[:-1]).mean()) / variance
+    across = float((plane[:, 1:] * plane[:, :-1]).mean()) / variance
+    return max(0.0, min(down, across))
 
 
 def signal_weights(contrast: np.ndarray, fraction: float = 0.15) -> np.ndarray:
@@ -362,27 +400,29 @@ class StageCurves:
 # ----------------------------------------------------------------------------- inference
 
 def _batches(frames: Iterable[np.ndarray], size: int, channel: str, batch_size: int,
-             keep_previews: bool) -> Iterator[tuple[np.ndarray, np.ndarray, list]]:
-    """Preprocess frames in a background thread; yield (B x size x size, contrasts, previews)."""
+             keep_previews: bool) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, list]]:
+    """Preprocess frames in a background thread; yield (B x size x size, contrasts, structures, previews)."""
     out: queue.Queue = queue.Queue(maxsize=4)
     stop = threading.Event()
 
     def work() -> None:
         try:
-            xs, cs, ps = [], [], []
+            xs, cs, ss, ps = [], [], [], []
             for frame in frames:
                 if stop.is_set():
                     return
-                x, c = preprocess(frame, size, channel)
+                plane = nucleus_channel(frame, channel)  # once for both
+                x, c = preprocess(plane, size)
                 xs.append(x)
                 cs.append(c)
+                ss.append(structure(plane))
                 if keep_previews:
                     ps.append(_preview(frame))
                 if len(xs) == batch_size:
-                    out.put((np.stack(xs), np.array(cs), ps))
-                    xs, cs, ps = [], [], []
+                    out.put((np.stack(xs), np.array(cs), np.array(ss), ps))
+                    xs, cs, ss, ps = [], [], [], []
             if xs:
-                out.put((np.stack(xs), np.array(cs), ps))
+                out.put((np.stack(xs), np.array(cs), np.array(ss), ps))
             out.put(None)
         except BaseException as exc:  # handed to the consumer, which re-raises it
             out.put(exc)
@@ -421,11 +461,11 @@ def _preview(frame: np.ndarray, longest: int = 256) -> np.ndarray:
 
 def run_network(net, frames: Iterable[np.ndarray], total: int | None = None, batch_size: int = 16,
                 channel: str = "auto", keep_previews: bool = False,
-                progress: ProgressFn | None = None) -> tuple[np.ndarray, np.ndarray, list]:
+                progress: ProgressFn | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
     """Network outputs for a stream of frames.
 
     Returns:
-        (N x 7 float32 log(1 + count), N contrasts, previews).
+        (N x 7 float32 log(1 + count), N contrasts, N structures (see :func:`structure`), previews).
     """
     import torch
 
@@ -435,21 +475,22 @@ def run_network(net, frames: Iterable[np.ndarray], total: int | None = None, bat
     dtype = first.dtype if first is not None else torch.float32
     net.eval()
     net = net.to(memory_format=torch.channels_last)
-    outputs, contrasts, previews = [], [], []
+    outputs, contrasts, structures, previews = [], [], [], []
     done = 0
     with torch.inference_mode():
-        for x, c, p in _batches(frames, size, channel, batch_size, keep_previews):
+        for x, c, s, p in _batches(frames, size, channel, batch_size, keep_previews):
             batch = torch.from_numpy(x[:, None]).to(device=device, dtype=dtype)
             batch = batch.contiguous(memory_format=torch.channels_last)
             outputs.append(net(batch).float().cpu().numpy())
             contrasts.append(c)
+            structures.append(s)
             previews.extend(p)
             done += len(x)
             if progress is not None:
                 progress(min(1.0, done / total) if total else 0.0, f"frame {done}" + (f" of {total}" if total else ""))
     if not outputs:
         raise DevocoreError("The input holds no frames.")
-    return np.concatenate(outputs).astype(np.float32), np.concatenate(contrasts), previews
+    return np.concatenate(outputs).astype(np.float32), np.concatenate(contrasts), np.concatenate(structures), previews
 
 
 def populations(raw: np.ndarray, curves: StageCurves | None, method: str = "timeline", monotonic: bool = False,
@@ -512,9 +553,12 @@ def stage_minutes(total: np.ndarray, frame_interval_s: float | None) -> np.ndarr
 def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = LineageConfig(),
                    total: int | None = None, progress: ProgressFn | None = None) -> LineageResult:
     """Populations for frames in time order (any iterable of Y x X [x C] arrays)."""
-    raw, contrast, previews = run_network(net, frames, total, config.batch_size, config.channel,
-                                          config.keep_previews, progress)
+    raw, contrast, structures, previews = run_network(net, frames, total, config.batch_size, config.channel,
+                                                      config.keep_previews, progress)
+    embryo = (structures >= STRUCTURE_MIN) & (contrast > 0)
     weights = signal_weights(contrast)
+    if embryo.any():  # frames without an embryo do not steer the timeline
+        weights = weights * embryo
     curves = StageCurves.from_model(net) if config.method != "net" else None
     values, timeline = populations(raw, curves, config.method, config.monotone, config.smooth, weights)
     counts = to_counts(values)
@@ -524,7 +568,23 @@ def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = Li
     minutes = stage_minutes(table["total"].to_numpy(), config.frame_interval_s)
     if minutes is not None:
         table["stage_min"] = np.round(minutes, 1)
+    table["embryo"] = embryo
+    if not embryo.all():
+        log.info("%d of %d frames show no embryo (black, empty or pure noise); their counts mean nothing",
+                    int((~embryo).sum()), len(embryo))
     return LineageResult(table, raw, weights, timeline, previews)
+
+
+def no_embryo_warning(table: pd.DataFrame) -> str | None:
+    """A one-line warning when some frames of a result table show no embryo, else None."""
+    if "embryo" not in table or table["embryo"].all():
+        return None
+    missing = int((~table["embryo"].astype(bool)).sum())
+    why = "(black, empty or pure noise)"
+    if missing == len(table):
+        return f"No frame shows an embryo {why}: the counts mean nothing (column 'embryo' is False)."
+    return (f"{missing} of {len(table)} frames show no embryo {why}: their counts mean nothing "
+            "(column 'embryo' is False).")
 
 
 def predict(source, net, config: LineageConfig = LineageConfig(), progress: ProgressFn | None = None

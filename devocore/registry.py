@@ -148,21 +148,30 @@ def build_from_card(card: dict):
     return nets.build(card["architecture"], **card.get("config", {}))
 
 
+def read_weights(path: str | Path, what: str) -> dict:
+    """The tensors of a safetensors file; anything else (a pickle, a damaged file) is a :class:`ModelError`.
+
+    Pickled weights (``.pt``, ``.pth``, ``.pkl``) are never loaded: unpickling can run code.
+    """
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except Exception as exc:  # safetensors raises its own error types on damaged or foreign headers
+        raise ModelError(f"{what}: '{Path(path).name}' is not a readable safetensors weights file ({exc}); "
+                         "Devoscope reads only safetensors, never pickles (.pt, .pth, .pkl).") from exc
+
+
 def load_model(name: str, device: str = "cpu"):
     """Load a model by name, verified, in eval mode, on ``device``.
 
     Returns:
         the torch module; its card is attached as ``module.card``.
     """
-    from safetensors.torch import load_file
-
     info = find_model(name)
     verify(info)
     module = build_from_card(info.card)
-    try:
-        state = load_file(str(info.weights))
-    except Exception as exc:  # safetensors raises its own error types on damaged headers
-        raise ModelError(f"Model '{name}': cannot read weights ({exc}).") from exc
+    state = read_weights(info.weights, f"Model '{name}'")
     try:
         module.load_state_dict(state)
     except RuntimeError as exc:

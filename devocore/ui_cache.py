@@ -27,7 +27,9 @@ if not log.handlers:
     log.propagate = False
 
 
-@st.cache_resource(show_spinner="Loading the model...")
+# Every cache is bounded, so a long-running server's memory stays bounded: models by count (the shipped
+# ones and a few of the user's), data by count and age.
+@st.cache_resource(show_spinner="Loading the model...", max_entries=8)
 def model(name: str, device: str | None = None):
     """A model by name, loaded once per server process, in eval mode."""
     device = device or choose_device().name
@@ -42,7 +44,7 @@ def device_choice():
     return choose_device()
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=16, ttl=60)
 def models_table(task: str | None = None) -> list[dict]:
     """Rows describing the models found, for the sidebar and menus."""
     return [{"name": m.name, "task": m.task, "source": m.source, "version": m.card.get("version", "?")}
@@ -51,9 +53,9 @@ def models_table(task: str | None = None) -> list[dict]:
 
 def data(func):
     """``st.cache_data`` for engine functions that return data (arrays, tables)."""
-    return st.cache_data(show_spinner=False, max_entries=32)(func)
+    return st.cache_data(show_spinner=False, max_entries=32, ttl=3600)(func)
 
 
 def resource(func):
     """``st.cache_resource`` for engine objects shared by every session."""
-    return st.cache_resource(show_spinner=False)(func)
+    return st.cache_resource(show_spinner=False, max_entries=16)(func)

@@ -4,7 +4,9 @@ Lives beside the pages (not in devocore) because it imports streamlit.
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
@@ -99,10 +101,20 @@ def guard(what: str = "") -> Iterator[None]:
         st.stop()
 
 
+SESSION_PREFIX = "devoscope-session-"
+SESSION_MAX_IDLE_S = 24 * 3600
+
+
 def session_dir() -> Path:
     """A temporary folder for this browser session's files (uploads, outputs)."""
     if "_session_dir" not in st.session_state:
-        st.session_state["_session_dir"] = tempfile.mkdtemp(prefix="devoscope-session-")
+        from devocore.io import remove_stale_folders
+
+        # sessions end without telling the server: folders untouched for a day belong to gone sessions
+        remove_stale_folders(tempfile.gettempdir(), SESSION_PREFIX, SESSION_MAX_IDLE_S)
+        folder = tempfile.mkdtemp(prefix=SESSION_PREFIX)
+        atexit.register(shutil.rmtree, folder, True)  # and all of them go when the server stops
+        st.session_state["_session_dir"] = folder
     return Path(st.session_state["_session_dir"])
 
 

@@ -143,6 +143,8 @@ if st.session_state.get("lin_result_key") != run_key:
     st.session_state["lin_result_key"] = run_key
 result: lineage.LineageResult = st.session_state["lin_result"]
 table = result.table
+if lineage.no_embryo_warning(table):
+    st.warning(lineage.no_embryo_warning(table))
 
 # ----------------------------------------------------------------------------- results
 

@@ -1,6 +1,9 @@
 """Shared fixtures: everything is made by the tests themselves, nothing from ../shared."""
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,9 @@ if str(ROOT) not in sys.path:
 
 # Tests must never pick up a developer's own models or GPU.
 os.environ.setdefault("DEVOCORE_DEVICE", "cpu")
+# The record of files devocore wrote (devocore.outputs): one per test run, never the developer's own.
+os.environ["DEVOCORE_STATE_DIR"] = tempfile.mkdtemp(prefix="devocore-test-state-")
+atexit.register(shutil.rmtree, os.environ["DEVOCORE_STATE_DIR"], True)
 
 
 @pytest.fixture(autouse=True)

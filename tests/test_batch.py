@@ -60,3 +60,24 @@ def test_serial_and_batch_outputs_agree(folder, tmp_path):
 def test_unknown_task_names_options():
     with pytest.raises(Exception, match="Available options are"):
         batch.get_task("nope")
+
+
+def test_links_out_of_the_input_folder_are_not_followed(tmp_path):
+    inside, elsewhere = tmp_path / "in", tmp_path / "elsewhere"
+    inside.mkdir(), elsewhere.mkdir()
+    (inside / "a.png").write_bytes(png_bytes(np.zeros((8, 8), np.uint8)))
+    (elsewhere / "secret.png").write_bytes(png_bytes(np.zeros((8, 8), np.uint8)))
+    (inside / "leak.png").symlink_to(elsewhere / "secret.png")
+    (inside / "same.png").symlink_to(inside / "a.png")  # a link that stays inside is still read
+    work = batch.plan(inside, tmp_path / "out", batch.get_task("inventory"), chunk_frames=0)
+    assert [p.name for p in work.files] == ["a.png", "same.png"]
+    assert [p.name for p in work.outside] == ["leak.png"]
+
+
+def test_output_folder_inside_the_input_folder_is_refused(folder):
+    from devocore.errors import DevocoreError
+
+    before = sorted(folder.rglob("*"))
+    with pytest.raises(DevocoreError, match="inside the input folder"):
+        batch.run_batch(folder, "inventory", folder / "results", workers=1)
+    assert sorted(folder.rglob("*")) == before

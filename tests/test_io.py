@@ -1,7 +1,9 @@
 """Readers: every format and every bad input, with files the tests make."""
 import io
+import os
 import struct
 import zlib
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -12,6 +14,7 @@ from PIL import Image
 from devocore import io as dio
 from devocore.config import Limits
 from devocore.errors import (
+    DevocoreError,
     EmptyFileError,
     EmptyTableError,
     MissingColumnsError,
@@ -367,3 +370,123 @@ def test_zip_of_frames_is_laid_out_flat_in_natural_order(tmp_path):
         assert [int(f[0, 0]) for f in frames] == [1, 2, 10]
     with pytest.raises(NoFramesError, match="holds no PNG"):
         dio.extract_zip_frames(zip_bytes({"a.txt": b"x"}), tmp_path / "none", name="z.zip")
+
+
+def _lie_about_size(data: bytes, name: bytes, size: int) -> bytes:
+    """``data`` (a ZIP) with the sizes declared for entry ``name`` (local and central headers) set to ``size``."""
+    data = bytearray(data)
+    for magic, name_len_at, size_at, name_at in ((b"PK\x03\x04", 26, 22, 30), (b"PK\x01\x02", 28, 24, 46)):
+        at = data.find(magic)
+        while at >= 0:
+            length = struct.unpack("<H", data[at + name_len_at: at + name_len_at + 2])[0]
+            if data[at + name_at: at + name_at + length] == name:
+                data[at + size_at: at + size_at + 4] = struct.pack("<I", size)
+            at = data.find(magic, at + 4)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("compression", ["stored", "deflated"])
+def test_zip_entry_that_lies_about_its_size_leaves_nothing_behind(tmp_path, compression):
+    import zipfile
+
+    buf = io.BytesIO()
+    method = zipfile.ZIP_STORED if compression == "stored" else zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(buf, "w", method) as archive:
+        archive.writestr("a.txt", b"A" * 1000)
+        archive.writestr("sub/b.txt", bytes(range(256)) * 20)
+    liar = _lie_about_size(buf.getvalue(), b"sub/b.txt", 100)
+    dest = tmp_path / "out"
+    with pytest.raises(UnreadableFileError if compression == "stored" else (UnreadableFileError, TooLargeError),
+                       match="nothing was extracted"):
+        dio.extract_zip(liar, dest, name="liar.zip")
+    assert not dest.exists() and list(tmp_path.iterdir()) == []
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "mine.txt").write_text("the user's file")
+    with pytest.raises(DevocoreError):
+        dio.extract_zip(liar, tmp_path / "kept", name="liar.zip")
+    assert sorted(p.name for p in (tmp_path / "kept").rglob("*")) == ["mine.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
+
+
+def test_tiff_with_more_planes_than_the_frame_limit_is_refused_from_the_header():
+    data = tiff_bytes(np.zeros((25_000, 2, 2), np.uint8))
+    with pytest.raises(TooLargeError, match="25,000 planes"):
+        dio.read_image(data, name="many.tif", limits=Limits())
+
+
+def test_tiff_over_the_decoded_memory_limit_is_refused():
+    with pytest.raises(TooLargeError, match="once decoded"):
+        dio.read_image(tiff_bytes(np.zeros((4, 256, 256), np.float32)), name="f.tif",
+                       limits=Limits(max_decoded_mb=0))
+
+
+def test_truncated_imagej_stack_says_how_many_planes_and_is_refused(caplog):
+    stack = (np.arange(10 * 32 * 32) % 60000).astype(np.uint16).reshape(10, 32, 32)
+    data = tiff_bytes(stack, imagej=True)
+    with caplog.at_level("DEBUG"):
+        with pytest.raises(UnreadableFileError, match="only 1 of its 10 planes"):
+            dio.read_image(data[: len(data) // 2], name="half.tif")
+    assert not [r for r in caplog.records if r.name.startswith("tifffile")]  # no library noise on the terminal
+
+
+def test_multipage_tiff_cut_at_a_page_is_refused():
+    import tifffile
+
+    buf = io.BytesIO()
+    with tifffile.TiffWriter(buf) as writer:
+        for index in range(10):
+            writer.write(np.full((16, 16), index, np.uint8), metadata=None)
+    data = buf.getvalue()
+    with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        cut = tif.pages[6].offset
+    with pytest.raises(UnreadableFileError, match="6 plane"):
+        dio.read_image(data[:cut], name="cut.tif")
+
+
+def test_ffmpeg_noise_stays_off_the_terminal(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.badinputs import _video
+
+    path = tmp_path / "broken.avi"
+    _video(path, 40)  # as corrupt_middle.avi in the bad-input corpus: FFmpeg complains about frame 20
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2: len(data) // 2 + 3000] = bytes(3000)
+    path.write_bytes(bytes(data))
+    code = f"from devocore import io; print(sum(1 for _ in io.open_frames({str(path)!r})))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=str(Path(dio.__file__).resolve().parents[1]),
+                          env={k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"})
+    assert proc.returncode == 0 and int(proc.stdout) > 0
+    assert "@ 0x" not in proc.stderr and "No JPEG data" not in proc.stderr, proc.stderr
+
+
+def test_table_with_millions_of_columns_is_refused_before_parsing():
+    import time
+
+    header = ",".join(f"c{i}" for i in range(1_500_000))  # about 13 MB in one header line
+    data = (header + "\n" + ",".join("1" * 1 for _ in range(3)) + "\n").encode()
+    start = time.time()
+    with pytest.raises(TooLargeError, match="1,500,000 columns"):
+        dio.read_table(data, name="wide.csv", limits=Limits())
+    assert time.time() - start < 3
+
+
+def test_stale_session_folders_are_removed_and_fresh_ones_kept(tmp_path):
+    import time
+
+    old, fresh, other = tmp_path / "devoscope-session-old", tmp_path / "devoscope-session-new", tmp_path / "mine"
+    for folder in (old, fresh, other):
+        folder.mkdir()
+        (folder / "upload.png").write_bytes(b"x")
+    day_ago = time.time() - 2 * 86400
+    for path in (old, old / "upload.png", other, other / "upload.png"):
+        os.utime(path, (day_ago, day_ago))
+    removed = dio.remove_stale_folders(tmp_path, "devoscope-session-", 86400)
+    assert removed == [old] and not old.exists() and fresh.exists() and other.exists()
+
+
+def test_png_over_the_decoded_memory_limit_is_refused():
+    with pytest.raises(TooLargeError, match="once decoded"):
+        dio.read_image(png_bytes(np.zeros((300, 300, 3), np.uint8)), name="x.png", limits=Limits(max_decoded_mb=0))

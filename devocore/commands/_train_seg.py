@@ -70,10 +70,9 @@ def _initial(init: str):
     if (folder / registry.CARD).exists():
         info = registry.ModelInfo(folder.name, folder, registry._read_card(folder) or {}, "user")
         registry.verify(info)
-        from safetensors.torch import load_file
-
+        state = registry.read_weights(info.weights, f"--init '{folder.name}'")  # before building: fail fast
         model = registry.build_from_card(info.card)
-        model.load_state_dict(load_file(str(info.weights)))
+        model.load_state_dict(state)
         model.card = info.card
     else:
         model = segmentation.load(init, "cpu")

@@ -2,7 +2,8 @@
 
 Outputs per input file go to OUT/<relative path>/ (the same files the single-file
 command writes), with summary.csv, summary.parquet and run.log in OUT. Re-running
-skips files whose outputs are complete; failed files are retried.
+skips files whose outputs are complete; failed files are retried. OUT must lie outside the input
+folder, and links that lead out of the input folder are not followed (the run says which).
 
 Examples:
   python -m devocore batch experiment/ --task nucleus --out results/
@@ -46,5 +47,9 @@ def run(args) -> dict:
           f"{counts.get('skipped', 0)} skipped (already complete). Summary: {result.out_dir / 'summary.csv'}")
     for _, row in table[table["status"] == "failed"].iterrows():
         print(f"  failed: {row['file']}: {row['error']}")
+    if result.outside_links:
+        print(f"{len(result.outside_links)} link(s) leading out of the input folder were not followed: "
+              + ", ".join(result.outside_links[:10]) + (" ..." if len(result.outside_links) > 10 else ""))
     return {"files": len(table), "ok": int(counts.get("ok", 0)), "failed": int(counts.get("failed", 0)),
-            "skipped": int(counts.get("skipped", 0)), "summary": str(result.out_dir / "summary.csv")}
+            "skipped": int(counts.get("skipped", 0)), "links_not_followed": result.outside_links,
+            "summary": str(result.out_dir / "summary.csv")}

@@ -40,6 +40,8 @@ def add_arguments(parser) -> None:
 
 def run(args) -> dict:
     from devocore.embedding import EPIC_Z_SCALE, read_cells
+    from devocore.embedding.tables import UNKNOWN
+    from devocore.errors import TableError
     from devocore.embedding.classify import (LineageClassifier, align_table, confusion, majority_accuracy,
                                              raw_baseline, targets)
 
@@ -47,6 +49,11 @@ def run(args) -> dict:
     start = time.perf_counter()
     train = [read_cells(path, z_scale=z_scale) for path in args.train]
     test = [read_cells(path, z_scale=z_scale) for path in args.test]
+    for path, frame in [*zip(args.train, train), *zip(args.test, test)]:
+        if (frame["founder"] == UNKNOWN).all():  # nothing to learn from or to score
+            names = ", ".join(map(str, frame["cell"].drop_duplicates().head(5)))
+            raise TableError(f"'{Path(path).name}': none of its cell names is a Sulston name (e.g. {names}); "
+                             "training and scoring need named cells such as ABa, MSp or Ea.")
     clf = LineageClassifier(target=args.target, generation=args.generation, model=args.model,
                             max_rows_per_embryo=args.max_rows, seed=args.seed)
     clf.fit([align_table(frame, "names") for frame in train])

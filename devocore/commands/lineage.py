@@ -7,7 +7,8 @@ def add_arguments(parser) -> None:
 
     d = LineageConfig()
     parser.add_argument("video", help="video (MOV/MP4/AVI), folder of frames, image or TIFF stack")
-    parser.add_argument("--out", default="lineage_populations.csv", help="CSV to write (frame, A..Z, total)")
+    parser.add_argument("--out", default="lineage_populations.csv",
+                        help="CSV to write (frame, A..Z, total, embryo: False for frames that show no embryo)")
     parser.add_argument("--model", default=d.model, help="lineage model name")
     parser.add_argument("--method", choices=METHODS, default=d.method,
                         help="timeline: fit the whole video (default); stage: each frame alone; net: raw outputs")
@@ -24,7 +25,9 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from devocore import registry
     from devocore.device import choose_device
-    from devocore.lineage import LINEAGES, LineageConfig, predict
+    import sys
+
+    from devocore.lineage import LINEAGES, LineageConfig, no_embryo_warning, predict
     from devocore.progress import terminal
 
     if args.smooth < 1:
@@ -40,4 +43,7 @@ def run(args) -> int:
     print("last frame: " + ", ".join(f"{k} {int(last[k])}" for k in LINEAGES) + f", total {int(last['total'])}")
     if result.timeline is not None:
         print(f"timeline: reference time = {result.timeline[0]:.1f} + {result.timeline[1]:.3f} x frame")
+    warning = no_embryo_warning(result.table)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from devocore.errors import NoFramesError
+from devocore.errors import NoFramesError, UnsupportedFormatError
 from devocore.progress import ProgressFn
 from devocore.tracking.headtail import orient, trim_overlong, turning_angles
 from devocore.tracking.midline import CORE_LEVEL, Midline, core_parts, extract_midline, resample
@@ -544,6 +544,21 @@ def _buffer_frames(shape: tuple[int, ...]) -> int:
     return int(max(2, min(BUFFER_FRAMES, BUFFER_BYTES // max(1, shape[0] * shape[1]))))
 
 
+MIN_FRAME_SIDE = 16  # pixels; smaller frames hold no worm (and the plate smoothing works at quarter size)
+
+
+def _check_frame_size(shape: tuple[int, ...], what: str) -> None:
+    if min(shape[:2]) < MIN_FRAME_SIDE:
+        raise UnsupportedFormatError(f"{what} {shape[1]} x {shape[0]} pixels; tracking needs frames of at least "
+                                     f"{MIN_FRAME_SIDE} x {MIN_FRAME_SIDE} pixels.")
+
+
+def _sized(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    for index, frame in enumerate(frames):
+        _check_frame_size(np.shape(frame), f"Frame {index + 1} is")
+        yield frame
+
+
 def _varying_sizes(frames: list[np.ndarray]) -> bool:
     return len({np.asarray(f).shape[:2] for f in frames}) > 1
 
@@ -564,7 +579,7 @@ def track_frames(frames: Iterable[np.ndarray], config: TrackConfig = TrackConfig
         [1]
     """
     start, cpu_start = time.perf_counter(), time.process_time()
-    iterator: Iterator[np.ndarray] = iter(frames)
+    iterator: Iterator[np.ndarray] = _sized(frames)
     buffered: list[np.ndarray] = []
     if background is None:
         # Frames further apart make a cleaner median: buffer up to BUFFER_FRAMES (as uint8 gray).
@@ -617,6 +632,7 @@ def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: Progr
     from devocore.io import open_frames
 
     with open_frames(path) as source:
+        _check_frame_size(source.shape, f"The frames of '{source.name}' are")
         fps = config.fps or source.fps
         if not fps:
             log.warning("'%s' does not state its frame rate; assuming 25 fps (set fps to change)", source.name)

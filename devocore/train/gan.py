@@ -304,9 +304,10 @@ class GanTrainer:
     def load_checkpoint(self, path: str | Path) -> None:
         """Resume from :meth:`save_checkpoint`'s file (same config)."""
         from safetensors import safe_open
-        from safetensors.torch import load_file
 
-        state = load_file(str(path))
+        from devocore.registry import read_weights
+
+        state = read_weights(path, "The checkpoint")
         with safe_open(str(path), "pt") as handle:
             self.step_count = int(handle.metadata().get("step", 0))
         for prefix, module in (("g", self.generator), ("d", self.discriminator), ("ema", self.ema)):

@@ -1,0 +1,237 @@
+"""Outputs never replace what the user had: one check for every command's output options.
+
+The CLI calls :func:`check` before a command runs and :func:`record` after it succeeded. The rule:
+
+* an output (``--out``, ``--overlay``, ``--snapshot``, ``--plot``, ``--plot-dir``, ``--grid``, ``--gif``,
+  ``--real-grid``, ``--figures``, ``--examples``) must not be an input
+  (same resolved path, or the same file through a hard link), must not lie inside an input folder, and
+  an output folder must not hold an input; this holds even with ``--overwrite``;
+* an existing file is replaced only when devocore wrote it with the same command and option and it has not
+  changed since (recorded in ``outputs.jsonl`` in :func:`devocore.config.state_dir`), or with ``--overwrite``;
+* devices and other non-regular files (``/dev/null``) are refused;
+* a missing folder above an output is created (and removed again when the command fails).
+
+Every other argument whose value names an existing file or folder counts as an input, except model
+names and folders the command updates on purpose (:data:`NOT_INPUTS`).
+
+Example:
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> (folder / "s.csv").write_text("t,v\\n")
+    4
+    >>> try:
+    ...     check("forecast", {"series": str(folder / "s.csv")}, {"out": str(folder / "s.csv")})
+    ... except OutputError as exc:
+    ...     print(str(exc)[:40])
+    --out 's.csv' is an input of this comman
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devocore import config
+from devocore.errors import OutputError
+
+log = logging.getLogger(__name__)
+
+OUTPUT_OPTIONS = ("out", "overlay", "snapshot", "plot", "plot_dir", "grid", "gif", "real_grid", "figures", "examples")
+NOT_INPUTS = frozenset({"model", "from_model", "init", "checkpoint", "cache", "name", "overwrite"})
+LEDGER = "outputs.jsonl"
+_LEDGER_KEEP = 5000  # entries kept when the ledger is pruned
+
+
+def _option(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def _paths(value) -> list[str]:
+    if isinstance(value, (str, os.PathLike)):
+        return [os.fspath(value)] if os.fspath(value) else []
+    if isinstance(value, (list, tuple)):
+        return [p for v in value for p in _paths(v)]
+    return []
+
+
+def split_args(args) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """(inputs, outputs) of parsed arguments: option name -> path(s). Only existing paths count as inputs."""
+    inputs, outputs = {}, {}
+    for dest, value in vars(args).items():
+        if dest.startswith("_") or dest in NOT_INPUTS or value is None:
+            continue
+        if dest in OUTPUT_OPTIONS:
+            if isinstance(value, (str, os.PathLike)) and os.fspath(value):
+                outputs[dest] = os.fspath(value)
+            continue
+        found = [p for p in _paths(value) if os.path.lexists(p)]
+        if found:
+            inputs[dest] = found
+    return inputs, outputs
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    return folder == path or folder in path.parents
+
+
+def _ledger_path() -> Path:
+    return config.state_dir() / LEDGER
+
+
+def _read_ledger() -> list[dict]:
+    try:
+        lines = _ledger_path().read_text().splitlines()
+    except OSError:
+        return []
+    entries = []
+    for line in lines:
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            continue
+    return entries
+
+
+def _fingerprint(path: Path, command: str, dest: str) -> dict:
+    info = path.stat()
+    return {"path": str(path), "dev": info.st_dev, "ino": info.st_ino, "size": info.st_size,
+            "mtime_ns": info.st_mtime_ns, "command": command, "option": dest}
+
+
+def written_by(path: Path, command: str, dest: str) -> bool:
+    """True when devocore ``command`` wrote ``path`` through ``dest`` and the file is unchanged since."""
+    try:
+        now = _fingerprint(path.resolve(), command, dest)
+    except OSError:
+        return False
+    return any(entry == now for entry in _read_ledger())
+
+
+@dataclass
+class Guard:
+    """What :func:`check` allowed: the outputs, and the folders it created for them."""
+
+    command: str
+    outputs: dict[str, Path] = field(default_factory=dict)
+    created: list[Path] = field(default_factory=list)
+
+    def record(self) -> None:
+        """Note the files the command wrote, so a rerun may replace them without ``--overwrite``."""
+        entries = [_fingerprint(path, self.command, dest) for dest, path in self.outputs.items()
+                   if path.is_file() and not path.is_symlink()]
+        if not entries:
+            return
+        ledger = _ledger_path()
+        try:
+            ledger.parent.mkdir(parents=True, exist_ok=True)
+            old = [e for e in _read_ledger() if e.get("path") not in {n["path"] for n in entries}]
+            if len(old) > 2 * _LEDGER_KEEP:  # prune now and then; a lost entry only means --overwrite next time
+                tmp = ledger.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text("".join(json.dumps(e) + "\n" for e in old[-_LEDGER_KEEP:]))
+                tmp.replace(ledger)
+            with open(ledger, "a") as handle:
+                handle.write("".join(json.dumps(e) + "\n" for e in entries))
+        except OSError as exc:
+            log.warning("could not note the outputs in %s (%s); a rerun will need --overwrite", ledger, exc)
+
+    def cleanup(self) -> None:
+        """Remove the folders :func:`check` created, when they are still empty (the command failed)."""
+        for folder in reversed(self.created):
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+
+
+def check(command: str, inputs: dict[str, list[str] | str], outputs: dict[str, str],
+          overwrite: bool = False, labels: dict[str, str] | None = None) -> Guard:
+    """Refuse outputs that would replace an input or a file devocore did not write; make missing folders.
+
+    Args:
+        command: the command's name ("track", "eval lineage"), as recorded in the ledger.
+        inputs: option name -> path or paths read by the command.
+        outputs: option name -> path written by the command (a file or a folder).
+        overwrite: allow replacing existing files devocore did not write (never an input).
+        labels: how messages name each option (default ``--dest``); a positional argument is its name.
+
+    Raises:
+        OutputError with a line that names the option and what to do.
+    """
+    labels = labels or {}
+    guard = Guard(command)
+    sources = []  # (option, resolved path, identity)
+    for dest, values in inputs.items():
+        for value in ([values] if isinstance(values, str) else values):
+            path = Path(value).expanduser()
+            sources.append((dest, path.resolve(), _identity(path)))
+    seen: dict[Path, str] = {}
+    try:
+        for dest, value in outputs.items():
+            option, raw = _option(dest), Path(value).expanduser()
+            path = raw.resolve()
+            shown = raw.name or str(raw)
+            if path in seen:
+                raise OutputError(f"{option} and {_option(seen[path])} name the same path '{shown}'; "
+                                  "give each output its own name.")
+            seen[path] = dest
+            identity = _identity(path)
+            for source_dest, source, source_id in sources:
+                what = f"{labels.get(source_dest, _option(source_dest))} '{source.name or source}'"
+                if path == source or (identity is not None and identity == source_id):
+                    raise OutputError(f"{option} '{shown}' is an input of this command ({what}); it is never "
+                                      "overwritten. Choose another output name.")
+                if source.is_dir() and _is_within(path, source):
+                    raise OutputError(f"{option} '{shown}' lies inside the input folder {what}; outputs never go "
+                                      "into an input folder (a rerun would read them). Choose a folder outside it.")
+                if path.is_dir() and _is_within(source, path):
+                    raise OutputError(f"{option} folder '{shown}' holds the input {what}; choose a separate folder "
+                                      "for the results so your files are never overwritten.")
+            if os.path.lexists(path):
+                mode = os.stat(path).st_mode if path.exists() else 0
+                if stat.S_ISDIR(mode):
+                    pass  # a results folder: the command writes its own named files into it
+                elif not stat.S_ISREG(mode):
+                    raise OutputError(f"{option} '{raw}' is not a regular file or folder (a device, pipe or broken "
+                                      "link); give the path of a file to write.")
+                elif not overwrite and not written_by(path, command, dest):
+                    raise OutputError(f"{option} '{shown}' already exists and was not written by a previous "
+                                      f"'{command}'; add --overwrite to replace it, or choose another name.")
+            else:
+                missing = []
+                for parent in path.parents:
+                    if parent.exists():
+                        if not parent.is_dir():
+                            raise OutputError(f"{option} '{raw}': '{parent}' is a file, not a folder.")
+                        break
+                    missing.append(parent)
+                try:
+                    for folder in reversed(missing):
+                        folder.mkdir()
+                        guard.created.append(folder)
+                except OSError as exc:
+                    guard.cleanup()
+                    raise OutputError(f"{option} '{raw}': cannot create the folder '{folder}' "
+                                      f"({exc.strerror}).") from exc
+            guard.outputs[dest] = path
+    except OutputError:
+        guard.cleanup()  # folders made for an earlier output of this command
+        raise
+    return guard
+
+
+def check_args(args, command: str) -> Guard:
+    """:func:`check` over parsed CLI arguments (see :func:`split_args`)."""
+    inputs, outputs = split_args(args)
+    return check(command, inputs, outputs, overwrite=bool(getattr(args, "overwrite", False)),
+                 labels=getattr(args, "_labels", None))
