@@ -93,6 +93,10 @@ class ForecastConfig:
         n_models: ensemble size (seeds ``seed .. seed + n_models - 1``).
         max_steps: longest LSTM input sequence; longer lookbacks are subsampled with a stride.
         ar_orders: candidate AR orders (those up to a tenth of the fitting part are tried).
+        folds: 1 evaluates on one split (the test part after ``train_fraction``). K > 1 evaluates with
+            rolling origins: the part after ``train_fraction`` is cut into K consecutive test folds, and
+            each fold is forecast by models fitted (and chosen on a validation part) on everything
+            before it; the metrics pool the folds and each fold's figures are kept.
         seed: random seed (weights, batches).
         threads: torch CPU threads while training; small recurrent nets run fastest (and far
             more predictably on a busy machine) on one thread.
@@ -118,6 +122,7 @@ class ForecastConfig:
     ar_orders: tuple[int, ...] = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
     seed: int = 0
     threads: int = 1
+    folds: int = 1
 
 
 @dataclass
@@ -141,6 +146,10 @@ class ForecastResult:
             truth, LSTM, LSTM_low, LSTM_high, persistence, seasonal naive, linear AR``.
         loss_curves: ``model, epoch, train_loss, val_mae`` of every LSTM trained.
         history: the target over the whole series (``time``, ``value``, ``part``).
+        folds: with rolling origins (``config.folds > 1``), one dict per test fold: ``fold, test_start,
+            test_end, origins, lstm_mae, best_baseline, best_baseline_mae, ratio_to_best_baseline,
+            linear_ar_mae, ratio_to_linear_ar, lookback, ar_order``; the other attributes then pool the
+            folds (``lookback`` etc. are those of the last fold).
     """
 
     config: ForecastConfig
@@ -160,6 +169,7 @@ class ForecastResult:
     base_method: str = "linear AR"
     wave_window: int | None = None
     wave_weight: np.ndarray | None = None
+    folds: list = field(default_factory=list)
 
     def summary(self) -> dict:
         """The figures as a JSON-able dict (the CLI's ``--json`` line)."""
@@ -171,7 +181,7 @@ class ForecastResult:
         wave = {}
         if WAVE in rows.index:
             wave = {"travelling_wave_mae": float(rows.loc[WAVE, "mae"]),
-                    "ratio_to_travelling_wave": mae / float(rows.loc[WAVE, "mae"]),
+                    "ratio_to_travelling_wave": _ratio(mae, float(rows.loc[WAVE, "mae"])),
                     "wave_window": self.wave_window,
                     "wave_weight_per_step": [round(float(w), 4) for w in self.wave_weight]}
         return {
@@ -181,7 +191,7 @@ class ForecastResult:
             "rmse": float(rows.loc["LSTM", "rmse"]),
             "best_baseline": best,
             "best_baseline_mae": float(baselines.loc[best, "mae"]),
-            "ratio_to_best_baseline": mae / float(baselines.loc[best, "mae"]),
+            "ratio_to_best_baseline": _ratio(mae, float(baselines.loc[best, "mae"])),
             "baselines": {m: {"mae": float(rows.loc[m, "mae"]), "rmse": float(rows.loc[m, "rmse"])}
                           for m in baselines.index},
             "mae_per_step": {m: [float(v) for v in g.sort_values("step")["mae"]]
@@ -200,7 +210,23 @@ class ForecastResult:
                         "linear AR: recursive",
             "seconds": round(self.seconds, 1),
             "messages": self.messages,
+            **self._fold_summary(),
         }
+
+    def _fold_summary(self) -> dict:
+        if not self.folds:
+            return {}
+        ratios = [f["ratio_to_best_baseline"] for f in self.folds]
+        return {"folds": self.folds, "fold_ratios": ratios, "worst_fold_ratio": max(ratios),
+                "fold_ratios_to_linear_ar": [f["ratio_to_linear_ar"] for f in self.folds],
+                "mae_pooled_over": f"{len(self.folds)} rolling-origin test folds"}
+
+
+def _ratio(mae: float, reference: float) -> float:
+    """``mae / reference``; 1 when both are 0 and infinity when only the reference is (an exact baseline)."""
+    if reference > 0:
+        return mae / reference
+    return 1.0 if mae == 0 else float("inf")
 
 
 # ----------------------------------------------------------------------------- reading series
@@ -796,21 +822,114 @@ def forecast(frame: pd.DataFrame | SeriesData, config: ForecastConfig, time_colu
     threads = torch.get_num_threads()
     torch.set_num_threads(max(1, config.threads))
     try:
+        if config.folds > 1:
+            return _rolling(frame, config, time_column, progress, on_epoch)
         return _forecast(frame, config, time_column, progress, on_epoch)
     finally:
         torch.set_num_threads(threads)
 
 
-def _forecast(frame, config, time_column, progress, on_epoch) -> ForecastResult:
+def fold_bounds(n: int, config: ForecastConfig) -> list[tuple[int, int]]:
+    """``(test start, test end)`` of each rolling-origin test fold: the part after ``train_fraction``
+    cut into ``config.folds`` consecutive pieces.
+
+    Example:
+        >>> fold_bounds(2000, ForecastConfig(target="x", folds=4))
+        [(1400, 1550), (1550, 1700), (1700, 1850), (1850, 2000)]
+    """
+    _, first = split_points(n, config)
+    edges = np.linspace(first, n, int(config.folds) + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def _rolling(frame, config, time_column, progress, on_epoch) -> ForecastResult:
+    """Rolling-origin evaluation: each test fold forecast by models fitted on everything before it."""
+    started = time.perf_counter()
+    series = frame if isinstance(frame, SeriesData) else to_series(frame, time_column=time_column)
+    n, horizon = len(series.frame), int(config.horizon)
+    bounds = fold_bounds(n, config)
+    if min(end - start for start, end in bounds) < horizon + 1:
+        raise TableError(f"{config.folds} test folds of the last {100 * (1 - config.train_fraction):.0f} % of "
+                         f"{n} steps are shorter than the horizon ({horizon}) plus one; use fewer folds, a "
+                         "shorter horizon or a smaller training fraction.")
+    results = []
+    for k, (start, end) in enumerate(bounds):
+        report = None
+        if progress is not None:
+            def report(fraction, message, k=k):
+                progress((k + min(fraction, 0.999)) / len(bounds), f"fold {k + 1} of {len(bounds)}: {message}")
+        results.append(_forecast(series, config, None, report, on_epoch, bounds=(start, end)))
+    if progress is not None:
+        progress(1.0, "done")
+    return _pool_folds(results, series, bounds, time.perf_counter() - started)
+
+
+def _pool_folds(results: list[ForecastResult], series: SeriesData, bounds: list, seconds: float) -> ForecastResult:
+    last, horizon = results[-1], results[-1].config.horizon
+    forecasts = pd.concat([r.forecasts.assign(fold=k + 1) for k, r in enumerate(results)], ignore_index=True)
+    truth = forecasts["truth"].to_numpy(float).reshape(-1, horizon)
+    methods = [m for m in last.metrics["method"] if m in forecasts.columns]
+    rows, steps = [], []
+    for method in methods:
+        mae, rmse = errors_per_step(forecasts[method].to_numpy(float).reshape(-1, horizon), truth)
+        rows.append({"method": method, "mae": float(mae.mean()), "rmse": float(np.sqrt(np.mean(rmse ** 2))),
+                     "mae_step1": float(mae[0]), "mae_last": float(mae[-1])})
+        steps.extend({"method": method, "step": h + 1, "mae": float(mae[h]), "rmse": float(rmse[h])}
+                     for h in range(horizon))
+    metrics = pd.DataFrame(rows)
+    finite = metrics[np.isfinite(metrics["mae"])]
+    metrics["best"] = metrics["method"] == finite.loc[finite["mae"].idxmin(), "method"]
+    folds = []
+    for k, (r, (start, end)) in enumerate(zip(results, bounds)):
+        summary = r.summary()
+        ar = summary["baselines"]["linear AR"]["mae"]
+        folds.append({"fold": k + 1, "test_start": start, "test_end": end,
+                      "origins": int(r.split["n_test_origins"]), "lstm_mae": summary["mae"],
+                      "best_baseline": summary["best_baseline"], "best_baseline_mae": summary["best_baseline_mae"],
+                      "ratio_to_best_baseline": summary["ratio_to_best_baseline"], "linear_ar_mae": ar,
+                      "ratio_to_linear_ar": _ratio(summary["mae"], ar),
+                      "lookback": r.lookback, "ar_order": r.ar_order, "base": r.base_method})
+    coverage = float(np.mean((forecasts["truth"] >= forecasts["LSTM_low"]) &
+                             (forecasts["truth"] <= forecasts["LSTM_high"])))
+    first = results[0]
+    history = first.history.copy()
+    times = series.frame[series.time_column].to_numpy(float)
+    target = series.frame[last.config.target].to_numpy(float) if last.config.target in series.frame else None
+    if target is not None and len(history) < len(times):
+        history = pd.DataFrame({"time": times, "value": target, "part": "test"})
+        history.iloc[:len(first.history), history.columns.get_loc("part")] = first.history["part"].to_numpy()
+    curves = pd.concat([r.loss_curves.assign(model=f"fold {k + 1}: " + r.loss_curves["model"])
+                        for k, r in enumerate(results) if not r.loss_curves.empty], ignore_index=True)
+    messages = list(first.messages) + [
+        f"Rolling origins: {len(bounds)} test folds of steps {bounds[0][0]}..{bounds[-1][1] - 1}; each fold is "
+        "forecast by models fitted and chosen (lookback, AR order, wave blend, early stopping) on everything "
+        "before it. Metrics pool the folds."]
+    split = {"n_steps": len(series.frame), "val_start": first.split["val_start"], "test_start": bounds[0][0],
+             "n_test_origins": int(sum(f["origins"] for f in folds)), "step": series.step,
+             "time_column": series.time_column, "folds": [[a, b] for a, b in bounds]}
+    return ForecastResult(last.config, metrics, pd.DataFrame(steps), forecasts, curves, history, last.lookback,
+                          last.period, last.ar_order, last.input_columns, messages, coverage, seconds, split,
+                          last.base_method, last.wave_window, last.wave_weight, folds)
+
+
+def _forecast(frame, config, time_column, progress, on_epoch, bounds: tuple[int, int] | None = None) -> ForecastResult:
+    """One fit and test. ``bounds = (test start, end)`` uses rows before ``end`` only, testing from
+    ``test start`` (a rolling-origin fold); None splits at ``config.train_fraction``."""
     torch = _torch()
     started = time.perf_counter()
     series = frame if isinstance(frame, SeriesData) else to_series(frame, time_column=time_column)
     messages = list(series.messages)
     data, tcol = series.frame, series.time_column
-    n, horizon = len(data), int(config.horizon)
+    horizon = int(config.horizon)
     if horizon < 1:
         raise TableError(f"The horizon must be at least 1 step, not {horizon}.")
-    val_start, test_start = split_points(n, config)
+    if bounds is None:
+        n = len(data)
+        val_start, test_start = split_points(n, config)
+    else:
+        test_start, n = bounds
+        data = data.iloc[:n]
+        val_start = test_start - max(1, int(round(test_start * config.val_fraction)))
     target, z, names, wave = _inputs(data, tcol, config, test_start, messages)
     if np.std(target[:test_start]) < 1e-12:
         raise TableError(f"The target '{config.target}' is constant in the training part; nothing to learn.")
@@ -985,7 +1104,7 @@ def config_dict(config: ForecastConfig) -> dict:
     return asdict(config)
 
 
-__all__ = ["ForecastConfig", "ForecastResult", "SeriesData", "forecast", "to_series", "load_series",
+__all__ = ["ForecastConfig", "ForecastResult", "SeriesData", "forecast", "fold_bounds", "to_series", "load_series",
            "example_series", "dominant_period", "fit_ar", "ar_forecast", "persistence_forecast",
            "body_axis", "wave_velocity", "wave_forecast",
            "seasonal_naive_forecast", "errors_per_step", "build_lstm", "pinball_loss"]

@@ -444,6 +444,10 @@ class FrameSource:
         fps: frames per second, or None when the file does not say.
         shape: (height, width) of a frame.
         name: display name.
+        frame_numbers: the number of each frame in order: from the file names when every name
+            carries one (``00700.png`` is frame 700; gaps stay gaps), else the position (0, 1, ...).
+            None means positions (videos, stacks).
+        numbering: how frames are numbered, in words (``"file names"`` or ``"position"``).
 
     Iterating yields frames as Y x X x 3 uint8 RGB (videos) or as stored
     (image folders, TIFF series). Use as a context manager to release the file.
@@ -454,6 +458,8 @@ class FrameSource:
     shape: tuple[int, int]
     name: str
     frames_read: int = 0
+    frame_numbers: list[int] | None = None
+    numbering: str = "position"
 
     def __iter__(self) -> Iterator[np.ndarray]:
         raise NotImplementedError
@@ -542,6 +548,11 @@ class FolderFrames(FrameSource):
                                 f"the limit is {limits.max_frames:,}.")
         self.frame_count = len(self.files)
         self.fps = None
+        numbers = numbers_from_names(self.files)
+        self.frame_numbers = numbers if numbers is not None else list(range(len(self.files)))
+        self.numbering = "file names" if numbers is not None else "position"
+        if numbers is None:
+            log.info("'%s': the file names do not number the frames; frames are numbered by position", self.name)
         first = read_image(self.files[0], limits=limits).data
         self.shape = first.shape[:2]
 
@@ -582,6 +593,36 @@ def natural_key(path: Path) -> list:
         ['f2.png', 'f10.png']
     """
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+
+
+#: Frame numbers taken from file names may skip at most this many frames in all (a guard against names that
+#: hold dates or other large numbers rather than frame numbers).
+MAX_NUMBERING_SPAN = 10_000_000
+
+
+def numbers_from_names(paths: Sequence[str | os.PathLike]) -> list[int] | None:
+    """Frame numbers read from file names: the last run of digits in each name's stem.
+
+    Returns None (number by position) unless every name carries a number and the numbers rise strictly in the
+    given order and span at most :data:`MAX_NUMBERING_SPAN`.
+
+    Example:
+        >>> numbers_from_names(["00700.png", "00701.png", "00705.png"])
+        [700, 701, 705]
+        >>> numbers_from_names(["worm_a.png", "worm_b.png"]) is None
+        True
+    """
+    numbers = []
+    for path in paths:
+        digits = re.findall(r"\d+", Path(path).stem)
+        if not digits:
+            return None
+        numbers.append(int(digits[-1]))
+    if any(b <= a for a, b in zip(numbers, numbers[1:])):
+        return None
+    if numbers and numbers[-1] - numbers[0] > MAX_NUMBERING_SPAN:
+        return None
+    return numbers
 
 
 def open_frames(source: str | os.PathLike, limits: Limits = LIMITS) -> FrameSource:

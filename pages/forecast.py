@@ -103,6 +103,11 @@ with right:
     train_fraction = st.slider("Training part (the rest is the test part)", 0.5, 0.9,
                                common.param("fc_tf", 0.7, float), 0.05, key="fc_train_fraction")
     common.set_param("fc_tf", train_fraction)
+    folds = st.number_input("Test folds (rolling origins; 1 = one split)", 1, 8, common.param("fc_folds", 1, int),
+                            key="fc_folds", help="K > 1 cuts the test part into K consecutive folds; each is forecast "
+                                                 "by models fitted on everything before it, so a gain must hold on "
+                                                 "every fold, not on one lucky split.")
+    common.set_param("fc_folds", folds)
 with st.expander("Training settings"):
     a, b, c = st.columns(3)
     epochs = a.number_input("Max epochs (early stopping)", 1, 500, 60, key="fc_epochs")
@@ -111,7 +116,8 @@ with st.expander("Training settings"):
 
 config = fc.ForecastConfig(target=target, columns=tuple(columns), horizon=int(horizon),
                            lookback=int(lookback) or None, train_fraction=float(train_fraction),
-                           eigenworms=int(eigenworms), epochs=int(epochs), n_models=int(n_models), hidden=int(hidden))
+                           eigenworms=int(eigenworms), epochs=int(epochs), n_models=int(n_models), hidden=int(hidden),
+                           folds=int(folds))
 
 if st.button("Train and forecast", type="primary", key="fc_train"):
     report = common.progress_bar("Training the LSTM...")
@@ -145,6 +151,26 @@ st.dataframe(table.rename(columns={"mae": "MAE (mean over steps)", "rmse": "RMSE
 st.write(f"LSTM MAE / best baseline ({summary['best_baseline']}) = **{summary['ratio_to_best_baseline']:.2f}**"
          f" · lookback {result.lookback} · period {result.period} · AR order {result.ar_order} · 10-90 % interval "
          f"holds {100 * result.interval_coverage:.0f} % of the truth · {result.seconds:.0f} s")
+metrics = result.metrics.set_index("method")
+lstm_mae, ar_mae = float(metrics.loc["LSTM", "mae"]), float(metrics.loc["linear AR", "mae"])
+if result.folds:
+    st.subheader(f"Each of the {len(result.folds)} test folds")
+    folds_table = pd.DataFrame(result.folds)
+    st.dataframe(folds_table[["fold", "test_start", "test_end", "origins", "lstm_mae", "best_baseline",
+                              "best_baseline_mae", "ratio_to_best_baseline", "linear_ar_mae", "ratio_to_linear_ar"]]
+                 .rename(columns={"lstm_mae": "LSTM MAE", "best_baseline_mae": "best baseline MAE",
+                                  "ratio_to_best_baseline": "LSTM / best baseline", "linear_ar_mae": "linear AR MAE",
+                                  "ratio_to_linear_ar": "LSTM / linear AR"}), hide_index=True, key="fc_folds_table")
+    st.write(f"Pooled over the folds: LSTM / best baseline = **{summary['ratio_to_best_baseline']:.2f}**; worst fold "
+             f"**{summary['worst_fold_ratio']:.2f}**.")
+    losing = [f["fold"] for f in result.folds if f["ratio_to_linear_ar"] >= 1.0]
+    if losing:
+        st.warning(f"The network does **not** beat linear AR on fold{'s' if len(losing) > 1 else ''} "
+                   f"{', '.join(map(str, losing))} of {len(result.folds)}: there, linear AR forecasts as well or "
+                   "better.")
+if lstm_mae >= ar_mae:
+    st.warning(f"The network does **not** beat linear AR here (MAE {lstm_mae:.4g} vs {ar_mae:.4g}): use linear AR "
+               "for this series.")
 if fc.WAVE in set(result.metrics["method"]):
     st.caption(f"The series has a body axis (segment columns), so the **{fc.WAVE}** forecast is shown too: the body's "
                "present shape carried along at the wave speed measured over the last "

@@ -191,9 +191,11 @@ if cells:
     st.plotly_chart(view, key="pca_embryo3d")
 
     st.header("Lineage classifier")
-    st.write("Names each nucleus's founder lineage (AB, MS, E, C, D, P4, P) from its aligned position, size and "
-             "stage. Trained on some embryos, tested on the others; test embryos are oriented without their "
-             "cell names (the classifier picks the orientation it is most confident in).")
+    st.write("Names each nucleus's founder lineage (AB, MS, E, C, D, P4, P) from its position in the embryo's own "
+             "axes (scaled by the embryo's own extent), its size and the embryo's own clock (nuclei seen so far), "
+             "then pools the calls along nuclei followed over time by position. Trained on some embryos, tested "
+             "on the others; test embryos are oriented without their cell names (the classifier picks the "
+             "orientation it is most confident in).")
     if len(embryos) < 2:
         st.info("Load at least two embryos to train on one and test on another.")
     else:
@@ -209,10 +211,15 @@ if cells:
         saved = st.session_state.get("pca_report")
         if saved is not None and saved[:2] == (tuple(embryos), tuple(train)):  # only for the embryos shown
             report = saved[2]
-            st.metric("Mean accuracy on test embryos", f"{report.accuracy:.3f}")
+            left, right = st.columns(2)
+            left.metric("Mean accuracy on test embryos", f"{report.accuracy:.3f}")
+            right.metric(f"Majority-class rate (always '{report.majority_class}')", f"{report.majority_accuracy:.3f}",
+                         help="The accuracy of always answering the most common lineage of the training embryos: "
+                              "the classifier is only useful above it.")
             st.dataframe(report.per_embryo, hide_index=True)
-            st.plotly_chart(px.imshow(report.confusion, text_auto=True, color_continuous_scale="Blues",
-                                      labels=dict(x="predicted", y="true"), title="Confusion matrix"),
+            st.plotly_chart(px.imshow(report.confusion_shares, text_auto=".2f", color_continuous_scale="Blues",
+                                      zmin=0, zmax=1, labels=dict(x="predicted", y="true", color="share"),
+                                      title="Confusion matrix, normalised by row (share of each true lineage)"),
                             key="pca_confusion")
-            st.download_button("Download confusion matrix (CSV)", report.confusion.to_csv().encode(),
+            st.download_button("Download confusion matrix (CSV, counts)", report.confusion.to_csv().encode(),
                                file_name="lineage_confusion.csv", mime="text/csv", key="pca_confusion_csv")

@@ -92,13 +92,23 @@ def run_tracking(page_input: PageInput, config: TrackConfig):
 def frame_view(page_input: PageInput, result) -> None:
     table = result.table
     st.subheader("Frames with skeletons, heads and ids")
-    index = st.slider("Frame", 0, max(0, result.n_frames - 1), value=0, key="trk_frame")
+    numbers = result.frame_numbers
+    first, last = int(numbers[0]), int(numbers[-1])
+    if result.numbering == "file names":
+        st.caption(f"Frames are numbered by their file names ({first}-{last}); gaps in the numbering stay gaps "
+                   "in the table and in time.")
+    else:
+        st.caption(f"Frames are numbered by position ({first}-{last}).")
+    chosen = st.slider("Frame", first, max(first, last), value=first, key="trk_frame")
+    # a number in a gap of the numbering shows the nearest frame that exists
+    number = int(numbers[int(abs(numbers - chosen).argmin())])
     with common.guard("reading the frame"):
-        frame = read_frame(page_input.path, index)
+        frame = read_frame(page_input.path, number)
     scale = 1 if max(frame.shape[:2]) >= 240 else 3
-    st.image(draw_frame(frame, table[table["frame"] == index], scale),
-             caption=f"Frame {index} ({index / result.fps:.2f} s). Dot = head; coiled or touching worms show "
-                     "their status instead of a skeleton.")
+    gap = f" (there is no frame {chosen}: nearest shown)" if number != chosen else ""
+    st.image(draw_frame(frame, table[table["frame"] == number], scale),
+             caption=f"Frame {number} ({number / result.fps:.2f} s){gap}. Dot = head; coiled or touching worms "
+                     "show their status instead of a skeleton.")
     if st.button("Render the overlay video", key="trk_render"):
         out = common.session_dir() / f"overlay-{hashlib.sha1(page_input.key.encode()).hexdigest()[:12]}.mp4"
         with common.guard("rendering the overlay"):

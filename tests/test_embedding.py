@@ -174,3 +174,49 @@ def test_read_cells_derives_lineage_columns_and_stage():
     assert table["stage"].tolist() == [4, 4, 4, 4, 1]
     assert table["generation"].tolist() == [2, 2, 2, 2, 4]
     assert table["z"].iloc[0] == 6.0 and set(table["embryo"]) == {"CD_test"}
+
+
+# ----------------------------------------------------------------------------- embryo-invariant features
+
+def test_a_film_traced_in_part_late_on_keeps_its_centre_and_clock(embryo):
+    from devocore.embedding.classify import developmental_clock
+
+    late = embryo["time"] > embryo["time"].max() - 10
+    partial = embryo[~late | embryo["cell"].str.startswith("E")]  # late on only the E lineage is traced
+    full, _ = align_embryo(embryo)
+    part, _ = align_embryo(partial)
+    rows = part["time"] > embryo["time"].max() - 10
+    e_full = full[late.to_numpy() & full["cell"].str.startswith("E").to_numpy()]
+    # the E nuclei stay where they are in the embryo, not at the centre of the traced cells
+    assert np.abs(part.loc[rows, "ap"].to_numpy() - e_full["ap"].to_numpy()).max() < 0.03
+    assert abs(part.loc[rows, "ap"].mean()) > 0.1
+    clock = developmental_clock(part)
+    assert clock[rows.to_numpy()].min() == part["stage"].max() > part.loc[rows, "stage"].max()
+
+
+def test_features_do_not_change_when_the_embryo_is_flattened_or_larger(embryo):
+    from devocore.embedding.classify import feature_matrix
+
+    aligned = align_table(embryo)
+    flat = aligned.assign(dv=aligned["dv"] * 0.7, lr=aligned["lr"] * 1.2)
+    np.testing.assert_allclose(feature_matrix(flat), feature_matrix(aligned), rtol=1e-5, atol=1e-6)
+    bigger, _ = align_embryo(moved(embryo, 6, 1.4))
+    np.testing.assert_allclose(feature_matrix(bigger), feature_matrix(aligned), atol=1e-4)
+
+
+def test_calls_pooled_along_linked_nuclei_fix_scattered_mistakes():
+    from devocore.embedding.tracks import link_nuclei, smooth_along_links
+
+    rng = np.random.default_rng(0)
+    times = np.repeat(np.arange(40), 2)
+    table = pd.DataFrame({"time": times, "x": np.tile([0.0, 100.0], 40) + rng.normal(0, 1, 80),
+                          "y": 0.0, "z": 0.0, "size": 10.0})
+    truth = np.tile([0, 1], 40)
+    proba = np.where(truth[:, None] == [0, 1], 0.7, 0.3)
+    wrong = rng.random(80) < 0.3
+    proba[wrong] = proba[wrong][:, ::-1]  # 30 % of the calls flipped
+    previous = link_nuclei(table)
+    assert (previous[2:] == np.arange(78)).all() and (previous[:2] == -1).all()
+    assert (proba.argmax(1) == truth).mean() < 0.8
+    assert (smooth_along_links(table, proba, 0.97).argmax(1) == truth).all()
+    assert (smooth_along_links(table, proba, 0.0).argmax(1) == proba.argmax(1)).all()

@@ -27,6 +27,24 @@ def test_eval_lineage_classifier_json(tmp_path, capsys):
     assert (tmp_path / "img" / "pca_embryo2.png").exists()
 
 
+def test_eval_lineage_classifier_leave_one_out_json(tmp_path, capsys):
+    paths = []
+    for seed in range(3):
+        path = tmp_path / f"embryo{seed}.csv"
+        embryo_table(seed=seed, n_frames=40, rotation=random_rotation(seed + 20)).to_csv(path, index=False)
+        paths.append(str(path))
+    code = cli.main(["eval", "lineage-classifier", "--train", *paths, "--leave-one-out", "--max-rows", "600",
+                     "--json"])
+    assert code == 0
+    figures = last_json(capsys)
+    assert figures["mode"] == "leave-one-out" and len(figures["per_file"]) == 3
+    for key in ("median_accuracy", "min_accuracy", "majority_accuracy", "baseline_accuracy"):
+        assert key in figures
+    assert figures["min_accuracy"] > figures["majority_accuracy"]
+    assert cli.main(["eval", "lineage-classifier", "--train", *paths]) == 2  # neither --test nor --leave-one-out
+    assert "--leave-one-out" in capsys.readouterr().err
+
+
 def test_eval_strains_json(tmp_path, capsys):
     path = tmp_path / "features.csv"
     behaviour_table(seed=1, n_per_strain=15, n_features=10).rename(columns={"strain": "worm_strain"}).to_csv(

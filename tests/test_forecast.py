@@ -232,6 +232,34 @@ def test_eigenworms_and_input_compression_are_fitted_on_training_rows():
     assert result.period == 50
 
 
+def test_rolling_folds_fit_each_fold_on_its_past_only_and_pool_the_errors():
+    base = sine_frame(n=300, period=30, noise=0.1)
+    config = fc.ForecastConfig(target="x", horizon=5, lookback=20, folds=2, **TINY)
+    bounds = fc.fold_bounds(len(base), config)
+    assert bounds == [(210, 255), (255, 300)]
+    changed = base.copy()
+    changed.loc[bounds[1][0]:, "x"] = 9.0  # fold 2 changed; fold 1 and its past are not
+    a, b = fc.forecast(base, config), fc.forecast(changed, config)
+    assert [f["fold"] for f in a.folds] == [1, 2]
+    fold1_a, fold1_b = (r.forecasts[r.forecasts["fold"] == 1] for r in (a, b))
+    for column in ["LSTM", "persistence", "linear AR"]:
+        np.testing.assert_allclose(fold1_a[column], fold1_b[column], rtol=1e-6)
+    assert a.folds[0]["ratio_to_best_baseline"] == pytest.approx(b.folds[0]["ratio_to_best_baseline"])
+    for fold, (start, end) in zip(a.folds, bounds):
+        rows = a.forecasts[a.forecasts["fold"] == fold["fold"]]
+        targets = rows["origin"] + rows["step"]
+        assert targets.min() == start and targets.max() == end - 1  # every target inside its own fold
+        assert fold["origins"] == end - start - config.horizon + 1
+    # the pooled MAE is the MAE over all (origin, step) pairs of all folds
+    for method in ("LSTM", "linear AR"):
+        pooled = float(np.mean(np.abs(a.forecasts[method] - a.forecasts["truth"])))
+        assert a.metrics.set_index("method").loc[method, "mae"] == pytest.approx(pooled)
+    summary = a.summary()
+    assert summary["worst_fold_ratio"] == max(summary["fold_ratios"]) and len(summary["fold_ratios"]) == 2
+    with pytest.raises(TableError, match="folds"):
+        fc.forecast(base, fc.ForecastConfig(target="x", horizon=30, lookback=20, folds=5, **TINY))
+
+
 def test_cli_prints_metrics_and_json(tmp_path):
     path = tmp_path / "series.csv"
     sine_frame(n=300, period=30, noise=0.05).to_csv(path, index=False)

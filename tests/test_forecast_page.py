@@ -51,3 +51,19 @@ def test_forecast_page_missing_upload_asks_for_a_file():
     at.radio(key="fc_source").set_value(upload).run()
     assert not at.exception
     assert any("Upload a CSV" in i.value for i in at.info)
+
+
+def test_forecast_page_reports_each_rolling_fold_and_says_where_the_network_loses():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/forecast.py").run()
+    for key, value in (("fc_horizon", 5), ("fc_lookback", 12), ("fc_epochs", 1), ("fc_models", 1), ("fc_hidden", 8),
+                       ("fc_folds", 2)):
+        at.number_input(key=key).set_value(value)
+    at.run()
+    at.button(key="fc_train").click().run()
+    assert not at.exception and not at.error
+    folds = next(d.value for d in at.dataframe if "LSTM / best baseline" in d.value.columns)
+    assert list(folds["fold"]) == [1, 2]
+    assert any("worst fold" in m.value for m in at.markdown)
+    losing = (folds["LSTM / linear AR"] >= 1.0).any()
+    assert losing == any("does **not** beat linear AR" in w.value for w in at.warning)

@@ -1,6 +1,8 @@
 """The PCA explorer page, driven by AppTest on its examples."""
 from pathlib import Path
 
+import pytest
+
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +31,8 @@ def test_pca_page_classifier_beats_the_majority_on_toy_embryos():
     accuracy = float(at.metric[0].value)
     majority = at.dataframe[0].value["majority_accuracy"].iloc[0]
     assert accuracy > majority + 0.1
+    assert at.metric[1].label.startswith("Majority-class rate") and float(at.metric[1].value) == pytest.approx(
+        majority, abs=1e-3)  # the rate to beat is shown beside the accuracy
 
 
 def test_pca_page_on_the_behaviour_example_and_a_warning():

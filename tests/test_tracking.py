@@ -443,3 +443,93 @@ def test_eval_tracking_command_on_a_video_with_truth(tmp_path, capsys):
 def test_no_frames_is_a_clear_error():
     with pytest.raises(DevocoreError):
         tracking.track_frames([], tracking.TrackConfig(fps=10))
+
+
+# ----------------------------------------------------------------------------- frame numbers from file names
+
+def write_folder(frames, folder, names):
+    folder.mkdir()
+    for frame, name in zip(frames, names):
+        cv2.imwrite(str(folder / name), frame)
+    return folder
+
+
+def skeletons_of(truth, shift=0):
+    """Reference skeletons (head, centre, tail) from simulator truth, frame numbers shifted by ``shift``."""
+    rows = []
+    for _, r in truth.iterrows():
+        mid = ((r.head_x + r.tail_x) / 2, (r.head_y + r.tail_y) / 2)
+        for point, (x, y) in enumerate([(r.head_x, r.head_y), mid, (r.tail_x, r.tail_y)]):
+            rows.append({"frame": int(r.frame) + shift, "point": point, "x": x, "y": y})
+    return pd.DataFrame(rows)
+
+
+def test_numbers_from_names_rise_or_fall_back_to_positions():
+    from devocore.io import numbers_from_names
+
+    assert numbers_from_names(["00700.png", "00701.png", "00703.png"]) == [700, 701, 703]
+    assert numbers_from_names(["worm2_t0009.png", "worm2_t0010.png"]) == [9, 10]
+    assert numbers_from_names(["a.png", "b.png"]) is None
+    assert numbers_from_names(["5.png", "5b.png"]) is None  # not rising
+    assert numbers_from_names(["1.png", "20230101120000.png"]) is None  # a date, not a frame number
+
+
+def test_a_folder_numbered_from_700_keeps_its_numbers_everywhere(tmp_path, capsys):
+    from devocore.cli import main
+
+    frames, truth = synthetic.clip(n_frames=20, n_worms=1, seed=8, speed=3.0)
+    plain = write_folder(frames, tmp_path / "plain", [f"{i:05d}.png" for i in range(20)])
+    shifted = write_folder(frames, tmp_path / "shifted", [f"{i + 700:05d}.png" for i in range(20)])
+    a = tracking.track(plain, tracking.TrackConfig(fps=10))
+    b = tracking.track(shifted, tracking.TrackConfig(fps=10))
+    assert b.numbering == "file names" and b.frame_numbers.tolist() == list(range(700, 720))
+    assert b.table["frame"].tolist() == (a.table["frame"] + 700).tolist()
+    assert np.allclose(b.table["time_s"], a.table["time_s"] + 70.0)
+    cols = [c for c in a.table.columns if c not in ("frame", "time_s")]
+    pd.testing.assert_frame_equal(a.table[cols], b.table[cols])
+    # eval tracking matches skeletons numbered 700-719 with the same figures as 0-19 unshifted
+    skeletons_of(truth).to_csv(tmp_path / "sk.csv", index=False)
+    skeletons_of(truth, 700).to_csv(tmp_path / "sk700.csv", index=False)
+    figures = []
+    for folder, csv in ((plain, "sk.csv"), (shifted, "sk700.csv")):
+        assert main(["eval", "tracking", "--frames", str(folder), "--skeletons", str(tmp_path / csv), "--json"]) == 0
+        figures.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
+    assert figures[1]["coverage"] > 0.9 and figures[1]["frame_numbering"] == "file names"
+    assert figures[1]["coverage"] == figures[0]["coverage"]
+    assert figures[1]["median_midline_distance_px"] == figures[0]["median_midline_distance_px"]
+    # the track CSV, the snapshot and the overlay use the same numbers
+    out = tmp_path / "t.csv"
+    assert main(["track", str(shifted), "--out", str(out), "--json", "--snapshot", str(tmp_path / "s.png"),
+                 "--snapshot-frame", "705", "--overlay", str(tmp_path / "o.mp4")]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["frame_numbers"] == "700-719" and summary["numbering"] == "file names"
+    assert pd.read_csv(out)["frame"].min() >= 700
+    assert (tmp_path / "s.png").stat().st_size > 0 and (tmp_path / "o.mp4").stat().st_size > 0
+
+
+def test_a_gap_in_the_numbering_stays_a_gap_in_frames_and_time(tmp_path):
+    from devocore.tracking.draw import read_frame
+
+    frames, _ = synthetic.clip(n_frames=24, n_worms=1, seed=3, speed=3.0)
+    keep = list(range(12)) + list(range(16, 24))  # frames 12-15 were never saved
+    folder = write_folder([frames[i] for i in keep], tmp_path / "gap", [f"frame_{i:04d}.png" for i in keep])
+    result = tracking.track(folder, tracking.TrackConfig(fps=10))
+    assert result.n_frames == 20 and result.frame_numbers.tolist() == keep
+    table = result.table
+    assert set(table["frame"]) <= set(keep) and 16 in set(table["frame"])
+    assert table.loc[table["frame"] == 16, "time_s"].iloc[0] == pytest.approx(1.6)
+    ok = table[table["status"] == "ok"]
+    assert ok["speed_px_s"].median() == pytest.approx(30.0, rel=0.25)  # 3 px per numbered frame at 10 fps
+    assert np.array_equal(read_frame(folder, 16), cv2.imread(str(folder / "frame_0016.png"), cv2.IMREAD_UNCHANGED))
+    with pytest.raises(DevocoreError, match="no frame 13"):
+        read_frame(folder, 13)
+
+
+def test_names_without_numbers_are_numbered_by_position(tmp_path):
+    frames, _ = synthetic.clip(n_frames=12, n_worms=1, seed=3, speed=3.0)
+    names = [f"shot_{chr(ord('a') + i)}.png" for i in range(12)]
+    folder = write_folder(frames, tmp_path / "letters", names)
+    result = tracking.track(folder, tracking.TrackConfig(fps=10))
+    assert result.numbering == "position"
+    assert result.frame_numbers.tolist() == list(range(12))
+    assert result.table["frame"].min() >= 0 and result.table["frame"].max() <= 11

@@ -54,8 +54,14 @@ def run_real(args) -> dict:
     skeletons = read_table(args.skeletons, required=("frame", "point", "x", "y"), numeric=("frame", "point"))
     result = track(args.frames, TrackConfig(fps=args.fps))
     figures = compare_skeletons(result.table, skeletons)
+    if figures["reference_frames"] and not set(skeletons["frame"].dropna().astype(int)) & set(result.frame_numbers):
+        log.warning("no skeleton frame number is among the tracked frames (%d-%d, numbered by %s)",
+                    result.number_at(0), result.number_at(-1), result.numbering)
     figures["coiled_frames"] = int((result.table["status"] == "coiled").sum())
     figures["frames"] = result.n_frames
+    figures["frame_numbering"] = result.numbering
+    figures["first_frame"] = result.number_at(0)
+    figures["last_frame"] = result.number_at(-1)
     figures["fps"] = result.frames_per_second
     figures["cpu_fps"] = result.frames_per_cpu_second
     return figures

@@ -3,11 +3,15 @@
 
 The series is split in time order: the first --train-fraction is for fitting (its last 20 % validates:
 lookback, AR order, early stopping), the rest is the test part where MAE and RMSE are measured at every
-horizon step. `mae` is the mean over steps 1..H of the per-step MAE over all test origins; the LSTM
-forecasts all H steps at once (direct), the AR baseline recursively.
+horizon step. With --folds K the test part is cut into K consecutive folds (rolling origins): each fold is
+forecast by models fitted and chosen on everything before it; the MAE pools the folds, and `fold_ratios`
+and `worst_fold_ratio` give each fold's LSTM MAE over its best baseline's. `mae` is the mean over steps
+1..H of the per-step MAE over all test origins; the LSTM forecasts all H steps at once (direct), the AR
+baseline recursively.
 
 Example:
     python -m devocore forecast series.csv --target curvature --horizon 25 --out forecast.csv --json
+    python -m devocore forecast worm_curvature.csv --target segment_050 --horizon 50 --folds 4 --json
 """
 from __future__ import annotations
 
@@ -25,6 +29,9 @@ def add_arguments(parser) -> None:
                         help="input window in steps (default: chosen on the validation part)")
     parser.add_argument("--out", default="forecast.csv", help="CSV of all test forecasts (default forecast.csv)")
     parser.add_argument("--train-fraction", type=float, default=0.7, help="first part used for fitting (0.7)")
+    parser.add_argument("--folds", type=int, default=1, metavar="K",
+                        help="rolling origins: cut the part after --train-fraction into K consecutive test folds, "
+                             "each forecast by models fitted on everything before it (default 1: one split)")
     parser.add_argument("--eigenworms", type=int, default=0, metavar="K",
                         help="add eigenworm_1..K: PCA of the segment columns fitted on the training part")
     parser.add_argument("--time-column", default=None, help="name of the time column if not guessed")
@@ -50,7 +57,7 @@ def run(args) -> dict:
     config = fc.ForecastConfig(target=args.target, columns=tuple(args.columns), horizon=args.horizon,
                                lookback=args.lookback, train_fraction=args.train_fraction,
                                eigenworms=args.eigenworms, epochs=args.epochs, n_models=args.models,
-                               hidden=args.hidden, seed=args.seed)
+                               hidden=args.hidden, seed=args.seed, folds=args.folds)
     result = fc.forecast(series, config,
                          progress=None if args.json else terminal("training"))
     result.forecasts.to_csv(args.out, index=False)
@@ -66,6 +73,10 @@ def run(args) -> dict:
     table["method"] = [m + (" *" if b else "") for m, b in zip(table["method"], table["best"])]
     print(table.drop(columns="best").to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     summary = result.summary()
+    for fold in result.folds:
+        print(f"fold {fold['fold']}: rows {fold['test_start']}..{fold['test_end'] - 1} ({fold['origins']} origins), "
+              f"LSTM MAE {fold['lstm_mae']:.4f}, best baseline {fold['best_baseline']} {fold['best_baseline_mae']:.4f}, "
+              f"ratio {fold['ratio_to_best_baseline']:.3f} (to linear AR {fold['ratio_to_linear_ar']:.3f})")
     print(f"LSTM MAE / best baseline ({summary['best_baseline']}) MAE = {summary['ratio_to_best_baseline']:.3f}; "
           f"10-90 % interval coverage {100 * summary['interval_coverage_10_90']:.1f} %; "
           f"forecasts written to {args.out}")

@@ -13,7 +13,7 @@ def add_arguments(parser) -> None:
                         help="frames are crops around one worm (default: yes when frame sizes vary)")
     parser.add_argument("--overlay", default=None, help="also write an MP4 with skeletons, heads and ids drawn")
     parser.add_argument("--snapshot", default=None, help="also save one frame with the tracking drawn on as PNG")
-    parser.add_argument("--snapshot-frame", type=int, default=None, help="frame for --snapshot (default: middle)")
+    parser.add_argument("--snapshot-frame", type=int, default=None, help="frame number for --snapshot (default: the middle frame); numbered like the CSV's frame column")
     parser.add_argument("--json", action="store_true", help="print a summary as one JSON object")
 
 
@@ -37,15 +37,17 @@ def run(args) -> dict | int:
     if args.snapshot:
         import cv2
 
-        index = result.n_frames // 2 if args.snapshot_frame is None else args.snapshot_frame
-        frame = read_frame(args.input, index)
+        number = result.number_at(result.n_frames // 2) if args.snapshot_frame is None else args.snapshot_frame
+        frame = read_frame(args.input, number)
         scale = 1 if max(frame.shape[:2]) >= 240 else 3
-        image = draw_frame(frame, result.table[result.table["frame"] == index], scale)
+        image = draw_frame(frame, result.table[result.table["frame"] == number], scale)
         Path(args.snapshot).parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(args.snapshot), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     table = result.table
     summary = {
         "frames": result.n_frames,
+        "frame_numbers": f"{result.number_at(0)}-{result.number_at(-1)}",
+        "numbering": result.numbering,
         "worms": int(table["worm"].nunique()),
         "rows": len(table),
         "status": table["status"].value_counts().to_dict(),
@@ -55,7 +57,7 @@ def run(args) -> dict | int:
     }
     if args.json:
         return summary
-    print(f"{summary['frames']} frames, {summary['worms']} worms, {summary['rows']} rows -> {out} "
-          f"({summary['fps_processed']} frames/s)")
+    print(f"{summary['frames']} frames (numbered {summary['frame_numbers']} by {result.numbering}), "
+          f"{summary['worms']} worms, {summary['rows']} rows -> {out} ({summary['fps_processed']} frames/s)")
     print("status: " + ", ".join(f"{k} {v}" for k, v in summary["status"].items()))
     return 0

@@ -59,15 +59,43 @@ class Alignment:
     method: str
 
 
+#: A time point with fewer nuclei than this share of the most seen so far is traced only in part
+#: (EPIC films often follow only some lineages late on).
+PARTIAL_SHARE = 0.8
+
+
+def full_time_points(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(time points in order, whether each is fully traced)``: not when it holds fewer nuclei than
+    :data:`PARTIAL_SHARE` of the most seen at any earlier time point.
+
+    Example:
+        >>> full_time_points(np.array([1, 1, 2, 2, 2, 2, 3]))[1].tolist()
+        [True, True, False]
+    """
+    values, counts = np.unique(times, return_counts=True)
+    return values, counts >= PARTIAL_SHARE * np.maximum.accumulate(counts)
+
+
 def _centred(frame: pd.DataFrame) -> tuple[np.ndarray, dict]:
+    """Positions minus the embryo's centre at each time point.
+
+    The centre is the mean of the nuclei present; at a time point traced only in part (see
+    :func:`full_time_points`) that mean is the traced lineages' centre, not the embryo's, so the centre of the
+    last fully traced time point before it (else the first after it) is used instead.
+    """
     xyz = numeric_matrix(frame, POSITION, "the cell table")
     times = frame["time"].to_numpy()
+    values, full = full_time_points(times)
+    means = {t: xyz[times == t].mean(axis=0) for t in values}
+    fulls = values[full]
     centres = {}
-    out = np.empty_like(xyz)
-    for t in np.unique(times):
-        rows = times == t
-        centres[t] = xyz[rows].mean(axis=0)
-        out[rows] = xyz[rows] - centres[t]
+    for t, is_full in zip(values, full):
+        if is_full or not len(fulls):
+            centres[t] = means[t]
+        else:
+            before = fulls[fulls < t]
+            centres[t] = means[before[-1]] if len(before) else means[fulls[fulls > t][0]]
+    out = xyz - np.stack([centres[t] for t in times]) if len(times) else xyz
     return out, centres
 
 

@@ -15,7 +15,8 @@ import pandas as pd
 from devocore.errors import EmptyTableError, TableError
 from devocore.embedding import project as _project
 from devocore.embedding.align import EPIC_Z_SCALE, align_embryo
-from devocore.embedding.classify import LineageClassifier, align_table, confusion, majority_accuracy, targets
+from devocore.embedding.classify import (LineageClassifier, align_table, confusion, majority_accuracy, row_shares,
+                                         targets)
 from devocore.embedding.tables import add_lineage_columns, read_cells, read_features
 
 log = logging.getLogger(__name__)
@@ -125,15 +126,25 @@ class ClassifierReport:
         per_embryo: table ``embryo, rows, accuracy, majority_accuracy``.
         confusion: true x predicted counts over all test embryos.
         accuracy: mean accuracy over test embryos.
+        majority_accuracy: mean accuracy over test embryos of always answering the most common
+            training class (the rate to beat).
+        majority_class: that class.
     """
 
     per_embryo: pd.DataFrame
     confusion: pd.DataFrame
     accuracy: float
+    majority_accuracy: float = float("nan")
+    majority_class: str = ""
+
+    @property
+    def confusion_shares(self) -> pd.DataFrame:
+        """The confusion matrix normalised by row (each true class sums to 1)."""
+        return row_shares(self.confusion)
 
 
 def train_and_test(table: pd.DataFrame, train: Sequence[str], test: Sequence[str], orientation: str = "model",
-                   max_rows_per_embryo: int = 5000, seed: int = 0) -> ClassifierReport:
+                   max_rows_per_embryo: int = 2000, seed: int = 0) -> ClassifierReport:
     """Train the founder classifier on the ``train`` embryos of ``table``, test on ``test``.
 
     Args:
@@ -162,5 +173,7 @@ def train_and_test(table: pd.DataFrame, train: Sequence[str], test: Sequence[str
         truths.append(truth)
         predictions.append(predicted)
     per_embryo = pd.DataFrame(rows)
+    values, counts = np.unique(train_labels.astype(str), return_counts=True)
     return ClassifierReport(per_embryo, confusion(np.concatenate(truths), np.concatenate(predictions)),
-                            float(per_embryo["accuracy"].mean()))
+                            float(per_embryo["accuracy"].mean()), float(per_embryo["majority_accuracy"].mean()),
+                            str(values[counts.argmax()]))

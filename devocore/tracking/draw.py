@@ -64,11 +64,24 @@ def draw_frame(frame: np.ndarray, rows: pd.DataFrame, scale: int = 1) -> np.ndar
     return image
 
 
-def read_frame(path: str | Path, index: int) -> np.ndarray:
-    """Frame ``index`` of a video (by seeking) or of a folder or stack."""
+def read_frame(path: str | Path, number: int) -> np.ndarray:
+    """The frame numbered ``number`` of a video (by seeking), a folder or a stack.
+
+    Frames of a folder whose file names carry numbers are found by those numbers (``00700.png`` is frame 700);
+    otherwise ``number`` is the position from 0 (see :attr:`devocore.io.FrameSource.frame_numbers`).
+    """
     from devocore.io import FolderFrames, VideoFrames, read_image
 
     with open_frames(path) as source:
+        numbers = source.frame_numbers
+        if numbers is not None:
+            if number not in numbers:
+                shown = f"{numbers[0]}-{numbers[-1]}" if numbers else "none"
+                raise DevocoreError(f"'{Path(path).name}' has no frame {number} (frames numbered by "
+                                    f"{source.numbering}: {shown}).")
+            index = numbers.index(number)
+        else:
+            index = number
         if isinstance(source, FolderFrames) and 0 <= index < len(source.files):
             return read_image(source.files[index]).data
         if isinstance(source, VideoFrames):
@@ -83,12 +96,15 @@ def read_frame(path: str | Path, index: int) -> np.ndarray:
         for i, frame in enumerate(source):
             if i == index:
                 return frame
-    raise DevocoreError(f"Frame {index} is past the end of '{Path(path).name}'.")
+    raise DevocoreError(f"Frame {number} is past the end of '{Path(path).name}'.")
 
 
 def write_overlay(path: str | Path, table: pd.DataFrame, out: str | Path, fps: float = 25.0,
                   max_frames: int | None = None, progress: ProgressFn | None = None) -> Path:
-    """Write an MP4 of the input with the tracking drawn on (frames of varying size are padded)."""
+    """Write an MP4 of the input with the tracking drawn on (frames of varying size are padded).
+
+    Rows are matched to frames by frame number, numbered as :func:`devocore.tracking.track` numbers them.
+    """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     by_frame = {f: g for f, g in table.groupby("frame")}
@@ -98,10 +114,11 @@ def write_overlay(path: str | Path, table: pd.DataFrame, out: str | Path, fps: f
     with open_frames(path) as source:
         total = len(source) if max_frames is None else min(len(source), max_frames)
         scale = 1 if max(source.shape) >= 240 else 3
+        numbers = source.frame_numbers  # the table's frame numbers (None: positions)
         for i, frame in enumerate(source):
             if max_frames is not None and i >= max_frames:
                 break
-            image = draw_frame(frame, by_frame.get(i, empty), scale)
+            image = draw_frame(frame, by_frame.get(i if numbers is None else numbers[i], empty), scale)
             if writer is None:
                 size = (image.shape[1] + image.shape[1] % 2, image.shape[0] + image.shape[0] % 2)
                 writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), size)

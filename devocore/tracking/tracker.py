@@ -20,7 +20,7 @@ import logging
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -51,6 +51,8 @@ RELEARN_AFTER = 12
 PART_LEVELS = (CORE_LEVEL, 0.85, 0.95)
 #: A part is one worm when its area and midline length are within this factor of the worm's usual ones.
 PART_FIT = 1.2
+#: In a worm's frame-indexed sequence a gap in the frame numbers counts as at most this many frames.
+GAP_CAP = 1000
 #: Status of a worm in a frame.
 OK, COILED, TOUCHING, EDGE = "ok", "coiled", "touching", "edge"
 
@@ -145,6 +147,9 @@ class TrackResult:
         crops: whether frames were treated as crops of one worm.
         seconds: wall time of the tracking itself.
         cpu_seconds: processor time it used (less than ``seconds`` on a busy machine).
+        frame_numbers: the number of each frame read, in order (the ``frame`` column uses them): from the
+            file names of a folder whose names carry numbers, else positions 0, 1, ...
+        numbering: ``"file names"`` or ``"position"``.
     """
 
     table: pd.DataFrame
@@ -154,6 +159,17 @@ class TrackResult:
     crops: bool
     seconds: float
     cpu_seconds: float = float("nan")
+    frame_numbers: np.ndarray | None = None
+    numbering: str = "position"
+
+    def __post_init__(self):
+        if self.frame_numbers is None:
+            self.frame_numbers = np.arange(self.n_frames)
+        self.frame_numbers = np.asarray(self.frame_numbers, dtype=int)
+
+    def number_at(self, index: int) -> int:
+        """The frame number of the frame at position ``index``."""
+        return int(self.frame_numbers[index])
 
     @property
     def frames_per_second(self) -> float:
@@ -173,20 +189,31 @@ class Tracker:
         self.active: list[_Track] = []
         self.done: list[_Track] = []
         self.next_id = 1
-        self.frame = -1
+        self.frame = -1  # the number of the frame being tracked (its position unless add() is given one)
+        self.index = -1  # its position in the stream
         self.shape: tuple[int, int] | None = None
         self._threshold: float | None = None
 
     # ------------------------------------------------------------------ per frame
-    def add(self, image: np.ndarray) -> None:
-        """Detect, match and measure the worms of the next frame."""
-        self.frame += 1
+    def add(self, image: np.ndarray, number: int | None = None) -> None:
+        """Detect, match and measure the worms of the next frame.
+
+        Args:
+            image: the frame (Y x X gray or RGB).
+            number: its frame number (rising; gaps allowed: times and speeds follow the numbers);
+                None numbers it by position (one more than the last).
+        """
+        self.index += 1
+        number = self.frame + 1 if number is None else int(number)
+        if number <= self.frame:
+            raise ValueError(f"frame numbers must rise; got {number} after {self.frame}")
+        self.frame = number
         cfg = self.config
         if self.shape is None:
             self.shape = tuple(np.asarray(image).shape[:2])
         contrast, sigma = frame_contrast(image, None if cfg.crops else self.background,
                                          None if self.background is None else self.background.polarity)
-        if cfg.crops or self.frame % THRESHOLD_EVERY == 0 or self._threshold is None:
+        if cfg.crops or self.index % THRESHOLD_EVERY == 0 or self._threshold is None:
             self._threshold = threshold_of(contrast, sigma)
         blobs = find_blobs(contrast, sigma, min_area=cfg.min_area, threshold=self._threshold)
         if cfg.crops:
@@ -432,13 +459,16 @@ def measure(obs: list[_Obs], worm: int, fps: float, config: TrackConfig) -> pd.D
     midlines = [o.midline if o.status in (OK, EDGE) else None for o in obs]
     frames = np.array([o.frame for o in obs])
     gaps_ok = np.all(np.diff(frames) == 1) if len(frames) > 1 else True
-    seq_len = frames[-1] - frames[0] + 1
-    # Orientation works on a frame-indexed sequence: insert None for missed frames.
+    # Orientation works on a frame-indexed sequence: insert None for missed frames. A gap longer than
+    # GAP_CAP (sparse frame numbers) counts as GAP_CAP frames: it breaks the run either way.
+    steps = np.minimum(np.diff(frames), GAP_CAP)
+    pos = dict(zip(frames.tolist(), np.concatenate([[0], np.cumsum(steps)]).astype(int).tolist()))
+    seq_len = pos[int(frames[-1])] + 1
     seq: list[Midline | None] = [None] * seq_len
     cents = np.full((seq_len, 2), np.nan)
     for o, m in zip(obs, midlines):
-        seq[o.frame - frames[0]] = m
-        cents[o.frame - frames[0]] = o.centroid
+        seq[pos[o.frame]] = m
+        cents[pos[o.frame]] = o.centroid
     if not gaps_ok:
         cents = pd.DataFrame(cents).interpolate(limit_direction="both").to_numpy()
     usual = [m.length for o, m in zip(obs, midlines) if o.status == OK and m is not None and m.points is not None]
@@ -447,13 +477,13 @@ def measure(obs: list[_Obs], worm: int, fps: float, config: TrackConfig) -> pd.D
     mid_cents = np.array([m.points.mean(axis=0) if m is not None and m.points is not None else c
                           for m, c in zip(seq, cents)])
     # after touching another worm (or vanishing) the identity is less sure: start a new run
-    breaks = {o.frame - frames[0] for o in obs if o.status == TOUCHING}
-    breaks |= {int(f - frames[0]) for f, g in zip(frames[1:], np.diff(frames)) if g > 1}
+    breaks = {pos[o.frame] for o in obs if o.status == TOUCHING}
+    breaks |= {pos[int(f)] for f, g in zip(frames[1:], np.diff(frames)) if g > 1}
     orientation = orient(seq, None if config.crops else mid_cents, align=bool(config.crops), max_gap=config.max_gap,
                          breaks=breaks)
     rows = []
     for o in obs:
-        k = o.frame - frames[0]
+        k = pos[o.frame]
         m = orientation.midlines[k]
         row = {"frame": o.frame, "worm": worm, "status": o.status, "note": o.note, "area_px": o.area,
                "centroid_x": o.centroid[0], "centroid_y": o.centroid[1]}
@@ -565,11 +595,14 @@ def _varying_sizes(frames: list[np.ndarray]) -> bool:
 
 def track_frames(frames: Iterable[np.ndarray], config: TrackConfig = TrackConfig(),
                  background: Background | None = None, total: int | None = None,
-                 progress: ProgressFn | None = None) -> TrackResult:
+                 progress: ProgressFn | None = None, numbers: Sequence[int] | None = None,
+                 numbering: str | None = None) -> TrackResult:
     """Track worms in a stream of frames (Y x X gray or RGB arrays).
 
     Without ``background`` (and not in crop mode) the first
     ``config.background_frames`` frames are buffered to build one.
+    ``numbers`` gives each frame's number (strictly rising; gaps stay gaps in
+    ``frame``, ``time_s`` and speeds); None numbers frames by position.
 
     Example:
         >>> from devocore.tracking import synthetic
@@ -603,23 +636,32 @@ def track_frames(frames: Iterable[np.ndarray], config: TrackConfig = TrackConfig
         yield from buffered
         yield from iterator
 
-    for frame in stream():
-        tracker.add(frame)
-        if progress is not None and total and tracker.frame % 10 == 0:
-            progress(min(0.99, (tracker.frame + 1) / total), f"frame {tracker.frame + 1} of {total}")
-    if tracker.frame < 0:
+    read: list[int] = []
+    for i, frame in enumerate(stream()):
+        if numbers is not None and i >= len(numbers):
+            raise ValueError(f"{len(numbers)} frame numbers were given for more frames than that")
+        tracker.add(frame, None if numbers is None else numbers[i])
+        read.append(tracker.frame)
+        if progress is not None and total and tracker.index % 10 == 0:
+            progress(min(0.99, (tracker.index + 1) / total), f"frame {tracker.index + 1} of {total}")
+    if tracker.index < 0:
         raise NoFramesError("There are no frames to track.")
     table = tracker.finish(fps)
     seconds = time.perf_counter() - start
     if progress is not None:
         progress(1.0, "done")
-    log.info("tracked %d frames, %d worms in %.1f s", tracker.frame + 1, table["worm"].nunique(), seconds)
-    return TrackResult(table=table, n_frames=tracker.frame + 1, fps=fps, shape=tracker.shape, crops=bool(config.crops),
-                       seconds=seconds, cpu_seconds=time.process_time() - cpu_start)
+    log.info("tracked %d frames, %d worms in %.1f s", tracker.index + 1, table["worm"].nunique(), seconds)
+    return TrackResult(table=table, n_frames=tracker.index + 1, fps=fps, shape=tracker.shape, crops=bool(config.crops),
+                       seconds=seconds, cpu_seconds=time.process_time() - cpu_start, frame_numbers=np.array(read),
+                       numbering=numbering or ("position" if numbers is None else "given"))
 
 
 def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: ProgressFn | None = None) -> TrackResult:
     """Track the worms of a video file or a folder of frames (natural name order).
+
+    Frames of a folder whose file names carry numbers (``00700.png``) are numbered by them: the ``frame``
+    column, ``time_s`` (number / fps) and speeds follow those numbers, gaps included. Otherwise (videos,
+    stacks, names without numbers) frames are numbered by position from 0; ``TrackResult.numbering`` says which.
 
     Args:
         path: MP4/AVI/MOV video, TIFF stack or folder of images.
@@ -647,5 +689,9 @@ def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: Progr
             if config.crops is None:
                 config = replace(config, crops=_varying_sizes(samples))
             background = None if config.crops else background_from_frames(samples)
-        return track_frames(source, config, background, total=len(source), progress=progress)
+        if source.frame_numbers is not None:
+            log.info("'%s': frames numbered by %s (%d-%d)", source.name, source.numbering, source.frame_numbers[0],
+                     source.frame_numbers[-1])
+        return track_frames(source, config, background, total=len(source), progress=progress,
+                            numbers=source.frame_numbers, numbering=source.numbering)
 
