@@ -55,7 +55,11 @@ METHODS = ("timeline", "stage", "net")
 STRIDES = (1, 2, 3, 4, 5, 6)
 # Weight of the rate prior against the mean absolute log-count error; chosen on the training movie
 # (train/epic_movie, full and clips) with docs/tools/lineage_choose.py.
-PRIOR_STRENGTH = 0.05
+PRIOR_STRENGTH = 0.1
+# Frame 1 of a whole EPIC movie is near the first traced time point: a capped prior on where the line starts
+# (z-score squared capped at OFFSET_CAP, so a clip that starts late pays at most OFFSET_STRENGTH x OFFSET_CAP).
+OFFSET_STRENGTH = 0.02
+OFFSET_CAP = 4.0
 STAGE_BAND = (5.0, 95.0)  # percentiles of the bootstrap band
 MAX_COUNT = 100_000  # far above any embryo (~560 cells at hatching); guards the integer cast
 MIN_TIMELINE_FRAMES = 8
@@ -334,18 +338,32 @@ class StageCurves:
         tau = offsets[:, None] + rate * frames[None, :]
         return (np.abs(np.interp(tau, np.arange(len(ref)), ref) - y[None, :]) * w[None, :]).sum(axis=1)
 
+    def offset_prior(self, offset: np.ndarray, rate: float, cap: float = OFFSET_CAP) -> np.ndarray:
+        """Capped squared z-score of where the line is at frame 1 (``offset + rate``) under the prior.
+
+        Example:
+            >>> c = StageCurves(np.ones((5, 8)), (40.0, 1.0, 5.0, 0.2))
+            >>> c.offset_prior(np.array([40.0, 45.0, 140.0]), 1.0).tolist()
+            [0.04, 1.44, 4.0]
+        """
+        a0, b0, sa, _ = self.prior
+        z2 = ((np.asarray(offset, dtype=np.float64) + rate - (a0 + b0)) / max(sa, 1e-6)) ** 2
+        return np.minimum(z2, cap)
+
     def fit_timeline(self, frames: np.ndarray, log_total: np.ndarray, weights: np.ndarray | None = None,
                      prior_strength: float = PRIOR_STRENGTH, offset_range: float | None = None,
-                     strides: Sequence[int] = STRIDES) -> tuple[float, float]:
+                     strides: Sequence[int] = STRIDES, offset_strength: float = OFFSET_STRENGTH
+                     ) -> tuple[float, float]:
         """Offset and rate of ``tau = offset + rate * frame`` best matching the estimates.
 
         Minimises the weighted mean absolute difference between ``log_total``
         and the reference log total at ``tau``, plus ``prior_strength`` times the
-        rate prior (:meth:`rate_prior`). The offset has no prior: every line
-        that meets the reference is searched, so clips that start late fit as
-        well as whole movies. ``offset_range`` limits the offsets to the prior's
-        offset +- that many steps (used to align training curves). Grid search
-        (coarse, then fine around the best): exact and cheap.
+        rate prior (:meth:`rate_prior`) and ``offset_strength`` times the capped
+        prior on where frame 1 lies (:meth:`offset_prior`). Every line that meets
+        the reference is searched, and the cap keeps the cost of a late start
+        small, so clips fit as well as whole movies. ``offset_range`` limits the
+        offsets to the prior's offset +- that many steps (used to align training
+        curves). Grid search (coarse, then fine around the best): exact and cheap.
         """
         frames = np.asarray(frames, dtype=np.float64)
         y = np.asarray(log_total, dtype=np.float64)
@@ -358,15 +376,17 @@ class StageCurves:
         a0, b0, _, _ = self.prior
         # the coarse search needs no more than ~200 frames
         step = max(1, len(frames) // 200)
-        fc, yc, wc = frames[::step], y[::step], w[::step] / w[::step].sum() if w[::step].sum() > 0 else w[::step]
+        fc, yc, wc = frames[::step], y[::step], w[::step]
+        wc = wc / wc.sum() if wc.sum() > 0 else np.full(len(wc), 1.0 / len(wc))
         rates = b0 * np.geomspace(1 / 8, 8, 169)
         best = (np.inf, a0, b0)
         for b in rates:
             if offset_range is None:
-                offsets = np.arange(-b * fc.max() - 2, n - b * fc.min() + 2, 2.0)
+                offsets = np.arange(-b * fc.max() - 2, n - b * fc.min() + 2, 1.0)
             else:
                 offsets = np.arange(a0 - offset_range, a0 + offset_range + 1, 2.0)
-            cost = self._line_cost(fc, yc, wc, b, offsets, ref) + prior_strength * self.rate_prior(b, strides)
+            cost = self._line_cost(fc, yc, wc, b, offsets, ref) + prior_strength * self.rate_prior(b, strides) \
+                + offset_strength * self.offset_prior(offsets, b)
             i = int(np.argmin(cost))
             if cost[i] < best[0]:
                 best = (float(cost[i]), float(offsets[i]), float(b))
@@ -376,7 +396,8 @@ class StageCurves:
         best = (np.inf, a, b)
         for r in b * np.exp(np.linspace(-0.03, 0.03, 31)):
             offsets = a + b * middle - r * middle + np.arange(-3.0, 3.01, 0.1)
-            cost = self._line_cost(frames, y, w, r, offsets, ref) + prior_strength * self.rate_prior(r, strides)
+            cost = self._line_cost(frames, y, w, r, offsets, ref) + prior_strength * self.rate_prior(r, strides) \
+                + offset_strength * self.offset_prior(offsets, r)
             i = int(np.argmin(cost))
             if cost[i] < best[0]:
                 best = (float(cost[i]), float(offsets[i]), float(r))
@@ -417,7 +438,8 @@ class StageCurves:
             best = (np.inf, a, b)
             for r in rates:
                 offsets = a + b * middle - r * middle + shifts
-                cost = self._line_cost(frames, y, w, r, offsets, ref) + prior_strength * self.rate_prior(r)
+                cost = self._line_cost(frames, y, w, r, offsets, ref) + prior_strength * self.rate_prior(r) \
+                    + OFFSET_STRENGTH * self.offset_prior(offsets, r)
                 i = int(np.argmin(cost))
                 if cost[i] < best[0]:
                     best = (float(cost[i]), float(offsets[i]), float(r))

@@ -114,7 +114,7 @@ def build_stage_curves(curves: pd.DataFrame, length: int = 600, iterations: int 
             g = g.iloc[::2]  # every second time point is plenty for two numbers
             y = np.log1p(g[list(LINEAGES)].sum(axis=1).to_numpy(dtype=float))
             aligns[embryo] = ref.fit_timeline(g["frame"].to_numpy(dtype=float), y, prior_strength=1e-4,
-                                              offset_range=120.0)
+                                              offset_range=120.0, offset_strength=0.0)
             if progress is not None:
                 progress((it + (i + 1) / len(embryos)) / iterations, "aligning real curves")
         ab = np.array(list(aligns.values()))

@@ -3,7 +3,8 @@
 Runs the shipped network once over train/epic_movie/20090309_F39B2_1_7_L1.mov, then scores (nMAE against its
 exact populations, frames 1-135) every candidate on the whole movie and on clips (A:B[:S], each seen as if it were
 the whole movie): 'net', 'stage', and 'timeline' with several strengths of the rate prior, with the prior's
-mode at 1 step per frame only or also at 2, 3, ... (movies that keep every S-th frame). Beside them: the
+mode at 1 step per frame only or also at 2, 3, ... (movies that keep every S-th frame), without or with the
+capped prior on where frame 1 lies (lineage.OFFSET_STRENGTH, lineage.OFFSET_CAP). Beside them: the
 image-blind frame-index baseline (median exact curve at the clip's own frame index) and the oracle time line
 (fitted to the true totals: the floor for any method that reads the populations off one time line).
 The eval movie is never read here.
@@ -26,8 +27,8 @@ MOVIE = f"{DATA}/epic_movie/20090309_F39B2_1_7_L1.mov"
 LABELS = f"{DATA}/epic_movie/20090309_F39B2_1_7_L1_populations.csv"
 CLIPS = ("1:254", "1:135", "1:80", "30:135", "60:254", "100:254", "1:254:2", "1:254:3", "20:200:2")
 CANDIDATES = {"net": None, "stage": None,
-              **{f"timeline prior {p} modes {m}": (p, s) for p in (0.01, 0.03, 0.05, 0.1)
-                 for m, s in (("1", (1,)), ("1..6", lineage.STRIDES))}}
+              **{f"timeline prior {p} modes {m} start {o}": (p, s, o) for p in (0.01, 0.03, 0.05, 0.1)
+                 for m, s in (("1", (1,)), ("1..6", lineage.STRIDES)) for o in (0.0, lineage.OFFSET_STRENGTH)}}
 
 
 def table(values: np.ndarray, frames: np.ndarray) -> pd.DataFrame:
@@ -68,7 +69,7 @@ def main() -> None:
             else:
                 x = np.arange(1, len(idx) + 1, dtype=float)
                 off, rate = curves.fit_timeline(x, lineage._log_total(r), w, prior_strength=setting[0],
-                                                strides=setting[1])
+                                                strides=setting[1], offset_strength=setting[2])
                 values = curves.at(off + rate * x)
             row[name] = evaluate(table(values, frames), scored)["nmae"]
         rows.append(row)
