@@ -79,7 +79,8 @@ def _reference(curves: pd.DataFrame, aligns: dict, length: int, min_embryos: int
     table = table[(table["tau"] >= 0) & (table["tau"] < length)]
     grouped = table.groupby("tau")
     median = grouped[["total", *LINEAGES]].median()
-    median = median[grouped.size() >= min_embryos]
+    enough = min(min_embryos, max(1, table.groupby("tau").size().max() // 2)) if len(table) else 1
+    median = median[grouped.size() >= enough]
     median = median.reindex(np.arange(length)).interpolate().ffill().bfill()
     growing = ["total", *(k for k in LINEAGES if k != "P")]
     median[growing] = median[growing].cummax()
