@@ -143,7 +143,8 @@ def _record(model: str, source: str, figures: dict) -> None:
     card = dict(info.card)
     keep = ("frames", "method", "nmae", "baseline_nmae", "nmae_per", "baseline_nmae_per", "all_below_baseline", "clip")
     card.setdefault("metrics", {})[f"eval_{source}"] = {
-        "data": f"{source} ({figures['frames']} frames)", "baseline": BASELINE,
+        "data": f"{figures['source']}{', frames ' + figures['clip'] if figures.get('clip') else ''} "
+                f"({figures['frames']} annotated frames scored)", "baseline": BASELINE,
         **{k: figures[k] for k in keep}, "command": "python -m devocore " + " ".join(sys.argv[1:])}
     (info.folder / "card.json").write_text(json.dumps(card, indent=2) + "\n")
     print(f"recorded in {info.folder / 'card.json'}")
