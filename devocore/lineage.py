@@ -61,6 +61,9 @@ PRIOR_STRENGTH = 0.1
 OFFSET_STRENGTH = 0.02
 OFFSET_CAP = 4.0
 STAGE_BAND = (5.0, 95.0)  # percentiles of the bootstrap band
+# Least half-width of the band (reference time points): the bootstrap sees only frame-to-frame noise, not the
+# network's systematic errors; calibrated on the training movie (docs/tools/lineage_choose.py prints the coverage).
+BAND_FLOOR = 6.0
 MAX_COUNT = 100_000  # far above any embryo (~560 cells at hatching); guards the integer cast
 MIN_TIMELINE_FRAMES = 8
 
@@ -446,8 +449,11 @@ class StageCurves:
             lines.append(best[1] + best[2] * frames)
         if not lines:
             return tau.copy(), tau.copy()
-        lo, hi = np.percentile(np.stack(lines), STAGE_BAND, axis=0)
-        return np.minimum(lo, tau), np.maximum(hi, tau)
+        lines = np.stack(lines)
+        # spread of the refitted lines about their own median, centred on the fitted line (the local refit
+        # grid may sit a fraction of a step off the full search), at least BAND_FLOOR on each side
+        lo, mid, hi = np.percentile(lines, (STAGE_BAND[0], 50.0, STAGE_BAND[1]), axis=0)
+        return tau - np.maximum(mid - lo, BAND_FLOOR), tau + np.maximum(hi - mid, BAND_FLOOR)
 
 
 # ----------------------------------------------------------------------------- inference
