@@ -121,7 +121,8 @@ def run(args) -> dict:
                "all_below_baseline": all(below.values()), "timeline": result.timeline,
                "stage_tp_band_median_width": float((scored["stage_tp_hi"] - scored["stage_tp_lo"]).median())}
     if not args.no_plot:
-        path = Path(args.plot or f"docs/img/lineage_{name}{'_' + args.frames.replace(':', '-') if args.frames else ''}.png")
+        suffix = "_" + args.frames.replace(":", "-") if args.frames else ""
+        path = Path(args.plot or f"docs/img/lineage_{name}{suffix}.png")
         from devocore.lineage import plot_png
 
         plot_png(pred, truth, path, title=f"{name}{clip}: nMAE {scores['nmae']:.3f} (baseline {base['nmae']:.3f})")
