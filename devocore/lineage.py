@@ -329,7 +329,7 @@ class StageCurves:
         Example:
             >>> c = StageCurves(np.ones((5, 8)), (0.0, 1.0, 30.0, 0.2))
             >>> c.rate_prior(np.array([1.0, 2.0, 1.5])).round(2).tolist()
-            [0.0, 0.0, 4.1]
+            [0.0, 0.0, 2.07]
         """
         _, b0, _, sb = self.prior
         sd = max(sb / max(b0, 1e-6), 0.05)
@@ -347,7 +347,7 @@ class StageCurves:
         Example:
             >>> c = StageCurves(np.ones((5, 8)), (40.0, 1.0, 5.0, 0.2))
             >>> c.offset_prior(np.array([40.0, 45.0, 140.0]), 1.0).tolist()
-            [0.04, 1.44, 4.0]
+            [0.0, 1.0, 4.0]
         """
         a0, b0, sa, _ = self.prior
         z2 = ((np.asarray(offset, dtype=np.float64) + rate - (a0 + b0)) / max(sa, 1e-6)) ** 2
