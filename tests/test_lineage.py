@@ -132,8 +132,9 @@ def test_timeline_fit_recovers_a_clip_that_starts_late_and_skips_frames():
 
 def test_rate_prior_has_a_mode_at_every_stride():
     curves = StageCurves(toy_curves(), (0.0, 1.0, 10.0, 0.2))
-    assert curves.rate_prior(np.array([1.0, 2.0, 3.0])).max() < 1e-12
-    assert curves.rate_prior(np.array([1.4]))[0] > 2.5  # between modes: far from both
+    assert curves.rate_prior(np.array([1.0, 2.0, 3.0]), strides=(1, 2, 3)).max() < 1e-12
+    assert curves.rate_prior(np.array([1.4]), strides=(1, 2, 3))[0] > 2.5  # between modes: far from both
+    assert curves.rate_prior(np.array([2.0]))[0] > 10                       # the default has one mode
 
 
 def test_parse_clip_is_one_based_and_inclusive():
