@@ -331,6 +331,8 @@ class StageCurves:
         Example:
             >>> c = StageCurves(np.ones((5, 8)), (0.0, 1.0, 30.0, 0.2))
             >>> c.rate_prior(np.array([1.0, 2.0, 1.5])).round(2).tolist()
+            [0.0, 12.01, 4.11]
+            >>> c.rate_prior(np.array([1.0, 2.0, 1.5]), strides=(1, 2)).round(2).tolist()
             [0.0, 0.0, 2.07]
         """
         _, b0, _, sb = self.prior
