@@ -100,7 +100,7 @@ with st.sidebar:
     method = st.selectbox("Method", lineage.METHODS,
                           index=common.choice_index(list(lineage.METHODS), common.param("lin_method", default_method)),
                           key="lin_method",
-                          help=f"{default_method} (default, the best on the training movie): one developmental time "
+                          help=f"{default_method} (default, the best on training data): one developmental time "
                                "line (offset and rate) fitted to the whole video; stage: each frame on its own; "
                                "net: the network's seven outputs as they are")
     monotone = st.checkbox("Counts never decrease", value=common.param("lin_monotone", False, bool),

@@ -33,7 +33,7 @@ def add_arguments(parser) -> None:
                         help="real training curves for the baseline (embryo, frame, A..Z)")
     parser.add_argument("--model", default="lineage")
     parser.add_argument("--method", choices=METHODS, default=LineageConfig().method,
-                        help=f"default: {LineageConfig().method} (the method chosen on the training movie)")
+                        help=f"default: {LineageConfig().method} (the method chosen on training data)")
     parser.add_argument("--frames", default=None, metavar="A:B[:S]",
                         help="measure only frames A..B (1-based, inclusive), every S-th, as if they were the movie")
     parser.add_argument("--monotone", action="store_true")

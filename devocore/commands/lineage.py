@@ -12,8 +12,8 @@ def add_arguments(parser) -> None:
                              "stage_tp_lo/_hi (90 %% band), and stage_min/_lo/_hi with --frame-interval")
     parser.add_argument("--model", default=d.model, help="lineage model name")
     parser.add_argument("--method", choices=METHODS, default=d.method,
-                        help="timeline: one time line fitted to the whole video (default, chosen on the training "
-                             "movie); stage: each frame alone; net: raw outputs")
+                        help="timeline: one time line fitted to the whole video (default, chosen on training "
+                             "data); stage: each frame alone; net: raw outputs")
     parser.add_argument("--monotone", action="store_true", help="counts never decrease over the video")
     parser.add_argument("--smooth", type=int, default=d.smooth, metavar="K",
                         help="running median over K frames before anything else (1 = off)")
