@@ -451,4 +451,4 @@ def predict_populations(images: np.ndarray, net: nn.Module) -> "pd.DataFrame":
                                     total=len(images))
     table = result.table.rename(columns={"frame": "sample"})
     table["sample"] = np.arange(len(table))
-    return table.drop(columns=[c for c in ("stage_min", "embryo") if c in table.columns])
+    return table.drop(columns=[c for c in table.columns if c.startswith("stage_") or c == "embryo"])

@@ -1,4 +1,4 @@
-"""Lineage populations (A, E, M, P, C, D, Z) for every frame of an embryo time-lapse.
+"""Lineage populations (A, E, M, P, C, D, Z) and developmental stage for every frame of an embryo time-lapse.
 
 The network (:mod:`devocore.nets.lineage_net`) looks at one frame and estimates
 ``log(1 + count)`` of each lineage. A single frame is ambiguous, a whole video
@@ -6,20 +6,22 @@ much less so: C. elegans development is nearly invariant, so the populations of
 all seven lineages follow from *how far development has gone*. The default
 ``"timeline"`` method therefore fits one straight line from frame index to a
 reference developmental time (offset and rate, 2 numbers for the whole video)
-to the per-frame estimates of the total cell count, robustly (L1, frames without
-signal ignored, a weak prior from real embryos), and reads the seven
-populations off the reference curves the model carries (learned from real EPIC
-lineage curves). ``"stage"`` does the same per frame without the line;
+to the per-frame estimates of the total cell count (L1, frames without signal
+ignored), and reads the seven populations off the reference curves the model
+carries. The reference curves are the median of 251 exact EPIC lineage curves
+(one row per time point) aligned on one axis, one step per time point of the
+median embryo; in an EPIC movie frame n shows time point n, so the rate has a
+weak prior near one step per frame (its spread learned from the same curves),
+and a capped prior says where frame 1 of a whole movie usually lies; beyond the
+cap the offset is free, so a clip that starts late is fitted as well.
+``"stage"`` reads each frame on its own through the reference curves;
 ``"net"`` returns the network's seven outputs as they are (optionally smoothed
 over time and made non-decreasing).
 
-``"tracing"`` counts on the clock of EPIC lineage annotations. Those are made
-from a lineage tracing, which stops near 361 cells, spread over all the movie's
-frames: a movie that runs past the tracing's end is annotated as if development
-were slower than the frames show. The method fits the time line from the
-images, finds the frame where the embryo reaches :data:`TRACING_END_CELLS`, and
-stretches the time line so that this stage falls on the last frame. A movie
-that ends before that stage gets the same counts as ``"timeline"``.
+Every frame also gets its developmental stage: reference time points after
+the 4-cell stage (``stage_tp``) with a 90 % band from a moving-block bootstrap
+of the frames (``stage_tp_lo``, ``stage_tp_hi``), and the same in minutes of
+this movie when the frame interval is known (``stage_min``...).
 
 Counts are returned as int32 (never uint8, which wrapped at 256 in DevoLearn).
 Frames are read by a background thread, preprocessed to a small square and
@@ -48,10 +50,22 @@ log = logging.getLogger(__name__)
 
 LINEAGES = ("A", "E", "M", "P", "C", "D", "Z")
 COLUMNS = ("frame",) + LINEAGES
-METHODS = ("timeline", "tracing", "stage", "net")
-# Median of the last annotated total over the 198 real curves of train/epic_population_curves.csv: where
-# EPIC lineage tracings (and the annotations made from them) stop. docs/tools/lineage_time_base.py prints it.
-TRACING_END_CELLS = 361.0
+METHODS = ("timeline", "stage", "net")
+# Multiples of the prior's rate where the rate prior has equal modes ((1, 2, 3) would favour movies that keep
+# every 2nd or 3rd frame too); one mode was chosen: extra modes did worse on training data.
+STRIDES = (1,)
+# Weight of the rate prior against the mean absolute log-count error; chosen on training data (the real
+# training movie and 17 rendered EPIC tables the network never saw, whole and in clips) with
+# docs/tools/lineage_choose.py.
+PRIOR_STRENGTH = 0.01
+# Frame 1 of a whole EPIC movie is near the first traced time point: a capped prior on where the line starts
+# (z-score squared capped at OFFSET_CAP, so a clip that starts late pays at most OFFSET_STRENGTH x OFFSET_CAP).
+OFFSET_STRENGTH = 0.02
+OFFSET_CAP = 4.0
+STAGE_BAND = (5.0, 95.0)  # percentiles of the bootstrap band
+# Least half-width of the band (reference time points): the bootstrap sees only frame-to-frame noise, not the
+# network's systematic errors; calibrated on the training movie (docs/tools/lineage_choose.py prints the coverage).
+BAND_FLOOR = 8.0
 MAX_COUNT = 100_000  # far above any embryo (~560 cells at hatching); guards the integer cast
 MIN_TIMELINE_FRAMES = 8
 
@@ -62,11 +76,10 @@ class LineageConfig:
 
     Attributes:
         model: registered model name.
-        method: "timeline" (fit the whole video), "tracing" (the same time line on
-            the clock of EPIC lineage annotations, see the module docstring),
-            "stage" (each frame on its own, through the reference curves) or
-            "net" (raw network outputs). Videos shorter than 8 frames fall back
-            from "timeline" and "tracing" to "stage".
+        method: "timeline" (one time line fitted to the whole video, the
+            default), "stage" (each frame on its own, through the reference
+            curves) or "net" (raw network outputs). Videos shorter than 8
+            frames fall back from "timeline" to "stage".
         monotone: make each lineage non-decreasing over the video (isotonic fit).
         smooth: running-median window over frames (1 = none) applied to the
             per-frame estimates before anything else.
@@ -89,17 +102,19 @@ class LineageConfig:
 
 @dataclass
 class LineageResult:
-    """Populations per frame.
+    """Populations and stage per frame.
 
     Attributes:
         table: DataFrame ``frame, A, E, M, P, C, D, Z, total`` (int32 counts,
-            frame numbered from 1 = the first frame), plus ``stage_min``
-            (minutes after the 4-cell stage, when the frame interval is known) and ``embryo``
+            frame numbered from 1 = the first frame), then the stage:
+            ``stage_tp, stage_tp_lo, stage_tp_hi`` (float, reference time points
+            after the 4-cell stage with a 90 % band) and, when the frame
+            interval is known, ``stage_min, stage_min_lo, stage_min_hi``
+            (minutes of this movie after the 4-cell stage), and ``embryo``
             (False for frames that show no embryo: black, empty or pure noise; see :func:`structure`).
         raw: N x 7 float32 network outputs, log(1 + count).
         weights: N float32, 0 for frames without signal or embryo (ignored by the fit).
-        timeline: (offset, rate) of the fitted reference time ("tracing": the
-            stretched rate), or None.
+        timeline: (offset, rate) of the fitted reference time, or None.
         previews: small uint8 frames when asked for, else empty.
     """
 
@@ -331,14 +346,69 @@ class StageCurves:
         middle = (grid[first] + grid[last]) / 2
         return np.interp(np.asarray(log_total, dtype=np.float64), unique, middle)
 
+    @property
+    def four_cell(self) -> float:
+        """Reference step where the typical embryo reaches 4 cells (the stage's zero).
+
+        Example:
+            >>> StageCurves(np.array([[1.0] * 8, [2.0] * 8, [6.0] * 8])).four_cell
+            1.5
+        """
+        total = np.maximum.accumulate(self.curves[:, 0])
+        reached = np.flatnonzero(total >= 4)
+        if reached.size == 0:
+            return float(len(total) - 1)
+        i = int(reached[0])
+        if i == 0:
+            return 0.0
+        return float(i - 1 + (4 - total[i - 1]) / max(total[i] - total[i - 1], 1e-9))
+
+    def rate_prior(self, rate: np.ndarray, strides: Sequence[int] = STRIDES) -> np.ndarray:
+        """Squared z-score of log(rate) under the prior, at its nearest mode (rate x 1, 2, ... strides).
+
+        Example:
+            >>> c = StageCurves(np.ones((5, 8)), (0.0, 1.0, 30.0, 0.2))
+            >>> c.rate_prior(np.array([1.0, 2.0, 1.5])).round(2).tolist()
+            [0.0, 12.01, 4.11]
+            >>> c.rate_prior(np.array([1.0, 2.0, 1.5]), strides=(1, 2)).round(2).tolist()
+            [0.0, 0.0, 2.07]
+        """
+        _, b0, _, sb = self.prior
+        sd = max(sb / max(b0, 1e-6), 0.05)
+        rate = np.maximum(np.asarray(rate, dtype=np.float64), 1e-6)
+        modes = np.log(b0 * np.asarray(strides, dtype=np.float64))
+        return np.min(((np.log(rate)[..., None] - modes) / sd) ** 2, axis=-1)
+
+    def _line_cost(self, frames, y, w, rate, offsets, ref) -> np.ndarray:
+        tau = offsets[:, None] + rate * frames[None, :]
+        return (np.abs(np.interp(tau, np.arange(len(ref)), ref) - y[None, :]) * w[None, :]).sum(axis=1)
+
+    def offset_prior(self, offset: np.ndarray, rate: float, cap: float = OFFSET_CAP) -> np.ndarray:
+        """Capped squared z-score of where the line is at frame 1 (``offset + rate``) under the prior.
+
+        Example:
+            >>> c = StageCurves(np.ones((5, 8)), (40.0, 1.0, 5.0, 0.2))
+            >>> c.offset_prior(np.array([40.0, 45.0, 140.0]), 1.0).tolist()
+            [0.0, 1.0, 4.0]
+        """
+        a0, b0, sa, _ = self.prior
+        z2 = ((np.asarray(offset, dtype=np.float64) + rate - (a0 + b0)) / max(sa, 1e-6)) ** 2
+        return np.minimum(z2, cap)
+
     def fit_timeline(self, frames: np.ndarray, log_total: np.ndarray, weights: np.ndarray | None = None,
-                     prior_strength: float = 0.01, offset_range: float | None = None) -> tuple[float, float]:
+                     prior_strength: float = PRIOR_STRENGTH, offset_range: float | None = None,
+                     strides: Sequence[int] = STRIDES, offset_strength: float = OFFSET_STRENGTH
+                     ) -> tuple[float, float]:
         """Offset and rate of ``tau = offset + rate * frame`` best matching the estimates.
 
         Minimises the weighted mean absolute difference between ``log_total``
-        and the reference log total at ``tau``, plus a weak Gaussian prior on
-        (offset, rate) from real embryos. Grid search: exact and cheap.
-        ``offset_range`` limits the offsets searched to the prior's offset +- that many steps.
+        and the reference log total at ``tau``, plus ``prior_strength`` times the
+        rate prior (:meth:`rate_prior`) and ``offset_strength`` times the capped
+        prior on where frame 1 lies (:meth:`offset_prior`). Every line that meets
+        the reference is searched, and the cap keeps the cost of a late start
+        small, so clips fit as well as whole movies. ``offset_range`` limits the
+        offsets to the prior's offset +- that many steps (used to align training
+        curves). Grid search (coarse, then fine around the best): exact and cheap.
         """
         frames = np.asarray(frames, dtype=np.float64)
         y = np.asarray(log_total, dtype=np.float64)
@@ -348,53 +418,84 @@ class StageCurves:
         w = w / w.sum()
         ref = np.maximum.accumulate(self.log_total)
         n = len(ref)
-        a0, b0, sa, sb = self.prior
-        # rates within the prior's spread, densely, plus a sparse log grid up to 3x faster or slower
-        rates = np.unique(np.concatenate([np.linspace(max(b0 - 3.5 * sb, 0.05), b0 + 3.5 * sb, 41),
-                                          b0 * np.geomspace(1 / 3, 3, 25)]))
+        a0, b0, _, _ = self.prior
+        # the coarse search needs no more than ~200 frames
+        step = max(1, len(frames) // 200)
+        fc, yc, wc = frames[::step], y[::step], w[::step]
+        wc = wc / wc.sum() if wc.sum() > 0 else np.full(len(wc), 1.0 / len(wc))
+        rates = b0 * np.geomspace(1 / 8, 8, 169)
         best = (np.inf, a0, b0)
         for b in rates:
             if offset_range is None:
-                offsets = np.arange(-n - b * frames.min(), n - b * frames.min(), 2.0)
+                offsets = np.arange(-b * fc.max() - 2, n - b * fc.min() + 2, 1.0)
             else:
                 offsets = np.arange(a0 - offset_range, a0 + offset_range + 1, 2.0)
-            tau = offsets[:, None] + b * frames[None, :]
-            r = np.interp(tau, np.arange(n), ref)
-            cost = (np.abs(r - y[None, :]) * w[None, :]).sum(axis=1)
-            cost = cost + prior_strength * (((offsets - a0) / sa) ** 2 + ((b - b0) / sb) ** 2)
+            cost = self._line_cost(fc, yc, wc, b, offsets, ref) + prior_strength * self.rate_prior(b, strides) \
+                + offset_strength * self.offset_prior(offsets, b)
             i = int(np.argmin(cost))
             if cost[i] < best[0]:
                 best = (float(cost[i]), float(offsets[i]), float(b))
-        # refine the offset to one reference step
+        # refine on every frame: rate to 0.2 %, offset to 0.1 step (the line pivots about the middle frame)
         _, a, b = best
-        offsets = np.arange(a - 2.0, a + 2.01, 0.25)
-        r = np.interp(offsets[:, None] + b * frames[None, :], np.arange(n), ref)
-        cost = (np.abs(r - y[None, :]) * w[None, :]).sum(axis=1) + prior_strength * ((offsets - a0) / sa) ** 2
-        return float(offsets[int(np.argmin(cost))]), b
+        middle = float(np.median(frames))
+        best = (np.inf, a, b)
+        for r in b * np.exp(np.linspace(-0.03, 0.03, 31)):
+            offsets = a + b * middle - r * middle + np.arange(-3.0, 3.01, 0.1)
+            cost = self._line_cost(frames, y, w, r, offsets, ref) + prior_strength * self.rate_prior(r, strides) \
+                + offset_strength * self.offset_prior(offsets, r)
+            i = int(np.argmin(cost))
+            if cost[i] < best[0]:
+                best = (float(cost[i]), float(offsets[i]), float(r))
+        return best[1], best[2]
 
-    def tracing_stretch(self, offset: float, rate: float, n_frames: int,
-                        end_cells: float = TRACING_END_CELLS) -> float:
-        """Factor (0, 1] by which an EPIC-style annotation slows the image time line.
+    def timeline_band(self, frames: np.ndarray, log_total: np.ndarray, weights: np.ndarray | None,
+                      timeline: tuple[float, float], n_boot: int = 40, block: int = 10, seed: int = 0,
+                      prior_strength: float = PRIOR_STRENGTH) -> tuple[np.ndarray, np.ndarray]:
+        """90 % band of the fitted reference time at every frame (moving-block bootstrap of the frames).
 
-        The annotation spreads a tracing that ends at ``end_cells`` over all
-        ``n_frames``; the image time line ``offset + rate * frame`` reaches that
-        stage at frame ``g``. For ``1 < g < n_frames`` the factor is
-        ``g / n_frames``; otherwise (the movie ends before the tracing would, or
-        starts after it) it is 1.
-
-        Example:
-            >>> c = StageCurves(np.stack([np.arange(0, 500.0)] * 8, axis=1))
-            >>> c.tracing_stretch(0.0, 2.0, 300, end_cells=300.0)
-            0.5
-            >>> c.tracing_stretch(0.0, 1.0, 200, end_cells=300.0)
-            1.0
+        Blocks of ``block`` consecutive frames are drawn with replacement (the
+        network's errors are correlated from frame to frame) and the line is
+        refitted near the fitted one, ``n_boot`` times; the band is the 5th to
+        95th percentile of the refitted lines at each frame. Seeded: the same
+        video gives the same band.
         """
-        total = np.maximum.accumulate(self.curves[:, 0])
-        if rate <= 0 or end_cells >= total[-1]:
-            return 1.0
-        tau_end = float(np.interp(end_cells, total, np.arange(len(total), dtype=np.float64)))
-        reached = (tau_end - offset) / rate
-        return float(reached / n_frames) if 1 < reached < n_frames else 1.0
+        frames = np.asarray(frames, dtype=np.float64)
+        y = np.asarray(log_total, dtype=np.float64)
+        w0 = np.ones_like(y) if weights is None else np.asarray(weights, dtype=np.float64)
+        a, b = timeline
+        tau = a + b * frames
+        n = len(frames)
+        if n < 2 * block:
+            return tau.copy(), tau.copy()
+        ref = np.maximum.accumulate(self.log_total)
+        rng = np.random.default_rng(seed)
+        middle = float(np.median(frames))
+        rates = b * np.exp(np.linspace(-0.3, 0.3, 25))
+        shifts = np.arange(-30.0, 30.5, 1.0)
+        lines = []
+        for _ in range(n_boot):
+            starts = rng.integers(0, n - block + 1, size=int(np.ceil(n / block)))
+            counts = np.bincount((starts[:, None] + np.arange(block)[None, :]).ravel(), minlength=n)[:n]
+            w = w0 * counts
+            if w.sum() <= 0:
+                continue
+            w = w / w.sum()
+            best = (np.inf, a, b)
+            for r in rates:
+                offsets = a + b * middle - r * middle + shifts
+                cost = self._line_cost(frames, y, w, r, offsets, ref) + prior_strength * self.rate_prior(r) \
+                    + OFFSET_STRENGTH * self.offset_prior(offsets, r)
+                i = int(np.argmin(cost))
+                if cost[i] < best[0]:
+                    best = (float(cost[i]), float(offsets[i]), float(r))
+            lines.append(best[1] + best[2] * frames)
+        if not lines:
+            return tau.copy(), tau.copy()
+        lines = np.stack(lines)
+        # spread of the refitted lines about their own median, centred on the fitted line (the local refit
+        # grid may sit a fraction of a step off the full search), at least BAND_FLOOR on each side
+        lo, mid, hi = np.percentile(lines, (STAGE_BAND[0], 50.0, STAGE_BAND[1]), axis=0)
+        return tau - np.maximum(mid - lo, BAND_FLOOR), tau + np.maximum(hi - mid, BAND_FLOOR)
 
 
 # ----------------------------------------------------------------------------- inference
@@ -493,6 +594,10 @@ def run_network(net, frames: Iterable[np.ndarray], total: int | None = None, bat
     return np.concatenate(outputs).astype(np.float32), np.concatenate(contrasts), np.concatenate(structures), previews
 
 
+def _log_total(est: np.ndarray) -> np.ndarray:
+    return np.log1p(np.expm1(np.clip(est, 0, np.log1p(MAX_COUNT))).sum(axis=1))
+
+
 def populations(raw: np.ndarray, curves: StageCurves | None, method: str = "timeline", monotonic: bool = False,
                 smooth: int = 1, weights: np.ndarray | None = None
                 ) -> tuple[np.ndarray, tuple[float, float] | None]:
@@ -507,7 +612,7 @@ def populations(raw: np.ndarray, curves: StageCurves | None, method: str = "time
         weights: per-frame weights (0 = no signal).
 
     Returns:
-        (N x 7 populations, (offset, rate) for "timeline" and "tracing", else None).
+        (N x 7 populations, (offset, rate) for "timeline", else None).
     """
     if method not in METHODS:
         raise DevocoreError(f"Unknown method '{method}'. Available options are: {', '.join(METHODS)}.")
@@ -517,7 +622,7 @@ def populations(raw: np.ndarray, curves: StageCurves | None, method: str = "time
     est = running_median(raw, smooth) if smooth > 1 else raw
     if method != "net" and curves is None:
         raise DevocoreError(f"Method '{method}' needs a model with reference curves; use method 'net'.")
-    if method in ("timeline", "tracing") and n < MIN_TIMELINE_FRAMES:
+    if method == "timeline" and n < MIN_TIMELINE_FRAMES:
         method = "stage"
     timeline = None
     if method == "net":
@@ -525,12 +630,10 @@ def populations(raw: np.ndarray, curves: StageCurves | None, method: str = "time
         if monotonic:
             counts = np.stack([monotone(counts[:, k], w) for k in range(counts.shape[1])], axis=1)
         return counts, None
-    log_total = np.log1p(np.expm1(np.clip(est, 0, np.log1p(MAX_COUNT))).sum(axis=1))
-    if method in ("timeline", "tracing"):
+    log_total = _log_total(est)
+    if method == "timeline":
         frames = np.arange(1, n + 1, dtype=np.float64)
         timeline = curves.fit_timeline(frames, log_total, w)
-        if method == "tracing":
-            timeline = (timeline[0], timeline[1] * curves.tracing_stretch(*timeline, n))
         tau = timeline[0] + timeline[1] * frames
     else:
         if monotonic:
@@ -539,39 +642,75 @@ def populations(raw: np.ndarray, curves: StageCurves | None, method: str = "time
     return curves.at(tau), timeline
 
 
-def stage_minutes(total: np.ndarray, frame_interval_s: float | None) -> np.ndarray | None:
-    """Minutes after the first frame with at least 4 cells, or None without a frame interval."""
-    if not frame_interval_s:
-        return None
-    total = np.asarray(total)
-    reached = np.flatnonzero(total >= 4)
-    if reached.size == 0:
-        return np.full(total.shape, np.nan)
-    return (np.arange(total.size) - reached[0]) * frame_interval_s / 60.0
+def stage(raw: np.ndarray, curves: StageCurves, timeline: tuple[float, float] | None = None,
+          weights: np.ndarray | None = None, smooth: int = 1, monotonic: bool = False
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Developmental stage of every frame: reference time points after the 4-cell stage, with a 90 % band.
+
+    With a fitted ``timeline`` the stage is the line and the band comes from
+    :meth:`StageCurves.timeline_band`. Without one, each frame's stage is read
+    from its estimated total (:meth:`StageCurves.tau_of`) and the band is that
+    +- 1.645 robust standard deviations of the frame-to-frame scatter.
+
+    Returns:
+        (stage, low, high), three N float arrays (reference time points).
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    n = raw.shape[0]
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    est = running_median(raw, smooth) if smooth > 1 else raw
+    log_total = _log_total(est)
+    zero = curves.four_cell
+    if timeline is not None:
+        frames = np.arange(1, n + 1, dtype=np.float64)
+        tau = timeline[0] + timeline[1] * frames
+        lo, hi = curves.timeline_band(frames, log_total, w, timeline)
+    else:
+        if monotonic:
+            log_total = monotone(log_total, w)
+        tau = curves.tau_of(log_total)
+        keep = w > 0
+        scatter = tau[keep] - running_median(tau, 9)[keep] if keep.any() else np.zeros(1)
+        half = 1.645 * 1.4826 * float(np.median(np.abs(scatter - np.median(scatter))))
+        lo, hi = tau - half, tau + half
+    return tau - zero, lo - zero, hi - zero
 
 
 def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = LineageConfig(),
                    total: int | None = None, progress: ProgressFn | None = None) -> LineageResult:
-    """Populations for frames in time order (any iterable of Y x X [x C] arrays)."""
+    """Populations and stage for frames in time order (any iterable of Y x X [x C] arrays)."""
     raw, contrast, structures, previews = run_network(net, frames, total, config.batch_size, config.channel,
                                                       config.keep_previews, progress)
     embryo = (structures >= STRUCTURE_MIN) & (contrast > 0)
     weights = signal_weights(contrast)
     if embryo.any():  # frames without an embryo do not steer the timeline
         weights = weights * embryo
-    curves = StageCurves.from_model(net) if config.method != "net" else None
+    try:
+        curves = StageCurves.from_model(net)
+    except DevocoreError:
+        if config.method != "net":
+            raise
+        curves = None  # "net" needs no reference curves; the stage is then unknown
     values, timeline = populations(raw, curves, config.method, config.monotone, config.smooth, weights)
     counts = to_counts(values)
     table = pd.DataFrame(counts, columns=list(LINEAGES))
     table.insert(0, "frame", np.arange(1, len(table) + 1, dtype=np.int32))
     table["total"] = counts.sum(axis=1).astype(np.int32)
-    minutes = stage_minutes(table["total"].to_numpy(), config.frame_interval_s)
-    if minutes is not None:
-        table["stage_min"] = np.round(minutes, 1)
+    if curves is not None:
+        tp, lo, hi = stage(raw, curves, timeline, weights, config.smooth, config.monotone)
+    else:
+        tp = lo = hi = np.full(len(table), np.nan)
+    table["stage_tp"], table["stage_tp_lo"], table["stage_tp_hi"] = (np.round(v, 1) for v in (tp, lo, hi))
+    if config.frame_interval_s:
+        # minutes of this movie: reference steps / (steps per frame) x seconds per frame
+        per_frame = timeline[1] if timeline is not None else 1.0
+        scale = config.frame_interval_s / 60.0 / max(per_frame, 1e-6)
+        for suffix, v in (("", tp), ("_lo", lo), ("_hi", hi)):
+            table[f"stage_min{suffix}"] = np.round(v * scale, 1)
     table["embryo"] = embryo
     if not embryo.all():
         log.info("%d of %d frames show no embryo (black, empty or pure noise); their counts mean nothing",
-                    int((~embryo).sum()), len(embryo))
+                 int((~embryo).sum()), len(embryo))
     return LineageResult(table, raw, weights, timeline, previews)
 
 
@@ -609,6 +748,45 @@ def predict(source, net, config: LineageConfig = LineageConfig(), progress: Prog
 
     with open_frames(source) as stream:
         return predict_frames(stream, net, config, stream.frame_count, progress)
+
+
+# ----------------------------------------------------------------------------- clips
+
+def parse_clip(spec: str, n_frames: int) -> np.ndarray:
+    """0-based indices of the frames ``A:B[:S]`` (1-based, A..B inclusive, every S-th) of an n-frame movie.
+
+    B past the movie's end stops at its last frame.
+
+    Example:
+        >>> parse_clip("2:9:3", 20).tolist()
+        [1, 4, 7]
+        >>> parse_clip("5:100", 7).tolist()
+        [4, 5, 6]
+    """
+    parts = str(spec).split(":")
+    try:
+        numbers = [int(p) for p in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) not in (2, 3) or numbers[0] < 1 or numbers[1] < numbers[0] or \
+            (len(numbers) == 3 and numbers[2] < 1):
+        raise DevocoreError(f"Frames '{spec}' are not A:B or A:B:S with 1 <= A <= B and S >= 1 "
+                            "(1-based, B included; e.g. 1:100 or 1:389:2).")
+    first, last = numbers[0], min(numbers[1], n_frames)
+    if first > n_frames:
+        raise DevocoreError(f"Frames '{spec}' start after the movie's last frame ({n_frames}).")
+    return np.arange(first - 1, last, numbers[2] if len(numbers) == 3 else 1)
+
+
+def select_frames(frames: Iterable[np.ndarray], indices: Sequence[int]) -> Iterator[np.ndarray]:
+    """The frames at these 0-based positions of a stream, in order (the rest are decoded and dropped)."""
+    wanted = set(int(i) for i in indices)
+    last = max(wanted) if wanted else -1
+    for i, frame in enumerate(frames):
+        if i > last:
+            return
+        if i in wanted:
+            yield frame
 
 
 # ----------------------------------------------------------------------------- evaluation

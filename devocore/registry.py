@@ -237,6 +237,8 @@ def measured_figures(card: dict) -> list[dict]:
                              "baseline": (round(float(record[baseline_key]), 3)
                                           if isinstance(record.get(baseline_key), (int, float)) else None),
                              "baseline method": record.get("baseline", "")})
+                if record.get("method"):
+                    rows[-1] = {"method": record["method"], **rows[-1]}
     return rows
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 import streamlit as st
 
 from devocore import io as dio
@@ -16,9 +17,10 @@ from pages import common
 
 st.title("Lineage time-lapse")
 st.caption("How many cells of each founder lineage (A = AB, E, M = MS, P, C, D, Z = Z2/Z3) are in every frame "
-           "of an embryo time-lapse (green histone-GFP nuclei, maximum projection). A ResNet-18 estimates the "
-           "stage of each frame; by default one developmental time line is fitted to the whole video and the "
-           "populations are read off curves learned from 198 real EPIC embryos.")
+           "of an embryo time-lapse (green histone-GFP nuclei, maximum projection), and how far development has "
+           "gone. A ResNet-18 estimates the cells in each frame; by default one developmental time line is fitted "
+           "to the whole video and the populations are read off reference curves built from the exact lineage "
+           "curves of 251 EPIC embryos.")
 
 EXAMPLE = "Example (simulated embryo)"
 
@@ -50,19 +52,38 @@ def _source_from_uploads(uploads) -> Path:
 
 
 def _curves_figure(table: pd.DataFrame, truth: pd.DataFrame | None, frame: int) -> go.Figure:
-    fig = go.Figure()
+    """Populations per lineage (log axis) above the stage with its 90 % band, one shared frame axis."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
     for k in lineage.LINEAGES + ("total",):
         color = "rgb({},{},{})".format(*lineage.COLORS[k])
         fig.add_trace(go.Scatter(x=table["frame"], y=table[k], name=k, mode="lines",
-                                 line=dict(color=color, width=3 if k == "total" else 2)))
+                                 line=dict(color=color, width=3 if k == "total" else 2)), row=1, col=1)
         if truth is not None:
             values = truth[k] if k in truth else truth[list(lineage.LINEAGES)].sum(axis=1)
             fig.add_trace(go.Scatter(x=truth["frame"], y=values, name=f"{k} annotated", mode="lines",
-                                     line=dict(color=color, dash="dot", width=1)))
+                                     line=dict(color=color, dash="dot", width=1)), row=1, col=1)
+    if "stage_tp" in table and table["stage_tp"].notna().any():
+        fig.add_trace(go.Scatter(x=table["frame"], y=table["stage_tp_hi"], mode="lines", line=dict(width=0),
+                                 showlegend=False, hoverinfo="skip"), row=2, col=1)
+        fig.add_trace(go.Scatter(x=table["frame"], y=table["stage_tp_lo"], mode="lines", line=dict(width=0),
+                                 fill="tonexty", fillcolor="rgba(60,60,60,0.2)", name="stage 90 % band"),
+                      row=2, col=1)
+        fig.add_trace(go.Scatter(x=table["frame"], y=table["stage_tp"], name="stage", mode="lines",
+                                 line=dict(color="rgb(60,60,60)", width=2)), row=2, col=1)
     fig.add_vline(x=frame, line_color="grey", line_dash="dash")
-    fig.update_layout(height=420, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="frame",
-                      yaxis_title="cells", yaxis_type="log", legend=dict(orientation="h"))
+    fig.update_yaxes(title_text="cells", type="log", row=1, col=1)
+    fig.update_yaxes(title_text="time points after 4 cells", row=2, col=1)
+    fig.update_xaxes(title_text="frame", row=2, col=1)
+    fig.update_layout(height=560, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h"))
     return fig
+
+
+def _truth_for(movie: str, bundled: dict) -> str | None:
+    """The bundled populations of a bundled movie: ``<stem>_populations.csv``, else ``populations.csv``."""
+    own = f"{Path(movie).stem}_populations.csv"
+    if own in bundled:
+        return own
+    return "populations.csv" if "populations.csv" in bundled and movie == "timelapse.mp4" else None
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -75,15 +96,13 @@ if not models:
 with st.sidebar:
     model_name = st.selectbox("Model", models, index=common.choice_index(models, common.param("lin_model", models[0])),
                               key="lin_model")
+    default_method = lineage.LineageConfig().method
     method = st.selectbox("Method", lineage.METHODS,
-                          index=common.choice_index(list(lineage.METHODS), common.param("lin_method", "timeline")),
+                          index=common.choice_index(list(lineage.METHODS), common.param("lin_method", default_method)),
                           key="lin_method",
-                          help="timeline: one developmental time line fitted to the whole video (most robust; "
-                               "counts what each frame shows); tracing: the same, on the clock of EPIC lineage "
-                               f"annotations (a tracing that stops near {lineage.TRACING_END_CELLS:.0f} cells, "
-                               "spread over the whole movie), "
-                               "for comparing with such annotations; stage: each frame on its own; net: the "
-                               "network's seven outputs as they are")
+                          help=f"{default_method} (default, the best on training data): one developmental time "
+                               "line (offset and rate) fitted to the whole video; stage: each frame on its own; "
+                               "net: the network's seven outputs as they are")
     monotone = st.checkbox("Counts never decrease", value=common.param("lin_monotone", False, bool),
                            key="lin_monotone")
     smooth = st.slider("Smoothing (frames)", 1, 15, common.param("lin_smooth", 1, int), step=2, key="lin_smooth")
@@ -128,9 +147,16 @@ with common.guard("reading the input"):
         key = str(source)
     else:
         source, key = examples[source_choice], str(examples[source_choice])
-        if "populations.csv" in bundled:
-            truth = lineage.read_populations(bundled["populations.csv"].read_bytes(), "populations.csv")
-            st.caption("A bundled simulated time-lapse; its true populations (`populations.csv`) are drawn dotted.")
+        truth_name = _truth_for(source_choice, bundled)
+        if truth_name is not None:
+            truth = lineage.read_populations(bundled[truth_name].read_bytes(), truth_name)
+        if source_choice == "embryo_timelapse.mov":
+            st.caption("A real EPIC histone-GFP time-lapse (embryo 20071217_ceh-432x3, 389 frames; DevoLearn's "
+                       "MIT sample movie) with its exact populations for frames 4-210 (frame n shows time point n "
+                       "of its lineage tracing), drawn dotted. For display only: it was never used to train or "
+                       "choose anything.")
+        elif truth is not None:
+            st.caption(f"A bundled simulated time-lapse; its true populations (`{truth_name}`) are drawn dotted.")
     if annotation is not None:
         truth = lineage.read_populations(annotation.getvalue(), annotation.name)
 
@@ -157,8 +183,14 @@ with left:
         st.image(result.previews[frame - 1], caption=f"frame {frame} of {n}", clamp=True, width="stretch")
 with right:
     st.metric("Total cells", int(row["total"]))
+    if np.isfinite(row["stage_tp"]):
+        st.metric("Stage: time points after 4 cells", f"{row['stage_tp']:.0f}",
+                  help=f"90 % band {row['stage_tp_lo']:.0f} to {row['stage_tp_hi']:.0f} (reference time points: "
+                       "one per time point of the median EPIC embryo)")
+        st.caption(f"90 % band: {row['stage_tp_lo']:.0f} to {row['stage_tp_hi']:.0f}")
     if "stage_min" in table and np.isfinite(row["stage_min"]):
-        st.metric("Minutes after the 4-cell stage", f"{row['stage_min']:.0f}")
+        st.metric("Minutes after the 4-cell stage", f"{row['stage_min']:.0f}",
+                  help=f"90 % band {row['stage_min_lo']:.0f} to {row['stage_min_hi']:.0f} min")
     elif not interval:
         st.caption("Give the frame interval in the sidebar to see minutes after the 4-cell stage.")
     counts = pd.DataFrame({"lineage": list(lineage.LINEAGES), "cells": [int(row[k]) for k in lineage.LINEAGES]})
@@ -178,10 +210,6 @@ if truth is not None:
                            "MAE / max": [round(scores["nmae_per"][k], 3) for k in lineage.LINEAGES]})
     st.subheader(f"Error against the annotation: nMAE {scores['nmae']:.3f} over {scores['frames']} frames")
     st.dataframe(errors, hide_index=True, width="stretch")
-    if annotation is not None and method == "timeline":
-        st.caption(f"Annotations made from an EPIC lineage tracing stop near {lineage.TRACING_END_CELLS:.0f} cells "
-                   "and are spread over the whole movie; if yours were made that way and the movie runs past "
-                   "that stage, choose the method 'tracing' to count on the annotation's clock.")
 
 st.download_button("Download populations (CSV)", table.to_csv(index=False).encode(), "lineage_populations.csv",
                    "text/csv", key="lin_download")

@@ -107,7 +107,7 @@ def test_timeline_fit_recovers_a_known_time_line():
     frames = np.arange(1, 81, dtype=float)
     true_a, true_b = 10.0, 1.25
     rng = np.random.default_rng(1)
-    y = np.interp(true_a + true_b * frames, np.arange(120), curves.log_total) + rng.normal(0, 0.3, 80)
+    y = np.interp(true_a + true_b * frames, np.arange(120), curves.log_total) + rng.normal(0, 0.1, 80)
     y[-5:] = 0.0  # blank frames at the end...
     w = np.ones(80)
     w[-5:] = 0    # ...carry no weight
@@ -116,25 +116,56 @@ def test_timeline_fit_recovers_a_known_time_line():
     assert abs((a + b * 40) - (true_a + true_b * 40)) < 4
 
 
-def test_tracing_clock_puts_the_tracings_end_on_the_last_frame():
-    """A movie that runs past the stage where EPIC tracings stop is annotated with that stage on its last frame."""
-    ref = toy_curves()
-    ref[:, 1:] *= 2  # the typical embryo reaches ~640 cells, past TRACING_END_CELLS
-    ref[:, 0] = ref[:, 1:].sum(axis=1)
-    curves = StageCurves(ref, (0.0, 1.0, 30.0, 0.3))
-    frames = np.arange(1, 81, dtype=float)
-    raw = np.log1p(curves.at(10.0 + 1.25 * frames))  # the network sees the time line 10 + 1.25 f exactly
-    shown, timeline = lineage.populations(raw, curves, "timeline")
-    traced, stretched = lineage.populations(raw, curves, "tracing")
-    assert shown[-1].sum() > 500                                   # the frames run far past the tracing's end
-    assert traced[-1].sum() == pytest.approx(lineage.TRACING_END_CELLS, rel=0.05)
-    assert stretched[0] == pytest.approx(timeline[0]) and stretched[1] < 0.9 * timeline[1]
-    assert traced[0].sum() == pytest.approx(shown[0].sum(), rel=0.1)  # the start is what the first frame shows
-    # a movie that ends before the tracing would have is counted as its frames show
-    short = raw[:30]
-    assert shown[:30].sum(axis=1).max() < lineage.TRACING_END_CELLS
-    assert np.allclose(lineage.populations(short, curves, "tracing")[0],
-                       lineage.populations(short, curves, "timeline")[0])
+def test_timeline_fit_recovers_a_clip_that_starts_late_and_skips_frames():
+    """A clip seen as the whole movie: frames 31..79 of a movie, every 2nd (offset and rate unknown to the fit)."""
+    curves = StageCurves(toy_curves(), (0.0, 1.0, 10.0, 0.2))
+    movie = np.arange(1, 121, dtype=float)
+    true_tau = 2.0 + 0.9 * movie
+    clip = lineage.parse_clip("31:79:2", len(movie))
+    frames = np.arange(1, len(clip) + 1, dtype=float)
+    rng = np.random.default_rng(2)
+    y = np.interp(true_tau[clip], np.arange(120), curves.log_total) + rng.normal(0, 0.05, len(clip))
+    a, b = curves.fit_timeline(frames, y)
+    assert abs(b - 1.8) < 0.3                                    # two movie frames per clip frame (weak prior at 1)
+    assert np.abs((a + b * frames) - true_tau[clip]).max() < 4   # the clip's reference times
+
+
+def test_rate_prior_has_a_mode_at_every_stride():
+    curves = StageCurves(toy_curves(), (0.0, 1.0, 10.0, 0.2))
+    assert curves.rate_prior(np.array([1.0, 2.0, 3.0]), strides=(1, 2, 3)).max() < 1e-12
+    assert curves.rate_prior(np.array([1.4]), strides=(1, 2, 3))[0] > 2.5  # between modes: far from both
+    assert curves.rate_prior(np.array([2.0]))[0] > 10                       # the default has one mode
+
+
+def test_parse_clip_is_one_based_and_inclusive():
+    assert lineage.parse_clip("1:5", 10).tolist() == [0, 1, 2, 3, 4]
+    assert lineage.parse_clip("3:10:3", 8).tolist() == [2, 5]
+    assert list(lineage.select_frames(iter("abcdefgh"), [2, 5])) == ["c", "f"]
+    for bad in ("5", "0:4", "4:2", "1:4:0", "a:b", "20:30"):
+        with pytest.raises(lineage.DevocoreError):
+            lineage.parse_clip(bad, 10)
+
+
+def test_p_is_one_until_p4_divides_in_the_reference_curves():
+    """Exact counting: P0..P4 is one cell, and 0 once P4 has become Z2/Z3; the reference follows it."""
+    rows = []
+    for i, start in enumerate((0, 5, 10, 3)):
+        t = np.arange(1, 61)
+        z = np.where(t + start > 40, 2, 0)
+        rows.append(pd.DataFrame({"embryo": f"e{i}", "frame": t, "A": np.minimum(2 ** ((t + start) // 10 + 1), 64),
+                                  "E": 1, "M": (t + start) // 15, "P": 1 - z // 2, "C": (t + start) // 20,
+                                  "D": (t + start) // 30, "Z": z}))
+    curves = tl.build_stage_curves(pd.concat(rows), length=120, iterations=2)
+    p = curves.curves[:, 1 + LINEAGES.index("P")]
+    z = curves.curves[:, 1 + LINEAGES.index("Z")]
+    assert p.max() == 1 and p[-1] == 0 and z[-1] == 2
+    assert np.all(p[z >= 2] == 0) and np.all(p[z == 0] == 1)
+
+
+def test_partial_tracings_are_cut_where_the_total_falls():
+    c = pd.DataFrame({"embryo": ["a"] * 5, "frame": range(1, 6), "A": [2, 4, 8, 16, 2],
+                      **{k: [1] * 5 for k in LINEAGES[1:]}})
+    assert tl.clean_curves(c)["frame"].tolist() == [1, 2, 3, 4]
 
 
 def test_length_baseline_reads_every_curve_at_the_same_fraction_of_its_movie():
@@ -199,10 +230,31 @@ def test_baseline_is_the_median_curve_per_frame():
     assert base["A"].tolist() == [0.0, 4.0, 6.0, 6.0]
 
 
-def test_stage_minutes_after_four_cells():
-    minutes = lineage.stage_minutes(np.array([2, 2, 4, 6, 8]), 90.0)
-    assert minutes.tolist() == [-3.0, -1.5, 0.0, 1.5, 3.0]
-    assert lineage.stage_minutes(np.array([2, 4]), None) is None
+def test_stage_follows_the_fitted_line_from_the_four_cell_stage_with_a_band():
+    curves = StageCurves(toy_curves(), (0.0, 1.0, 10.0, 0.2))
+    frames = np.arange(1, 61, dtype=float)
+    rng = np.random.default_rng(3)
+    raw = np.log1p(curves.at(5.0 + 1.0 * frames)) + rng.normal(0, 0.05, (60, 7))
+    values, timeline = lineage.populations(raw, curves, "timeline")
+    tp, lo, hi = lineage.stage(raw, curves, timeline)
+    assert curves.four_cell == pytest.approx(float(np.flatnonzero(toy_curves()[:, 0] >= 4)[0]), abs=1)
+    assert np.allclose(tp, timeline[0] + timeline[1] * frames - curves.four_cell)
+    assert np.all(lo <= tp) and np.all(tp <= hi) and np.median(hi - lo) <= 2 * lineage.BAND_FLOOR + 1
+    truth = 5.0 + frames - curves.four_cell
+    assert np.mean((lo - 2 <= truth) & (truth <= hi + 2)) > 0.8
+    # per frame ("stage"): the band is centred on each frame's own stage
+    tp2, lo2, hi2 = lineage.stage(raw, curves, None)
+    assert np.all(lo2 <= tp2) and np.all(tp2 <= hi2)
+
+
+def test_predict_table_has_stage_columns_and_minutes_with_an_interval(tiny_net, movie):
+    frames, _ = movie
+    table = lineage.predict(np.stack(frames), tiny_net, LineageConfig(frame_interval_s=75.0)).table
+    for col in ("stage_tp", "stage_tp_lo", "stage_tp_hi", "stage_min", "stage_min_lo", "stage_min_hi"):
+        assert col in table and table[col].notna().all(), col
+    assert (table["stage_tp_lo"] <= table["stage_tp"]).all() and (table["stage_tp"] <= table["stage_tp_hi"]).all()
+    plain = lineage.predict(np.stack(frames), tiny_net, LineageConfig()).table
+    assert "stage_tp" in plain and "stage_min" not in plain
 
 
 def test_reference_curves_align_shifted_embryos():
@@ -215,7 +267,8 @@ def test_reference_curves_align_shifted_embryos():
         rows.append(pd.DataFrame({"embryo": f"e{i}", "frame": frames, **dict(zip(LINEAGES, values.T))}))
     curves = tl.build_stage_curves(pd.concat(rows), length=100, iterations=2)
     assert curves.curves.shape == (100, 8)
-    assert (np.diff(curves.curves, axis=0) >= 0).all()
+    growing = [0] + [1 + i for i, k in enumerate(LINEAGES) if k != "P"]
+    assert (np.diff(curves.curves[:, growing], axis=0) >= 0).all()
     assert curves.prior[3] < 0.3
 
 
@@ -266,3 +319,11 @@ def test_eval_command_prints_json_with_the_issue_keys(tiny_net, tmp_path):
     assert set(figures["mae"]) == set(LINEAGES)
     assert figures["frames"] == 10
     assert (tmp_path / "plot.png").stat().st_size > 1000
+    # a clip: frames 2..9, every 2nd, seen as the whole movie; scored on its own frame numbers
+    proc = subprocess.run([sys.executable, "-m", "devocore", "eval", "lineage", "--epic", str(tmp_path / "epic.csv"),
+                           "--curves", str(tmp_path / "curves.csv"), "--model", "lineage-test", "--frames", "2:9:2",
+                           "--no-plot", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    clip = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert clip["frames"] == 4 and clip["frames_seen"] == 4 and clip["clip"] == "2:9:2"
+    assert set(clip["nmae_per"]) == set(LINEAGES) and "baseline_nmae_per" in clip

@@ -38,8 +38,8 @@ def test_lineage_page_runs_on_the_example(tmp_path, monkeypatch):
     # the example's true populations are compared: an error table is shown
     assert any("nMAE" in h.value for h in at.subheader)
     assert len(at.get("download_button")) == 1
-    # every method runs on the page (tracing equals timeline on a movie that ends before the tracing would)
-    for method in ("tracing", "stage", "net"):
+    # every other method runs on the page
+    for method in ("stage", "net"):
         at.sidebar.selectbox(key="lin_method").set_value(method).run()
         assert not at.exception and not at.error, method
         assert len(at.get("plotly_chart")) == 1
@@ -57,3 +57,19 @@ def test_bundled_movie_is_compared_with_its_populations_and_the_csv_is_not_offer
     inputs.set_value("timelapse.mp4").run()
     assert not at.exception and not at.error
     assert any("nMAE" in h.value for h in at.subheader)
+
+
+def test_real_example_is_shown_with_its_exact_populations_and_a_stage_band(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path))
+    _save_tiny_model(tmp_path)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
+    at.switch_page("pages/lineage.py").run()
+    at.sidebar.selectbox(key="lin_model").set_value("lineage-test").run()
+    inputs = at.radio(key="lin_source")
+    assert "embryo_timelapse.mov" in inputs.options
+    assert "embryo_timelapse_populations.csv" not in inputs.options
+    inputs.set_value("embryo_timelapse.mov").run()
+    assert not at.exception and not at.error
+    assert any("display only" in c.value for c in at.caption)
+    assert any("nMAE" in h.value and "207 frames" in h.value for h in at.subheader)  # frames 4-210 annotated
+    assert any(m.label.startswith("Stage") for m in at.metric)

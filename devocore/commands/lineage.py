@@ -1,4 +1,4 @@
-"""Lineage populations (A, E, M, P, C, D, Z) for every frame of an embryo time-lapse -> CSV."""
+"""Lineage populations (A, E, M, P, C, D, Z) and developmental stage for every frame of an embryo time-lapse -> CSV."""
 from __future__ import annotations
 
 
@@ -8,15 +8,18 @@ def add_arguments(parser) -> None:
     d = LineageConfig()
     parser.add_argument("video", help="video (MOV/MP4/AVI), folder of frames, image or TIFF stack")
     parser.add_argument("--out", default="lineage_populations.csv",
-                        help="CSV to write (frame, A..Z, total, embryo: False for frames that show no embryo)")
+                        help="CSV to write: frame, A..Z, total, stage_tp (time points after the 4-cell stage) with "
+                             "stage_tp_lo/_hi (90 %% band), stage_min/_lo/_hi with --frame-interval, and embryo "
+                             "(False for frames that show no embryo)")
     parser.add_argument("--model", default=d.model, help="lineage model name")
     parser.add_argument("--method", choices=METHODS, default=d.method,
-                        help="timeline: fit the whole video (default); stage: each frame alone; net: raw outputs")
+                        help="timeline: one time line fitted to the whole video (default, chosen on training "
+                             "data); stage: each frame alone; net: raw outputs")
     parser.add_argument("--monotone", action="store_true", help="counts never decrease over the video")
     parser.add_argument("--smooth", type=int, default=d.smooth, metavar="K",
                         help="running median over K frames before anything else (1 = off)")
     parser.add_argument("--frame-interval", type=float, default=None, metavar="SECONDS",
-                        help="seconds between frames: adds minutes after the 4-cell stage")
+                        help="seconds between frames: adds stage_min (minutes after the 4-cell stage) and its band")
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
     parser.add_argument("--channel", default=d.channel, help="auto, green, red, blue or mean")
     parser.add_argument("--device", default=None, help="torch device (default: chosen automatically)")
@@ -41,6 +44,8 @@ def run(args) -> int:
     last = result.table.iloc[-1]
     print(f"{len(result.table)} frames -> {args.out}")
     print("last frame: " + ", ".join(f"{k} {int(last[k])}" for k in LINEAGES) + f", total {int(last['total'])}")
+    print(f"stage of the last frame: {last['stage_tp']:.0f} time points after the 4-cell stage "
+          f"(90 % band {last['stage_tp_lo']:.0f} to {last['stage_tp_hi']:.0f})")
     if result.timeline is not None:
         print(f"timeline: reference time = {result.timeline[0]:.1f} + {result.timeline[1]:.3f} x frame")
     warning = no_embryo_warning(result.table)

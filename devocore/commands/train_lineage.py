@@ -21,6 +21,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lr", type=float, default=d.lr)
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--threads", type=int, default=d.threads)
+    parser.add_argument("--curves-only", action="store_true",
+                        help="keep the network of --from, rebuild only its reference curves from --curves "
+                             "(written back into the model folder, or --out when given)")
     # Train view (issue 10): fine-tune on your own movies
     group = parser.add_argument_group("your own movies (Train view)")
     group.add_argument("--frames", action="append", default=None, metavar="DIR|VIDEO",
@@ -40,6 +43,14 @@ def run(args) -> dict:
     from devocore.train.lineage import TrainConfig, train
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    if args.curves_only:
+        from devocore.train.lineage import rebuild_curves
+
+        out = args.out if args.out != TrainConfig().out else None
+        figures = rebuild_curves(args.from_model, args.curves, out)
+        print(f"reference curves of '{args.from_model}' rebuilt from {figures['embryos']} embryos; prior rate "
+              f"{figures['prior_rate']:.2f} +- {figures['prior_rate_sd']:.2f} steps per frame")
+        return figures
     if args.frames:
         return _run_user(args)
     cfg = TrainConfig(curves=args.curves, epic=args.epic, validation_table=args.validation_table, out=args.out,

@@ -41,52 +41,123 @@ def read_population_curves(path) -> pd.DataFrame:
     return read_table(path, required=("embryo",) + COLUMNS, numeric=COLUMNS)
 
 
-def _reference(curves: pd.DataFrame, aligns: dict, length: int) -> pd.DataFrame:
+def clean_curves(curves: pd.DataFrame, keep: float = 0.9) -> pd.DataFrame:
+    """Each embryo's curve up to where its tracing stops being complete.
+
+    Some EPIC tracings follow only a few sublineages after a point (the total
+    falls from hundreds to a handful of cells); everything from the first time
+    point whose total falls below ``keep`` x the largest total so far is dropped.
+
+    Example:
+        >>> c = pd.DataFrame({"embryo": ["a"] * 4, "frame": [1, 2, 3, 4], "A": [2, 4, 8, 1],
+        ...                   **{k: [0] * 4 for k in LINEAGES[1:]}})
+        >>> clean_curves(c)["frame"].tolist()
+        [1, 2, 3]
+    """
+    parts = []
+    for _, g in curves.sort_values(["embryo", "frame"]).groupby("embryo", sort=False):
+        total = g[list(LINEAGES)].sum(axis=1).to_numpy(dtype=float)
+        bad = np.flatnonzero(total < keep * np.maximum.accumulate(total))
+        parts.append(g.iloc[: bad[0]] if bad.size else g)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _reference(curves: pd.DataFrame, aligns: dict, length: int, min_embryos: int = 10) -> pd.DataFrame:
+    """Median populations per reference step over the aligned embryos.
+
+    Steps covered by fewer than ``min_embryos`` embryos take their neighbours' values.
+    A, E, M, C, D, Z and the total are made non-decreasing; P is not: it is 1
+    (P0..P4, one cell at a time) until P4 divides into Z2/Z3, then 0.
+    """
     rows = []
     for embryo, g in curves.groupby("embryo"):
         a, b = aligns.get(embryo, (0.0, 1.0))
-        tau = np.round(a + b * g["frame"].to_numpy()).astype(int)
+        tau = np.round(a + b * g["frame"].to_numpy(dtype=float)).astype(int)
         rows.append(pd.DataFrame({"tau": tau, **{k: g[k].to_numpy() for k in LINEAGES}}))
     table = pd.concat(rows)
     table["total"] = table[list(LINEAGES)].sum(axis=1)
     table = table[(table["tau"] >= 0) & (table["tau"] < length)]
-    median = table.groupby("tau")[["total", *LINEAGES]].median()
+    grouped = table.groupby("tau")
+    median = grouped[["total", *LINEAGES]].median()
+    enough = min(min_embryos, max(1, table.groupby("tau").size().max() // 2)) if len(table) else 1
+    median = median[grouped.size() >= enough]
     median = median.reindex(np.arange(length)).interpolate().ffill().bfill()
-    return median.cummax()
+    growing = ["total", *(k for k in LINEAGES if k != "P")]
+    median[growing] = median[growing].cummax()
+    # the total follows the seven (P falls as Z appears)
+    median["total"] = np.maximum.accumulate(median[list(LINEAGES)].sum(axis=1).to_numpy())
+    return median
+
+
+REFERENCE_ORIGIN = 40.0  # reference step of time point 0 of the median embryo: room for early-starting tracings
 
 
 def build_stage_curves(curves: pd.DataFrame, length: int = 600, iterations: int = 3,
                        progress: ProgressFn | None = None) -> StageCurves:
-    """Align the real curves on one time axis; median populations along it.
+    """Align the exact real curves on one time axis; median populations along it.
+
+    Each embryo's curve (one row per time point) gets an offset and a rate,
+    fitted on its total cell count against the current median; the axis is
+    anchored so that the median embryo has rate 1 (one reference step per time
+    point) and its time point 0 at :data:`REFERENCE_ORIGIN`.
 
     Returns:
         StageCurves with ``length`` rows and the prior (median offset and rate,
         their robust spread) of the embryos' alignments.
     """
+    curves = clean_curves(curves)
     embryos = {e: g.sort_values("frame") for e, g in curves.groupby("embryo")}
-    aligns = {e: (0.0, 1.0) for e in embryos}
-    prior = (0.0, 1.0, 40.0, 0.35)
+    aligns = {e: (REFERENCE_ORIGIN, 1.0) for e in embryos}
+    prior = (REFERENCE_ORIGIN, 1.0, 40.0, 0.35)
     for it in range(iterations):
         ref = StageCurves(_reference(curves, aligns, length).to_numpy(), prior)
         for i, (embryo, g) in enumerate(embryos.items()):
-            g = g.iloc[::3]  # every third frame is plenty for two numbers, and 3x faster
+            g = g.iloc[::2]  # every second time point is plenty for two numbers
             y = np.log1p(g[list(LINEAGES)].sum(axis=1).to_numpy(dtype=float))
             aligns[embryo] = ref.fit_timeline(g["frame"].to_numpy(dtype=float), y, prior_strength=1e-4,
-                                              offset_range=120.0)
+                                              offset_range=120.0, offset_strength=0.0)
             if progress is not None:
                 progress((it + (i + 1) / len(embryos)) / iterations, "aligning real curves")
         ab = np.array(list(aligns.values()))
-        # anchor the axis: the median embryo keeps offset 0 and rate 1
+        # anchor the axis: the median embryo has rate 1 and its time point 0 at REFERENCE_ORIGIN
         a_med, b_med = np.median(ab, axis=0)
-        aligns = {e: ((a - a_med) / b_med, b / b_med) for e, (a, b) in aligns.items()}
+        aligns = {e: (REFERENCE_ORIGIN + (a - a_med) / b_med, b / b_med) for e, (a, b) in aligns.items()}
     ab = np.array(list(aligns.values()))
     mad = 1.4826 * np.median(np.abs(ab - np.median(ab, axis=0)), axis=0)
     prior = (float(np.median(ab[:, 0])), float(np.median(ab[:, 1])),
              float(max(mad[0], 5.0)), float(max(mad[1], 0.05)))
     final = _reference(curves, aligns, length).to_numpy()
     log.info("reference curves: %d steps, prior offset %.1f +- %.1f, rate %.2f +- %.2f",
-             length, *prior[:1], prior[2], prior[1], prior[3])
+             length, prior[0], prior[2], prior[1], prior[3])
     return StageCurves(final, prior)
+
+
+def rebuild_curves(model: str, curves_path: str, out: str | None = None) -> dict:
+    """Replace a trained model's reference curves and prior by ones built from ``curves_path``; weights untouched.
+
+    Writes the model (same network weights, new ``stage_curves`` and
+    ``warp_prior`` buffers, new checksum) into ``out`` (default: the model's
+    own folder) and records the curves' source and the prior in the card.
+    """
+    import torch
+
+    from devocore import registry
+
+    info = registry.find_model(model)
+    net = registry.load_model(model, "cpu").float()
+    table = read_population_curves(curves_path)
+    stage = build_stage_curves(table, length=int(net.stage_curves.shape[0]))
+    net.stage_curves.copy_(torch.from_numpy(stage.curves).float())
+    net.warp_prior.copy_(torch.tensor(stage.prior, dtype=torch.float32))
+    card = {k: v for k, v in info.card.items() if k not in ("sha256", "created")}
+    figures = {"curves": str(curves_path), "embryos": int(table["embryo"].nunique()),
+               "time_points": int(len(table)), "prior_offset": stage.prior[0], "prior_rate": stage.prior[1],
+               "prior_offset_sd": stage.prior[2], "prior_rate_sd": stage.prior[3],
+               "four_cell_step": stage.four_cell,
+               "command": f"python -m devocore train lineage --curves-only --curves {curves_path}"}
+    card["reference_curves"] = figures
+    registry.save_model(net, out or info.folder, card)
+    return figures
 
 
 # ----------------------------------------------------------------------------- nucleus positions
@@ -423,7 +494,7 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None) -> dict:
         "input_size": cfg.input_size,
         "outputs": "log(1 + count) for " + ", ".join(LINEAGES),
         "training_data": "; ".join(sources) + " rendered as green max-projection frames with random appearance; "
-                         "reference curves from train/epic_population_curves.csv (198 real embryos)",
+                         "reference curves from train/epic_population_curves.csv (exact, one row per time point)",
         "training_command": "python -m devocore train lineage " + " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in asdict(cfg).items() if v != getattr(TrainConfig(), k)),
         "train_config": asdict(cfg),

@@ -1,11 +1,15 @@
 """Do the lineage annotations run on the same clock as the images? Two measurements.
 
+Superseded finding (issue 25): the older curves stretched each tracing over all movie frames; the exact curves
+now in train/epic_population_curves.csv run on the table's clock (frame n = time point n), and the 'tracing'
+method fitted to the stretched clock was removed. The tool still checks the clocks and the 'timeline' method.
+
 1. Training embryos (train/epic/CD*.csv with their curves in train/epic_population_curves.csv): the nuclei
    each EPIC table holds at time t, against the annotated total of the same embryo at curve frame f.
    Fits annotated(f) = nuclei(d * f + c) and prints d per embryo (d = 1: same clock).
    Also prints where the annotations stop: the median last annotated total over all curves
-   (devocore.lineage.TRACING_END_CELLS), and each curve's length against its table's time points.
-   Then checks the 'timeline' and 'tracing' methods with the table as a perfect nucleus counter: a movie of as
+   (about 360 cells), and each curve's length against its table's time points.
+   Then checks the 'timeline' method with the table as a perfect nucleus counter: a movie of as
    many frames as the annotation, frame g showing table time g (no signal past the table's end), the time
    line fitted through the shipped model's reference curves, nMAE against the embryo's annotation.
 2. A movie with an annotation (e.g. eval/embryo_timelapse.mov): nuclei found in sampled frames by the
@@ -63,18 +67,14 @@ def epic_clocks(epic_dir: str, curves_csv: str) -> None:
 
 
 def perfect_counter(annotation: pd.DataFrame, nuclei: pd.Series, curves: StageCurves) -> str:
-    """nMAE of 'timeline' and 'tracing' when the image time line is fitted to the table's exact nucleus counts."""
+    """nMAE of 'timeline' when the image time line is fitted to the table's exact nucleus counts."""
     truth = annotation[["frame", *LINEAGES]].reset_index(drop=True)
     frames = np.arange(1, max(len(truth), int(nuclei.index.max())) + 1, dtype=float)
     seen = np.log1p(np.interp(frames, nuclei.index.to_numpy(float), nuclei.to_numpy(float)))
     offset, rate = curves.fit_timeline(frames, seen, (frames <= nuclei.index.max()).astype(float))
-    stretch = curves.tracing_stretch(offset, rate, len(frames))
-    out = []
-    for method, r in (("timeline", rate), ("tracing", rate * stretch)):
-        pred = pd.DataFrame(to_counts(curves.at(offset + r * frames)), columns=list(LINEAGES))
-        pred.insert(0, "frame", frames.astype(int))
-        out.append(f"{method} nMAE {evaluate(pred, truth)['nmae']:.3f}")
-    return ", ".join(out) + f" (stretch {stretch:.2f})"
+    pred = pd.DataFrame(to_counts(curves.at(offset + rate * frames)), columns=list(LINEAGES))
+    pred.insert(0, "frame", frames.astype(int))
+    return f"timeline nMAE {evaluate(pred, truth)['nmae']:.3f} (rate {rate:.2f})"
 
 
 def movie_clock(video: str, labels: str, step: int = 10, last: int = 120) -> None:
