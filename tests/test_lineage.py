@@ -322,8 +322,10 @@ def test_eval_command_prints_json_with_the_issue_keys(tiny_net, tmp_path):
     # a clip: frames 2..9, every 2nd, seen as the whole movie; scored on its own frame numbers
     proc = subprocess.run([sys.executable, "-m", "devocore", "eval", "lineage", "--epic", str(tmp_path / "epic.csv"),
                            "--curves", str(tmp_path / "curves.csv"), "--model", "lineage-test", "--frames", "2:9:2",
-                           "--no-plot", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+                           "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env=dict(env, PYTHONPATH=str(ROOT)))
     assert proc.returncode == 0, proc.stderr
     clip = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "plot" not in clip and not list(tmp_path.rglob("*.png"))[1:]  # no --plot: no file but the first plot
     assert clip["frames"] == 4 and clip["frames_seen"] == 4 and clip["clip"] == "2:9:2"
     assert set(clip["nmae_per"]) == set(LINEAGES) and "baseline_nmae_per" in clip

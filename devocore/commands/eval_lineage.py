@@ -41,8 +41,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--render-seed", type=int, default=7, help="appearance seed for --epic/--simulate movies")
     parser.add_argument("--n-frames", type=int, default=240, help="frames of the --simulate movie (75 s apart)")
     parser.add_argument("--plot", default=None,
-                        help="PNG of predicted against annotated curves (default docs/img/lineage_<source>.png)")
-    parser.add_argument("--no-plot", action="store_true")
+                        help="also write a PNG of predicted against annotated curves to this path (default: none; "
+                             "an eval writes files only where it is told)")
+    parser.add_argument("--no-plot", action="store_true", help="no plot (the default; kept for old scripts)")
     parser.add_argument("--update-card", action="store_true",
                         help="record the figures in the model's card.json (metrics.eval_<source>)")
 
@@ -120,9 +121,8 @@ def run(args) -> dict:
                "baseline_nmae_per": base["nmae_per"], "below_baseline": below,
                "all_below_baseline": all(below.values()), "timeline": result.timeline,
                "stage_tp_band_median_width": float((scored["stage_tp_hi"] - scored["stage_tp_lo"]).median())}
-    if not args.no_plot:
-        suffix = "_" + args.frames.replace(":", "-") if args.frames else ""
-        path = Path(args.plot or f"docs/img/lineage_{name}{suffix}.png")
+    if args.plot and not args.no_plot:
+        path = Path(args.plot)
         from devocore.lineage import plot_png
 
         plot_png(pred, truth, path, title=f"{name}{clip}: nMAE {scores['nmae']:.3f} (baseline {base['nmae']:.3f})")
