@@ -484,6 +484,26 @@ def seasonal_naive_forecast(values: np.ndarray, origins: np.ndarray, horizon: in
     return y[origins[:, None] + h[None, :] - back[None, :]]
 
 
+def method_metrics(predictions: dict, truth: np.ndarray) -> tuple[pd.DataFrame, list[dict]]:
+    """Per-method MAE/RMSE (overall, first and last step; ``best`` marks the lowest finite MAE) and per-step rows.
+
+    Args:
+        predictions: method name -> origins x horizon forecasts.
+        truth: origins x horizon true values.
+    """
+    rows, steps = [], []
+    for method, prediction in predictions.items():
+        mae, rmse = errors_per_step(prediction, truth)
+        rows.append({"method": method, "mae": float(mae.mean()), "rmse": float(np.sqrt(np.mean(rmse ** 2))),
+                     "mae_step1": float(mae[0]), "mae_last": float(mae[-1])})
+        steps.extend({"method": method, "step": h + 1, "mae": float(mae[h]), "rmse": float(rmse[h])}
+                     for h in range(truth.shape[1]))
+    metrics = pd.DataFrame(rows)
+    finite = metrics[np.isfinite(metrics["mae"])]
+    metrics["best"] = metrics["method"] == finite.loc[finite["mae"].idxmin(), "method"]
+    return metrics, steps
+
+
 def errors_per_step(prediction: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(MAE, RMSE) per horizon step, over origins (rows)."""
     diff = prediction - truth
@@ -869,16 +889,8 @@ def _pool_folds(results: list[ForecastResult], series: SeriesData, bounds: list,
     forecasts = pd.concat([r.forecasts.assign(fold=k + 1) for k, r in enumerate(results)], ignore_index=True)
     truth = forecasts["truth"].to_numpy(float).reshape(-1, horizon)
     methods = [m for m in last.metrics["method"] if m in forecasts.columns]
-    rows, steps = [], []
-    for method in methods:
-        mae, rmse = errors_per_step(forecasts[method].to_numpy(float).reshape(-1, horizon), truth)
-        rows.append({"method": method, "mae": float(mae.mean()), "rmse": float(np.sqrt(np.mean(rmse ** 2))),
-                     "mae_step1": float(mae[0]), "mae_last": float(mae[-1])})
-        steps.extend({"method": method, "step": h + 1, "mae": float(mae[h]), "rmse": float(rmse[h])}
-                     for h in range(horizon))
-    metrics = pd.DataFrame(rows)
-    finite = metrics[np.isfinite(metrics["mae"])]
-    metrics["best"] = metrics["method"] == finite.loc[finite["mae"].idxmin(), "method"]
+    metrics, steps = method_metrics({m: forecasts[m].to_numpy(float).reshape(-1, horizon) for m in methods},
+                                    truth)
     folds = []
     for k, (r, (start, end)) in enumerate(zip(results, bounds)):
         summary = r.summary()
@@ -1027,16 +1039,7 @@ def _forecast(frame, config, time_column, progress, on_epoch, bounds: tuple[int,
     coverage = float(np.mean((truth >= quantiles[..., 0]) & (truth <= quantiles[..., 2])))
 
     # Metrics on the test part only.
-    rows, steps = [], []
-    for method, prediction in predictions.items():
-        mae, rmse = errors_per_step(prediction, truth)
-        rows.append({"method": method, "mae": float(mae.mean()), "rmse": float(np.sqrt(np.mean(rmse ** 2))),
-                     "mae_step1": float(mae[0]), "mae_last": float(mae[-1])})
-        steps.extend({"method": method, "step": h + 1, "mae": float(mae[h]), "rmse": float(rmse[h])}
-                     for h in range(horizon))
-    metrics = pd.DataFrame(rows)
-    finite = metrics[np.isfinite(metrics["mae"])]
-    metrics["best"] = metrics["method"] == finite.loc[finite["mae"].idxmin(), "method"]
+    metrics, steps = method_metrics(predictions, truth)
 
     times = data[tcol].to_numpy(float)
     origin_rows = np.repeat(test_origins, horizon)

@@ -11,12 +11,18 @@ def last_json(capsys):
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
 
-def test_eval_lineage_classifier_json(tmp_path, capsys):
+def _embryo_files(folder, n_frames: int, turn: int) -> list[str]:
+    """Three simulated EPIC tables, each turned differently on the slide."""
     paths = []
     for seed in range(3):
-        path = tmp_path / f"embryo{seed}.csv"
-        embryo_table(seed=seed, n_frames=60, rotation=random_rotation(seed + 10)).to_csv(path, index=False)
+        path = folder / f"embryo{seed}.csv"
+        embryo_table(seed=seed, n_frames=n_frames, rotation=random_rotation(seed + turn)).to_csv(path, index=False)
         paths.append(str(path))
+    return paths
+
+
+def test_eval_lineage_classifier_json(tmp_path, capsys):
+    paths = _embryo_files(tmp_path, 60, 10)
     code = cli.main(["eval", "lineage-classifier", "--train", *paths[:2], "--test", paths[2],
                      "--max-rows", "2000", "--plot-dir", str(tmp_path / "img"), "--json"])
     assert code == 0
@@ -28,11 +34,7 @@ def test_eval_lineage_classifier_json(tmp_path, capsys):
 
 
 def test_eval_lineage_classifier_leave_one_out_json(tmp_path, capsys):
-    paths = []
-    for seed in range(3):
-        path = tmp_path / f"embryo{seed}.csv"
-        embryo_table(seed=seed, n_frames=40, rotation=random_rotation(seed + 20)).to_csv(path, index=False)
-        paths.append(str(path))
+    paths = _embryo_files(tmp_path, 40, 20)
     code = cli.main(["eval", "lineage-classifier", "--train", *paths, "--leave-one-out", "--max-rows", "600",
                      "--json"])
     assert code == 0

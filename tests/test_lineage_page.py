@@ -46,13 +46,19 @@ def test_lineage_page_runs_on_the_example(tmp_path, monkeypatch):
 
 
 
-def test_bundled_movie_is_compared_with_its_populations_and_the_csv_is_not_offered_as_a_movie(tmp_path, monkeypatch):
+def _page_with_tiny_model(tmp_path, monkeypatch):
+    """The lineage page on a tiny saved model; (the AppTest, the input radio)."""
     monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path))
     _save_tiny_model(tmp_path)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
     at.switch_page("pages/lineage.py").run()
     at.sidebar.selectbox(key="lin_model").set_value("lineage-test").run()
     inputs = at.radio(key="lin_source")
+    return at, inputs
+
+
+def test_bundled_movie_is_compared_with_its_populations_and_the_csv_is_not_offered_as_a_movie(tmp_path, monkeypatch):
+    at, inputs = _page_with_tiny_model(tmp_path, monkeypatch)
     assert "populations.csv" not in inputs.options and "timelapse.mp4" in inputs.options
     inputs.set_value("timelapse.mp4").run()
     assert not at.exception and not at.error
@@ -60,12 +66,7 @@ def test_bundled_movie_is_compared_with_its_populations_and_the_csv_is_not_offer
 
 
 def test_real_example_is_shown_with_its_exact_populations_and_a_stage_band(tmp_path, monkeypatch):
-    monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path))
-    _save_tiny_model(tmp_path)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300).run()
-    at.switch_page("pages/lineage.py").run()
-    at.sidebar.selectbox(key="lin_model").set_value("lineage-test").run()
-    inputs = at.radio(key="lin_source")
+    at, inputs = _page_with_tiny_model(tmp_path, monkeypatch)
     assert "embryo_timelapse.mov" in inputs.options
     assert "embryo_timelapse_populations.csv" not in inputs.options
     inputs.set_value("embryo_timelapse.mov").run()
