@@ -142,6 +142,34 @@ def model_for(task: str, models: Sequence[dict]) -> str | None:
     return next((row["name"] for row in models if card_task(row) == task), None)
 
 
+def implausible(result: Result, image_task: str | None = None) -> str | None:
+    """Why a result looks wrong to a biologist (one sentence), or None when nothing stands out.
+
+    Fewer than 5 objects covering most of the plane, or one of them a quarter of it, is what a
+    model of the wrong kind gives (a membrane model on the nuclei example finds 3 "cells", one
+    35 % of the image); ``image_task``, the image's guessed kind (:func:`guess_task`), names the
+    likely cause.
+
+    Example:
+        >>> labels = np.zeros((40, 40), np.uint16); labels[:, :20] = 1; labels[:, 20:] = 2
+        >>> result = Result(np.zeros((40, 40), np.float32), labels, measure(labels), 0.5, "membrane")
+        >>> implausible(result, "nucleus")
+        'Only 2 cells cover 100% of the image, which is implausible: this image looks like nuclei; try a nucleus model.'
+    """
+    if result.count >= 5 or not result.labels.size:
+        return None
+    covered = float(result.mask.mean())
+    largest = float(np.bincount(result.labels.ravel())[1:].max(initial=0)) / result.labels.size
+    if covered <= 0.5 and largest <= 0.25:
+        return None
+    what = "nuclei" if result.task == "nucleus" else "cells"
+    if image_task and image_task != result.task:
+        hint = f"this image looks like {'nuclei' if image_task == 'nucleus' else 'membranes'}; try a {image_task} model."
+    else:
+        hint = "check that the model fits the image (nuclei or membranes) and try another threshold."
+    return f"Only {result.count} {what} cover {covered:.0%} of the image, which is implausible: {hint}"
+
+
 # ----------------------------------------------------------------------------- which model fits an image
 
 GUESS_SIGMAS = (1.5, 2.0, 3.0, 4.0, 6.0, 8.0)  # structure widths (px, after binning to <= 512 px) looked at

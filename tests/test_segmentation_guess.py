@@ -49,3 +49,22 @@ def test_model_for_prefers_the_model_named_after_the_task():
     assert segmentation.model_for("membrane", rows) == "membrane"
     assert segmentation.model_for("nucleus", rows) == "nucleus"
     assert segmentation.model_for("nucleus", rows[:1]) is None
+
+
+def _result(labels, task):
+    return segmentation.Result(np.zeros(labels.shape, np.float32), labels, segmentation.measure(labels), 0.5, task)
+
+
+def test_a_few_huge_cells_are_implausible_and_many_small_ones_are_not():
+    few = np.zeros((100, 100), np.uint16)
+    few[10:70, 10:70], few[80:90, 80:90] = 1, 2  # one "cell" 36 % of the image
+    message = segmentation.implausible(_result(few, "membrane"), image_task="nucleus")
+    assert message.startswith("Only 2 cells cover 37% of the image") and "try a nucleus model" in message
+    assert "try another threshold" in segmentation.implausible(_result(few, "membrane"), image_task="membrane")
+    many = np.zeros((100, 100), np.uint16)
+    for i in range(6):
+        many[i * 15:i * 15 + 10, 10:90] = i + 1  # six cells covering half the image
+    assert segmentation.implausible(_result(many, "membrane")) is None
+    small = np.zeros((100, 100), np.uint16)
+    small[10:20, 10:20], small[40:50, 40:50] = 1, 2  # two small nuclei: nothing odd
+    assert segmentation.implausible(_result(small, "nucleus")) is None
