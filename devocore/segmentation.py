@@ -164,7 +164,8 @@ def implausible(result: Result, image_task: str | None = None) -> str | None:
         return None
     what = "nuclei" if result.task == "nucleus" else "cells"
     if image_task and image_task != result.task:
-        hint = f"this image looks like {'nuclei' if image_task == 'nucleus' else 'membranes'}; try a {image_task} model."
+        looks = "nuclei" if image_task == "nucleus" else "membranes"
+        hint = f"this image looks like {looks}; try a {image_task} model."
     else:
         hint = "check that the model fits the image (nuclei or membranes) and try another threshold."
     return f"Only {result.count} {what} cover {covered:.0%} of the image, which is implausible: {hint}"
