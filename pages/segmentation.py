@@ -92,12 +92,8 @@ def _model_menu(rows: list[dict], digest: str, image_task: str) -> str:
                               help="Picked to fit the input (nuclei or membranes) unless you choose one; "
                                    "your choice is remembered for this input.")
     common.set_param("seg_model", model_name)
-    model_task = segmentation.card_task(rows[models.index(model_name)])
-    if model_task == image_task:
-        st.caption(f"This input looks like {KINDS[image_task]}; {model_name} segments {KINDS[model_task]}.")
-    else:
-        st.caption(f":orange[This input looks like {KINDS[image_task]}, but {model_name} segments "
-                   f"{KINDS[model_task]}.]")
+    if segmentation.card_task(rows[models.index(model_name)]) == image_task:
+        st.caption(f"This input looks like {KINDS[image_task]}; {model_name} segments {KINDS[image_task]}.")
     return model_name
 
 
@@ -198,6 +194,9 @@ result = segmentation.postprocess(probs[index].astype(np.float32) / 255, plane, 
 with right:
     what = "nuclei" if task == "nucleus" else "cells"
     warning = segmentation.implausible(result, image_task)
+    if warning is None and task != image_task:
+        warning = (f"This input looks like {KINDS[image_task]}, but {model_name} segments {KINDS[task]}: "
+                   f"the result may mean little; a {image_task} model fits this input.")
     if warning:
         st.warning(warning)
     st.subheader(f"{result.count} {what}" + (f" in {kind} plane {index}" if len(planes) > 1 else ""))

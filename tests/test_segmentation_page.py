@@ -69,7 +69,7 @@ def test_segmentation_page_shows_the_models_measured_accuracy_beside_its_baselin
 
 def test_segmentation_page_picks_the_model_that_fits_each_input_and_remembers_a_choice_per_input():
     """Nuclei get the nucleus model and membranes the membrane model without touching the menu; a model the
-    user picks for one input stays with that input only. A membrane model on nuclei is flagged."""
+    user picks for one input stays with that input only. A membrane model on nuclei gets a warning."""
     if not {"nucleus", "membrane"} <= {m["name"] for m in ui_cache.models_table("segmentation")}:
         pytest.skip("the shipped nucleus and membrane models are not here")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
@@ -89,6 +89,6 @@ def test_segmentation_page_picks_the_model_that_fits_each_input_and_remembers_a_
     assert pick("nuclei.png") == "nucleus"
     at.selectbox(key="seg_model").set_value("membrane").run()  # the user insists, for this image
     assert at.selectbox(key="seg_model").value == "membrane"
-    assert "nucleus model" in at.warning[0].value  # a few huge "cells": the page says so
+    assert "looks like nuclei" in at.warning[0].value  # the page says the model does not fit the image
     assert pick("nuclei_stack.tif") == "nucleus"  # another input: its own fitting model
     assert pick("nuclei.png") == "membrane"  # back: the choice made for this image is remembered
