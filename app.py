@@ -8,11 +8,14 @@ import streamlit as st
 
 import devocore
 from devocore import ui_cache
+from devocore.config import ASSETS
 from pages.common import available_views
 
 ROOT = Path(__file__).resolve().parent
 
-st.set_page_config(page_title="Devoscope", page_icon=":material/biotech:", layout="wide")
+# A local PNG: a ":material/...:" page icon makes the browser fetch the tab icon from fonts.gstatic.com.
+# (Material icons elsewhere are drawn with the font Streamlit serves itself.)
+st.set_page_config(page_title="Devoscope", page_icon=str(ASSETS / "icon.png"), layout="wide")
 
 pages = [st.Page(str(ROOT / "pages" / "home.py"), title="Home", icon=":material/home:", default=True)]
 pages += [st.Page(str(ROOT / "pages" / f"{stem}.py"), title=title, icon=icon, url_path=stem)

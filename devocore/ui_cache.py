@@ -47,7 +47,8 @@ def device_choice():
 @st.cache_data(show_spinner=False, max_entries=16, ttl=60)
 def models_table(task: str | None = None) -> list[dict]:
     """Rows describing the models found, for the sidebar and menus."""
-    return [{"name": m.name, "task": m.task, "source": m.source, "version": m.card.get("version", "?")}
+    return [{"name": m.name, "task": m.task, "target": m.card.get("target"), "source": m.source,
+             "version": m.card.get("version", "?")}
             for m in registry.list_models(task)]
 
 

@@ -63,6 +63,40 @@ def _all_probabilities(digest: str, model_name: str, device: str, planes: np.nda
     return np.concatenate(parts)
 
 
+@ui_cache.data
+def _guess(digest: str, _planes: np.ndarray) -> str:
+    """"nucleus" or "membrane": what the input looks like (cached per input)."""
+    return segmentation.guess_task(_planes)
+
+
+CHOSEN = "seg_model_chosen"  # {input digest: model the user picked for that input}
+KINDS = {"nucleus": "nuclei", "membrane": "membranes"}
+
+
+def _remember_choice(digest: str) -> None:
+    st.session_state.setdefault(CHOSEN, {})[digest] = st.session_state["seg_model"]
+
+
+def _model_menu(rows: list[dict], digest: str, image_task: str) -> str:
+    """The model menu: the user's choice for this input if they made one, else the model fitting the input."""
+    models = [row["name"] for row in rows]
+    chosen = st.session_state.setdefault(CHOSEN, {})
+    if "seg_model_from_url" not in st.session_state:  # a shared URL's model is a choice for the URL's input
+        st.session_state["seg_model_from_url"] = common.param("seg_model", None)
+        if st.session_state["seg_model_from_url"] in models:
+            chosen.setdefault(digest, st.session_state["seg_model_from_url"])
+    fitting = segmentation.model_for(image_task, rows) or models[0]
+    # the menu follows the input: a remembered widget value must not carry one input's model to the next
+    st.session_state["seg_model"] = chosen[digest] if chosen.get(digest) in models else fitting
+    model_name = st.selectbox("Model", models, key="seg_model", on_change=_remember_choice, args=(digest,),
+                              help="Picked to fit the input (nuclei or membranes) unless you choose one; "
+                                   "your choice is remembered for this input.")
+    common.set_param("seg_model", model_name)
+    if segmentation.card_task(rows[models.index(model_name)]) == image_task:
+        st.caption(f"This input looks like {KINDS[image_task]}; {model_name} segments {KINDS[image_task]}.")
+    return model_name
+
+
 def _figure(plane: np.ndarray, result: segmentation.Result) -> go.Figure:
     picture = segmentation.overlay(plane, result.labels, centroids=False)
     fig = go.Figure(go.Image(z=picture, hoverinfo="x+y"))
@@ -94,8 +128,8 @@ st.title("Segmentation")
 st.caption("Nuclei or cell membranes in an image, a TIFF stack or a video: instances, centroids and a table. "
            "The threshold re-draws the result without running the network again.")
 
-models = [m["name"] for m in ui_cache.models_table("segmentation")]
-if not models:
+model_rows = ui_cache.models_table("segmentation")
+if not model_rows:
     st.warning("No segmentation model found. Train one with `python -m devocore train nucleus`.")
     st.stop()
 
@@ -119,16 +153,6 @@ with left:
                             index=common.choice_index(options, common.param("seg_example", options[0])))
         common.set_param("seg_example", name)
         data = examples[name].read_bytes() if name in examples else None
-    default_model = "membrane" if ("membrane" in name.lower() and "membrane" in models) else models[0]
-    model_name = st.selectbox("Model", models, key="seg_model",
-                              index=common.choice_index(models, common.param("seg_model", default_model)))
-    common.set_param("seg_model", model_name)
-    threshold = st.slider("Threshold", 0.05, 0.95, common.param("seg_threshold", 0.5, float), 0.05,
-                          key="seg_threshold", help="probability above which a pixel counts as nucleus / membrane")
-    common.set_param("seg_threshold", threshold)
-    pixel_size = st.number_input("Pixel size (um, 0 = unknown)", 0.0, 100.0, 0.0, 0.01, key="seg_pixel_size")
-    cfg = segmentation.SegmentConfig(model=model_name, threshold=threshold, pixel_size=pixel_size or None)
-common.measured_accuracy(model_name)  # full width: the figures and commands must be readable
 
 with common.guard("reading the file"):
     if data is None:
@@ -138,6 +162,16 @@ with common.guard("reading the file"):
     else:
         digest = hashlib.sha256(data).hexdigest()
         planes, kind, fps = _decode(digest, name, data)
+image_task = _guess(digest, planes)
+
+with left:
+    model_name = _model_menu(model_rows, digest, image_task)
+    threshold = st.slider("Threshold", 0.05, 0.95, common.param("seg_threshold", 0.5, float), 0.05,
+                          key="seg_threshold", help="probability above which a pixel counts as nucleus / membrane")
+    common.set_param("seg_threshold", threshold)
+    pixel_size = st.number_input("Pixel size (um, 0 = unknown)", 0.0, 100.0, 0.0, 0.01, key="seg_pixel_size")
+    cfg = segmentation.SegmentConfig(model=model_name, threshold=threshold, pixel_size=pixel_size or None)
+common.measured_accuracy(model_name)  # full width: the figures and commands must be readable
 
 with common.guard("running the model"):
     try:
@@ -159,6 +193,12 @@ result = segmentation.postprocess(probs[index].astype(np.float32) / 255, plane, 
 
 with right:
     what = "nuclei" if task == "nucleus" else "cells"
+    warning = segmentation.implausible(result, image_task)
+    if warning is None and task != image_task:
+        warning = (f"This input looks like {KINDS[image_task]}, but {model_name} segments {KINDS[task]}: "
+                   f"the result may mean little; a {image_task} model fits this input.")
+    if warning:
+        st.warning(warning)
     st.subheader(f"{result.count} {what}" + (f" in {kind} plane {index}" if len(planes) > 1 else ""))
     st.plotly_chart(_figure(plane, result), key="seg_plot")
     st.dataframe(result.table, hide_index=True, key="seg_table")

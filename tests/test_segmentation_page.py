@@ -65,3 +65,30 @@ def test_segmentation_page_shows_the_models_measured_accuracy_beside_its_baselin
     shown = at.expander[0].dataframe[0].value
     assert shown["model"].tolist() == [0.61, 0.7]  # the training-time figure (0.99) is not offered as accuracy
     assert shown["baseline"].tolist() == [0.55, 0.8]
+
+
+def test_segmentation_page_picks_the_model_that_fits_each_input_and_remembers_a_choice_per_input():
+    """Nuclei get the nucleus model and membranes the membrane model without touching the menu; a model the
+    user picks for one input stays with that input only. A membrane model on nuclei gets a warning."""
+    if not {"nucleus", "membrane"} <= {m["name"] for m in ui_cache.models_table("segmentation")}:
+        pytest.skip("the shipped nucleus and membrane models are not here")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/segmentation.py").run()
+
+    def pick(example):
+        at.selectbox(key="seg_example").set_value(example).run()
+        assert not at.exception
+        return at.selectbox(key="seg_model").value
+
+    assert pick("nuclei.png") == "nucleus"
+    assert at.subheader[0].value.endswith("nuclei") and int(at.subheader[0].value.split()[0]) >= 5
+    assert not at.warning
+    assert pick("membrane.png") == "membrane"
+    assert pick("nuclei_stack.tif") == "nucleus"
+    assert pick("Simulated membranes (seed 1)") == "membrane"
+    assert pick("nuclei.png") == "nucleus"
+    at.selectbox(key="seg_model").set_value("membrane").run()  # the user insists, for this image
+    assert at.selectbox(key="seg_model").value == "membrane"
+    assert "looks like nuclei" in at.warning[0].value  # the page says the model does not fit the image
+    assert pick("nuclei_stack.tif") == "nucleus"  # another input: its own fitting model
+    assert pick("nuclei.png") == "membrane"  # back: the choice made for this image is remembered
