@@ -131,7 +131,7 @@ def mask_kind(mask, threshold: float, instance: bool) -> str:
     values = np.unique(mask)
     if len(values) <= 2:
         return "binary"
-    if mask.dtype.itemsize > 1 and len(values) > 2:
+    if mask.dtype.itemsize > 1:
         return "instance"
     if threshold <= 0:
         raise DevocoreError(f"A mask holds {len(values)} different values, so it is not a plain black/white "
