@@ -8,7 +8,7 @@ from devocore.commands import bench_memory
 
 def test_bench_memory_reports_every_command_finished_or_refused(tmp_path, capsys):
     assert cli.main(["bench", "memory", "--scale", "0.002", "--timeout", "120", "--workdir", str(tmp_path),
-                     "--json"]) == 0
+                     "--parallel", "--json"]) == 0
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     names = {"segment_nucleus", "segment_membrane", "lineage", "track"}
     assert {"peak_rss_mb", "limit_mb", "within_limit", "inputs", "status"} <= set(figures)

@@ -11,7 +11,7 @@ and number of planes or frames) for a quick run. A command that refuses its inpu
 refused with its message; one that runs past --timeout or whose memory passes --stop-above-mb is stopped
 and its peak so far reported (a lower bound).
 
-  python -m devocore bench memory [--scale 0.25] [--timeout 480] [--workdir DIR] [--json]
+  python -m devocore bench memory [--scale 0.25] [--timeout 480] [--workdir DIR] [--parallel] [--json]
 """
 from __future__ import annotations
 
@@ -34,6 +34,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--stop-above-mb", type=float, default=12000,
                         help="stop a command whose memory passes this many MB, to keep the machine up (default 12000)")
     parser.add_argument("--workdir", default=None, help="folder for inputs and outputs (default: a temporary one)")
+    parser.add_argument("--parallel", action="store_true",
+                        help="run the commands at the same time (for quick runs at a small --scale; each peak is "
+                             "still its own process's)")
     parser.add_argument("--only", nargs="+", default=None,
                         choices=["segment_nucleus", "segment_membrane", "lineage", "track"],
                         help="run only these commands")
@@ -180,12 +183,20 @@ def run(args) -> dict:
         "lineage": py + ["lineage", inputs["video"]["path"], "--out", str(out / "lineage.csv"), "--overwrite"],
         "track": py + ["track", inputs["video"]["path"], "--out", str(out / "track.csv"), "--overwrite"],
     }
-    runs: dict = {}
-    for name, argv in commands.items():
-        if args.only and name not in args.only:
-            continue
-        runs[name] = measure(argv, args.timeout, env, root / f"{name}.stderr.txt", args.stop_above_mb)
-        r = runs[name]
+    chosen = {name: argv for name, argv in commands.items() if not args.only or name in args.only}
+
+    def one(name: str) -> dict:
+        return measure(chosen[name], args.timeout, env, root / f"{name}.stderr.txt", args.stop_above_mb)
+
+    if args.parallel:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(chosen)) as pool:
+            runs = dict(zip(chosen, pool.map(one, chosen)))
+    else:
+        runs = {}
+    for name in chosen:
+        r = runs[name] = runs.get(name) or one(name)
         print(f"  {name:17s} {r['status']:8s} peak {r['peak_rss_mb']:8.1f} MB  {r['seconds']:7.1f} s"
               + (f"  ({r['message']})" if r.get("message") else ""), flush=True)
     return {
