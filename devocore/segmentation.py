@@ -262,7 +262,14 @@ def _max_hole(shape: Sequence[int]) -> int:
     return max(64, int(0.005 * np.prod(shape[-2:])))
 
 
-def _remove_small(labels: np.ndarray, min_size: int) -> np.ndarray:
+def remove_small(labels: np.ndarray, min_size: int) -> np.ndarray:
+    """Integer labels with every id smaller than ``min_size`` pixels set to 0 (a copy when any is; ids may have gaps).
+
+    Example:
+        >>> lab = np.zeros((4, 4), np.int32); lab[:2, :2] = 5; lab[3, 3] = 2
+        >>> np.unique(remove_small(lab, 3)).tolist()
+        [0, 5]
+    """
     if min_size <= 1 or labels.max() == 0:
         return labels
     sizes = np.bincount(labels.ravel())
@@ -290,7 +297,7 @@ def _remove_fragments(labels: np.ndarray, fraction: float = FRAGMENT_FRACTION) -
     present = sizes[1:][sizes[1:] > 0]
     if present.size < 2:
         return labels
-    return _remove_small(labels, int(np.ceil(fraction * float(np.median(present)))))
+    return remove_small(labels, int(np.ceil(fraction * float(np.median(present)))))
 
 
 def _relabel(labels: np.ndarray) -> np.ndarray:
@@ -368,7 +375,7 @@ def enclosed_regions(membrane: np.ndarray, min_size: int = 0, grow: int = 2) -> 
     markers, _ = ndi.label(h_maxima(dist, depth))
     regions = watershed(-dist, markers, mask=free)
     regions = clear_border(regions)
-    regions = _remove_small(regions, min_size)
+    regions = remove_small(regions, min_size)
     if grow > 0 and regions.max() > 0:
         grown = expand_labels(regions, distance=grow)
         grown[~(membrane | (regions > 0))] = 0
@@ -401,9 +408,9 @@ def cells_from_membrane(probability: np.ndarray, threshold: float = 0.5, min_siz
     interior = probability < SEED_FRACTION * threshold
     iterations = max(1, int(round(SEED_OPENING * max(probability.shape) / 356)))
     seeds, _ = ndi.label(ndi.binary_opening(interior, iterations=iterations))
-    seeds = _remove_small(seeds, max(4, int(0.7 * min_size)))
+    seeds = remove_small(seeds, max(4, int(0.7 * min_size)))
     cells = watershed(probability, seeds, mask=probability < threshold)
-    return _remove_small(clear_border(cells), min_size)
+    return remove_small(clear_border(cells), min_size)
 
 
 def instances(probability: np.ndarray, task: str = "nucleus", threshold: float = 0.5,
@@ -426,7 +433,7 @@ def instances(probability: np.ndarray, task: str = "nucleus", threshold: float =
         labels = cells_from_membrane(probability, threshold, min_size)
     else:
         labels = enclosed_regions(above, min_size)
-    return _relabel(_remove_small(labels, min_size))
+    return _relabel(remove_small(labels, min_size))
 
 
 def measure(labels: np.ndarray, image: np.ndarray | None = None, pixel_size: float | None = None) -> pd.DataFrame:
@@ -986,17 +993,6 @@ def match_counts(pred: np.ndarray, truth: np.ndarray, iou: float = 0.5) -> tuple
     return tp, n_pred - tp, n_true - tp
 
 
-def matched_ious(pred: np.ndarray, truth: np.ndarray, iou: float = 0.5) -> np.ndarray:
-    """The IoU of every matched (predicted, labelled) instance pair at IoU > ``iou``.
-
-    Example:
-        >>> a = np.zeros((4, 8), int); a[:, :4] = 1; b = np.zeros((4, 8), int); b[:, :3] = 5
-        >>> matched_ious(a, b).tolist()
-        [0.75]
-    """
-    return _matches(pred, truth, iou)[3]
-
-
 def _matches(pred: np.ndarray, truth: np.ndarray, iou: float):
     """(matched pairs, predicted instances, labelled instances, IoUs of the matched pairs); ids may have gaps."""
     n_pred, n_true = int(pred.max()), int(truth.max())
@@ -1016,7 +1012,7 @@ def _matches(pred: np.ndarray, truth: np.ndarray, iou: float):
 def truth_instances(mask: np.ndarray, min_size: int = 20) -> np.ndarray:
     """Instances of a ground-truth foreground mask: connected components, specks under ``min_size`` dropped."""
     labels, _ = ndi.label(mask)
-    return _relabel(_remove_small(labels, min_size))
+    return _relabel(remove_small(labels, min_size))
 
 
 def baseline(image: np.ndarray, task: str = "nucleus", threshold: float = 0.5) -> Result:
@@ -1029,7 +1025,7 @@ def baseline(image: np.ndarray, task: str = "nucleus", threshold: float = 0.5) -
     if task == "nucleus":
         mask = blurred > threshold_otsu(blurred)
         min_size = default_min_size(grey.shape, task)
-        labels = _relabel(_remove_small(split_touching(_fill_holes(mask, _max_hole(grey.shape))), min_size))
+        labels = _relabel(remove_small(split_touching(_fill_holes(mask, _max_hole(grey.shape))), min_size))
     else:
         local = threshold_local(blurred, block_size=2 * (max(grey.shape) // 16) + 1, offset=-0.02)
         labels = _relabel(enclosed_regions(blurred > local, default_min_size(grey.shape, task)))

@@ -151,9 +151,6 @@ def cell_labels(mask, min_cell: int = 30):
     """
     import numpy as np
 
-    labels = mask.astype(np.int32)
-    sizes = np.bincount(labels.ravel())
-    small = sizes < min_cell
-    small[0] = False
-    labels[small[labels]] = 0
-    return labels
+    from devocore.segmentation import remove_small
+
+    return remove_small(mask.astype(np.int32), min_cell)
