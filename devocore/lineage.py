@@ -57,7 +57,11 @@ STRIDES = (1,)
 # Weight of the rate prior against the mean absolute log-count error; chosen on training data (the real
 # training movie and 17 rendered EPIC tables the network never saw, whole and in clips) with
 # docs/tools/lineage_choose.py.
-PRIOR_STRENGTH = 0.01
+PRIOR_STRENGTH = 0.003
+# Past the last reference time where the network's bias is known (the card's ``timeline_bias.censor_from``),
+# a frame whose estimate lies below the reference costs only this fraction of its error: crowded late frames
+# are undercounted by an unknown amount, so they say "at least this far", not "this far" (chosen on training clips).
+CENSOR_WEIGHT = 0.3
 # Frame 1 of a whole EPIC movie is near the first traced time point: a capped prior on where the line starts
 # (z-score squared capped at OFFSET_CAP, so a clip that starts late pays at most OFFSET_STRENGTH x OFFSET_CAP).
 OFFSET_STRENGTH = 0.02
@@ -311,10 +315,16 @@ class StageCurves:
         curves: T x 8 float (total, A, E, M, P, C, D, Z), one row per reference
             time step (about one EPIC frame), non-decreasing.
         prior: (offset, rate, offset_sd, rate_sd) of real embryos' time lines.
+        bias: the network's typical error of log(1 + total) along the reference time, as
+            (knots, log bias at the knots, censor_from), or None (no correction). The time line is fitted
+            to reference + bias; past ``censor_from`` (where the bias is no longer known) estimates below the
+            reference cost :data:`CENSOR_WEIGHT` of their error. Measured on training movies by
+            ``docs/tools/lineage_clips.py`` and carried in the model card (``timeline_bias``).
     """
 
     curves: np.ndarray
     prior: tuple[float, float, float, float] = (0.0, 1.0, 30.0, 0.3)
+    bias: tuple | None = None
 
     @classmethod
     def from_model(cls, net) -> "StageCurves":
@@ -324,7 +334,13 @@ class StageCurves:
             raise DevocoreError("This lineage model carries no reference curves; retrain it with "
                                 "`python -m devocore train lineage`.")
         prior = tuple(float(v) for v in net.warp_prior.detach().float().cpu().numpy())
-        return cls(curves, prior)  # type: ignore[arg-type]
+        card = getattr(net, "card", None)
+        found = card.get("timeline_bias") if isinstance(card, dict) else None
+        bias = None
+        if isinstance(found, dict) and {"tau", "log_bias", "censor_from"} <= set(found):
+            bias = (np.asarray(found["tau"], np.float64), np.asarray(found["log_bias"], np.float64),
+                    float(found["censor_from"]))
+        return cls(curves, prior, bias)  # type: ignore[arg-type]
 
     @property
     def log_total(self) -> np.ndarray:
@@ -379,9 +395,31 @@ class StageCurves:
         modes = np.log(b0 * np.asarray(strides, dtype=np.float64))
         return np.min(((np.log(rate)[..., None] - modes) / sd) ** 2, axis=-1)
 
-    def _line_cost(self, frames, y, w, rate, offsets, ref) -> np.ndarray:
+    def expected_log_total(self) -> tuple[np.ndarray, float]:
+        """(what the network typically reports, log(1 + total), at each reference step; censor_from).
+
+        The reference log total plus the network's known bias (none without :attr:`bias`); ``censor_from``
+        is inf without a bias.
+
+        Example:
+            >>> c = StageCurves(np.full((4, 8), 1.0), bias=(np.array([0.0, 3.0]), np.array([0.0, 0.3]), 2.0))
+            >>> e, censor = c.expected_log_total()
+            >>> (e - np.log(2)).round(2).tolist(), censor
+            ([0.0, 0.1, 0.2, 0.3], 2.0)
+        """
+        ref = np.maximum.accumulate(self.log_total)
+        if self.bias is None:
+            return ref, np.inf
+        knots, values, censor_from = self.bias
+        return ref + np.interp(np.arange(len(ref), dtype=np.float64), knots, values), float(censor_from)
+
+    def _line_cost(self, frames, y, w, rate, offsets, ref, censor_from: float = np.inf) -> np.ndarray:
         tau = offsets[:, None] + rate * frames[None, :]
-        return (np.abs(np.interp(tau, np.arange(len(ref)), ref) - y[None, :]) * w[None, :]).sum(axis=1)
+        diff = y[None, :] - np.interp(tau, np.arange(len(ref)), ref)
+        error = np.abs(diff)
+        if np.isfinite(censor_from):
+            error = np.where((tau > censor_from) & (diff < 0), CENSOR_WEIGHT * error, error)
+        return (error * w[None, :]).sum(axis=1)
 
     def offset_prior(self, offset: np.ndarray, rate: float, cap: float = OFFSET_CAP) -> np.ndarray:
         """Capped squared z-score of where the line is at frame 1 (``offset + rate``) under the prior.
@@ -416,7 +454,7 @@ class StageCurves:
         if w.sum() <= 0:
             w = np.ones_like(y)
         w = w / w.sum()
-        ref = np.maximum.accumulate(self.log_total)
+        ref, censor = self.expected_log_total()
         n = len(ref)
         a0, b0, _, _ = self.prior
         # the coarse search needs no more than ~200 frames
@@ -430,7 +468,7 @@ class StageCurves:
                 offsets = np.arange(-b * fc.max() - 2, n - b * fc.min() + 2, 1.0)
             else:
                 offsets = np.arange(a0 - offset_range, a0 + offset_range + 1, 2.0)
-            cost = self._line_cost(fc, yc, wc, b, offsets, ref) + prior_strength * self.rate_prior(b, strides) \
+            cost = self._line_cost(fc, yc, wc, b, offsets, ref, censor) + prior_strength * self.rate_prior(b, strides) \
                 + offset_strength * self.offset_prior(offsets, b)
             i = int(np.argmin(cost))
             if cost[i] < best[0]:
@@ -441,7 +479,7 @@ class StageCurves:
         best = (np.inf, a, b)
         for r in b * np.exp(np.linspace(-0.03, 0.03, 31)):
             offsets = a + b * middle - r * middle + np.arange(-3.0, 3.01, 0.1)
-            cost = self._line_cost(frames, y, w, r, offsets, ref) + prior_strength * self.rate_prior(r, strides) \
+            cost = self._line_cost(frames, y, w, r, offsets, ref, censor) + prior_strength * self.rate_prior(r, strides) \
                 + offset_strength * self.offset_prior(offsets, r)
             i = int(np.argmin(cost))
             if cost[i] < best[0]:
@@ -467,7 +505,7 @@ class StageCurves:
         n = len(frames)
         if n < 2 * block:
             return tau.copy(), tau.copy()
-        ref = np.maximum.accumulate(self.log_total)
+        ref, censor = self.expected_log_total()
         rng = np.random.default_rng(seed)
         middle = float(np.median(frames))
         rates = b * np.exp(np.linspace(-0.3, 0.3, 25))
@@ -483,7 +521,7 @@ class StageCurves:
             best = (np.inf, a, b)
             for r in rates:
                 offsets = a + b * middle - r * middle + shifts
-                cost = self._line_cost(frames, y, w, r, offsets, ref) + prior_strength * self.rate_prior(r) \
+                cost = self._line_cost(frames, y, w, r, offsets, ref, censor) + prior_strength * self.rate_prior(r) \
                     + OFFSET_STRENGTH * self.offset_prior(offsets, r)
                 i = int(np.argmin(cost))
                 if cost[i] < best[0]:
