@@ -130,6 +130,36 @@ def test_timeline_fit_recovers_a_clip_that_starts_late_and_skips_frames():
     assert np.abs((a + b * frames) - true_tau[clip]).max() < 4   # the clip's reference times
 
 
+def test_timeline_fit_with_the_network_bias_recovers_a_mid_development_clip():
+    # a clip that starts mid-development (reference step 35.8, 0.8 steps per frame); the "network" reports the
+    # reference plus a known bias (too low early, too high late) and undercounts crowded frames past step 100
+    toy = toy_curves()
+    bias = (np.array([0.0, 40.0, 80.0, 119.0]), np.array([-0.5, -0.5, 0.4, 0.4]), 100.0)
+    biased = StageCurves(toy, (0.0, 1.0, 30.0, 0.3), bias)
+    frames = np.arange(1, 91, dtype=float)
+    tau = 35.0 + 0.8 * frames
+    expected, censor_from = biased.expected_log_total()
+    assert censor_from == 100.0
+    y = np.interp(tau, np.arange(len(expected)), expected) - 0.8 * (tau > 100)
+    a, b = biased.fit_timeline(frames, y)
+    assert abs(a + b - 35.8) < 1.0 and abs(b - 0.8) < 0.02
+    # the same clip read without the bias: the start is off by many steps
+    a, b = StageCurves(toy, (0.0, 1.0, 30.0, 0.3)).fit_timeline(frames, y)
+    assert abs(a + b - 35.8) > 8
+
+
+def test_model_card_bias_reaches_the_curves(tiny_net):
+    assert StageCurves.from_model(tiny_net).bias is None
+    tiny_net.card = {**tiny_net.card, "timeline_bias": {"tau": [0, 119], "log_bias": [0.1, 0.1], "censor_from": 90}}
+    try:
+        curves = StageCurves.from_model(tiny_net)
+    finally:
+        tiny_net.card = {k: v for k, v in tiny_net.card.items() if k != "timeline_bias"}
+    expected, censor_from = curves.expected_log_total()
+    assert censor_from == 90.0
+    assert np.allclose(expected - np.maximum.accumulate(curves.log_total), 0.1)
+
+
 def test_rate_prior_has_a_mode_at_every_stride():
     curves = StageCurves(toy_curves(), (0.0, 1.0, 10.0, 0.2))
     assert curves.rate_prior(np.array([1.0, 2.0, 3.0]), strides=(1, 2, 3)).max() < 1e-12
