@@ -8,7 +8,11 @@ all seven lineages follow from *how far development has gone*. The default
 reference developmental time (offset and rate, 2 numbers for the whole video)
 to the per-frame estimates of the total cell count (L1, frames without signal
 ignored), and reads the seven populations off the reference curves the model
-carries. The reference curves are the median of 251 exact EPIC lineage curves
+carries. The line is fitted to what the network typically reports at each
+reference time (the reference plus its bias measured on training movies, carried
+in the model card), and crowded late frames, which it undercounts by an unknown
+amount, only count in part when they fall short: so a clip that shows only part
+of development is placed right. The reference curves are the median of 251 exact EPIC lineage curves
 (one row per time point) aligned on one axis, one step per time point of the
 median embryo; in an EPIC movie frame n shows time point n, so the rate has a
 weak prior near one step per frame (its spread learned from the same curves),
