@@ -483,8 +483,8 @@ class StageCurves:
         best = (np.inf, a, b)
         for r in b * np.exp(np.linspace(-0.03, 0.03, 31)):
             offsets = a + b * middle - r * middle + np.arange(-3.0, 3.01, 0.1)
-            cost = self._line_cost(frames, y, w, r, offsets, ref, censor) + prior_strength * self.rate_prior(r, strides) \
-                + offset_strength * self.offset_prior(offsets, r)
+            cost = self._line_cost(frames, y, w, r, offsets, ref, censor) \
+                + prior_strength * self.rate_prior(r, strides) + offset_strength * self.offset_prior(offsets, r)
             i = int(np.argmin(cost))
             if cost[i] < best[0]:
                 best = (float(cost[i]), float(offsets[i]), float(r))
