@@ -52,7 +52,7 @@ def run(args, task: str) -> dict:
         return _train_user.run(args, task, cfg, out, command)
     model = None
     if args.init:
-        model = _initial(args.init)
+        model = initial_model(args.init)
     result = train(cfg, out=out, progress=terminal(f"train {task}"), command=command, model=model)
     result.pop("model")
     print(f"best epoch {result['epoch']}: simulated validation IoU {result['val_iou']:.3f} "
@@ -60,20 +60,14 @@ def run(args, task: str) -> dict:
     return result
 
 
-def _initial(init: str):
+def initial_model(init: str):
     """A model to fine-tune, by name or folder, in fp32 training mode (weights copied before any overwrite)."""
     from pathlib import Path
 
     from devocore import registry, segmentation
 
-    folder = Path(init)
-    if (folder / registry.CARD).exists():
-        info = registry.ModelInfo(folder.name, folder, registry._read_card(folder) or {}, "user")
-        registry.verify(info)
-        state = registry.read_weights(info.weights, f"--init '{folder.name}'")  # before building: fail fast
-        model = registry.build_from_card(info.card)
-        model.load_state_dict(state)
-        model.card = info.card
+    if (Path(init) / registry.CARD).exists():
+        model = registry.load_folder(init, f"--init '{Path(init).name}'")
     else:
         model = segmentation.load(init, "cpu")
     return model.float().train()

@@ -26,6 +26,8 @@ import cv2
 import numpy as np
 
 from devocore.errors import DevocoreError
+from devocore.simulate.embryo_model import (MITOSIS_FRACTION, NUC_DIAM_4CELL_UM, NUC_SHRINK_PER_GEN, SHELL_UM,
+                                             cell_radius, relax)
 
 log = logging.getLogger(__name__)
 
@@ -221,30 +223,25 @@ class _Scene:
 
 
 def _scene_from_history(history, t: int, rng: np.random.Generator) -> _Scene:
-    from devocore.simulate.embryo import MITOSIS_FRACTION, _cell_radius
-
     fs = history.frame(t)
     gen = history.cells["generation"].to_numpy()[fs.ids].astype(float)
     per_cell = _rng(history.seed, 7).lognormal(0.0, 0.25, len(history.cells)).astype(np.float32)
     return _Scene(xyz=fs.xyz.astype(np.float64), nuc_r=fs.diameter / 2.0,
-                  cell_r=_cell_radius(gen, history.shell), bright=per_cell[fs.ids],
+                  cell_r=cell_radius(gen, history.shell), bright=per_cell[fs.ids],
                   mitotic=fs.phase > 1.0 - MITOSIS_FRACTION, shell=np.array(history.shell))
 
 
 def _random_scene(rng: np.random.Generator, n_cells: int | None = None) -> _Scene:
     """A quick embryo at a random stage: nuclei packed in the shell by the same mechanics."""
-    from devocore.simulate.embryo import (NUC_DIAM_4CELL_UM, NUC_SHRINK_PER_GEN, SHELL_UM, _cell_radius,
-                                          _relax)
-
     n = int(n_cells) if n_cells else int(round(np.exp(rng.uniform(np.log(4), np.log(400)))))
     shell = np.array(SHELL_UM) * rng.uniform(0.9, 1.1)
     # generations spread over about one doubling, as in a real, asynchronous embryo
     gen = np.clip(2.0 + np.log2(n / 4.0) + rng.uniform(-0.6, 0.6, n), 1.0, None)
-    cell_r = _cell_radius(gen, tuple(shell))
+    cell_r = cell_radius(gen, tuple(shell))
     u = rng.normal(size=(n, 3))
     u /= np.linalg.norm(u, axis=1, keepdims=True)
     xyz = u * rng.random((n, 1)) ** (1 / 3) * (shell - 0.8 * cell_r[:, None]).clip(0.5)
-    xyz = _relax(xyz, cell_r, shell, rng, iterations=12 if n > 1 else 1, jitter_um=0.0)
+    xyz = relax(xyz, cell_r, shell, rng, iterations=12 if n > 1 else 1, jitter_um=0.0)
     nuc_r = 0.5 * NUC_DIAM_4CELL_UM * NUC_SHRINK_PER_GEN ** (gen - 2.0) * rng.lognormal(0, 0.08, n)
     return _Scene(xyz=xyz, nuc_r=nuc_r, cell_r=cell_r, bright=rng.lognormal(0.0, 0.25, n),
                   mitotic=rng.random(n) < 0.03, shell=shell)

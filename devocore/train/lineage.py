@@ -358,7 +358,7 @@ class TrainConfig:
     threads: int = 2
 
 
-def _augment(x, generator):
+def augment_frames(x, generator):
     """Cheap tensor augmentation on B x 1 x S x S in 0..1: flips, gamma, gain, noise."""
     import torch
 
@@ -373,7 +373,7 @@ def _augment(x, generator):
     return (x + torch.randn(x.shape, generator=generator) * 0.02 * torch.rand(b, 1, 1, 1, generator=generator)).clamp(0, 1)
 
 
-def _log_total(y):
+def log_total(y):
     import torch
 
     return torch.log1p(torch.expm1(y.clamp(0, 12)).sum(dim=1))
@@ -462,11 +462,11 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None) -> dict:
             group["lr"] = lr
         net.train()
         xs, ys = make_samples(pool, cfg.batch_size, cfg.input_size, rng)
-        x = _augment(torch.from_numpy(xs).float().div(255)[:, None], gen)
+        x = augment_frames(torch.from_numpy(xs).float().div(255)[:, None], gen)
         y = torch.from_numpy(ys)
         pred = net(x)
         loss = torch.nn.functional.smooth_l1_loss(pred, y, beta=0.3) + \
-            torch.nn.functional.smooth_l1_loss(_log_total(pred), _log_total(y), beta=0.3)
+            torch.nn.functional.smooth_l1_loss(log_total(pred), log_total(y), beta=0.3)
         opt.zero_grad()
         loss.backward()
         opt.step()
