@@ -1,7 +1,8 @@
 """Defaults, limits and environment overrides, in one place.
 
 ``DEVOCORE_MODEL_DIR`` adds a folder of user-trained models,
-``DEVOCORE_DEVICE`` forces the torch device, ``DEVOCORE_STATE_DIR`` moves the
+``DEVOCORE_DEVICE`` forces the torch device, ``DEVOCORE_DATASETS`` says where the
+labelled training and evaluation data lie (for training and eval commands only), ``DEVOCORE_STATE_DIR`` moves the
 record of files devocore wrote (see :mod:`devocore.outputs`), and ``DEVOCORE_MAX_*``
 variables override the input limits (see :class:`Limits`).
 """
@@ -37,6 +38,16 @@ def data_root() -> Path:
     """The server folder under which pages may read input folders (``DEVOCORE_DATA_DIR``, default: home)."""
     env = os.environ.get("DEVOCORE_DATA_DIR")
     return (Path(env).expanduser() if env else Path.home()).resolve()
+
+
+def datasets_dir() -> Path:
+    """The labelled datasets the shipped models were trained and measured on (the developers' ``shared/data``
+    folder of ``train/`` and ``eval/``): ``DEVOCORE_DATASETS``, else ``shared/data`` beside the repository.
+
+    Only training and evaluation commands read it, and only for their default paths; the app never does.
+    """
+    env = os.environ.get("DEVOCORE_DATASETS")
+    return Path(env).expanduser() if env else ROOT.parent / "shared" / "data"
 
 
 def _env_int(name: str, default: int) -> int:

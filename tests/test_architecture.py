@@ -117,3 +117,12 @@ def test_engine_modules_do_not_borrow_private_names_from_other_modules():
     modules = _engine_modules()
     offenders = [f for name, path in modules.items() for f in _borrowed_private_names(path, name, modules)]
     assert offenders == []
+
+
+def test_engine_defaults_do_not_point_outside_the_repository():
+    """Paths to the developers' datasets come from config.datasets_dir() (DEVOCORE_DATASETS), not literals."""
+    offenders = [f"{path.relative_to(ROOT)}:{node.lineno}" for path in ENGINE.rglob("*.py")
+                 for node in ast.walk(ast.parse(path.read_text()))
+                 if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                 and node.value.startswith("../") and "\n" not in node.value and " " not in node.value]
+    assert offenders == []

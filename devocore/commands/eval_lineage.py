@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DEFAULT_CURVES = "../shared/data/train/epic_population_curves.csv"
-
+from devocore import config
 
 BASELINE = "image-blind: the median real curve at the frame index"
 
@@ -29,7 +28,7 @@ def add_arguments(parser) -> None:
     source.add_argument("--epic", help="EPIC cell table rendered as a held-out simulated time-lapse")
     source.add_argument("--simulate", type=int, metavar="SEED", help="a simulated embryo (devocore.simulate.embryo)")
     parser.add_argument("--labels", help="annotation CSV: frame, A, E, M, P, C, D, Z (frame 1 = first frame)")
-    parser.add_argument("--curves", default=DEFAULT_CURVES,
+    parser.add_argument("--curves", default=str(config.datasets_dir() / "train" / "epic_population_curves.csv"),
                         help="real training curves for the baseline (embryo, frame, A..Z)")
     parser.add_argument("--model", default="lineage")
     parser.add_argument("--method", choices=METHODS, default=LineageConfig().method,

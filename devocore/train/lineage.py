@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from devocore import config
 from devocore.lineage import COLUMNS, LINEAGES, StageCurves, evaluate, populations, preprocess
 from devocore.progress import ProgressFn
 
@@ -345,8 +346,8 @@ def make_samples(shots: list[Snapshot], n: int, size: int, rng: np.random.Genera
 class TrainConfig:
     """Options of :func:`train`."""
 
-    curves: str = "../shared/data/train/epic_population_curves.csv"
-    epic: str = "../shared/data/train/epic"
+    curves: str = field(default_factory=lambda: str(config.datasets_dir() / "train" / "epic_population_curves.csv"))
+    epic: str = field(default_factory=lambda: str(config.datasets_dir() / "train" / "epic"))
     validation_table: str = "CD20071029_noRFP.csv"   # held out of training
     out: str = "assets/models/lineage"
     input_size: int = 64
