@@ -27,7 +27,7 @@ EXAMPLE = "Example (simulated embryo)"
 
 @ui_cache.data
 def _example(seed: int, n_frames: int, _curves: np.ndarray, model_name: str) -> tuple[np.ndarray, pd.DataFrame]:
-    from devocore.train.lineage import example_movie
+    from devocore.simulate.epic_movie import example_movie
 
     frames, truth = example_movie(_curves, n_frames=n_frames, seed=seed)
     return np.stack(frames), truth

@@ -50,13 +50,13 @@ def add_arguments(parser) -> None:
 def _movie(args):
     """(frames, truth table, name) for --epic / --simulate."""
     from devocore.io import read_epic
-    from devocore.train import lineage as tl
+    from devocore.simulate import epic_movie as em
 
     if args.epic:
-        shots = tl.epic_snapshots(read_epic(args.epic))
-        return tl.render_movie(shots, seed=args.render_seed), tl.movie_truth(shots), Path(args.epic).stem
+        shots = em.epic_snapshots(read_epic(args.epic))
+        return em.render_movie(shots, seed=args.render_seed), em.movie_truth(shots), Path(args.epic).stem
     try:
-        frames, truth = tl.simulated_movie(args.simulate, n_frames=args.n_frames, render_seed=args.render_seed)
+        frames, truth = em.simulated_movie(args.simulate, n_frames=args.n_frames, render_seed=args.render_seed)
     except ImportError as exc:
         from devocore.errors import DevocoreError
         raise DevocoreError("The embryo simulator (devocore.simulate.embryo) is not installed.") from exc
