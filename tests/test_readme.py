@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from devocore import cli
+from devocore import cli, outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -21,7 +21,6 @@ MARKDOWN = [README, *sorted((ROOT / "docs").rglob("*.md"))]
 
 REPO_PATH = re.compile(r"^(?:assets|docs|tools|tests|devocore|pages|\.ci|\.streamlit)/[\w./*-]*$|"
                        r"^(?:requirements(?:-dev)?\.txt|app\.py)$")
-OUTPUT_OPTIONS = {"--out", "--overlay", "--snapshot", "--plot", "--plot-dir", "--grid", "--gif", "--real-grid"}
 
 
 def bash_blocks(text: str) -> list[str]:
@@ -93,9 +92,12 @@ def test_readme_command_parses_with_the_real_cli(args):
 
 @pytest.mark.parametrize("args", DEVOCORE_COMMANDS, ids=lambda a: " ".join(a[:2]))
 def test_readme_command_writes_only_under_out(args):
-    for option, value in zip(args, args[1:]):
-        if option in OUTPUT_OPTIONS:
-            assert value.startswith("out/"), f"{option} {value}: README commands write under out/ (ignored by git)"
+    """Outputs, given or by default (`forecast` writes forecast.csv unless told), go under out/ (ignored by git)."""
+    parsed = vars(cli.build_parser().parse_args(args))
+    for dest in outputs.OUTPUT_OPTIONS:
+        value = parsed.get(dest)
+        if isinstance(value, (str, Path)) and str(value):
+            assert str(value).startswith("out/"), f"--{dest.replace('_', '-')} {value}: write under out/"
 
 
 def test_a_command_with_a_wrong_option_fails_the_parse_check():
