@@ -14,7 +14,7 @@ frame 1 lies. Score: the mean of (real whole, real clips, rendered whole, render
 default: how often the stage band holds the stage of the oracle line (fitted to the true totals) on the real
 movie. The eval movie is never read here. Takes about 10 minutes on one core.
 
-Usage: PYTHONPATH=. python docs/tools/lineage_choose.py [--json]
+Usage: PYTHONPATH=. python tools/experiments/lineage_choose.py [--json]
 """
 import argparse
 import itertools

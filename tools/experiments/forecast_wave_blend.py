@@ -12,7 +12,7 @@ Series: the worm simulator's curvature (`sim:curvature`, seeds 5-10), and, when 
 only its *training part* (the first 70 % of rows), split again the same way, so that the real test part
 is never looked at. Targets: segments 10, 30, 50, 70, 90 and eigenworms 1, 2.
 
-Usage: PYTHONPATH=. python docs/tools/forecast_wave_blend.py [../shared/data/eval/worm_curvature.csv] [--json]
+Usage: PYTHONPATH=. python tools/experiments/forecast_wave_blend.py [../shared/data/eval/worm_curvature.csv] [--json]
 """
 import argparse
 import json
