@@ -77,6 +77,8 @@ def curves_figure(table: pd.DataFrame, truth: pd.DataFrame | None, frame: int) -
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="annotated (dotted)",
                                  line=dict(color="grey", dash="dot", width=1)), row=1, col=1)
     top = float(np.nanmax(table[list(lineage.LINEAGES) + ["total"]].to_numpy(float), initial=1.0))
+    if truth is not None:
+        top = max(top, float(np.nanmax(truth[list(lineage.LINEAGES)].sum(axis=1).to_numpy(float), initial=1.0)))
     ticks = [t for t in LOG_TICKS if t <= max(top, 2) * 2]
     if "stage_tp" in table and table["stage_tp"].notna().any():
         fig.add_trace(go.Scatter(x=table["frame"], y=table["stage_tp_hi"], mode="lines", line=dict(width=0),
