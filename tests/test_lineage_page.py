@@ -73,6 +73,7 @@ def test_real_example_is_shown_with_its_exact_populations_and_a_stage_band(tmp_p
     assert not at.exception and not at.error
     assert any("display only" in c.value for c in at.caption)
     assert any("nMAE" in h.value and "207 frames" in h.value for h in at.subheader)  # frames 4-210 annotated
+    assert any("(baseline 0." in h.value for h in at.subheader)  # the error stands beside its baseline
     assert any(m.label.startswith("Stage") for m in at.metric)
 
 
