@@ -128,8 +128,6 @@ with st.sidebar:
     smooth = st.slider("Smoothing (frames)", 1, 15, common.param("lin_smooth", 1, int), step=2, key="lin_smooth")
     interval = st.number_input("Frame interval (seconds, 0 = unknown)", 0.0, 3600.0,
                                common.param("lin_interval", 0.0, float), key="lin_interval")
-    annotation = st.file_uploader("Optional annotation CSV (frame, A, E, M, P, C, D, Z; frame 1 = first frame)",
-                                  type=["csv"], key="lin_labels")
     for key, value in (("lin_model", model_name), ("lin_method", method), ("lin_monotone", monotone),
                        ("lin_smooth", smooth), ("lin_interval", interval)):
         common.set_param(key, value)
@@ -148,6 +146,9 @@ if source_choice == "Upload":
     if not uploads:
         st.info("Upload a time-lapse to begin, or pick the example.")
         st.stop()
+with st.expander("Compare with your own annotation (optional)"):
+    annotation = st.file_uploader("Annotation CSV (frame, A, E, M, P, C, D, Z; frame 1 = first frame)",
+                                  type=["csv"], key="lin_labels")
 common.limits_caption()
 
 cfg = lineage.LineageConfig(model=model_name, method=method, monotone=monotone, smooth=smooth,
