@@ -259,7 +259,9 @@ curves_figure = px.line(validation, x="epoch", y="val_mae", color="run",
 st.plotly_chart(curves_figure, key="fc_curves_plot")
 st.caption(PINBALL + " The networks are trained on it and stopped early when the validation MAE stops falling.")
 
-st.download_button("Download the forecasts (CSV)", result.forecasts.to_csv(index=False).encode(),
+# origins numbered from 1 like the slider (the engine counts rows from 0); steps ahead are 1..H already
+st.download_button("Download the forecasts (CSV; origin = last observed step, numbered from 1)",
+                   result.forecasts.assign(origin=result.forecasts["origin"] + 1).to_csv(index=False).encode(),
                    file_name=f"forecast_{used.target}_h{used.horizon}.csv", mime="text/csv", key="fc_download")
 st.download_button("Download the metrics (CSV)", result.per_step.to_csv(index=False).encode(),
                    file_name=f"forecast_metrics_{used.target}_h{used.horizon}.csv", mime="text/csv",

@@ -237,10 +237,11 @@ if truth is not None:
                            "MAE (cells)": [round(scores["mae"][k], 2) for k in lineage.LINEAGES],
                            "MAE / max": [round(scores["nmae_per"][k], 3) for k in lineage.LINEAGES]})
     # the image-blind baseline: the model's reference (median EPIC) curve read at the frame index
-    reference = lineage.StageCurves.from_model(net)
-    blind = pd.DataFrame(reference.at(table["frame"].to_numpy(float) - 1), columns=list(lineage.LINEAGES))
-    blind.insert(0, "frame", table["frame"].to_numpy())
-    base = lineage.evaluate(blind, truth)
+    with common.guard("computing the baseline"):
+        reference = lineage.StageCurves.from_model(net)
+        blind = pd.DataFrame(reference.at(table["frame"].to_numpy(float) - 1), columns=list(lineage.LINEAGES))
+        blind.insert(0, "frame", table["frame"].to_numpy())
+        base = lineage.evaluate(blind, truth)
     errors["baseline MAE / max"] = [round(base["nmae_per"][k], 3) for k in lineage.LINEAGES]
     st.subheader(f"Error against the annotation: nMAE {scores['nmae']:.3f} over {scores['frames']} frames "
                  f"(baseline {base['nmae']:.3f})")

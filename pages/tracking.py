@@ -143,8 +143,10 @@ def frame_view(page_input: PageInput, result) -> None:
                      "show their status instead of a skeleton.")
     if st.button("Render the overlay video", key="trk_render"):
         out = common.session_dir() / f"overlay-{hashlib.sha1(page_input.key.encode()).hexdigest()[:12]}.mp4"
-        with common.guard("rendering the overlay"):
+        slot = st.empty()
+        with common.guard("rendering the overlay"), slot.container():
             write_overlay(page_input.path, table, out, fps=result.fps, progress=common.progress_bar("Rendering..."))
+        slot.empty()
         st.session_state["trk_overlay"] = str(out)
     overlay = st.session_state.get("trk_overlay")
     if overlay and Path(overlay).exists():

@@ -98,3 +98,4 @@ def test_lineage_chart_comes_first_with_plain_log_ticks_and_a_legend_beside_the_
     names = [t["name"] for t in spec["data"] if t.get("showlegend", True)]
     assert len(names) <= 11 and "annotated (dotted)" in names  # one entry per lineage, not two
     assert any("numbered from 1" in c.value for c in at.caption)
+    assert not at.get("progress")  # the finished progress bar is gone

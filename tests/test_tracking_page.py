@@ -17,6 +17,7 @@ def test_tracking_page_tracks_the_example_and_renders_the_overlay():
     assert not at.exception
     at.button(key="trk_render").click().run()
     assert not at.exception
+    assert not at.get("progress")  # the finished bars are gone
     labels = [b.label for b in at.get("download_button")]
     assert any("overlay" in label for label in labels)
     assert any("CSV" in label for label in labels)
