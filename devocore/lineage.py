@@ -43,12 +43,13 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from devocore import style
 from devocore.errors import DevocoreError, TableError
 from devocore.progress import ProgressFn
 
 log = logging.getLogger(__name__)
 
-LINEAGES = ("A", "E", "M", "P", "C", "D", "Z")
+LINEAGES = style.LINEAGES  # A = AB, E, M = MS, P, C, D, Z = Z2/Z3 (names and colours: devocore.style)
 COLUMNS = ("frame",) + LINEAGES
 METHODS = ("timeline", "stage", "net")
 # Multiples of the prior's rate where the rate prior has equal modes ((1, 2, 3) would favour movies that keep
@@ -883,8 +884,7 @@ def evaluate(pred: pd.DataFrame, truth: pd.DataFrame) -> dict:
 
 # ----------------------------------------------------------------------------- a static plot
 
-COLORS = {"A": (31, 119, 180), "E": (255, 127, 14), "M": (44, 160, 44), "P": (214, 39, 40),
-          "C": (148, 103, 189), "D": (140, 86, 75), "Z": (227, 119, 194), "total": (60, 60, 60)}
+COLORS = {k: style.lineage_rgb(k) for k in (*LINEAGES, "total")}
 
 
 def plot_png(pred: pd.DataFrame, truth: pd.DataFrame | None, path, title: str = "",

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage as ndi
 
-from devocore import io
+from devocore import io, style
 from devocore.errors import DevocoreError, ModelError
 from devocore.progress import ProgressFn
 
@@ -772,10 +772,7 @@ def load(name: str, device: str | None = None):
 
 # ----------------------------------------------------------------------------- pictures and files
 
-PALETTE = np.array([[230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48],
-                    [145, 30, 180], [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212],
-                    [0, 128, 128], [220, 190, 255], [170, 110, 40], [255, 250, 200], [128, 0, 0],
-                    [170, 255, 195]], np.uint8)
+PALETTE = style.LABEL_PALETTE
 
 
 def outlines(labels: np.ndarray) -> np.ndarray:
