@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from devocore import forecast as fc
-from devocore import forecast_coverage as fcov
+from devocore.forecast import coverage as fcov
 from devocore import io
 from devocore import ui_cache
 from pages import common

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from devocore import forecast_coverage as fcov
+from devocore.forecast import coverage as fcov
 from devocore.errors import TableError
 
 

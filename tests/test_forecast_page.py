@@ -72,7 +72,7 @@ def test_forecast_page_reports_each_rolling_fold_and_says_where_the_network_lose
 def test_forecast_page_shows_the_band_coverage_beside_its_nominal_value_and_titles_every_axis():
     import json
 
-    from devocore import forecast_coverage as fcov
+    from devocore.forecast import coverage as fcov
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     at.switch_page("pages/forecast.py")

@@ -45,7 +45,7 @@ Example:
     >>> result.period
     40
 
-The package: :mod:`.series` (reading), :mod:`.baselines`, :mod:`.wave`, :mod:`.lstm`,
+The package: :mod:`.series` (reading), :mod:`.baselines`, :mod:`.wave`, :mod:`.lstm`, :mod:`.coverage`,
 :mod:`.evaluate` (the run and its metrics) and :mod:`.figures` (a PNG without plotly).
 """
 from __future__ import annotations
