@@ -243,7 +243,8 @@ def _pool_folds(results: list[ForecastResult], series: SeriesData, bounds: list,
     curves = pd.concat([r.loss_curves.assign(model=f"fold {k + 1}: " + r.loss_curves["model"])
                         for k, r in enumerate(results) if not r.loss_curves.empty], ignore_index=True)
     messages = list(first.messages) + [
-        f"Rolling origins: {len(bounds)} test folds of steps {bounds[0][0]}..{bounds[-1][1] - 1}; each fold is "
+        f"Rolling origins: {len(bounds)} test folds of steps {bounds[0][0] + 1}..{bounds[-1][1]} (numbered from 1); "
+        "each fold is "
         "forecast by models fitted and chosen (lookback, AR order, wave blend, early stopping) on everything "
         "before it. Metrics pool the folds."]
     split = {"n_steps": len(series.frame), "val_start": first.split["val_start"], "test_start": bounds[0][0],
