@@ -4,7 +4,9 @@ Every supported file under the input folder is one task (long videos are split
 into frame ranges, processed in parallel and joined in order). Outputs go to
 ``OUT/<relative path>/`` beside a ``done.json`` marker written last, so a
 re-run skips files whose outputs are complete and a killed run loses only the
-tasks in flight. A file that fails is reported in the summary; the rest goes on.
+tasks in flight. A file that fails is reported in the summary; the rest goes on. A file that does not
+fit the task (another kind of file, or content the task's ``check`` refuses: a mask, a flat image, a
+bright-field video for a fluorescence task) is ``skipped`` with the reason, never processed.
 
 Tasks are registered with :func:`register`; each view's engine provides the
 functions (the same ones its CLI uses), so batch and CLI outputs are identical.
