@@ -16,7 +16,8 @@ BLURBS = {
     "pca": "Cell-position tables projected and coloured by lineage and time; a lineage classifier.",
     "forecast": "Forecast worm behaviour with an LSTM, always against simple baselines.",
     "train": "Train or fine-tune models on your own labelled images and compare them.",
-    "batch": "Process a whole folder of images and videos on Dask.",
+    "batch": "Process a whole folder of images and videos on Dask; files that do not fit the task are "
+             "skipped with the reason.",
     "simulator": "Generate synthetic embryos and crawling worms with exact ground truth.",
 }
 

@@ -103,8 +103,9 @@ def _positions_plot(history: embryo.EmbryoHistory, t: int) -> go.Figure:
 
 def _zip_of(cfg: EmbryoConfig, history: embryo.EmbryoHistory) -> bytes:
     with tempfile.TemporaryDirectory(prefix="devoscope-embryo-") as tmp:
-        embryo.write_embryo(tmp, size=cfg.size, seed=cfg.seed, slices=8, history=history,
-                            progress=common.progress_bar("Writing the files..."))
+        bar = common.progress_bar("Writing the files...")
+        embryo.write_embryo(tmp, size=cfg.size, seed=cfg.seed, slices=8, history=history, progress=bar)
+        bar.done()
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(Path(tmp).rglob("*")):
@@ -124,6 +125,7 @@ def embryo_view() -> None:
     t = st.slider("Frame", 1, history.n_frames, min(common.param("sim_t", history.n_frames, int), history.n_frames),
                   key="sim_t") - 1
     common.set_param("sim_t", t + 1)
+    st.caption(f"Frames are numbered from 1 to {history.n_frames}, here, in the charts, the file names and the URL.")
     frame = embryo.render_timelapse_frame(history, t, size=cfg.size)
     left, right = st.columns([1, 1])
     left.image(frame, caption=f"Time-lapse frame {t + 1}: {len(history.frame(t).ids)} nuclei "
@@ -136,7 +138,9 @@ def embryo_view() -> None:
         tab_3d.plotly_chart(_positions_plot(history, t), key="sim_3d_chart")
 
     a, b = history.shell[2], 0.0
-    z = st.slider("Slice height (um from the middle)", -float(round(a)), float(round(a)), b, 0.5, key="sim_z")
+    z = st.slider("Slice height (µm from the middle)", -float(round(a)), float(round(a)),
+                  min(float(round(a)), max(-float(round(a)), common.param("sim_z", b, float))), 0.5, key="sim_z")
+    common.set_param("sim_z", f"{z:g}")
     nuc, nuc_labels = embryo.nucleus_slice(cfg.seed, size=cfg.size, history=history, t=t, z_um=z,
                                            appearance=embryo.DEFAULTS["nuclei"])
     mem, mem_labels = embryo.membrane_image(cfg.seed, size=cfg.size, history=history, t=t, z_um=z,
@@ -202,14 +206,21 @@ def worm_view() -> None:
     cfg = WormConfig(int(seed), int(n_worms), int(n_frames))
     with common.guard("simulating the worms"), st.spinner("Simulating the worms..."):
         video = _worm_video(cfg)
-    t = st.slider("Frame", 1, len(video), 1, key="simw_t") - 1
+    t = st.slider("Frame", 1, len(video), min(len(video), max(1, common.param("simw_t", 1, int))), key="simw_t") - 1
+    common.set_param("simw_t", t + 1)
     truth = video.truth
     rows = truth[truth["frame"] == truth["frame"].unique()[t]]
     left, right = st.columns(2)
     left.image(video.frame(t), caption=f"Frame {t + 1}", width="stretch")
     right.image(cv2.cvtColor(worm.draw_truth(video.frame(t), rows), cv2.COLOR_BGR2RGB),
                 caption="Truth: midline, head (red), tail (blue)", width="stretch")
-    st.dataframe(rows[worm.TRUTH_COLUMNS], hide_index=True)
+    shown = rows[worm.TRUTH_COLUMNS].assign(frame=rows["frame"] + 1, worm=rows["worm"] + 1)
+    px_column = {c: st.column_config.NumberColumn(c.replace("_px_s", " (px/s)").replace("_px", " (px)")
+                                                  .replace("_x", " x (px)").replace("_y", " y (px)"), format="%.1f")
+                 for c in worm.TRUTH_COLUMNS if c.endswith(("_x", "_y", "_px", "_px_s"))}
+    st.dataframe(shown, hide_index=True, key="simw_truth", column_config=px_column)
+    st.caption(f"Frames and worms are numbered from 1 here (frame {t + 1} of {len(video)}); the Truth CSV keeps "
+               "the simulator's numbering from 0, as `python -m devocore simulate worm` writes it.")
     d1, d2 = st.columns(2)
     d1.download_button("Truth (CSV)", truth.to_csv(index=False, float_format="%.3f").encode(),
                        f"worms_s{cfg.seed}_truth.csv", "text/csv", key="simw_dl_truth")

@@ -42,8 +42,32 @@ def test_segmentation_page_stack_example_has_a_slice_slider(tiny_models):
     at.selectbox(key="seg_model").set_value(tiny_models).run()
     at.selectbox(key="seg_example").set_value("Simulated nucleus stack (4 slices)").run()
     assert not at.exception
+    assert at.slider(key="seg_frame").min == 1 and at.slider(key="seg_frame").max == 4
+    assert any("numbered from 1 to 4" in c.value for c in at.caption)
     at.slider(key="seg_frame").set_value(2).run()
-    assert not at.exception and "plane 2" in at.subheader[0].value
+    assert not at.exception and "in slice 2 of 4" in at.subheader[0].value
+    assert at.query_params["seg_frame"] == "2"
+    # the last slice is 4 (not 3), and a single image afterwards drops back to no slider
+    at.slider(key="seg_frame").set_value(4).run()
+    assert "in slice 4 of 4" in at.subheader[0].value
+    at.selectbox(key="seg_example").set_value("Simulated nuclei (seed 1)").run()
+    assert not at.exception and len(at.slider) == 1  # the threshold only
+
+
+def test_segmentation_table_hides_um2_without_a_pixel_size_and_shows_it_with_one(tiny_models):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/segmentation.py").run()
+    at.selectbox(key="seg_model").set_value(tiny_models).run()
+    at.slider(key="seg_threshold").set_value(0.05).run()  # an untrained model: a low threshold gives instances
+    table = at.dataframe[0].value
+    assert "area_um2" not in table.columns and "area_px" in table.columns
+    assert any("Set the pixel size" in c.value for c in at.caption)
+    at.number_input(key="seg_pixel_size").set_value(0.5).run()
+    table = at.dataframe[0].value
+    assert "area_um2" in table.columns
+    if len(table):
+        assert (table["area_um2"] == table["area_px"] * 0.25).all()
+    assert at.query_params["seg_px"] == "0.5"
 
 
 def test_segmentation_page_shows_the_models_measured_accuracy_beside_its_baseline(tmp_path, monkeypatch):
