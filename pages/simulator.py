@@ -14,12 +14,10 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from devocore import ui_cache
+from devocore import style, ui_cache
 from devocore.simulate import embryo
 from pages import common
 
-GROUP_COLORS = {"A": "#4c78a8", "E": "#e45756", "M": "#f58518", "P": "#b279a2", "C": "#54a24b",
-                "D": "#eeca3b", "Z": "#9d755d"}
 REPORTERS = ["E", "MS", "C", "D", "ABa", "ABp", "none"]
 
 
@@ -77,7 +75,7 @@ def _embryo_config() -> EmbryoConfig:
 
 def _populations_plot(pops: pd.DataFrame, frame: int) -> go.Figure:
     long = pops.melt(id_vars="frame", var_name="lineage", value_name="cells")
-    fig = px.line(long, x="frame", y="cells", color="lineage", color_discrete_map=GROUP_COLORS,
+    fig = px.line(long, x="frame", y="cells", color="lineage", color_discrete_map=style.LINEAGE_COLOURS,
                   title="Cells per lineage")
     fig.add_vline(x=frame + 1, line_dash="dot")
     fig.update_layout(height=330, margin=dict(l=10, r=10, t=40, b=10))
@@ -93,7 +91,7 @@ def _positions_plot(history: embryo.EmbryoHistory, t: int) -> go.Figure:
         m = groups == g
         fig.add_trace(go.Scatter3d(x=fs.xyz[m, 0], y=fs.xyz[m, 1], z=fs.xyz[m, 2], mode="markers", name=g,
                                    text=[n for n, k in zip(names, m) if k],
-                                   marker=dict(size=np.clip(fs.diameter[m] * 1.5, 2, 12), color=GROUP_COLORS[g])))
+                                   marker=dict(size=np.clip(fs.diameter[m] * 1.5, 2, 12), color=style.LINEAGE_COLOURS[g])))
     a, b, c = history.shell
     fig.update_layout(title=f"Nuclei in 3D (um), frame {t + 1}", height=330, margin=dict(l=0, r=0, t=40, b=0),
                       scene=dict(xaxis=dict(range=[-a, a]), yaxis=dict(range=[-b, b]), zaxis=dict(range=[-c, c]),
