@@ -118,3 +118,102 @@ def test_recipe_at_inference_is_deterministic_and_documented_choices():
         channels.apply(image, recipe, np.random.default_rng(3)).tolist()
     with pytest.raises(channels.RecipeError, match="uses channel 3"):
         channels.apply(image, "3")
+
+
+# ----------------------------------------------------------------------------- models, cards, compare
+
+def test_hyperstack_channels_share_one_set_of_masks():
+    from devocore.simulate.hyperstack import render
+
+    image, nuclei, cells = render(seed=4, size=128)
+    assert image.shape == (4, 128, 128)
+    inside, outside = nuclei > 0, (cells == 0)
+    nuclear, cytoplasm = image[0].astype(float), image[2].astype(float)
+    # the nuclear label is bright on the nuclei, the cytoplasm label dark there (the same nuclei)
+    assert nuclear[inside].mean() > nuclear[~inside & ~outside].mean() + 20
+    assert cytoplasm[inside].mean() < cytoplasm[~inside & ~outside].mean() - 20
+    assert all((cells[nuclei == k] == k).all() for k in range(1, int(nuclei.max()) + 1))
+
+
+def test_card_round_trip_keeps_the_recipe_and_inference_applies_it(tmp_path, monkeypatch):
+    import torch
+
+    from devocore import nets, registry, segmentation
+
+    monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path / "models"))
+    torch.manual_seed(0)
+    net = nets.build("unet34-ps", in_channels=2).eval()
+    card = {"name": "two", "task": "segmentation", "target": "nucleus", "architecture": "unet34-ps",
+            "config": {"encoder": "resnet34", "in_channels": 2, "classes": 1}, "input_size": 64,
+            "channels": channels.text("random(2,0); drop(1, 0.5)")}
+    registry.save_model(net, tmp_path / "models" / "two", card)
+    loaded = segmentation.load("two", "cpu")
+    assert loaded.card["channels"] == "random(2,0); drop(1,0.5)"
+    predictor = segmentation.Predictor(loaded, bf16=False)
+    rng = np.random.default_rng(0)
+    plane = rng.integers(0, 255, (64, 64, 3)).astype(np.uint8)  # Y x X x C, as io.read_image gives
+    a, b = predictor.probability(plane), predictor.probability(plane)
+    assert a.shape == (64, 64) and np.array_equal(a, b)  # deterministic
+    # the recipe at inference: channel 2, then channel 1 (never dropped); channel 0 is not seen
+    changed = plane.copy()
+    changed[..., 0] = 0
+    assert np.allclose(predictor.probability(changed), a, atol=1e-6)
+    swapped = plane[..., [0, 1, 0]]
+    assert not np.allclose(predictor.probability(swapped), a, atol=1e-4)
+    with pytest.raises(channels.RecipeError):
+        predictor.probability(plane[..., 0])  # one channel: the recipe needs three
+
+
+def test_train_compare_tiny_run_prints_json_with_scores(tmp_path, capsys):
+    from devocore.simulate.hyperstack import write_set
+
+    done = write_set(tmp_path / "hyper", n=6, size=64)
+    code = main(["train", "compare", "--images", done["images"], "--masks", done["masks"], "--channels", "0",
+                 "merge(0, 3)", "--size", "64", "--crop", "64", "--epochs", "1", "--steps", "1", "--batch", "2",
+                 "--plot", str(tmp_path / "bars.png"), "--json"])
+    assert code == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["split"]["held_out"] >= 1 and sum(figures["split"].values()) == 6
+    assert [r["recipe"] for r in figures["results"]] == ["0", "merge(0,3)"]
+    for row in figures["results"]:
+        for key in ("iou", "iou_std", "iou_iqr", "f1", "f1_std", "f1_iqr", "dice"):
+            assert 0.0 <= row[key] <= 1.0
+        assert row["images"] == figures["split"]["held_out"]
+    from PIL import Image
+
+    assert Image.open(tmp_path / "bars.png").size[0] > 100
+
+
+def test_train_with_channels_writes_the_recipe_into_the_card(tmp_path):
+    from devocore.simulate.hyperstack import write_set
+
+    done = write_set(tmp_path / "hyper", n=4, size=64)
+    out = tmp_path / "model"
+    code = main(["train", "nucleus", "--images", done["images"], "--masks", done["masks"], "--instance-masks",
+                 "--channels", "merge(0,1); drop(3,0.5)", "--size", "64", "--crop", "64", "--epochs", "1",
+                 "--steps", "1", "--batch", "2", "--decoder-channels", "64", "--no-compare", "--out", str(out)])
+    assert code == 0
+    card = json.loads((out / "card.json").read_text())
+    assert card["channels"] == "merge(0,1); drop(3,0.5)" and card["config"]["in_channels"] == 2
+
+
+def test_bad_recipe_on_the_command_line_is_one_line_exit_2(tmp_path, capsys):
+    from devocore.simulate.hyperstack import write_set
+
+    done = write_set(tmp_path / "hyper", n=3, size=64)
+    code = main(["train", "compare", "--images", done["images"], "--masks", done["masks"], "--channels", "drop(1)"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "character 7" in err
+
+
+def test_icnr_starts_pixel_shuffle_as_nearest_neighbour_upsampling():
+    import torch
+
+    from devocore.nets.unet_ps import icnr_
+
+    conv = torch.nn.Conv2d(3, 2 * 4, 1)
+    icnr_(conv.weight, 2)
+    torch.nn.init.zeros_(conv.bias)
+    y = torch.nn.PixelShuffle(2)(conv(torch.randn(1, 3, 5, 5)))
+    blocks = y.unfold(2, 2, 2).unfold(3, 2, 2)  # every 2 x 2 output block holds one value
+    assert torch.allclose(blocks, blocks[..., :1, :1].expand_as(blocks))
