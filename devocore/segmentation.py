@@ -502,10 +502,9 @@ class Predictor:
     def __init__(self, model, device: str | None = None, bf16: bool | str = "auto", channels_last: bool = True):
         import torch
 
+        from devocore import channels
         from devocore.device import cpu_has_bf16
         from devocore.nets.inference import inference_copy
-
-        from devocore import channels
 
         self.task = task_of(model)
         self.input_size = int((getattr(model, "card", {}) or {}).get("input_size", 256))

@@ -9,7 +9,6 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from devocore import channels, config, ui_cache

@@ -45,7 +45,6 @@ def test_fg_weight_picture_grows_the_foreground_with_the_weight():
     image = np.zeros((64, 64), np.uint8)
     image[20:44, 20:44] = 200  # one bright square cell
     mask = (image > 0).astype(np.uint8)
-    picture, areas, _ = fg_weight_picture.__wrapped__(image, mask, "nucleus") \
-        if hasattr(fg_weight_picture, "__wrapped__") else fg_weight_picture(image, mask, "nucleus")
+    picture, areas, _ = fg_weight_picture(image, mask, "nucleus")
     assert picture.shape == (64, 3 * 64 + 2 * 4, 3)
     assert areas[0] <= areas[1] <= areas[2] and areas[0] < areas[2]
