@@ -52,11 +52,27 @@ def read_channels(path) -> np.ndarray:
 def _read_tiff(path: Path) -> np.ndarray:
     import tifffile
 
+    from devocore.config import LIMITS
+    from devocore.errors import TooLargeError
+
     try:
         with tifffile.TiffFile(path) as tif:
+            if not tif.series:
+                raise UnreadableFileError(f"'{path.name}' is a TIFF with no images in it.")
             series = tif.series[0]
             axes = series.axes
+            shape = tuple(series.shape)
+            # from the headers, before decoding anything: refuse what would not fit
+            plane = int(np.prod([n for n, a in zip(shape, axes) if a in "YX"], dtype=np.int64))
+            total = int(np.prod(shape, dtype=np.int64))
+            if plane > LIMITS.max_pixels or total > LIMITS.max_total_pixels \
+                    or total * series.dtype.itemsize > LIMITS.max_decoded_mb * 2 ** 20:
+                raise TooLargeError(f"'{path.name}' holds {total / 1e6:.0f} megapixels ({shape}); the limits are "
+                                    f"{LIMITS.max_pixels / 1e6:.0f} megapixels per plane and "
+                                    f"{LIMITS.max_decoded_mb} MB decoded.")
             array = series.asarray()
+    except (UnreadableFileError, TooLargeError):
+        raise
     except Exception as exc:  # tifffile raises many kinds on damaged files
         raise UnreadableFileError(f"'{path.name}' is a TIFF that cannot be decoded ({type(exc).__name__}: "
                                   f"{exc}).") from exc
