@@ -18,7 +18,7 @@ from devocore.train import compare, user_data
 from devocore.train.augment import preview
 from devocore.train.job import Job
 from devocore.train.segmentation import LOSSES, TrainConfig
-from pages import common
+from pages import common, train_channels
 
 SCRATCH = "(from scratch)"
 SOURCES = ["Example", "Upload a ZIP", "Server folder"]
@@ -189,6 +189,7 @@ with common.guard("splitting the data"):
 st.caption(f"Split by {'group' if group_by else 'file'}: {len(source.train_set)} for training, "
            f"{len(source.val_set)} for validation ({', '.join(source.val_set.names[:6])}"
            f"{' ...' if len(source.val_set) > 6 else ''}).")
+train_channels.render(source.val_set.images[0], source.val_set.masks[0], task)  # multi-channel, fg weight (#30)
 
 # ----------------------------------------------------------------------------- 3. augmentation preview
 with st.expander("3. Augmentation preview", expanded=False):

@@ -26,6 +26,9 @@ def add_arguments(parser, task: str) -> None:
     parser.add_argument("--decoder-channels", type=int, default=256,
                         help="FPN pyramid channels (default 256 as in smp; 64 trains and runs about 1.6x faster)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1; see TrainConfig)")
+    parser.add_argument("--arch", default="fpn", choices=["fpn", "unet34-ps"],
+                        help="network: fpn (FPN, ResNet-18 encoder; default) or unet34-ps (U-Net, ResNet-34 "
+                             "encoder, pixel-shuffle upsampling initialised with ICNR)")
     parser.add_argument("--init", default=None,
                         help="start from this model's weights (a name, e.g. nucleus, or a model folder) to fine-tune")
     parser.add_argument("--out", default=None,
@@ -43,13 +46,18 @@ def run(args, task: str) -> dict:
     cfg = TrainConfig(task=task, epochs=args.epochs, steps=args.steps, batch=args.batch, crop=args.crop,
                       size=args.size, lr=args.lr, patience=args.patience, minutes=args.minutes, seed=args.seed,
                       simulator_share=args.simulator_share, resample_share=args.resample_share,
-                      val_images=args.val_images, decoder_channels=args.decoder_channels, threads=args.threads)
+                      val_images=args.val_images, decoder_channels=args.decoder_channels, threads=args.threads,
+                      arch=args.arch)
     command = "python -m devocore " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
         if sys.argv and sys.argv[0].endswith("__main__.py") else f"python -m devocore train {task}"
     if getattr(args, "images", None):  # the user's own pairs (Train view)
         from devocore.commands import _train_user
 
         return _train_user.run(args, task, cfg, out, command)
+    if getattr(args, "channels", None):
+        from devocore.errors import DevocoreError
+
+        raise DevocoreError("--channels needs your own multi-channel images: add --images and --masks.")
     model = None
     if args.init:
         model = initial_model(args.init)

@@ -16,11 +16,12 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from devocore.errors import DevocoreError
 from devocore.progress import ProgressFn
 from devocore.simulate.slices import sample
 
@@ -73,6 +74,10 @@ class TrainConfig:
         aug_strength: 0..1, strength of the user-data augmentation (Train view; used by the data source).
         amp: mixed precision (fp16 autocast + grad scaling) on CUDA.
         bf16: bfloat16 autocast on CPUs with native bf16 (AMX / AVX512-BF16); off by default (Train view).
+        arch: network architecture: "fpn" (FPN, ``encoder``) or "unet34-ps" (U-Net, ResNet-34 encoder,
+            pixel-shuffle upsampling; :mod:`devocore.nets.unet_ps`).
+        channels: channel recipe (:mod:`devocore.channels`) for multi-channel images; "" = one grey channel.
+            One model input channel per recipe part; stored in the model card.
     """
 
     task: str = "nucleus"
@@ -98,6 +103,8 @@ class TrainConfig:
     aug_strength: float = 1.0
     amp: bool = True
     bf16: bool = False
+    arch: str = "fpn"
+    channels: str = ""
 
 
 def _batch(cfg: TrainConfig, rng: np.random.Generator, counter: list[int]):
@@ -151,11 +158,21 @@ def loss_fn(logits, target, kind: str = "bce+dice", fg_weight: float = 1.0):
     return total
 
 
-def build(cfg: TrainConfig):
-    """An untrained FPN for ``cfg`` and the card fields that rebuild it."""
-    from devocore import nets
+ARCHITECTURES = ("fpn", "unet34-ps")
 
-    config = {"encoder": cfg.encoder, "in_channels": 1, "classes": 1}
+
+def build(cfg: TrainConfig):
+    """An untrained network for ``cfg`` (``cfg.arch``; one input channel per recipe part) and the card
+    fields that rebuild it."""
+    from devocore import channels, nets
+
+    in_channels = len(channels.parse(cfg.channels)) if cfg.channels else 1
+    if cfg.arch == "unet34-ps":
+        config = {"encoder": "resnet34", "in_channels": in_channels, "classes": 1}
+        return nets.build("unet34-ps", **config), config
+    if cfg.arch != "fpn":
+        raise DevocoreError(f"Unknown architecture '{cfg.arch}'. Available options are: {list(ARCHITECTURES)}")
+    config = {"encoder": cfg.encoder, "in_channels": in_channels, "classes": 1}
     if cfg.decoder_channels != 256:
         config.update(decoder_pyramid_channels=cfg.decoder_channels,
                       decoder_segmentation_channels=cfg.decoder_channels // 2)
@@ -197,10 +214,16 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cpu":
         torch.set_num_threads(max(1, cfg.threads))
+    if cfg.channels and data is None:
+        raise DevocoreError("A channel recipe (--channels) needs your own multi-channel images (--images and "
+                            "--masks); the built-in simulated training data has one channel.")
     if model is None:
         model, net_config = build(cfg)
     else:
         net_config = dict(getattr(model, "card", {}).get("config", {"encoder": cfg.encoder}))
+        arch = getattr(model, "card", {}).get("architecture", "fpn")
+        if arch != cfg.arch:
+            cfg = replace(cfg, arch=arch)  # a model to fine-tune keeps its architecture
     model = model.to(device).float()
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     if cfg.schedule == "onecycle":
@@ -292,6 +315,13 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
             break
     model.load_state_dict(best_state)
     model.eval()
+    # what inference needs to run the returned module as it was validated (input size, channel recipe)
+    card = dict(getattr(model, "card", {}) or {}, input_size=cfg.size, target=cfg.task, architecture=cfg.arch)
+    if cfg.channels:
+        from devocore import channels
+
+        card["channels"] = channels.text(cfg.channels)
+    model.card = card
     return dict(best, epochs=epoch, seconds=round(time.time() - start, 1), samples=counter[0], model=model)
 
 
@@ -302,7 +332,7 @@ def _save(model, out, cfg: TrainConfig, net_config: dict, best: dict, command: s
         "name": Path(out).name,
         "task": "segmentation",
         "target": cfg.task,
-        "architecture": "fpn",
+        "architecture": cfg.arch,
         "config": net_config,
         "input_size": cfg.size,
         "training_data": (f"simulated {cfg.task} slices (devocore.simulate.slices.{cfg.task}_sample, "
@@ -315,6 +345,10 @@ def _save(model, out, cfg: TrainConfig, net_config: dict, best: dict, command: s
         "metrics": {"sim_val_loss": round(best["val_loss"], 4), "sim_val_iou": round(best["val_iou"], 4),
                     "best_epoch": best["epoch"]},
     }
+    if cfg.channels:  # how the model's input channels are made from the image's (devocore.channels)
+        from devocore import channels
+
+        card["channels"] = channels.text(cfg.channels)
     if data is not None:  # the user's pairs (Train view)
         card["training_data"] = data.describe()
         card["metrics"] = {"val_loss": round(best["val_loss"], 4), "val_iou": round(best["val_iou"], 4),
