@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from devocore import io, segmentation, ui_cache
+from devocore import io, registry, segmentation, ui_cache
 from devocore.errors import DevocoreError, ModelError
 from pages import common
 
@@ -26,18 +26,21 @@ def _simulated(kind: str, planes: int) -> np.ndarray:
 
 
 @ui_cache.data
-def _decode(digest: str, name: str, _data: bytes) -> tuple[np.ndarray, str, float | None]:
-    """Planes (N x Y x X grey uint8/uint16) of an image, stack or video, and its kind and fps."""
+def _decode(digest: str, name: str, _data: bytes, channels: bool = False) -> tuple[np.ndarray, str, float | None]:
+    """Planes (N x Y x X grey uint8/uint16) of an image, stack or video, and its kind and fps.
+
+    ``channels=True`` keeps colour/multi-channel planes as they are, for a model whose card has a
+    channel recipe (the Predictor applies it)."""
     suffix = Path(name).suffix.lower()
     if suffix in io.VIDEO_SUFFIXES:
         path = io.save_upload(_data, suffix)
         with io.open_frames(path) as source:
-            planes = np.stack([io.to_gray(frame) for frame in source])
+            planes = np.stack([frame if channels else io.to_gray(frame) for frame in source])
             fps = source.fps
         path.unlink(missing_ok=True)
         return planes, "video", fps
     image = io.read_image(_data, name=name)
-    planes = [io.to_gray(p) if p.ndim == 3 else p for p in image.planes()]
+    planes = [io.to_gray(p) if p.ndim == 3 and not channels else p for p in image.planes()]
     return np.stack(planes), ("stack" if image.is_stack else "image"), None
 
 
@@ -198,7 +201,11 @@ common.measured_accuracy(model_name)  # full width: the figures and commands mus
 with common.guard("running the model"):
     try:
         device = ui_cache.device_choice().name
-        probs = _all_probabilities(digest, model_name, device, planes)
+        model_planes, model_digest = planes, digest
+        if data is not None and registry.find_model(model_name).card.get("channels"):
+            # a multi-channel model (its card has a channel recipe) needs the planes' channels, not grey
+            model_planes, model_digest = _decode(digest, name, data, channels=True)[0], digest + "-channels"
+        probs = _all_probabilities(model_digest, model_name, device, model_planes)
     except ModelError:
         raise
     except RuntimeError as exc:  # torch errors on odd inputs become a readable message

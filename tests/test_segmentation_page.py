@@ -116,3 +116,28 @@ def test_segmentation_page_picks_the_model_that_fits_each_input_and_remembers_a_
     assert "looks like nuclei" in at.warning[0].value  # the page says the model does not fit the image
     assert pick("nuclei_stack.tif") == "nucleus"  # another input: its own fitting model
     assert pick("nuclei.png") == "membrane"  # back: the choice made for this image is remembered
+
+
+def test_segmentation_page_gives_a_multichannel_model_the_image_channels(tmp_path, monkeypatch):
+    """A model whose card has a channel recipe sees the colour planes (the page's grey view would lose them)."""
+    import numpy as np
+    from PIL import Image
+
+    from devocore import channels, nets
+    from pages import common
+
+    monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path / "models"))
+    card = {"task": "segmentation", "target": "nucleus", "architecture": "fpn",
+            "config": {"encoder": "resnet18", "in_channels": 1, "classes": 1}, "input_size": 64,
+            "training_data": "test", "training_command": "test", "metrics": {}, "channels": channels.text("2")}
+    registry.save_model(nets.build("fpn"), tmp_path / "models" / "blue-only", card)
+    rgb = np.zeros((64, 64, 3), np.uint8)
+    rgb[20:40, 20:40, 2] = 200  # a blue nucleus: channel 2 of 3
+    Image.fromarray(rgb).save(tmp_path / "colour.png")
+    monkeypatch.setattr(common, "examples", lambda kind: {"colour.png": tmp_path / "colour.png"})
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/segmentation.py").run()
+    at.selectbox(key="seg_model").set_value("blue-only").run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.subheader and at.subheader[0].value.split()[1] in ("nuclei", "cells", "nucleus", "cell")
