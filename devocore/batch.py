@@ -259,7 +259,11 @@ def _client(scheduler: str | None, workers: int | None):
         logging.getLogger(name).setLevel(logging.WARNING)  # the summary and progress bar say what matters
     if scheduler:
         return Client(scheduler), None
-    n = workers or max(1, min(os.cpu_count() or 1, 8))
+    from devocore import config
+
+    n = workers or config.max_workers()
+    if config.is_cloud():  # a public demo never starts more workers than its container can run
+        n = min(n, config.max_workers())
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                            silence_logs=logging.ERROR)
     return Client(cluster), cluster
@@ -274,7 +278,8 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
 
     Args:
         scheduler: address of an existing Dask scheduler (``tcp://host:8786``); None starts a
-            LocalCluster with ``workers`` processes (default: one per core).
+            LocalCluster with ``workers`` processes (default: one per core, at most 8; at most 2
+            under the cloud profile, whatever ``workers`` says).
         chunk_frames: videos longer than this are split into ranges of this many frames.
         force: redo files even when their outputs are complete.
         on_row: called with (row, done, failed, remaining) as each file finishes.

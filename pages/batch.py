@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 from pathlib import Path
 
@@ -64,7 +63,8 @@ task = st.selectbox("Task", names, format_func=lambda n: TASKS[n], key="batch_ta
                     index=names.index(param("batch_task", "inventory")) if param("batch_task", "inventory")
                     in names else 0)
 set_param("batch_task", task)
-workers = st.slider("Worker processes", 1, max(2, min(8, os.cpu_count() or 1)), 1, key="batch_workers")
+most = config.max_workers()  # the container's cores; at most 2 under the cloud profile
+workers = st.slider("Worker processes", 1, most, 1, key="batch_workers") if most > 1 else 1
 
 if input_dir is not None:
     with guard("looking at the folder"):
