@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -170,6 +171,7 @@ def plan(input_dir: Path, out_root: Path, task: BatchTask, chunk_frames: int, fo
 # ----------------------------------------------------------------------------- workers
 
 _WORKER_MODELS: dict[str, object] = {}
+_WORKER_MODELS_LOCK = threading.Lock()  # thread workers (cloud profile) share one process
 MODEL_LOADS = {"count": 0}
 
 
@@ -177,6 +179,11 @@ def worker_model(name: str | None):
     """The model ``name``, loaded once per worker process (not once per task)."""
     if name is None:
         return None
+    with _WORKER_MODELS_LOCK:
+        return _worker_model(name)
+
+
+def _worker_model(name: str):
     if name not in _WORKER_MODELS:
         from devocore import registry
         from devocore.device import choose_device
@@ -262,9 +269,12 @@ def _client(scheduler: str | None, workers: int | None):
     from devocore import config
 
     n = workers or config.max_workers()
-    if config.is_cloud():  # a public demo never starts more workers than its container can run
+    cloud = config.is_cloud()
+    if cloud:  # a public demo never starts more workers than its container can run
         n = min(n, config.max_workers())
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+    # Under the cloud profile the workers are threads of the server process: a worker process would
+    # import torch again (200-500 MB each) in a container of 690 MB-2.7 GB shared by every session.
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=not cloud, dashboard_address=":0",
                            silence_logs=logging.ERROR)
     return Client(cluster), cluster
 

@@ -139,8 +139,8 @@ def test_batch_workers_capped_at_two_and_the_cores_under_cloud(cloud, monkeypatc
     started = []
 
     class FakeCluster:
-        def __init__(self, n_workers, **kwargs):
-            started.append(n_workers)
+        def __init__(self, n_workers, processes, **kwargs):
+            started.append((n_workers, processes))
 
     monkeypatch.setattr("distributed.LocalCluster", FakeCluster)
     monkeypatch.setattr("distributed.Client", lambda cluster: object())
@@ -152,7 +152,7 @@ def test_batch_workers_capped_at_two_and_the_cores_under_cloud(cloud, monkeypatc
     batch._client(None, 2)
     monkeypatch.delenv("DEVOSCOPE_PROFILE")
     batch._client(None, 8)  # locally the caller's choice stands
-    assert started == [2, 2, 1, 8]
+    assert started == [(2, False), (2, False), (1, False), (8, True)]  # cloud: threads of the server
 
 
 # ----------------------------------------------------------------------------- 3. the entrypoint itself
@@ -210,3 +210,17 @@ def test_cloud_batch_page_offers_only_the_examples_and_two_workers(cloud_app):
     assert not at.error and "file(s) to process" in " ".join(m.value for m in at.markdown)
     at.text_input(key="batch_dir").set_value(str(Path.home())).run()
     assert at.error and "outside" in at.error[0].value
+
+
+def test_batch_runs_on_thread_workers_under_cloud(cloud, tmp_path):
+    """The cloud profile's Batch (workers are threads of the server) processes the examples."""
+    import psutil
+
+    from devocore import batch
+
+    before = len(psutil.Process().children(recursive=True))
+    during = []  # child processes counted as each file finishes, while the cluster is up
+    result = batch.run_batch(config.EXAMPLES_DIR / "segmentation", "inventory", tmp_path / "out", workers=2,
+                             on_row=lambda *_: during.append(len(psutil.Process().children(recursive=True))))
+    assert sorted(result.summary["status"]) == ["ok"] * 5
+    assert len(during) == 5 and max(during) == before  # no worker process was started
