@@ -21,10 +21,15 @@ if Path.cwd() != ROOT:  # Cloud starts in the repository root already; a local r
 
 from streamlit import config as _streamlit_config  # noqa: E402
 
+from devocore import deploy  # noqa: E402
 from devocore.config import streamlit_options  # noqa: E402
 
 for _key, _value in streamlit_options().items():
     if _streamlit_config.get_option(_key) != _value:
         _streamlit_config.set_option(_key, _value)
+deploy.setup_process()  # bounded malloc arenas, torch on the container's cores
 
-runpy.run_path(str(ROOT / "app.py"), run_name="__main__")
+try:
+    runpy.run_path(str(ROOT / "app.py"), run_name="__main__")
+finally:  # also after st.stop() and st.rerun(), which end a run by raising
+    deploy.trim()
