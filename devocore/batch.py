@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -197,6 +198,7 @@ def plan(input_dir: Path, out_root: Path, task: BatchTask, chunk_frames: int, fo
 # ----------------------------------------------------------------------------- workers
 
 _WORKER_MODELS: dict[str, object] = {}
+_WORKER_MODELS_LOCK = threading.Lock()  # thread workers (cloud profile) share one process
 MODEL_LOADS = {"count": 0}
 
 
@@ -204,6 +206,11 @@ def worker_model(name: str | None):
     """The model ``name``, loaded once per worker process (not once per task)."""
     if name is None:
         return None
+    with _WORKER_MODELS_LOCK:
+        return _worker_model(name)
+
+
+def _worker_model(name: str):
     if name not in _WORKER_MODELS:
         from devocore import registry
         from devocore.device import choose_device
@@ -305,8 +312,15 @@ def _client(scheduler: str | None, workers: int | None):
         logging.getLogger(name).setLevel(logging.WARNING)  # the summary and progress bar say what matters
     if scheduler:
         return Client(scheduler), None
-    n = workers or max(1, min(os.cpu_count() or 1, 8))
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+    from devocore import config
+
+    n = workers or config.max_workers()
+    cloud = config.is_cloud()
+    if cloud:  # a public demo never starts more workers than its container can run
+        n = min(n, config.max_workers())
+    # Under the cloud profile the workers are threads of the server process: a worker process would
+    # import torch again (200-500 MB each) in a container of 690 MB-2.7 GB shared by every session.
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=not cloud, dashboard_address=":0",
                            silence_logs=logging.ERROR)
     return Client(cluster), cluster
 
@@ -320,7 +334,8 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
 
     Args:
         scheduler: address of an existing Dask scheduler (``tcp://host:8786``); None starts a
-            LocalCluster with ``workers`` processes (default: one per core).
+            LocalCluster with ``workers`` processes (default: one per core, at most 8; at most 2
+            under the cloud profile, whatever ``workers`` says).
         chunk_frames: videos longer than this are split into ranges of this many frames.
         force: redo files even when their outputs are complete.
         on_row: called with (row, done, failed, remaining) as each file finishes.

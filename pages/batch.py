@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 from pathlib import Path
 
@@ -67,10 +66,12 @@ task = st.selectbox("Task", names, format_func=lambda n: TASKS[n], key="batch_ta
                     index=names.index(param("batch_task", "inventory")) if param("batch_task", "inventory")
                     in names else 0)
 set_param("batch_task", task)
-most_workers = max(2, min(8, os.cpu_count() or 1))
-workers = st.slider("Worker processes", 1, most_workers, min(most_workers, max(1, param("batch_workers", 1, int))),
-                    key="batch_workers")
-set_param("batch_workers", workers)
+most = config.max_workers()  # the container's cores; at most 2 under the cloud profile
+workers = 1
+if most > 1:
+    workers = st.slider("Worker processes", 1, most, min(most, max(1, param("batch_workers", 1, int))),
+                        key="batch_workers")
+    set_param("batch_workers", workers)
 
 if input_dir is not None:
     unfit: dict = {}

@@ -40,4 +40,4 @@ for row in range(0, len(views), 3):
                 st.image(str(picture), width="stretch")
             st.subheader(title)
             st.write(BLURBS.get(stem, ""))
-            st.page_link(f"pages/{stem}.py", label=f"Open {title}", icon=icon)
+            st.page_link(str(ROOT / "pages" / f"{stem}.py"), label=f"Open {title}", icon=icon)

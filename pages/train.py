@@ -364,5 +364,5 @@ if st.button("Save to my models", key="train_save"):
 saved = st.session_state.get("train_saved")
 if saved:
     st.success(f"Saved as '{saved}' in {config.user_model_dir()}. The Segmentation view lists it now.")
-    st.page_link("pages/segmentation.py", label=f"Segment with {saved}", icon=":material/blur_on:",
+    st.page_link(str(common.PAGES_DIR / "segmentation.py"), label=f"Segment with {saved}", icon=":material/blur_on:",
                  query_params={"seg_model": saved})
