@@ -4,7 +4,9 @@ Every supported file under the input folder is one task (long videos are split
 into frame ranges, processed in parallel and joined in order). Outputs go to
 ``OUT/<relative path>/`` beside a ``done.json`` marker written last, so a
 re-run skips files whose outputs are complete and a killed run loses only the
-tasks in flight. A file that fails is reported in the summary; the rest goes on.
+tasks in flight. A file that fails is reported in the summary; the rest goes on. A file that does not
+fit the task (another kind of file, or content the task's ``check`` refuses: a mask, a flat image, a
+bright-field video for a fluorescence task) is ``skipped`` with the reason, never processed.
 
 Tasks are registered with :func:`register`; each view's engine provides the
 functions (the same ones its CLI uses), so batch and CLI outputs are identical.
@@ -15,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ from typing import Callable, Iterable
 import pandas as pd
 
 from devocore.errors import DevocoreError, UnsupportedFormatError
+from devocore.io import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from devocore.progress import ProgressFn
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,9 @@ class BatchTask:
         join: ``(path, out_dir, parts) -> dict`` writes the outputs from the range
             results, in order; required with ``run_range``.
         frame_count: ``(path) -> int`` frames in a video, to plan the ranges.
+        takes: what the task accepts, in words, for the reason a file of another kind is skipped.
+        check: optional ``(path) -> str | None``, run on a worker before the work: a reason to skip a
+            file whose content does not fit the task (a mask, a flat image, a bright-field video), or None.
     """
 
     name: str
@@ -56,6 +63,11 @@ class BatchTask:
     join: Callable | None = None
     frame_count: Callable | None = None
     video_suffixes: tuple[str, ...] = (".mov", ".mp4", ".avi", ".m4v", ".mkv")
+    takes: str = "images and videos"
+    check: Callable | None = None
+
+
+ALREADY_DONE = "already done: the outputs of an earlier run are complete"
 
 
 TASKS: dict[str, BatchTask] = {}
@@ -82,10 +94,21 @@ def get_task(name: str) -> BatchTask:
 
 # ----------------------------------------------------------------------------- planning
 
-def discover(input_dir: str | os.PathLike, task: BatchTask, outside: list[Path] | None = None) -> list[Path]:
+def kind_reason(path: Path, task: BatchTask) -> str | None:
+    """Why ``task`` does not take a file of this kind (a video for an image task, ...), or None."""
+    suffix = path.suffix.lower()
+    if suffix in task.suffixes or suffix not in IMAGE_SUFFIXES + VIDEO_SUFFIXES:
+        return None
+    what = "a video" if suffix in VIDEO_SUFFIXES else "an image"
+    return f"{what}; the {task.name} task takes {task.takes}"
+
+
+def discover(input_dir: str | os.PathLike, task: BatchTask, outside: list[Path] | None = None,
+             unfit: dict[Path, str] | None = None) -> list[Path]:
     """Every file under ``input_dir`` (recursively) that ``task`` accepts, sorted.
 
     Links that lead out of ``input_dir`` are not followed; they are appended to ``outside`` when given.
+    Images and videos of a kind the task does not take go into ``unfit`` (path -> reason) when given.
     """
     root = Path(input_dir)
     if not root.is_dir():
@@ -93,8 +116,12 @@ def discover(input_dir: str | os.PathLike, task: BatchTask, outside: list[Path] 
     real = root.resolve()
     found = []
     for p in sorted(root.rglob("*")):
-        if not p.is_file() or p.suffix.lower() not in task.suffixes \
-                or any(part.startswith(".") for part in p.relative_to(root).parts):
+        if not p.is_file() or any(part.startswith(".") for part in p.relative_to(root).parts):
+            continue
+        if p.suffix.lower() not in task.suffixes:
+            reason = kind_reason(p, task)
+            if reason and unfit is not None and p.resolve().is_relative_to(real):
+                unfit[p] = reason
             continue
         if not p.resolve().is_relative_to(real):
             log.warning("'%s' is a link to '%s', outside the input folder; not followed", p, p.resolve())
@@ -147,12 +174,13 @@ class Plan:
     skipped: list[Path] = field(default_factory=list)
     ranges: dict[Path, list[tuple[int, int]]] = field(default_factory=dict)
     outside: list[Path] = field(default_factory=list)  # links out of the input folder, not followed
+    unfit: dict[Path, str] = field(default_factory=dict)  # files of a kind the task does not take -> reason
 
 
 def plan(input_dir: Path, out_root: Path, task: BatchTask, chunk_frames: int, force: bool = False) -> Plan:
     """Files to process, files already complete, and frame ranges for long videos."""
-    todo, skipped, ranges, outside = [], [], {}, []
-    for path in discover(input_dir, task, outside):
+    todo, skipped, ranges, outside, unfit = [], [], {}, [], {}
+    for path in discover(input_dir, task, outside, unfit):
         if not force and is_complete(path, output_dir(input_dir, path, out_root)):
             skipped.append(path)
             continue
@@ -164,12 +192,13 @@ def plan(input_dir: Path, out_root: Path, task: BatchTask, chunk_frames: int, fo
                 count = 0  # it will fail, alone, when processed whole
             if count > chunk_frames:
                 ranges[path] = [(s, min(s + chunk_frames, count)) for s in range(0, count, chunk_frames)]
-    return Plan(todo, skipped, ranges, outside)
+    return Plan(todo, skipped, ranges, outside, unfit)
 
 
 # ----------------------------------------------------------------------------- workers
 
 _WORKER_MODELS: dict[str, object] = {}
+_WORKER_MODELS_LOCK = threading.Lock()  # thread workers (cloud profile) share one process
 MODEL_LOADS = {"count": 0}
 
 
@@ -177,6 +206,11 @@ def worker_model(name: str | None):
     """The model ``name``, loaded once per worker process (not once per task)."""
     if name is None:
         return None
+    with _WORKER_MODELS_LOCK:
+        return _worker_model(name)
+
+
+def _worker_model(name: str):
     if name not in _WORKER_MODELS:
         from devocore import registry
         from devocore.device import choose_device
@@ -193,6 +227,24 @@ def _failure(path: Path, task: str, start: float, exc: BaseException) -> dict:
         log.error("unexpected failure on %s:\n%s", path, traceback.format_exc())
     return {"file": str(path), "task": task, "status": "failed", "frames": 0,
             "seconds": round(time.time() - start, 3), "error": message}
+
+
+def skipped_row(path: Path, task: str, reason: str, seconds: float = 0.0) -> dict:
+    """The summary row of a file that was not processed, and why."""
+    return {"file": str(path), "task": task, "status": "skipped", "reason": reason, "frames": 0,
+            "seconds": round(seconds, 3), "error": ""}
+
+
+def check_file(path: Path, task_name: str) -> str | None:
+    """The task's content check on one file: a reason to skip it, or None (unreadable files fail later)."""
+    task = get_task(task_name)
+    if task.check is None:
+        return None
+    try:
+        return task.check(path)
+    except Exception as exc:  # the run itself reports an unreadable file as failed, with its message
+        log.info("check of %s raised %s; the file is processed and will report it", path, exc)
+        return None
 
 
 def process_file(path: Path, out_dir: Path, task_name: str) -> dict:
@@ -249,6 +301,7 @@ class BatchResult:
     dashboard: str | None
     out_dir: Path
     outside_links: list[str] = field(default_factory=list)  # relative paths of links not followed
+    unfit: int = 0  # files skipped because they do not fit the task (``skipped`` counts those already done)
 
 
 def _client(scheduler: str | None, workers: int | None):
@@ -259,8 +312,15 @@ def _client(scheduler: str | None, workers: int | None):
         logging.getLogger(name).setLevel(logging.WARNING)  # the summary and progress bar say what matters
     if scheduler:
         return Client(scheduler), None
-    n = workers or max(1, min(os.cpu_count() or 1, 8))
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+    from devocore import config
+
+    n = workers or config.max_workers()
+    cloud = config.is_cloud()
+    if cloud:  # a public demo never starts more workers than its container can run
+        n = min(n, config.max_workers())
+    # Under the cloud profile the workers are threads of the server process: a worker process would
+    # import torch again (200-500 MB each) in a container of 690 MB-2.7 GB shared by every session.
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=not cloud, dashboard_address=":0",
                            silence_logs=logging.ERROR)
     return Client(cluster), cluster
 
@@ -274,7 +334,8 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
 
     Args:
         scheduler: address of an existing Dask scheduler (``tcp://host:8786``); None starts a
-            LocalCluster with ``workers`` processes (default: one per core).
+            LocalCluster with ``workers`` processes (default: one per core, at most 8; at most 2
+            under the cloud profile, whatever ``workers`` says).
         chunk_frames: videos longer than this are split into ranges of this many frames.
         force: redo files even when their outputs are complete.
         on_row: called with (row, done, failed, remaining) as each file finishes.
@@ -312,6 +373,17 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
                 announce(dashboard)
             try:
                 futures = []
+                if task.check is not None:  # cheap content checks first, so unfit videos are never split
+                    if progress:
+                        progress(0.0, f"checking {len(work.files)} file(s)")
+                    started = time.time()
+                    reasons = client.gather(client.map(check_file, work.files, task_name=task_name, pure=False))
+                    each = (time.time() - started) / max(len(work.files), 1)
+                    for path, reason in zip(list(work.files), reasons):
+                        if reason:
+                            work.files.remove(path)
+                            rows.append(skipped_row(path, task_name, reason, each))
+                            log.info("skipped %s: %s", path, reason)
                 for path in work.files:
                     dest = output_dir(input_dir, path, out_root)
                     if path in work.ranges:
@@ -321,6 +393,8 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
                     else:
                         futures.append(client.submit(process_file, path, dest, task_name, pure=False))
                 done = failed = 0
+                if progress and not futures:
+                    progress(1.0, "no file fits the task")
                 for future in as_completed(futures):
                     row = future.result()
                     rows.append(row)
@@ -339,19 +413,39 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
                         cluster.close()
         for path in work.skipped:
             info = json.loads((output_dir(input_dir, path, out_root) / MARKER).read_text())
-            rows.append({"file": str(path), **info["results"], "status": "skipped"})
+            rows.append({"file": str(path), **info["results"], "status": "skipped", "reason": ALREADY_DONE})
+        for path, reason in work.unfit.items():
+            rows.append(skipped_row(path, task_name, reason))
+        unfit = sum(1 for r in rows if r["status"] == "skipped" and r.get("reason") != ALREADY_DONE)
         summary = _summary_table(rows, input_dir)
         summary.to_csv(out_root / "summary.csv", index=False)
         summary.to_parquet(out_root / "summary.parquet", index=False)
         outside = [p.relative_to(input_dir).as_posix() for p in work.outside]
-        return BatchResult(summary, len(work.skipped), dashboard, out_root, outside)
+        return BatchResult(summary, len(work.skipped), dashboard, out_root, outside, unfit)
     finally:
         logging.getLogger("devocore").removeHandler(handler)
         handler.close()
 
 
+def format_seconds(seconds: float) -> str:
+    """Seconds with sensible precision: ``0.42 s``, ``12.3 s``, ``245 s``, ``12 min 5 s``.
+
+    >>> [format_seconds(s) for s in (0.4242, 12.34, 245.4, 725)]
+    ['0.42 s', '12.3 s', '245 s', '12 min 5 s']
+    """
+    seconds = float(seconds)
+    if seconds < 10:
+        return f"{seconds:.2f} s"
+    if seconds < 100:
+        return f"{seconds:.1f} s"
+    if seconds < 600:
+        return f"{seconds:.0f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s"
+
+
 def _summary_table(rows: Iterable[dict], input_dir: Path) -> pd.DataFrame:
-    first = ["file", "task", "status", "frames", "seconds", "error"]
+    first = ["file", "task", "status", "reason", "frames", "seconds", "error"]
     table = pd.DataFrame(list(rows))
     if table.empty:
         return pd.DataFrame(columns=first)
@@ -359,8 +453,9 @@ def _summary_table(rows: Iterable[dict], input_dir: Path) -> pd.DataFrame:
                      for f in table["file"]]
     for column in first:
         if column not in table:
-            table[column] = "" if column in ("error", "task") else 0
-    table["error"] = table["error"].fillna("").astype(str)
+            table[column] = "" if column in ("error", "task", "reason") else 0
+    for column in ("error", "reason"):
+        table[column] = table[column].fillna("").astype(str)
     table = table[first + [c for c in table.columns if c not in first]]
     return table.sort_values("file").reset_index(drop=True)
 

@@ -1,13 +1,21 @@
 """Defaults, limits and environment overrides, in one place.
 
 ``DEVOCORE_MODEL_DIR`` adds a folder of user-trained models,
-``DEVOCORE_DEVICE`` forces the torch device, ``DEVOCORE_STATE_DIR`` moves the
+``DEVOCORE_DEVICE`` forces the torch device, ``DEVOCORE_DATASETS`` says where the
+labelled training and evaluation data lie (for training and eval commands only), ``DEVOCORE_STATE_DIR`` moves the
 record of files devocore wrote (see :mod:`devocore.outputs`), and ``DEVOCORE_MAX_*``
 variables override the input limits (see :class:`Limits`).
+
+``DEVOSCOPE_PROFILE=cloud`` (set by ``cloud/streamlit_app.py``) is the deploy profile for a public
+demo such as Streamlit Community Cloud: uploads up to 200 MB, at most 2 Batch workers, server
+folders limited to the bundled examples, user models and bookkeeping in a temporary folder, and the
+CPU. An explicit environment variable above still wins over the profile's default.
 """
 from __future__ import annotations
 
+import math
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,27 +24,114 @@ ASSETS = ROOT / "assets"
 SHIPPED_MODEL_DIR = ASSETS / "models"
 EXAMPLES_DIR = ASSETS / "examples"
 
+PROFILE_ENV = "DEVOSCOPE_PROFILE"
+CLOUD = "cloud"
+CLOUD_UPLOAD_MB = 200
+CLOUD_MAX_WORKERS = 2
+LOCAL_MAX_WORKERS = 8
+
+
+def profile() -> str:
+    """The deploy profile: ``"cloud"`` when ``DEVOSCOPE_PROFILE=cloud``, else ``"local"``.
+
+    Example:
+        >>> profile() in ("cloud", "local")
+        True
+    """
+    return CLOUD if os.environ.get(PROFILE_ENV, "").strip().lower() == CLOUD else "local"
+
+
+def is_cloud() -> bool:
+    """True under the public-demo deploy profile (``DEVOSCOPE_PROFILE=cloud``)."""
+    return profile() == CLOUD
+
+
+def _cloud_temp(name: str) -> Path:
+    # a public demo keeps nothing of its users' beyond the container's life, and never in a home folder
+    return Path(tempfile.gettempdir()) / f"devoscope-{name}"
+
 
 def user_model_dir() -> Path:
     """Folder where models trained by the user are saved (and found).
 
-    ``DEVOCORE_MODEL_DIR`` wins; otherwise ``~/.devoscope/models``.
+    ``DEVOCORE_MODEL_DIR`` wins; otherwise ``~/.devoscope/models`` (a temporary folder under the
+    cloud profile).
     """
     env = os.environ.get("DEVOCORE_MODEL_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".devoscope" / "models"
+    if env:
+        return Path(env).expanduser()
+    return _cloud_temp("models") if is_cloud() else Path.home() / ".devoscope" / "models"
 
 
 def state_dir() -> Path:
     """Folder for devocore's own bookkeeping (the record of files it wrote): ``DEVOCORE_STATE_DIR`` or
-    ``~/.devoscope``."""
+    ``~/.devoscope`` (a temporary folder under the cloud profile)."""
     env = os.environ.get("DEVOCORE_STATE_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".devoscope"
+    if env:
+        return Path(env).expanduser()
+    return _cloud_temp("state") if is_cloud() else Path.home() / ".devoscope"
 
 
 def data_root() -> Path:
-    """The server folder under which pages may read input folders (``DEVOCORE_DATA_DIR``, default: home)."""
+    """The server folder under which pages may read input folders (``DEVOCORE_DATA_DIR``; default: the
+    home folder, or only the bundled examples under the cloud profile)."""
     env = os.environ.get("DEVOCORE_DATA_DIR")
-    return (Path(env).expanduser() if env else Path.home()).resolve()
+    if env:
+        return Path(env).expanduser().resolve()
+    return (EXAMPLES_DIR if is_cloud() else Path.home()).resolve()
+
+
+def container_cpus(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """CPU cores this process may use: its affinity mask, capped by a cgroup CPU quota if one is set.
+
+    A container often sees all of the host's cores in ``os.cpu_count()`` while its quota allows far
+    fewer (Community Cloud: 2 at most); starting a worker per visible core would only add memory.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    quota = None
+    try:  # cgroup v2: "max 100000" or "200000 100000"
+        text = (cgroup / "cpu.max").read_text().split()
+        if text and text[0] != "max":
+            quota = int(text[0]) / int(text[1])
+    except (OSError, ValueError, IndexError):
+        try:  # cgroup v1
+            limit = int((cgroup / "cpu" / "cpu.cfs_quota_us").read_text())
+            period = int((cgroup / "cpu" / "cpu.cfs_period_us").read_text())
+            if limit > 0 and period > 0:
+                quota = limit / period
+        except (OSError, ValueError):
+            pass
+    if quota is not None:
+        cores = min(cores, math.ceil(quota))
+    return max(1, cores)
+
+
+def max_workers() -> int:
+    """Most Batch worker processes: the container's cores, at most 2 under the cloud profile and 8
+    otherwise (each worker imports torch, a few hundred MB)."""
+    return max(1, min(container_cpus(), CLOUD_MAX_WORKERS if is_cloud() else LOCAL_MAX_WORKERS))
+
+
+def streamlit_options() -> dict[str, object]:
+    """Streamlit config options the deploy profile sets before the app runs (empty when local).
+
+    ``server.maxUploadSize`` is read by Streamlit for every file uploader and every upload request,
+    so setting it at run time caps uploads without a second ``.streamlit/config.toml``.
+    """
+    return {"server.maxUploadSize": Limits.from_env().upload_mb} if is_cloud() else {}
+
+
+def datasets_dir() -> Path:
+    """The labelled datasets the shipped models were trained and measured on (the developers' ``shared/data``
+    folder of ``train/`` and ``eval/``): ``DEVOCORE_DATASETS``, else ``shared/data`` beside the repository.
+
+    Only training and evaluation commands read it, and only for their default paths; the app never does.
+    """
+    env = os.environ.get("DEVOCORE_DATASETS")
+    return Path(env).expanduser() if env else ROOT.parent / "shared" / "data"
 
 
 def _env_int(name: str, default: int) -> int:
@@ -49,7 +144,8 @@ class Limits:
     """What Devoscope accepts before it refuses an input as too large.
 
     Attributes:
-        upload_mb: largest upload, in megabytes (mirrors .streamlit/config.toml).
+        upload_mb: largest upload, in megabytes (mirrors .streamlit/config.toml; 200 under the cloud
+            profile, which sets Streamlit's own limit to match).
         max_pixels: largest image plane, width x height (decompression-bomb guard).
         max_total_pixels: largest stack or video, summed over planes.
         max_frames: most frames read from one video or stack.
@@ -71,8 +167,9 @@ class Limits:
     def from_env(cls) -> "Limits":
         """Limits with ``DEVOCORE_MAX_PIXELS`` and friends applied."""
         base = cls()
+        upload_mb = min(base.upload_mb, CLOUD_UPLOAD_MB) if is_cloud() else base.upload_mb
         return cls(
-            upload_mb=_env_int("DEVOCORE_MAX_UPLOAD_MB", base.upload_mb),
+            upload_mb=_env_int("DEVOCORE_MAX_UPLOAD_MB", upload_mb),
             max_pixels=_env_int("DEVOCORE_MAX_PIXELS", base.max_pixels),
             max_total_pixels=_env_int("DEVOCORE_MAX_TOTAL_PIXELS", base.max_total_pixels),
             max_frames=_env_int("DEVOCORE_MAX_FRAMES", base.max_frames),

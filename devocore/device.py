@@ -1,6 +1,7 @@
 """Which torch device to run on, and why.
 
-CUDA first, then Apple's MPS, then the CPU; ``DEVOCORE_DEVICE`` overrides.
+CUDA first, then Apple's MPS, then the CPU; ``DEVOCORE_DEVICE`` overrides. The cloud deploy
+profile (``DEVOSCOPE_PROFILE=cloud``) means the CPU unless ``DEVOCORE_DEVICE`` says otherwise.
 """
 from __future__ import annotations
 
@@ -47,6 +48,10 @@ def choose_device(preferred: str | None = None) -> DeviceChoice:
             return DeviceChoice("cpu", f"'{wanted}' is not a device (cuda, mps or cpu); using the CPU")
         source = "the argument" if preferred else "DEVOCORE_DEVICE"
         return DeviceChoice(wanted, f"set by {source}")
+    from devocore.config import is_cloud
+
+    if is_cloud():
+        return DeviceChoice("cpu", f"the cloud deploy profile runs on the CPU ({torch.get_num_threads()} threads)")
     if torch.cuda.is_available():
         return DeviceChoice("cuda", f"CUDA GPU found: {torch.cuda.get_device_name(0)}")
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():

@@ -47,12 +47,13 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from devocore import style
 from devocore.errors import DevocoreError, TableError
 from devocore.progress import ProgressFn
 
 log = logging.getLogger(__name__)
 
-LINEAGES = ("A", "E", "M", "P", "C", "D", "Z")
+LINEAGES = style.LINEAGES  # A = AB, E, M = MS, P, C, D, Z = Z2/Z3 (names and colours: devocore.style)
 COLUMNS = ("frame",) + LINEAGES
 METHODS = ("timeline", "stage", "net")
 # Multiples of the prior's rate where the rate prior has equal modes ((1, 2, 3) would favour movies that keep
@@ -60,19 +61,23 @@ METHODS = ("timeline", "stage", "net")
 STRIDES = (1,)
 # Weight of the rate prior against the mean absolute log-count error; chosen on training data (the real
 # training movie and 17 rendered EPIC tables the network never saw, whole and in clips) with
-# docs/tools/lineage_choose.py.
+# tools/experiments/lineage_choose.py.
 PRIOR_STRENGTH = 0.003
 # Past the last reference time where the network's bias is known (the card's ``timeline_bias.censor_from``),
 # a frame whose estimate lies below the reference costs only this fraction of its error: crowded late frames
 # are undercounted by an unknown amount, so they say "at least this far", not "this far" (chosen on training clips).
 CENSOR_WEIGHT = 0.3
+# ... but only while the estimate is short by at most this much log(1 + total): a frame far below the reference
+# (a clip's early frames when the line slid late) pays its full error, so the line cannot escape into the
+# censored part (np.inf: no cap).
+CENSOR_CAP = np.inf
 # Frame 1 of a whole EPIC movie is near the first traced time point: a capped prior on where the line starts
 # (z-score squared capped at OFFSET_CAP, so a clip that starts late pays at most OFFSET_STRENGTH x OFFSET_CAP).
 OFFSET_STRENGTH = 0.02
 OFFSET_CAP = 4.0
 STAGE_BAND = (5.0, 95.0)  # percentiles of the bootstrap band
 # Least half-width of the band (reference time points): the bootstrap sees only frame-to-frame noise, not the
-# network's systematic errors; calibrated on the training movie (docs/tools/lineage_choose.py prints the coverage).
+# network's systematic errors; calibrated on the training movie (tools/experiments/lineage_choose.py prints the coverage).
 BAND_FLOOR = 8.0
 MAX_COUNT = 100_000  # far above any embryo (~560 cells at hatching); guards the integer cast
 MIN_TIMELINE_FRAMES = 8
@@ -323,7 +328,7 @@ class StageCurves:
             (knots, log bias at the knots, censor_from), or None (no correction). The time line is fitted
             to reference + bias; past ``censor_from`` (where the bias is no longer known) estimates below the
             reference cost :data:`CENSOR_WEIGHT` of their error. Measured on training movies by
-            ``docs/tools/lineage_clips.py`` and carried in the model card (``timeline_bias``).
+            ``tools/experiments/lineage_clips.py`` and carried in the model card (``timeline_bias``).
     """
 
     curves: np.ndarray
@@ -422,7 +427,7 @@ class StageCurves:
         diff = y[None, :] - np.interp(tau, np.arange(len(ref)), ref)
         error = np.abs(diff)
         if np.isfinite(censor_from):
-            error = np.where((tau > censor_from) & (diff < 0), CENSOR_WEIGHT * error, error)
+            error = np.where((tau > censor_from) & (diff < 0) & (diff >= -CENSOR_CAP), CENSOR_WEIGHT * error, error)
         return (error * w[None, :]).sum(axis=1)
 
     def offset_prior(self, offset: np.ndarray, rate: float, cap: float = OFFSET_CAP) -> np.ndarray:
@@ -925,8 +930,7 @@ def evaluate(pred: pd.DataFrame, truth: pd.DataFrame) -> dict:
 
 # ----------------------------------------------------------------------------- a static plot
 
-COLORS = {"A": (31, 119, 180), "E": (255, 127, 14), "M": (44, 160, 44), "P": (214, 39, 40),
-          "C": (148, 103, 189), "D": (140, 86, 75), "Z": (227, 119, 194), "total": (60, 60, 60)}
+COLORS = {k: style.lineage_rgb(k) for k in (*LINEAGES, "total")}
 
 
 def plot_png(pred: pd.DataFrame, truth: pd.DataFrame | None, path, title: str = "",

@@ -68,7 +68,7 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_card(folder: Path) -> dict | None:
+def read_card(folder: Path) -> dict | None:
     try:
         card = json.loads((folder / CARD).read_text())
     except (OSError, ValueError) as exc:
@@ -83,7 +83,7 @@ def _scan(root: Path, source: str) -> list[ModelInfo]:
     found = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if (folder / CARD).exists():
-            card = _read_card(folder)
+            card = read_card(folder)
             if card is not None:
                 found.append(ModelInfo(folder.name, folder, card, source))
     return found
@@ -168,15 +168,31 @@ def load_model(name: str, device: str = "cpu"):
     Returns:
         the torch module; its card is attached as ``module.card``.
     """
-    info = find_model(name)
+    return _load(find_model(name), f"Model '{name}'").eval().to(device)
+
+
+def load_folder(folder: str | Path, what: str = ""):
+    """Load the model saved in ``folder`` (``card.json`` + weights), verified, in eval mode on the CPU.
+
+    For a model that is not (yet) in a model folder Devoscope scans: a fine-tune's starting point
+    given as a path, a model a user is about to publish. Raises :class:`ModelError` when the folder
+    holds no card.
+    """
+    folder = Path(folder)
+    card = read_card(folder) if (folder / CARD).exists() else None
+    if card is None:
+        raise ModelError(f"{what or folder.name}: '{folder}' holds no readable {CARD}.")
+    return _load(ModelInfo(folder.name, folder, card, "user"), what or f"Model folder '{folder.name}'").eval()
+
+
+def _load(info: ModelInfo, what: str):
     verify(info)
+    state = read_weights(info.weights, what)  # before building: fail fast on a damaged file
     module = build_from_card(info.card)
-    state = read_weights(info.weights, f"Model '{name}'")
     try:
         module.load_state_dict(state)
     except RuntimeError as exc:
-        raise ModelError(f"Model '{name}': weights do not fit the architecture in its card ({exc}).") from exc
-    module.eval().to(device)
+        raise ModelError(f"{what}: weights do not fit the architecture in its card ({exc}).") from exc
     module.card = dict(info.card, name=info.name, source=info.source)
     return module
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage as ndi
 
-from devocore import io
+from devocore import io, style
 from devocore.errors import DevocoreError, ModelError
 from devocore.progress import ProgressFn
 
@@ -502,11 +502,13 @@ class Predictor:
     def __init__(self, model, device: str | None = None, bf16: bool | str = "auto", channels_last: bool = True):
         import torch
 
+        from devocore import channels
         from devocore.device import cpu_has_bf16
         from devocore.nets.inference import inference_copy
 
         self.task = task_of(model)
         self.input_size = int((getattr(model, "card", {}) or {}).get("input_size", 256))
+        self.recipe = channels.from_card(getattr(model, "card", None))  # multi-channel models (issue 30)
         param = next(model.parameters())
         self.device = torch.device(device) if device else param.device
         if bf16 == "auto":
@@ -522,7 +524,12 @@ class Predictor:
         import torch
 
         side = self.input_size
-        batch = np.stack([_resize(to_input(p), (side, side)) for p in planes])[:, None]
+        if self.recipe is not None:  # a model card's channel recipe, applied deterministically (devocore.channels)
+            from devocore.channels import model_input
+
+            batch = np.stack([[_resize(c, (side, side)) for c in model_input(p, self.recipe)] for p in planes])
+        else:
+            batch = np.stack([_resize(to_input(p), (side, side)) for p in planes])[:, None]
         x = torch.from_numpy(batch).to(self.device)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
@@ -772,10 +779,7 @@ def load(name: str, device: str | None = None):
 
 # ----------------------------------------------------------------------------- pictures and files
 
-PALETTE = np.array([[230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48],
-                    [145, 30, 180], [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212],
-                    [0, 128, 128], [220, 190, 255], [170, 110, 40], [255, 250, 200], [128, 0, 0],
-                    [170, 255, 195]], np.uint8)
+PALETTE = style.LABEL_PALETTE
 
 
 def outlines(labels: np.ndarray) -> np.ndarray:

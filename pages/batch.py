@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 from pathlib import Path
 
@@ -28,7 +27,10 @@ st.write("Run one analysis over every image and video in a folder, in parallel o
 limits_caption()
 
 SOURCES = ["The bundled examples", "Upload a ZIP of files", "A folder on this server"]
-source = st.radio("Input", SOURCES, horizontal=True, key="batch_source")
+source = st.radio("Input", SOURCES, horizontal=True, key="batch_source",
+                  index=SOURCES.index(param("batch_source", SOURCES[0])) if param("batch_source", SOURCES[0])
+                  in SOURCES else 0)
+set_param("batch_source", source)
 input_dir: Path | None = None
 if source == SOURCES[0]:
     input_dir = config.EXAMPLES_DIR
@@ -64,28 +66,79 @@ task = st.selectbox("Task", names, format_func=lambda n: TASKS[n], key="batch_ta
                     index=names.index(param("batch_task", "inventory")) if param("batch_task", "inventory")
                     in names else 0)
 set_param("batch_task", task)
-workers = st.slider("Worker processes", 1, max(2, min(8, os.cpu_count() or 1)), 1, key="batch_workers")
+most = config.max_workers()  # the container's cores; at most 2 under the cloud profile
+workers = 1
+if most > 1:
+    workers = st.slider("Worker processes", 1, most, min(most, max(1, param("batch_workers", 1, int))),
+                        key="batch_workers")
+    set_param("batch_workers", workers)
 
 if input_dir is not None:
+    unfit: dict = {}
     with guard("looking at the folder"):
-        files = batch.discover(input_dir, batch.get_task(task))
-    st.write(f"{len(files)} file(s) to process.")
+        files = batch.discover(input_dir, batch.get_task(task), unfit=unfit)
+    st.write(f"{len(files)} file(s) to process" + (f"; {len(unfit)} of another kind will be skipped "
+                                                     f"(the {task} task takes {batch.get_task(task).takes})."
+                                                     if unfit else "."))
     if st.button("Start", type="primary", key="batch_start", disabled=not files):
         out_dir = session_dir() / "batch_output" / task
         report = progress_bar("Starting the Dask cluster...")
         with guard("running the batch"):
             result = batch.run_batch(input_dir, task, out_dir, workers=workers, progress=report)
+        seconds = result.summary.loc[result.summary["status"] == "ok", "seconds"]
+        report.done(f"Finished: {len(result.summary)} file(s), {len(seconds)} processed"
+                    + (f" in {batch.format_seconds(seconds.sum())} of worker time." if len(seconds) else "."))
         st.session_state["batch_result"] = (str(out_dir), result.summary)
+
+STATUS_COLOURS = {"failed": "background-color: #fde2e1", "skipped": "background-color: #f1f1f1"}
+
+
+def _preview(out_dir: Path, summary, n: int = 3) -> None:
+    """The first ``n`` processed files: their overlay pictures, else the first rows of their tables."""
+    import json
+
+    import pandas as pd
+
+    done = summary[summary["status"] == "ok"].head(n)
+    if done.empty:
+        return
+    st.subheader(f"Preview of the first {len(done)} result(s)")
+    for column, (_, row) in zip(st.columns(len(done)), done.iterrows()):
+        folder = Path(out_dir) / row["file"]
+        with column:
+            st.markdown(f"**{row['file']}**")
+            pictures = sorted(folder.glob("overlay*.png"))
+            tables = [folder / name for name in ("table.csv", "populations.csv", "track.csv")
+                      if (folder / name).is_file()]
+            if pictures:
+                st.image(str(pictures[0]), caption=f"{pictures[0].name}: outlines on the image", width="stretch")
+            if tables:
+                st.dataframe(pd.read_csv(tables[0]).head(5), hide_index=True)
+                st.caption(f"First rows of {tables[0].name}")
+            elif (folder / "inventory.json").is_file():
+                st.json(json.loads((folder / "inventory.json").read_text()), expanded=False)
+
 
 if "batch_result" in st.session_state:
     out_dir, summary = st.session_state["batch_result"]
     failed = int((summary["status"] == "failed").sum())
-    (st.warning if failed else st.success)(
+    skipped = summary[summary["status"] == "skipped"]
+    already = int((skipped["reason"] == batch.ALREADY_DONE).sum()) if "reason" in skipped else len(skipped)
+    (st.warning if failed or len(skipped) > already else st.success)(
         f"{len(summary)} files: {int((summary['status'] == 'ok').sum())} ok, {failed} failed, "
-        f"{int((summary['status'] == 'skipped').sum())} already done.")
-    st.dataframe(summary.style.apply(
-        lambda row: ["background-color: #fde2e1" if row["status"] == "failed" else "" for _ in row], axis=1),
-        width="stretch")
+        f"{len(skipped)} skipped ({already} already done, {len(skipped) - already} not fitting the task).")
+    shown = summary.copy()
+    shown["seconds"] = [batch.format_seconds(x) if status != "skipped" or x else ""
+                        for x, status in zip(shown["seconds"], shown["status"])]
+    st.dataframe(shown.style.apply(lambda row: [STATUS_COLOURS.get(row["status"], "") for _ in row], axis=1),
+                 width="stretch", hide_index=True, key="batch_summary",
+                 column_config={"seconds": st.column_config.TextColumn("time", help="time spent on the file"),
+                                "reason": st.column_config.TextColumn("reason skipped", width="large"),
+                                "error": st.column_config.TextColumn("error", width="large")})
+    st.caption("Skipped files were not processed: the reason column says why (a video for an image task, a "
+               "mask or label image, an image with one value, a bright-field video for a fluorescence task, "
+               "or outputs already complete from an earlier run). Frames are counted from 1.")
+    _preview(Path(out_dir), summary)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(Path(out_dir).rglob("*")):

@@ -118,14 +118,34 @@ def session_dir() -> Path:
     return Path(st.session_state["_session_dir"])
 
 
-def progress_bar(text: str = "Working...") -> Callable[[float, str], None]:
-    """A devocore progress callback drawing an ``st.progress`` bar."""
-    bar = st.progress(0.0, text=text)
+class ProgressBar:
+    """A devocore progress callback (``report(fraction, message)``) drawing an ``st.progress`` bar.
 
-    def report(fraction: float, message: str = "") -> None:
-        bar.progress(max(0.0, min(1.0, float(fraction))), text=message or text)
+    Call :meth:`done` when the work is over: the bar gives way to a one-line summary (or disappears),
+    so a finished page shows no half-filled or stale bar.
+    """
 
-    return report
+    def __init__(self, text: str = "Working..."):
+        self.text = text
+        self._slot = st.empty()
+        self._bar = self._slot.progress(0.0, text=text)
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        if self._bar is not None:
+            self._bar.progress(max(0.0, min(1.0, float(fraction))), text=message or self.text)
+
+    def done(self, summary: str | None = None) -> None:
+        """Replace the bar by ``summary`` as a caption, or remove it when ``summary`` is empty."""
+        if summary:
+            self._slot.caption(summary)
+        else:
+            self._slot.empty()
+        self._bar = None
+
+
+def progress_bar(text: str = "Working...") -> ProgressBar:
+    """A progress callback ``report(fraction, message)``; ``report.done(summary)`` ends it."""
+    return ProgressBar(text)
 
 
 def examples(kind: str) -> dict[str, Path]:

@@ -1,11 +1,14 @@
 """LSTM forecast: forecast a worm time series and see whether the LSTM beats simple baselines."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
 from devocore import forecast as fc
+from devocore.forecast import coverage as fcov
 from devocore import io
 from devocore import ui_cache
 from pages import common
@@ -19,6 +22,18 @@ EXAMPLE = "Simulated worm (built-in example)"
 CURVATURE = "Simulated body curvature (100 segments)"
 UPLOAD = "Upload a CSV (tracking output or any table with a time column)"
 SOURCES = [EXAMPLE, CURVATURE, UPLOAD]
+PINBALL = ("Pinball (quantile) loss: the error measure that trains a forecast of the 10 %, 50 % and 90 % quantiles; "
+           "lower is better.")
+AR_ORDER = "AR order: how many past steps the linear autoregressive model weighs to predict the next one."
+
+
+def significant(table: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """Float columns rounded to ``digits`` significant figures (errors are in the target's own units)."""
+    out = table.copy()
+    for column in out.columns:
+        if pd.api.types.is_float_dtype(out[column]):
+            out[column] = [float(f"{v:.{digits}g}") if np.isfinite(v) else v for v in out[column]]
+    return out
 
 
 @ui_cache.data
@@ -92,7 +107,8 @@ with left:
                                                     common.choice_index(targets, default_target)),
                           key="fc_target")
     common.set_param("fc_target", target)
-    columns = st.multiselect("Input columns (empty: all; the target is always an input)", numeric, default=[],
+    columns = st.multiselect("Input columns (empty: all; the target is always an input)", numeric,
+                             default=[c for c in common.param("fc_cols", "").split(",") if c in numeric],
                              key="fc_columns")
 with right:
     horizon = st.number_input("Horizon H (steps ahead)", 1, 500, common.param("fc_h", 25, int), key="fc_horizon")
@@ -110,9 +126,11 @@ with right:
     common.set_param("fc_folds", folds)
 with st.expander("Training settings"):
     a, b, c = st.columns(3)
-    epochs = a.number_input("Max epochs (early stopping)", 1, 500, 60, key="fc_epochs")
-    n_models = b.number_input("Ensemble size", 1, 10, 3, key="fc_models")
-    hidden = c.number_input("LSTM hidden units", 4, 512, 64, key="fc_hidden")
+    epochs = a.number_input("Max epochs (early stopping)", 1, 500, common.param("fc_ep", 60, int), key="fc_epochs")
+    n_models = b.number_input("Ensemble size", 1, 10, common.param("fc_ens", 3, int), key="fc_models")
+    hidden = c.number_input("LSTM hidden units", 4, 512, common.param("fc_hid", 64, int), key="fc_hidden")
+for key, value in (("fc_ep", epochs), ("fc_ens", n_models), ("fc_hid", hidden), ("fc_cols", ",".join(columns))):
+    common.set_param(key, value)
 
 config = fc.ForecastConfig(target=target, columns=tuple(columns), horizon=int(horizon),
                            lookback=int(lookback) or None, train_fraction=float(train_fraction),
@@ -120,17 +138,21 @@ config = fc.ForecastConfig(target=target, columns=tuple(columns), horizon=int(ho
                            folds=int(folds))
 
 if st.button("Train and forecast", type="primary", key="fc_train"):
-    report = common.progress_bar("Training the LSTM...")
-    chart = st.empty()
+    slot = st.empty()  # the progress bar and the live curve go once training ends
+    with slot.container():
+        report = common.progress_bar("Training the LSTM...")
+        chart = st.empty()
     losses: list[dict] = []
 
     def on_epoch(epoch: int, train_loss: float, val_mae: float) -> None:
-        losses.append({"step": len(losses) + 1, "train loss (pinball)": train_loss, "validation MAE": val_mae})
-        chart.line_chart(pd.DataFrame(losses).set_index("step"), height=220)
+        losses.append({"epoch": len(losses) + 1, "train loss (pinball)": train_loss, "validation MAE": val_mae})
+        chart.line_chart(pd.DataFrame(losses).set_index("epoch"), height=220, x_label="epoch",
+                         y_label="loss (normalised units)")
 
     with common.guard("forecasting"):
         st.session_state["fc_result"] = (config, fc.forecast(frame, config, time_column=time_column,
                                                              progress=report, on_epoch=on_epoch))
+    slot.empty()
 
 stored = st.session_state.get("fc_result")
 if stored is None:
@@ -144,23 +166,37 @@ for message in result.messages:
     st.caption(message)
 summary = result.summary()
 st.subheader("Test part: error per method")
-table = result.metrics.copy()
+table = significant(result.metrics.copy())
 table["best"] = ["★" if b else "" for b in table["best"]]
 st.dataframe(table.rename(columns={"mae": "MAE (mean over steps)", "rmse": "RMSE", "mae_step1": "MAE step 1",
                                    "mae_last": f"MAE step {used.horizon}"}), hide_index=True)
+st.caption(f"Errors in the units of '{used.target}', 4 significant figures; ★ = the lowest MAE.")
 st.write(f"LSTM MAE / best baseline ({summary['best_baseline']}) = **{summary['ratio_to_best_baseline']:.2f}**"
-         f" · lookback {result.lookback} · period {result.period} · AR order {result.ar_order} · 10-90 % interval "
-         f"holds {100 * result.interval_coverage:.0f} % of the truth · {result.seconds:.0f} s")
+         f" · lookback {result.lookback} steps · period {result.period} steps · AR order {result.ar_order} · "
+         f"{result.seconds:.0f} s")
+st.caption(AR_ORDER)
+coverage = fcov.coverage(result.forecasts)
+band, nominal = st.columns(2)
+band.metric("10-90 % band: share of the truth inside", f"{100 * coverage:.0f} %",
+            help="Measured on the test part: how often the true value lies between the LSTM's 10 % and 90 % "
+                 "quantiles.")
+nominal.metric("Nominal (what a right band holds)", f"{100 * fcov.NOMINAL:.0f} %")
+flag = fcov.coverage_warning(coverage)
+if flag:
+    st.warning(flag + " Read the shaded band below with care.", icon=":material/warning:")
 metrics = result.metrics.set_index("method")
 lstm_mae, ar_mae = float(metrics.loc["LSTM", "mae"]), float(metrics.loc["linear AR", "mae"])
 if result.folds:
     st.subheader(f"Each of the {len(result.folds)} test folds")
-    folds_table = pd.DataFrame(result.folds)
+    folds_table = significant(pd.DataFrame(result.folds))
+    folds_table["test_start"] = folds_table["test_start"] + 1  # steps numbered from 1; the end was exclusive
     st.dataframe(folds_table[["fold", "test_start", "test_end", "origins", "lstm_mae", "best_baseline",
                               "best_baseline_mae", "ratio_to_best_baseline", "linear_ar_mae", "ratio_to_linear_ar"]]
-                 .rename(columns={"lstm_mae": "LSTM MAE", "best_baseline_mae": "best baseline MAE",
+                 .rename(columns={"test_start": "first test step", "test_end": "last test step",
+                                  "lstm_mae": "LSTM MAE", "best_baseline_mae": "best baseline MAE",
                                   "ratio_to_best_baseline": "LSTM / best baseline", "linear_ar_mae": "linear AR MAE",
                                   "ratio_to_linear_ar": "LSTM / linear AR"}), hide_index=True, key="fc_folds_table")
+    st.caption("Time steps are numbered from 1 (step 1 = the first row of the series).")
     st.write(f"Pooled over the folds: LSTM / best baseline = **{summary['ratio_to_best_baseline']:.2f}**; worst fold "
              f"**{summary['worst_fold_ratio']:.2f}**.")
     losing = [f["fold"] for f in result.folds if f["ratio_to_linear_ar"] >= 1.0]
@@ -181,14 +217,20 @@ if fc.WAVE in set(result.metrics["method"]):
                "the baselines there.")
 
 origins = sorted(result.forecasts["origin"].unique())
-origin = st.select_slider("Forecast origin (last observed step)", origins, value=origins[0], key="fc_origin")
+origin_times = result.forecasts.groupby("origin")["origin_time"].first()
+wanted = common.param("fc_origin", origins[0] + 1, int) - 1
+origin = st.select_slider("Forecast origin (last observed step, numbered from 1)", origins,
+                          value=wanted if wanted in origins else origins[0], key="fc_origin",
+                          format_func=lambda o: f"step {int(o) + 1} ({result.split['time_column']} "
+                                                f"{float(origin_times[o]):.4g})")
+common.set_param("fc_origin", int(origin) + 1)
 rows = result.forecasts[result.forecasts["origin"] == origin]
 history = result.history.iloc[max(0, origin - 4 * used.horizon): origin + 1]
 figure = go.Figure()
 figure.add_scatter(x=history["time"], y=history["value"], name="history", line=dict(color="#444"))
 figure.add_scatter(x=rows["time"], y=rows["LSTM_high"], line=dict(width=0), showlegend=False, hoverinfo="skip")
 figure.add_scatter(x=rows["time"], y=rows["LSTM_low"], fill="tonexty", line=dict(width=0),
-                   fillcolor="rgba(214,39,40,0.2)", name="LSTM 10-90 %")
+                   fillcolor="rgba(214,39,40,0.2)", name=f"LSTM 10-90 % (held {100 * coverage:.0f} % of the truth)")
 figure.add_scatter(x=rows["time"], y=rows["truth"], name="truth", line=dict(color="black", dash="dot"))
 figure.add_scatter(x=rows["time"], y=rows["LSTM"], name="LSTM", line=dict(color="#d62728", width=3))
 for method, color in zip((*fc.BASELINES, fc.WAVE), ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e")):
@@ -198,15 +240,28 @@ figure.update_layout(height=420, xaxis_title=result.split["time_column"], yaxis_
                      margin=dict(l=10, r=10, t=30, b=10))
 st.plotly_chart(figure, key="fc_plot")
 
-per_step = result.per_step.pivot(index="step", columns="method", values="mae")
-st.caption("MAE at each horizon step (test part)")
-st.line_chart(per_step, height=260)
+per_step = result.per_step.assign(step=lambda d: d["step"].astype(int))
+steps_figure = px.line(per_step, x="step", y="mae", color="method", markers=True,
+                       labels={"step": "horizon step (steps ahead)", "mae": f"MAE ({used.target} units)"},
+                       title="MAE at each horizon step (test part)")
+st.plotly_chart(steps_figure, key="fc_steps_plot")
+by_step = fcov.coverage_by_step(result.forecasts)
+band_figure = px.line(by_step, x="step", y="coverage", markers=True, title="10-90 % band: share of the truth inside, "
+                      "per horizon step", labels={"step": "horizon step (steps ahead)", "coverage": "share inside"})
+band_figure.add_hline(y=fcov.NOMINAL, line_dash="dash", line_color="grey", annotation_text="nominal 80 %")
+band_figure.update_yaxes(range=[0, 1], tickformat=".0%")
+st.plotly_chart(band_figure, key="fc_coverage_plot")
 curves = result.loss_curves
-st.caption("Training curves of every LSTM (train: pinball loss; validation: MAE, normalised units)")
-st.line_chart(curves.assign(run=curves["model"] + " val").pivot_table(index="epoch", columns="run", values="val_mae"),
-              height=220)
+validation = curves.assign(run=curves["model"].astype(str) + " val")
+curves_figure = px.line(validation, x="epoch", y="val_mae", color="run",
+                        labels={"epoch": "epoch", "val_mae": "validation MAE (normalised units)", "run": "LSTM"},
+                        title="Training curves of every LSTM (validation MAE)")
+st.plotly_chart(curves_figure, key="fc_curves_plot")
+st.caption(PINBALL + " The networks are trained on it and stopped early when the validation MAE stops falling.")
 
-st.download_button("Download the forecasts (CSV)", result.forecasts.to_csv(index=False).encode(),
+# origins numbered from 1 like the slider (the engine counts rows from 0); steps ahead are 1..H already
+st.download_button("Download the forecasts (CSV; origin = last observed step, numbered from 1)",
+                   result.forecasts.assign(origin=result.forecasts["origin"] + 1).to_csv(index=False).encode(),
                    file_name=f"forecast_{used.target}_h{used.horizon}.csv", mime="text/csv", key="fc_download")
 st.download_button("Download the metrics (CSV)", result.per_step.to_csv(index=False).encode(),
                    file_name=f"forecast_metrics_{used.target}_h{used.horizon}.csv", mime="text/csv",

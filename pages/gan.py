@@ -9,14 +9,15 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from devocore import gan, registry, ui_cache
+from devocore import gan, registry, style, ui_cache
 from devocore.config import user_model_dir
 from devocore.train import gan as gan_train
 from pages import common
 
 st.title("GAN sampler")
-st.caption("A generator trained on simulated histone-GFP embryo frames makes new ones from a seed. "
-           "The same seed always gives the same images; see docs for its FID against real held-out frames.")
+st.caption("A generator makes new embryo frames from a seed; the same seed always gives the same images. "
+           "What the chosen generator was trained on is stated under the samples (from its model card).")
+SAMPLE_PX = 200  # each sample is shown at least this wide, whatever the generator's size
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,15 @@ else:
     with common.guard("sampling"):
         images = _samples(cfg)
     shown = gan.tint(images, colour)
-    st.image(gan.grid(shown, columns=min(8, len(shown))), caption=f"{len(images)} samples, seed {seed}, "
-             f"truncation {truncation:.2f} ({images.shape[1]} x {images.shape[2]} pixels)")
+    trained_on = info.card.get("training_data") or "not recorded on its card"
+    st.markdown(f"**Trained on:** {trained_on}")
+    st.caption(f"{len(images)} samples from seed {seed}, numbered from 1; truncation {truncation:.2f}; "
+               f"{images.shape[1]} x {images.shape[2]} pixels each, shown enlarged.")
+    per_row = 4
+    for start in range(0, len(shown), per_row):
+        columns = st.columns(per_row)
+        for k in range(start, min(start + per_row, len(shown))):
+            columns[k - start].image(shown[k], width=SAMPLE_PX, caption=f"sample {k + 1} · seed {seed}")
     st.download_button("Download the samples (ZIP of PNGs)", gan.zip_pngs(shown, f"gan_seed{seed}"),
                        file_name=f"gan_samples_seed{seed}.zip", mime="application/zip", key="gan_zip")
     metrics = info.card.get("metrics", {})
@@ -84,13 +92,16 @@ else:
 
     st.subheader("Interpolation between two seeds")
     a_col, b_col, s_col = st.columns(3)
-    seed_a = a_col.number_input("From seed", 0, 2**31 - 1, int(seed), key="gan_seed_a")
-    seed_b = b_col.number_input("To seed", 0, 2**31 - 1, int(seed) + 1, key="gan_seed_b")
-    steps = s_col.slider("Frames", 4, 48, 16, key="gan_steps")
+    seed_a = a_col.number_input("From seed", 0, 2**31 - 1, common.param("seed_a", int(seed), int), key="gan_seed_a")
+    seed_b = b_col.number_input("To seed", 0, 2**31 - 1, common.param("seed_b", int(seed) + 1, int),
+                                key="gan_seed_b")
+    steps = s_col.slider("Frames", 4, 48, common.param("steps", 16, int), key="gan_steps")
+    for key, value in (("seed_a", seed_a), ("seed_b", seed_b), ("steps", steps)):
+        common.set_param(key, value)
     with common.guard("interpolating"):
         frames = gan.tint(_interpolation(name, int(seed_a), int(seed_b), int(steps), float(truncation)), colour)
     movie = gan.gif_bytes(frames, fps=8)
-    st.image(movie, caption=f"seed {seed_a} -> seed {seed_b} and back (first and last frames are the "
+    st.image(movie, width=max(SAMPLE_PX, 256), caption=f"seed {seed_a} -> seed {seed_b} and back (first and last frames are the "
                             "first samples of the two seeds)")
     st.download_button("Download the animation (GIF)", movie, file_name=f"gan_{seed_a}_to_{seed_b}.gif",
                        mime="image/gif", key="gan_gif")
@@ -103,12 +114,19 @@ else:
     else:
         with common.guard("predicting lineage populations"):
             table = _populations(lineage_models[0].name, cfg)
+        table = table.assign(sample=table["sample"] + 1)  # numbered from 1, like the pictures above
         st.caption(f"Each sample judged on its own by '{lineage_models[0].name}' (populations of the "
-                   "seven founder lineages).")
+                   f"seven founder lineages; samples numbered from 1 as above, seed {seed}).")
         st.dataframe(table, hide_index=True)
-        long = table.melt(id_vars="sample", value_vars=[c for c in table.columns if c not in ("sample", "total")],
-                          var_name="lineage", value_name="cells")
-        st.plotly_chart(px.bar(long, x="sample", y="cells", color="lineage", title="Predicted populations"))
+        letters = [c for c in table.columns if c in style.LINEAGES]
+        long = table.melt(id_vars="sample", value_vars=letters, var_name="lineage", value_name="cells")
+        long["lineage"] = long["lineage"].map(style.lineage_label)
+        bars = px.bar(long, x="sample", y="cells", color="lineage", title="Predicted populations",
+                      color_discrete_map={style.lineage_label(k): style.lineage_hex(k) for k in letters},
+                      category_orders={"lineage": [style.lineage_label(k) for k in letters]},
+                      labels={"sample": "sample (numbered from 1)", "cells": "cells (predicted)"})
+        bars.update_xaxes(dtick=1)
+        st.plotly_chart(bars, key="gan_populations")
         st.download_button("Download the table (CSV)", table.to_csv(index=False), file_name="gan_populations.csv",
                            mime="text/csv", key="gan_pop_csv")
 
@@ -162,7 +180,9 @@ elif start_clicked:
             st.session_state["gan_train_data"] = f"{len(images)} simulated embryo frames"
         trainer = gan_train.GanTrainer(images, gan_train.GanConfig(size=int(size), batch=min(32, len(images))))
     st.session_state["gan_trainer"] = trainer
-    bar = common.progress_bar("Training...")
+    slot = st.empty()  # the progress bar goes once training ends
+    with slot.container():
+        bar = common.progress_bar("Training...")
     live, chart = st.empty(), st.empty()
 
     def show(t: gan_train.GanTrainer) -> None:
@@ -171,6 +191,7 @@ elif start_clicked:
         chart.line_chart(pd.DataFrame(t.history).set_index("step")[["loss_d", "loss_g"]])
 
     trainer.run(int(train_steps), progress=bar, every=int(every), on_every=show)
+    slot.empty()
     show(trainer)
     _save(st.session_state.pop("gan_trainer"), model_name)
 elif "gan_trainer" in st.session_state:

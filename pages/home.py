@@ -16,7 +16,8 @@ BLURBS = {
     "pca": "Cell-position tables projected and coloured by lineage and time; a lineage classifier.",
     "forecast": "Forecast worm behaviour with an LSTM, always against simple baselines.",
     "train": "Train or fine-tune models on your own labelled images and compare them.",
-    "batch": "Process a whole folder of images and videos on Dask.",
+    "batch": "Process a whole folder of images and videos on Dask; files that do not fit the task are "
+             "skipped with the reason.",
     "simulator": "Generate synthetic embryos and crawling worms with exact ground truth.",
 }
 
@@ -39,4 +40,4 @@ for row in range(0, len(views), 3):
                 st.image(str(picture), width="stretch")
             st.subheader(title)
             st.write(BLURBS.get(stem, ""))
-            st.page_link(f"pages/{stem}.py", label=f"Open {title}", icon=icon)
+            st.page_link(str(ROOT / "pages" / f"{stem}.py"), label=f"Open {title}", icon=icon)

@@ -11,12 +11,14 @@ from plotly.subplots import make_subplots
 import streamlit as st
 
 from devocore import io as dio
-from devocore import lineage, ui_cache
+from devocore import lineage, style, ui_cache
 from devocore.errors import UnsupportedFormatError
 from pages import common
 
 st.title("Lineage time-lapse")
-st.caption("How many cells of each founder lineage (A = AB, E, M = MS, P, C, D, Z = Z2/Z3) are in every frame "
+st.caption("How many cells of each founder lineage ("
+           + ", ".join(style.lineage_label(k).replace(" (", " = ").rstrip(")") for k in style.LINEAGES)
+           + ") are in every frame "
            "of an embryo time-lapse (green histone-GFP nuclei, maximum projection), and how far development has "
            "gone. A ResNet-18 estimates the cells in each frame; by default one developmental time line is fitted "
            "to the whole video and the populations are read off reference curves built from the exact lineage "
@@ -27,7 +29,7 @@ EXAMPLE = "Example (simulated embryo)"
 
 @ui_cache.data
 def _example(seed: int, n_frames: int, _curves: np.ndarray, model_name: str) -> tuple[np.ndarray, pd.DataFrame]:
-    from devocore.train.lineage import example_movie
+    from devocore.simulate.epic_movie import example_movie
 
     frames, truth = example_movie(_curves, n_frames=n_frames, seed=seed)
     return np.stack(frames), truth
@@ -51,17 +53,33 @@ def _source_from_uploads(uploads) -> Path:
     return base
 
 
-def _curves_figure(table: pd.DataFrame, truth: pd.DataFrame | None, frame: int) -> go.Figure:
-    """Populations per lineage (log axis) above the stage with its 90 % band, one shared frame axis."""
+LOG_TICKS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+
+
+def curves_figure(table: pd.DataFrame, truth: pd.DataFrame | None, frame: int) -> go.Figure:
+    """Populations per lineage (log axis) above the stage with its 90 % band, one shared frame axis.
+
+    Colours and legend names come from devocore.style; the legend sits right of the plot (one entry per
+    lineage: its annotated curve, dotted, toggles with it), the log axis has plain ticks 1, 2, 5, 10, ...
+    """
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
     for k in lineage.LINEAGES + ("total",):
-        color = "rgb({},{},{})".format(*lineage.COLORS[k])
-        fig.add_trace(go.Scatter(x=table["frame"], y=table[k], name=k, mode="lines",
+        color = style.lineage_plotly(k)
+        name = style.lineage_label(k)
+        fig.add_trace(go.Scatter(x=table["frame"], y=table[k], name=name, mode="lines", legendgroup=k,
                                  line=dict(color=color, width=3 if k == "total" else 2)), row=1, col=1)
         if truth is not None:
             values = truth[k] if k in truth else truth[list(lineage.LINEAGES)].sum(axis=1)
-            fig.add_trace(go.Scatter(x=truth["frame"], y=values, name=f"{k} annotated", mode="lines",
+            fig.add_trace(go.Scatter(x=truth["frame"], y=values, name=f"{name} annotated", mode="lines",
+                                     legendgroup=k, showlegend=False,
                                      line=dict(color=color, dash="dot", width=1)), row=1, col=1)
+    if truth is not None:  # one legend line says what the dotted curves are
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="annotated (dotted)",
+                                 line=dict(color="grey", dash="dot", width=1)), row=1, col=1)
+    top = float(np.nanmax(table[list(lineage.LINEAGES) + ["total"]].to_numpy(float), initial=1.0))
+    if truth is not None:
+        top = max(top, float(np.nanmax(truth[list(lineage.LINEAGES)].sum(axis=1).to_numpy(float), initial=1.0)))
+    ticks = [t for t in LOG_TICKS if t <= max(top, 2) * 2]
     if "stage_tp" in table and table["stage_tp"].notna().any():
         fig.add_trace(go.Scatter(x=table["frame"], y=table["stage_tp_hi"], mode="lines", line=dict(width=0),
                                  showlegend=False, hoverinfo="skip"), row=2, col=1)
@@ -71,10 +89,12 @@ def _curves_figure(table: pd.DataFrame, truth: pd.DataFrame | None, frame: int) 
         fig.add_trace(go.Scatter(x=table["frame"], y=table["stage_tp"], name="stage", mode="lines",
                                  line=dict(color="rgb(60,60,60)", width=2)), row=2, col=1)
     fig.add_vline(x=frame, line_color="grey", line_dash="dash")
-    fig.update_yaxes(title_text="cells", type="log", row=1, col=1)
+    fig.update_yaxes(title_text="cells (log scale)", type="log", tickvals=ticks, ticktext=[str(t) for t in ticks],
+                     row=1, col=1)
     fig.update_yaxes(title_text="time points after 4 cells", row=2, col=1)
-    fig.update_xaxes(title_text="frame", row=2, col=1)
-    fig.update_layout(height=560, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h"))
+    fig.update_xaxes(title_text="frame (first frame = 1)", row=2, col=1)
+    fig.update_layout(height=560, margin=dict(l=10, r=10, t=30, b=10),
+                      legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"))
     return fig
 
 
@@ -112,11 +132,12 @@ with st.sidebar:
                        ("lin_smooth", smooth), ("lin_interval", interval)):
         common.set_param(key, value)
 
-common.measured_accuracy(model_name)
 bundled = common.examples("lineage")
 examples = {k: v for k, v in bundled.items() if not k.endswith(".csv")}  # movies; populations.csv is their truth
 choices = [EXAMPLE, *examples, "Upload"]
-source_choice = st.radio("Input", choices, horizontal=True, key="lin_source")
+source_choice = st.radio("Input", choices, index=common.choice_index(choices, common.param("lin_src", EXAMPLE)),
+                         horizontal=True, key="lin_source")
+common.set_param("lin_src", source_choice)
 uploads, truth = None, None
 if source_choice == "Upload":
     uploads = st.file_uploader("A video (MOV, MP4, AVI), an image, several frames, or a ZIP of frames",
@@ -125,8 +146,9 @@ if source_choice == "Upload":
     if not uploads:
         st.info("Upload a time-lapse to begin, or pick the example.")
         st.stop()
-annotation = st.file_uploader("Optional annotation CSV (frame, A, E, M, P, C, D, Z; frame 1 = first frame)",
-                              type=["csv"], key="lin_labels")
+with st.expander("Compare with your own annotation (optional)"):
+    annotation = st.file_uploader("Annotation CSV (frame, A, E, M, P, C, D, Z; frame 1 = first frame)",
+                                  type=["csv"], key="lin_labels")
 common.limits_caption()
 
 cfg = lineage.LineageConfig(model=model_name, method=method, monotone=monotone, smooth=smooth,
@@ -162,9 +184,11 @@ with common.guard("reading the input"):
 
 run_key = (key, cfg)
 if st.session_state.get("lin_result_key") != run_key:
-    with common.guard("running the model"):
+    slot = st.empty()  # the progress bar goes once the run is done
+    with common.guard("running the model"), slot.container():
         report = common.progress_bar("Reading frames and estimating populations...")
         result = lineage.predict(source, net, cfg, report)
+    slot.empty()
     st.session_state["lin_result"] = result
     st.session_state["lin_result_key"] = run_key
 result: lineage.LineageResult = st.session_state["lin_result"]
@@ -175,7 +199,12 @@ if lineage.no_embryo_warning(table):
 # ----------------------------------------------------------------------------- results
 
 n = len(table)
-frame = st.slider("Frame", 1, n, 1, key="lin_frame") if n > 1 else 1
+frame = st.slider("Frame", 1, n, min(max(common.param("lin_frame", 1, int), 1), n), key="lin_frame") if n > 1 else 1
+common.set_param("lin_frame", frame)
+st.plotly_chart(curves_figure(table, truth, frame), width="stretch", key="lin_chart")
+st.caption(f"{n} frames, numbered from 1 (frame 1 = the first frame of the movie); the dashed line marks frame "
+           f"{frame}.")
+common.measured_accuracy(model_name)
 row = table.iloc[frame - 1]
 left, right = st.columns([3, 2])
 with left:
@@ -193,22 +222,32 @@ with right:
                   help=f"90 % band {row['stage_min_lo']:.0f} to {row['stage_min_hi']:.0f} min")
     elif not interval:
         st.caption("Give the frame interval in the sidebar to see minutes after the 4-cell stage.")
-    counts = pd.DataFrame({"lineage": list(lineage.LINEAGES), "cells": [int(row[k]) for k in lineage.LINEAGES]})
+    counts = pd.DataFrame({"lineage": [style.lineage_label(k) for k in lineage.LINEAGES],
+                           "cells": [int(row[k]) for k in lineage.LINEAGES]})
     st.dataframe(counts, hide_index=True, width="stretch")
 if result.timeline is not None:
     st.caption(f"Fitted time line: reference time = {result.timeline[0]:.1f} + {result.timeline[1]:.3f} x frame. "
                f"{int((result.weights == 0).sum())} frame(s) without signal were ignored by the fit.")
 
-st.plotly_chart(_curves_figure(table, truth, frame), width="stretch")
-
 if truth is not None:
     with common.guard("comparing with the annotation"):
         scores = lineage.evaluate(table, truth)
-    errors = pd.DataFrame({"lineage": list(lineage.LINEAGES),
+    errors = pd.DataFrame({"lineage": [style.lineage_label(k) for k in lineage.LINEAGES],
                            "max annotated": [scores["max_count"][k] for k in lineage.LINEAGES],
                            "MAE (cells)": [round(scores["mae"][k], 2) for k in lineage.LINEAGES],
                            "MAE / max": [round(scores["nmae_per"][k], 3) for k in lineage.LINEAGES]})
-    st.subheader(f"Error against the annotation: nMAE {scores['nmae']:.3f} over {scores['frames']} frames")
+    # the image-blind baseline: the model's reference (median EPIC) curve read at the frame index
+    with common.guard("computing the baseline"):
+        reference = lineage.StageCurves.from_model(net)
+        blind = pd.DataFrame(reference.at(table["frame"].to_numpy(float) - 1), columns=list(lineage.LINEAGES))
+        blind.insert(0, "frame", table["frame"].to_numpy())
+        base = lineage.evaluate(blind, truth)
+    errors["baseline MAE / max"] = [round(base["nmae_per"][k], 3) for k in lineage.LINEAGES]
+    st.subheader(f"Error against the annotation: nMAE {scores['nmae']:.3f} over {scores['frames']} frames "
+                 f"(baseline {base['nmae']:.3f})")
+    st.caption(f"Method {method}; nMAE = mean over lineages of the mean absolute error divided by the lineage's "
+               "largest annotated count (lower is better). Baseline: image-blind, the reference (median EPIC) "
+               "curve read at the frame index; the model is only useful below it.")
     st.dataframe(errors, hide_index=True, width="stretch")
 
 st.download_button("Download populations (CSV)", table.to_csv(index=False).encode(), "lineage_populations.csv",

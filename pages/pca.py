@@ -5,10 +5,9 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from devocore import ui_cache
+from devocore import style, ui_cache
 from devocore.embedding import explore, synthetic
 from devocore.embedding.align import EPIC_Z_SCALE
-from devocore.embedding.figures import LINEAGE_COLOURS
 from devocore.embedding.project import SCALINGS
 from devocore.embedding.tables import numeric_columns
 from pages import common
@@ -116,21 +115,37 @@ else:
     default_columns = [c for c in numeric if c not in labels]
     colour_options = labels + [c for c in numeric if c not in labels][:20]
 
+METHODS, DIMS = ("PCA", "t-SNE"), (2, 3)
 with st.sidebar:
     st.subheader("Projection")
-    method = st.radio("Method", ("PCA", "t-SNE"), key="pca_method", horizontal=True)
-    dims = st.radio("Dimensions", (2, 3), key="pca_dims", horizontal=True)
-    scaling = st.selectbox("Standardise columns", SCALINGS, key="pca_scaling",
+    method = st.radio("Method", METHODS, index=common.choice_index(METHODS, common.param("pca_method", "PCA")),
+                      key="pca_method", horizontal=True)
+    dims = st.radio("Dimensions", DIMS, index=common.choice_index(DIMS, common.param("pca_dims", 2, int)),
+                    key="pca_dims", horizontal=True)
+    scaling = st.selectbox("Standardise columns", SCALINGS,
+                           index=common.choice_index(list(SCALINGS), common.param("pca_scaling", SCALINGS[0])),
+                           key="pca_scaling",
                            help="standard: zero mean, unit variance (columns in different units weigh the same); "
                                 "robust: median and interquartile range; minmax: 0..1; none: centre only.")
 
-columns = st.multiselect("Columns to project", numeric, default=default_columns, key="pca_columns")
-colour = st.selectbox("Colour by", colour_options, key="pca_colour")
+# columns and colour from the URL when they exist in this table
+url_columns = [c for c in common.param("pca_cols", "").split(",") if c in numeric]
+columns = st.multiselect("Columns to project", numeric, default=url_columns or default_columns,
+                         key="pca_columns")
+colour = st.selectbox("Colour by", colour_options,
+                      index=common.choice_index(colour_options, common.param("pca_colour", None)),
+                      key="pca_colour")
 window = None
 if "time" in table.columns:
     t0, t1 = float(table["time"].min()), float(table["time"].max())
     if t1 > t0:
-        window = st.slider("Time window", t0, t1, (t0, t1), key="pca_window")
+        lo, hi = common.param("pca_t0", t0, float), common.param("pca_t1", t1, float)
+        window = st.slider("Time window", t0, t1, (max(t0, min(lo, t1)), min(t1, max(hi, t0))), key="pca_window")
+        common.set_param("pca_t0", window[0])
+        common.set_param("pca_t1", window[1])
+for key, value in (("pca_method", method), ("pca_dims", dims), ("pca_scaling", scaling),
+                   ("pca_cols", ",".join(columns)), ("pca_colour", colour)):
+    common.set_param(key, value)
 
 cfg = explore.ProjectionConfig(columns=tuple(columns), method="pca" if method == "PCA" else "tsne",
                                n_components=int(dims), scaling=scaling, time_window=window)
@@ -146,11 +161,17 @@ if len(plot_frame) > 20000:
     plot_frame = plot_frame.sample(20000, random_state=0)
     st.caption("Showing 20,000 randomly chosen rows.")
 hover = "cell" if "cell" in plot_frame.columns else (labels[0] if labels else None)
-colour_kw = {"color_discrete_map": LINEAGE_COLOURS} if colour == "founder" else {}
-if colour in plot_frame.columns and isinstance(plot_frame[colour].dtype, pd.Int64Dtype):
+colour_kw = {}
+if colour == "founder":  # lineage letters and colours of devocore.style, the founder name beside the letter
+    founders = plot_frame["founder"].astype(str)
+    plot_frame["founder"] = founders.map(style.founder_label)
+    colour_kw = {"color_discrete_map": style.founder_colour_map(founders.unique()),
+                 "category_orders": {"founder": style.founder_order(founders.unique())}}
+elif colour in plot_frame.columns and isinstance(plot_frame[colour].dtype, pd.Int64Dtype):
     plot_frame[colour] = plot_frame[colour].astype(float)  # plotly cannot draw pandas' NA
 elif colour in plot_frame.columns and plot_frame[colour].dtype.kind not in "if":
     plot_frame[colour] = plot_frame[colour].astype(str)
+    colour_kw = {"color_discrete_map": style.group_colour_map(plot_frame[colour].unique())}
 if int(dims) == 3:
     fig = px.scatter_3d(plot_frame, x=names[0], y=names[1], z=names[2], color=colour, hover_name=hover, **colour_kw)
     fig.update_traces(marker_size=3)
@@ -158,16 +179,23 @@ else:
     fig = px.scatter(plot_frame, x=names[0], y=names[1], color=colour, hover_name=hover, **colour_kw)
 fig.update_layout(height=600, margin=dict(l=0, r=0, t=30, b=0))
 st.plotly_chart(fig, key="pca_scatter")
+if colour == "founder":
+    st.caption("Founder lineages use the same letters and colours as the Lineage page: "
+               + ", ".join(style.lineage_label(k).replace(" (", " = ").rstrip(")") for k in style.LINEAGES)
+               + "; in cell tables P4 and its daughters Z2/Z3 are drawn as Z, the early P cells and EMS as P.")
 
 if projection.explained is not None:
     left, right = st.columns(2)
     variance = pd.DataFrame({"component": projection.loadings.columns, "explained": projection.explained})
     variance["cumulative"] = variance["explained"].cumsum()
-    left.plotly_chart(px.bar(variance, x="component", y="explained", title="Explained variance",
-                             hover_data=["cumulative"]), key="pca_variance")
+    bars = px.bar(variance, x="component", y="explained", title="Explained variance", hover_data=["cumulative"],
+                  labels={"explained": "share of variance explained", "component": "component"})
+    bars.update_yaxes(tickformat=".0%")
+    left.plotly_chart(bars, key="pca_variance")
     top = projection.loadings.iloc[:, : int(dims)]
     top = top.loc[top.abs().max(axis=1).sort_values(ascending=False).index[:25]]
     right.plotly_chart(px.imshow(top, color_continuous_scale="RdBu_r", zmin=-1, zmax=1, aspect="auto",
+                                 labels=dict(x="component", y="column", color="loading"),
                                  title="Loadings (top 25 columns)"), key="pca_loadings")
 
 keep = [c for c in ("embryo", "cell", "time", "founder", *labels) if c in used.columns]
@@ -178,20 +206,28 @@ st.download_button("Download projected coordinates (CSV)",
 if cells:
     st.header("Embryo in 3D")
     embryos = list(table["embryo"].unique())
-    pick = st.selectbox("Embryo", embryos, key=f"pca_embryo_{abs(hash(tuple(embryos))) % 10**8}")
+    pick = st.selectbox("Embryo", embryos, index=common.choice_index(embryos, common.param("pca_embryo", None)),
+                        key=f"pca_embryo_{abs(hash(tuple(embryos))) % 10**8}")
     one = table[table["embryo"] == pick]
     times = sorted(one["time"].unique())
-    at_time = st.select_slider("Time point", times, value=times[len(times) // 2], key="pca_time")
-    now = one[one["time"] == at_time]
+    wanted = common.param("pca_time", None, float)
+    at_time = st.select_slider("Time point", times, value=times[len(times) // 2] if wanted not in times else
+                               times[times.index(wanted)], key="pca_time")
+    common.set_param("pca_embryo", pick)
+    common.set_param("pca_time", at_time)
+    now = one[one["time"] == at_time].assign(founder=lambda d: d["founder"].astype(str))
+    founders = now["founder"].unique()
+    now = now.assign(founder=now["founder"].map(style.founder_label))
     view = px.scatter_3d(now, x="ap", y="lr", z="dv", color="founder", hover_name="cell", size="size_rel",
-                         size_max=18, color_discrete_map=LINEAGE_COLOURS,
+                         size_max=18, color_discrete_map=style.founder_colour_map(founders),
+                         category_orders={"founder": style.founder_order(founders)},
                          title=f"{pick}, time {at_time}: {len(now)} nuclei (aligned: ap posterior +, lr left +, "
                                "dv dorsal +)")
     view.update_layout(height=550, scene_aspectmode="data", margin=dict(l=0, r=0, t=40, b=0))
     st.plotly_chart(view, key="pca_embryo3d")
 
     st.header("Lineage classifier")
-    st.write("Names each nucleus's founder lineage (AB, MS, E, C, D, P4, P) from its position in the embryo's own "
+    st.write("Names each nucleus's founder lineage (A = AB, M = MS, E, C, D, Z = P4, P) from its position in the embryo's own "
              "axes (scaled by the embryo's own extent), its size and the embryo's own clock (nuclei seen so far), "
              "then pools the calls along nuclei followed over time by position. Trained on some embryos, tested "
              "on the others; test embryos are oriented without their cell names (the classifier picks the "
@@ -213,11 +249,16 @@ if cells:
             report = saved[2]
             left, right = st.columns(2)
             left.metric("Mean accuracy on test embryos", f"{report.accuracy:.3f}")
-            right.metric(f"Majority-class rate (always '{report.majority_class}')", f"{report.majority_accuracy:.3f}",
+            right.metric(f"Majority-class rate (always '{style.founder_label(report.majority_class)}')",
+                         f"{report.majority_accuracy:.3f}",
                          help="The accuracy of always answering the most common lineage of the training embryos: "
                               "the classifier is only useful above it.")
-            st.dataframe(report.per_embryo, hide_index=True)
-            st.plotly_chart(px.imshow(report.confusion_shares, text_auto=".2f", color_continuous_scale="Blues",
+            st.dataframe(report.per_embryo, hide_index=True, column_config={
+                "rows": st.column_config.NumberColumn("nuclei (rows)", format="%d"),
+                "accuracy": st.column_config.NumberColumn("accuracy", format="%.3f"),
+                "majority_accuracy": st.column_config.NumberColumn("majority-class rate", format="%.3f")})
+            shares = report.confusion_shares.rename(index=style.founder_label, columns=style.founder_label)
+            st.plotly_chart(px.imshow(shares, text_auto=".2f", color_continuous_scale="Blues",
                                       zmin=0, zmax=1, labels=dict(x="predicted", y="true", color="share"),
                                       title="Confusion matrix, normalised by row (share of each true lineage)"),
                             key="pca_confusion")

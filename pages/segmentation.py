@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from devocore import io, segmentation, ui_cache
+from devocore import io, registry, segmentation, ui_cache
 from devocore.errors import DevocoreError, ModelError
 from pages import common
 
@@ -26,18 +26,21 @@ def _simulated(kind: str, planes: int) -> np.ndarray:
 
 
 @ui_cache.data
-def _decode(digest: str, name: str, _data: bytes) -> tuple[np.ndarray, str, float | None]:
-    """Planes (N x Y x X grey uint8/uint16) of an image, stack or video, and its kind and fps."""
+def _decode(digest: str, name: str, _data: bytes, channels: bool = False) -> tuple[np.ndarray, str, float | None]:
+    """Planes (N x Y x X grey uint8/uint16) of an image, stack or video, and its kind and fps.
+
+    ``channels=True`` keeps colour/multi-channel planes as they are, for a model whose card has a
+    channel recipe (the Predictor applies it)."""
     suffix = Path(name).suffix.lower()
     if suffix in io.VIDEO_SUFFIXES:
         path = io.save_upload(_data, suffix)
         with io.open_frames(path) as source:
-            planes = np.stack([io.to_gray(frame) for frame in source])
+            planes = np.stack([frame if channels else io.to_gray(frame) for frame in source])
             fps = source.fps
         path.unlink(missing_ok=True)
         return planes, "video", fps
     image = io.read_image(_data, name=name)
-    planes = [io.to_gray(p) if p.ndim == 3 else p for p in image.planes()]
+    planes = [io.to_gray(p) if p.ndim == 3 and not channels else p for p in image.planes()]
     return np.stack(planes), ("stack" if image.is_stack else "image"), None
 
 
@@ -60,6 +63,8 @@ def _all_probabilities(digest: str, model_name: str, device: str, planes: np.nda
         parts.append(_probabilities(digest, model_name, device, start, stop, planes))
         if bar is not None:
             bar(stop / len(planes), f"segmented {stop} of {len(planes)} planes")
+    if bar is not None:
+        bar.done(f"All {len(planes)} planes segmented with {model_name}.")
     return np.concatenate(parts)
 
 
@@ -108,6 +113,23 @@ def _figure(plane: np.ndarray, result: segmentation.Result) -> go.Figure:
     fig.update_layout(margin=dict(l=0, r=0, t=0, b=0), height=560, showlegend=False, dragmode="zoom")
     fig.update_yaxes(scaleanchor="x")
     return fig
+
+
+def _table_view(table, pixel_size: float | None) -> None:
+    """The per-instance table with units and sensible precision; the µm² column only with a pixel size."""
+    shown = table if pixel_size else table.drop(columns=["area_um2"], errors="ignore")
+    st.dataframe(shown, hide_index=True, key="seg_table", column_config={
+        "id": st.column_config.NumberColumn("id", help="instance number in the labels (1, 2, ...)"),
+        "centroid_x": st.column_config.NumberColumn("centroid x (px)", format="%.1f"),
+        "centroid_y": st.column_config.NumberColumn("centroid y (px)", format="%.1f"),
+        "area_px": st.column_config.NumberColumn("area (px)", format="%d"),
+        "area_um2": st.column_config.NumberColumn("area (µm²)", format="%.1f"),
+        "mean_intensity": st.column_config.NumberColumn("mean intensity", format="%.1f"),
+        "eccentricity": st.column_config.NumberColumn("eccentricity", format="%.2f",
+                                                      help="0 = a circle, near 1 = elongated"),
+    })
+    if not pixel_size:
+        st.caption("Set the pixel size (µm) to get areas in µm².")
 
 
 def _tiff_bytes(labels: np.ndarray) -> bytes:
@@ -169,14 +191,21 @@ with left:
     threshold = st.slider("Threshold", 0.05, 0.95, common.param("seg_threshold", 0.5, float), 0.05,
                           key="seg_threshold", help="probability above which a pixel counts as nucleus / membrane")
     common.set_param("seg_threshold", threshold)
-    pixel_size = st.number_input("Pixel size (um, 0 = unknown)", 0.0, 100.0, 0.0, 0.01, key="seg_pixel_size")
+    pixel_size = st.number_input("Pixel size (µm, 0 = unknown)", 0.0, 100.0,
+                                 min(100.0, max(0.0, common.param("seg_px", 0.0, float))), 0.01,
+                                 key="seg_pixel_size", format="%.3f")
+    common.set_param("seg_px", f"{pixel_size:g}")
     cfg = segmentation.SegmentConfig(model=model_name, threshold=threshold, pixel_size=pixel_size or None)
 common.measured_accuracy(model_name)  # full width: the figures and commands must be readable
 
 with common.guard("running the model"):
     try:
         device = ui_cache.device_choice().name
-        probs = _all_probabilities(digest, model_name, device, planes)
+        model_planes, model_digest = planes, digest
+        if data is not None and registry.find_model(model_name).card.get("channels"):
+            # a multi-channel model (its card has a channel recipe) needs the planes' channels, not grey
+            model_planes, model_digest = _decode(digest, name, data, channels=True)[0], digest + "-channels"
+        probs = _all_probabilities(model_digest, model_name, device, model_planes)
     except ModelError:
         raise
     except RuntimeError as exc:  # torch errors on odd inputs become a readable message
@@ -187,7 +216,13 @@ index = 0
 with left:
     if len(planes) > 1:
         label = "Frame" if kind == "video" else "Slice"
-        index = st.slider(label, 0, len(planes) - 1, 0, key="seg_frame")
+        if st.session_state.get("seg_frame", 1) > len(planes):  # the previous input had more planes
+            st.session_state.pop("seg_frame")
+        number = st.slider(label, 1, len(planes), min(len(planes), max(1, common.param("seg_frame", 1, int))),
+                           key="seg_frame")
+        common.set_param("seg_frame", number)
+        st.caption(f"{label}s are numbered from 1 to {len(planes)}, here and in the URL.")
+        index = number - 1
 plane = planes[index]
 result = segmentation.postprocess(probs[index].astype(np.float32) / 255, plane, task, threshold, cfg.pixel_size)
 
@@ -199,9 +234,10 @@ with right:
                    f"the result may mean little; a {image_task} model fits this input.")
     if warning:
         st.warning(warning)
-    st.subheader(f"{result.count} {what}" + (f" in {kind} plane {index}" if len(planes) > 1 else ""))
+    place = "frame" if kind == "video" else "slice"
+    st.subheader(f"{result.count} {what}" + (f" in {place} {index + 1} of {len(planes)}" if len(planes) > 1 else ""))
     st.plotly_chart(_figure(plane, result), key="seg_plot")
-    st.dataframe(result.table, hide_index=True, key="seg_table")
+    _table_view(result.table, cfg.pixel_size)
     stem = Path(name).stem.replace(" ", "_")
     cols = st.columns(4)
     cols[0].download_button("Labels (16-bit TIFF)", _tiff_bytes(result.labels), f"{stem}_labels.tif",

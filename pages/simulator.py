@@ -14,12 +14,10 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from devocore import ui_cache
+from devocore import style, ui_cache
 from devocore.simulate import embryo
 from pages import common
 
-GROUP_COLORS = {"A": "#4c78a8", "E": "#e45756", "M": "#f58518", "P": "#b279a2", "C": "#54a24b",
-                "D": "#eeca3b", "Z": "#9d755d"}
 REPORTERS = ["E", "MS", "C", "D", "ABa", "ABp", "none"]
 
 
@@ -77,7 +75,7 @@ def _embryo_config() -> EmbryoConfig:
 
 def _populations_plot(pops: pd.DataFrame, frame: int) -> go.Figure:
     long = pops.melt(id_vars="frame", var_name="lineage", value_name="cells")
-    fig = px.line(long, x="frame", y="cells", color="lineage", color_discrete_map=GROUP_COLORS,
+    fig = px.line(long, x="frame", y="cells", color="lineage", color_discrete_map=style.LINEAGE_COLOURS,
                   title="Cells per lineage")
     fig.add_vline(x=frame + 1, line_dash="dot")
     fig.update_layout(height=330, margin=dict(l=10, r=10, t=40, b=10))
@@ -93,7 +91,7 @@ def _positions_plot(history: embryo.EmbryoHistory, t: int) -> go.Figure:
         m = groups == g
         fig.add_trace(go.Scatter3d(x=fs.xyz[m, 0], y=fs.xyz[m, 1], z=fs.xyz[m, 2], mode="markers", name=g,
                                    text=[n for n, k in zip(names, m) if k],
-                                   marker=dict(size=np.clip(fs.diameter[m] * 1.5, 2, 12), color=GROUP_COLORS[g])))
+                                   marker=dict(size=np.clip(fs.diameter[m] * 1.5, 2, 12), color=style.LINEAGE_COLOURS[g])))
     a, b, c = history.shell
     fig.update_layout(title=f"Nuclei in 3D (um), frame {t + 1}", height=330, margin=dict(l=0, r=0, t=40, b=0),
                       scene=dict(xaxis=dict(range=[-a, a]), yaxis=dict(range=[-b, b]), zaxis=dict(range=[-c, c]),
@@ -103,8 +101,9 @@ def _positions_plot(history: embryo.EmbryoHistory, t: int) -> go.Figure:
 
 def _zip_of(cfg: EmbryoConfig, history: embryo.EmbryoHistory) -> bytes:
     with tempfile.TemporaryDirectory(prefix="devoscope-embryo-") as tmp:
-        embryo.write_embryo(tmp, size=cfg.size, seed=cfg.seed, slices=8, history=history,
-                            progress=common.progress_bar("Writing the files..."))
+        bar = common.progress_bar("Writing the files...")
+        embryo.write_embryo(tmp, size=cfg.size, seed=cfg.seed, slices=8, history=history, progress=bar)
+        bar.done()
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(Path(tmp).rglob("*")):
@@ -124,6 +123,7 @@ def embryo_view() -> None:
     t = st.slider("Frame", 1, history.n_frames, min(common.param("sim_t", history.n_frames, int), history.n_frames),
                   key="sim_t") - 1
     common.set_param("sim_t", t + 1)
+    st.caption(f"Frames are numbered from 1 to {history.n_frames}, here, in the charts, the file names and the URL.")
     frame = embryo.render_timelapse_frame(history, t, size=cfg.size)
     left, right = st.columns([1, 1])
     left.image(frame, caption=f"Time-lapse frame {t + 1}: {len(history.frame(t).ids)} nuclei "
@@ -136,7 +136,9 @@ def embryo_view() -> None:
         tab_3d.plotly_chart(_positions_plot(history, t), key="sim_3d_chart")
 
     a, b = history.shell[2], 0.0
-    z = st.slider("Slice height (um from the middle)", -float(round(a)), float(round(a)), b, 0.5, key="sim_z")
+    z = st.slider("Slice height (µm from the middle)", -float(round(a)), float(round(a)),
+                  min(float(round(a)), max(-float(round(a)), common.param("sim_z", b, float))), 0.5, key="sim_z")
+    common.set_param("sim_z", f"{z:g}")
     nuc, nuc_labels = embryo.nucleus_slice(cfg.seed, size=cfg.size, history=history, t=t, z_um=z,
                                            appearance=embryo.DEFAULTS["nuclei"])
     mem, mem_labels = embryo.membrane_image(cfg.seed, size=cfg.size, history=history, t=t, z_um=z,
@@ -202,14 +204,21 @@ def worm_view() -> None:
     cfg = WormConfig(int(seed), int(n_worms), int(n_frames))
     with common.guard("simulating the worms"), st.spinner("Simulating the worms..."):
         video = _worm_video(cfg)
-    t = st.slider("Frame", 1, len(video), 1, key="simw_t") - 1
+    t = st.slider("Frame", 1, len(video), min(len(video), max(1, common.param("simw_t", 1, int))), key="simw_t") - 1
+    common.set_param("simw_t", t + 1)
     truth = video.truth
     rows = truth[truth["frame"] == truth["frame"].unique()[t]]
     left, right = st.columns(2)
     left.image(video.frame(t), caption=f"Frame {t + 1}", width="stretch")
     right.image(cv2.cvtColor(worm.draw_truth(video.frame(t), rows), cv2.COLOR_BGR2RGB),
                 caption="Truth: midline, head (red), tail (blue)", width="stretch")
-    st.dataframe(rows[worm.TRUTH_COLUMNS], hide_index=True)
+    shown = rows[worm.TRUTH_COLUMNS].assign(frame=rows["frame"] + 1, worm=rows["worm"] + 1)
+    px_column = {c: st.column_config.NumberColumn(c.replace("_px_s", " (px/s)").replace("_px", " (px)")
+                                                  .replace("_x", " x (px)").replace("_y", " y (px)"), format="%.1f")
+                 for c in worm.TRUTH_COLUMNS if c.endswith(("_x", "_y", "_px", "_px_s"))}
+    st.dataframe(shown, hide_index=True, key="simw_truth", column_config=px_column)
+    st.caption(f"Frames and worms are numbered from 1 here (frame {t + 1} of {len(video)}); the Truth CSV keeps "
+               "the simulator's numbering from 0, as `python -m devocore simulate worm` writes it.")
     d1, d2 = st.columns(2)
     d1.download_button("Truth (CSV)", truth.to_csv(index=False, float_format="%.3f").encode(),
                        f"worms_s{cfg.seed}_truth.csv", "text/csv", key="simw_dl_truth")

@@ -5,19 +5,43 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
 from devocore.tracking import TrackConfig, track
-from devocore.tracking.draw import PALETTE, draw_frame, read_frame, write_overlay
+from devocore import style
+from devocore.tracking.draw import draw_frame, read_frame, write_overlay
 from devocore.tracking.evaluate import midline_columns
 from devocore.tracking.inputs import example_video, unpack_frames_zip
 from pages import common
 
 SOURCES = ["Example (simulated worms)", "Upload a video", "Upload a ZIP of frames"]
+#: How the table's numbers are shown: (label, printf format) per column; units in the label.
+FORMATS = {"frame": ("frame", "%d"), "time_s": ("time (s)", "%.2f"), "worm": ("worm", "%d"),
+           "head_x": ("head x (px)", "%.1f"), "head_y": ("head y (px)", "%.1f"), "tail_x": ("tail x (px)", "%.1f"),
+           "tail_y": ("tail y (px)", "%.1f"), "centroid_x": ("centroid x (px)", "%.1f"),
+           "centroid_y": ("centroid y (px)", "%.1f"), "length_px": ("length (px)", "%.1f"),
+           "head_tail_px": ("head-tail (px)", "%.1f"), "curvature_deg": ("curvature (°)", "%.1f"),
+           "speed_px_s": ("speed (px/s)", "%.1f"), "head_confidence": ("head confidence (0-1)", "%.2f"),
+           "length_mm": ("length (mm)", "%.3f"), "head_tail_mm": ("head-tail (mm)", "%.3f"),
+           "speed_mm_s": ("speed (mm/s)", "%.3f")}
 SUMMARY_COLUMNS = ["frame", "time_s", "worm", "status", "note", "head_x", "head_y", "tail_x", "tail_y", "centroid_x",
                    "centroid_y", "length_px", "head_tail_px", "curvature_deg", "speed_px_s", "direction",
-                   "head_confidence"]
+                   "head_confidence", "length_mm", "head_tail_mm", "speed_mm_s"]
+
+
+def frame_offset(result) -> int:
+    """What to add to the engine's frame numbers to show them: 1 for position numbering (from 0), else 0.
+
+    Frames numbered by their file names keep those numbers; frames numbered by position are shown from 1.
+    """
+    return 1 if result.numbering == "position" else 0
+
+
+def shown_table(result) -> pd.DataFrame:
+    """The result table as the user sees it (page and CSV): frames numbered from 1 when by position."""
+    return result.table.assign(frame=result.table["frame"] + frame_offset(result))
 
 
 @dataclass(frozen=True)
@@ -82,37 +106,47 @@ def run_tracking(page_input: PageInput, config: TrackConfig):
     key = ("trk_result", page_input.key, config)
     results = st.session_state.setdefault("_trk_results", {})
     if key not in results:
-        report = common.progress_bar("Tracking worms...")
-        with common.guard("tracking"):
+        slot = st.empty()  # the progress bar goes once tracking is done
+        with common.guard("tracking"), slot.container():
+            report = common.progress_bar("Tracking worms...")
             results.clear()  # keep one result: tables can be large
             results[key] = track(page_input.path, config, progress=report)
+        slot.empty()
     return results[key]
 
 
 def frame_view(page_input: PageInput, result) -> None:
     table = result.table
     st.subheader("Frames with skeletons, heads and ids")
-    numbers = result.frame_numbers
+    offset = frame_offset(result)
+    numbers = result.frame_numbers + offset  # as shown
     first, last = int(numbers[0]), int(numbers[-1])
     if result.numbering == "file names":
         st.caption(f"Frames are numbered by their file names ({first}-{last}); gaps in the numbering stay gaps "
                    "in the table and in time.")
     else:
-        st.caption(f"Frames are numbered by position ({first}-{last}).")
-    chosen = st.slider("Frame", first, max(first, last), value=first, key="trk_frame")
+        st.caption(f"Frames are numbered from 1 ({first}-{last}; frame 1 = the first frame), here, in the table and "
+                   "in the CSV; worms from 1.")
+    wanted = min(max(common.param("trk_frame", first, int), first), max(first, last))
+    chosen = st.slider("Frame", first, max(first, last), value=wanted, key="trk_frame")
+    common.set_param("trk_frame", chosen)
     # a number in a gap of the numbering shows the nearest frame that exists
     number = int(numbers[int(abs(numbers - chosen).argmin())])
     with common.guard("reading the frame"):
-        frame = read_frame(page_input.path, number)
+        frame = read_frame(page_input.path, number - offset)
     scale = 1 if max(frame.shape[:2]) >= 240 else 3
     gap = f" (there is no frame {chosen}: nearest shown)" if number != chosen else ""
-    st.image(draw_frame(frame, table[table["frame"] == number], scale),
-             caption=f"Frame {number} ({number / result.fps:.2f} s){gap}. Dot = head; coiled or touching worms "
+    rows = table[table["frame"] == number - offset]
+    seconds = float(rows["time_s"].iloc[0]) if len(rows) else (number - offset) / result.fps
+    st.image(draw_frame(frame, rows, scale),
+             caption=f"Frame {number} ({seconds:.2f} s){gap}. Dot = head; coiled or touching worms "
                      "show their status instead of a skeleton.")
     if st.button("Render the overlay video", key="trk_render"):
         out = common.session_dir() / f"overlay-{hashlib.sha1(page_input.key.encode()).hexdigest()[:12]}.mp4"
-        with common.guard("rendering the overlay"):
+        slot = st.empty()
+        with common.guard("rendering the overlay"), slot.container():
             write_overlay(page_input.path, table, out, fps=result.fps, progress=common.progress_bar("Rendering..."))
+        slot.empty()
         st.session_state["trk_overlay"] = str(out)
     overlay = st.session_state.get("trk_overlay")
     if overlay and Path(overlay).exists():
@@ -123,24 +157,26 @@ def frame_view(page_input: PageInput, result) -> None:
 def charts(result) -> None:
     table = result.table
     worms = sorted(table["worm"].unique().tolist())
-    chosen = st.multiselect("Worms", worms, default=worms[:5], key="trk_worms")
+    wanted = [int(w) for w in common.param("trk_worms", "").split(",") if w.strip().isdigit() and int(w) in worms]
+    chosen = st.multiselect("Worms (numbered from 1)", worms, default=wanted or worms[:5], key="trk_worms")
+    common.set_param("trk_worms", ",".join(str(w) for w in chosen))
     data = table[table["worm"].isin(chosen)].assign(worm=lambda d: d["worm"].astype(str))
-    colours = {str(w): "rgb" + str(PALETTE[(w - 1) % len(PALETTE)]) for w in worms}
+    colours = {str(w): style.label_plotly(w) for w in worms}
     unit = "mm" if result.table.columns.str.endswith("_mm").any() else "px"
-    measures = [("head_tail", "Head-tail distance"), ("curvature_deg", "Curvature (mean bend, degrees)"),
-                ("speed", "Speed")]
+    measures = [(f"head_tail_{unit}", "Head-tail distance", f"head-tail distance ({unit})"),
+                ("curvature_deg", "Curvature (mean bend)", "curvature (degrees)"),
+                (f"speed_{unit}_s", "Speed", f"speed ({unit}/s)")]
     tabs = st.tabs([m[1] for m in measures] + ["Trajectories"])
-    for tab, (column, title) in zip(tabs, measures):
-        if column != "curvature_deg":
-            column = f"{column}_{unit}" if column == "head_tail" else f"speed_{unit}_s"
+    for tab, (column, title, axis) in zip(tabs, measures):
         with tab:
             fig = px.line(data, x="time_s", y=column, color="worm", color_discrete_map=colours,
-                          labels={"time_s": "time (s)", column: column.replace("_", " ")}, title=title)
+                          labels={"time_s": "time (s)", column: axis}, title=title)
             st.plotly_chart(fig, key=f"trk_chart_{column}")
     with tabs[-1]:
         height, width = result.shape
         fig = px.line(data.dropna(subset=["centroid_x"]), x="centroid_x", y="centroid_y", color="worm",
-                      color_discrete_map=colours, title="Centroid paths on the plate (pixels)")
+                      color_discrete_map=colours, title="Centroid paths on the plate (pixels)",
+                      labels={"centroid_x": "x (px)", "centroid_y": "y (px, down)"})
         fig.update_yaxes(range=[height, 0], scaleanchor="x")
         fig.update_xaxes(range=[0, width])
         if result.crops:
@@ -174,10 +210,23 @@ def main() -> None:
     st.subheader("Behaviour over time")
     charts(result)
     st.subheader("Table")
-    st.dataframe(table[[c for c in SUMMARY_COLUMNS if c in table]], hide_index=True, key="trk_table")
+    shown = shown_table(result)
+    columns = [c for c in SUMMARY_COLUMNS if c in shown]
+    empty = [c for c in columns if shown[c].isna().all() or (shown[c].astype(str).str.strip() == "").all()]
+    columns = [c for c in columns if c not in empty]
+    config = {c: st.column_config.NumberColumn(label, format=fmt) for c, (label, fmt) in FORMATS.items()
+              if c in columns}
+    st.dataframe(shown[columns], hide_index=True, key="trk_table", column_config=config)
+    hidden = f" Columns with no value here are hidden: {', '.join(empty)}." if empty else ""
+    scale = "" if unit_given(shown) else " Give pixels per mm in Settings to get lengths and speeds in mm too."
+    st.caption("Positions and lengths in pixels (0.1 px), speeds per second, curvature in degrees; frames and "
+               f"worms numbered from 1.{scale}{hidden}")
     st.download_button("Download the full table (CSV, with midlines and curvature profiles)",
-                       table.to_csv(index=False, float_format="%.3f").encode(), file_name="track.csv",
+                       shown.to_csv(index=False, float_format="%.3f").encode(), file_name="track.csv",
                        mime="text/csv", key="trk_csv")
 
+
+def unit_given(table: pd.DataFrame) -> bool:
+    return bool(table.columns.str.endswith("_mm").any())
 
 main()

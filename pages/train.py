@@ -18,7 +18,7 @@ from devocore.train import compare, user_data
 from devocore.train.augment import preview
 from devocore.train.job import Job
 from devocore.train.segmentation import LOSSES, TrainConfig
-from pages import common
+from pages import common, train_channels
 
 SCRATCH = "(from scratch)"
 SOURCES = ["Example", "Upload a ZIP", "Server folder"]
@@ -32,6 +32,17 @@ def _example_folder(task: str, n: int = 12, size: int = 128) -> tuple[str, str]:
     folder = Path(tempfile.gettempdir()) / f"devoscope-train-example-{task}-{n}-{size}"
     images, masks = user_data.example_dataset(folder, n=n, size=size, task=task)
     return str(images), str(masks)
+
+
+def _choice(key: str, options: list, default):
+    """Index of the URL's value for a selectbox/radio (the shared link restores the choice)."""
+    return common.choice_index(options, common.param(key, default, type(default)), options.index(default)
+                               if default in options else 0)
+
+
+def _number(key: str, default, low, high, cast=float):
+    """The URL's value for a number widget, kept inside the widget's range."""
+    return min(high, max(low, common.param(key, default, cast)))
 
 
 def _server_folder(text: str) -> Path:
@@ -83,12 +94,16 @@ with left:
                            index=common.choice_index(SOURCES, common.param("train_source", "Example")))
     common.set_param("train_source", source_kind)
 with right:
-    mask_kind = st.radio("Masks", ["binary (black/white)", "instance labels (one number per cell)"],
-                         key="train_mask_kind", horizontal=True)
+    mask_kinds = ["binary (black/white)", "instance labels (one number per cell)"]
+    mask_kind = st.radio("Masks", mask_kinds, key="train_mask_kind", horizontal=True,
+                         index=1 if common.param("train_masks_are", "binary") == "labels" else 0)
     binary = mask_kind.startswith("binary")
-    group_by = st.text_input("Group files by (regular expression, optional)", "", key="train_group_by",
+    common.set_param("train_masks_are", "binary" if binary else "labels")
+    group_by = st.text_input("Group files by (regular expression, optional)", common.param("train_group_by", ""),
+                             key="train_group_by",
                              help="e.g. ^(emb\\d+) keeps all files of one embryo on the same side of the "
                                   "train/validation split")
+    common.set_param("train_group_by", group_by)
 
 with common.guard("reading the data"):
     if source_kind == "Example":
@@ -131,28 +146,40 @@ st.subheader("2. Settings")
 seg_models = [m.name for m in registry.list_models("segmentation")]  # not cached: a save adds one
 starts = [m for m in seg_models if task in m] + [m for m in seg_models if task not in m] + [SCRATCH]
 c1, c2, c3, c4 = st.columns(4)
-start_model = c1.selectbox("Start from", starts, key="train_start",
+start_model = c1.selectbox("Start from", starts, key="train_start", index=_choice("train_start", starts, starts[0]),
                            help="fine-tuning a shipped model needs far fewer images than training from scratch")
 if start_model == SCRATCH:
-    size = int(c1.selectbox("Network input size", [64, 128, 256, 512], index=2, key="train_size"))
+    size = int(c1.selectbox("Network input size", [64, 128, 256, 512], index=_choice("train_size", [64, 128, 256, 512],
+                                                                                     256), key="train_size"))
+    common.set_param("train_size", size)
     encoder_note = "an FPN with a ResNet-18 encoder, no pre-trained weights"
 else:
     size = int(registry.find_model(start_model).card.get("input_size", 256))
     encoder_note = f"{start_model}'s network"
 c1.caption(f"{encoder_note}; images are resized to {size} x {size} px, as at inference.")
-epochs = c2.number_input("Most epochs", 1, 500, 20, key="train_epochs")
-steps = c2.number_input("Batches per epoch", 1, 1000, 20, key="train_steps")
-batch = c2.selectbox("Batch size", [2, 4, 8, 16], index=2, key="train_batch")
-lr = c3.number_input("Learning rate", 1e-6, 1.0, float(st.session_state.get("train_lr_value", 1e-3)),
+epochs = c2.number_input("Most epochs", 1, 500, _number("train_epochs", 20, 1, 500, int), key="train_epochs")
+steps = c2.number_input("Batches per epoch", 1, 1000, _number("train_steps", 20, 1, 1000, int), key="train_steps")
+batch = c2.selectbox("Batch size", [2, 4, 8, 16], index=_choice("train_batch", [2, 4, 8, 16], 8), key="train_batch")
+lr = c3.number_input("Learning rate", 1e-6, 1.0,
+                     float(st.session_state.get("train_lr_value", _number("train_lr", 1e-3, 1e-6, 1.0))),
                      format="%.2e", key="train_lr")
 schedule = c3.selectbox("Schedule", ["plateau", "onecycle"], key="train_schedule",
+                        index=_choice("train_schedule", ["plateau", "onecycle"], "plateau"),
                         help="plateau: halve the rate when validation stops improving; onecycle: warm up, then anneal")
-patience = c3.number_input("Early stopping patience (epochs)", 1, 100, 6, key="train_patience")
-loss = c4.selectbox("Loss", list(LOSSES), key="train_loss")
-fg_weight = c4.slider("Foreground weight (BCE)", 0.25, 8.0, 1.0, 0.25, key="train_fg_weight",
+patience = c3.number_input("Early stopping patience (epochs)", 1, 100, _number("train_patience", 6, 1, 100, int),
+                           key="train_patience")
+loss = c4.selectbox("Loss", list(LOSSES), key="train_loss", index=_choice("train_loss", list(LOSSES), list(LOSSES)[0]))
+fg_weight = c4.slider("Foreground weight (BCE)", 0.25, 8.0, _number("train_fg_weight", 1.0, 0.25, 8.0), 0.25,
+                      key="train_fg_weight",
                       help="above 1: fewer missed pixels, more false ones (over- rather than under-segmentation)")
-strength = c4.slider("Augmentation strength", 0.0, 1.0, 0.7, 0.1, key="train_aug")
-val_fraction = c4.slider("Validation share", 0.1, 0.5, 0.2, 0.05, key="train_val_fraction")
+strength = c4.slider("Augmentation strength", 0.0, 1.0, _number("train_aug", 0.7, 0.0, 1.0), 0.1, key="train_aug")
+val_fraction = c4.slider("Validation share", 0.1, 0.5, _number("train_val_fraction", 0.2, 0.1, 0.5), 0.05,
+                         key="train_val_fraction")
+for key, value in (("train_start", start_model), ("train_epochs", int(epochs)), ("train_steps", int(steps)),
+                   ("train_batch", int(batch)), ("train_lr", f"{lr:.3g}"), ("train_schedule", schedule),
+                   ("train_patience", int(patience)), ("train_loss", loss), ("train_fg_weight", f"{fg_weight:g}"),
+                   ("train_aug", f"{strength:g}"), ("train_val_fraction", f"{val_fraction:g}")):
+    common.set_param(key, value)
 crop = min(128, size) if size >= 128 else size
 cfg = TrainConfig(task=task, epochs=int(epochs), steps=int(steps), batch=int(batch), crop=crop, size=size,
                   lr=float(lr), patience=int(patience), loss=loss, fg_weight=float(fg_weight), schedule=schedule,
@@ -162,14 +189,18 @@ with common.guard("splitting the data"):
 st.caption(f"Split by {'group' if group_by else 'file'}: {len(source.train_set)} for training, "
            f"{len(source.val_set)} for validation ({', '.join(source.val_set.names[:6])}"
            f"{' ...' if len(source.val_set) > 6 else ''}).")
+train_channels.render(source.val_set.images[0], source.val_set.masks[0], task)  # multi-channel, fg weight (#30)
 
 # ----------------------------------------------------------------------------- 3. augmentation preview
 with st.expander("3. Augmentation preview", expanded=False):
-    k = st.slider("Image", 0, len(dataset) - 1, 0, key="train_preview_index")
+    number = st.slider("Image", 1, len(dataset), min(len(dataset), max(1, common.param("train_preview", 1, int))),
+                       key="train_preview_index", help="images are numbered from 1, in name order")
+    common.set_param("train_preview", number)
+    k = number - 1
     image = dataset.images[k]
     grid = preview(image, user_data.target(task, dataset.masks[k], binary), n=8, strength=strength, seed=k)
-    st.image(grid, caption=f"8 augmented versions of {dataset.names[k]} (red: the mask's outline, moved with the "
-                           "image)", width="stretch")
+    st.image(grid, caption=f"8 augmented versions of image {number} of {len(dataset)}, {dataset.names[k]} (red: "
+                           "the mask's outline, moved with the image)", width="stretch")
 
 # ----------------------------------------------------------------------------- 4. learning-rate finder
 with st.expander("4. Learning-rate finder", expanded=False):
@@ -181,8 +212,9 @@ with st.expander("4. Learning-rate finder", expanded=False):
 
         with common.guard("the learning-rate finder"):
             net = build(cfg)[0] if start_model == SCRATCH else ui_cache.model(start_model, "cpu")
-            st.session_state["train_lr_result"] = find_lr(net, source, loss=loss, fg_weight=fg_weight,
-                                                          progress=common.progress_bar("Sweeping..."))
+            bar = common.progress_bar("Sweeping...")
+            st.session_state["train_lr_result"] = find_lr(net, source, loss=loss, fg_weight=fg_weight, progress=bar)
+            bar.done()
     found = st.session_state.get("train_lr_result")
     if found is not None:
         fig = go.Figure(go.Scatter(x=found.rates, y=found.losses, mode="lines", name="loss"))
@@ -210,13 +242,23 @@ with st.expander("5. Hyperparameter search (Optuna)", expanded=False):
 
         with common.guard("the search"):
             start = None if start_model == SCRATCH else ui_cache.model(start_model, "cpu")
+            bar = common.progress_bar("Searching...")
             st.session_state["train_tune_result"] = tune(replace(cfg, epochs=int(trial_epochs)), make_source,
-                                                         int(trials), start,
-                                                         progress=common.progress_bar("Searching..."))
+                                                         int(trials), start, progress=bar)
+            bar.done(f"{int(trials)} trials run.")
     tuned = st.session_state.get("train_tune_result")
     if tuned is not None:
-        st.dataframe(tuned.trials, hide_index=True, key="train_trials_table")
-        st.caption(f"Best validation IoU {tuned.best_iou:.3f} with {tuned.best_params}.")
+        trials_shown = tuned.trials.assign(number=tuned.trials["number"] + 1) if "number" in tuned.trials \
+            else tuned.trials
+        st.dataframe(trials_shown, hide_index=True, key="train_trials_table", column_config={
+            "number": st.column_config.NumberColumn("trial", help="numbered from 1"),
+            "val_iou": st.column_config.NumberColumn("validation IoU", format="%.3f"),
+            "lr": st.column_config.NumberColumn("learning rate", format="%.1e"),
+            "fg_weight": st.column_config.NumberColumn("foreground weight", format="%.2f"),
+            "aug_strength": st.column_config.NumberColumn("augmentation", format="%.2f"),
+            "seconds": st.column_config.NumberColumn("time (s)", format="%.1f")})
+        best = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in tuned.best_params.items())
+        st.caption(f"Best validation IoU {tuned.best_iou:.3f} with {best}.")
         if tuned.best_params and st.button("Use the best learning rate", key="train_tune_use"):
             st.session_state["train_lr_value"] = tuned.best_params["lr"]
             st.session_state.pop("train_lr", None)
@@ -229,7 +271,8 @@ b1, b2 = st.columns(2)
 if b1.button("Start training", key="train_start_button", type="primary", disabled=bool(job and job.running)):
     out = common.session_dir() / f"checkpoint-{len(st.session_state.get('train_runs', [])) + 1}"
     st.session_state["train_job"] = job = _start_training(cfg, source, start_model, out)
-    st.session_state["train_job_info"] = {"out": str(out), "start": start_model, "task": task, "size": size}
+    st.session_state["train_job_info"] = {"out": str(out), "start": start_model, "task": task, "size": size,
+                                          "epochs": int(epochs)}
     st.session_state.setdefault("train_runs", []).append(str(out))
 if b2.button("Stop (keep the best so far)", key="train_stop_button", disabled=not (job and job.running)):
     job.stop()
@@ -242,7 +285,13 @@ def _live() -> None:
         st.info("Set the options above and start training.")
         return
     fraction, message = job.progress
-    st.progress(min(1.0, fraction), text=("stopping... " if job.stopping and job.running else "") + message)
+    if job.running:
+        st.progress(min(1.0, fraction), text=("stopping... " if job.stopping else "") + message)
+    elif job.result is not None:  # finished: the bar is full, and says why it ended before the last epoch
+        run = int(job.result["epochs"])
+        most = int(st.session_state["train_job_info"].get("epochs", run))
+        why = ("stopped by you" if job.stopping else "stopped early (validation stopped improving)")
+        st.progress(1.0, text=f"{why} at epoch {run} of {most}" if run < most else f"all {most} epochs done")
     if job.history:
         history = pd.DataFrame(job.history)
         a, b = st.columns(2)
@@ -281,11 +330,16 @@ if st.button("Compare", key="train_compare") or "train_compare_table" in st.sess
             for name in others:
                 models[name] = ui_cache.model(name, "cpu")
             models["classical baseline"] = compare.BASELINE
-            st.session_state["train_compare_table"] = compare.compare(
-                models, source.validation_pairs(), task, progress=common.progress_bar("Scoring..."))
+            bar = common.progress_bar("Scoring...")
+            st.session_state["train_compare_table"] = compare.compare(models, source.validation_pairs(), task,
+                                                                      progress=bar)
+            bar.done()
             st.session_state["train_compare_for"] = (info["out"], tuple(others))
     table = st.session_state["train_compare_table"]
-    st.dataframe(table, hide_index=True, key="train_compare_df")
+    st.dataframe(table, hide_index=True, key="train_compare_df", column_config={
+        **{c: st.column_config.NumberColumn(c if c != "iou" else "IoU", format="%.3f")
+           for c in ("iou", "dice", "f1", "precision", "recall")},
+        "images": st.column_config.NumberColumn("images", format="%d")})
     st.download_button("Comparison (CSV)", table.to_csv(index=False), "comparison.csv", "text/csv",
                        key="train_compare_dl")
 
@@ -310,5 +364,5 @@ if st.button("Save to my models", key="train_save"):
 saved = st.session_state.get("train_saved")
 if saved:
     st.success(f"Saved as '{saved}' in {config.user_model_dir()}. The Segmentation view lists it now.")
-    st.page_link("pages/segmentation.py", label=f"Segment with {saved}", icon=":material/blur_on:",
+    st.page_link(str(common.PAGES_DIR / "segmentation.py"), label=f"Segment with {saved}", icon=":material/blur_on:",
                  query_params={"seg_model": saved})

@@ -34,3 +34,41 @@ def test_batch_page_refuses_folders_outside_the_data_root(tmp_path, monkeypatch)
     at.radio(key="batch_source").set_value("A folder on this server").run()
     at.text_input(key="batch_dir").set_value("/etc").run()
     assert "outside" in at.error[0].value
+
+
+def test_batch_page_reports_unfit_files_as_skipped_with_reasons_and_previews_results(tmp_path, monkeypatch):
+    import cv2
+    import pytest
+
+    from devocore import config
+    from devocore.simulate import embryo
+
+    if not (config.SHIPPED_MODEL_DIR / "nucleus").is_dir():
+        pytest.skip("no nucleus model")
+    monkeypatch.setenv("DEVOCORE_DATA_DIR", str(tmp_path))
+    (tmp_path / "exp").mkdir()
+    image, mask = embryo.nucleus_slice(3, size=128)
+    cv2.imwrite(str(tmp_path / "exp" / "slice.png"), image)
+    cv2.imwrite(str(tmp_path / "exp" / "slice_mask.png"), mask.astype(np.uint16))
+    Image.fromarray(np.full((32, 32), 7, np.uint8)).save(tmp_path / "exp" / "flat.png")
+    (tmp_path / "exp" / "clip.avi").write_bytes(b"RIFF")  # a video: the track task takes it, not this image
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.switch_page("pages/batch.py").run()
+    at.radio(key="batch_source").set_value("A folder on this server").run()
+    at.text_input(key="batch_dir").set_value("exp").run()
+    at.selectbox(key="batch_task").set_value("track").run()
+    assert any("1 file(s) to process; 3 of another kind will be skipped" in m.value for m in at.markdown)
+    at.selectbox(key="batch_task").set_value("nucleus").run()
+    assert any("4 file(s) to process." in m.value for m in at.markdown)
+    assert at.query_params["batch_task"] == "nucleus" and at.query_params["batch_dir"] == "exp"
+    at.button(key="batch_start").click().run()
+    assert not at.exception
+    assert "4 files: 1 ok, 1 failed, 2 skipped (0 already done, 2 not fitting the task)" in at.warning[0].value
+    table = at.dataframe[0].value.set_index("file")
+    assert table.loc["flat.png", "reason"] == "one value (7) in every pixel: an empty image"
+    assert table.loc["slice_mask.png", "reason"].startswith("a label or mask image")
+    assert table.loc["slice.png", "status"] == "ok" and table.loc["slice.png", "seconds"].endswith(" s")
+    assert any(c.value.startswith("Finished: 4 file(s), 1 processed") for c in at.caption)  # the bar is gone
+    assert len(at.get("progress")) == 0
+    assert at.subheader[0].value == "Preview of the first 1 result(s)"
+    assert len(at.get("image")) == 1

@@ -9,6 +9,7 @@ from tests.badinputs import KIND, make_corpus
 # command template -> kinds of bad input it reads; {f} is the bad file, {out} a fresh folder
 COMMANDS = {
     "segment": (["segment", "nucleus", "{f}", "--out", "{out}"], {"image", "video"}),
+    "subimages": (["subimages", "{f}", "--masks", "{f}", "--out", "{out}"], {"image"}),
     "lineage": (["lineage", "{f}", "--out", "{out}/preds.csv"], {"image", "video"}),
     "track": (["track", "{f}", "--out", "{out}/track.csv"], {"video"}),
     "forecast": (["forecast", "{f}", "--target", "value", "--horizon", "5", "--out", "{out}/f.csv"], {"table"}),

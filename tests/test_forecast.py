@@ -90,7 +90,7 @@ def test_the_wave_weight_per_step_is_the_least_squares_blend_clipped_to_0_1():
     # step 1: the truth is the wave; step 2: halfway; step 3: beyond the AR side (clipped to 0)
     truth = np.stack([wave[:, 0], 0.5 * (ar[:, 1] + wave[:, 1]), ar[:, 2] - 0.3 * (wave[:, 2] - ar[:, 2])], axis=1)
     messages = []
-    blended, weight = fc._blend_with_wave(lambda o: ar[o], lambda o: wave[o], origins, truth, 1.0, messages)
+    blended, weight = fc.blend_with_wave(lambda o: ar[o], lambda o: wave[o], origins, truth, 1.0, messages)
     np.testing.assert_allclose(weight, [1.0, 0.5, 0.0], atol=1e-12)
     np.testing.assert_allclose(blended(origins)[:, :2], truth[:, :2], atol=1e-12)
     assert "blend" in messages[0]
@@ -142,7 +142,7 @@ def test_persistence_on_a_sine_gives_the_analytic_error():
     period, horizon = 50, 10
     y = np.sin(2 * np.pi * np.arange(5000) / period)
     origins = np.arange(100, 4900)
-    truth = fc._truth(y, origins, horizon)
+    truth = fc.truth_windows(y, origins, horizon)
     mae, _ = fc.errors_per_step(fc.persistence_forecast(y, origins, horizon), truth)
     # E|sin(w(t+h)) - sin(wt)| over a uniform phase = 2 |sin(w h / 2)| * 2 / pi
     expected = 4 / np.pi * np.abs(np.sin(np.pi * np.arange(1, horizon + 1) / period))
@@ -155,7 +155,7 @@ def test_ar_on_a_sine_is_exact_and_seasonal_naive_too():
     coef = fc.fit_ar(y, 2)
     np.testing.assert_allclose(coef, [0.0, 2 * np.cos(w), -1.0], atol=1e-8)
     origins = np.arange(50, 500)
-    truth = fc._truth(y, origins, 30)
+    truth = fc.truth_windows(y, origins, 30)
     assert np.max(np.abs(fc.ar_forecast(y, coef, origins, 30) - truth)) < 1e-6
     assert fc.dominant_period(y) == 25
     assert np.max(np.abs(fc.seasonal_naive_forecast(y, origins, 30, 25) - truth)) < 1e-9
@@ -166,7 +166,7 @@ def test_ar_recovers_an_ar2_process_and_its_one_step_error():
     coef = fc.fit_ar(y[:3000], 2)
     np.testing.assert_allclose(coef[1:], [0.6, -0.3], atol=0.04)
     origins = np.arange(3000, 3990)
-    mae, _ = fc.errors_per_step(fc.ar_forecast(y, coef, origins, 3), fc._truth(y, origins, 3))
+    mae, _ = fc.errors_per_step(fc.ar_forecast(y, coef, origins, 3), fc.truth_windows(y, origins, 3))
     assert mae[0] == pytest.approx(0.5 * np.sqrt(2 / np.pi), rel=0.08)  # noise sigma * sqrt(2/pi)
     assert mae[0] < mae[1] <= mae[2] * 1.05
 

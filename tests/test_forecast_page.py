@@ -67,3 +67,33 @@ def test_forecast_page_reports_each_rolling_fold_and_says_where_the_network_lose
     assert any("worst fold" in m.value for m in at.markdown)
     losing = (folds["LSTM / linear AR"] >= 1.0).any()
     assert losing == any("does **not** beat linear AR" in w.value for w in at.warning)
+
+
+def test_forecast_page_shows_the_band_coverage_beside_its_nominal_value_and_titles_every_axis():
+    import json
+
+    from devocore.forecast import coverage as fcov
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/forecast.py")
+    # a shared link with these settings (horizon, lookback, epochs, ensemble, hidden units)
+    for key, value in (("fc_h", "5"), ("fc_lb", "12"), ("fc_ep", "1"), ("fc_ens", "1"), ("fc_hid", "8")):
+        at.query_params[key] = value
+    at.run()
+    assert at.number_input(key="fc_hidden").value == 8 and at.number_input(key="fc_epochs").value == 1
+    at.button(key="fc_train").click().run()
+    assert not at.exception and not at.error
+    assert not at.get("progress")  # the finished bar is gone
+    metrics = {m.label: m.value for m in at.metric}
+    shown = next(v for k, v in metrics.items() if k.startswith("10-90 % band"))
+    assert metrics["Nominal (what a right band holds)"] == "80 %"
+    coverage = int(shown.rstrip(" %")) / 100
+    flagged = any("10-90 % band holds" in w.value for w in at.warning)
+    assert flagged == (fcov.coverage_warning(coverage) is not None)  # flagged exactly when far from 80 %
+    for index, chart in enumerate(at.get("plotly_chart")):
+        layout = json.loads(chart.proto.spec)["layout"]
+        assert layout["xaxis"].get("title", {}).get("text"), index
+        assert layout["yaxis"].get("title", {}).get("text"), index
+    captions = " ".join(c.value for c in at.caption)
+    assert "Pinball (quantile) loss:" in captions and "AR order:" in captions
+    assert at.select_slider(key="fc_origin").format_func(at.select_slider(key="fc_origin").value).startswith("step ")

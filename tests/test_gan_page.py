@@ -61,3 +61,26 @@ def test_gan_page_shows_lineage_populations_when_a_lineage_model_exists():
     at = _open({"model": "tiny-page-gan2", "n": "2"})
     assert not at.exception and not at.error
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 2
+
+
+def test_gan_samples_are_large_numbered_with_the_seed_and_the_training_data_is_named():
+    import json
+
+    from devocore import style
+    from tests.test_gan import _tiny_lineage_model
+
+    torch.set_num_threads(1)
+    _tiny_model("tiny-page-gan3")
+    _tiny_lineage_model(Path(os.environ["DEVOCORE_MODEL_DIR"]) / "lineage-tiny")
+    at = _open({"model": "tiny-page-gan3", "n": "5", "seed": "7", "seed_b": "11", "steps": "6"})
+    assert not at.exception and not at.error
+    assert any("**Trained on:** noise" in m.value for m in at.markdown)  # from the card's training_data
+    captions = [img.caption for e in at.get("image") for img in e.proto.imgs if img.caption.startswith("sample")]
+    assert captions == [f"sample {k} · seed 7" for k in range(1, 6)]  # one picture each (drawn width: browser test)
+    # the link's interpolation seeds and frames are restored
+    assert at.number_input(key="gan_seed_b").value == 11 and at.slider(key="gan_steps").value == 6
+    # the populations: samples numbered from 1, lineage colours from devocore.style
+    assert at.dataframe[0].value["sample"].tolist() == [1, 2, 3, 4, 5]
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    colours = {t["name"]: t["marker"]["color"] for t in spec["data"]}
+    assert colours["C"] == style.lineage_hex("C") and colours["M (MS)"] == style.lineage_hex("M")

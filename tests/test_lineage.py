@@ -12,6 +12,7 @@ import torch
 
 from devocore import lineage, nets, registry
 from devocore.lineage import LINEAGES, LineageConfig, StageCurves
+from devocore.simulate import epic_movie as em
 from devocore.train import lineage as tl
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,8 +55,8 @@ def tiny_net():
 
 @pytest.fixture(scope="module")
 def movie():
-    shots = tl.toy_snapshots(toy_curves(), n_frames=12, seed=3)
-    return tl.render_movie(shots, seed=1), tl.movie_truth(shots)
+    shots = em.toy_snapshots(toy_curves(), n_frames=12, seed=3)
+    return em.render_movie(shots, seed=1), em.movie_truth(shots)
 
 
 def test_network_has_seven_outputs_and_carries_its_curves(tiny_net):

@@ -73,4 +73,29 @@ def test_real_example_is_shown_with_its_exact_populations_and_a_stage_band(tmp_p
     assert not at.exception and not at.error
     assert any("display only" in c.value for c in at.caption)
     assert any("nMAE" in h.value and "207 frames" in h.value for h in at.subheader)  # frames 4-210 annotated
+    assert any("(baseline 0." in h.value for h in at.subheader)  # the error stands beside its baseline
     assert any(m.label.startswith("Stage") for m in at.metric)
+
+
+def test_lineage_chart_comes_first_with_plain_log_ticks_and_a_legend_beside_the_plot(tmp_path, monkeypatch):
+    import json
+
+    at, _inputs = _page_with_tiny_model(tmp_path, monkeypatch)
+    assert not at.exception and not at.error
+    def walk(node):  # the page's elements in the order they are drawn
+        yield node
+        for child in getattr(node, "children", {}).values():
+            yield from walk(child)
+
+    types = [getattr(e, "type", "") for e in walk(at.main)]
+    assert types.index("plotly_chart") < types.index("metric")  # the chart is drawn before the frame's numbers
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    axis = spec["layout"]["yaxis"]
+    plain = ["1", "2", "5", "10", "20", "50", "100", "200", "500", "1000"]
+    assert axis["type"] == "log" and axis["ticktext"] == plain[:len(axis["ticktext"])]
+    assert len(axis["ticktext"]) >= 5 and axis["tickvals"] == [int(t) for t in axis["ticktext"]]
+    assert spec["layout"]["legend"]["x"] > 1  # right of the plot, not over an axis title
+    names = [t["name"] for t in spec["data"] if t.get("showlegend", True)]
+    assert len(names) <= 11 and "annotated (dotted)" in names  # one entry per lineage, not two
+    assert any("numbered from 1" in c.value for c in at.caption)
+    assert not at.get("progress")  # the finished progress bar is gone

@@ -91,6 +91,7 @@ TEMP_ALLOWED = {
     "pages/common.py": "session_dir() itself",
     "pages/simulator.py": "TemporaryDirectory for the simulator's own video, deleted at once",
     "pages/train.py": "a cache of the simulated example pairs (generated, no user data)",
+    "pages/train_channels.py": "a cache of the simulated multi-channel examples (generated, no user data)",
 }
 
 

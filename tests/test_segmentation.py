@@ -90,7 +90,7 @@ def test_baseline_finds_bright_blobs():
 
 
 def test_a_resampled_slice_is_the_same_scene_with_a_cleaner_background():
-    from devocore.train.segmentation import sample
+    from devocore.simulate.slices import sample
 
     seed = 900_003
     native, native_labels = sample("nucleus", seed, 128)
@@ -306,7 +306,7 @@ def test_segment_path_writes_image_stack_and_video_outputs(user_model):
     import tifffile
     from PIL import Image
 
-    from devocore.train.segmentation import nucleus_sample
+    from devocore.simulate.slices import nucleus_sample
 
     model = segmentation.load("tiny-nuc")
     cfg = segmentation.SegmentConfig(model="tiny-nuc", threshold=0.5, batch=2)

@@ -4,7 +4,7 @@ import pytest
 
 from devocore import io, segmentation
 from devocore.config import EXAMPLES_DIR
-from devocore.train.segmentation import membrane_sample, nucleus_sample
+from devocore.simulate.slices import membrane_sample, nucleus_sample
 
 SEEDS = range(12)
 

@@ -42,8 +42,32 @@ def test_segmentation_page_stack_example_has_a_slice_slider(tiny_models):
     at.selectbox(key="seg_model").set_value(tiny_models).run()
     at.selectbox(key="seg_example").set_value("Simulated nucleus stack (4 slices)").run()
     assert not at.exception
+    assert at.slider(key="seg_frame").min == 1 and at.slider(key="seg_frame").max == 4
+    assert any("numbered from 1 to 4" in c.value for c in at.caption)
     at.slider(key="seg_frame").set_value(2).run()
-    assert not at.exception and "plane 2" in at.subheader[0].value
+    assert not at.exception and "in slice 2 of 4" in at.subheader[0].value
+    assert at.query_params["seg_frame"] == "2"
+    # the last slice is 4 (not 3), and a single image afterwards drops back to no slider
+    at.slider(key="seg_frame").set_value(4).run()
+    assert "in slice 4 of 4" in at.subheader[0].value
+    at.selectbox(key="seg_example").set_value("Simulated nuclei (seed 1)").run()
+    assert not at.exception and len(at.slider) == 1  # the threshold only
+
+
+def test_segmentation_table_hides_um2_without_a_pixel_size_and_shows_it_with_one(tiny_models):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/segmentation.py").run()
+    at.selectbox(key="seg_model").set_value(tiny_models).run()
+    at.slider(key="seg_threshold").set_value(0.05).run()  # an untrained model: a low threshold gives instances
+    table = at.dataframe[0].value
+    assert "area_um2" not in table.columns and "area_px" in table.columns
+    assert any("Set the pixel size" in c.value for c in at.caption)
+    at.number_input(key="seg_pixel_size").set_value(0.5).run()
+    table = at.dataframe[0].value
+    assert "area_um2" in table.columns
+    if len(table):
+        assert (table["area_um2"] == table["area_px"] * 0.25).all()
+    assert at.query_params["seg_px"] == "0.5"
 
 
 def test_segmentation_page_shows_the_models_measured_accuracy_beside_its_baseline(tmp_path, monkeypatch):
@@ -92,3 +116,28 @@ def test_segmentation_page_picks_the_model_that_fits_each_input_and_remembers_a_
     assert "looks like nuclei" in at.warning[0].value  # the page says the model does not fit the image
     assert pick("nuclei_stack.tif") == "nucleus"  # another input: its own fitting model
     assert pick("nuclei.png") == "membrane"  # back: the choice made for this image is remembered
+
+
+def test_segmentation_page_gives_a_multichannel_model_the_image_channels(tmp_path, monkeypatch):
+    """A model whose card has a channel recipe sees the colour planes (the page's grey view would lose them)."""
+    import numpy as np
+    from PIL import Image
+
+    from devocore import channels, nets
+    from pages import common
+
+    monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path / "models"))
+    card = {"task": "segmentation", "target": "nucleus", "architecture": "fpn",
+            "config": {"encoder": "resnet18", "in_channels": 1, "classes": 1}, "input_size": 64,
+            "training_data": "test", "training_command": "test", "metrics": {}, "channels": channels.text("2")}
+    registry.save_model(nets.build("fpn"), tmp_path / "models" / "blue-only", card)
+    rgb = np.zeros((64, 64, 3), np.uint8)
+    rgb[20:40, 20:40, 2] = 200  # a blue nucleus: channel 2 of 3
+    Image.fromarray(rgb).save(tmp_path / "colour.png")
+    monkeypatch.setattr(common, "examples", lambda kind: {"colour.png": tmp_path / "colour.png"})
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/segmentation.py").run()
+    at.selectbox(key="seg_model").set_value("blue-only").run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert at.subheader and at.subheader[0].value.split()[1] in ("nuclei", "cells", "nucleus", "cell")

@@ -38,3 +38,20 @@ def test_simulator_page_shows_worms():
     at = _page(sim_kind="Worms", simw_frames="10")
     assert not at.exception
     assert "Truth (CSV)" in [b.label for b in at.get("download_button")]
+
+
+def test_simulator_link_restores_frame_and_slice_and_worm_frames_count_from_1():
+    at = _page(sim_frames="30", sim_size="128", sim_seed="5", sim_t="12", sim_z="-3.5", sim_reporter="MS")
+    assert not at.exception
+    assert at.number_input(key="sim_seed").value == 5 and at.selectbox(key="sim_reporter").value == "MS"
+    assert at.slider(key="sim_t").value == 12 and at.slider(key="sim_z").value == -3.5
+    assert any(c.value.startswith("Frames are numbered from 1 to 30") for c in at.caption)
+    at.slider(key="sim_z").set_value(2.0).run()
+    assert at.query_params["sim_z"] == "2"
+
+    at = _page(sim_kind="Worms", simw_frames="10", simw_worms="3", simw_t="4")
+    assert not at.exception
+    assert at.slider(key="simw_t").value == 4
+    truth = at.dataframe[0].value
+    assert set(truth["frame"]) == {4} and sorted(truth["worm"]) == [1, 2, 3]
+    assert any(c.value.startswith("Frames and worms are numbered from 1") for c in at.caption)

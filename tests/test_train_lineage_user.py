@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from devocore import cli, nets, registry
-from devocore.train.lineage import movie_truth, render_movie, toy_snapshots
+from devocore.simulate.epic_movie import movie_truth, render_movie, toy_snapshots
 
 
 @pytest.fixture

@@ -46,6 +46,10 @@ def test_train_page_trains_saves_and_segmentation_uses_the_model():
     job = at.session_state["train_job"]
     assert job.error is None and job.result["epochs"] >= 1
     assert len(job.history) == job.result["epochs"]
+    bar = at.get("progress")[0].proto  # the finished bar is full and says how training ended
+    assert bar.value == 100
+    assert bar.text == ("all 2 epochs done" if job.result["epochs"] == 2 else
+                        f"stopped early (validation stopped improving) at epoch {job.result['epochs']} of 2")
     at.button(key="train_compare").click().run()
     assert not at.exception, at.exception
     table = at.dataframe[-1].value
@@ -81,3 +85,26 @@ def test_train_page_names_bad_data_and_leaves_it_untouched(tmp_path, monkeypatch
     at.text_input(key="train_masks").set_value("../elsewhere").run()
     assert "outside the data folder" in at.error[0].value
     assert tree_hash(tmp_path) == before
+
+
+def test_train_page_settings_come_back_from_a_shared_link():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/train.py")
+    for key, value in {"train_task": "membrane", "train_start": "(from scratch)", "train_size": "128",
+                       "train_epochs": "7", "train_steps": "9", "train_batch": "4", "train_lr": "0.0002",
+                       "train_schedule": "onecycle", "train_patience": "3", "train_fg_weight": "2.5",
+                       "train_aug": "0.4", "train_val_fraction": "0.3", "train_masks_are": "labels",
+                       "train_preview": "3"}.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    assert at.radio(key="train_task").value == "membrane"
+    assert at.radio(key="train_mask_kind").value.startswith("instance labels")
+    assert at.selectbox(key="train_start").value == "(from scratch)" and at.selectbox(key="train_size").value == 128
+    assert at.number_input(key="train_epochs").value == 7 and at.number_input(key="train_steps").value == 9
+    assert at.selectbox(key="train_batch").value == 4 and at.selectbox(key="train_schedule").value == "onecycle"
+    assert at.number_input(key="train_lr").value == 0.0002 and at.number_input(key="train_patience").value == 3
+    assert at.slider(key="train_fg_weight").value == 2.5 and at.slider(key="train_aug").value == 0.4
+    assert at.slider(key="train_val_fraction").value == 0.3
+    assert at.slider(key="train_preview_index").value == 3 and at.slider(key="train_preview_index").min == 1

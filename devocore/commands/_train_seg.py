@@ -26,6 +26,9 @@ def add_arguments(parser, task: str) -> None:
     parser.add_argument("--decoder-channels", type=int, default=256,
                         help="FPN pyramid channels (default 256 as in smp; 64 trains and runs about 1.6x faster)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1; see TrainConfig)")
+    parser.add_argument("--arch", default="fpn", choices=["fpn", "unet34-ps"],
+                        help="network: fpn (FPN, ResNet-18 encoder; default) or unet34-ps (U-Net, ResNet-34 "
+                             "encoder, pixel-shuffle upsampling initialised with ICNR)")
     parser.add_argument("--init", default=None,
                         help="start from this model's weights (a name, e.g. nucleus, or a model folder) to fine-tune")
     parser.add_argument("--out", default=None,
@@ -43,16 +46,21 @@ def run(args, task: str) -> dict:
     cfg = TrainConfig(task=task, epochs=args.epochs, steps=args.steps, batch=args.batch, crop=args.crop,
                       size=args.size, lr=args.lr, patience=args.patience, minutes=args.minutes, seed=args.seed,
                       simulator_share=args.simulator_share, resample_share=args.resample_share,
-                      val_images=args.val_images, decoder_channels=args.decoder_channels, threads=args.threads)
+                      val_images=args.val_images, decoder_channels=args.decoder_channels, threads=args.threads,
+                      arch=args.arch)
     command = "python -m devocore " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
         if sys.argv and sys.argv[0].endswith("__main__.py") else f"python -m devocore train {task}"
     if getattr(args, "images", None):  # the user's own pairs (Train view)
         from devocore.commands import _train_user
 
         return _train_user.run(args, task, cfg, out, command)
+    if getattr(args, "channels", None):
+        from devocore.errors import DevocoreError
+
+        raise DevocoreError("--channels needs your own multi-channel images: add --images and --masks.")
     model = None
     if args.init:
-        model = _initial(args.init)
+        model = initial_model(args.init)
     result = train(cfg, out=out, progress=terminal(f"train {task}"), command=command, model=model)
     result.pop("model")
     print(f"best epoch {result['epoch']}: simulated validation IoU {result['val_iou']:.3f} "
@@ -60,20 +68,14 @@ def run(args, task: str) -> dict:
     return result
 
 
-def _initial(init: str):
+def initial_model(init: str):
     """A model to fine-tune, by name or folder, in fp32 training mode (weights copied before any overwrite)."""
     from pathlib import Path
 
     from devocore import registry, segmentation
 
-    folder = Path(init)
-    if (folder / registry.CARD).exists():
-        info = registry.ModelInfo(folder.name, folder, registry._read_card(folder) or {}, "user")
-        registry.verify(info)
-        state = registry.read_weights(info.weights, f"--init '{folder.name}'")  # before building: fail fast
-        model = registry.build_from_card(info.card)
-        model.load_state_dict(state)
-        model.card = info.card
+    if (Path(init) / registry.CARD).exists():
+        model = registry.load_folder(init, f"--init '{Path(init).name}'")
     else:
         model = segmentation.load(init, "cpu")
     return model.float().train()

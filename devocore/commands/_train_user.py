@@ -37,6 +37,10 @@ def add_arguments(parser) -> None:
                        help="skip the table comparing start model, trained model and the classical baseline")
     group.add_argument("--no-bf16", action="store_true",
                        help="train in float32 on CPUs with native bfloat16 too (default: bf16 autocast there)")
+    group.add_argument("--channels", default=None, metavar="RECIPE",
+                       help="channel recipe for multi-channel images, one part per model input channel, e.g. "
+                            "\"merge(0,1); drop(2,0.5)\" (parts: 0, random(0,1,2), drop(1,0.3), merge(0,2), "
+                            "merge(0:0.2,2:0.5); see docs/multichannel.md); stored in the model card")
     group.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
 
 
@@ -52,18 +56,28 @@ def run(args, task: str, cfg, out: str, command: str) -> dict:
         raise DevocoreError("--images needs --masks (the folder of masks matched to the images by name).")
     model = user_data.start_model(args.from_model, task)
     if model is None and getattr(args, "init", None):  # the segmentation command's own --init (name or folder)
-        from devocore.commands._train_seg import _initial
+        from devocore.commands._train_seg import initial_model
 
-        model = _initial(args.init)
+        model = initial_model(args.init)
         args.from_model = args.init
     size = int(model.card.get("input_size", cfg.size)) if model is not None else cfg.size
     cfg = replace(cfg, size=size, crop=min(cfg.crop, size), loss=args.loss, fg_weight=args.fg_weight,
                   schedule=args.schedule, aug_strength=args.aug_strength, bf16=not args.no_bf16)
     if Path(out).resolve() == Path(args.images).resolve() or Path(out).resolve() == Path(args.masks).resolve():
         raise DevocoreError("--out must not be the image or mask folder: your files are never written to.")
-    dataset = user_data.load_dataset(args.images, args.masks, task, binary=not args.instance_masks,
-                                     group_pattern=args.group_by)
-    source = user_data.prepare(dataset, cfg, args.val_fraction, cfg.seed)
+    recipe = getattr(args, "channels", None) or (model.card.get("channels") if model is not None else None)
+    if recipe:  # multi-channel images and a channel recipe (issue 30)
+        from devocore import channels
+        from devocore.train import channel_data
+
+        cfg = replace(cfg, channels=channels.text(recipe))
+        dataset = channel_data.load_dataset(args.images, args.masks, task, binary=not args.instance_masks,
+                                            group_pattern=args.group_by, recipe=cfg.channels)
+        source = channel_data.prepare(dataset, cfg, cfg.channels, args.val_fraction, cfg.seed)
+    else:
+        dataset = user_data.load_dataset(args.images, args.masks, task, binary=not args.instance_masks,
+                                         group_pattern=args.group_by)
+        source = user_data.prepare(dataset, cfg, args.val_fraction, cfg.seed)
     print(f"{len(dataset)} pairs: {len(source.train_set)} for training, {len(source.val_set)} for validation")
     figures: dict = {"task": task, "pairs": len(dataset), "validation_files": len(source.val_set)}
     start = model
@@ -81,6 +95,11 @@ def run(args, task: str, cfg, out: str, command: str) -> dict:
         from devocore.train.tuning import tune
 
         def make_source(batch, strength):
+            if cfg.channels:
+                from devocore.train.channel_data import ChannelSource
+
+                return ChannelSource(source.train_set, source.val_set, source.recipe, cfg.size, cfg.crop, batch,
+                                     strength)
             return user_data.PairSource(source.train_set, source.val_set, cfg.size, cfg.crop, batch, strength)
 
         result = tune(replace(cfg, epochs=args.tune_epochs), make_source, args.tune, start, cfg.seed,

@@ -2,7 +2,9 @@
 
 Outputs per input file go to OUT/<relative path>/ (the same files the single-file
 command writes), with summary.csv, summary.parquet and run.log in OUT. Re-running
-skips files whose outputs are complete; failed files are retried. OUT must lie outside the input
+skips files whose outputs are complete; failed files are retried. Files that do not fit the task (a
+video for an image task, a mask or label image, an image with one value, a bright-field video for a
+fluorescence task) are listed as skipped with the reason. OUT must lie outside the input
 folder, and links that lead out of the input folder are not followed (the run says which).
 
 Examples:
@@ -43,13 +45,24 @@ def run(args) -> dict:
                              announce=lambda url: print(f"Dask dashboard: {url}", flush=True))
     table = result.summary
     counts = table["status"].value_counts().to_dict() if len(table) else {}
+    unfit = table[(table["status"] == "skipped") & (table["reason"] != batch.ALREADY_DONE)]
+    ok = table[table["status"] == "ok"]
     print(f"{len(table)} files: {counts.get('ok', 0)} ok, {counts.get('failed', 0)} failed, "
-          f"{counts.get('skipped', 0)} skipped (already complete). Summary: {result.out_dir / 'summary.csv'}")
+          f"{counts.get('skipped', 0)} skipped ({result.skipped} already complete, {len(unfit)} not fitting "
+          f"the task). Summary: {result.out_dir / 'summary.csv'}")
+    if len(ok):
+        print(f"  time per file: median {batch.format_seconds(ok['seconds'].median())}, "
+              f"longest {batch.format_seconds(ok['seconds'].max())} ({ok.loc[ok['seconds'].idxmax(), 'file']})")
+    for _, row in unfit.head(20).iterrows():
+        print(f"  skipped: {row['file']}: {row['reason']}")
+    if len(unfit) > 20:
+        print(f"  ... and {len(unfit) - 20} more skipped files (see the summary's reason column)")
     for _, row in table[table["status"] == "failed"].iterrows():
         print(f"  failed: {row['file']}: {row['error']}")
     if result.outside_links:
         print(f"{len(result.outside_links)} link(s) leading out of the input folder were not followed: "
               + ", ".join(result.outside_links[:10]) + (" ..." if len(result.outside_links) > 10 else ""))
     return {"files": len(table), "ok": int(counts.get("ok", 0)), "failed": int(counts.get("failed", 0)),
-            "skipped": int(counts.get("skipped", 0)), "links_not_followed": result.outside_links,
+            "skipped": int(counts.get("skipped", 0)), "already_complete": int(result.skipped),
+            "not_fitting": int(len(unfit)), "links_not_followed": result.outside_links,
             "summary": str(result.out_dir / "summary.csv")}

@@ -47,6 +47,9 @@ def _timed(folder: Path, task: str, out: Path, client, chunk: int) -> float:
     failed = result.summary[result.summary["status"] == "failed"]
     if len(failed):
         raise RuntimeError(f"batch failed on {failed.iloc[0]['file']}: {failed.iloc[0]['error']}")
+    skipped = result.summary[result.summary["status"] == "skipped"]
+    if len(skipped):  # a skipped input would make the timing meaningless
+        raise RuntimeError(f"batch skipped {skipped.iloc[0]['file']}: {skipped.iloc[0]['reason']}")
     return seconds
 
 

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DEFAULT_CURVES = "../shared/data/train/epic_population_curves.csv"
-
+from devocore import config
 
 BASELINE = "image-blind: the median real curve at the frame index"
 
@@ -29,7 +28,7 @@ def add_arguments(parser) -> None:
     source.add_argument("--epic", help="EPIC cell table rendered as a held-out simulated time-lapse")
     source.add_argument("--simulate", type=int, metavar="SEED", help="a simulated embryo (devocore.simulate.embryo)")
     parser.add_argument("--labels", help="annotation CSV: frame, A, E, M, P, C, D, Z (frame 1 = first frame)")
-    parser.add_argument("--curves", default=DEFAULT_CURVES,
+    parser.add_argument("--curves", default=str(config.datasets_dir() / "train" / "epic_population_curves.csv"),
                         help="real training curves for the baseline (embryo, frame, A..Z)")
     parser.add_argument("--model", default="lineage")
     parser.add_argument("--method", choices=METHODS, default=LineageConfig().method,
@@ -51,13 +50,13 @@ def add_arguments(parser) -> None:
 def _movie(args):
     """(frames, truth table, name) for --epic / --simulate."""
     from devocore.io import read_epic
-    from devocore.train import lineage as tl
+    from devocore.simulate import epic_movie as em
 
     if args.epic:
-        shots = tl.epic_snapshots(read_epic(args.epic))
-        return tl.render_movie(shots, seed=args.render_seed), tl.movie_truth(shots), Path(args.epic).stem
+        shots = em.epic_snapshots(read_epic(args.epic))
+        return em.render_movie(shots, seed=args.render_seed), em.movie_truth(shots), Path(args.epic).stem
     try:
-        frames, truth = tl.simulated_movie(args.simulate, n_frames=args.n_frames, render_seed=args.render_seed)
+        frames, truth = em.simulated_movie(args.simulate, n_frames=args.n_frames, render_seed=args.render_seed)
     except ImportError as exc:
         from devocore.errors import DevocoreError
         raise DevocoreError("The embryo simulator (devocore.simulate.embryo) is not installed.") from exc

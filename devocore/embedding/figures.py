@@ -9,28 +9,20 @@ from typing import Sequence
 
 import numpy as np
 
-#: Colours per founder lineage, shared by the page and the PNGs.
-LINEAGE_COLOURS = {"AB": "#1f77b4", "MS": "#2ca02c", "E": "#d62728", "C": "#ff7f0e", "D": "#9467bd",
-                   "P4": "#8c564b", "P": "#7f7f7f", "unknown": "#bbbbbb"}
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-           "#bcbd22", "#17becf"]
+from devocore import style
+
+#: Colours per founder class of a cell table (AB, MS, ...): the colour of its lineage letter (devocore.style).
+LINEAGE_COLOURS = {f: style.founder_hex(f) for f in style.FOUNDER_LETTER} | {"unknown": style.LINEAGE_COLOURS["unknown"]}
 
 
 def colour_map(groups: Sequence[str]) -> dict[str, str]:
-    """A colour per group: lineage colours for founder names, a palette otherwise.
+    """A colour per group: lineage colours for lineage letters and founder names, a palette otherwise.
 
     Example:
-        >>> colour_map(["E", "AB"])["E"]
-        '#d62728'
+        >>> colour_map(["E", "AB"])["E"] == style.lineage_hex("E")
+        True
     """
-    out, k = {}, 0
-    for g in sorted(set(map(str, groups)), key=str):
-        if g in LINEAGE_COLOURS:
-            out[g] = LINEAGE_COLOURS[g]
-        else:
-            out[g] = PALETTE[k % len(PALETTE)]
-            k += 1
-    return out
+    return style.group_colour_map(groups)
 
 
 def _font(size: int):
@@ -99,7 +91,7 @@ def scatter_png(x, y, groups, path: str | Path, title: str = "", xlabel: str = "
         ly = top + 10 + 24 * k
         draw.ellipse([width - right + 20, ly, width - right + 34, ly + 14], fill=colour)
         count = int((groups == name).sum())
-        draw.text((width - right + 42, ly - 1), f"{name} ({count})", fill="black", font=small)
+        draw.text((width - right + 42, ly - 1), f"{style.founder_label(name)} ({count})", fill="black", font=small)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path)

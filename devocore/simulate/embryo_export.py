@@ -51,7 +51,8 @@ def write_embryo(out_dir: str | Path, n_frames: int = 100, size: int = 256, seed
     Returns:
         name -> path of what was written (folders for the image sets).
     """
-    from devocore.simulate.embryo import membrane_image, nucleus_slice, simulate, timelapse
+    from devocore.simulate.embryo_model import simulate
+    from devocore.simulate.embryo_render import membrane_image, nucleus_slice, timelapse
 
     if size < 32 or size > 2048:
         raise DevocoreError(f"size must be between 32 and 2048 pixels, got {size}")
@@ -93,7 +94,8 @@ def write_examples(out_dir: str | Path) -> list[Path]:
     """
     import tifffile
 
-    from devocore.simulate.embryo import membrane_image, nucleus_slice, simulate, timelapse
+    from devocore.simulate.embryo_model import simulate
+    from devocore.simulate.embryo_render import membrane_image, nucleus_slice, timelapse
     from devocore.simulate.embryo_render import DEFAULTS
 
     out = Path(out_dir)

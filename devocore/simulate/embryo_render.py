@@ -26,6 +26,8 @@ import cv2
 import numpy as np
 
 from devocore.errors import DevocoreError
+from devocore.simulate.embryo_model import (MITOSIS_FRACTION, NUC_DIAM_4CELL_UM, NUC_SHRINK_PER_GEN, SHELL_UM,
+                                             cell_radius, relax)
 
 log = logging.getLogger(__name__)
 
@@ -221,30 +223,25 @@ class _Scene:
 
 
 def _scene_from_history(history, t: int, rng: np.random.Generator) -> _Scene:
-    from devocore.simulate.embryo import MITOSIS_FRACTION, _cell_radius
-
     fs = history.frame(t)
     gen = history.cells["generation"].to_numpy()[fs.ids].astype(float)
     per_cell = _rng(history.seed, 7).lognormal(0.0, 0.25, len(history.cells)).astype(np.float32)
     return _Scene(xyz=fs.xyz.astype(np.float64), nuc_r=fs.diameter / 2.0,
-                  cell_r=_cell_radius(gen, history.shell), bright=per_cell[fs.ids],
+                  cell_r=cell_radius(gen, history.shell), bright=per_cell[fs.ids],
                   mitotic=fs.phase > 1.0 - MITOSIS_FRACTION, shell=np.array(history.shell))
 
 
 def _random_scene(rng: np.random.Generator, n_cells: int | None = None) -> _Scene:
     """A quick embryo at a random stage: nuclei packed in the shell by the same mechanics."""
-    from devocore.simulate.embryo import (NUC_DIAM_4CELL_UM, NUC_SHRINK_PER_GEN, SHELL_UM, _cell_radius,
-                                          _relax)
-
     n = int(n_cells) if n_cells else int(round(np.exp(rng.uniform(np.log(4), np.log(400)))))
     shell = np.array(SHELL_UM) * rng.uniform(0.9, 1.1)
     # generations spread over about one doubling, as in a real, asynchronous embryo
     gen = np.clip(2.0 + np.log2(n / 4.0) + rng.uniform(-0.6, 0.6, n), 1.0, None)
-    cell_r = _cell_radius(gen, tuple(shell))
+    cell_r = cell_radius(gen, tuple(shell))
     u = rng.normal(size=(n, 3))
     u /= np.linalg.norm(u, axis=1, keepdims=True)
     xyz = u * rng.random((n, 1)) ** (1 / 3) * (shell - 0.8 * cell_r[:, None]).clip(0.5)
-    xyz = _relax(xyz, cell_r, shell, rng, iterations=12 if n > 1 else 1, jitter_um=0.0)
+    xyz = relax(xyz, cell_r, shell, rng, iterations=12 if n > 1 else 1, jitter_um=0.0)
     nuc_r = 0.5 * NUC_DIAM_4CELL_UM * NUC_SHRINK_PER_GEN ** (gen - 2.0) * rng.lognormal(0, 0.08, n)
     return _Scene(xyz=xyz, nuc_r=nuc_r, cell_r=cell_r, bright=rng.lognormal(0.0, 0.25, n),
                   mitotic=rng.random(n) < 0.03, shell=shell)
@@ -500,3 +497,72 @@ def membrane_image(seed: int, size: int = 256, appearance: Appearance | None = N
     signal += app.haze * inside * np.clip(1 + 0.5 * _smooth_noise(rng, (size, size), 2.0), 0, None)
     image = _camera(signal.astype(np.float32), app, rng, inside)
     return _to_dtype(image, app.bit_depth), labels
+
+
+# ------------------------------------------------------------- one plane's truth, for multi-channel renderers
+
+
+@dataclass(frozen=True)
+class PlaneTruth:
+    """The exact contents of one focal plane of a random embryo (for :mod:`devocore.simulate.hyperstack`).
+
+    Attributes:
+        nuclei: H x W uint16, nuclei cut by the plane, ids 1..K (one connected region each).
+        cells: H x W uint16 cells (power diagram clipped to the eggshell); the cell holding nucleus k has id k,
+            cells whose nucleus lies out of the plane get ids above K; 0 outside the embryo.
+        glow: H x W float32, light of nuclei just out of focus (no label).
+        shell: H x W float32 0/1, the eggshell's cross-section.
+        brightness: (K + 1,) float32, relative label brightness of each nucleus (index 0 unused).
+        pixel_um: micrometres per pixel.
+    """
+
+    nuclei: np.ndarray
+    cells: np.ndarray
+    glow: np.ndarray
+    shell: np.ndarray
+    brightness: np.ndarray
+    pixel_um: float
+
+
+def plane_truth(seed: int, size: int = 256, n_cells: int | None = None, z_um: float | None = None,
+                pixel_um: float = 0.26) -> PlaneTruth:
+    """Nuclei and cells of one plane through a random embryo (the geometry :func:`nucleus_slice` and
+    :func:`membrane_image` draw, here shared so several channels show the very same cells).
+
+    Example:
+        >>> truth = plane_truth(seed=3, size=128, n_cells=20)
+        >>> k = int(truth.nuclei.max()); k > 0 and bool((truth.cells[truth.nuclei == k] == k).mean() > 0.9)
+        True
+    """
+    rng = _rng(seed, 41)
+    pixel = pixel_um * 256.0 / max(int(size), 1)
+    scene = _random_scene(rng, n_cells or int(round(np.exp(rng.uniform(np.log(4), np.log(200))))))
+    z0 = float(z_um) if z_um is not None else rng.uniform(-0.5, 0.5) * scene.shell[2]
+    app = Appearance(pixel_um=pixel)
+    angle, flip, offset = _pose(rng, scene, (size, size), app)
+    xy = _project(scene.xyz[:, :2], angle, flip, offset, pixel)
+    dz = scene.xyz[:, 2] - z0
+    r_cut = np.sqrt(np.clip(scene.nuc_r ** 2 - dz ** 2, 0.0, None)) / pixel
+    labels = np.zeros((size, size), np.int32)
+    glow = np.zeros((size, size), np.float32)
+    for i in np.argsort(-np.abs(dz)):
+        cx, cy = float(xy[i, 0]), float(xy[i, 1])
+        if r_cut[i] >= 1.5 and r_cut[i] * pixel >= 0.35 * scene.nuc_r[i]:
+            cv2.circle(labels, (int(round(cx)), int(round(cy))), int(round(r_cut[i])), int(i + 1), -1)
+        elif abs(dz[i]) < scene.nuc_r[i] + 3.0:
+            fade = 0.35 * np.exp(-max(0.0, abs(dz[i]) - scene.nuc_r[i]) / 1.5)
+            cv2.circle(glow, (int(round(cx)), int(round(cy))), int(round(max(2.0, scene.nuc_r[i] / pixel))),
+                       float(fade), -1)
+    owner = _power_labels(scene, z0, size, angle, flip, offset, pixel)
+    labels[owner != labels] *= (labels[owner != labels] == 0)  # a nucleus never crosses its cell's border
+    nuclei, source = _keep_largest_parts(labels)
+    lut = np.zeros(len(scene.xyz) + 1, np.int64)
+    lut[source] = np.arange(1, len(source) + 1)
+    others = np.setdiff1d(np.unique(owner), np.concatenate([[0], source]))
+    lut[others] = np.arange(len(source) + 1, len(source) + 1 + len(others))
+    cells, _ = _keep_largest_parts(lut[owner].astype(np.int32))  # keeps the order, so ids stay as set
+    brightness = np.ones(len(source) + 1, np.float32)
+    brightness[1:] = np.clip(scene.bright[source - 1], 0.4, 2.0)
+    semi = scene.shell[:2] * np.sqrt(max(0.0, 1 - (z0 / scene.shell[2]) ** 2))
+    shell = _shell_mask((size, size), semi, angle, flip, offset, pixel)
+    return PlaneTruth(nuclei, cells, glow, shell, brightness, pixel)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from devocore import lineage_names
+from devocore import config, lineage_names
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +191,6 @@ def derive_cell_facts(epic_dir: str | Path) -> pd.DataFrame:
 if __name__ == "__main__":  # pragma: no cover - calibration helper
     import sys
 
-    out = derive_cell_facts(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/train/epic")
+    out = derive_cell_facts(sys.argv[1] if len(sys.argv) > 1 else str(config.datasets_dir() / "train" / "epic"))
     out.to_csv(FACTS_CSV)
     print(f"wrote {len(out)} cells to {FACTS_CSV}")

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from devocore import style
 from devocore.errors import DevocoreError
 from devocore.io import open_frames, to_uint8
 from devocore.progress import ProgressFn
@@ -15,14 +16,13 @@ from devocore.tracking.evaluate import midline_columns
 
 log = logging.getLogger(__name__)
 
-#: RGB colours cycled over worm ids.
-PALETTE = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180), (70, 240, 240),
-           (240, 50, 230), (210, 245, 60), (0, 128, 128), (170, 110, 40)]
+#: RGB colours cycled over worm ids (the instance-label palette of devocore.style).
+PALETTE = [tuple(style.LABEL_PALETTE[i].tolist()) for i in style.STRONG_ROWS]
 
 
 def colour(worm: int) -> tuple[int, int, int]:
     """The RGB colour of a worm id."""
-    return PALETTE[(int(worm) - 1) % len(PALETTE)]
+    return style.label_rgb(worm, light_background=True)
 
 
 def to_rgb(frame: np.ndarray) -> np.ndarray:

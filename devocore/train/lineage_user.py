@@ -104,7 +104,7 @@ def finetune(model, movies: list[Movie], cfg: LineageFinetuneConfig = LineageFin
     import torch.nn.functional as F
 
     from devocore import registry
-    from devocore.train.lineage import _augment, _log_total
+    from devocore.train.lineage import augment_frames, log_total
 
     if model is None:
         raise DevocoreError("A lineage model is fine-tuned from an existing one (its reference curves come from "
@@ -137,10 +137,10 @@ def finetune(model, movies: list[Movie], cfg: LineageFinetuneConfig = LineageFin
         running, stopped = [], False
         for _ in range(cfg.steps):
             pick = rng.integers(0, len(train_x), cfg.batch)
-            x = _augment(torch.from_numpy(train_x[pick]).float().div(255)[:, None], gen)
+            x = augment_frames(torch.from_numpy(train_x[pick]).float().div(255)[:, None], gen)
             y = torch.from_numpy(train_y[pick])
             pred = net(x)
-            loss = F.smooth_l1_loss(pred, y, beta=0.3) + F.smooth_l1_loss(_log_total(pred), _log_total(y), beta=0.3)
+            loss = F.smooth_l1_loss(pred, y, beta=0.3) + F.smooth_l1_loss(log_total(pred), log_total(y), beta=0.3)
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -296,7 +296,7 @@ def restyle(labels: np.ndarray, rng: np.random.Generator, blur: float | None = N
 
     Flat dim nuclei on a bright sloping background, a wide blur, additive
     Gaussian read noise (no photon noise, no speckle): unlike every training
-    image of :func:`devocore.train.segmentation.nucleus_sample`. ``blur`` (pixels)
+    image of :func:`devocore.simulate.slices.nucleus_sample`. ``blur`` (pixels)
     defaults to 1.5 per 128 pixels of image side.
     """
     h, w = labels.shape
@@ -314,7 +314,7 @@ def restyle(labels: np.ndarray, rng: np.random.Generator, blur: float | None = N
 def example_pairs(n: int = 12, size: int = 128, seed: int = 0, task: str = "nucleus",
                   other_microscope: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
     """``n`` simulated (image uint8, labels uint16) pairs; nuclei re-drawn by :func:`restyle` when asked."""
-    from devocore.train.segmentation import sample
+    from devocore.simulate.slices import sample
 
     out = []
     for i in range(n):

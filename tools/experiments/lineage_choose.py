@@ -5,7 +5,7 @@ nMAE against its exact populations:
 
 * real: train/epic_movie/20090309_F39B2_1_7_L1.mov (exact populations for frames 1-135);
 * rendered: the 17 cell tables of train/epic/ the network was not trained on (its card names the 3 it was),
-  drawn by devocore.train.lineage.render_movie (frame n = time point n; partial tracings cut where their total
+  drawn by devocore.simulate.epic_movie.render_movie (frame n = time point n; partial tracings cut where their total
   falls). The network never saw them, and their timing (slow and fast embryos) is real.
 
 Candidates: 'net', 'stage', and 'timeline' with rate-prior strengths 0..0.1, the rate prior's mode at 1 step
@@ -14,7 +14,7 @@ frame 1 lies. Score: the mean of (real whole, real clips, rendered whole, render
 default: how often the stage band holds the stage of the oracle line (fitted to the true totals) on the real
 movie. The eval movie is never read here. Takes about 10 minutes on one core.
 
-Usage: PYTHONPATH=. python docs/tools/lineage_choose.py [--json]
+Usage: PYTHONPATH=. python tools/experiments/lineage_choose.py [--json]
 """
 import argparse
 import itertools
@@ -27,7 +27,7 @@ import pandas as pd
 from devocore import lineage, registry
 from devocore.io import open_frames, read_epic
 from devocore.lineage import LINEAGES, StageCurves, evaluate, read_populations, to_counts
-from devocore.train import lineage as tl
+from devocore.simulate import epic_movie as em
 
 DATA = Path("../shared/data/train")
 MOVIE = DATA / "epic_movie/20090309_F39B2_1_7_L1.mov"
@@ -44,12 +44,12 @@ def movies(net) -> list:
     for path in sorted((DATA / "epic").glob("CD*.csv")):
         if path.name in trained_on:
             continue
-        shots = tl.epic_snapshots(read_epic(path))
-        truth = tl.movie_truth(shots)
+        shots = em.epic_snapshots(read_epic(path))
+        truth = em.movie_truth(shots)
         total = truth[list(LINEAGES)].sum(axis=1).to_numpy(float)
         bad = np.flatnonzero(total < 0.9 * np.maximum.accumulate(total))
         n = int(bad[0]) if bad.size else len(shots)
-        raw, contrast, _, _ = lineage.run_network(net, tl.render_movie(shots[:n], seed=7), n)
+        raw, contrast, _, _ = lineage.run_network(net, em.render_movie(shots[:n], seed=7), n)
         out.append((path.stem, raw, contrast, truth.iloc[:n], (f"1:{n}", f"1:{n}:2", f"{n // 3}:{n}", f"1:{2 * n // 3}")))
     return out
 

@@ -13,7 +13,7 @@ never drew), never on ../shared/data/eval:
 * ``adabn``: batch-norm statistics recomputed from each image and its 8 flips and quarter turns
   (test-time adaptation, Li et al. 2016). Is it harmless where the model is in its own domain?
 
-Usage: PYTHONPATH=. python docs/tools/segmentation_shift_checks.py [--model NAME] [--n 40] [--json]
+Usage: PYTHONPATH=. python tools/experiments/segmentation_shift_checks.py [--model NAME] [--n 40] [--json]
 (another model: put its folder in DEVOCORE_MODEL_DIR and pass its name)
 """
 import argparse

@@ -7,7 +7,7 @@ not touching itself) but that has no midline, counts the tracker's status and no
 Scored rows and the matching gate are those of :func:`devocore.tracking.evaluate.scoring`. For development
 seeds only; report seeds are scored, never examined.
 
-    PYTHONPATH=. python docs/tools/tracking_misses.py --worms 3,5 --seeds 5001,5002,5003,5004,5005,5006
+    PYTHONPATH=. python tools/experiments/tracking_misses.py --worms 3,5 --seeds 5001,5002,5003,5004,5005,5006
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ projection of unlabelled nuclei can show.
 Also: the image-blind curve read at the same fraction of the movie (lineage.length_baseline_curve), which
 knows only how many frames the annotation spans.
 
-Usage: PYTHONPATH=. python docs/tools/lineage_oracle.py ../shared/data/train/epic_population_curves.csv [--json]
+Usage: PYTHONPATH=. python tools/experiments/lineage_oracle.py ../shared/data/train/epic_population_curves.csv [--json]
 """
 import argparse
 import json

@@ -12,7 +12,7 @@ Series: the worm simulator's curvature (`sim:curvature`, seeds 5-10), and, when 
 only its *training part* (the first 70 % of rows), split again the same way, so that the real test part
 is never looked at. Targets: segments 10, 30, 50, 70, 90 and eigenworms 1, 2.
 
-Usage: PYTHONPATH=. python docs/tools/forecast_wave_blend.py [../shared/data/eval/worm_curvature.csv] [--json]
+Usage: PYTHONPATH=. python tools/experiments/forecast_wave_blend.py [../shared/data/eval/worm_curvature.csv] [--json]
 """
 import argparse
 import json
@@ -34,15 +34,15 @@ def scores(profiles: np.ndarray, weights: np.ndarray, offset, horizon: int) -> d
     test_origins = np.arange(test_start - 1, n - horizon)
     y = (profiles - offset) @ weights
     order = fc.choose_ar_order(y, val_start, val_origins, horizon, [p for p in ORDERS if p < val_start // 10])
-    val_truth, test_truth = fc._truth(y, val_origins, horizon), fc._truth(y, test_origins, horizon)
+    val_truth, test_truth = fc.truth_windows(y, val_origins, horizon), fc.truth_windows(y, test_origins, horizon)
 
     def mae(prediction, truth):
         return float(np.mean(np.abs(prediction - truth)))
-    _, wave = fc._choose_wave(profiles, weights, offset, y, val_start, val_origins, horizon)
+    _, wave = fc.choose_wave(profiles, weights, offset, y, val_start, val_origins, horizon)
     wave_val, wave_test = wave(val_origins), wave(test_origins)
     ar_val = fc.ar_forecast(y, fc.fit_ar(y[:val_start], order), val_origins, horizon)
     ar_test = fc.ar_forecast(y, fc.fit_ar(y[:test_start], order), test_origins, horizon)
-    _, weight = fc._blend_with_wave(lambda o: ar_val, lambda o: wave_val, val_origins, val_truth, 1.0, [])
+    _, weight = fc.blend_with_wave(lambda o: ar_val, lambda o: wave_val, val_origins, val_truth, 1.0, [])
     best = min(mae(ar_test, test_truth), mae(fc.persistence_forecast(y, test_origins, horizon), test_truth))
     hard = wave_test if mae(wave_val, val_truth) < mae(ar_val, val_truth) else ar_test
     out = {"AR": ar_test, "wave": wave_test, "hard": hard, "blend": ar_test + weight * (wave_test - ar_test)}

@@ -1,13 +1,13 @@
 """Screenshots of the running app in Debian's Chromium, for the README.
 
-    python docs/tools/screenshot.py [--out docs/img] [PAGE ...]     (PAGE: home, segmentation, ...; default: segmentation)
+    python tools/screenshot.py [--out docs/img] [PAGE ...]     (PAGE: home, segmentation, ...; default: segmentation)
 The segmentation page's screenshot is the README's docs/img/app.png.
 """
 import argparse
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.browser import chromium, streamlit_server, wait_until_idle  # noqa: E402

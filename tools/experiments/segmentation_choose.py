@@ -3,7 +3,7 @@
 The split is the one `train nucleus/membrane --images ... --group-by '^(t\\d+)_' --val-fraction 0.15` makes
 (whole time points, seed 0), so nothing here looks at ../shared/data/eval.
 
-    PYTHONPATH=. python docs/tools/segmentation_choose.py --task nucleus --model /path/to/model \\
+    PYTHONPATH=. python tools/experiments/segmentation_choose.py --task nucleus --model /path/to/model \\
         --images ../shared/data/train/ctc_nuclei/images --masks ../shared/data/train/ctc_nuclei/masks --json
 """
 from __future__ import annotations

@@ -16,7 +16,7 @@ method fitted to the stretched clock was removed. The tool still checks the cloc
    shipped nucleus model against the annotated total of the same frame, and the same fit of d.
 
 Usage:
-    PYTHONPATH=. python docs/tools/lineage_time_base.py --epic ../shared/data/train/epic \
+    PYTHONPATH=. python tools/experiments/lineage_time_base.py --epic ../shared/data/train/epic \
         --curves ../shared/data/train/epic_population_curves.csv \
         [--video ../shared/data/eval/embryo_timelapse.mov --labels ../shared/data/eval/embryo_timelapse_populations.csv]
 """

@@ -5,7 +5,7 @@ Simulates each (worms, seed) video, tracks it, splits every worm into the runs t
 vote of :func:`devocore.tracking.headtail.votes` with the simulator's true head, weighting
 runs by their frames. Used on development seeds only (5001-5006), never on report seeds.
 
-    PYTHONPATH=. python docs/tools/tracking_head_cues.py --seeds 5001,5002,5003,5004,5005,5006 --worms 1,3,5
+    PYTHONPATH=. python tools/experiments/tracking_head_cues.py --seeds 5001,5002,5003,5004,5005,5006 --worms 1,3,5
 """
 from __future__ import annotations
 

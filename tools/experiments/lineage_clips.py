@@ -15,7 +15,7 @@ Training movies: train/epic_movie/20090309_F39B2_1_7_L1.mov (real; exact populat
 17 train/epic tables the network was not trained on, rendered (see lineage_choose.py). The eval movie is never
 read. About 5 minutes on one core.
 
-Usage: PYTHONPATH=. python docs/tools/lineage_clips.py [--write-bias] [--json]
+Usage: PYTHONPATH=. python tools/experiments/lineage_clips.py [--write-bias] [--json]
 """
 import argparse
 import json

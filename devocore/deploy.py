@@ -1,0 +1,68 @@
+"""Process settings for the cloud deploy profile (see :func:`devocore.config.profile`).
+
+A Streamlit server runs every browser session's script in its own thread. With glibc's defaults each
+thread may get its own malloc arena, and freed blocks below the (self-raising, up to 32 MB) mmap threshold
+stay in the process: after a few sessions have run a model, the resident memory holds the sum of every
+session's high-water mark. In a container of 690 MB-2.7 GB that is what makes an app fall over, so the
+cloud profile bounds the arenas, returns large blocks to the system as soon as they are freed, trims the
+heap after each script run, and gives torch only the cores the container really has.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+
+from devocore import config
+
+log = logging.getLogger(__name__)
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8  # glibc mallopt parameters
+ARENAS = 2
+MMAP_THRESHOLD = 1 << 20  # blocks of 1 MB and more (images, tensors) are mapped and unmapped on their own
+TRIM_THRESHOLD = 8 << 20
+
+
+def _libc():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None  # glibc only
+
+
+def tune_malloc() -> bool:
+    """Bound glibc's arenas and its mmap and trim thresholds; False where the C library is not glibc."""
+    libc = _libc()
+    if libc is None:
+        return False
+    done = [libc.mallopt(M_ARENA_MAX, ARENAS), libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD),
+            libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)]
+    return all(value == 1 for value in done)
+
+
+def trim() -> bool:
+    """Give the heap's free memory back to the system (glibc ``malloc_trim``); False where unavailable."""
+    libc = _libc()
+    if libc is None:
+        return False
+    libc.malloc_trim(0)
+    return True
+
+
+_DONE: dict[str, object] = {}
+
+
+def setup_process() -> dict[str, object]:
+    """Apply the cloud profile's process settings once per process (nothing under the local profile);
+    returns what was done."""
+    if not config.is_cloud():
+        return {}
+    if not _DONE:
+        import torch
+
+        threads = config.container_cpus()
+        torch.set_num_threads(threads)
+        _DONE.update(malloc_tuned=tune_malloc(), torch_threads=threads)
+        log.info("cloud profile process settings: %s", _DONE)
+    return dict(_DONE)

@@ -1,0 +1,280 @@
+"""Reading a time series (a table with a time column) and making it regular; example and simulated series."""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from devocore import io
+from devocore.errors import MissingColumnsError, NonNumericError, TableError
+
+log = logging.getLogger(__name__)
+
+
+ID_COLUMNS = ("frame", "worm", "id", "track", "track_id", "index", "worm_id")
+
+
+
+TIME_NAMES = ("time_s", "time", "t", "seconds", "timestamp", "time_sec", "frame", "frame_index")
+
+
+
+@dataclass(frozen=True)
+class ForecastConfig:
+    """Everything that defines one forecast run (the page's widgets fill it, the CLI's options too).
+
+    Attributes:
+        target: the column to forecast (``eigenworm_k`` once ``eigenworms >= k``).
+        columns: input columns; empty means every numeric column. The target is always an input.
+        horizon: how many steps ahead to forecast (H).
+        lookback: input window length in steps; ``None`` chooses it on the validation part
+            among a half and one dominant period (or H and 2 H without a period).
+        train_fraction: the first part of the series used for fitting (the rest is the test part).
+        val_fraction: the share of the training part, at its end, used for validation.
+        eigenworms: K > 0 adds the columns ``eigenworm_1..K``, projections on the principal
+            components of the segment columns (``segment*``, else all inputs) fitted on the training part.
+        max_inputs: more input columns than this are compressed (z-score then PCA, fitted on the
+            training part) to the target plus ``max_inputs - 1`` components.
+        hidden, layers, dropout: LSTM size.
+        epochs, patience, batch_size, learning_rate: training; early stopping on the validation MAE.
+        n_models: ensemble size (seeds ``seed .. seed + n_models - 1``).
+        max_steps: longest LSTM input sequence; longer lookbacks are subsampled with a stride.
+        ar_orders: candidate AR orders (those up to a tenth of the fitting part are tried).
+        folds: 1 evaluates on one split (the test part after ``train_fraction``). K > 1 evaluates with
+            rolling origins: the part after ``train_fraction`` is cut into K consecutive test folds, and
+            each fold is forecast by models fitted (and chosen on a validation part) on everything
+            before it; the metrics pool the folds and each fold's figures are kept.
+        seed: random seed (weights, batches).
+        threads: torch CPU threads while training; small recurrent nets run fastest (and far
+            more predictably on a busy machine) on one thread.
+    """
+
+    target: str
+    columns: tuple[str, ...] = ()
+    horizon: int = 10
+    lookback: int | None = None
+    train_fraction: float = 0.7
+    val_fraction: float = 0.2
+    eigenworms: int = 0
+    max_inputs: int = 9
+    hidden: int = 64
+    layers: int = 1
+    dropout: float = 0.0
+    epochs: int = 60
+    patience: int = 8
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+    n_models: int = 3
+    max_steps: int = 50
+    ar_orders: tuple[int, ...] = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+    seed: int = 0
+    threads: int = 1
+    folds: int = 1
+
+
+
+@dataclass
+class SeriesData:
+    """A regular time series: ``frame`` has the time column first, then numeric columns."""
+
+    frame: pd.DataFrame
+    time_column: str
+    step: float
+    messages: list[str] = field(default_factory=list)
+
+
+
+def config_dict(config: ForecastConfig) -> dict:
+    """The config as a plain dict (for cards and JSON)."""
+    return asdict(config)
+
+
+
+def _find_time_column(columns: Sequence[str], time_column: str | None) -> str | None:
+    if time_column:
+        return time_column
+    lower = {c.lower(): c for c in columns}
+    for name in TIME_NAMES:
+        if name in lower:
+            return lower[name]
+    return None
+
+
+
+def pick_worm(frame: pd.DataFrame, worm=None, what: str = "the table") -> tuple[pd.DataFrame, str | None]:
+    """The rows of one worm of a tracking table (column ``worm``): ``worm`` or the longest track.
+
+    Returns the rows and a message (``None`` when the table has one worm or no ``worm`` column).
+
+    Example:
+        >>> rows, message = pick_worm(pd.DataFrame({"worm": [0, 1, 1], "x": [1, 2, 3]}))
+        >>> rows["x"].tolist(), message
+        ([2, 3], 'The table holds 2 worms; worm 1 (2 rows, the longest track) is used.')
+    """
+    if "worm" not in frame.columns:
+        if worm is not None:
+            raise MissingColumnsError(f"{what} has no 'worm' column to pick worm {worm} from.")
+        return frame, None
+    ids = frame["worm"].astype(str)
+    counts = ids.value_counts()
+    if worm is None:
+        if len(counts) == 1:
+            return frame, None
+        chosen = str(counts.index[0])
+        return frame[ids == chosen], (f"The table holds {len(counts)} worms; worm {chosen} ({counts.iloc[0]} rows, "
+                                      "the longest track) is used.")
+    if str(worm) not in counts.index:
+        raise MissingColumnsError(f"{what} has no worm {worm}; its worms are {', '.join(counts.index[:20])}.")
+    return frame[ids == str(worm)], None
+
+
+
+def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "the table",
+              tolerance: float = 0.01, worm=None) -> SeriesData:
+    """Make a regular, gap-free numeric series from a table.
+
+    The time column is ``time_column`` or the first of ``time_s, time, t, ...``
+    (else the row number). Rows are sorted by time and duplicated times dropped.
+    Irregular steps (any step more than ``tolerance`` away from the median step)
+    are resampled to the mean step (so the row count stays) by linear interpolation; missing values
+    are interpolated. A tracking table's rows of one worm are used (see
+    :func:`pick_worm`); identifier columns (``frame``, ``worm``, ...) are not
+    series. Every such change is reported in ``messages``.
+
+    Example:
+        >>> s = to_series(pd.DataFrame({"time": [0, 0.5, 2, 3], "x": [0.0, 1, 4, 6]}))
+        >>> s.frame["x"].tolist(), s.step
+        ([0.0, 2.0, 4.0, 6.0], 1.0)
+    """
+    messages: list[str] = []
+    frame, message = pick_worm(frame, worm, what)
+    if message:
+        messages.append(message)
+    column = _find_time_column(list(frame.columns), time_column)
+    if column is not None and column not in frame.columns:
+        raise MissingColumnsError(f"{what} has no time column '{column}'; it has {', '.join(map(str, frame.columns[:20]))}.")
+    data = frame.copy()
+    if column is None:
+        column = "step"
+        data.insert(0, column, np.arange(len(data), dtype=float))
+        messages.append("No time column found (time_s, time, t, ...): the row number is used as time.")
+    times = pd.to_numeric(data[column], errors="coerce")
+    if times.isna().all():
+        raise TableError(f"{what}: the time column '{column}' holds no numbers.")
+    if np.isinf(times.to_numpy(float)).any():
+        row = int(np.flatnonzero(np.isinf(times.to_numpy(float)))[0])
+        raise NonNumericError(f"{what}: the time column '{column}' holds an infinite value in row "
+                              f"{int(data.index[row]) + 2}.")
+    data[column] = times
+    data = data[times.notna()]
+    numeric = {}
+    for name in data.columns:
+        if name == column or str(name).lower() in ID_COLUMNS:
+            continue
+        values = pd.to_numeric(data[name], errors="coerce")
+        if values.notna().mean() >= 0.9 and values.notna().sum() >= 2:
+            values = values.astype(float)
+            infinite = np.isinf(values.to_numpy())
+            if infinite.any():  # inf would reach the fits as NaN or as a failed least squares
+                row = int(np.flatnonzero(infinite)[0])
+                raise NonNumericError(f"{what}: column '{name}' holds an infinite value ('{data[name].iloc[row]}') "
+                                      f"in row {int(data.index[row]) + 2}; replace it with a number or leave the "
+                                      "cell empty.")
+            text = values.isna() & data[name].notna()
+            if text.any():
+                row = int(np.flatnonzero(text.to_numpy())[0])
+                messages.append(f"Column '{name}': {int(text.sum())} cell(s) hold text instead of a number (first: "
+                                f"'{data[name].iloc[row]}' in row {int(data.index[row]) + 2}); they are treated as "
+                                "missing.")
+            numeric[name] = values
+    if not numeric:
+        raise TableError(f"{what} has no numeric column besides the time column '{column}'.")
+    dropped = [c for c in data.columns if c != column and c not in numeric and str(c).lower() not in ID_COLUMNS]
+    if dropped:
+        messages.append(f"Ignored non-numeric column(s): {', '.join(map(str, dropped[:10]))}.")
+    data = pd.concat([data[[column]], pd.DataFrame(numeric, index=data.index)], axis=1)
+    data = data.sort_values(column, kind="stable")
+    duplicated = data[column].duplicated()
+    if duplicated.any():
+        messages.append(f"Dropped {int(duplicated.sum())} row(s) with a repeated time.")
+        data = data[~duplicated.to_numpy()]
+    if len(data) < 3:
+        raise TableError(f"{what} has only {len(data)} usable time points; a forecast needs far more.")
+    t = data[column].to_numpy(float)
+    steps = np.diff(t)
+    step = float(np.median(steps))
+    values = data.drop(columns=column)
+    n_missing = int(values.isna().sum().sum())
+    if n_missing:
+        values = values.interpolate(limit_direction="both")
+        messages.append(f"Filled {n_missing} missing value(s) by linear interpolation.")
+    if np.any(np.abs(steps - step) > tolerance * step):
+        # the mean step keeps the number of rows (and so what "H steps" means) close to the original
+        step = float((t[-1] - t[0]) / (len(t) - 1))
+        grid = t[0] + step * np.arange(len(t))
+        values = pd.DataFrame({c: np.interp(grid, t, values[c].to_numpy(float)) for c in values.columns})
+        messages.append(f"Time steps were irregular (from {steps.min():.4g} to {steps.max():.4g}); "
+                        f"resampled to their mean step, {step:.4g}, by linear interpolation.")
+        t = grid
+    out = pd.concat([pd.DataFrame({column: t}), values.reset_index(drop=True)], axis=1)
+    for message in messages:
+        log.info("%s", message)
+    return SeriesData(out, column, step, messages)
+
+
+
+def load_series(source: io.Source, name: str | None = None, time_column: str | None = None,
+                worm=None) -> SeriesData:
+    """Read a CSV (path or upload bytes) into a regular series; see :func:`to_series`."""
+    frame = io.read_table(source, name=name)
+    what = f"'{name}'" if name else (f"'{source}'" if isinstance(source, (str,)) else "the table")
+    return to_series(frame, time_column=time_column, what=what, worm=worm)
+
+
+
+def example_series(seed: int = 0, n_steps: int = 2000, fps: float = 25.0) -> pd.DataFrame:
+    """The built-in example: the worm simulator's behaviour series.
+
+    Uses ``devocore.simulate.worm.behaviour_series`` when the simulator is
+    installed, else a small stand-in of the same columns (an undulation with a
+    drifting frequency, reversals and noise), so the view always has an example.
+
+    Returns:
+        DataFrame ``time_s, head_tail_distance, curvature, speed`` (float64).
+    """
+    try:
+        from devocore.simulate.worm import behaviour_series  # teammate's simulator
+    except ImportError:
+        behaviour_series = None
+    if behaviour_series is not None:
+        return behaviour_series(seed=seed, n_steps=n_steps, fps=fps)
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_steps) / fps
+    frequency = 0.5 + 0.1 * np.sin(2 * np.pi * t / 37.0) + 0.02 * rng.standard_normal(n_steps).cumsum() / np.sqrt(n_steps)
+    phase = 2 * np.pi * np.cumsum(frequency) / fps
+    reversal = np.where(np.sin(2 * np.pi * t / 23.0 + 1.0) > 0.93, -1.0, 1.0)
+    curvature = 0.8 * np.sin(phase) + 0.1 * rng.standard_normal(n_steps)
+    speed = reversal * (0.2 + 0.05 * np.cos(phase)) + 0.02 * rng.standard_normal(n_steps)
+    head_tail = 0.9 - 0.15 * np.abs(np.sin(phase + 0.6)) + 0.02 * rng.standard_normal(n_steps)
+    return pd.DataFrame({"time_s": t, "head_tail_distance": head_tail, "curvature": curvature, "speed": speed})
+
+
+
+SIMULATED = ("sim:behaviour", "sim:curvature")
+
+
+
+def simulated_series(kind: str, seed: int = 1, n_steps: int = 2000) -> pd.DataFrame:
+    """A simulated series by name: ``sim:behaviour`` (25 fps, :func:`example_series`) or
+    ``sim:curvature`` (100 fps, 100 segments, like a real curvature recording; needs the worm simulator).
+    """
+    if kind == "sim:behaviour":
+        return example_series(seed=seed, n_steps=n_steps, fps=25.0)
+    if kind == "sim:curvature":
+        from devocore.simulate.worm import curvature_series
+
+        return curvature_series(seed=seed, n_steps=n_steps, fps=100.0, n_segments=100)
+    raise TableError(f"Unknown simulated series '{kind}'; choose one of {', '.join(SIMULATED)}.")

@@ -1,0 +1,256 @@
+"""Train view, multi-channel part (issue 30): tiles from a large image, channel-recipe comparison, and what the
+foreground weight does. Called from pages/train.py; not a page of its own (``render`` draws its sections)."""
+from __future__ import annotations
+
+import hashlib
+import io as _bytes
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from devocore import channels, config, ui_cache
+from devocore.errors import DevocoreError
+from pages import common
+
+FG_WEIGHTS = (0.5, 1.0, 4.0)
+DEFAULT_RECIPES = "0\n1\n3\nmerge(0,1)\n0; 3"
+
+
+@ui_cache.data
+def _example_micrograph(size: int = 512, seed: int = 7) -> tuple[str, str]:
+    """A simulated 4-channel plane and its nucleus labels, written once per server process (TIFF files)."""
+    import tifffile
+
+    from devocore.simulate.hyperstack import render as render_plane
+
+    folder = Path(tempfile.gettempdir()) / f"devoscope-tiles-example-{size}-{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    image, nuclei, _ = render_plane(seed, size)
+    tifffile.imwrite(folder / "hyper.tif", image, imagej=True, metadata={"axes": "CYX"})
+    tifffile.imwrite(folder / "hyper_nuclei.tif", nuclei)
+    return str(folder / "hyper.tif"), str(folder / "hyper_nuclei.tif")
+
+
+@ui_cache.data
+def _example_hyperstacks(n: int = 12, size: int = 64) -> tuple[str, str]:
+    """``n`` simulated hyper-labelled planes (images/ and masks/), written once per server process."""
+    from devocore.simulate.hyperstack import write_set
+
+    folder = Path(tempfile.gettempdir()) / f"devoscope-hyper-example-{n}-{size}"
+    done = write_set(folder, n, size, seed=0)
+    return done["images"], done["masks"]
+
+
+def _saved_upload(upload) -> Path:
+    data = upload.getvalue()
+    from devocore import io
+
+    return io.save_upload(data, Path(upload.name).suffix.lower() or ".tif", common.session_dir())
+
+
+def _zip(folder: Path) -> bytes:
+    buffer = _bytes.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+def _tiles_step() -> None:
+    from devocore import subimages
+
+    st.caption("Cut one tile centred on every cell of a large micrograph (all channels kept), plus cell-free "
+               "tiles, for training. Same as `python -m devocore subimages IMAGE --masks MASK --size 128 "
+               "--negatives 0.3 --out DIR`.")
+    kind = st.radio("Image", ["Example (simulated 4-channel plane)", "Upload"], key="trainch_tiles_source",
+                    horizontal=True)
+    with common.guard("reading the image"):
+        if kind.startswith("Example"):
+            image_path, mask_path = _example_micrograph()
+            st.caption("Example: a 512 x 512 px simulated embryo plane in 4 channels (nuclear, membrane, "
+                       "cytoplasm, label-free) with its nucleus labels.")
+        else:
+            a, b = st.columns(2)
+            up_image = a.file_uploader("Image (TIFF C x Y x X or Y x X x C, PNG)", type=["tif", "tiff", "png"],
+                                       key="trainch_tiles_image")
+            up_mask = b.file_uploader("Its cell mask (labels or black and white)", type=["tif", "tiff", "png"],
+                                      key="trainch_tiles_mask")
+            common.limits_caption()
+            if up_image is None or up_mask is None:
+                st.info("Upload an image and its mask, or use the example.")
+                return
+            image_path, mask_path = _saved_upload(up_image), _saved_upload(up_mask)
+        image = subimages.read_channels(image_path)
+        labels = subimages.read_labels(mask_path)
+    c1, c2 = st.columns(2)
+    size = int(c1.number_input("Tile side (px)", 16, 1024, 64 if min(image.shape[1:]) < 1024 else 128, 16,
+                               key="trainch_tiles_size"))
+    share = float(c2.slider("Cell-free tiles per cell tile", 0.0, 1.0, 0.3, 0.05, key="trainch_tiles_negatives"))
+    st.caption(f"{image.shape[0]} channel(s), {image.shape[2]} x {image.shape[1]} px, "
+               f"{len(np.unique(labels)) - 1} cells in the mask.")
+    if st.button("Cut tiles", key="trainch_tiles_button"):
+        with common.guard("cutting tiles"):
+            tiles = subimages.cut(image, labels, size, share, seed=0)
+            digest = hashlib.sha256(f"{image_path}{size}{share}".encode()).hexdigest()[:10]
+            out = common.session_dir() / f"tiles-{digest}"
+            index = subimages.write(tiles, out, Path(image_path).name)
+            st.session_state["trainch_tiles"] = (str(out), index)
+    found = st.session_state.get("trainch_tiles")
+    if found:
+        out, index = found
+        n_neg = int(index["negative"].sum())
+        st.success(f"{len(index) - n_neg} cell tiles and {n_neg} cell-free tiles.")
+        st.dataframe(index, hide_index=True, height=200)
+        st.download_button("Download tiles (ZIP: images/, masks/, index.csv)", _zip(Path(out)), "tiles.zip",
+                           "application/zip", key="trainch_tiles_download")
+
+
+def _recipes(text: str) -> list[str]:
+    """One recipe per non-empty line, each checked; an error shows where the line goes wrong."""
+    found = []
+    for line in (ln.strip() for ln in text.splitlines()):
+        if not line:
+            continue
+        try:
+            found.append(channels.text(line))
+        except channels.RecipeError as exc:
+            st.code(exc.pointer(), language=None)
+            raise
+    if not found:
+        raise DevocoreError("Write at least one channel recipe, one per line (e.g. 0, or merge(0,1)).")
+    return found
+
+
+def _compare_step(task: str) -> None:
+    from devocore.train.channel_compare import bar_chart, compare_recipes
+    from devocore.train.segmentation import TrainConfig
+
+    st.caption("Train one model per channel recipe (same data, seed and budget) and score each on held-out "
+               "images: label-free against labelled channels, and both together. Same as `python -m devocore "
+               "train compare`. Recipes: `0` a channel; `random(0,1,2)` one of them per sample; `drop(1, 0.3)` "
+               "channel 1 blanked 30% of the time; `merge(0,2)` their mean; `merge(0:0.2, 2:0.5)` each merged "
+               "with its own probability; `;` joins several model input channels. Channels are numbered from 0. "
+               "At inference, random(...) uses its first channel, drop keeps the channel and merge uses all.")
+    kind = st.radio("Data", ["Example (12 simulated 4-channel planes)", "Server folder"], key="trainch_cmp_source",
+                    horizontal=True)
+    with common.guard("reading the data"):
+        if kind.startswith("Example"):
+            images_dir, masks_dir = _example_hyperstacks()
+            st.caption("Channels: 0 nuclear label, 1 membrane label, 2 cytoplasm label, 3 label-free "
+                       "(transmitted-light-like); masks: nuclei.")
+        else:
+            a, b = st.columns(2)
+            images_text = a.text_input("Image folder", "", key="trainch_cmp_images")
+            masks_text = b.text_input("Mask folder", "", key="trainch_cmp_masks")
+            if not images_text or not masks_text:
+                st.info(f"Type the two folders, relative to the data folder {config.data_root()}.")
+                return
+            root = config.data_root()
+            images_dir, masks_dir = (root / images_text).resolve(), (root / masks_text).resolve()
+            for path in (images_dir, masks_dir):
+                if path != root and root not in path.parents:
+                    raise DevocoreError(f"'{path.name}' is outside the data folder {root}; choose one inside it.")
+    text = st.text_area("Channel recipes (one model each, one per line)", DEFAULT_RECIPES, key="trainch_cmp_recipes")
+    c1, c2, c3, c4 = st.columns(4)
+    archs = c1.multiselect("Architectures", ["fpn", "unet34-ps"], ["fpn"], key="trainch_cmp_arch",
+                           help="fpn: FPN with a ResNet-18 encoder; unet34-ps: U-Net with a ResNet-34 encoder, "
+                                "pixel-shuffle upsampling initialised with ICNR")
+    epochs = int(c2.number_input("Epochs per model", 1, 200, 2, key="trainch_cmp_epochs"))
+    steps = int(c3.number_input("Batches per epoch", 1, 500, 4, key="trainch_cmp_steps"))
+    size = int(c4.selectbox("Input size (px)", [64, 128, 256], 0, key="trainch_cmp_size"))
+    if st.button("Compare recipes", key="trainch_cmp_button"):
+        with common.guard("comparing recipes"):
+            recipes = _recipes(text)
+            if not archs:
+                raise DevocoreError("Choose at least one architecture.")
+            cfg = TrainConfig(task=task, epochs=epochs, steps=steps, batch=4, size=size, crop=size,
+                              decoder_channels=64, patience=epochs, minutes=30.0, threads=1)
+            found = compare_recipes(images_dir, masks_dir, recipes, cfg, tuple(archs),
+                                    progress=common.progress_bar("Training one model per recipe..."))
+            st.session_state["trainch_cmp_result"] = (found.table, found.split)
+    result = st.session_state.get("trainch_cmp_result")
+    if result:
+        table, split = result
+        st.caption(f"{split['train']} training, {split['validation']} validation and {split['held_out']} held-out "
+                   "images; scores on the held-out images, mean with standard deviation and interquartile "
+                   "range over the images (0-1).")
+        st.dataframe(table.round(3), hide_index=True)
+        chart = bar_chart(table)
+        st.image(chart, caption="Held-out pixel IoU and instance F1 per recipe (whiskers: one standard deviation)")
+        from PIL import Image
+
+        png = _bytes.BytesIO()
+        Image.fromarray(chart).save(png, format="PNG")
+        a, b = st.columns(2)
+        a.download_button("Download table (CSV)", table.to_csv(index=False).encode(), "recipe_comparison.csv",
+                          "text/csv", key="trainch_cmp_csv")
+        b.download_button("Download bar chart (PNG)", png.getvalue(), "recipe_comparison.png", "image/png",
+                          key="trainch_cmp_png")
+
+
+@ui_cache.data
+def fg_weight_picture(image: np.ndarray, mask: np.ndarray, task: str, weights: tuple = FG_WEIGHTS
+                      ) -> tuple[np.ndarray, list[float], str]:
+    """Outlines of the foreground each weight favours, on one validation image, and the area of each.
+
+    With foreground weight w the weighted BCE is lowest when the network outputs q = w p / (w p + 1 - p) for a
+    pixel that is foreground with probability p, so q > 0.5 exactly where p > 1 / (1 + w): the weight moves
+    the cut on the calibrated probability. p comes from the shipped model for ``task`` run on the image (or,
+    when it cannot run, from the blurred mask). Returns an RGB picture (one panel per weight), the foreground
+    area of each as a share of the image, and where p came from.
+    """
+    from scipy import ndimage as ndi
+
+    from devocore import io, segmentation
+
+    try:
+        prob = segmentation.Predictor(ui_cache.model(task, "cpu"), bf16=False).probability(image)
+        source = f"the shipped {task} model"
+    except DevocoreError:
+        prob = ndi.gaussian_filter((mask > 0).astype(np.float32), 2.0)
+        source = "your mask, blurred"
+    grey = io.to_uint8(io.to_gray(np.asarray(image)))
+    panels, areas = [], []
+    for w in weights:
+        fg = prob > 1.0 / (1.0 + w)
+        rgb = np.repeat(grey[..., None], 3, axis=2)
+        edge = fg & ~ndi.binary_erosion(fg)
+        rgb[edge] = (255, 60, 60)
+        panels.append(np.pad(rgb, ((0, 0), (0, 4), (0, 0)), constant_values=255))
+        areas.append(float(fg.mean()))
+    return np.concatenate(panels, axis=1)[:, :-4], areas, source
+
+
+def _fg_weight_step(image: np.ndarray | None, mask: np.ndarray | None, task: str) -> None:
+    st.caption("The foreground weight multiplies the loss of missed foreground pixels (binary cross-entropy). "
+               "More weight: the model calls a pixel foreground on weaker evidence, so cells come out fuller "
+               "and touching ones merge (over-segmentation); less weight: thinner cells and more missed ones. "
+               "For BCE the effect is exact: weight w moves the cut on the probability from 0.5 to 1 / (1 + w).")
+    if image is None or mask is None:
+        st.info("Load your pairs above to see this on one of your validation images.")
+        return
+    with common.guard("drawing the foreground-weight picture"):
+        picture, areas, source = fg_weight_picture(np.asarray(image), np.asarray(mask), task)
+    st.image(picture, caption="Red outlines: foreground at weight " + ", ".join(
+        f"{w:g} ({a:.1%} of the image)" for w, a in zip(FG_WEIGHTS, areas))
+        + f", on your first validation image; probabilities from {source}.", width="stretch")
+
+
+def render(val_image: np.ndarray | None = None, val_mask: np.ndarray | None = None, task: str = "nucleus") -> None:
+    """Draw the multi-channel sections of the Train view.
+
+    Args:
+        val_image: one of the user's validation images (for the foreground-weight picture), or None.
+        val_mask: its mask.
+        task: "nucleus" or "membrane".
+    """
+    with st.expander("Multi-channel: tiles from a large image", expanded=False):
+        _tiles_step()
+    with st.expander("Multi-channel: compare channel recipes (label vs label-free)", expanded=False):
+        _compare_step(task)
+    with st.expander("What the foreground weight does", expanded=False):
+        _fg_weight_step(val_image, val_mask, task)
