@@ -71,6 +71,11 @@ CENSOR_WEIGHT = 0.3
 # (a clip's early frames when the line slid late) pays its full error, so the line cannot escape into the
 # censored part (np.inf: no cap).
 CENSOR_CAP = np.inf
+# With a bias: the line may not place the clip's first frame later than where the typical estimate first exceeds
+# the median of the first START_FRAMES estimates by START_MARGIN log(1 + total) (None: no bound). Only applied
+# when that point lies before ``censor_from``.
+START_MARGIN: float | None = 0.3
+START_FRAMES = 5
 # Frame 1 of a whole EPIC movie is near the first traced time point: a capped prior on where the line starts
 # (z-score squared capped at OFFSET_CAP, so a clip that starts late pays at most OFFSET_STRENGTH x OFFSET_CAP).
 OFFSET_STRENGTH = 0.02
@@ -430,6 +435,21 @@ class StageCurves:
             error = np.where((tau > censor_from) & (diff < 0) & (diff >= -CENSOR_CAP), CENSOR_WEIGHT * error, error)
         return (error * w[None, :]).sum(axis=1)
 
+    @staticmethod
+    def latest_start(y: np.ndarray, ref: np.ndarray, censor_from: float) -> float:
+        """Latest reference time the first frame may have (:data:`START_MARGIN`; inf when unbounded).
+
+        Example:
+            >>> ref = np.linspace(0.0, 5.0, 51)  # typical estimate at reference steps 0..50
+            >>> StageCurves.latest_start(np.full(9, 1.0), ref, 40.0), StageCurves.latest_start(np.full(9, 4.0), ref, 40.0)
+            (13.0, inf)
+        """
+        if START_MARGIN is None or not np.isfinite(censor_from) or len(y) == 0:
+            return np.inf
+        y0 = float(np.median(y[:START_FRAMES]))
+        reach = np.flatnonzero(np.maximum.accumulate(ref) >= y0 + START_MARGIN)
+        return float(reach[0]) if reach.size and reach[0] < censor_from else np.inf
+
     def offset_prior(self, offset: np.ndarray, rate: float, cap: float = OFFSET_CAP) -> np.ndarray:
         """Capped squared z-score of where the line is at frame 1 (``offset + rate``) under the prior.
 
@@ -464,6 +484,7 @@ class StageCurves:
             w = np.ones_like(y)
         w = w / w.sum()
         ref, censor = self.expected_log_total()
+        latest = self.latest_start(y, ref, censor)
         n = len(ref)
         a0, b0, _, _ = self.prior
         # the coarse search needs no more than ~200 frames
@@ -478,7 +499,8 @@ class StageCurves:
             else:
                 offsets = np.arange(a0 - offset_range, a0 + offset_range + 1, 2.0)
             cost = self._line_cost(fc, yc, wc, b, offsets, ref, censor) + prior_strength * self.rate_prior(b, strides) \
-                + offset_strength * self.offset_prior(offsets, b)
+                + offset_strength * self.offset_prior(offsets, b) \
+                + np.where(offsets + b * frames[0] > latest, np.inf, 0.0)
             i = int(np.argmin(cost))
             if cost[i] < best[0]:
                 best = (float(cost[i]), float(offsets[i]), float(b))
@@ -489,7 +511,8 @@ class StageCurves:
         for r in b * np.exp(np.linspace(-0.03, 0.03, 31)):
             offsets = a + b * middle - r * middle + np.arange(-3.0, 3.01, 0.1)
             cost = self._line_cost(frames, y, w, r, offsets, ref, censor) \
-                + prior_strength * self.rate_prior(r, strides) + offset_strength * self.offset_prior(offsets, r)
+                + prior_strength * self.rate_prior(r, strides) + offset_strength * self.offset_prior(offsets, r) \
+                + np.where(offsets + r * frames[0] > latest, np.inf, 0.0)
             i = int(np.argmin(cost))
             if cost[i] < best[0]:
                 best = (float(cost[i]), float(offsets[i]), float(r))

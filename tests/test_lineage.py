@@ -149,6 +149,30 @@ def test_timeline_fit_with_the_network_bias_recovers_a_mid_development_clip():
     assert abs(a + b - 35.8) > 8
 
 
+def test_timeline_fit_of_a_late_only_clip_keeps_its_start(monkeypatch):
+    # a late-only clip (reference steps 51-100, one step per frame) with the bias known up to step 70; past it
+    # the "network" undercounts more and more (crowded frames), which made the fit slide late (censored part)
+    toy = toy_curves()
+    biased = StageCurves(toy, (0.0, 1.0, 30.0, 0.3), (np.array([0.0, 40.0, 80.0]), np.array([-0.5, -0.5, 0.4]), 70.0))
+    expected, censor_from = biased.expected_log_total()
+    frames = np.arange(1, 51, dtype=float)
+    tau = 50.0 + frames
+    y = np.interp(tau, np.arange(len(expected)), expected) - np.clip((tau - 70.0) * 0.2, 0, None)
+    # the first 5 frames (steps 51-55) reach expected + 0.3 at step 60: the start may not lie later
+    assert biased.latest_start(y, expected, censor_from) == 60.0
+    a, b = biased.fit_timeline(frames, y)
+    assert abs(a + b - 51.0) < 2.0 and abs(b - 1.0) < 0.2
+    # frames 9-50 read 30 steps ahead (e.g. a wrong bias there): unbounded, the line starts near step 81;
+    # bounded by the first frames' counts it starts no later than step 60
+    y[8:] = np.interp(tau[8:] + 30.0, np.arange(len(expected)), expected)
+    a, b = biased.fit_timeline(frames, y)
+    assert a + b <= 60.0 + 1e-6
+    monkeypatch.setattr(lineage, "START_MARGIN", None)
+    a, b = biased.fit_timeline(frames, y)
+    assert a + b > 75.0
+    assert biased.latest_start(y, expected, censor_from) == np.inf
+
+
 def test_model_card_bias_reaches_the_curves(tiny_net):
     assert StageCurves.from_model(tiny_net).bias is None
     tiny_net.card = {**tiny_net.card, "timeline_bias": {"tau": [0, 119], "log_bias": [0.1, 0.1], "censor_from": 90}}
