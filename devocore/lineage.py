@@ -11,8 +11,9 @@ ignored), and reads the seven populations off the reference curves the model
 carries. The line is fitted to what the network typically reports at each
 reference time (the reference plus its bias measured on training movies, carried
 in the model card), and crowded late frames, which it undercounts by an unknown
-amount, only count in part when they fall short: so a clip that shows only part
-of development is placed right. The reference curves are the median of 251 exact EPIC lineage curves
+amount, only count in part when they fall short; the clip's first frame may not
+be placed much later than its first estimates allow, so the line cannot slide into
+that cheap part. A clip that shows only part of development is thus placed right. The reference curves are the median of 251 exact EPIC lineage curves
 (one row per time point) aligned on one axis, one step per time point of the
 median embryo; in an EPIC movie frame n shows time point n, so the rate has a
 weak prior near one step per frame (its spread learned from the same curves),
@@ -82,7 +83,8 @@ OFFSET_STRENGTH = 0.02
 OFFSET_CAP = 4.0
 STAGE_BAND = (5.0, 95.0)  # percentiles of the bootstrap band
 # Least half-width of the band (reference time points): the bootstrap sees only frame-to-frame noise, not the
-# network's systematic errors; calibrated on the training movie (tools/experiments/lineage_choose.py prints the coverage).
+# network's systematic errors; calibrated on the training movie (tools/experiments/lineage_choose.py prints
+# the coverage).
 BAND_FLOOR = 8.0
 MAX_COUNT = 100_000  # far above any embryo (~560 cells at hatching); guards the integer cast
 MIN_TIMELINE_FRAMES = 8
@@ -441,8 +443,10 @@ class StageCurves:
 
         Example:
             >>> ref = np.linspace(0.0, 5.0, 51)  # typical estimate at reference steps 0..50
-            >>> StageCurves.latest_start(np.full(9, 1.0), ref, 40.0), StageCurves.latest_start(np.full(9, 4.0), ref, 40.0)
-            (13.0, inf)
+            >>> StageCurves.latest_start(np.full(9, 1.0), ref, 40.0)
+            13.0
+            >>> StageCurves.latest_start(np.full(9, 4.0), ref, 40.0)  # past censor_from: unbounded
+            inf
         """
         if START_MARGIN is None or not np.isfinite(censor_from) or len(y) == 0:
             return np.inf

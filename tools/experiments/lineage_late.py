@@ -111,7 +111,6 @@ def main() -> None:
     keys = list(VARIANTS)
     done = table.dropna(subset=keys)
     real, rendered = done[done.movie == "real"], done[done.movie != "real"]
-    whole = done.kind == "whole"
     summary = pd.DataFrame({k: {"real whole": real[real.kind == "whole"][k].mean(),
                                 "real clips": real[real.kind != "whole"][k].mean(),
                                 "rendered whole": rendered[rendered.kind == "whole"][k].mean(),
@@ -133,7 +132,6 @@ def main() -> None:
     passing = summary[summary.passes]
     choice = passing["score"].idxmin() if len(passing) else keys[0]
     print("choice:", choice)
-    _ = whole
     if args.json:
         print(json.dumps({"summary": summary.reset_index().rename(columns={"index": "variant"}).to_dict("records"),
                           "real": real.to_dict("records"), "choice": choice}, default=float))
