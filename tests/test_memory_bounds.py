@@ -1,0 +1,99 @@
+"""Issue #31 point 4: stacks read plane by plane, limits from the header, bounded caches and frames."""
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+import tifffile
+
+from devocore import io as dio
+from devocore.config import Limits
+from devocore.errors import TooLargeError
+
+
+def _stack(path, planes=40, side=256):
+    data = np.stack([np.full((side, side), i, np.uint16) for i in range(planes)])
+    data[:, 10, 20] = 1000
+    tifffile.imwrite(path, data, compression="zlib", metadata={"axes": "ZYX"})
+    return data
+
+
+def test_tiff_stack_is_read_one_plane_at_a_time(tmp_path):
+    path = tmp_path / "stack.tif"
+    truth = _stack(path, planes=40, side=256)  # 40 x 128 KB = 5 MB decoded
+    tracemalloc.start()
+    try:
+        image = dio.read_image(path)
+        assert image.is_stack and image.n_planes == 40 and image.shape == (40, 256, 256)
+        assert image._lazy.decoded == 0  # opening decodes nothing
+        seen = []
+        for i, plane in enumerate(image.planes()):
+            assert image._lazy.decoded == i + 1  # exactly one page decoded per plane handed out
+            seen.append(int(plane[0, 0]))
+            del plane
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert seen == list(range(40))
+    whole = truth.nbytes
+    assert peak < whole / 4, f"peak {peak / 2**20:.1f} MB while streaming a {whole / 2**20:.1f} MB stack"
+    # the whole array is still there for callers that need it, equal to the file's pixels
+    np.testing.assert_array_equal(image.data, truth)
+
+
+def test_stream_frames_from_a_stack_are_lazy(tmp_path):
+    path = tmp_path / "stack.tif"
+    _stack(path, planes=6, side=64)
+    with dio.open_frames(path) as source:
+        assert source.shape == (64, 64) and len(source) == 6
+        assert source.image._lazy.decoded == 0
+        first = next(iter(source))
+        assert source.image._lazy.decoded == 1 and int(first[10, 20]) == 1000
+
+
+@pytest.mark.parametrize("shape,kwargs,axes", [
+    ((3, 2, 20, 24), dict(imagej=True, metadata={"axes": "ZCYX"}), "ZYXC"),       # channels stored as pages
+    ((4, 20, 24, 3), dict(photometric="rgb"), "TYXC"),                           # RGB pages
+    ((4, 3, 20, 24), dict(photometric="rgb", planarconfig="separate"), "TYXC"),  # planar RGB pages
+    ((2, 3, 20, 24), dict(imagej=True, metadata={"axes": "TZYX"}), "TZYX"),
+])
+def test_lazy_planes_match_the_whole_file(tmp_path, shape, kwargs, axes):
+    path = tmp_path / "x.tif"
+    data = np.random.default_rng(0).integers(0, 60000, shape).astype(np.uint16)
+    tifffile.imwrite(path, data, **kwargs)
+    image = dio.read_image(path)
+    assert image.axes == axes
+    if axes == "ZYXC":
+        expected = np.moveaxis(data, 1, -1)
+    elif kwargs.get("planarconfig") == "separate":
+        expected = np.moveaxis(data, 1, -1)
+    else:
+        expected = data
+    planes = list(image.planes())
+    np.testing.assert_array_equal(np.stack(planes), expected.reshape((-1,) + expected.shape[-3 if "C" in axes else -2:]))
+    np.testing.assert_array_equal(image.data, expected)
+    # the same from the bytes of an upload
+    np.testing.assert_array_equal(dio.read_image(path.read_bytes(), name="x.tif").data, expected)
+
+
+def test_decoded_size_per_plane_is_checked_from_the_header(tmp_path):
+    path = tmp_path / "float.tif"
+    tifffile.imwrite(path, np.zeros((2, 512, 512), np.float32), compression="zlib")  # 1 MB per plane
+    with pytest.raises(TooLargeError, match="per plane"):
+        dio.read_image(path, limits=Limits(max_image_mb=0))
+    assert dio.read_image(path, limits=Limits(max_image_mb=1)).n_planes == 2
+
+
+def test_video_frames_times_pixels_is_checked_from_the_header(tmp_path):
+    import cv2
+
+    path = tmp_path / "v.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
+    for _ in range(5):
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+    writer.release()
+    with pytest.raises(TooLargeError, match="5 frames of 64 x 48 pixels"):
+        dio.open_frames(path, limits=Limits(max_video_pixels=5 * 64 * 48 - 1))
+    with dio.open_frames(path, limits=Limits(max_video_pixels=5 * 64 * 48)) as source:
+        assert len(source) == 5
