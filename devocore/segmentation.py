@@ -39,6 +39,12 @@ log = logging.getLogger(__name__)
 TASKS = ("nucleus", "membrane")
 TABLE_COLUMNS = ["id", "centroid_x", "centroid_y", "area_px", "area_um2", "mean_intensity", "eccentricity"]
 FRAGMENT_FRACTION = 0.35  # nucleus objects below this share of the plane's median area are specks
+#: Planes larger than this (pixels) are post-processed at this working size and their labels scaled back:
+#: the network sees every plane at its input size (256 px a side), so a 64-megapixel probability map holds no
+#: more detail than an 8-megapixel one, and the watershed's copies of the plane stay within memory (issue #31).
+WORK_PIXELS = 8_000_000
+#: Pixels in flight between the reader and the network (batches and read-ahead shrink for huge planes).
+BATCH_PIXELS = 32_000_000
 
 
 @dataclass(frozen=True)
@@ -424,6 +430,8 @@ def instances(probability: np.ndarray, task: str = "nucleus", threshold: float =
     """
     if task not in TASKS:
         raise DevocoreError(f"Unknown segmentation task '{task}'. Available options are: {list(TASKS)}")
+    if probability.ndim == 2 and probability.size > WORK_PIXELS:
+        return _instances_at_work_size(probability, task, threshold, min_size)
     min_size = min_size or default_min_size(probability.shape, task)
     above = probability > threshold
     if task == "nucleus":
@@ -434,6 +442,19 @@ def instances(probability: np.ndarray, task: str = "nucleus", threshold: float =
     else:
         labels = enclosed_regions(above, min_size)
     return _relabel(remove_small(labels, min_size))
+
+
+def _instances_at_work_size(probability: np.ndarray, task: str, threshold: float, min_size: int) -> np.ndarray:
+    """:func:`instances` of a huge 2-D map computed at :data:`WORK_PIXELS` and scaled back (nearest neighbour)."""
+    import cv2
+
+    height, width = probability.shape
+    factor = float(np.sqrt(probability.size / WORK_PIXELS))
+    small = _resize(probability, (max(1, int(height / factor)), max(1, int(width / factor))))
+    area = (small.shape[0] * small.shape[1]) / probability.size
+    labels = instances(small, task, threshold, max(1, int(round(min_size * area))) if min_size else 0)
+    del small
+    return cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
 
 
 def measure(labels: np.ndarray, image: np.ndarray | None = None, pixel_size: float | None = None) -> pd.DataFrame:
@@ -448,8 +469,10 @@ def measure(labels: np.ndarray, image: np.ndarray | None = None, pixel_size: flo
 
     if labels.max() == 0:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in TABLE_COLUMNS}).astype({"id": int})
-    intensity = None if image is None else io.to_gray(np.asarray(image)).astype(np.float32)
-    props = regionprops_table(labels.astype(np.int32), intensity_image=intensity,
+    intensity = None if image is None else io.to_gray(np.asarray(image))
+    if intensity is not None and intensity.dtype.kind not in "ui":  # integer pixels are measured as they are
+        intensity = intensity.astype(np.float32)
+    props = regionprops_table(labels if labels.dtype.kind in "ui" else labels.astype(np.int32), intensity_image=intensity,
                               properties=["label", "centroid", "area", "eccentricity"]
                               + (["intensity_mean"] if intensity is not None else []))
     table = pd.DataFrame({
@@ -604,9 +627,20 @@ def batched_probabilities(frames: Iterable[np.ndarray], predictor: Predictor, ba
     threads: no thread waits for the others at the end of each operation, and one batch's conversion
     overlaps another's network. At most ``workers + 1`` batches are in flight, so memory stays flat.
     """
-    source = _prefetch(frames, depth=2 * batch) if prefetch else iter(frames)
+    import itertools
+
+    frames = iter(frames)
+    first = next(frames, None)
+    if first is None:
+        return
+    frames = itertools.chain([first], frames)
+    pixels = int(np.prod(np.shape(first)[:2]))
+    huge = pixels * batch > BATCH_PIXELS  # huge planes: fewer in flight, one batch at a time
+    if huge:
+        batch = max(1, BATCH_PIXELS // max(1, pixels))
+    source = _prefetch(frames, depth=max(1, 2 * batch if not huge else batch)) if prefetch else frames
     groups = _groups(source, batch)
-    workers = _cpu_workers(predictor) if workers is None else max(1, int(workers))
+    workers = 1 if huge else _cpu_workers(predictor) if workers is None else max(1, int(workers))
     if workers == 1:
         for planes in groups:
             yield from zip(planes, predictor.probabilities(planes))

@@ -97,3 +97,55 @@ def test_video_frames_times_pixels_is_checked_from_the_header(tmp_path):
         dio.open_frames(path, limits=Limits(max_video_pixels=5 * 64 * 48 - 1))
     with dio.open_frames(path, limits=Limits(max_video_pixels=5 * 64 * 48)) as source:
         assert len(source) == 5
+
+
+def _discs(shape, n, radius, seed=0):
+    import cv2
+
+    prob = np.zeros(shape, np.float32)
+    rng = np.random.default_rng(seed)
+    centres = []
+    while len(centres) < n:
+        c = (int(rng.integers(radius + 2, shape[1] - radius - 2)), int(rng.integers(radius + 2, shape[0] - radius - 2)))
+        if all((c[0] - a) ** 2 + (c[1] - b) ** 2 > (2.5 * radius) ** 2 for a, b in centres):
+            centres.append(c)
+            cv2.circle(prob, c, radius, 0.9, -1)
+    return cv2.GaussianBlur(prob, (0, 0), 2), centres
+
+
+@pytest.mark.parametrize("task", ["nucleus", "membrane"])
+def test_huge_planes_are_postprocessed_at_work_size_with_the_same_result(monkeypatch, task):
+    from devocore import segmentation as seg
+
+    prob, centres = _discs((600, 800), 12, 30)
+    if task == "membrane":  # cells: dark interiors inside bright membrane
+        prob = 1.0 - prob / 0.9
+    full = seg.instances(prob, task)
+    monkeypatch.setattr(seg, "WORK_PIXELS", prob.size // 4)  # work at half the side
+    work = seg.instances(prob, task)
+    assert work.shape == full.shape and work.dtype == np.uint16
+    assert int(work.max()) == int(full.max()) == 12
+    for x, y in centres:  # every disc is one object in both
+        assert work[y, x] > 0 and full[y, x] > 0
+    overlap = np.logical_and(work > 0, full > 0).sum() / np.logical_or(work > 0, full > 0).sum()
+    assert overlap > 0.95
+
+
+def test_huge_planes_are_streamed_one_at_a_time(monkeypatch):
+    from devocore import nets
+    from devocore import segmentation as seg
+
+    net = nets.build("fpn").eval()
+    net.card = {"input_size": 64, "target": "nucleus"}
+    predictor = seg.Predictor(net, bf16=False)
+    monkeypatch.setattr(seg, "BATCH_PIXELS", 3 * 100 * 100)  # 100 x 100 planes count as huge: 3 per batch
+    seen = []
+    real = predictor.probabilities
+
+    def spy(planes):
+        seen.append(len(planes))
+        return real(planes)
+
+    monkeypatch.setattr(predictor, "probabilities", spy)
+    out = list(seg.batched_probabilities((np.zeros((100, 100), np.uint8) for _ in range(7)), predictor, batch=8))
+    assert len(out) == 7 and seen == [3, 3, 1]
