@@ -132,20 +132,101 @@ def test_huge_planes_are_postprocessed_at_work_size_with_the_same_result(monkeyp
 
 
 def test_huge_planes_are_streamed_one_at_a_time(monkeypatch):
-    from devocore import nets
     from devocore import segmentation as seg
 
-    net = nets.build("fpn").eval()
-    net.card = {"input_size": 64, "target": "nucleus"}
-    predictor = seg.Predictor(net, bf16=False)
     monkeypatch.setattr(seg, "BATCH_PIXELS", 3 * 100 * 100)  # 100 x 100 planes count as huge: 3 per batch
     seen = []
-    real = predictor.probabilities
 
-    def spy(planes):
-        seen.append(len(planes))
-        return real(planes)
+    class Fake:  # records the batches the network would get
+        def probabilities(self, planes):
+            seen.append(len(planes))
+            return [np.zeros(p.shape, np.float32) for p in planes]
 
-    monkeypatch.setattr(predictor, "probabilities", spy)
-    out = list(seg.batched_probabilities((np.zeros((100, 100), np.uint8) for _ in range(7)), predictor, batch=8))
+    out = list(seg.batched_probabilities((np.zeros((100, 100), np.uint8) for _ in range(7)), Fake(), batch=8))
     assert len(out) == 7 and seen == [3, 3, 1]
+
+
+def test_track_shrinks_huge_frames_and_reports_original_pixels(tmp_path, monkeypatch):
+    import cv2
+
+    from devocore.tracking import tracker
+    from devocore.tracking.synthetic import clip
+
+    frames, truth = clip(n_frames=40, n_worms=1, seed=0, size=(400, 520), length=120, width=14, speed=4)
+    path = tmp_path / "big.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (520, 400))
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
+    writer.release()
+    monkeypatch.setattr(tracker, "WORK_PIXELS", 400 * 520 // 4)  # tracked at half the side: 200 x 260
+    seen = []
+    real = tracker.track_frames
+
+    def spy(frames, *args, **kwargs):
+        def look():
+            for f in frames:
+                seen.append(f.shape)
+                yield f
+        return real(look(), *args, **kwargs)
+
+    monkeypatch.setattr(tracker, "track_frames", spy)
+    result = tracker.track(path, tracker.TrackConfig(fps=10, px_per_mm=100.0))
+    assert set(seen) == {(200, 260)}  # every frame shrunk as it was read
+    assert result.scale == pytest.approx(0.5) and result.shape == (400, 520)
+    table = result.table[result.table["status"] == "ok"]
+    assert table["worm"].nunique() == 1 and len(table) >= 30
+    merged = table.merge(truth, on="frame", suffixes=("", "_true"))
+    # positions and lengths in the original pixels: within 3 px of the truth, length within 10 %
+    error = np.hypot(merged["centroid_x"] - merged["centroid_x_true"], merged["centroid_y"] - merged["centroid_y_true"])
+    assert float(np.median(error)) < 3.0
+    assert float(np.median(table["length_px"])) == pytest.approx(120, rel=0.1)
+    assert float(np.median(table["length_mm"])) == pytest.approx(1.2, rel=0.1)  # 100 px per original mm
+    assert float(np.median(table["area_px"])) > 120 * 14 * 0.5
+
+
+def test_page_cache_is_bounded_by_bytes():
+    from devocore.ui_cache import ByteBudgetCache
+
+    mb = 2**20
+    cache = ByteBudgetCache(budget_bytes=int(3.5 * mb))
+    for key in "abc":
+        assert cache.put(key, np.zeros(mb, np.uint8))  # about 1 MB each once pickled
+    assert len(cache) == 3 and 3 * mb < cache.nbytes <= 3.5 * mb
+    assert cache.get("a")[0]  # "a" is now the most recently used
+    cache.put("d", np.zeros(mb, np.uint8))  # over budget: the least recently used ("b") goes
+    assert [k for k in "abcd" if cache.get(k)[0]] == ["a", "c", "d"]
+    assert cache.nbytes <= 3.5 * mb and cache.evictions == 1
+    assert not cache.put("huge", np.zeros(4 * mb, np.uint8))  # larger than the whole budget: not kept
+    assert not cache.get("huge")[0] and len(cache) == 3
+    hit, value = cache.get("a")
+    value[:] = 7  # a copy: changing it leaves the cache alone
+    assert int(cache.get("a")[1].max()) == 0
+
+
+def test_page_cache_expires_and_caps_entries():
+    from devocore.ui_cache import ByteBudgetCache
+
+    now = [0.0]
+    cache = ByteBudgetCache(budget_bytes=10**6, max_entries=2, ttl=10, clock=lambda: now[0])
+    cache.put(1, "one"), cache.put(2, "two"), cache.put(3, "three")
+    assert [k for k in (1, 2, 3) if cache.get(k)[0]] == [2, 3]
+    now[0] = 11.0
+    assert not cache.get(3)[0] and len(cache) == 1
+
+
+def test_cached_page_function_computes_once_and_ignores_underscore_arguments():
+    from devocore import ui_cache
+
+    calls = []
+    store = ui_cache.ByteBudgetCache(budget_bytes=10**7)
+
+    @ui_cache.data(cache=store)
+    def planes(digest, scale, _data=None):
+        calls.append(digest)
+        return np.full((4, 4), scale)
+
+    a = planes("x", 2, _data=b"big upload")
+    b = planes("x", 2, _data=b"another object, same digest")
+    c = planes("y", 2)
+    assert calls == ["x", "y"] and int(a.sum()) == int(b.sum()) == int(c.sum()) == 32
+    assert len(store) == 2
