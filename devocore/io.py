@@ -566,6 +566,14 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     """
     if image.dtype == np.uint8:
         return image
+    if image.dtype == np.uint16 and image.size:
+        # the same stretch as a 65536-entry lookup table of 8-bit values: no float copy of a huge image
+        lo, hi = _integer_percentiles(image, (0.0, 100.0))
+        if hi <= lo:
+            hi = lo + 1.0
+        levels = np.arange(65536, dtype=np.float64)
+        table = np.clip((levels - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+        return (table * 255).round().astype(np.uint8)[image]
     return (normalize(image, 0.0, 100.0) * 255).round().astype(np.uint8)
 
 

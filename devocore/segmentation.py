@@ -505,6 +505,19 @@ def _resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, (shape[1], shape[0]), interpolation=interp)
 
 
+def _small_input(plane: np.ndarray, side: int) -> np.ndarray:
+    """:func:`to_input` of ``plane`` resized to ``side`` x ``side``; a huge 8- or 16-bit plane is resized before
+    it is stretched (with the full plane's percentiles), so that no float copy of it is made."""
+    gray = io.to_gray(np.asarray(plane))
+    if gray.ndim != 2 or gray.size <= WORK_PIXELS or gray.dtype not in (np.uint8, np.uint16):
+        return _resize(to_input(plane), (side, side))
+    lo, hi = io._integer_percentiles(gray, (1.0, 99.8))
+    if hi <= lo:
+        hi = lo + 1.0
+    small = _resize(gray, (side, side)).astype(np.float32)
+    return np.clip((small - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+
+
 class Predictor:
     """Probability maps from a loaded segmentation model, fast and batched.
 
@@ -545,7 +558,7 @@ class Predictor:
         import torch
 
         side = self.input_size
-        batch = np.stack([_resize(to_input(p), (side, side)) for p in planes])[:, None]
+        batch = np.stack([_small_input(p, side) for p in planes])[:, None]
         x = torch.from_numpy(batch).to(self.device)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
@@ -638,7 +651,9 @@ def batched_probabilities(frames: Iterable[np.ndarray], predictor: Predictor, ba
     huge = pixels * batch > BATCH_PIXELS  # huge planes: fewer in flight, one batch at a time
     if huge:
         batch = max(1, BATCH_PIXELS // max(1, pixels))
-    source = _prefetch(frames, depth=max(1, 2 * batch if not huge else batch)) if prefetch else frames
+    # huge planes are read in this thread when needed: decoding is quick next to the network and the
+    # post-processing, and planes read ahead would each hold a plane's memory
+    source = _prefetch(frames, depth=2 * batch) if prefetch and not huge else frames
     groups = _groups(source, batch)
     workers = 1 if huge else _cpu_workers(predictor) if workers is None else max(1, int(workers))
     if workers == 1:

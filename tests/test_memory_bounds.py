@@ -230,3 +230,15 @@ def test_cached_page_function_computes_once_and_ignores_underscore_arguments():
     c = planes("y", 2)
     assert calls == ["x", "y"] and int(a.sum()) == int(b.sum()) == int(c.sum()) == 32
     assert len(store) == 2
+
+
+def test_huge_plane_input_is_shrunk_before_stretching_with_the_same_result(monkeypatch):
+    from devocore import segmentation as seg
+
+    rng = np.random.default_rng(3)
+    plane = (rng.normal(3000, 400, (512, 640)) + np.linspace(0, 20000, 640)).clip(0, 65535).astype(np.uint16)
+    expected = seg._resize(seg.to_input(plane), (64, 64))  # stretch the whole plane, then resize
+    monkeypatch.setattr(seg, "WORK_PIXELS", 1000)  # the plane now counts as huge
+    got = seg._small_input(plane, 64)
+    assert got.shape == (64, 64) and got.dtype == np.float32
+    assert float(np.abs(got - expected).max()) < 0.01
