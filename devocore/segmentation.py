@@ -658,7 +658,10 @@ def batched_probabilities(frames: Iterable[np.ndarray], predictor: Predictor, ba
     workers = 1 if huge else _cpu_workers(predictor) if workers is None else max(1, int(workers))
     if workers == 1:
         for planes in groups:
-            yield from zip(planes, predictor.probabilities(planes))
+            pairs = list(zip(planes, predictor.probabilities(planes)))
+            del planes  # each plane is then held by its pair only, and let go once handed out
+            while pairs:
+                yield pairs.pop(0)
         return
     yield from _in_workers(groups, predictor, workers)
 
@@ -744,7 +747,10 @@ def segment_frames(frames: Iterable[np.ndarray], model, cfg: SegmentConfig = Seg
     """
     predictor = predictor or Predictor(model)
     for i, (frame, prob) in enumerate(batched_probabilities(frames, predictor, cfg.batch)):
-        yield i, frame, postprocess(prob, frame, predictor.task, cfg.threshold, cfg.pixel_size, cfg.min_size)
+        result = postprocess(prob, frame, predictor.task, cfg.threshold, cfg.pixel_size, cfg.min_size)
+        del prob  # held by the result; nothing here keeps a plane while the next one is worked on
+        yield i, frame, result
+        del frame, result
         if progress is not None and total:
             progress(min(1.0, (i + 1) / total), f"frame {i + 1} of {total}")
 
@@ -954,6 +960,7 @@ def _segment_stream(source, kind: str, predictor: Predictor, cfg: SegmentConfig,
                     _save_png(out / "overlay_middle.png", overlay(frame, result.labels))
                     _save_png(out / "outlines_middle.png", overlay(np.zeros_like(frame), result.labels))
                 yield i, frame, result
+                del frame, result  # not kept while the next plane is worked on
 
     summary = write_stream(results(), out, fps=source.fps, video=want_video)
     summary["kind"] = kind
@@ -1007,6 +1014,8 @@ def write_stream(results: Iterable[tuple[int, np.ndarray, Result]], out, fps: fl
                     writer = cv2.VideoWriter(str(out / "overlay.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
                                              float(fps or 10.0), (picture.shape[1], picture.shape[0]))
                 writer.write(np.ascontiguousarray(picture[..., ::-1]))
+                del picture
+            del frame, result, table  # not kept while the next plane is worked on
     if writer is not None:
         writer.release()
         files.append("overlay.mp4")
