@@ -868,7 +868,7 @@ def write_labels_tiff(path, labels: np.ndarray) -> None:
     if labels.size and labels.max() > np.iinfo(np.uint16).max:
         raise DevocoreError(f"Found {labels.max()} objects, more than a 16-bit label image holds.")
     target = path if hasattr(path, "write") else str(path)
-    tifffile.imwrite(target, labels.astype(np.uint16), imagej=True, metadata={"axes": "YX" if labels.ndim == 2
+    tifffile.imwrite(target, labels.astype(np.uint16, copy=False), imagej=True, metadata={"axes": "YX" if labels.ndim == 2
                                                                                  else "ZYX"})
 
 
@@ -928,7 +928,7 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
         if not image.is_stack:
             result = segment(image.data, model, cfg.threshold, cfg.pixel_size, cfg.min_size, predictor)
             write_labels_tiff(out / "labels.tif", result.labels)
-            _save_png(out / "mask.png", (result.mask * 255).astype(np.uint8))
+            _save_png(out / "mask.png", result.mask.astype(np.uint8) * np.uint8(255))
             _save_png(out / "overlay.png", overlay(image.data, result.labels))
             _save_png(out / "outlines.png", overlay(np.zeros_like(image.data), result.labels))
             result.table.to_csv(out / "table.csv", index=False)
