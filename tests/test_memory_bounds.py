@@ -242,3 +242,17 @@ def test_huge_plane_input_is_shrunk_before_stretching_with_the_same_result(monke
     got = seg._small_input(plane, 64)
     assert got.shape == (64, 64) and got.dtype == np.float32
     assert float(np.abs(got - expected).max()) < 0.01
+
+
+def test_outlines_from_shifted_views_equal_the_grey_morphology_ones():
+    from scipy import ndimage as ndi
+
+    from devocore.segmentation import outlines
+
+    rng = np.random.default_rng(0)
+    for trial in range(20):
+        labels = rng.integers(0, 4, (int(rng.integers(1, 40)), int(rng.integers(1, 40)))).astype(np.uint16)
+        if trial % 2:
+            labels = ndi.median_filter(labels, 3)  # blobs as well as speckle
+        expected = (labels > 0) & ~(ndi.grey_erosion(labels, size=3) == ndi.grey_dilation(labels, size=3))
+        np.testing.assert_array_equal(outlines(labels), expected)
