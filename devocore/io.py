@@ -459,7 +459,9 @@ class _TiffPlanes:
                     self.decoded += 1
                     parts.append(_tiff_order(pixels.reshape(self.page_shape), self.page_letters)[0])
                 plane = parts[0] if len(parts) == 1 else np.stack(parts, axis=-1)
+                del parts, pixels
                 yield _clean_pixels(plane, self.what, warned)
+                del plane  # not held while the next plane is decoded
 
     def whole(self) -> np.ndarray:
         out = np.empty((len(self.index),) + self.plane_shape, self.dtype)
@@ -742,6 +744,7 @@ class StackFrames(FrameSource):
         for plane in self.image.planes():
             self.frames_read += 1
             yield plane
+            del plane  # not held while the next plane is decoded
 
 
 def natural_key(path: Path) -> list:

@@ -865,11 +865,14 @@ def overlay(image: np.ndarray, labels: np.ndarray, centroids: bool = True) -> np
     edge = outlines(labels)
     rgb[edge] = PALETTE[(labels[edge].astype(np.int64) - 1) % len(PALETTE)]
     if centroids and labels.max() > 0:
-        ids = np.arange(1, int(labels.max()) + 1)
-        present = ids[np.bincount(labels.ravel(), minlength=len(ids) + 1)[1:] > 0]
+        # the dots of a huge plane from every step-th pixel: scipy's centre of mass makes float64 copies of the plane
+        step = max(1, int(np.ceil(np.sqrt(labels.size / 4_000_000))))
+        sub = labels[::step, ::step]
+        ids = np.arange(1, int(sub.max()) + 1)
+        present = ids[np.bincount(sub.ravel(), minlength=len(ids) + 1)[1:] > 0]
         r = max(1, int(round(max(labels.shape) / 256)))
-        for y, x in ndi.center_of_mass(labels > 0, labels, present):
-            y, x = int(round(y)), int(round(x))
+        for y, x in ndi.center_of_mass(sub > 0, sub, present) if len(present) else []:
+            y, x = int(round(y * step)), int(round(x * step))
             rgb[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1] = (255, 255, 255)
     return rgb
 
