@@ -151,8 +151,14 @@ class Limits:
         max_frames: most frames read from one video or stack.
         max_rows: most rows read from one table.
         max_columns: most columns read from one table (counted in the header before parsing).
-        max_decoded_mb: most memory one image or stack may take once decoded, in megabytes (checked
-            from the file's header before decoding; videos are streamed frame by frame instead).
+        max_decoded_mb: most memory one stack may take once decoded, in megabytes (checked from the
+            file's header before decoding; stacks are read plane by plane, so this bounds callers that
+            need a whole stack at once, such as 3-D labels).
+        max_image_mb: most memory one image (one plane of a stack, one video frame) may take once
+            decoded, in megabytes (from the header).
+        max_video_pixels: most pixels one video or folder of frames may hold, frames x pixels per frame
+            (from the header: the announced frame count times the frame size). Videos are streamed, so
+            this bounds the time a run takes rather than its memory.
     """
 
     upload_mb: int = 1024
@@ -162,6 +168,8 @@ class Limits:
     max_rows: int = 5_000_000
     max_columns: int = 10_000
     max_decoded_mb: int = 4096
+    max_image_mb: int = 512
+    max_video_pixels: int = 40_000_000_000
 
     @classmethod
     def from_env(cls) -> "Limits":
@@ -176,6 +184,8 @@ class Limits:
             max_rows=_env_int("DEVOCORE_MAX_ROWS", base.max_rows),
             max_columns=_env_int("DEVOCORE_MAX_COLUMNS", base.max_columns),
             max_decoded_mb=_env_int("DEVOCORE_MAX_DECODED_MB", base.max_decoded_mb),
+            max_image_mb=_env_int("DEVOCORE_MAX_IMAGE_MB", base.max_image_mb),
+            max_video_pixels=_env_int("DEVOCORE_MAX_VIDEO_PIXELS", base.max_video_pixels),
         )
 
     def describe(self) -> dict[str, str]:
@@ -187,7 +197,9 @@ class Limits:
             "frames per video": f"{self.max_frames:,}",
             "rows per table": f"{self.max_rows:,}",
             "columns per table": f"{self.max_columns:,}",
-            "memory per decoded image or stack": f"{self.max_decoded_mb / 1024:.0f} GB",
+            "memory per decoded image (plane)": f"{self.max_image_mb:,} MB",
+            "memory per decoded stack": f"{self.max_decoded_mb / 1024:.0f} GB",
+            "pixels per video (frames x frame size)": f"{self.max_video_pixels / 1e9:.0f} gigapixels",
         }
 
 

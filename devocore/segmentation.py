@@ -39,6 +39,12 @@ log = logging.getLogger(__name__)
 TASKS = ("nucleus", "membrane")
 TABLE_COLUMNS = ["id", "centroid_x", "centroid_y", "area_px", "area_um2", "mean_intensity", "eccentricity"]
 FRAGMENT_FRACTION = 0.35  # nucleus objects below this share of the plane's median area are specks
+#: Planes larger than this (pixels) are post-processed at this working size and their labels scaled back:
+#: the network sees every plane at its input size (256 px a side), so a 64-megapixel probability map holds no
+#: more detail than an 8-megapixel one, and the watershed's copies of the plane stay within memory (issue #31).
+WORK_PIXELS = 8_000_000
+#: Pixels in flight between the reader and the network (batches and read-ahead shrink for huge planes).
+BATCH_PIXELS = 32_000_000
 
 
 @dataclass(frozen=True)
@@ -424,6 +430,8 @@ def instances(probability: np.ndarray, task: str = "nucleus", threshold: float =
     """
     if task not in TASKS:
         raise DevocoreError(f"Unknown segmentation task '{task}'. Available options are: {list(TASKS)}")
+    if probability.ndim == 2 and probability.size > WORK_PIXELS:
+        return _instances_at_work_size(probability, task, threshold, min_size)
     min_size = min_size or default_min_size(probability.shape, task)
     above = probability > threshold
     if task == "nucleus":
@@ -434,6 +442,19 @@ def instances(probability: np.ndarray, task: str = "nucleus", threshold: float =
     else:
         labels = enclosed_regions(above, min_size)
     return _relabel(remove_small(labels, min_size))
+
+
+def _instances_at_work_size(probability: np.ndarray, task: str, threshold: float, min_size: int) -> np.ndarray:
+    """:func:`instances` of a huge 2-D map computed at :data:`WORK_PIXELS` and scaled back (nearest neighbour)."""
+    import cv2
+
+    height, width = probability.shape
+    factor = float(np.sqrt(probability.size / WORK_PIXELS))
+    small = _resize(probability, (max(1, int(height / factor)), max(1, int(width / factor))))
+    area = (small.shape[0] * small.shape[1]) / probability.size
+    labels = instances(small, task, threshold, max(1, int(round(min_size * area))) if min_size else 0)
+    del small
+    return cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
 
 
 def measure(labels: np.ndarray, image: np.ndarray | None = None, pixel_size: float | None = None) -> pd.DataFrame:
@@ -448,8 +469,10 @@ def measure(labels: np.ndarray, image: np.ndarray | None = None, pixel_size: flo
 
     if labels.max() == 0:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in TABLE_COLUMNS}).astype({"id": int})
-    intensity = None if image is None else io.to_gray(np.asarray(image)).astype(np.float32)
-    props = regionprops_table(labels.astype(np.int32), intensity_image=intensity,
+    intensity = None if image is None else io.to_gray(np.asarray(image))
+    if intensity is not None and intensity.dtype.kind not in "ui":  # integer pixels are measured as they are
+        intensity = intensity.astype(np.float32)
+    props = regionprops_table(labels if labels.dtype.kind in "ui" else labels.astype(np.int32), intensity_image=intensity,
                               properties=["label", "centroid", "area", "eccentricity"]
                               + (["intensity_mean"] if intensity is not None else []))
     table = pd.DataFrame({
@@ -480,6 +503,19 @@ def _resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         return image
     interp = cv2.INTER_AREA if image.shape[0] * image.shape[1] > shape[0] * shape[1] else cv2.INTER_LINEAR
     return cv2.resize(image, (shape[1], shape[0]), interpolation=interp)
+
+
+def _small_input(plane: np.ndarray, side: int) -> np.ndarray:
+    """:func:`to_input` of ``plane`` resized to ``side`` x ``side``; a huge 8- or 16-bit plane is resized before
+    it is stretched (with the full plane's percentiles), so that no float copy of it is made."""
+    gray = io.to_gray(np.asarray(plane))
+    if gray.ndim != 2 or gray.size <= WORK_PIXELS or gray.dtype not in (np.uint8, np.uint16):
+        return _resize(to_input(plane), (side, side))
+    lo, hi = io._integer_percentiles(gray, (1.0, 99.8))
+    if hi <= lo:
+        hi = lo + 1.0
+    small = _resize(gray, (side, side)).astype(np.float32)
+    return np.clip((small - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
 
 
 class Predictor:
@@ -529,7 +565,7 @@ class Predictor:
 
             batch = np.stack([[_resize(c, (side, side)) for c in model_input(p, self.recipe)] for p in planes])
         else:
-            batch = np.stack([_resize(to_input(p), (side, side)) for p in planes])[:, None]
+            batch = np.stack([_small_input(p, side) for p in planes])[:, None]
         x = torch.from_numpy(batch).to(self.device)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
@@ -611,12 +647,28 @@ def batched_probabilities(frames: Iterable[np.ndarray], predictor: Predictor, ba
     threads: no thread waits for the others at the end of each operation, and one batch's conversion
     overlaps another's network. At most ``workers + 1`` batches are in flight, so memory stays flat.
     """
-    source = _prefetch(frames, depth=2 * batch) if prefetch else iter(frames)
+    import itertools
+
+    frames = iter(frames)
+    first = next(frames, None)
+    if first is None:
+        return
+    frames = itertools.chain([first], frames)
+    pixels = int(np.prod(np.shape(first)[:2]))
+    huge = pixels * batch > BATCH_PIXELS  # huge planes: fewer in flight, one batch at a time
+    if huge:
+        batch = max(1, BATCH_PIXELS // max(1, pixels))
+    # huge planes are read in this thread when needed: decoding is quick next to the network and the
+    # post-processing, and planes read ahead would each hold a plane's memory
+    source = _prefetch(frames, depth=2 * batch) if prefetch and not huge else frames
     groups = _groups(source, batch)
-    workers = _cpu_workers(predictor) if workers is None else max(1, int(workers))
+    workers = 1 if huge else _cpu_workers(predictor) if workers is None else max(1, int(workers))
     if workers == 1:
         for planes in groups:
-            yield from zip(planes, predictor.probabilities(planes))
+            pairs = list(zip(planes, predictor.probabilities(planes)))
+            del planes  # each plane is then held by its pair only, and let go once handed out
+            while pairs:
+                yield pairs.pop(0)
         return
     yield from _in_workers(groups, predictor, workers)
 
@@ -702,7 +754,10 @@ def segment_frames(frames: Iterable[np.ndarray], model, cfg: SegmentConfig = Seg
     """
     predictor = predictor or Predictor(model)
     for i, (frame, prob) in enumerate(batched_probabilities(frames, predictor, cfg.batch)):
-        yield i, frame, postprocess(prob, frame, predictor.task, cfg.threshold, cfg.pixel_size, cfg.min_size)
+        result = postprocess(prob, frame, predictor.task, cfg.threshold, cfg.pixel_size, cfg.min_size)
+        del prob  # held by the result; nothing here keeps a plane while the next one is worked on
+        yield i, frame, result
+        del frame, result
         if progress is not None and total:
             progress(min(1.0, (i + 1) / total), f"frame {i + 1} of {total}")
 
@@ -783,9 +838,22 @@ PALETTE = style.LABEL_PALETTE
 
 
 def outlines(labels: np.ndarray) -> np.ndarray:
-    """Y x X bool: the pixels on the border of each instance."""
-    inner = ndi.grey_erosion(labels, size=3) == ndi.grey_dilation(labels, size=3)
-    return (labels > 0) & ~inner
+    """Y x X bool: the pixels on the border of each instance (a neighbour of the 8 holds another label).
+
+    Compared with shifted views, so a huge plane needs no grey erosion and dilation copies of it."""
+    edge = np.zeros(labels.shape, bool)
+    if labels.size == 0 or not labels.any():
+        return edge
+    h, w = labels.shape
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        here = (slice(0, h - dy), slice(max(0, -dx), w - max(0, dx)))  # each pixel and its neighbour
+        there = (slice(dy, h), slice(max(0, dx), w - max(0, -dx)))  # at (dy, dx): both sides are marked
+        differ = labels[here] != labels[there]
+        edge[here] |= differ
+        edge[there] |= differ
+        del differ
+    edge &= labels > 0
+    return edge
 
 
 def overlay(image: np.ndarray, labels: np.ndarray, centroids: bool = True) -> np.ndarray:
@@ -801,11 +869,14 @@ def overlay(image: np.ndarray, labels: np.ndarray, centroids: bool = True) -> np
     edge = outlines(labels)
     rgb[edge] = PALETTE[(labels[edge].astype(np.int64) - 1) % len(PALETTE)]
     if centroids and labels.max() > 0:
-        ids = np.arange(1, int(labels.max()) + 1)
-        present = ids[np.bincount(labels.ravel(), minlength=len(ids) + 1)[1:] > 0]
+        # the dots of a huge plane from every step-th pixel: scipy's centre of mass makes float64 copies of the plane
+        step = max(1, int(np.ceil(np.sqrt(labels.size / 4_000_000))))
+        sub = labels[::step, ::step]
+        ids = np.arange(1, int(sub.max()) + 1)
+        present = ids[np.bincount(sub.ravel(), minlength=len(ids) + 1)[1:] > 0]
         r = max(1, int(round(max(labels.shape) / 256)))
-        for y, x in ndi.center_of_mass(labels > 0, labels, present):
-            y, x = int(round(y)), int(round(x))
+        for y, x in ndi.center_of_mass(sub > 0, sub, present) if len(present) else []:
+            y, x = int(round(y * step)), int(round(x * step))
             rgb[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1] = (255, 255, 255)
     return rgb
 
@@ -817,7 +888,7 @@ def write_labels_tiff(path, labels: np.ndarray) -> None:
     if labels.size and labels.max() > np.iinfo(np.uint16).max:
         raise DevocoreError(f"Found {labels.max()} objects, more than a 16-bit label image holds.")
     target = path if hasattr(path, "write") else str(path)
-    tifffile.imwrite(target, labels.astype(np.uint16), imagej=True, metadata={"axes": "YX" if labels.ndim == 2
+    tifffile.imwrite(target, labels.astype(np.uint16, copy=False), imagej=True, metadata={"axes": "YX" if labels.ndim == 2
                                                                                  else "ZYX"})
 
 
@@ -876,8 +947,9 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
         image = io.read_image(path)
         if not image.is_stack:
             result = segment(image.data, model, cfg.threshold, cfg.pixel_size, cfg.min_size, predictor)
+            result.probability = None  # not written: let it go before the pictures are drawn
             write_labels_tiff(out / "labels.tif", result.labels)
-            _save_png(out / "mask.png", (result.mask * 255).astype(np.uint8))
+            _save_png(out / "mask.png", result.mask.astype(np.uint8) * np.uint8(255))
             _save_png(out / "overlay.png", overlay(image.data, result.labels))
             _save_png(out / "outlines.png", overlay(np.zeros_like(image.data), result.labels))
             result.table.to_csv(out / "table.csv", index=False)
@@ -909,6 +981,7 @@ def _segment_stream(source, kind: str, predictor: Predictor, cfg: SegmentConfig,
                     _save_png(out / "overlay_middle.png", overlay(frame, result.labels))
                     _save_png(out / "outlines_middle.png", overlay(np.zeros_like(frame), result.labels))
                 yield i, frame, result
+                del frame, result  # not kept while the next plane is worked on
 
     summary = write_stream(results(), out, fps=source.fps, video=want_video)
     summary["kind"] = kind
@@ -962,6 +1035,8 @@ def write_stream(results: Iterable[tuple[int, np.ndarray, Result]], out, fps: fl
                     writer = cv2.VideoWriter(str(out / "overlay.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
                                              float(fps or 10.0), (picture.shape[1], picture.shape[0]))
                 writer.write(np.ascontiguousarray(picture[..., ::-1]))
+                del picture
+            del frame, result, table  # not kept while the next plane is worked on
     if writer is not None:
         writer.release()
         files.append("overlay.mp4")

@@ -37,6 +37,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--parallel", action="store_true",
                         help="run the commands at the same time (for quick runs at a small --scale; each peak is "
                              "still its own process's)")
+    parser.add_argument("--reuse-inputs", action="store_true",
+                        help="keep inputs already in --workdir (built by an earlier run at the same --scale)")
     parser.add_argument("--only", nargs="+", default=None,
                         choices=["segment_nucleus", "segment_membrane", "lineage", "track"],
                         help="run only these commands")
@@ -59,8 +61,8 @@ def _pattern(height: int, width: int, seed: int = 0):
     return np.tile(tile, reps)[:height, :width]
 
 
-def make_inputs(root: Path, scale: float, video_frames: int, limits) -> dict:
-    """Write the three inputs into ``root``; returns their paths and sizes."""
+def make_inputs(root: Path, scale: float, video_frames: int, limits, reuse: bool = False) -> dict:
+    """Write the three inputs into ``root`` (``reuse``: keep those already there); returns their paths and sizes."""
     import cv2
     import numpy as np
     import tifffile
@@ -70,7 +72,8 @@ def make_inputs(root: Path, scale: float, video_frames: int, limits) -> dict:
     inputs: dict = {}
 
     image = root / "image_max_pixels.png"
-    cv2.imwrite(str(image), _pattern(h, w), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not (reuse and image.exists()):
+        cv2.imwrite(str(image), _pattern(h, w), [cv2.IMWRITE_PNG_COMPRESSION, 1])
     inputs["image"] = {"path": str(image), "shape": [h, w], "dtype": "uint16",
                        "decoded_mb": round(h * w * 2 / 2**20, 1), "file_mb": round(image.stat().st_size / 2**20, 1)}
 
@@ -80,22 +83,24 @@ def make_inputs(root: Path, scale: float, video_frames: int, limits) -> dict:
                  limits.max_decoded_mb * 2**20 // (full_h * full_w * 2), limits.max_frames)
     n = max(2, round(planes * scale))
     stack = root / "stack_max_total.tif"
-    tifffile.imwrite(stack, (_pattern(h, w, i) for i in range(n)), shape=(n, h, w), dtype=np.uint16,
+    if not (reuse and stack.exists()):
+        tifffile.imwrite(stack, (_pattern(h, w, i) for i in range(n)), shape=(n, h, w), dtype=np.uint16,
                      compression="zlib", compressionargs={"level": 1}, metadata={"axes": "ZYX"})
     inputs["stack"] = {"path": str(stack), "shape": [n, h, w], "dtype": "uint16",
                        "decoded_mb": round(n * h * w * 2 / 2**20, 1), "file_mb": round(stack.stat().st_size / 2**20, 1)}
 
     frames = max(2, round(video_frames * scale))
     video = root / "video_max_pixels.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (w, h))
-    base = cv2.cvtColor((_pattern(h, w) // 256).astype(np.uint8), cv2.COLOR_GRAY2BGR)
-    for i in range(frames):
-        frame = base.copy()
-        # a dark worm-like line that moves, so the tracker has something to follow
-        cv2.line(frame, (w // 4 + 8 * i, h // 2), (w // 2 + 8 * i, h // 2 + h // 16), (20, 20, 20),
-                 max(3, w // 200))
-        writer.write(frame)
-    writer.release()
+    if not (reuse and video.exists()):
+        writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (w, h))
+        base = cv2.cvtColor((_pattern(h, w) // 256).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+        for i in range(frames):
+            frame = base.copy()
+            # a dark worm-like line that moves, so the tracker has something to follow
+            cv2.line(frame, (w // 4 + 8 * i, h // 2), (w // 2 + 8 * i, h // 2 + h // 16), (20, 20, 20),
+                     max(3, w // 200))
+            writer.write(frame)
+        writer.release()
     inputs["video"] = {"path": str(video), "shape": [frames, h, w, 3], "dtype": "uint8",
                        "frame_mb": round(h * w * 3 / 2**20, 1), "file_mb": round(video.stat().st_size / 2**20, 1)}
     return inputs
@@ -168,7 +173,7 @@ def run(args) -> dict:
     root = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="devoscope-bench-memory-"))
     root.mkdir(parents=True, exist_ok=True)
     print(f"building inputs at scale {args.scale} in {root}", flush=True)
-    inputs = make_inputs(root, args.scale, args.video_frames, LIMITS)
+    inputs = make_inputs(root, args.scale, args.video_frames, LIMITS, reuse=getattr(args, "reuse_inputs", False))
     for kind, info in inputs.items():
         print(f"  {kind}: {'x'.join(map(str, info['shape']))} {info['dtype']}, file {info['file_mb']} MB", flush=True)
     out = root / "out"

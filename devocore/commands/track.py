@@ -53,6 +53,7 @@ def run(args) -> dict | int:
         "status": table["status"].value_counts().to_dict(),
         "fps_processed": round(result.frames_per_second, 1),
         "crops": result.crops,
+        "scale": round(result.scale, 4),  # below 1: huge frames were tracked shrunk; the CSV is in original pixels
         "out": str(out),
     }
     if args.json:

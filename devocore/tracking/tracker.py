@@ -150,6 +150,8 @@ class TrackResult:
         frame_numbers: the number of each frame read, in order (the ``frame`` column uses them): from the
             file names of a folder whose names carry numbers, else positions 0, 1, ...
         numbering: ``"file names"`` or ``"position"``.
+        scale: working pixels per original pixel: frames larger than :data:`WORK_PIXELS` are tracked at a
+            smaller size (1.0: at their own); the table is always in the original frame's pixels.
     """
 
     table: pd.DataFrame
@@ -161,6 +163,7 @@ class TrackResult:
     cpu_seconds: float = float("nan")
     frame_numbers: np.ndarray | None = None
     numbering: str = "position"
+    scale: float = 1.0
 
     def __post_init__(self):
         if self.frame_numbers is None:
@@ -539,8 +542,17 @@ def _speed(table: pd.DataFrame, fps: float, config: TrackConfig) -> None:
 
 # ---------------------------------------------------------------------------- running it
 
-def _sample_frames(source, count: int) -> list[np.ndarray]:
-    """About ``count`` frames spread over a FrameSource, without decoding all of it when possible."""
+def _sample_frames(source, count: int, prepare=None) -> list[np.ndarray]:
+    """About ``count`` frames spread over a FrameSource, without decoding all of it when possible.
+
+    ``prepare`` (a function of one frame) is applied to each frame as it is read, so that only prepared
+    frames are kept (huge frames are shrunk one at a time)."""
+    if prepare is not None:
+        return [prepare(frame) for frame in _sample_frames_lazily(source, count)]
+    return list(_sample_frames_lazily(source, count))
+
+
+def _sample_frames_lazily(source, count: int) -> Iterator[np.ndarray]:
     from devocore.io import FolderFrames, VideoFrames, read_image
 
     total = max(1, len(source))
@@ -549,20 +561,24 @@ def _sample_frames(source, count: int) -> list[np.ndarray]:
         import cv2
 
         cap = cv2.VideoCapture(str(source.path))
-        frames = []
+        found = 0
         try:
             for i in picks:
                 cap.set(cv2.CAP_PROP_POS_FRAMES, int(i))
                 ok, frame = cap.read()
                 if ok:
-                    frames.append(frame[..., ::-1])
+                    found += 1
+                    yield frame[..., ::-1]
         finally:
             cap.release()
-        if frames:
-            return frames
+        if found:
+            return
     if isinstance(source, FolderFrames):
-        return [read_image(source.files[i], limits=source.limits).data for i in picks]
-    return [f for i, f in enumerate(source) if i in set(picks.tolist())]
+        for i in picks:
+            yield read_image(source.files[i], limits=source.limits).data
+        return
+    wanted = set(picks.tolist())
+    yield from (f for i, f in enumerate(source) if i in wanted)
 
 
 #: Most frames (and bytes) held back to build a background before tracking starts.
@@ -656,6 +672,59 @@ def track_frames(frames: Iterable[np.ndarray], config: TrackConfig = TrackConfig
                        numbering=numbering or ("position" if numbers is None else "given"))
 
 
+#: Frames larger than this (pixels) are shrunk to it as they are read and tracked at that size; positions,
+#: lengths, areas and speeds are converted back to the original pixels. An 8000 x 8000 frame would otherwise
+#: take gigabytes and minutes per frame (issue #31); worms are tens of pixels wide at any size worth tracking.
+WORK_PIXELS = 5_000_000
+
+_X_COLUMNS = ("head_x", "tail_x", "centroid_x")
+_Y_COLUMNS = ("head_y", "tail_y", "centroid_y")
+_LENGTH_COLUMNS = ("length_px", "head_tail_px", "speed_px_s")
+
+
+def work_size(shape: Sequence[int], work_pixels: int | None = None) -> tuple[int, int]:
+    """(height, width) at which frames of ``shape`` are tracked: their own, or shrunk to ``work_pixels``.
+
+    Example:
+        >>> work_size((8000, 8000), 4_000_000)
+        (2000, 2000)
+        >>> work_size((480, 640))
+        (480, 640)
+    """
+    limit = WORK_PIXELS if work_pixels is None else work_pixels
+    height, width = int(shape[0]), int(shape[1])
+    if height * width <= limit:
+        return height, width
+    factor = float(np.sqrt(limit / (height * width)))
+    return max(MIN_FRAME_SIDE, int(height * factor)), max(MIN_FRAME_SIDE, int(width * factor))
+
+
+def _shrink(frames: Iterable[np.ndarray], factor: tuple[float, float]) -> Iterator[np.ndarray]:
+    """Frames as compact grey levels, each resized by ``factor`` (y, x) as it is read."""
+    import cv2
+
+    for frame in frames:
+        gray = compact_gray(frame)
+        del frame
+        size = (max(1, int(round(gray.shape[1] * factor[1]))), max(1, int(round(gray.shape[0] * factor[0]))))
+        yield cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+
+
+def to_original_pixels(table: pd.DataFrame, factor: tuple[float, float]) -> pd.DataFrame:
+    """A table measured on frames resized by ``factor`` (y, x), in the original frame's pixels."""
+    fy, fx = factor
+    table = table.copy()
+    xs = [c for c in table.columns if c in _X_COLUMNS or c.startswith("mid_x_")]
+    ys = [c for c in table.columns if c in _Y_COLUMNS or c.startswith("mid_y_")]
+    table[xs] = table[xs].astype(float) / fx
+    table[ys] = table[ys].astype(float) / fy
+    lengths = [c for c in _LENGTH_COLUMNS if c in table.columns]
+    table[lengths] = table[lengths].astype(float) / float(np.sqrt(fx * fy))
+    if "area_px" in table.columns:
+        table["area_px"] = (table["area_px"].astype(float) / (fx * fy)).round()
+    return table
+
+
 def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: ProgressFn | None = None) -> TrackResult:
     """Track the worms of a video file or a folder of frames (natural name order).
 
@@ -680,10 +749,23 @@ def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: Progr
             log.warning("'%s' does not state its frame rate; assuming 25 fps (set fps to change)", source.name)
             fps = 25.0
         config = replace(config, fps=float(fps))
+        height, width = source.shape[:2]
+        work = work_size((height, width))
+        factor = (work[0] / height, work[1] / width)
+        shrunk = work != (height, width)
+        frames: Iterable[np.ndarray] = source
+        if shrunk:
+            area = factor[0] * factor[1]
+            log.warning("'%s': frames of %d x %d pixels are tracked at %d x %d (scale %.3g); the table is in the "
+                        "original pixels", source.name, width, height, work[1], work[0], float(np.sqrt(area)))
+            frames = _shrink(source, factor)
+            config = replace(config, min_area=max(4, int(round(config.min_area * area))),
+                             px_per_mm=config.px_per_mm * float(np.sqrt(area)) if config.px_per_mm else None)
         background = None
-        if len(source) > _buffer_frames(source.shape):
+        if len(source) > _buffer_frames(work):
             # Too long to hold back the frames for the background: seek to samples across it.
-            samples = _sample_frames(source, config.background_frames)
+            samples = _sample_frames(source, config.background_frames,
+                                     (lambda f: next(_shrink([f], factor))) if shrunk else None)
             if not samples:
                 raise NoFramesError(f"'{source.name}' holds no frame that could be decoded.")
             if config.crops is None:
@@ -692,6 +774,10 @@ def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: Progr
         if source.frame_numbers is not None:
             log.info("'%s': frames numbered by %s (%d-%d)", source.name, source.numbering, source.frame_numbers[0],
                      source.frame_numbers[-1])
-        return track_frames(source, config, background, total=len(source), progress=progress,
-                            numbers=source.frame_numbers, numbering=source.numbering)
+        result = track_frames(frames, config, background, total=len(source), progress=progress,
+                              numbers=source.frame_numbers, numbering=source.numbering)
+    if shrunk:
+        result = replace(result, table=to_original_pixels(result.table, factor), shape=(height, width),
+                         scale=float(np.sqrt(factor[0] * factor[1])))
+    return result
 
