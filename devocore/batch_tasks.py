@@ -157,8 +157,8 @@ def _segmentation_task(name: str) -> BatchTask:
         middle = count // 2
         for i, frame, result in results:
             if i == middle:  # the same check picture the single-file command writes
-                segmentation._save_png(out_dir / "overlay_middle.png", segmentation.overlay(frame, result.labels))
-                segmentation._save_png(out_dir / "outlines_middle.png",
+                segmentation.save_png(out_dir / "overlay_middle.png", segmentation.overlay(frame, result.labels))
+                segmentation.save_png(out_dir / "outlines_middle.png",
                                        segmentation.overlay(np.zeros_like(frame), result.labels))
         summary = segmentation.write_stream(iter(results), out_dir, fps=fps, video=True)
         return {"frames": summary["planes"], "instances": summary["instances"]}

@@ -515,7 +515,7 @@ def normalize(image: np.ndarray, low: float = 1.0, high: float = 99.8) -> np.nda
     image = np.asarray(image)
     if image.size and image.dtype in (np.uint8, np.uint16):
         # 8- and 16-bit pixels: the same percentiles from a histogram, and the stretch as a lookup table
-        lo, hi = _integer_percentiles(image, (low, high))
+        lo, hi = integer_percentiles(image, (low, high))
         if hi <= lo:
             hi = lo + 1.0
         levels = np.arange(256 if image.dtype == np.uint8 else 65536, dtype=np.float64)
@@ -532,11 +532,11 @@ def normalize(image: np.ndarray, low: float = 1.0, high: float = 99.8) -> np.nda
     return np.clip((array - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
 
 
-def _integer_percentiles(image: np.ndarray, percents: Sequence[float]) -> list[float]:
+def integer_percentiles(image: np.ndarray, percents: Sequence[float]) -> list[float]:
     """``np.percentile(image, percents)`` (linear interpolation) of 8- or 16-bit pixels, from their histogram.
 
     Example:
-        >>> _integer_percentiles(np.array([0, 10, 20, 30], np.uint8), [0, 50, 100])
+        >>> integer_percentiles(np.array([0, 10, 20, 30], np.uint8), [0, 50, 100])
         [0.0, 15.0, 30.0]
     """
     if image.dtype == np.uint8:
@@ -570,7 +570,7 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
         return image
     if image.dtype == np.uint16 and image.size:
         # the same stretch as a 65536-entry lookup table of 8-bit values: no float copy of a huge image
-        lo, hi = _integer_percentiles(image, (0.0, 100.0))
+        lo, hi = integer_percentiles(image, (0.0, 100.0))
         if hi <= lo:
             hi = lo + 1.0
         levels = np.arange(65536, dtype=np.float64)

@@ -121,7 +121,7 @@ def test_huge_planes_are_postprocessed_at_work_size_with_the_same_result(monkeyp
     if task == "membrane":  # cells: dark interiors inside bright membrane
         prob = 1.0 - prob / 0.9
     full = seg.instances(prob, task)
-    monkeypatch.setattr(seg, "WORK_PIXELS", prob.size // 4)  # work at half the side
+    monkeypatch.setattr(seg.cells, "WORK_PIXELS", prob.size // 4)  # work at half the side
     work = seg.instances(prob, task)
     assert work.shape == full.shape and work.dtype == np.uint16
     assert int(work.max()) == int(full.max()) == 12
@@ -134,7 +134,7 @@ def test_huge_planes_are_postprocessed_at_work_size_with_the_same_result(monkeyp
 def test_huge_planes_are_streamed_one_at_a_time(monkeypatch):
     from devocore import segmentation as seg
 
-    monkeypatch.setattr(seg, "BATCH_PIXELS", 3 * 100 * 100)  # 100 x 100 planes count as huge: 3 per batch
+    monkeypatch.setattr(seg.predict, "BATCH_PIXELS", 3 * 100 * 100)  # 100 x 100 planes count as huge: 3 per batch
     seen = []
 
     class Fake:  # records the batches the network would get
@@ -237,9 +237,9 @@ def test_huge_plane_input_is_shrunk_before_stretching_with_the_same_result(monke
 
     rng = np.random.default_rng(3)
     plane = (rng.normal(3000, 400, (512, 640)) + np.linspace(0, 20000, 640)).clip(0, 65535).astype(np.uint16)
-    expected = seg._resize(seg.to_input(plane), (64, 64))  # stretch the whole plane, then resize
-    monkeypatch.setattr(seg, "WORK_PIXELS", 1000)  # the plane now counts as huge
-    got = seg._small_input(plane, 64)
+    expected = seg.resize(seg.to_input(plane), (64, 64))  # stretch the whole plane, then resize
+    monkeypatch.setattr(seg.cells, "WORK_PIXELS", 1000)  # the plane now counts as huge
+    got = seg.predict._small_input(plane, 64)
     assert got.shape == (64, 64) and got.dtype == np.float32
     assert float(np.abs(got - expected).max()) < 0.01
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage as ndi
 import pytest
 
 from devocore import nets, registry, segmentation
@@ -23,7 +24,7 @@ def disk(shape, centre, radius):
 
 def test_two_touching_disks_become_two_instances():
     mask = disk((64, 80), (32, 28), 12) | disk((64, 80), (32, 50), 12)
-    assert segmentation.ndi.label(mask)[1] == 1  # they touch: one blob before splitting
+    assert ndi.label(mask)[1] == 1  # they touch: one blob before splitting
     result = postprocess(mask.astype(np.float32), task="nucleus", threshold=0.5)
     assert result.count == 2
     xs = sorted(result.table["centroid_x"])
@@ -189,10 +190,10 @@ def test_inference_copy_folds_batch_norms_and_computes_the_same_function():
     assert float((got - expected).abs().max()) < 1e-4 * max(1.0, float(expected.abs().max()))
     image = np.arange(96 * 64).reshape(96, 64) % 251
     probability = segmentation.Predictor(net, bf16=False).probability(image)
-    small = segmentation._resize(segmentation.to_input(image), (256, 256))
+    small = segmentation.resize(segmentation.to_input(image), (256, 256))
     with torch.inference_mode():
         reference = torch.sigmoid(net(torch.from_numpy(small)[None, None]))[0, 0].numpy()
-    assert np.abs(probability - segmentation._resize(reference, (96, 64))).max() < 1e-4
+    assert np.abs(probability - segmentation.resize(reference, (96, 64))).max() < 1e-4
 
 
 def test_predictors_share_the_inference_copy_until_the_weights_change():

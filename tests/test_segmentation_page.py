@@ -135,6 +135,7 @@ def test_segmentation_page_gives_a_multichannel_model_the_image_channels(tmp_pat
     rgb[20:40, 20:40, 2] = 200  # a blue nucleus: channel 2 of 3
     Image.fromarray(rgb).save(tmp_path / "colour.png")
     monkeypatch.setattr(common, "examples", lambda kind: {"colour.png": tmp_path / "colour.png"})
+    ui_cache.models_table.clear()  # the model list is cached per process; this model is new
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     at.switch_page("pages/segmentation.py").run()
     at.selectbox(key="seg_model").set_value("blue-only").run()

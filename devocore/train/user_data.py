@@ -168,9 +168,9 @@ def truth_foreground(task: str, mask: np.ndarray, binary: bool) -> np.ndarray:
 def _resize_pair(image: np.ndarray, tgt: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     import cv2
 
-    from devocore.segmentation import _resize
+    from devocore.segmentation import resize
 
-    small = _resize(image.astype(np.float32), (size, size))
+    small = resize(image.astype(np.float32), (size, size))
     tsmall = cv2.resize(tgt, (size, size), interpolation=cv2.INTER_NEAREST)
     return small.astype(np.float32), tsmall.astype(np.float32)
 

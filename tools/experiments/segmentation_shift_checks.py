@@ -51,7 +51,7 @@ def adapted_probability(model, image: np.ndarray) -> np.ndarray:
             module.reset_running_stats()
             module.momentum = None  # cumulative average over the one batch
             module.train()
-    x = segmentation._resize(segmentation.to_input(image), (side, side))
+    x = segmentation.resize(segmentation.to_input(image), (side, side))
     views = [np.rot90(x, k) for k in range(4)]
     views += [v[:, ::-1] for v in views]
     with torch.no_grad():
@@ -59,7 +59,7 @@ def adapted_probability(model, image: np.ndarray) -> np.ndarray:
     net.eval()
     with torch.inference_mode():
         prob = torch.sigmoid(net(torch.from_numpy(x)[None, None])).numpy()[0, 0]
-    return segmentation._resize(prob, image.shape[:2])
+    return segmentation.resize(prob, image.shape[:2])
 
 
 def scores(pairs, predictor=None, method=None) -> dict:

@@ -1,0 +1,206 @@
+"""Pictures and files of a segmentation: overlays, outlines, label TIFFs, tables, and whole files
+(images, stacks, videos) segmented into an output folder."""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage as ndi
+
+from devocore import io, style
+from devocore.errors import DevocoreError
+from devocore.progress import ProgressFn
+from devocore.segmentation.cells import labels_3d, link_slices, table_3d
+from devocore.segmentation.config import Result, SegmentConfig
+from devocore.segmentation.predict import Predictor, segment, segment_frames
+
+
+PALETTE = style.LABEL_PALETTE
+
+
+def outlines(labels: np.ndarray) -> np.ndarray:
+    """Y x X bool: the pixels on the border of each instance (a neighbour of the 8 holds another label).
+
+    Compared with shifted views, so a huge plane needs no grey erosion and dilation copies of it."""
+    edge = np.zeros(labels.shape, bool)
+    if labels.size == 0 or not labels.any():
+        return edge
+    h, w = labels.shape
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        here = (slice(0, h - dy), slice(max(0, -dx), w - max(0, dx)))  # each pixel and its neighbour
+        there = (slice(dy, h), slice(max(0, dx), w - max(0, -dx)))  # at (dy, dx): both sides are marked
+        differ = labels[here] != labels[there]
+        edge[here] |= differ
+        edge[there] |= differ
+        del differ
+    edge &= labels > 0
+    return edge
+
+
+def overlay(image: np.ndarray, labels: np.ndarray, centroids: bool = True) -> np.ndarray:
+    """Y x X x 3 uint8 picture: the image in grey, each instance outlined in its colour, centroids as dots.
+
+    Example:
+        >>> lab = np.zeros((9, 9), np.uint16); lab[2:7, 2:7] = 1
+        >>> overlay(np.zeros((9, 9), np.uint8), lab).shape
+        (9, 9, 3)
+    """
+    grey = io.to_uint8(io.to_gray(np.asarray(image)))
+    rgb = np.repeat(grey[..., None], 3, axis=2)
+    edge = outlines(labels)
+    rgb[edge] = PALETTE[(labels[edge].astype(np.int64) - 1) % len(PALETTE)]
+    if centroids and labels.max() > 0:
+        # the dots of a huge plane from every step-th pixel: scipy's centre of mass makes float64 copies of the plane
+        step = max(1, int(np.ceil(np.sqrt(labels.size / 4_000_000))))
+        sub = labels[::step, ::step]
+        ids = np.arange(1, int(sub.max()) + 1)
+        present = ids[np.bincount(sub.ravel(), minlength=len(ids) + 1)[1:] > 0]
+        r = max(1, int(round(max(labels.shape) / 256)))
+        for y, x in ndi.center_of_mass(sub > 0, sub, present) if len(present) else []:
+            y, x = int(round(y * step)), int(round(x * step))
+            rgb[max(0, y - r):y + r + 1, max(0, x - r):x + r + 1] = (255, 255, 255)
+    return rgb
+
+
+def write_labels_tiff(path, labels: np.ndarray) -> None:
+    """Save labels as a 16-bit ImageJ TIFF (Y x X, or Z/T x Y x X as pages)."""
+    import tifffile
+
+    if labels.size and labels.max() > np.iinfo(np.uint16).max:
+        raise DevocoreError(f"Found {labels.max()} objects, more than a 16-bit label image holds.")
+    target = path if hasattr(path, "write") else str(path)
+    tifffile.imwrite(target, labels.astype(np.uint16, copy=False), imagej=True, metadata={"axes": "YX" if labels.ndim == 2
+                                                                                 else "ZYX"})
+
+
+def save_png(path, array: np.ndarray) -> None:
+    from PIL import Image
+
+    Image.fromarray(array).save(str(path))
+
+
+def _centroids(table: pd.DataFrame) -> pd.DataFrame:
+    return table[[c for c in ("frame", "id", "centroid_x", "centroid_y") if c in table.columns]]
+
+
+def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, overlay_video: bool = True,
+                 progress: ProgressFn | None = None, **kwargs) -> dict:
+    """Segment a file (image, TIFF stack, video or folder of frames) and write the results into ``out``.
+
+    Images give labels.tif, mask.png, overlay.png, table.csv, centroids.csv.
+    Stacks and videos are streamed plane by plane: labels.tif gets one page per
+    plane, table.csv and centroids.csv a ``frame`` column, per_frame.csv one row
+    per plane; videos also overlay.mp4; ``labels_3d`` adds labels_3d.tif and
+    table_3d.csv for z-stacks.
+
+    Returns:
+        a summary dict: kind, planes, instances, files.
+    """
+    from pathlib import Path
+
+    overlay_video = kwargs.pop("overlay", overlay_video)
+    path, out = Path(path), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    predictor = Predictor(model)
+    is_video = path.is_dir() or path.suffix.lower() in io.VIDEO_SUFFIXES
+    if not is_video:
+        image = io.read_image(path)
+        if not image.is_stack:
+            result = segment(image.data, model, cfg.threshold, cfg.pixel_size, cfg.min_size, predictor)
+            result.probability = None  # not written: let it go before the pictures are drawn
+            write_labels_tiff(out / "labels.tif", result.labels)
+            save_png(out / "mask.png", result.mask.astype(np.uint8) * np.uint8(255))
+            save_png(out / "overlay.png", overlay(image.data, result.labels))
+            save_png(out / "outlines.png", overlay(np.zeros_like(image.data), result.labels))
+            result.table.to_csv(out / "table.csv", index=False)
+            _centroids(result.table).to_csv(out / "centroids.csv", index=False)
+            if progress:
+                progress(1.0, "done")
+            return {"kind": "image", "planes": 1, "instances": result.count,
+                    "files": ["labels.tif", "mask.png", "overlay.png", "outlines.png", "table.csv", "centroids.csv"]}
+        source = io.StackFrames(image)
+        kind = "stack"
+    else:
+        source = io.open_frames(path)
+        kind = "video"
+    return _segment_stream(source, kind, predictor, cfg, out, labels_3d and kind == "stack",
+                           overlay_video and kind == "video", progress)
+
+
+def _segment_stream(source, kind: str, predictor: Predictor, cfg: SegmentConfig, out, want_3d: bool,
+                    want_video: bool, progress: ProgressFn | None) -> dict:
+    probs: list[np.ndarray] = []  # nucleus: probabilities for a 3-D watershed; membrane: 2-D cells to link
+    middle = len(source) // 2
+
+    def results():
+        with source:
+            for i, frame, result in segment_frames(source, None, cfg, len(source), progress, predictor):
+                if want_3d:
+                    probs.append(result.probability if predictor.task == "nucleus" else result.labels)
+                if i == middle:  # a picture a person can check, and the outlines alone
+                    save_png(out / "overlay_middle.png", overlay(frame, result.labels))
+                    save_png(out / "outlines_middle.png", overlay(np.zeros_like(frame), result.labels))
+                yield i, frame, result
+                del frame, result  # not kept while the next plane is worked on
+
+    summary = write_stream(results(), out, fps=source.fps, video=want_video)
+    summary["kind"] = kind
+    summary["files"] += ["overlay_middle.png", "outlines_middle.png"]
+    if not summary["planes"]:
+        raise DevocoreError(f"'{source.name}' gave no frames to segment.")
+    if want_3d:
+        labels = labels_3d(np.stack(probs), predictor.task, cfg.threshold) if predictor.task == "nucleus" \
+            else link_slices(np.stack(probs))
+        write_labels_tiff(out / "labels_3d.tif", labels)
+        table_3d(labels, cfg.pixel_size, cfg.z_step).to_csv(out / "table_3d.csv", index=False)
+        summary["instances_3d"] = int(labels.max())
+        summary["files"] += ["labels_3d.tif", "table_3d.csv"]
+    return summary
+
+
+def write_stream(results: Iterable[tuple[int, np.ndarray, Result]], out, fps: float | None = None,
+                 video: bool = False) -> dict:
+    """Write per-plane results as they come (memory stays flat with the number of planes).
+
+    Files: labels.tif (one 16-bit page per plane), table.csv and centroids.csv
+    (with a ``frame`` column), per_frame.csv, and overlay.mp4 when ``video``.
+
+    Returns:
+        a summary dict: planes, instances, files.
+    """
+    import cv2
+    import tifffile
+    from pathlib import Path
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = ["labels.tif", "table.csv", "centroids.csv", "per_frame.csv"]
+    per_frame, total, writer = [], 0, None
+    with tifffile.TiffWriter(str(out / "labels.tif"), imagej=True) as tif, \
+            open(out / "table.csv", "w", newline="") as table_file, \
+            open(out / "centroids.csv", "w", newline="") as centroid_file:
+        for i, frame, result in results:
+            tif.write(result.labels, contiguous=True)
+            table = result.table.copy()
+            table.insert(0, "frame", i)
+            table.to_csv(table_file, index=False, header=not per_frame)
+            _centroids(table).to_csv(centroid_file, index=False, header=not per_frame)
+            per_frame.append({"frame": i, "instances": result.count,
+                              "foreground_fraction": round(float(result.mask.mean()), 5),
+                              "mean_area_px": round(float(table["area_px"].mean()), 2) if result.count else 0.0})
+            total += result.count
+            if video:
+                picture = overlay(frame, result.labels)
+                if writer is None:
+                    writer = cv2.VideoWriter(str(out / "overlay.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
+                                             float(fps or 10.0), (picture.shape[1], picture.shape[0]))
+                writer.write(np.ascontiguousarray(picture[..., ::-1]))
+                del picture
+            del frame, result, table  # not kept while the next plane is worked on
+    if writer is not None:
+        writer.release()
+        files.append("overlay.mp4")
+    pd.DataFrame(per_frame, columns=["frame", "instances", "foreground_fraction", "mean_area_px"]).to_csv(
+        out / "per_frame.csv", index=False)
+    return {"planes": len(per_frame), "instances": total, "files": files}
