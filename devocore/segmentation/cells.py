@@ -187,7 +187,7 @@ def cells_from_membrane(probability: np.ndarray, threshold: float = 0.5, min_siz
     border are the outside, not cells. A faint gap in a membrane thus no longer merges two cells, as it
     did with the regions enclosed by the thresholded membrane. (Chosen on the validation time points of
     the real CShaper training slices, never on evaluation data: instance F1 0.80 -> 0.875;
-    docs/tools/segmentation_choose.py.)
+    tools/experiments/segmentation_choose.py.)
 
     Example:
         >>> prob = np.ones((40, 60), np.float32); prob[5:35, 5:28] = 0; prob[5:35, 31:55] = 0
