@@ -55,7 +55,7 @@ from devocore.progress import ProgressFn
 log = logging.getLogger(__name__)
 
 LINEAGES = style.LINEAGES  # A = AB, E, M = MS, P, C, D, Z = Z2/Z3 (names and colours: devocore.style)
-COLUMNS = ("frame",) + LINEAGES
+COLUMNS = style.POPULATION_COLUMNS
 METHODS = ("timeline", "stage", "net")
 # Multiples of the prior's rate where the rate prior has equal modes ((1, 2, 3) would favour movies that keep
 # every 2nd or 3rd frame too); one mode was chosen: extra modes did worse on training data.

@@ -31,6 +31,8 @@ import numpy as np
 
 #: Founder lineages counted per frame, in display order.
 LINEAGES = ("A", "E", "M", "P", "C", "D", "Z")
+#: The columns of a populations table (one row per frame, frames numbered from 1).
+POPULATION_COLUMNS = ("frame",) + LINEAGES
 
 #: The Sulston founder cell(s) each letter stands for (for legends and captions).
 LINEAGE_NAMES = {"A": "AB", "E": "E", "M": "MS", "P": "P0-P4", "C": "C", "D": "D", "Z": "Z2/Z3"}

@@ -126,3 +126,24 @@ def test_engine_defaults_do_not_point_outside_the_repository():
                  if isinstance(node, ast.Constant) and isinstance(node.value, str)
                  and node.value.startswith("../") and "\n" not in node.value and " " not in node.value]
     assert offenders == []
+
+
+LOWER = ("devocore.simulate", "devocore.io", "devocore.config", "devocore.style", "devocore.errors",
+         "devocore.progress", "devocore.outputs", "devocore.device", "devocore.registry", "devocore.nets",
+         "devocore.channels", "devocore.lineage_names")
+HIGHER = ("devocore.segmentation", "devocore.lineage", "devocore.gan", "devocore.tracking", "devocore.embedding",
+          "devocore.forecast", "devocore.batch", "devocore.batch_tasks", "devocore.subimages", "devocore.train",
+          "devocore.commands", "devocore.ui_cache")
+
+
+def _within(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def test_lower_layers_never_import_the_views_training_or_commands():
+    """docs/ARCHITECTURE.md's picture: simulate, io, models and base modules know nothing of the views above."""
+    graph = _graph(top_level_only=False)
+    offenders = sorted(f"{name} -> {target}" for name, targets in graph.items() if _within(name, LOWER)
+                       for target in targets if _within(target, HIGHER))
+    assert offenders == []
+    assert _within("devocore.segmentation.cells", HIGHER) and not _within("devocore.lineage_names", HIGHER)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from devocore.lineage import COLUMNS, LINEAGES
+from devocore.style import LINEAGES, POPULATION_COLUMNS as COLUMNS
 
 
 CANVAS = (256, 376)  # half of the EPIC microscope frame (512 x 752), Y x X
