@@ -98,8 +98,8 @@ def run(args, task: str, cfg, out: str, command: str) -> dict:
             if cfg.channels:
                 from devocore.train.channel_data import ChannelSource
 
-                return ChannelSource(source.train_set, source.val_set, source.recipe, cfg.size, cfg.crop, batch,
-                                     strength)
+                return ChannelSource(source.train_set, source.val_set, cfg.size, cfg.crop, batch, strength,
+                                     recipe=source.recipe)
             return user_data.PairSource(source.train_set, source.val_set, cfg.size, cfg.crop, batch, strength)
 
         result = tune(replace(cfg, epochs=args.tune_epochs), make_source, args.tune, start, cfg.seed,

@@ -114,15 +114,15 @@ def compare_recipes(images_dir, masks_dir, recipes: list[str], cfg, archs: tuple
     dataset = channel_data.load_dataset(images_dir, masks_dir, cfg.task, binary, recipe=widest)
     train_idx, val_idx, test_idx = three_way(dataset.groups, held_out, val_fraction, cfg.seed)
     train_set, val_set, test_set = dataset.subset(train_idx), dataset.subset(val_idx), dataset.subset(test_idx)
-    held = channel_data.ChannelSource(val_set, test_set, parsed[0], cfg.size, min(cfg.crop, cfg.size))
+    held = channel_data.ChannelSource(val_set, test_set, cfg.size, min(cfg.crop, cfg.size), recipe=parsed[0])
     pairs = held.validation_pairs()
     rows, per_image, models = [], [], {}
     jobs = [(arch, recipe) for arch in archs for recipe in parsed]
     for k, (arch, recipe) in enumerate(jobs):
         name = channels.text(recipe)
         run_cfg = replace(cfg, arch=arch, channels=name)
-        source = channel_data.ChannelSource(train_set, val_set, recipe, cfg.size, min(cfg.crop, cfg.size),
-                                            cfg.batch, cfg.aug_strength)
+        source = channel_data.ChannelSource(train_set, val_set, cfg.size, min(cfg.crop, cfg.size), cfg.batch,
+                                            cfg.aug_strength, recipe=recipe)
 
         def report(fraction, message, k=k):
             if progress:

@@ -16,10 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from devocore import channels
-from devocore.errors import DevocoreError
 from devocore.progress import ProgressFn
 from devocore.train.pairs import PairError, match_pairs
-from devocore.train.user_data import Dataset, group_of, split, target, truth_foreground
+from devocore.train.user_data import Dataset, PairSource, group_of, split, truth_foreground
 
 log = logging.getLogger(__name__)
 
@@ -86,29 +85,16 @@ def augment(rng: np.random.Generator, image: np.ndarray, tgt: np.ndarray, streng
 
 
 @dataclass
-class ChannelSource:
+class ChannelSource(PairSource):
     """The ``data`` hook of :func:`devocore.train.segmentation.train` for multi-channel pairs and a recipe."""
 
-    train_set: Dataset
-    val_set: Dataset
-    recipe: channels.Recipe
-    size: int = 256
-    crop: int = 128
-    batch_size: int = 8
-    strength: float = 1.0
-    _train: list = field(default_factory=list, repr=False)
-    _val: list = field(default_factory=list, repr=False)
+    recipe: channels.Recipe = field(default=None, kw_only=True)
 
-    def __post_init__(self) -> None:
-        if self.size % 32 or self.crop % 32 or self.crop > self.size:
-            raise DevocoreError("The image size and crop must be multiples of 32, with the crop at most the size.")
+    def _prepare(self, image: np.ndarray, tgt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         import cv2
 
-        for ds, out in ((self.train_set, self._train), (self.val_set, self._val)):
-            for image, mask in zip(ds.images, ds.masks):
-                tgt = cv2.resize(target(ds.task, mask, ds.binary), (self.size, self.size),
-                                 interpolation=cv2.INTER_NEAREST)
-                out.append((_resize_channels(image, self.size), tgt.astype(np.float32)))
+        tgt = cv2.resize(tgt, (self.size, self.size), interpolation=cv2.INTER_NEAREST)
+        return _resize_channels(image, self.size), tgt.astype(np.float32)
 
     def batch(self, rng: np.random.Generator):
         """(x, t): batch_size x len(recipe) x crop x crop and batch_size x 1 x crop x crop tensors."""
@@ -152,5 +138,5 @@ def prepare(dataset: Dataset, cfg, recipe: channels.Recipe | str, val_fraction: 
     """Split ``dataset`` (by group, seeded) and wrap it with ``recipe`` for training with ``cfg``."""
     recipe = channels.parse(recipe) if isinstance(recipe, str) else recipe
     train_idx, val_idx = split(dataset.groups, val_fraction, seed)
-    return ChannelSource(dataset.subset(train_idx), dataset.subset(val_idx), recipe, cfg.size,
-                         min(cfg.crop, cfg.size), cfg.batch, cfg.aug_strength)
+    return ChannelSource(dataset.subset(train_idx), dataset.subset(val_idx), cfg.size, min(cfg.crop, cfg.size),
+                         cfg.batch, cfg.aug_strength, recipe=recipe)

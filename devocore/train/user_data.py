@@ -198,7 +198,11 @@ class PairSource:
             raise DevocoreError("The image size and crop must be multiples of 32, with the crop at most the size.")
         for ds, out in ((self.train_set, self._train), (self.val_set, self._val)):
             for image, mask in zip(ds.images, ds.masks):
-                out.append(_resize_pair(image, target(ds.task, mask, ds.binary), self.size))
+                out.append(self._prepare(image, target(ds.task, mask, ds.binary)))
+
+    def _prepare(self, image: np.ndarray, tgt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One (image, target) pair at ``size`` x ``size``, as the network will see it."""
+        return _resize_pair(image, tgt, self.size)
 
     def batch(self, rng: np.random.Generator):
         """(x, t): batch_size x 1 x crop x crop float32 tensors."""
