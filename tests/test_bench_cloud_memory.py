@@ -1,4 +1,4 @@
-"""The RSS sampler of tools/bench_cloud_memory.py counts a process's children (the benchmark itself is not a test)."""
+"""The RSS sampler of the memory benchmarks (tools/rss.py) counts a process's children (the benchmark itself is not a test)."""
 from __future__ import annotations
 
 import os
@@ -8,7 +8,7 @@ import time
 
 import psutil
 
-from tools.bench_cloud_memory import PeakSampler, tree_rss_mb
+from tools.rss import PeakSampler, tree_rss_mb
 
 CHILD_MB = 200
 CHILD = f"import sys, time\nblock = b'x' * ({CHILD_MB} * 2**20)\nprint('ready', flush=True)\ntime.sleep(60)\n"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 
 import pytest
@@ -21,6 +20,7 @@ import pytest
 from devocore.ui_cache import LOAD_LOG_PREFIX
 from tests import browser_models
 from tests.browser import ARTIFACTS, browser_available, chromium, streamlit_server, wait_until_idle
+from tools.rss import PeakSampler
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not browser_available(), reason="Debian chromium or playwright not installed")]
@@ -30,47 +30,13 @@ RSS_BOUND_MB = 2000  # stated bound (MB) for the server process tree with 8 sess
 TIMEOUT = 300_000
 
 
-class PeakRss(threading.Thread):
-    """Samples the RSS of a process and its children until stopped; keeps the peak in MB."""
-
-    def __init__(self, pid: int):
-        super().__init__(daemon=True)
-        import psutil
-
-        self.process = psutil.Process(pid)
-        self.peak_mb = 0.0
-        self.start_mb = self.sample()
-        self._stop_event = threading.Event()
-
-    def sample(self) -> float:
-        import psutil
-
-        total = 0
-        for proc in [self.process, *self.process.children(recursive=True)]:
-            try:
-                total += proc.memory_info().rss
-            except psutil.Error:
-                continue
-        return total / 2**20
-
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            self.peak_mb = max(self.peak_mb, self.sample())
-            time.sleep(0.25)
-
-    def stop(self) -> float:
-        self._stop_event.set()
-        self.join(timeout=5)
-        return self.peak_mb
-
-
 def test_eight_sessions_share_one_model_and_bounded_memory(tmp_path):
     pytest.importorskip("psutil")
     ARTIFACTS.mkdir(exist_ok=True)
     models = browser_models.save_tiny_models(tmp_path / "models")
     with streamlit_server(env={"DEVOCORE_MODEL_DIR": str(models)}) as (url, proc), chromium() as browser:
         log_path = ARTIFACTS / f"streamlit-{url.rsplit(':', 1)[1]}.log"
-        monitor = PeakRss(proc.pid)
+        monitor = PeakSampler(proc.pid)
         monitor.start()
         warm = browser.new_page()  # the first visit of a fresh server goes to the home page (see below)
         warm.goto(url, timeout=60_000)

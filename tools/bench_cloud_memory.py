@@ -20,7 +20,6 @@ import asyncio
 import json
 import re
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -28,61 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tools.rss import PeakSampler, tree_rss_mb  # noqa: E402  (after the path is set)
+
 ENTRYPOINT = "cloud/streamlit_app.py"
 GOAL_MB = 1300
-
-
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of process ``pid`` and all its descendants, in MB (2**20 bytes).
-
-    Processes that exit while being read are skipped.
-    """
-    import psutil
-
-    try:
-        root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
-    total = 0
-    for proc in processes:
-        try:
-            total += proc.memory_info().rss
-        except psutil.Error:
-            continue
-    return total / 2**20
-
-
-class PeakSampler(threading.Thread):
-    """Samples :func:`tree_rss_mb` every ``interval`` seconds until stopped; keeps the peak and when it was."""
-
-    def __init__(self, pid: int, interval: float = 0.25):
-        super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
-        self.peak_mb, self.peak_at, self.samples = 0.0, 0.0, 0
-        self.start_mb = tree_rss_mb(pid)
-        self.label = "start"  # what the sessions were doing, for the peak's record
-        self.peak_label = ""
-        self._stop_event = threading.Event()
-        self._t0 = time.time()
-
-    def sample(self) -> float:
-        value = tree_rss_mb(self.pid)
-        self.samples += 1
-        if value > self.peak_mb:
-            self.peak_mb, self.peak_at, self.peak_label = value, time.time() - self._t0, self.label
-        return value
-
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            self.sample()
-            self._stop_event.wait(self.interval)
-
-    def stop(self) -> float:
-        self._stop_event.set()
-        self.join(timeout=5)
-        self.sample()
-        return self.peak_mb
 
 
 # ----------------------------------------------------------------------------- what each session does

@@ -14,47 +14,15 @@ import argparse
 import json
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tools.rss import PeakSampler  # noqa: E402  (after the path is set)
+
 INPUT_FOR_PAGE = {"segmentation": ("image", "stack", "video"), "tracking": ("video",), "lineage": ("video", "image")}
-
-
-class PeakRss(threading.Thread):
-    """The peak resident memory (MB) of a process and its children, sampled until stopped."""
-
-    def __init__(self, pid: int, stop_above_mb: float, on_cap):
-        super().__init__(daemon=True)
-        import psutil
-
-        self.process, self.cap, self.on_cap = psutil.Process(pid), stop_above_mb, on_cap
-        self.peak_mb = self.start_mb = self.sample()
-        self.capped = False
-        self.done = threading.Event()
-
-    def sample(self) -> float:
-        import psutil
-
-        total = 0
-        for proc in [self.process, *self.process.children(recursive=True)]:
-            try:
-                total += proc.memory_info().rss
-            except psutil.Error:
-                continue
-        return total / 2**20
-
-    def run(self) -> None:
-        while not self.done.is_set():
-            now = self.sample()
-            self.peak_mb = max(self.peak_mb, now)
-            if now > self.cap and not self.capped:
-                self.capped = True
-                self.on_cap()
-            time.sleep(0.25)
 
 
 def main(argv=None) -> dict:
@@ -86,7 +54,7 @@ def main(argv=None) -> dict:
               "scale": args.scale, "sessions": args.sessions}
     start = time.monotonic()
     with streamlit_server() as (url, proc):
-        sampler = PeakRss(proc.pid, args.stop_above_mb, proc.kill)
+        sampler = PeakSampler(proc.pid, cap_mb=args.stop_above_mb, on_cap=proc.kill)
         result["idle_mb"] = round(sampler.start_mb, 1)
         sampler.start()
         states = []
@@ -121,8 +89,7 @@ def main(argv=None) -> dict:
                         state = f"not finished ({type(exc).__name__})"
                     states.append(state)
         finally:
-            sampler.done.set()
-            sampler.join(2)
+            sampler.stop()
     result.update(peak_rss_mb=round(sampler.peak_mb, 1), stopped_over_cap=sampler.capped,
                   seconds=round(time.monotonic() - start, 1), sessions_state=states)
     return result
