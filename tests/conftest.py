@@ -34,3 +34,24 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_slow)
         if "gpu" in item.keywords and not torch.cuda.is_available():
             item.add_marker(skip_gpu)
+
+
+# Browser tests (tests/test_browser*.py): one Streamlit server with the tiny test models and one Chromium per
+# test module; a module that needs other settings defines its own ``server``.
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from tests import browser_models
+    from tests.browser import ARTIFACTS, streamlit_server
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    models = browser_models.save_tiny_models(tmp_path_factory.mktemp("browser-models"))
+    with streamlit_server(env={"DEVOCORE_MODEL_DIR": str(models)}) as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from tests.browser import chromium
+
+    with chromium() as b:
+        yield b

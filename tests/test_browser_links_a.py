@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests import browser_models
-from tests.browser import ARTIFACTS, browser_available, chromium, streamlit_server, wait_until_idle
+from tests.browser import ARTIFACTS, browser_available, wait_until_idle
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not browser_available(), reason="Debian chromium or playwright not installed")]
@@ -36,20 +36,6 @@ LINKS = {
                  [], [("radio", "Simulated body curvature (100 segments)"), ("number", "12"), ("number", "30"),
                       ("number", "2"), ("number", "16")]),
 }
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    ARTIFACTS.mkdir(exist_ok=True)
-    models = browser_models.save_tiny_models(tmp_path_factory.mktemp("browser-models"))
-    with streamlit_server(env={"DEVOCORE_MODEL_DIR": str(models)}) as (url, proc):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def view(page) -> dict[str, list[str]]:

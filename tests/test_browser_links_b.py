@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from tests import browser_models
-from tests.browser import ARTIFACTS, browser_available, chromium, streamlit_server, wait_until_idle
+from tests.browser import ARTIFACTS, browser_available, streamlit_server, wait_until_idle
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not browser_available(), reason="Debian chromium or playwright not installed")]
@@ -41,12 +41,6 @@ def server(tmp_path_factory):
         Image.fromarray(np.full((16, 16), i, np.uint8)).save(data / "exp" / f"a{i}.png")
     with streamlit_server(env={"DEVOCORE_MODEL_DIR": str(models), "DEVOCORE_DATA_DIR": str(data)}) as (url, _):
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def _open(browser, address: str):

@@ -13,7 +13,7 @@ import pytest
 from pages.common import available_views
 from tests import browser_models
 from tests.badinputs import make_corpus
-from tests.browser import ARTIFACTS, browser_available, chromium, streamlit_server, wait_until_idle
+from tests.browser import ARTIFACTS, browser_available, wait_until_idle
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not browser_available(), reason="Debian chromium or playwright not installed")]
@@ -25,20 +25,6 @@ ERROR = '[data-testid="stAlertContentError"]'
 # URL query parameters that pick the tiny test models (shipped ones may exist too)
 QUERY = {"segmentation": f"?seg_model={browser_models.SEGMENTATION}", "lineage": f"?lin_model={browser_models.LINEAGE}",
          "gan": f"?model={browser_models.GAN}&n=3"}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    ARTIFACTS.mkdir(exist_ok=True)
-    models = browser_models.save_tiny_models(tmp_path_factory.mktemp("browser-models"))
-    with streamlit_server(env={"DEVOCORE_MODEL_DIR": str(models)}) as (url, proc):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")
