@@ -9,7 +9,7 @@ from devocore import lineage, segmentation, style
 from devocore.embedding import figures
 from devocore.lineage_names import FOUNDERS
 from devocore.tracking import draw
-from tests.test_lineage_page import _save_tiny_model
+from tests.test_lineage_page import _page_with_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,11 +48,7 @@ def test_engine_figures_and_overlays_take_their_colours_from_style():
 
 
 def test_lineage_page_and_pca_page_draw_lineage_c_in_the_same_colour(tmp_path, monkeypatch):
-    monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path))
-    _save_tiny_model(tmp_path)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
-    at.switch_page("pages/lineage.py").run()
-    at.sidebar.selectbox(key="lin_model").set_value("lineage-test").run()
+    at, _ = _page_with_tiny_model(tmp_path, monkeypatch)
     assert not at.exception and not at.error
     traces = _traces(at)
     assert traces["C"]["line"]["color"] == style.lineage_plotly("C")

@@ -16,6 +16,17 @@ from __future__ import annotations
 from pathlib import Path
 
 
+# (option, type, default, help): the training budget and split, the same for every recipe
+BUDGET = (("--epochs", int, 3, "epochs per model"), ("--steps", int, 10, "batches per epoch"),
+          ("--batch", int, 4, "images per batch"), ("--size", int, 128, "images resized to this side, multiple of 32"),
+          ("--crop", int, 128, "training crop side"), ("--lr", float, 2e-3, "learning rate"),
+          ("--decoder-channels", int, 64, "FPN pyramid channels"),
+          ("--minutes", float, 10.0, "wall-clock limit per model"),
+          ("--held-out", float, 0.25, "share of images scored only"),
+          ("--seed", int, 0, "seed of the split and of every model"), ("--threads", int, 1, "CPU threads"),
+          ("--fg-weight", float, 1.0, "BCE weight of foreground pixels"))
+
+
 def add_arguments(parser) -> None:
     parser.add_argument("--images", required=True, help="folder of multi-channel images (TIFF C x Y x X, PNG)")
     parser.add_argument("--masks", required=True, help="folder of masks matched to the images by name")
@@ -24,18 +35,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--arch", nargs="+", default=["fpn"], choices=["fpn", "unet34-ps"],
                         help="architectures to train for every recipe (default fpn)")
     parser.add_argument("--task", default="nucleus", choices=["nucleus", "membrane"], help="what the masks show")
-    parser.add_argument("--epochs", type=int, default=3, help="epochs per model (default 3)")
-    parser.add_argument("--steps", type=int, default=10, help="batches per epoch (default 10)")
-    parser.add_argument("--batch", type=int, default=4, help="images per batch (default 4)")
-    parser.add_argument("--size", type=int, default=128, help="images resized to this side, multiple of 32 (128)")
-    parser.add_argument("--crop", type=int, default=128, help="training crop side (default 128)")
-    parser.add_argument("--lr", type=float, default=2e-3, help="learning rate (default 0.002)")
-    parser.add_argument("--decoder-channels", type=int, default=64, help="FPN pyramid channels (default 64)")
-    parser.add_argument("--minutes", type=float, default=10.0, help="wall-clock limit per model (default 10)")
-    parser.add_argument("--held-out", type=float, default=0.25, help="share of images scored only (0.25)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split and of every model (default 0)")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
-    parser.add_argument("--fg-weight", type=float, default=1.0, help="BCE weight of foreground pixels (1.0)")
+    for flag, kind, default, text in BUDGET:
+        parser.add_argument(flag, type=kind, default=default, help=f"{text} (default {default:g})")
     parser.add_argument("--plot", default=None, help="write the bar chart (PNG) here")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
 
