@@ -4,6 +4,7 @@ Cached functions take hashable names; pages never build models themselves.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import inspect
@@ -17,6 +18,7 @@ from collections import OrderedDict
 from typing import Any, Callable, Hashable
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from devocore import registry
@@ -65,8 +67,9 @@ def models_table(task: str | None = None) -> list[dict]:
 class ByteBudgetCache:
     """A least-recently-used cache bounded by the bytes it holds (and by entries and age).
 
-    Values are kept pickled, as ``st.cache_data`` keeps them: every hit returns a fresh copy (a page may change
-    what it got without changing the cache), and the size of an entry is exactly its pickle's length. Adding
+    Values are kept as deep copies: every hit returns a fresh copy (a page may change what it got without
+    changing the cache), as ``st.cache_data`` does, but nothing is ever pickled and unpickled. The size of an
+    entry is :func:`size_of` its value (arrays and tables by their data, containers summed). Adding
     an entry evicts the least recently used ones until the total fits ``budget_bytes``; a value larger than
     the whole budget is not kept. Thread-safe (sessions run in threads of one server).
 
@@ -81,7 +84,7 @@ class ByteBudgetCache:
     def __init__(self, budget_bytes: int, max_entries: int | None = None, ttl: float | None = None,
                  clock: Callable[[], float] = time.monotonic):
         self.budget_bytes, self.max_entries, self.ttl, self.clock = int(budget_bytes), max_entries, ttl, clock
-        self._entries: OrderedDict[Hashable, tuple[bytes, float]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Any, int, float]] = OrderedDict()
         self._lock = threading.Lock()
         self.nbytes = 0
         self.evictions = 0
@@ -95,29 +98,29 @@ class ByteBudgetCache:
             entry = self._entries.get(key)
             if entry is None:
                 return False, None
-            blob, stored = entry
+            value, _, stored = entry
             if self.ttl is not None and self.clock() - stored > self.ttl:
                 self._drop(key)
                 return False, None
             self._entries.move_to_end(key)
-        return True, pickle.loads(blob)
+        return True, copy.deepcopy(value)
 
     def put(self, key: Hashable, value: Any) -> bool:
         """Keep ``value`` under ``key``, evicting the least recently used entries beyond the budget.
 
         Returns False when the value alone is larger than the budget (it is not kept)."""
-        blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        size = size_of(value)
         with self._lock:
             if key in self._entries:
                 self._drop(key)
-            if len(blob) > self.budget_bytes:
+            if size > self.budget_bytes:
                 return False
-            while self._entries and (self.nbytes + len(blob) > self.budget_bytes or
+            while self._entries and (self.nbytes + size > self.budget_bytes or
                                      (self.max_entries is not None and len(self._entries) >= self.max_entries)):
                 self._drop(next(iter(self._entries)))
                 self.evictions += 1
-            self._entries[key] = (blob, self.clock())
-            self.nbytes += len(blob)
+            self._entries[key] = (copy.deepcopy(value), size, self.clock())
+            self.nbytes += size
         return True
 
     def clear(self) -> None:
@@ -126,8 +129,30 @@ class ByteBudgetCache:
             self.nbytes = 0
 
     def _drop(self, key: Hashable) -> None:
-        blob, _ = self._entries.pop(key)
-        self.nbytes -= len(blob)
+        _, size, _ = self._entries.pop(key)
+        self.nbytes -= size
+
+
+def size_of(value: Any, _seen: set | None = None) -> int:
+    """Bytes a value holds: arrays, tables, bytes and strings with their data (``sys.getsizeof``), containers
+    and plain objects with everything they hold (each object counted once).
+
+    Example:
+        >>> size_of(np.zeros(1000, np.uint8)) > 1000, size_of((b"x" * 500, b"y" * 500)) > 1000
+        (True, True)
+    """
+    seen = set() if _seen is None else _seen
+    if id(value) in seen:
+        return 0
+    seen.add(id(value))
+    size = sys.getsizeof(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        size += sum(size_of(item, seen) for item in value)
+    elif isinstance(value, dict):
+        size += sum(size_of(k, seen) + size_of(v, seen) for k, v in value.items())
+    elif hasattr(value, "__dict__") and not isinstance(value, (np.ndarray, pd.DataFrame, pd.Series, type)):
+        size += size_of(vars(value), seen)
+    return size
 
 
 #: Bytes the page caches of data may hold in all, shared by every session (``DEVOCORE_CACHE_MB``, default 512).
