@@ -164,7 +164,8 @@ def write_stream(results: Iterable[tuple[int, np.ndarray, Result]], out, fps: fl
     """Write per-plane results as they come (memory stays flat with the number of planes).
 
     Files: labels.tif (one 16-bit page per plane), table.csv and centroids.csv
-    (with a ``frame`` column), per_frame.csv, and overlay.mp4 when ``video``.
+    (with a ``frame`` column: the plane index + 1, so frames and slices count from 1), per_frame.csv,
+    and overlay.mp4 when ``video``.
 
     Returns:
         a summary dict: planes, instances, files.
@@ -183,10 +184,10 @@ def write_stream(results: Iterable[tuple[int, np.ndarray, Result]], out, fps: fl
         for i, frame, result in results:
             tif.write(result.labels, contiguous=True)
             table = result.table.copy()
-            table.insert(0, "frame", i)
+            table.insert(0, "frame", i + 1)  # frames and slices are numbered from 1, as on the pages
             table.to_csv(table_file, index=False, header=not per_frame)
             _centroids(table).to_csv(centroid_file, index=False, header=not per_frame)
-            per_frame.append({"frame": i, "instances": result.count,
+            per_frame.append({"frame": i + 1, "instances": result.count,
                               "foreground_fraction": round(float(result.mask.mean()), 5),
                               "mean_area_px": round(float(table["area_px"].mean()), 2) if result.count else 0.0})
             total += result.count
