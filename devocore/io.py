@@ -836,6 +836,16 @@ def remove_stale_folders(parent: str | os.PathLike, prefix: str, older_than_s: f
     return removed
 
 
+def clean_suffix(suffix: str) -> str:
+    """A file extension safe to use in a generated name: letters and digits only, at most 8, lower case.
+
+    Example:
+        >>> clean_suffix(".MP4"), clean_suffix("../x/.t i f"), clean_suffix("")
+        ('.mp4', '.xtif', '')
+    """
+    return "." + re.sub(r"[^A-Za-z0-9]", "", suffix)[:8].lower() if suffix else ""
+
+
 def save_upload(data: bytes, suffix: str, folder: str | os.PathLike | None = None) -> Path:
     """Write uploaded bytes to a new file with a generated name (never the user's).
 
@@ -844,7 +854,7 @@ def save_upload(data: bytes, suffix: str, folder: str | os.PathLike | None = Non
         suffix: the extension to keep (".mp4"); anything but letters and digits is dropped.
         folder: where to write; a fresh temporary folder when None.
     """
-    clean = "." + re.sub(r"[^A-Za-z0-9]", "", suffix)[:8].lower() if suffix else ""
+    clean = clean_suffix(suffix)
     folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="devoscope-"))
     folder.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(suffix=clean, dir=folder)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from devocore import batch, config, io as dio
+from devocore import batch, config
 from devocore.errors import UnsafePathError
-from pages.common import guard, limits_caption, param, progress_bar, session_dir, set_param
+from pages.common import guard, limits_caption, param, progress_bar, session_dir, set_param, stage_upload
 
 TASKS = {
     "nucleus": "Nucleus segmentation (masks, labels, per-nucleus table)",
@@ -41,12 +41,8 @@ elif source == SOURCES[1]:
     upload = st.file_uploader("ZIP with images (PNG, JPEG, TIFF) and videos (MP4, MOV, AVI)", type=["zip"],
                               key="batch_zip")
     if upload is not None:
-        target = session_dir() / "batch_input"
-        if st.session_state.get("batch_zip_id") != upload.file_id:
-            with guard("reading the ZIP"):
-                dio.extract_zip(upload.getvalue(), target / upload.file_id, name=upload.name)
-            st.session_state["batch_zip_id"] = upload.file_id
-        input_dir = target / upload.file_id
+        with guard("reading the ZIP"):
+            input_dir = stage_upload(upload, kind="zip")
 else:
     root = config.data_root()
     typed = st.text_input(f"Folder (under {root})", value=param("batch_dir", ""), key="batch_dir")

@@ -1,7 +1,6 @@
 """GAN sampler: synthetic embryo frames on demand, what the lineage model sees in them, and training."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -172,7 +171,7 @@ elif start_clicked:
             if upload is None:
                 st.warning("Upload a ZIP of images first.")
                 st.stop()
-            folder = gan_train.extract_zip(upload.getvalue(), common.session_dir() / f"gan_data_{time.time_ns()}")
+            folder = common.stage_upload(upload, kind="zip")
             images = gan_train.load_image_folder(folder, int(size))
             st.session_state["gan_train_data"] = f"{len(images)} images from {upload.name}"
         else:

@@ -1,7 +1,6 @@
 """Lineage time-lapse: populations of the seven founder lineages in every frame of an embryo movie."""
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 import streamlit as st
 
-from devocore import io as dio
 from devocore import lineage, style, ui_cache
-from devocore.errors import UnsupportedFormatError
 from pages import common
 
 st.title("Lineage time-lapse")
@@ -37,20 +34,11 @@ def _example(seed: int, n_frames: int, _curves: np.ndarray, model_name: str) -> 
 
 def _source_from_uploads(uploads) -> Path:
     """A path devocore can stream: the video/image itself, or a folder of frames."""
-    digest = hashlib.sha1(b"".join(u.name.encode() + str(u.size).encode() for u in uploads)).hexdigest()[:12]
-    base = common.session_dir() / f"lineage-{digest}"
     if len(uploads) == 1 and Path(uploads[0].name).suffix.lower() == ".zip":
-        return dio.extract_zip_frames(uploads[0].getvalue(), base, name=uploads[0].name)
+        return common.stage_upload(uploads[0], kind="frames")
     if len(uploads) == 1:
-        return dio.save_upload(uploads[0].getvalue(), Path(uploads[0].name).suffix, base)
-    base.mkdir(parents=True, exist_ok=True)
-    ordered = sorted(uploads, key=lambda u: dio.natural_key(Path(u.name)))
-    for i, upload in enumerate(ordered):
-        suffix = Path(upload.name).suffix.lower()
-        if suffix not in dio.IMAGE_SUFFIXES:
-            raise UnsupportedFormatError(f"'{upload.name}': several files must all be images (frames).")
-        (base / f"frame{i:06d}{suffix}").write_bytes(upload.getvalue())
-    return base
+        return common.stage_upload(uploads[0])
+    return common.stage_frames(uploads)
 
 
 LOG_TICKS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]

@@ -1,7 +1,6 @@
 """Train view: fine-tune or train a segmentation model on your own image/mask pairs, and compare."""
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from dataclasses import replace
@@ -12,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from devocore import config, io, registry, ui_cache
+from devocore import config, registry, ui_cache
 from devocore.errors import DevocoreError
 from devocore.train import compare, user_data
 from devocore.train.augment import preview
@@ -117,11 +116,7 @@ with common.guard("reading the data"):
         if upload is None:
             st.info("Upload a ZIP, choose a server folder, or use the example.")
             st.stop()
-        data = upload.getvalue()
-        target = common.session_dir() / f"upload-{hashlib.sha256(data).hexdigest()[:12]}"
-        if not target.exists():
-            io.extract_zip(data, target, name=upload.name)
-        images_dir, masks_dir = user_data.find_pair_folders(target)
+        images_dir, masks_dir = user_data.find_pair_folders(common.stage_upload(upload, kind="zip"))
     else:
         st.caption(f"Folders are read (never written) under {config.data_root()}.")
         a, b = st.columns(2)

@@ -44,13 +44,6 @@ def _example_hyperstacks(n: int = 12, size: int = 64) -> tuple[str, str]:
     return done["images"], done["masks"]
 
 
-def _saved_upload(upload) -> Path:
-    data = upload.getvalue()
-    from devocore import io
-
-    return io.save_upload(data, Path(upload.name).suffix.lower() or ".tif", common.session_dir())
-
-
 def _zip(folder: Path) -> bytes:
     buffer = _bytes.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -83,7 +76,7 @@ def _tiles_step() -> None:
             if up_image is None or up_mask is None:
                 st.info("Upload an image and its mask, or use the example.")
                 return
-            image_path, mask_path = _saved_upload(up_image), _saved_upload(up_mask)
+            image_path, mask_path = common.stage_upload(up_image), common.stage_upload(up_mask)
         image = subimages.read_channels(image_path)
         labels = subimages.read_labels(mask_path)
     c1, c2 = st.columns(2)
