@@ -1,6 +1,13 @@
 """The one module of devocore that imports streamlit: cached loaders for pages.
 
 Cached functions take hashable names; pages never build models themselves.
+
+One rule for models: a page asks for a model by name only, ``ui_cache.model(name)``, and gets the one copy
+this server keeps, on the server's device (:func:`device_choice`: ``DEVOCORE_DEVICE``, else the best one
+available; the CPU on the cloud profile). The device is never part of the key, so one model never sits in
+memory twice. Engine code follows the model's device (``Predictor``, ``find_lr``, the lineage reader), and
+code that trains deep-copies the model first (``train``, ``tune``, ``find_lr``), so the shared copy is never
+changed.
 """
 from __future__ import annotations
 
@@ -40,9 +47,9 @@ if not log.handlers:
 # Every cache is bounded, so a long-running server's memory stays bounded: models by count (the shipped
 # ones and a few of the user's), data by bytes, count and age (ByteBudgetCache below).
 @st.cache_resource(show_spinner="Loading the model...", max_entries=8)
-def model(name: str, device: str | None = None):
-    """A model by name, loaded once per server process, in eval mode."""
-    device = device or choose_device().name
+def model(name: str):
+    """A model by name, loaded once per server process on :func:`device_choice`'s device, in eval mode."""
+    device = device_choice().name
     LOAD_COUNTS[name] = LOAD_COUNTS.get(name, 0) + 1
     log.info("%s %s on %s (load %d in this process)", LOAD_LOG_PREFIX, name, device, LOAD_COUNTS[name])
     return registry.load_model(name, device)

@@ -142,7 +142,7 @@ common.limits_caption()
 cfg = lineage.LineageConfig(model=model_name, method=method, monotone=monotone, smooth=smooth,
                             frame_interval_s=interval or None, keep_previews=True)
 with common.guard("loading the model"):
-    net = ui_cache.model(model_name, "cpu")
+    net = ui_cache.model(model_name)
     curves = lineage.StageCurves.from_model(net).curves if method != "net" else None
 
 with common.guard("reading the input"):

@@ -49,7 +49,7 @@ def _probabilities(digest: str, model_name: str, device: str, start: int, stop: 
                    _planes: np.ndarray) -> np.ndarray:
     """Probability maps (n x Y x X uint8, 0..255) of planes start..stop-1; cached so that moving the
     threshold or the slider never re-runs the network."""
-    predictor = segmentation.Predictor(ui_cache.model(model_name, device))
+    predictor = segmentation.Predictor(ui_cache.model(model_name))
     return np.stack([np.round(p * 255).astype(np.uint8) for p in predictor.probabilities(list(_planes[start:stop]))])
 
 
@@ -211,7 +211,7 @@ with common.guard("running the model"):
     except RuntimeError as exc:  # torch errors on odd inputs become a readable message
         raise DevocoreError(f"the model could not run on this input ({exc}).") from exc
 
-task = segmentation.task_of(ui_cache.model(model_name, device))
+task = segmentation.task_of(ui_cache.model(model_name))
 index = 0
 with left:
     if len(planes) > 1:

@@ -65,7 +65,7 @@ def _start_training(cfg: TrainConfig, source: user_data.PairSource, start_model:
 
     from devocore.train.segmentation import train
 
-    model = None if start_model == SCRATCH else copy.deepcopy(ui_cache.model(start_model, "cpu"))
+    model = None if start_model == SCRATCH else copy.deepcopy(ui_cache.model(start_model))
     command = f"Devoscope Train view ({cfg.task}, start: {start_model})"
 
     def run(stop, record):
@@ -206,7 +206,7 @@ with st.expander("4. Learning-rate finder", expanded=False):
         from devocore.train.segmentation import build
 
         with common.guard("the learning-rate finder"):
-            net = build(cfg)[0] if start_model == SCRATCH else ui_cache.model(start_model, "cpu")
+            net = build(cfg)[0] if start_model == SCRATCH else ui_cache.model(start_model)
             bar = common.progress_bar("Sweeping...")
             st.session_state["train_lr_result"] = find_lr(net, source, loss=loss, fg_weight=fg_weight, progress=bar)
             bar.done()
@@ -236,7 +236,7 @@ with st.expander("5. Hyperparameter search (Optuna)", expanded=False):
             return user_data.PairSource(source.train_set, source.val_set, size, crop, b, s)
 
         with common.guard("the search"):
-            start = None if start_model == SCRATCH else ui_cache.model(start_model, "cpu")
+            start = None if start_model == SCRATCH else ui_cache.model(start_model)
             bar = common.progress_bar("Searching...")
             st.session_state["train_tune_result"] = tune(replace(cfg, epochs=int(trial_epochs)), make_source,
                                                          int(trials), start, progress=bar)
@@ -321,9 +321,9 @@ if st.button("Compare", key="train_compare") or "train_compare_table" in st.sess
             trained.card["target"] = task
             models = {"trained here": trained}
             if info["start"] != SCRATCH:
-                models[f"{info['start']} (start)"] = ui_cache.model(info["start"], "cpu")
+                models[f"{info['start']} (start)"] = ui_cache.model(info["start"])
             for name in others:
-                models[name] = ui_cache.model(name, "cpu")
+                models[name] = ui_cache.model(name)
             models["classical baseline"] = compare.BASELINE
             bar = common.progress_bar("Scoring...")
             st.session_state["train_compare_table"] = compare.compare(models, source.validation_pairs(), task,

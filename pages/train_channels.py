@@ -201,7 +201,7 @@ def fg_weight_picture(image: np.ndarray, mask: np.ndarray, task: str, weights: t
     from devocore import io, segmentation
 
     try:
-        prob = segmentation.Predictor(ui_cache.model(task, "cpu"), bf16=False).probability(image)
+        prob = segmentation.Predictor(ui_cache.model(task), bf16=False).probability(image)
         source = f"the shipped {task} model"
     except DevocoreError:
         prob = ndi.gaussian_filter((mask > 0).astype(np.float32), 2.0)
