@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import plotly.express as px
 import streamlit as st
@@ -25,26 +24,6 @@ class SampleConfig:
     n: int
     seed: int
     truncation: float
-
-
-@ui_cache.data
-def _samples(cfg: SampleConfig) -> np.ndarray:
-    return gan.sample(ui_cache.model(cfg.model), cfg.n, seed=cfg.seed, truncation=cfg.truncation)
-
-
-@ui_cache.data
-def _interpolation(model: str, seed_a: int, seed_b: int, steps: int, truncation: float) -> np.ndarray:
-    return gan.interpolate(ui_cache.model(model), seed_a, seed_b, steps=steps, truncation=truncation)
-
-
-@ui_cache.data
-def _populations(model: str, cfg: SampleConfig) -> pd.DataFrame:
-    return gan.predict_populations(_samples(cfg), ui_cache.model(model))
-
-
-@ui_cache.data
-def _example_frames(n: int, size: int) -> np.ndarray:
-    return gan_train.render_embryo_frames(n, size, first_seed=900_000, frames_per_embryo=8, n_frames=120)
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -70,7 +49,7 @@ else:
     info = next(m for m in models if m.name == name)
     colour = info.card.get("tint", "green")
     with common.guard("sampling"):
-        images = _samples(cfg)
+        images = ui_cache.gan_samples(cfg.model, cfg.n, cfg.seed, cfg.truncation)
     shown = gan.tint(images, colour)
     trained_on = info.card.get("training_data") or "not recorded on its card"
     st.markdown(f"**Trained on:** {trained_on}")
@@ -98,7 +77,7 @@ else:
     for key, value in (("seed_a", seed_a), ("seed_b", seed_b), ("steps", steps)):
         common.set_param(key, value)
     with common.guard("interpolating"):
-        frames = gan.tint(_interpolation(name, int(seed_a), int(seed_b), int(steps), float(truncation)), colour)
+        frames = gan.tint(ui_cache.gan_interpolation(name, int(seed_a), int(seed_b), int(steps), float(truncation)), colour)
     movie = gan.gif_bytes(frames, fps=8)
     st.image(movie, width=max(SAMPLE_PX, 256), caption=f"seed {seed_a} -> seed {seed_b} and back (first and last frames are the "
                             "first samples of the two seeds)")
@@ -112,7 +91,7 @@ else:
                 "`python -m devocore train lineage`.", icon=":material/info:")
     else:
         with common.guard("predicting lineage populations"):
-            table = _populations(lineage_models[0].name, cfg)
+            table = ui_cache.gan_populations(cfg.model, cfg.n, cfg.seed, cfg.truncation, lineage_models[0].name)
         table = table.assign(sample=table["sample"] + 1)  # numbered from 1, like the pictures above
         st.caption(f"Each sample judged on its own by '{lineage_models[0].name}' (populations of the "
                    f"seven founder lineages; samples numbered from 1 as above, seed {seed}).")
@@ -175,7 +154,7 @@ elif start_clicked:
             images = gan_train.load_image_folder(folder, int(size))
             st.session_state["gan_train_data"] = f"{len(images)} images from {upload.name}"
         else:
-            images = _example_frames(32, int(size))
+            images = ui_cache.embryo_frames(32, int(size))
             st.session_state["gan_train_data"] = f"{len(images)} simulated embryo frames"
         trainer = gan_train.GanTrainer(images, gan_train.GanConfig(size=int(size), batch=min(32, len(images))))
     st.session_state["gan_trainer"] = trainer

@@ -24,14 +24,6 @@ st.caption("How many cells of each founder lineage ("
 EXAMPLE = "Example (simulated embryo)"
 
 
-@ui_cache.data
-def _example(seed: int, n_frames: int, _curves: np.ndarray, model_name: str) -> tuple[np.ndarray, pd.DataFrame]:
-    from devocore.simulate.epic_movie import example_movie
-
-    frames, truth = example_movie(_curves, n_frames=n_frames, seed=seed)
-    return np.stack(frames), truth
-
-
 def _source_from_uploads(uploads) -> Path:
     """A path devocore can stream: the video/image itself, or a folder of frames."""
     if len(uploads) == 1 and Path(uploads[0].name).suffix.lower() == ".zip":
@@ -147,7 +139,7 @@ with common.guard("loading the model"):
 
 with common.guard("reading the input"):
     if source_choice == EXAMPLE:
-        frames, example_truth = _example(0, 48, lineage.StageCurves.from_model(net).curves, model_name)
+        frames, example_truth = ui_cache.lineage_example(0, 48, lineage.StageCurves.from_model(net).curves, model_name)
         source, key = frames, f"example-{model_name}"
         truth = example_truth
         st.caption("A simulated embryo rendered like an EPIC histone-GFP movie; its true populations are drawn "

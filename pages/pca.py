@@ -41,22 +41,6 @@ def example_behaviour() -> pd.DataFrame:
     return synthetic.behaviour_table(seed=0)
 
 
-@ui_cache.data
-def read_embryos(files: tuple[tuple[bytes, str], ...], z_scale: float) -> pd.DataFrame:
-    return explore.load_embryos(list(files), z_scale)
-
-
-@ui_cache.data
-def read_feature_table(data: bytes, name: str):
-    table = explore.load_features(data, name)
-    return table.frame, table.features, table.labels
-
-
-@ui_cache.data
-def run_projection(frame: pd.DataFrame, cfg: explore.ProjectionConfig):
-    return explore.project(frame, cfg)
-
-
 st.title("PCA explorer")
 st.write("Project cell-position tables (one row per nucleus per time point, EPIC format) or behaviour feature "
          "tables onto their main axes of variation, colour them by lineage, time, embryo or any label, and "
@@ -95,7 +79,7 @@ with common.guard("reading the tables"):
         if not uploads:
             st.info("Upload one or several EPIC tables, or pick an example above.")
             st.stop()
-        table = read_embryos(tuple((u.getvalue(), u.name) for u in uploads), float(z_scale))
+        table = ui_cache.embryo_tables(tuple((u.getvalue(), u.name) for u in uploads), float(z_scale))
     else:
         upload = st.file_uploader("Feature table (CSV: numeric features and label columns)", type=["csv", "tsv"],
                                   key="pca_upload_features")
@@ -103,7 +87,7 @@ with common.guard("reading the tables"):
         if upload is None:
             st.info("Upload a table with one row per sample (well, worm, cell), or pick an example above.")
             st.stop()
-        table, _features, labels = read_feature_table(upload.getvalue(), upload.name)
+        table, _features, labels = ui_cache.feature_table(upload.getvalue(), upload.name)
 
 numeric = numeric_columns(table, exclude=("generation",))
 if cells:
@@ -153,7 +137,7 @@ with common.guard("projecting"):
     if len(columns) < int(dims):
         st.warning(f"Choose at least {dims} columns to project.")
         st.stop()
-    used, projection = run_projection(table, cfg)
+    used, projection = ui_cache.projection(table, cfg)
 
 names = list(projection.coords.columns[: int(dims)])
 plot_frame = pd.concat([used.reset_index(drop=True), projection.coords.reset_index(drop=True)[names]], axis=1)
