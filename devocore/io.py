@@ -43,6 +43,18 @@ Source = Union[str, os.PathLike, bytes, bytearray, BinaryIO]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mov", ".mp4", ".avi", ".m4v", ".mkv")
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+#: The file kinds a page's uploader names (see :func:`upload_types`).
+UPLOAD_KINDS = {"image": IMAGE_SUFFIXES, "video": VIDEO_SUFFIXES, "table": TABLE_SUFFIXES, "zip": (".zip",)}
+
+
+def upload_types(*kinds: str) -> list[str]:
+    """The extensions (without dots) of the given kinds, for ``st.file_uploader(type=...)``.
+
+    Example:
+        >>> upload_types("video", "zip")
+        ['mov', 'mp4', 'avi', 'm4v', 'mkv', 'zip']
+    """
+    return [suffix.lstrip(".") for kind in kinds for suffix in UPLOAD_KINDS[kind]]
 
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "png"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from devocore import batch, config
+from devocore import batch, config, io as dio
 from devocore.errors import UnsafePathError
 from pages.common import guard, limits_caption, param, progress_bar, session_dir, set_param, stage_upload
 
@@ -38,7 +38,7 @@ if source == SOURCES[0]:
         st.info("No bundled examples are installed; upload a ZIP instead.")
         input_dir = None
 elif source == SOURCES[1]:
-    upload = st.file_uploader("ZIP with images (PNG, JPEG, TIFF) and videos (MP4, MOV, AVI)", type=["zip"],
+    upload = st.file_uploader("ZIP with images (PNG, JPEG, TIFF) and videos (MP4, MOV, AVI)", type=dio.upload_types("zip"),
                               key="batch_zip")
     if upload is not None:
         with guard("reading the ZIP"):

@@ -9,7 +9,7 @@ import streamlit as st
 
 from devocore import forecast as fc
 from devocore.forecast import coverage as fcov
-from devocore import ui_cache
+from devocore import io, ui_cache
 from pages import common
 
 st.title("LSTM forecast")
@@ -49,7 +49,7 @@ common.set_param("fc_src", source)
 messages: list[str] = []
 with common.guard("reading the series"):
     if source == UPLOAD:
-        upload = st.file_uploader("Series CSV", type=["csv", "tsv", "txt"], key="fc_upload",
+        upload = st.file_uploader("Series CSV", type=io.upload_types("table"), key="fc_upload",
                                   help="A time column (time_s, time, t, frame, ...) and numeric columns, "
                                        "e.g. the CSV written by Worm tracking. Irregular time steps are resampled.")
         common.limits_caption()

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from devocore import gan, registry, style, ui_cache
+from devocore import gan, io, registry, style, ui_cache
 from devocore.config import user_model_dir
 from devocore.train import gan as gan_train
 from pages import common
@@ -116,7 +116,7 @@ st.caption("Upload a ZIP of PNG/JPEG/TIFF images (or use simulated frames). Imag
            "centre-cropped square. On a laptop CPU, expect about a second per step at 128 x 128.")
 source = st.radio("Images", ["Simulated embryo frames (example)", "Upload a ZIP"], horizontal=True,
                   key="gan_train_source")
-upload = st.file_uploader("ZIP of images", type=["zip"], key="gan_train_zip") \
+upload = st.file_uploader("ZIP of images", type=io.upload_types("zip"), key="gan_train_zip") \
     if source == "Upload a ZIP" else None
 if source == "Upload a ZIP":
     common.limits_caption()

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 import streamlit as st
 
-from devocore import lineage, style, ui_cache
+from devocore import io, lineage, style, ui_cache
 from pages import common
 
 st.title("Lineage time-lapse")
@@ -121,7 +121,7 @@ common.set_param("lin_src", source_choice)
 uploads, truth = None, None
 if source_choice == "Upload":
     uploads = st.file_uploader("A video (MOV, MP4, AVI), an image, several frames, or a ZIP of frames",
-                               type=["mov", "mp4", "avi", "m4v", "mkv", "png", "jpg", "jpeg", "tif", "tiff", "zip"],
+                               type=io.upload_types("video", "image", "zip"),
                                accept_multiple_files=True, key="lin_upload")
     if not uploads:
         st.info("Upload a time-lapse to begin, or pick the example.")

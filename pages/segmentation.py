@@ -130,7 +130,7 @@ with left:
     examples = {k: v for k, v in common.examples("segmentation").items() if "_mask" not in k}
     if source_kind == "Upload":
         upload = st.file_uploader("Image, stack or video", key="seg_upload",
-                                  type=["png", "jpg", "jpeg", "tif", "tiff", "mov", "mp4", "avi"])
+                                  type=io.upload_types("image", "video"))
         common.limits_caption()
         if upload is None:
             st.info("Upload a file, or choose Example.")

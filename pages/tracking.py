@@ -10,7 +10,7 @@ import plotly.express as px
 import streamlit as st
 
 from devocore.tracking import TrackConfig, track
-from devocore import style
+from devocore import io, style
 from devocore.tracking.draw import draw_frame, read_frame, write_overlay
 from devocore.tracking.evaluate import midline_columns
 from devocore.tracking.inputs import example_video
@@ -63,12 +63,12 @@ def choose_input() -> PageInput | None:
         st.caption(f"Example: `{path.name}`, worms crawling on a plate, made by the Devoscope worm simulator.")
         return PageInput(str(path), f"example:{path}", path.name)
     if source == SOURCES[1]:
-        upload = st.file_uploader("Video (MP4, AVI, MOV)", type=["mp4", "avi", "mov", "mkv"], key="trk_video")
+        upload = st.file_uploader("Video (MP4, AVI, MOV)", type=io.upload_types("video"), key="trk_video")
         if upload is None:
             return None
         path = common.stage_upload(upload)
         return PageInput(str(path), path.stem, upload.name)
-    upload = st.file_uploader("ZIP of frames (PNG, JPEG or TIFF; read in natural name order)", type=["zip"],
+    upload = st.file_uploader("ZIP of frames (PNG, JPEG or TIFF; read in natural name order)", type=io.upload_types("zip"),
                               key="trk_zip")
     if upload is None:
         return None

@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from devocore import config, registry, ui_cache
+from devocore import config, io, registry, ui_cache
 from devocore.errors import DevocoreError
 from devocore.train import compare, user_data
 from devocore.train.augment import preview
@@ -111,7 +111,7 @@ with common.guard("reading the data"):
                    "them (blurred, Gaussian noise, bright background), with binary masks.")
     elif source_kind == "Upload a ZIP":
         upload = st.file_uploader("ZIP with an images/ folder and a masks/ folder (matched by file name)",
-                                  type=["zip"], key="train_upload")
+                                  type=io.upload_types("zip"), key="train_upload")
         common.limits_caption()
         if upload is None:
             st.info("Upload a ZIP, choose a server folder, or use the example.")
