@@ -47,11 +47,8 @@ else:
     root = config.data_root()
     typed = st.text_input(f"Folder (under {root})", value=param("batch_dir", ""), key="batch_dir")
     if typed:
-        folder = (root / typed).resolve() if not Path(typed).is_absolute() else Path(typed).resolve()
         with guard("choosing the folder"):
-            if root != folder and root not in folder.parents:
-                raise UnsafePathError(f"'{typed}' is outside {root}; set DEVOCORE_DATA_DIR to allow another "
-                                      "folder.")
+            folder = config.server_folder(typed, root)
             if not folder.is_dir():
                 raise UnsafePathError(f"'{typed}' is not a folder on this server.")
         set_param("batch_dir", typed)

@@ -44,14 +44,6 @@ def _number(key: str, default, low, high, cast=float):
     return min(high, max(low, common.param(key, default, cast)))
 
 
-def _server_folder(text: str) -> Path:
-    root = config.data_root()
-    path = (root / text).resolve()
-    if path != root and root not in path.parents:
-        raise DevocoreError(f"'{text}' is outside the data folder {root}; choose a folder inside it.")
-    return path
-
-
 def _line(history: pd.DataFrame, columns: list[str], title: str, log_y: bool = False) -> go.Figure:
     fig = go.Figure([go.Scatter(x=history["epoch"], y=history[c], mode="lines+markers", name=c) for c in columns])
     fig.update_layout(title=title, height=260, margin=dict(l=0, r=0, t=30, b=0), xaxis_title="epoch")
@@ -127,7 +119,7 @@ with common.guard("reading the data"):
         if not images_text or not masks_text:
             st.info("Type the two folders, relative to the data folder.")
             st.stop()
-        images_dir, masks_dir = _server_folder(images_text), _server_folder(masks_text)
+        images_dir, masks_dir = config.server_folder(images_text), config.server_folder(masks_text)
 
 with common.guard("checking the data"):
     dataset = user_data.load_dataset(images_dir, masks_dir, task, binary, group_by or None)

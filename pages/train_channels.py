@@ -142,11 +142,7 @@ def _compare_step(task: str) -> None:
             if not images_text or not masks_text:
                 st.info(f"Type the two folders, relative to the data folder {config.data_root()}.")
                 return
-            root = config.data_root()
-            images_dir, masks_dir = (root / images_text).resolve(), (root / masks_text).resolve()
-            for path in (images_dir, masks_dir):
-                if path != root and root not in path.parents:
-                    raise DevocoreError(f"'{path.name}' is outside the data folder {root}; choose one inside it.")
+            images_dir, masks_dir = config.server_folder(images_text), config.server_folder(masks_text)
     text = st.text_area("Channel recipes (one model each, one per line)", DEFAULT_RECIPES, key="trainch_cmp_recipes")
     c1, c2, c3, c4 = st.columns(4)
     archs = c1.multiselect("Architectures", ["fpn", "unet34-ps"], ["fpn"], key="trainch_cmp_arch",
