@@ -9,7 +9,10 @@ import streamlit as st
 
 from devocore import batch, config, io as dio
 from devocore.errors import UnsafePathError
-from pages.common import guard, limits_caption, param, progress_bar, session_dir, set_param, stage_upload
+from pages.common import (guard, limits_caption, param, progress_bar, route_through_app, session_dir, set_param,
+                          stage_upload)
+
+route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
 
 TASKS = {
     "nucleus": "Nucleus segmentation (masks, labels, per-nucleus table)",

@@ -33,23 +33,28 @@ VIEWS = [
 ]
 
 
-def _route_through_app() -> None:
-    """Send a page run directly by Streamlit back through app.py's router.
+_ROUTED = False
+
+
+def route_through_app() -> None:
+    """Send a page run directly by Streamlit back through app.py's router (every view page calls it first).
 
     A fresh server whose first visitor opens a page URL (``/segmentation``) runs
     pages/segmentation.py directly, in Streamlit's old pages-folder mode, without
     app.py's navigation and sidebar. Pinned streamlit 1.67 keeps that mode in
     ``PagesManager.uses_pages_directory`` until ``st.navigation`` runs; switching
-    it off and rerunning makes app.py route the same URL.
+    it off and rerunning makes app.py route the same URL. Once st.navigation has run the mode stays off,
+    so only the first call in a server process acts (as the import-time switch did before).
     """
+    global _ROUTED
+    if _ROUTED:
+        return
+    _ROUTED = True
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
-
-
-_route_through_app()
 
 
 def available_views() -> list[tuple[str, str, str]]:

@@ -12,6 +12,8 @@ from devocore.forecast import coverage as fcov
 from devocore import io, ui_cache
 from pages import common
 
+common.route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
+
 st.title("LSTM forecast")
 st.caption("Forecast a behaviour or curvature time series H steps ahead with an LSTM, and compare it honestly with "
            "persistence, seasonal naive and a linear autoregressive model on the last part of the series, "

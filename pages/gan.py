@@ -12,6 +12,8 @@ from devocore.config import user_model_dir
 from devocore.train import gan as gan_train
 from pages import common
 
+common.route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
+
 st.title("GAN sampler")
 st.caption("A generator makes new embryo frames from a seed; the same seed always gives the same images. "
            "What the chosen generator was trained on is stated under the samples (from its model card).")

@@ -12,6 +12,8 @@ import streamlit as st
 from devocore import io, lineage, style, ui_cache
 from pages import common
 
+common.route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
+
 st.title("Lineage time-lapse")
 st.caption("How many cells of each founder lineage ("
            + ", ".join(style.lineage_label(k).replace(" (", " = ").rstrip(")") for k in style.LINEAGES)

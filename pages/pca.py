@@ -12,6 +12,8 @@ from devocore.embedding.project import SCALINGS
 from devocore.embedding.tables import numeric_columns
 from pages import common
 
+common.route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
+
 SOURCES = ("Example embryos (embryo simulator)", "Toy embryos (lineage territories)",
            "Example behaviour table (simulated)", "Upload cell tables (EPIC)", "Upload a feature table")
 EMBRYO_SOURCES = (SOURCES[0], SOURCES[1], SOURCES[3])

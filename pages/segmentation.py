@@ -13,6 +13,8 @@ from devocore import io, registry, segmentation, ui_cache
 from devocore.errors import DevocoreError, ModelError
 from pages import common
 
+common.route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
+
 SIMULATED = {"Simulated nuclei (seed 1)": ("nucleus", 1), "Simulated membranes (seed 1)": ("membrane", 1),
              "Simulated nucleus stack (4 slices)": ("nucleus", 4)}
 

@@ -18,6 +18,8 @@ from devocore import style, ui_cache
 from devocore.simulate import embryo
 from pages import common
 
+common.route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
+
 REPORTERS = ["E", "MS", "C", "D", "ABa", "ABp", "none"]
 
 

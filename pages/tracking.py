@@ -16,6 +16,8 @@ from devocore.tracking.evaluate import midline_columns
 from devocore.tracking.inputs import example_video
 from pages import common
 
+common.route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
+
 SOURCES = ["Example (simulated worms)", "Upload a video", "Upload a ZIP of frames"]
 #: How the table's numbers are shown: (label, printf format) per column; units in the label.
 FORMATS = {"frame": ("frame", "%d"), "time_s": ("time (s)", "%.2f"), "worm": ("worm", "%d"),

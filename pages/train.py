@@ -19,6 +19,8 @@ from devocore.train.job import Job
 from devocore.train.segmentation import LOSSES, TrainConfig
 from pages import common, train_channels
 
+common.route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
+
 SCRATCH = "(from scratch)"
 SOURCES = ["Example", "Upload a ZIP", "Server folder"]
 
