@@ -8,7 +8,6 @@ import plotly.express as px
 import streamlit as st
 
 from devocore import gan, io, registry, style, ui_cache
-from devocore.config import user_model_dir
 from devocore.train import gan as gan_train
 from pages import common
 
@@ -133,19 +132,22 @@ stop_clicked = stop.button("Stop and save", key="gan_train_stop")
 
 
 def _save(trainer: gan_train.GanTrainer, label: str) -> None:
-    clean = "".join(ch for ch in label if ch.isalnum() or ch in "-_") or "my-gan"
-    info = trainer.save(user_model_dir() / clean, {
-        "training_data": st.session_state.get("gan_train_data", ""),
-        "training_command": "Devoscope GAN page",
-        "metrics": {"steps": trainer.step_count,
-                    "last_loss_d": round(trainer.history[-1]["loss_d"], 4) if trainer.history else None}})
+    with common.guard("saving"):
+        clean = registry.model_name(label)
+        staged = trainer.save(common.session_dir() / f"gan-model-{clean}", {
+            "training_data": st.session_state.get("gan_train_data", ""),
+            "training_command": "Devoscope GAN page",
+            "metrics": {"steps": trainer.step_count,
+                        "last_loss_d": round(trainer.history[-1]["loss_d"], 4) if trainer.history else None}})
+        info = registry.publish(staged.folder, clean, replace=True)  # retraining may overwrite one's own GAN
     ui_cache.models_table.clear()
     st.success(f"Saved as user model '{clean}' after {trainer.step_count} steps ({info.folder}). "
                "Pick it in the Generator menu above.", icon=":material/check_circle:")
 
 
 if stop_clicked and "gan_trainer" in st.session_state:
-    _save(st.session_state.pop("gan_trainer"), model_name)
+    _save(st.session_state["gan_trainer"], model_name)  # a bad name stops here and keeps the trainer
+    st.session_state.pop("gan_trainer")
 elif start_clicked:
     with common.guard("reading the training images"):
         if source == "Upload a ZIP":
@@ -173,6 +175,7 @@ elif start_clicked:
     trainer.run(int(train_steps), progress=bar, every=int(every), on_every=show)
     slot.empty()
     show(trainer)
-    _save(st.session_state.pop("gan_trainer"), model_name)
+    _save(st.session_state["gan_trainer"], model_name)  # a bad name stops here and keeps the trainer
+    st.session_state.pop("gan_trainer")
 elif "gan_trainer" in st.session_state:
     st.info("A training run was interrupted; press 'Stop and save' to keep it.", icon=":material/info:")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,7 +11,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from devocore import config, io, registry, ui_cache
-from devocore.errors import DevocoreError
 from devocore.train import compare, user_data
 from devocore.train.augment import preview
 from devocore.train.job import Job
@@ -338,18 +336,9 @@ name = st.text_input("Model name", f"{task}-{'finetuned' if info['start'] != SCR
                      key="train_name")
 if st.button("Save to my models", key="train_save"):
     with common.guard("saving"):
-        clean = "".join(ch for ch in name.strip() if ch.isalnum() or ch in "-_.")
-        if not clean or clean != name.strip():
-            raise DevocoreError("Use letters, digits, '-', '_' or '.' in the model name.")
-        if clean in {m.name for m in registry.list_models()}:
-            raise DevocoreError(f"A model called '{clean}' exists already; choose another name.")
-        target = config.user_model_dir() / clean
-        shutil.copytree(info["out"], target)
-        card = json.loads((target / registry.CARD).read_text())
-        card["name"] = clean
-        (target / registry.CARD).write_text(json.dumps(card, indent=2) + "\n")
+        saved_info = registry.publish(info["out"], name)
         ui_cache.models_table.clear()
-        st.session_state["train_saved"] = clean
+        st.session_state["train_saved"] = saved_info.name
 saved = st.session_state.get("train_saved")
 if saved:
     st.success(f"Saved as '{saved}' in {config.user_model_dir()}. The Segmentation view lists it now.")
