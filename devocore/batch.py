@@ -62,7 +62,7 @@ class BatchTask:
     run_range: Callable | None = None
     join: Callable | None = None
     frame_count: Callable | None = None
-    video_suffixes: tuple[str, ...] = (".mov", ".mp4", ".avi", ".m4v", ".mkv")
+    video_suffixes: tuple[str, ...] = VIDEO_SUFFIXES
     takes: str = "images and videos"
     check: Callable | None = None
 
@@ -512,6 +512,6 @@ def _video_frame_count(path: Path) -> int:
         return video.frame_count
 
 
-register(BatchTask("inventory", (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".mov", ".mp4", ".avi", ".m4v", ".mkv"),
+register(BatchTask("inventory", IMAGE_SUFFIXES + VIDEO_SUFFIXES,
                    _inventory_file, run_range=_inventory_range, join=_inventory_join,
                    frame_count=_video_frame_count))

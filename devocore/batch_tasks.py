@@ -18,7 +18,6 @@ import numpy as np
 from devocore import io
 from devocore.batch import BatchTask, register
 
-IMAGES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 
 # Share of neighbouring pixel pairs, both off the most common value, that differ. Real microscope
 # images differ almost everywhere (noise): >= 0.76 on 65 CTC nucleus slices, >= 0.90 on 67 CShaper
@@ -163,7 +162,7 @@ def _segmentation_task(name: str) -> BatchTask:
         summary = segmentation.write_stream(iter(results), out_dir, fps=fps, video=True)
         return {"frames": summary["planes"], "instances": summary["instances"]}
 
-    return BatchTask(name, IMAGES + io.VIDEO_SUFFIXES, run_file, model=name, run_range=run_range, join=join,
+    return BatchTask(name, io.IMAGE_SUFFIXES + io.VIDEO_SUFFIXES, run_file, model=name, run_range=run_range, join=join,
                      frame_count=_frame_count, takes="fluorescence images, TIFF stacks and videos",
                      check=check_microscopy)
 

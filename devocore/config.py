@@ -81,6 +81,33 @@ def data_root() -> Path:
     return (EXAMPLES_DIR if is_cloud() else Path.home()).resolve()
 
 
+def server_folder(text: str, root: Path | None = None) -> Path:
+    """A folder the user typed, resolved under :func:`data_root` (``root``): relative to it, or absolute
+    inside it. Pages read input folders only through this check.
+
+    Raises:
+        UnsafePathError when the folder lies outside the data folder (``..``, another absolute path, a link).
+
+    Example:
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp()).resolve()
+        >>> server_folder("a/b", root) == root / "a" / "b"
+        True
+        >>> server_folder("../x", root)
+        Traceback (most recent call last):
+        ...
+        devocore.errors.UnsafePathError: '../x' is outside the data folder ...; choose a folder inside it (or set DEVOCORE_DATA_DIR).
+    """
+    from devocore.errors import UnsafePathError
+
+    root = (data_root() if root is None else Path(root)).resolve()
+    path = (root / Path(text).expanduser()).resolve()  # an absolute path replaces root
+    if path != root and root not in path.parents:
+        raise UnsafePathError(f"'{text}' is outside the data folder {root}; choose a folder inside it "
+                              "(or set DEVOCORE_DATA_DIR).")
+    return path
+
+
 def container_cpus(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
     """CPU cores this process may use: its affinity mask, capped by a cgroup CPU quota if one is set.
 

@@ -43,6 +43,18 @@ Source = Union[str, os.PathLike, bytes, bytearray, BinaryIO]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mov", ".mp4", ".avi", ".m4v", ".mkv")
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+#: The file kinds a page's uploader names (see :func:`upload_types`).
+UPLOAD_KINDS = {"image": IMAGE_SUFFIXES, "video": VIDEO_SUFFIXES, "table": TABLE_SUFFIXES, "zip": (".zip",)}
+
+
+def upload_types(*kinds: str) -> list[str]:
+    """The extensions (without dots) of the given kinds, for ``st.file_uploader(type=...)``.
+
+    Example:
+        >>> upload_types("video", "zip")
+        ['mov', 'mp4', 'avi', 'm4v', 'mkv', 'zip']
+    """
+    return [suffix.lstrip(".") for kind in kinds for suffix in UPLOAD_KINDS[kind]]
 
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "png"),
@@ -836,6 +848,16 @@ def remove_stale_folders(parent: str | os.PathLike, prefix: str, older_than_s: f
     return removed
 
 
+def clean_suffix(suffix: str) -> str:
+    """A file extension safe to use in a generated name: letters and digits only, at most 8, lower case.
+
+    Example:
+        >>> clean_suffix(".MP4"), clean_suffix("../x/.t i f"), clean_suffix("")
+        ('.mp4', '.xtif', '')
+    """
+    return "." + re.sub(r"[^A-Za-z0-9]", "", suffix)[:8].lower() if suffix else ""
+
+
 def save_upload(data: bytes, suffix: str, folder: str | os.PathLike | None = None) -> Path:
     """Write uploaded bytes to a new file with a generated name (never the user's).
 
@@ -844,7 +866,7 @@ def save_upload(data: bytes, suffix: str, folder: str | os.PathLike | None = Non
         suffix: the extension to keep (".mp4"); anything but letters and digits is dropped.
         folder: where to write; a fresh temporary folder when None.
     """
-    clean = "." + re.sub(r"[^A-Za-z0-9]", "", suffix)[:8].lower() if suffix else ""
+    clean = clean_suffix(suffix)
     folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="devoscope-"))
     folder.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(suffix=clean, dir=folder)

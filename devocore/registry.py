@@ -224,6 +224,53 @@ def save_model(module, folder: str | Path, card: dict, half: bool = True) -> Mod
     return ModelInfo(folder.name, folder, card, "user")
 
 
+def model_name(text: str) -> str:
+    """A user model's name as typed, checked: letters, digits, '-', '_' or '.' only (it becomes a folder).
+
+    Example:
+        >>> model_name(" my-nuclei_2 ")
+        'my-nuclei_2'
+        >>> model_name("../x")
+        Traceback (most recent call last):
+        ...
+        devocore.errors.ModelError: Use letters, digits, '-', '_' or '.' in the model name ('../x').
+    """
+    name = text.strip()
+    if not name or name.startswith(".") or any(not (ch.isalnum() or ch in "-_.") for ch in name):
+        raise ModelError(f"Use letters, digits, '-', '_' or '.' in the model name ('{text.strip()}').")
+    return name
+
+
+def publish(folder: str | Path, name: str, replace: bool = False) -> ModelInfo:
+    """Copy a saved model folder (weights and card) into the user model folder as ``name``.
+
+    The one way the views save a user model: the name is checked (:func:`model_name`), never that of a
+    shipped model, and not that of another user model unless ``replace`` (then the old one is overwritten).
+    The card's ``name`` becomes ``name``.
+
+    Raises:
+        ModelError for a bad or taken name, or a folder that is not a model.
+    """
+    import shutil
+
+    name = model_name(name)
+    taken = {m.name: m.source for m in list_models()}
+    if name in taken and not (replace and taken[name] == "user") or (config.SHIPPED_MODEL_DIR / name).exists():
+        raise ModelError(f"A model called '{name}' exists already; choose another name.")
+    folder = Path(folder)
+    card = read_card(folder)
+    if card is None:
+        raise ModelError(f"'{folder.name}' holds no model card.")
+    target = config.user_model_dir() / name
+    if target.resolve() != folder.resolve():
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(folder, target)
+    card["name"] = name
+    (target / CARD).write_text(json.dumps(card, indent=2) + "\n")
+    return ModelInfo(name, target, card, "user")
+
+
 # (key in an evaluation record, its baseline's key, what it is) for every figure a card may hold
 MEASURES = (("iou", "baseline_iou", "pixel IoU (higher is better)"),
             ("f1", "baseline_f1", "instance F1 at IoU 0.5 (higher is better)"),

@@ -1,6 +1,13 @@
 """The one module of devocore that imports streamlit: cached loaders for pages.
 
 Cached functions take hashable names; pages never build models themselves.
+
+One rule for models: a page asks for a model by name only, ``ui_cache.model(name)``, and gets the one copy
+this server keeps, on the server's device (:func:`device_choice`: ``DEVOCORE_DEVICE``, else the best one
+available; the CPU on the cloud profile). The device is never part of the key, so one model never sits in
+memory twice. Engine code follows the model's device (``Predictor``, ``find_lr``, the lineage reader), and
+code that trains deep-copies the model first (``train``, ``tune``, ``find_lr``), so the shared copy is never
+changed.
 """
 from __future__ import annotations
 
@@ -42,9 +49,9 @@ if not log.handlers:
 # Every cache is bounded, so a long-running server's memory stays bounded: models by count (the shipped
 # ones and a few of the user's), data by bytes, count and age (ByteBudgetCache below).
 @st.cache_resource(show_spinner="Loading the model...", max_entries=8)
-def model(name: str, device: str | None = None):
-    """A model by name, loaded once per server process, in eval mode."""
-    device = device or choose_device().name
+def model(name: str):
+    """A model by name, loaded once per server process on :func:`device_choice`'s device, in eval mode."""
+    device = device_choice().name
     LOAD_COUNTS[name] = LOAD_COUNTS.get(name, 0) + 1
     log.info("%s %s on %s (load %d in this process)", LOAD_LOG_PREFIX, name, device, LOAD_COUNTS[name])
     return registry.load_model(name, device)
@@ -204,3 +211,153 @@ def data(func=None, *, cache: ByteBudgetCache | None = None):
 def resource(func):
     """``st.cache_resource`` for engine objects shared by every session."""
     return st.cache_resource(show_spinner=False, max_entries=16)(func)
+
+
+# ----------------------------------------------------------------------------- named cached loaders
+# Plain engine calls the pages cache; page-specific glue (widgets, layout) stays in the pages.
+
+@data
+def decode_planes(digest: str, name: str, _data: bytes, channels: bool = False) -> tuple[np.ndarray, str, float | None]:
+    """Planes (N x Y x X grey uint8/uint16) of an uploaded image, stack or video, its kind and fps.
+
+    ``digest`` identifies ``_data`` (which is not hashed again). ``channels=True`` keeps colour/multi-channel
+    planes as they are, for a model whose card has a channel recipe (the Predictor applies it)."""
+    from pathlib import Path
+
+    from devocore import io
+
+    suffix = Path(name).suffix.lower()
+    if suffix in io.VIDEO_SUFFIXES:
+        path = io.save_upload(_data, suffix)
+        with io.open_frames(path) as source:
+            planes = np.stack([frame if channels else io.to_gray(frame) for frame in source])
+            fps = source.fps
+        path.unlink(missing_ok=True)
+        return planes, "video", fps
+    image = io.read_image(_data, name=name)
+    planes = [io.to_gray(p) if p.ndim == 3 and not channels else p for p in image.planes()]
+    return np.stack(planes), ("stack" if image.is_stack else "image"), None
+
+
+@data
+def segmentation_samples(kind: str, planes: int) -> np.ndarray:
+    """N x Y x X uint8 simulated ``kind`` planes (seeds 1..N)."""
+    from devocore.train.segmentation import sample
+
+    return np.stack([sample(kind, seed)[0] for seed in range(1, planes + 1)])
+
+
+@data
+def guess_task(digest: str, _planes: np.ndarray) -> str:
+    """"nucleus" or "membrane": what the planes identified by ``digest`` look like."""
+    from devocore import segmentation
+
+    return segmentation.guess_task(_planes)
+
+
+@data
+def read_table(data: bytes, name: str):
+    """A table (CSV, TSV) read from uploaded bytes."""
+    from devocore import io
+
+    return io.read_table(data, name=name)
+
+
+@data
+def gan_samples(model_name: str, n: int, seed: int, truncation: float) -> np.ndarray:
+    """``n`` images drawn by the GAN ``model_name`` from ``seed``."""
+    from devocore import gan
+
+    return gan.sample(model(model_name), n, seed=seed, truncation=truncation)
+
+
+@data
+def gan_interpolation(model_name: str, seed_a: int, seed_b: int, steps: int, truncation: float) -> np.ndarray:
+    """``steps`` images walking the GAN's latent space from ``seed_a`` to ``seed_b``."""
+    from devocore import gan
+
+    return gan.interpolate(model(model_name), seed_a, seed_b, steps=steps, truncation=truncation)
+
+
+@data
+def gan_populations(model_name: str, n: int, seed: int, truncation: float, lineage_model: str):
+    """The lineage populations ``lineage_model`` reads on the samples of :func:`gan_samples`."""
+    from devocore import gan
+
+    return gan.predict_populations(gan_samples(model_name, n, seed, truncation), model(lineage_model))
+
+
+@data
+def embryo_frames(n: int, size: int) -> np.ndarray:
+    """``n`` simulated histone-GFP frames, ``size`` px (the GAN view's example training set)."""
+    from devocore.train import gan as gan_train
+
+    return gan_train.render_embryo_frames(n, size, first_seed=900_000, frames_per_embryo=8, n_frames=120)
+
+
+@data
+def embryo_history(seed: int, n_frames: int, max_cells: int, reporter: str | None):
+    """One simulated embryo (:func:`devocore.simulate.embryo.simulate`)."""
+    from devocore.simulate import embryo
+
+    return embryo.simulate(seed=seed, n_frames=n_frames, max_cells=max_cells, reporter=reporter)
+
+
+@data
+def worm_video(seed: int, n_frames: int, n_worms: int, size: tuple[int, int]):
+    """One simulated worm video and its truth (:func:`devocore.simulate.worm.simulate_video`)."""
+    from devocore.simulate import worm
+
+    return worm.simulate_video(seed=seed, n_frames=n_frames, n_worms=n_worms, size=size)
+
+
+@data
+def lineage_example(seed: int, n_frames: int, _curves: np.ndarray, model_name: str):
+    """A simulated EPIC-like movie (frames stacked) and its true populations; ``model_name`` stands for
+    ``_curves`` (the stage curves of that lineage model) in the key."""
+    from devocore.simulate.epic_movie import example_movie
+
+    frames, truth = example_movie(_curves, n_frames=n_frames, seed=seed)
+    return np.stack(frames), truth
+
+
+@data
+def simulated_series(kind: str, seed: int):
+    """A simulated time series (:func:`devocore.forecast.simulated_series`)."""
+    from devocore import forecast
+
+    return forecast.simulated_series(kind, seed=seed)
+
+
+@data
+def load_series(data: bytes, name: str, worm: str | None) -> tuple:
+    """(frame, time column, messages) of an uploaded series (:func:`devocore.forecast.load_series`)."""
+    from devocore import forecast
+
+    series = forecast.load_series(data, name=name, worm=worm)
+    return series.frame, series.time_column, series.messages
+
+
+@data
+def embryo_tables(files: tuple[tuple[bytes, str], ...], z_scale: float):
+    """Embryo tables (bytes, name) for the PCA view (:func:`devocore.embedding.explore.load_embryos`)."""
+    from devocore.embedding import explore
+
+    return explore.load_embryos(list(files), z_scale)
+
+
+@data
+def feature_table(data: bytes, name: str) -> tuple:
+    """(frame, feature columns, label column) of an uploaded feature table."""
+    from devocore.embedding import explore
+
+    table = explore.load_features(data, name)
+    return table.frame, table.features, table.labels
+
+
+@data
+def projection(frame, cfg):
+    """The PCA/UMAP projection of a table (:func:`devocore.embedding.explore.project`)."""
+    from devocore.embedding import explore
+
+    return explore.project(frame, cfg)

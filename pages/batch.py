@@ -9,7 +9,10 @@ import streamlit as st
 
 from devocore import batch, config, io as dio
 from devocore.errors import UnsafePathError
-from pages.common import guard, limits_caption, param, progress_bar, session_dir, set_param
+from pages.common import (guard, limits_caption, param, progress_bar, route_through_app, session_dir, set_param,
+                          stage_upload)
+
+route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
 
 TASKS = {
     "nucleus": "Nucleus segmentation (masks, labels, per-nucleus table)",
@@ -38,24 +41,17 @@ if source == SOURCES[0]:
         st.info("No bundled examples are installed; upload a ZIP instead.")
         input_dir = None
 elif source == SOURCES[1]:
-    upload = st.file_uploader("ZIP with images (PNG, JPEG, TIFF) and videos (MP4, MOV, AVI)", type=["zip"],
+    upload = st.file_uploader("ZIP with images (PNG, JPEG, TIFF) and videos (MP4, MOV, AVI)", type=dio.upload_types("zip"),
                               key="batch_zip")
     if upload is not None:
-        target = session_dir() / "batch_input"
-        if st.session_state.get("batch_zip_id") != upload.file_id:
-            with guard("reading the ZIP"):
-                dio.extract_zip(upload.getvalue(), target / upload.file_id, name=upload.name)
-            st.session_state["batch_zip_id"] = upload.file_id
-        input_dir = target / upload.file_id
+        with guard("reading the ZIP"):
+            input_dir = stage_upload(upload, kind="zip")
 else:
     root = config.data_root()
     typed = st.text_input(f"Folder (under {root})", value=param("batch_dir", ""), key="batch_dir")
     if typed:
-        folder = (root / typed).resolve() if not Path(typed).is_absolute() else Path(typed).resolve()
         with guard("choosing the folder"):
-            if root != folder and root not in folder.parents:
-                raise UnsafePathError(f"'{typed}' is outside {root}; set DEVOCORE_DATA_DIR to allow another "
-                                      "folder.")
+            folder = config.server_folder(typed, root)
             if not folder.is_dir():
                 raise UnsafePathError(f"'{typed}' is not a folder on this server.")
         set_param("batch_dir", typed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -32,23 +33,28 @@ VIEWS = [
 ]
 
 
-def _route_through_app() -> None:
-    """Send a page run directly by Streamlit back through app.py's router.
+_ROUTED = False
+
+
+def route_through_app() -> None:
+    """Send a page run directly by Streamlit back through app.py's router (every view page calls it first).
 
     A fresh server whose first visitor opens a page URL (``/segmentation``) runs
     pages/segmentation.py directly, in Streamlit's old pages-folder mode, without
     app.py's navigation and sidebar. Pinned streamlit 1.67 keeps that mode in
     ``PagesManager.uses_pages_directory`` until ``st.navigation`` runs; switching
-    it off and rerunning makes app.py route the same URL.
+    it off and rerunning makes app.py route the same URL. Once st.navigation has run the mode stays off,
+    so only the first call in a server process acts (as the import-time switch did before).
     """
+    global _ROUTED
+    if _ROUTED:
+        return
+    _ROUTED = True
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
-
-
-_route_through_app()
 
 
 def available_views() -> list[tuple[str, str, str]]:
@@ -116,6 +122,68 @@ def session_dir() -> Path:
         atexit.register(shutil.rmtree, folder, True)  # and all of them go when the server stops
         st.session_state["_session_dir"] = folder
     return Path(st.session_state["_session_dir"])
+
+
+STAGE_KINDS = ("file", "zip", "frames")
+
+
+def stage_upload(upload, kind: str = "file") -> Path:
+    """Write an ``st.file_uploader`` upload into this session's folder and return where it lies.
+
+    The path is made from a digest of the content (never from the upload's name: only its extension is
+    kept, cleaned), so a rerun finds the staged copy instead of writing another, and the path can serve
+    as a cache key.
+
+    Args:
+        upload: an ``UploadedFile``.
+        kind: ``"file"``: the file itself (``upload-<digest>.<ext>``, via :func:`devocore.io.save_upload`);
+            ``"zip"``: a ZIP extracted safely into a folder (:func:`devocore.io.extract_zip`);
+            ``"frames"``: a ZIP of images laid out flat as ``frame000000.png``, ...
+            (:func:`devocore.io.extract_zip_frames`).
+
+    Raises:
+        DevocoreError subclasses for unsafe or unreadable archives (show them with :func:`guard`).
+    """
+    from devocore import io
+
+    if kind not in STAGE_KINDS:
+        raise ValueError(f"kind must be one of {STAGE_KINDS}, not {kind!r}")
+    data = upload.getvalue()
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    folder = session_dir()
+    if kind == "file":
+        target = folder / f"upload-{digest}{io.clean_suffix(Path(upload.name).suffix)}"
+        if not target.exists():
+            io.save_upload(data, target.suffix, folder).replace(target)  # atomic: never half a file
+        return target
+    target = folder / f"{kind}-{digest}"
+    if not target.exists():  # both extractions are all or nothing
+        if kind == "zip":
+            io.extract_zip(data, target, name=upload.name)
+        else:
+            io.extract_zip_frames(data, target, name=upload.name)
+    return target
+
+
+def stage_frames(uploads) -> Path:
+    """Several image uploads as one folder of frames (``frame000000.png``, ... in natural name order)."""
+    from devocore import io
+    from devocore.errors import UnsupportedFormatError
+
+    ordered = sorted(uploads, key=lambda u: io.natural_key(Path(u.name)))
+    digest = hashlib.sha256()
+    for upload in ordered:
+        digest.update(hashlib.sha256(upload.getvalue()).digest())
+    for upload in ordered:
+        if Path(upload.name).suffix.lower() not in io.IMAGE_SUFFIXES:
+            raise UnsupportedFormatError(f"'{upload.name}': several files must all be images (frames).")
+    target = session_dir() / f"frames-{digest.hexdigest()[:16]}"
+    target.mkdir(parents=True, exist_ok=True)
+    for i, upload in enumerate(ordered):
+        frame = target / f"frame{i:06d}{Path(upload.name).suffix.lower()}"
+        if not frame.exists():
+            frame.write_bytes(upload.getvalue())
+    return target
 
 
 class ProgressBar:

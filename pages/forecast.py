@@ -9,9 +9,10 @@ import streamlit as st
 
 from devocore import forecast as fc
 from devocore.forecast import coverage as fcov
-from devocore import io
-from devocore import ui_cache
+from devocore import io, ui_cache
 from pages import common
+
+common.route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
 
 st.title("LSTM forecast")
 st.caption("Forecast a behaviour or curvature time series H steps ahead with an LSTM, and compare it honestly with "
@@ -44,43 +45,27 @@ def _example() -> pd.DataFrame:
     return fc.example_series(seed=0, n_steps=2000, fps=25.0)
 
 
-@ui_cache.data
-def _curvature() -> pd.DataFrame:
-    return fc.simulated_series("sim:curvature", seed=1)
-
-
-@ui_cache.data
-def _worms(data: bytes, name: str) -> list[str]:
-    table = io.read_table(data, name=name)
-    return sorted(table["worm"].astype(str).unique()) if "worm" in table.columns else []
-
-
-@ui_cache.data
-def _upload(data: bytes, name: str, worm: str | None) -> tuple[pd.DataFrame, str, list[str]]:
-    series = fc.load_series(data, name=name, worm=worm)
-    return series.frame, series.time_column, series.messages
-
-
 source = st.radio("Data", SOURCES, index=common.choice_index(SOURCES, common.param("fc_src", EXAMPLE)),
                   key="fc_source", horizontal=True)
 common.set_param("fc_src", source)
 messages: list[str] = []
 with common.guard("reading the series"):
     if source == UPLOAD:
-        upload = st.file_uploader("Series CSV", type=["csv", "tsv", "txt"], key="fc_upload",
+        upload = st.file_uploader("Series CSV", type=io.upload_types("table"), key="fc_upload",
                                   help="A time column (time_s, time, t, frame, ...) and numeric columns, "
                                        "e.g. the CSV written by Worm tracking. Irregular time steps are resampled.")
         common.limits_caption()
         if upload is None:
             st.info("Upload a CSV, or choose the built-in example.")
             st.stop()
-        worms = _worms(upload.getvalue(), upload.name)
+        table = ui_cache.read_table(upload.getvalue(), upload.name)
+        worms = sorted(table["worm"].astype(str).unique()) if "worm" in table.columns else []
         worm = None
         if len(worms) > 1:
             worm = st.selectbox("Worm (tracking table)", worms, key="fc_worm")
-        frame, time_column, messages = _upload(upload.getvalue(), upload.name, worm)
+        frame, time_column, messages = ui_cache.load_series(upload.getvalue(), upload.name, worm)
     elif source == CURVATURE:
-        frame = _curvature()
+        frame = ui_cache.simulated_series("sim:curvature", 1)
         time_column = "time_s"
     else:
         frame = _example()

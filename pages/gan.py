@@ -1,18 +1,17 @@
 """GAN sampler: synthetic embryo frames on demand, what the lineage model sees in them, and training."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from devocore import gan, registry, style, ui_cache
-from devocore.config import user_model_dir
+from devocore import gan, io, registry, style, ui_cache
 from devocore.train import gan as gan_train
 from pages import common
+
+common.route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
 
 st.title("GAN sampler")
 st.caption("A generator makes new embryo frames from a seed; the same seed always gives the same images. "
@@ -26,26 +25,6 @@ class SampleConfig:
     n: int
     seed: int
     truncation: float
-
-
-@ui_cache.data
-def _samples(cfg: SampleConfig) -> np.ndarray:
-    return gan.sample(ui_cache.model(cfg.model), cfg.n, seed=cfg.seed, truncation=cfg.truncation)
-
-
-@ui_cache.data
-def _interpolation(model: str, seed_a: int, seed_b: int, steps: int, truncation: float) -> np.ndarray:
-    return gan.interpolate(ui_cache.model(model), seed_a, seed_b, steps=steps, truncation=truncation)
-
-
-@ui_cache.data
-def _populations(model: str, cfg: SampleConfig) -> pd.DataFrame:
-    return gan.predict_populations(_samples(cfg), ui_cache.model(model))
-
-
-@ui_cache.data
-def _example_frames(n: int, size: int) -> np.ndarray:
-    return gan_train.render_embryo_frames(n, size, first_seed=900_000, frames_per_embryo=8, n_frames=120)
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -71,7 +50,7 @@ else:
     info = next(m for m in models if m.name == name)
     colour = info.card.get("tint", "green")
     with common.guard("sampling"):
-        images = _samples(cfg)
+        images = ui_cache.gan_samples(cfg.model, cfg.n, cfg.seed, cfg.truncation)
     shown = gan.tint(images, colour)
     trained_on = info.card.get("training_data") or "not recorded on its card"
     st.markdown(f"**Trained on:** {trained_on}")
@@ -99,7 +78,7 @@ else:
     for key, value in (("seed_a", seed_a), ("seed_b", seed_b), ("steps", steps)):
         common.set_param(key, value)
     with common.guard("interpolating"):
-        frames = gan.tint(_interpolation(name, int(seed_a), int(seed_b), int(steps), float(truncation)), colour)
+        frames = gan.tint(ui_cache.gan_interpolation(name, int(seed_a), int(seed_b), int(steps), float(truncation)), colour)
     movie = gan.gif_bytes(frames, fps=8)
     st.image(movie, width=max(SAMPLE_PX, 256), caption=f"seed {seed_a} -> seed {seed_b} and back (first and last frames are the "
                             "first samples of the two seeds)")
@@ -113,7 +92,7 @@ else:
                 "`python -m devocore train lineage`.", icon=":material/info:")
     else:
         with common.guard("predicting lineage populations"):
-            table = _populations(lineage_models[0].name, cfg)
+            table = ui_cache.gan_populations(cfg.model, cfg.n, cfg.seed, cfg.truncation, lineage_models[0].name)
         table = table.assign(sample=table["sample"] + 1)  # numbered from 1, like the pictures above
         st.caption(f"Each sample judged on its own by '{lineage_models[0].name}' (populations of the "
                    f"seven founder lineages; samples numbered from 1 as above, seed {seed}).")
@@ -138,7 +117,7 @@ st.caption("Upload a ZIP of PNG/JPEG/TIFF images (or use simulated frames). Imag
            "centre-cropped square. On a laptop CPU, expect about a second per step at 128 x 128.")
 source = st.radio("Images", ["Simulated embryo frames (example)", "Upload a ZIP"], horizontal=True,
                   key="gan_train_source")
-upload = st.file_uploader("ZIP of images", type=["zip"], key="gan_train_zip") \
+upload = st.file_uploader("ZIP of images", type=io.upload_types("zip"), key="gan_train_zip") \
     if source == "Upload a ZIP" else None
 if source == "Upload a ZIP":
     common.limits_caption()
@@ -153,30 +132,33 @@ stop_clicked = stop.button("Stop and save", key="gan_train_stop")
 
 
 def _save(trainer: gan_train.GanTrainer, label: str) -> None:
-    clean = "".join(ch for ch in label if ch.isalnum() or ch in "-_") or "my-gan"
-    info = trainer.save(user_model_dir() / clean, {
-        "training_data": st.session_state.get("gan_train_data", ""),
-        "training_command": "Devoscope GAN page",
-        "metrics": {"steps": trainer.step_count,
-                    "last_loss_d": round(trainer.history[-1]["loss_d"], 4) if trainer.history else None}})
+    with common.guard("saving"):
+        clean = registry.model_name(label)
+        staged = trainer.save(common.session_dir() / f"gan-model-{clean}", {
+            "training_data": st.session_state.get("gan_train_data", ""),
+            "training_command": "Devoscope GAN page",
+            "metrics": {"steps": trainer.step_count,
+                        "last_loss_d": round(trainer.history[-1]["loss_d"], 4) if trainer.history else None}})
+        info = registry.publish(staged.folder, clean, replace=True)  # retraining may overwrite one's own GAN
     ui_cache.models_table.clear()
     st.success(f"Saved as user model '{clean}' after {trainer.step_count} steps ({info.folder}). "
                "Pick it in the Generator menu above.", icon=":material/check_circle:")
 
 
 if stop_clicked and "gan_trainer" in st.session_state:
-    _save(st.session_state.pop("gan_trainer"), model_name)
+    _save(st.session_state["gan_trainer"], model_name)  # a bad name stops here and keeps the trainer
+    st.session_state.pop("gan_trainer")
 elif start_clicked:
     with common.guard("reading the training images"):
         if source == "Upload a ZIP":
             if upload is None:
                 st.warning("Upload a ZIP of images first.")
                 st.stop()
-            folder = gan_train.extract_zip(upload.getvalue(), common.session_dir() / f"gan_data_{time.time_ns()}")
+            folder = common.stage_upload(upload, kind="zip")
             images = gan_train.load_image_folder(folder, int(size))
             st.session_state["gan_train_data"] = f"{len(images)} images from {upload.name}"
         else:
-            images = _example_frames(32, int(size))
+            images = ui_cache.embryo_frames(32, int(size))
             st.session_state["gan_train_data"] = f"{len(images)} simulated embryo frames"
         trainer = gan_train.GanTrainer(images, gan_train.GanConfig(size=int(size), batch=min(32, len(images))))
     st.session_state["gan_trainer"] = trainer
@@ -193,6 +175,7 @@ elif start_clicked:
     trainer.run(int(train_steps), progress=bar, every=int(every), on_every=show)
     slot.empty()
     show(trainer)
-    _save(st.session_state.pop("gan_trainer"), model_name)
+    _save(st.session_state["gan_trainer"], model_name)  # a bad name stops here and keeps the trainer
+    st.session_state.pop("gan_trainer")
 elif "gan_trainer" in st.session_state:
     st.info("A training run was interrupted; press 'Stop and save' to keep it.", icon=":material/info:")

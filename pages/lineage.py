@@ -1,7 +1,6 @@
 """Lineage time-lapse: populations of the seven founder lineages in every frame of an embryo movie."""
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +9,10 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 import streamlit as st
 
-from devocore import io as dio
-from devocore import lineage, style, ui_cache
-from devocore.errors import UnsupportedFormatError
+from devocore import io, lineage, style, ui_cache
 from pages import common
+
+common.route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
 
 st.title("Lineage time-lapse")
 st.caption("How many cells of each founder lineage ("
@@ -27,30 +26,13 @@ st.caption("How many cells of each founder lineage ("
 EXAMPLE = "Example (simulated embryo)"
 
 
-@ui_cache.data
-def _example(seed: int, n_frames: int, _curves: np.ndarray, model_name: str) -> tuple[np.ndarray, pd.DataFrame]:
-    from devocore.simulate.epic_movie import example_movie
-
-    frames, truth = example_movie(_curves, n_frames=n_frames, seed=seed)
-    return np.stack(frames), truth
-
-
 def _source_from_uploads(uploads) -> Path:
     """A path devocore can stream: the video/image itself, or a folder of frames."""
-    digest = hashlib.sha1(b"".join(u.name.encode() + str(u.size).encode() for u in uploads)).hexdigest()[:12]
-    base = common.session_dir() / f"lineage-{digest}"
     if len(uploads) == 1 and Path(uploads[0].name).suffix.lower() == ".zip":
-        return dio.extract_zip_frames(uploads[0].getvalue(), base, name=uploads[0].name)
+        return common.stage_upload(uploads[0], kind="frames")
     if len(uploads) == 1:
-        return dio.save_upload(uploads[0].getvalue(), Path(uploads[0].name).suffix, base)
-    base.mkdir(parents=True, exist_ok=True)
-    ordered = sorted(uploads, key=lambda u: dio.natural_key(Path(u.name)))
-    for i, upload in enumerate(ordered):
-        suffix = Path(upload.name).suffix.lower()
-        if suffix not in dio.IMAGE_SUFFIXES:
-            raise UnsupportedFormatError(f"'{upload.name}': several files must all be images (frames).")
-        (base / f"frame{i:06d}{suffix}").write_bytes(upload.getvalue())
-    return base
+        return common.stage_upload(uploads[0])
+    return common.stage_frames(uploads)
 
 
 LOG_TICKS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
@@ -141,7 +123,7 @@ common.set_param("lin_src", source_choice)
 uploads, truth = None, None
 if source_choice == "Upload":
     uploads = st.file_uploader("A video (MOV, MP4, AVI), an image, several frames, or a ZIP of frames",
-                               type=["mov", "mp4", "avi", "m4v", "mkv", "png", "jpg", "jpeg", "tif", "tiff", "zip"],
+                               type=io.upload_types("video", "image", "zip"),
                                accept_multiple_files=True, key="lin_upload")
     if not uploads:
         st.info("Upload a time-lapse to begin, or pick the example.")
@@ -154,12 +136,12 @@ common.limits_caption()
 cfg = lineage.LineageConfig(model=model_name, method=method, monotone=monotone, smooth=smooth,
                             frame_interval_s=interval or None, keep_previews=True)
 with common.guard("loading the model"):
-    net = ui_cache.model(model_name, "cpu")
+    net = ui_cache.model(model_name)
     curves = lineage.StageCurves.from_model(net).curves if method != "net" else None
 
 with common.guard("reading the input"):
     if source_choice == EXAMPLE:
-        frames, example_truth = _example(0, 48, lineage.StageCurves.from_model(net).curves, model_name)
+        frames, example_truth = ui_cache.lineage_example(0, 48, lineage.StageCurves.from_model(net).curves, model_name)
         source, key = frames, f"example-{model_name}"
         truth = example_truth
         st.caption("A simulated embryo rendered like an EPIC histone-GFP movie; its true populations are drawn "

@@ -12,6 +12,8 @@ from devocore.embedding.project import SCALINGS
 from devocore.embedding.tables import numeric_columns
 from pages import common
 
+common.route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
+
 SOURCES = ("Example embryos (embryo simulator)", "Toy embryos (lineage territories)",
            "Example behaviour table (simulated)", "Upload cell tables (EPIC)", "Upload a feature table")
 EMBRYO_SOURCES = (SOURCES[0], SOURCES[1], SOURCES[3])
@@ -39,22 +41,6 @@ def toy_embryos(n: int = N_EXAMPLE_EMBRYOS, n_frames: int = 120) -> pd.DataFrame
 @ui_cache.data
 def example_behaviour() -> pd.DataFrame:
     return synthetic.behaviour_table(seed=0)
-
-
-@ui_cache.data
-def read_embryos(files: tuple[tuple[bytes, str], ...], z_scale: float) -> pd.DataFrame:
-    return explore.load_embryos(list(files), z_scale)
-
-
-@ui_cache.data
-def read_feature_table(data: bytes, name: str):
-    table = explore.load_features(data, name)
-    return table.frame, table.features, table.labels
-
-
-@ui_cache.data
-def run_projection(frame: pd.DataFrame, cfg: explore.ProjectionConfig):
-    return explore.project(frame, cfg)
 
 
 st.title("PCA explorer")
@@ -95,7 +81,7 @@ with common.guard("reading the tables"):
         if not uploads:
             st.info("Upload one or several EPIC tables, or pick an example above.")
             st.stop()
-        table = read_embryos(tuple((u.getvalue(), u.name) for u in uploads), float(z_scale))
+        table = ui_cache.embryo_tables(tuple((u.getvalue(), u.name) for u in uploads), float(z_scale))
     else:
         upload = st.file_uploader("Feature table (CSV: numeric features and label columns)", type=["csv", "tsv"],
                                   key="pca_upload_features")
@@ -103,7 +89,7 @@ with common.guard("reading the tables"):
         if upload is None:
             st.info("Upload a table with one row per sample (well, worm, cell), or pick an example above.")
             st.stop()
-        table, _features, labels = read_feature_table(upload.getvalue(), upload.name)
+        table, _features, labels = ui_cache.feature_table(upload.getvalue(), upload.name)
 
 numeric = numeric_columns(table, exclude=("generation",))
 if cells:
@@ -153,7 +139,7 @@ with common.guard("projecting"):
     if len(columns) < int(dims):
         st.warning(f"Choose at least {dims} columns to project.")
         st.stop()
-    used, projection = run_projection(table, cfg)
+    used, projection = ui_cache.projection(table, cfg)
 
 names = list(projection.coords.columns[: int(dims)])
 plot_frame = pd.concat([used.reset_index(drop=True), projection.coords.reset_index(drop=True)[names]], axis=1)

@@ -13,35 +13,10 @@ from devocore import io, registry, segmentation, ui_cache
 from devocore.errors import DevocoreError, ModelError
 from pages import common
 
+common.route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
+
 SIMULATED = {"Simulated nuclei (seed 1)": ("nucleus", 1), "Simulated membranes (seed 1)": ("membrane", 1),
              "Simulated nucleus stack (4 slices)": ("nucleus", 4)}
-
-
-@ui_cache.data
-def _simulated(kind: str, planes: int) -> np.ndarray:
-    """N x Y x X uint8 simulated planes (seeds 1..N)."""
-    from devocore.train.segmentation import sample
-
-    return np.stack([sample(kind, seed)[0] for seed in range(1, planes + 1)])
-
-
-@ui_cache.data
-def _decode(digest: str, name: str, _data: bytes, channels: bool = False) -> tuple[np.ndarray, str, float | None]:
-    """Planes (N x Y x X grey uint8/uint16) of an image, stack or video, and its kind and fps.
-
-    ``channels=True`` keeps colour/multi-channel planes as they are, for a model whose card has a
-    channel recipe (the Predictor applies it)."""
-    suffix = Path(name).suffix.lower()
-    if suffix in io.VIDEO_SUFFIXES:
-        path = io.save_upload(_data, suffix)
-        with io.open_frames(path) as source:
-            planes = np.stack([frame if channels else io.to_gray(frame) for frame in source])
-            fps = source.fps
-        path.unlink(missing_ok=True)
-        return planes, "video", fps
-    image = io.read_image(_data, name=name)
-    planes = [io.to_gray(p) if p.ndim == 3 and not channels else p for p in image.planes()]
-    return np.stack(planes), ("stack" if image.is_stack else "image"), None
 
 
 @ui_cache.data
@@ -49,7 +24,7 @@ def _probabilities(digest: str, model_name: str, device: str, start: int, stop: 
                    _planes: np.ndarray) -> np.ndarray:
     """Probability maps (n x Y x X uint8, 0..255) of planes start..stop-1; cached so that moving the
     threshold or the slider never re-runs the network."""
-    predictor = segmentation.Predictor(ui_cache.model(model_name, device))
+    predictor = segmentation.Predictor(ui_cache.model(model_name))
     return np.stack([np.round(p * 255).astype(np.uint8) for p in predictor.probabilities(list(_planes[start:stop]))])
 
 
@@ -66,12 +41,6 @@ def _all_probabilities(digest: str, model_name: str, device: str, planes: np.nda
     if bar is not None:
         bar.done(f"All {len(planes)} planes segmented with {model_name}.")
     return np.concatenate(parts)
-
-
-@ui_cache.data
-def _guess(digest: str, _planes: np.ndarray) -> str:
-    """"nucleus" or "membrane": what the input looks like (cached per input)."""
-    return segmentation.guess_task(_planes)
 
 
 CHOSEN = "seg_model_chosen"  # {input digest: model the user picked for that input}
@@ -163,7 +132,7 @@ with left:
     examples = {k: v for k, v in common.examples("segmentation").items() if "_mask" not in k}
     if source_kind == "Upload":
         upload = st.file_uploader("Image, stack or video", key="seg_upload",
-                                  type=["png", "jpg", "jpeg", "tif", "tiff", "mov", "mp4", "avi"])
+                                  type=io.upload_types("image", "video"))
         common.limits_caption()
         if upload is None:
             st.info("Upload a file, or choose Example.")
@@ -178,13 +147,13 @@ with left:
 
 with common.guard("reading the file"):
     if data is None:
-        planes, fps = _simulated(*SIMULATED[name]), None
+        planes, fps = ui_cache.segmentation_samples(*SIMULATED[name]), None
         kind = "stack" if len(planes) > 1 else "image"
         digest = "simulated-{}-{}".format(*SIMULATED[name])
     else:
         digest = hashlib.sha256(data).hexdigest()
-        planes, kind, fps = _decode(digest, name, data)
-image_task = _guess(digest, planes)
+        planes, kind, fps = ui_cache.decode_planes(digest, name, data)
+image_task = ui_cache.guess_task(digest, planes)
 
 with left:
     model_name = _model_menu(model_rows, digest, image_task)
@@ -204,14 +173,14 @@ with common.guard("running the model"):
         model_planes, model_digest = planes, digest
         if data is not None and registry.find_model(model_name).card.get("channels"):
             # a multi-channel model (its card has a channel recipe) needs the planes' channels, not grey
-            model_planes, model_digest = _decode(digest, name, data, channels=True)[0], digest + "-channels"
+            model_planes, model_digest = ui_cache.decode_planes(digest, name, data, channels=True)[0], digest + "-channels"
         probs = _all_probabilities(model_digest, model_name, device, model_planes)
     except ModelError:
         raise
     except RuntimeError as exc:  # torch errors on odd inputs become a readable message
         raise DevocoreError(f"the model could not run on this input ({exc}).") from exc
 
-task = segmentation.task_of(ui_cache.model(model_name, device))
+task = segmentation.task_of(ui_cache.model(model_name))
 index = 0
 with left:
     if len(planes) > 1:

@@ -18,6 +18,8 @@ from devocore import style, ui_cache
 from devocore.simulate import embryo
 from pages import common
 
+common.route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
+
 REPORTERS = ["E", "MS", "C", "D", "ABa", "ABp", "none"]
 
 
@@ -32,10 +34,9 @@ class EmbryoConfig:
     reporter: str = "E"
 
 
-@ui_cache.data
 def _history(cfg: EmbryoConfig) -> embryo.EmbryoHistory:
-    return embryo.simulate(seed=cfg.seed, n_frames=cfg.n_frames, max_cells=cfg.max_cells,
-                           reporter=None if cfg.reporter == "none" else cfg.reporter)
+    return ui_cache.embryo_history(cfg.seed, cfg.n_frames, cfg.max_cells,
+                                   None if cfg.reporter == "none" else cfg.reporter)
 
 
 def _png(image: np.ndarray) -> bytes:
@@ -181,12 +182,8 @@ class WormConfig:
     width: int = 320
 
 
-@ui_cache.data
 def _worm_video(cfg: WormConfig):
-    from devocore.simulate import worm
-
-    return worm.simulate_video(seed=cfg.seed, n_frames=cfg.n_frames, n_worms=cfg.n_worms,
-                               size=(cfg.height, cfg.width))
+    return ui_cache.worm_video(cfg.seed, cfg.n_frames, cfg.n_worms, (cfg.height, cfg.width))
 
 
 def worm_view() -> None:

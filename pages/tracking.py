@@ -10,11 +10,13 @@ import plotly.express as px
 import streamlit as st
 
 from devocore.tracking import TrackConfig, track
-from devocore import style
+from devocore import io, style
 from devocore.tracking.draw import draw_frame, read_frame, write_overlay
 from devocore.tracking.evaluate import midline_columns
-from devocore.tracking.inputs import example_video, unpack_frames_zip
+from devocore.tracking.inputs import example_video
 from pages import common
+
+common.route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
 
 SOURCES = ["Example (simulated worms)", "Upload a video", "Upload a ZIP of frames"]
 #: How the table's numbers are shown: (label, printf format) per column; units in the label.
@@ -63,26 +65,18 @@ def choose_input() -> PageInput | None:
         st.caption(f"Example: `{path.name}`, worms crawling on a plate, made by the Devoscope worm simulator.")
         return PageInput(str(path), f"example:{path}", path.name)
     if source == SOURCES[1]:
-        upload = st.file_uploader("Video (MP4, AVI, MOV)", type=["mp4", "avi", "mov", "mkv"], key="trk_video")
+        upload = st.file_uploader("Video (MP4, AVI, MOV)", type=io.upload_types("video"), key="trk_video")
         if upload is None:
             return None
-        data = upload.getvalue()
-        digest = hashlib.sha1(data).hexdigest()[:16]
-        path = common.session_dir() / f"upload-{digest}{Path(upload.name).suffix.lower()}"
-        if not path.exists():
-            path.write_bytes(data)
-        return PageInput(str(path), digest, upload.name)
-    upload = st.file_uploader("ZIP of frames (PNG, JPEG or TIFF; read in natural name order)", type=["zip"],
+        path = common.stage_upload(upload)
+        return PageInput(str(path), path.stem, upload.name)
+    upload = st.file_uploader("ZIP of frames (PNG, JPEG or TIFF; read in natural name order)", type=io.upload_types("zip"),
                               key="trk_zip")
     if upload is None:
         return None
-    data = upload.getvalue()
-    digest = hashlib.sha1(data).hexdigest()[:16]
-    folder = common.session_dir() / f"frames-{digest}"
     with common.guard("reading the ZIP"):
-        if not folder.exists():
-            unpack_frames_zip(data, folder)
-    return PageInput(str(folder), digest, upload.name)
+        folder = common.stage_upload(upload, kind="frames")
+    return PageInput(str(folder), folder.name, upload.name)
 
 
 def choose_config() -> TrackConfig:

@@ -1,9 +1,7 @@
 """Train view: fine-tune or train a segmentation model on your own image/mask pairs, and compare."""
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,12 +11,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from devocore import config, io, registry, ui_cache
-from devocore.errors import DevocoreError
 from devocore.train import compare, user_data
 from devocore.train.augment import preview
 from devocore.train.job import Job
 from devocore.train.segmentation import LOSSES, TrainConfig
 from pages import common, train_channels
+
+common.route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
 
 SCRATCH = "(from scratch)"
 SOURCES = ["Example", "Upload a ZIP", "Server folder"]
@@ -45,14 +44,6 @@ def _number(key: str, default, low, high, cast=float):
     return min(high, max(low, common.param(key, default, cast)))
 
 
-def _server_folder(text: str) -> Path:
-    root = config.data_root()
-    path = (root / text).resolve()
-    if path != root and root not in path.parents:
-        raise DevocoreError(f"'{text}' is outside the data folder {root}; choose a folder inside it.")
-    return path
-
-
 def _line(history: pd.DataFrame, columns: list[str], title: str, log_y: bool = False) -> go.Figure:
     fig = go.Figure([go.Scatter(x=history["epoch"], y=history[c], mode="lines+markers", name=c) for c in columns])
     fig.update_layout(title=title, height=260, margin=dict(l=0, r=0, t=30, b=0), xaxis_title="epoch")
@@ -66,7 +57,7 @@ def _start_training(cfg: TrainConfig, source: user_data.PairSource, start_model:
 
     from devocore.train.segmentation import train
 
-    model = None if start_model == SCRATCH else copy.deepcopy(ui_cache.model(start_model, "cpu"))
+    model = None if start_model == SCRATCH else copy.deepcopy(ui_cache.model(start_model))
     command = f"Devoscope Train view ({cfg.task}, start: {start_model})"
 
     def run(stop, record):
@@ -112,16 +103,12 @@ with common.guard("reading the data"):
                    "them (blurred, Gaussian noise, bright background), with binary masks.")
     elif source_kind == "Upload a ZIP":
         upload = st.file_uploader("ZIP with an images/ folder and a masks/ folder (matched by file name)",
-                                  type=["zip"], key="train_upload")
+                                  type=io.upload_types("zip"), key="train_upload")
         common.limits_caption()
         if upload is None:
             st.info("Upload a ZIP, choose a server folder, or use the example.")
             st.stop()
-        data = upload.getvalue()
-        target = common.session_dir() / f"upload-{hashlib.sha256(data).hexdigest()[:12]}"
-        if not target.exists():
-            io.extract_zip(data, target, name=upload.name)
-        images_dir, masks_dir = user_data.find_pair_folders(target)
+        images_dir, masks_dir = user_data.find_pair_folders(common.stage_upload(upload, kind="zip"))
     else:
         st.caption(f"Folders are read (never written) under {config.data_root()}.")
         a, b = st.columns(2)
@@ -132,7 +119,7 @@ with common.guard("reading the data"):
         if not images_text or not masks_text:
             st.info("Type the two folders, relative to the data folder.")
             st.stop()
-        images_dir, masks_dir = _server_folder(images_text), _server_folder(masks_text)
+        images_dir, masks_dir = config.server_folder(images_text), config.server_folder(masks_text)
 
 with common.guard("checking the data"):
     dataset = user_data.load_dataset(images_dir, masks_dir, task, binary, group_by or None)
@@ -211,7 +198,7 @@ with st.expander("4. Learning-rate finder", expanded=False):
         from devocore.train.segmentation import build
 
         with common.guard("the learning-rate finder"):
-            net = build(cfg)[0] if start_model == SCRATCH else ui_cache.model(start_model, "cpu")
+            net = build(cfg)[0] if start_model == SCRATCH else ui_cache.model(start_model)
             bar = common.progress_bar("Sweeping...")
             st.session_state["train_lr_result"] = find_lr(net, source, loss=loss, fg_weight=fg_weight, progress=bar)
             bar.done()
@@ -241,7 +228,7 @@ with st.expander("5. Hyperparameter search (Optuna)", expanded=False):
             return user_data.PairSource(source.train_set, source.val_set, size, crop, b, s)
 
         with common.guard("the search"):
-            start = None if start_model == SCRATCH else ui_cache.model(start_model, "cpu")
+            start = None if start_model == SCRATCH else ui_cache.model(start_model)
             bar = common.progress_bar("Searching...")
             st.session_state["train_tune_result"] = tune(replace(cfg, epochs=int(trial_epochs)), make_source,
                                                          int(trials), start, progress=bar)
@@ -326,9 +313,9 @@ if st.button("Compare", key="train_compare") or "train_compare_table" in st.sess
             trained.card["target"] = task
             models = {"trained here": trained}
             if info["start"] != SCRATCH:
-                models[f"{info['start']} (start)"] = ui_cache.model(info["start"], "cpu")
+                models[f"{info['start']} (start)"] = ui_cache.model(info["start"])
             for name in others:
-                models[name] = ui_cache.model(name, "cpu")
+                models[name] = ui_cache.model(name)
             models["classical baseline"] = compare.BASELINE
             bar = common.progress_bar("Scoring...")
             st.session_state["train_compare_table"] = compare.compare(models, source.validation_pairs(), task,
@@ -349,18 +336,9 @@ name = st.text_input("Model name", f"{task}-{'finetuned' if info['start'] != SCR
                      key="train_name")
 if st.button("Save to my models", key="train_save"):
     with common.guard("saving"):
-        clean = "".join(ch for ch in name.strip() if ch.isalnum() or ch in "-_.")
-        if not clean or clean != name.strip():
-            raise DevocoreError("Use letters, digits, '-', '_' or '.' in the model name.")
-        if clean in {m.name for m in registry.list_models()}:
-            raise DevocoreError(f"A model called '{clean}' exists already; choose another name.")
-        target = config.user_model_dir() / clean
-        shutil.copytree(info["out"], target)
-        card = json.loads((target / registry.CARD).read_text())
-        card["name"] = clean
-        (target / registry.CARD).write_text(json.dumps(card, indent=2) + "\n")
+        saved_info = registry.publish(info["out"], name)
         ui_cache.models_table.clear()
-        st.session_state["train_saved"] = clean
+        st.session_state["train_saved"] = saved_info.name
 saved = st.session_state.get("train_saved")
 if saved:
     st.success(f"Saved as '{saved}' in {config.user_model_dir()}. The Segmentation view lists it now.")

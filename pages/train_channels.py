@@ -44,13 +44,6 @@ def _example_hyperstacks(n: int = 12, size: int = 64) -> tuple[str, str]:
     return done["images"], done["masks"]
 
 
-def _saved_upload(upload) -> Path:
-    data = upload.getvalue()
-    from devocore import io
-
-    return io.save_upload(data, Path(upload.name).suffix.lower() or ".tif", common.session_dir())
-
-
 def _zip(folder: Path) -> bytes:
     buffer = _bytes.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -83,7 +76,7 @@ def _tiles_step() -> None:
             if up_image is None or up_mask is None:
                 st.info("Upload an image and its mask, or use the example.")
                 return
-            image_path, mask_path = _saved_upload(up_image), _saved_upload(up_mask)
+            image_path, mask_path = common.stage_upload(up_image), common.stage_upload(up_mask)
         image = subimages.read_channels(image_path)
         labels = subimages.read_labels(mask_path)
     c1, c2 = st.columns(2)
@@ -149,11 +142,7 @@ def _compare_step(task: str) -> None:
             if not images_text or not masks_text:
                 st.info(f"Type the two folders, relative to the data folder {config.data_root()}.")
                 return
-            root = config.data_root()
-            images_dir, masks_dir = (root / images_text).resolve(), (root / masks_text).resolve()
-            for path in (images_dir, masks_dir):
-                if path != root and root not in path.parents:
-                    raise DevocoreError(f"'{path.name}' is outside the data folder {root}; choose one inside it.")
+            images_dir, masks_dir = config.server_folder(images_text), config.server_folder(masks_text)
     text = st.text_area("Channel recipes (one model each, one per line)", DEFAULT_RECIPES, key="trainch_cmp_recipes")
     c1, c2, c3, c4 = st.columns(4)
     archs = c1.multiselect("Architectures", ["fpn", "unet34-ps"], ["fpn"], key="trainch_cmp_arch",
@@ -208,7 +197,7 @@ def fg_weight_picture(image: np.ndarray, mask: np.ndarray, task: str, weights: t
     from devocore import io, segmentation
 
     try:
-        prob = segmentation.Predictor(ui_cache.model(task, "cpu"), bf16=False).probability(image)
+        prob = segmentation.Predictor(ui_cache.model(task), bf16=False).probability(image)
         source = f"the shipped {task} model"
     except DevocoreError:
         prob = ndi.gaussian_filter((mask > 0).astype(np.float32), 2.0)
