@@ -247,3 +247,15 @@ def measured_accuracy(model_name: str) -> None:
         commands = registry.measured_commands(registry.find_model(model_name).card)
         for command in commands:
             st.code(command, language="bash", wrap_lines=True)
+
+
+def number_columns(spec: dict[str, tuple]) -> dict:
+    """``st.dataframe`` column settings for numeric columns: ``{column: (label with its unit, printf format[,
+    help])}``; a format of None keeps the number as it is.
+
+    Example (in a page)::
+
+        st.dataframe(table, column_config=number_columns({"area_px": ("area (px)", "%d")}))
+    """
+    return {column: st.column_config.NumberColumn(label, format=fmt, help=rest[0] if rest else None)
+            for column, (label, fmt, *rest) in spec.items()}

@@ -87,16 +87,12 @@ def _figure(plane: np.ndarray, result: segmentation.Result) -> go.Figure:
 def _table_view(table, pixel_size: float | None) -> None:
     """The per-instance table with units and sensible precision; the µm² column only with a pixel size."""
     shown = table if pixel_size else table.drop(columns=["area_um2"], errors="ignore")
-    st.dataframe(shown, hide_index=True, key="seg_table", column_config={
-        "id": st.column_config.NumberColumn("id", help="instance number in the labels (1, 2, ...)"),
-        "centroid_x": st.column_config.NumberColumn("centroid x (px)", format="%.1f"),
-        "centroid_y": st.column_config.NumberColumn("centroid y (px)", format="%.1f"),
-        "area_px": st.column_config.NumberColumn("area (px)", format="%d"),
-        "area_um2": st.column_config.NumberColumn("area (µm²)", format="%.1f"),
-        "mean_intensity": st.column_config.NumberColumn("mean intensity", format="%.1f"),
-        "eccentricity": st.column_config.NumberColumn("eccentricity", format="%.2f",
-                                                      help="0 = a circle, near 1 = elongated"),
-    })
+    st.dataframe(shown, hide_index=True, key="seg_table", column_config=common.number_columns({
+        "id": ("id", None, "instance number in the labels (1, 2, ...)"),
+        "centroid_x": ("centroid x (px)", "%.1f"), "centroid_y": ("centroid y (px)", "%.1f"),
+        "area_px": ("area (px)", "%d"), "area_um2": ("area (µm²)", "%.1f"),
+        "mean_intensity": ("mean intensity", "%.1f"),
+        "eccentricity": ("eccentricity", "%.2f", "0 = a circle, near 1 = elongated")}))
     if not pixel_size:
         st.caption("Set the pixel size (µm) to get areas in µm².")
 

@@ -237,13 +237,10 @@ with st.expander("5. Hyperparameter search (Optuna)", expanded=False):
     if tuned is not None:
         trials_shown = tuned.trials.assign(number=tuned.trials["number"] + 1) if "number" in tuned.trials \
             else tuned.trials
-        st.dataframe(trials_shown, hide_index=True, key="train_trials_table", column_config={
-            "number": st.column_config.NumberColumn("trial", help="numbered from 1"),
-            "val_iou": st.column_config.NumberColumn("validation IoU", format="%.3f"),
-            "lr": st.column_config.NumberColumn("learning rate", format="%.1e"),
-            "fg_weight": st.column_config.NumberColumn("foreground weight", format="%.2f"),
-            "aug_strength": st.column_config.NumberColumn("augmentation", format="%.2f"),
-            "seconds": st.column_config.NumberColumn("time (s)", format="%.1f")})
+        st.dataframe(trials_shown, hide_index=True, key="train_trials_table", column_config=common.number_columns({
+            "number": ("trial", None, "numbered from 1"), "val_iou": ("validation IoU", "%.3f"),
+            "lr": ("learning rate", "%.1e"), "fg_weight": ("foreground weight", "%.2f"),
+            "aug_strength": ("augmentation", "%.2f"), "seconds": ("time (s)", "%.1f")}))
         best = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in tuned.best_params.items())
         st.caption(f"Best validation IoU {tuned.best_iou:.3f} with {best}.")
         if tuned.best_params and st.button("Use the best learning rate", key="train_tune_use"):

@@ -53,30 +53,40 @@ def _zip(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
+def _example_or_yours(label: str, options: list[str], key: str, example, caption: str, yours):
+    """Two paths (images and masks): the bundled example's (``example()``, with ``caption``), or the user's
+    (``yours(left column, right column)``, None until both are given)."""
+    if st.radio(label, options, key=key, horizontal=True) == options[0]:
+        paths = example()
+        st.caption(caption)
+        return paths
+    return yours(*st.columns(2))
+
+
 def _tiles_step() -> None:
     from devocore import subimages
 
     st.caption("Cut one tile centred on every cell of a large micrograph (all channels kept), plus cell-free "
                "tiles, for training. Same as `python -m devocore subimages IMAGE --masks MASK --size 128 "
                "--negatives 0.3 --out DIR`.")
-    kind = st.radio("Image", ["Example (simulated 4-channel plane)", "Upload"], key="trainch_tiles_source",
-                    horizontal=True)
+    def uploads(a, b):
+        up_image = a.file_uploader("Image (TIFF C x Y x X or Y x X x C, PNG)", type=["tif", "tiff", "png"],
+                                   key="trainch_tiles_image")
+        up_mask = b.file_uploader("Its cell mask (labels or black and white)", type=["tif", "tiff", "png"],
+                                  key="trainch_tiles_mask")
+        common.limits_caption()
+        if up_image is None or up_mask is None:
+            st.info("Upload an image and its mask, or use the example.")
+            return None
+        return common.stage_upload(up_image), common.stage_upload(up_mask)
+
     with common.guard("reading the image"):
-        if kind.startswith("Example"):
-            image_path, mask_path = _example_micrograph()
-            st.caption("Example: a 512 x 512 px simulated embryo plane in 4 channels (nuclear, membrane, "
-                       "cytoplasm, label-free) with its nucleus labels.")
-        else:
-            a, b = st.columns(2)
-            up_image = a.file_uploader("Image (TIFF C x Y x X or Y x X x C, PNG)", type=["tif", "tiff", "png"],
-                                       key="trainch_tiles_image")
-            up_mask = b.file_uploader("Its cell mask (labels or black and white)", type=["tif", "tiff", "png"],
-                                      key="trainch_tiles_mask")
-            common.limits_caption()
-            if up_image is None or up_mask is None:
-                st.info("Upload an image and its mask, or use the example.")
-                return
-            image_path, mask_path = common.stage_upload(up_image), common.stage_upload(up_mask)
+        paths = _example_or_yours("Image", ["Example (simulated 4-channel plane)", "Upload"], "trainch_tiles_source",
+                                  _example_micrograph, "Example: a 512 x 512 px simulated embryo plane in 4 channels "
+                                  "(nuclear, membrane, cytoplasm, label-free) with its nucleus labels.", uploads)
+        if paths is None:
+            return
+        image_path, mask_path = paths
         image = subimages.read_channels(image_path)
         labels = subimages.read_labels(mask_path)
     c1, c2 = st.columns(2)
@@ -128,21 +138,22 @@ def _compare_step(task: str) -> None:
                "channel 1 blanked 30% of the time; `merge(0,2)` their mean; `merge(0:0.2, 2:0.5)` each merged "
                "with its own probability; `;` joins several model input channels. Channels are numbered from 0. "
                "At inference, random(...) uses its first channel, drop keeps the channel and merge uses all.")
-    kind = st.radio("Data", ["Example (12 simulated 4-channel planes)", "Server folder"], key="trainch_cmp_source",
-                    horizontal=True)
+    def folders(a, b):
+        images_text = a.text_input("Image folder", "", key="trainch_cmp_images")
+        masks_text = b.text_input("Mask folder", "", key="trainch_cmp_masks")
+        if not images_text or not masks_text:
+            st.info(f"Type the two folders, relative to the data folder {config.data_root()}.")
+            return None
+        return config.server_folder(images_text), config.server_folder(masks_text)
+
     with common.guard("reading the data"):
-        if kind.startswith("Example"):
-            images_dir, masks_dir = _example_hyperstacks()
-            st.caption("Channels: 0 nuclear label, 1 membrane label, 2 cytoplasm label, 3 label-free "
-                       "(transmitted-light-like); masks: nuclei.")
-        else:
-            a, b = st.columns(2)
-            images_text = a.text_input("Image folder", "", key="trainch_cmp_images")
-            masks_text = b.text_input("Mask folder", "", key="trainch_cmp_masks")
-            if not images_text or not masks_text:
-                st.info(f"Type the two folders, relative to the data folder {config.data_root()}.")
-                return
-            images_dir, masks_dir = config.server_folder(images_text), config.server_folder(masks_text)
+        paths = _example_or_yours("Data", ["Example (12 simulated 4-channel planes)", "Server folder"],
+                                  "trainch_cmp_source", _example_hyperstacks, "Channels: 0 nuclear label, 1 membrane "
+                                  "label, 2 cytoplasm label, 3 label-free (transmitted-light-like); masks: nuclei.",
+                                  folders)
+        if paths is None:
+            return
+        images_dir, masks_dir = paths
     text = st.text_area("Channel recipes (one model each, one per line)", DEFAULT_RECIPES, key="trainch_cmp_recipes")
     c1, c2, c3, c4 = st.columns(4)
     archs = c1.multiselect("Architectures", ["fpn", "unet34-ps"], ["fpn"], key="trainch_cmp_arch",
