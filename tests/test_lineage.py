@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from devocore import lineage, nets, registry
+from devocore.errors import DevocoreError
 from devocore.lineage import LINEAGES, LineageConfig, StageCurves
 from devocore.simulate import epic_movie as em
 from devocore.train import lineage as tl
@@ -167,7 +168,7 @@ def test_timeline_fit_of_a_late_only_clip_keeps_its_start(monkeypatch):
     y[8:] = np.interp(tau[8:] + 30.0, np.arange(len(expected)), expected)
     a, b = biased.fit_timeline(frames, y)
     assert a + b <= 60.0 + 1e-6
-    monkeypatch.setattr(lineage, "START_MARGIN", None)
+    monkeypatch.setattr(lineage.timeline, "START_MARGIN", None)
     a, b = biased.fit_timeline(frames, y)
     assert a + b > 75.0
     assert biased.latest_start(y, expected, censor_from) == np.inf
@@ -197,7 +198,7 @@ def test_parse_clip_is_one_based_and_inclusive():
     assert lineage.parse_clip("3:10:3", 8).tolist() == [2, 5]
     assert list(lineage.select_frames(iter("abcdefgh"), [2, 5])) == ["c", "f"]
     for bad in ("5", "0:4", "4:2", "1:4:0", "a:b", "20:30"):
-        with pytest.raises(lineage.DevocoreError):
+        with pytest.raises(DevocoreError):
             lineage.parse_clip(bad, 10)
 
 

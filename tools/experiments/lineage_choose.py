@@ -67,7 +67,7 @@ def predict(curves: StageCurves, raw: np.ndarray, weights: np.ndarray, setting) 
     if isinstance(setting, str):
         return lineage.populations(raw, curves, setting, weights=weights)[0]
     x = np.arange(1, len(raw) + 1, dtype=float)
-    offset, rate = curves.fit_timeline(x, lineage._log_total(raw), weights, prior_strength=setting[0],
+    offset, rate = curves.fit_timeline(x, lineage.log_total_count(raw), weights, prior_strength=setting[0],
                                        strides=setting[1], offset_strength=setting[2])
     return curves.at(offset + rate * x)
 

@@ -47,7 +47,7 @@ def oracle_residuals(curves: StageCurves, raw: np.ndarray, truth: pd.DataFrame) 
     a, b = curves.fit_timeline(truth["frame"].to_numpy(float), total, prior_strength=0.0, offset_strength=0.0)
     tau = a + b * np.arange(1, len(raw) + 1)
     ref = np.maximum.accumulate(curves.log_total)
-    return tau, lineage._log_total(raw) - np.interp(tau, np.arange(len(ref)), ref)
+    return tau, lineage.log_total_count(raw) - np.interp(tau, np.arange(len(ref)), ref)
 
 
 def measure_bias(residuals: list) -> dict:
@@ -98,7 +98,7 @@ def main() -> None:
             w = lineage.signal_weights(contrast[idx])
             row = {"movie": name, "clip": clip, "whole": j == 0}
             for key, (curves, strength) in cands.items():
-                a, r = curves.fit_timeline(x, lineage._log_total(raw[idx]), w, prior_strength=strength)
+                a, r = curves.fit_timeline(x, lineage.log_total_count(raw[idx]), w, prior_strength=strength)
                 pred = pd.DataFrame(to_counts(curves.at(a + r * x)), columns=list(LINEAGES))
                 pred.insert(0, "frame", idx + 1)
                 row[key] = evaluate(pred, scored)["nmae"]

@@ -70,7 +70,7 @@ def fit(curves: StageCurves, raw: np.ndarray, w: np.ndarray, variant: tuple) -> 
     _, prior, weight, cap, margin = variant
     lineage.CENSOR_WEIGHT, lineage.CENSOR_CAP, lineage.START_MARGIN = weight, cap, margin
     x = np.arange(1, len(raw) + 1, dtype=float)
-    a, r = curves.fit_timeline(x, lineage._log_total(raw), w, prior_strength=prior)
+    a, r = curves.fit_timeline(x, lineage.log_total_count(raw), w, prior_strength=prior)
     return curves.at(a + r * x)
 
 

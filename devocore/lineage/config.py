@@ -1,0 +1,71 @@
+"""What a lineage run is asked (LineageConfig) and gives (LineageResult), and the names of its columns."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from devocore import style
+
+
+LINEAGES = style.LINEAGES  # A = AB, E, M = MS, P, C, D, Z = Z2/Z3 (names and colours: devocore.style)
+COLUMNS = style.POPULATION_COLUMNS
+METHODS = ("timeline", "stage", "net")
+MAX_COUNT = 100_000  # far above any embryo (~560 cells at hatching); guards the integer cast
+MIN_TIMELINE_FRAMES = 8
+
+
+@dataclass(frozen=True)
+class LineageConfig:
+    """Options of :func:`predict`.
+
+    Attributes:
+        model: registered model name.
+        method: "timeline" (one time line fitted to the whole video, the
+            default), "stage" (each frame on its own, through the reference
+            curves) or "net" (raw network outputs). Videos shorter than 8
+            frames fall back from "timeline" to "stage".
+        monotone: make each lineage non-decreasing over the video (isotonic fit).
+        smooth: running-median window over frames (1 = none) applied to the
+            per-frame estimates before anything else.
+        batch_size: frames per forward pass.
+        channel: "auto" (green for RGB, the nuclei channel of histone-GFP movies),
+            "green", "red", "blue", "mean".
+        frame_interval_s: seconds between frames, for stage minutes (optional).
+        keep_previews: keep a small uint8 copy of every frame (for the page).
+    """
+
+    model: str = "lineage"
+    method: str = "timeline"
+    monotone: bool = False
+    smooth: int = 1
+    batch_size: int = 16
+    channel: str = "auto"
+    frame_interval_s: float | None = None
+    keep_previews: bool = False
+
+
+@dataclass
+class LineageResult:
+    """Populations and stage per frame.
+
+    Attributes:
+        table: DataFrame ``frame, A, E, M, P, C, D, Z, total`` (int32 counts,
+            frame numbered from 1 = the first frame), then the stage:
+            ``stage_tp, stage_tp_lo, stage_tp_hi`` (float, reference time points
+            after the 4-cell stage with a 90 % band) and, when the frame
+            interval is known, ``stage_min, stage_min_lo, stage_min_hi``
+            (minutes of this movie after the 4-cell stage), and ``embryo``
+            (False for frames that show no embryo: black, empty or pure noise; see :func:`structure`).
+        raw: N x 7 float32 network outputs, log(1 + count).
+        weights: N float32, 0 for frames without signal or embryo (ignored by the fit).
+        timeline: (offset, rate) of the fitted reference time, or None.
+        previews: small uint8 frames when asked for, else empty.
+    """
+
+    table: pd.DataFrame
+    raw: np.ndarray
+    weights: np.ndarray
+    timeline: tuple[float, float] | None = None
+    previews: list = field(default_factory=list)

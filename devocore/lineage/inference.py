@@ -1,0 +1,306 @@
+"""Running the lineage model over a movie (frames read and batched on a background thread) and turning its
+outputs into populations and stages per frame; clips of a movie."""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from devocore.errors import DevocoreError
+from devocore.lineage.config import LINEAGES, MAX_COUNT, METHODS, MIN_TIMELINE_FRAMES, LineageConfig, LineageResult
+from devocore.lineage.pixels import STRUCTURE_MIN, nucleus_channel, preprocess, signal_weights, structure
+from devocore.lineage.timeline import monotone, running_median, StageCurves, to_counts
+from devocore.progress import ProgressFn
+
+log = logging.getLogger(__name__)
+
+
+def _batches(frames: Iterable[np.ndarray], size: int, channel: str, batch_size: int,
+             keep_previews: bool) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, list]]:
+    """Preprocess frames in a background thread; yield (B x size x size, contrasts, structures, previews)."""
+    out: queue.Queue = queue.Queue(maxsize=4)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            xs, cs, ss, ps = [], [], [], []
+            for frame in frames:
+                if stop.is_set():
+                    return
+                plane = nucleus_channel(frame, channel)  # once for both
+                x, c = preprocess(plane, size)
+                xs.append(x)
+                cs.append(c)
+                ss.append(structure(plane))
+                if keep_previews:
+                    ps.append(_preview(frame))
+                if len(xs) == batch_size:
+                    out.put((np.stack(xs), np.array(cs), np.array(ss), ps))
+                    xs, cs, ss, ps = [], [], [], []
+            if xs:
+                out.put((np.stack(xs), np.array(cs), np.array(ss), ps))
+            out.put(None)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            out.put(exc)
+
+    thread = threading.Thread(target=work, name="lineage-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = out.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # drain so the worker can finish
+            try:
+                out.get(timeout=0.1)
+            except queue.Empty:
+                pass
+
+
+def _preview(frame: np.ndarray, longest: int = 256) -> np.ndarray:
+    import cv2
+
+    from devocore.io import to_uint8
+
+    image = to_uint8(np.asarray(frame))
+    h, w = image.shape[:2]
+    scale = longest / max(h, w)
+    if scale < 1:
+        image = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    return image
+
+
+def run_network(net, frames: Iterable[np.ndarray], total: int | None = None, batch_size: int = 16,
+                channel: str = "auto", keep_previews: bool = False,
+                progress: ProgressFn | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+    """Network outputs for a stream of frames.
+
+    Returns:
+        (N x 7 float32 log(1 + count), N contrasts, N structures (see :func:`structure`), previews).
+    """
+    import torch
+
+    size = int(net.card.get("input_size", 128)) if hasattr(net, "card") else 128
+    first = next(net.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
+    dtype = first.dtype if first is not None else torch.float32
+    net.eval()
+    net = net.to(memory_format=torch.channels_last)
+    outputs, contrasts, structures, previews = [], [], [], []
+    done = 0
+    with torch.inference_mode():
+        for x, c, s, p in _batches(frames, size, channel, batch_size, keep_previews):
+            batch = torch.from_numpy(x[:, None]).to(device=device, dtype=dtype)
+            batch = batch.contiguous(memory_format=torch.channels_last)
+            outputs.append(net(batch).float().cpu().numpy())
+            contrasts.append(c)
+            structures.append(s)
+            previews.extend(p)
+            done += len(x)
+            if progress is not None:
+                progress(min(1.0, done / total) if total else 0.0, f"frame {done}" + (f" of {total}" if total else ""))
+    if not outputs:
+        raise DevocoreError("The input holds no frames.")
+    return np.concatenate(outputs).astype(np.float32), np.concatenate(contrasts), np.concatenate(structures), previews
+
+
+def log_total_count(est: np.ndarray) -> np.ndarray:
+    return np.log1p(np.expm1(np.clip(est, 0, np.log1p(MAX_COUNT))).sum(axis=1))
+
+
+def populations(raw: np.ndarray, curves: StageCurves | None, method: str = "timeline", monotonic: bool = False,
+                smooth: int = 1, weights: np.ndarray | None = None
+                ) -> tuple[np.ndarray, tuple[float, float] | None]:
+    """N x 7 float populations from network outputs (log(1 + count)).
+
+    Args:
+        raw: N x 7 network outputs, frames in time order.
+        curves: the model's reference curves (needed by "timeline" and "stage").
+        method: one of :data:`METHODS`.
+        monotonic: make every lineage non-decreasing over the frames.
+        smooth: running-median window (frames).
+        weights: per-frame weights (0 = no signal).
+
+    Returns:
+        (N x 7 populations, (offset, rate) for "timeline", else None).
+    """
+    if method not in METHODS:
+        raise DevocoreError(f"Unknown method '{method}'. Available options are: {', '.join(METHODS)}.")
+    raw = np.asarray(raw, dtype=np.float64)
+    n = raw.shape[0]
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    est = running_median(raw, smooth) if smooth > 1 else raw
+    if method != "net" and curves is None:
+        raise DevocoreError(f"Method '{method}' needs a model with reference curves; use method 'net'.")
+    if method == "timeline" and n < MIN_TIMELINE_FRAMES:
+        method = "stage"
+    timeline = None
+    if method == "net":
+        counts = np.expm1(np.clip(est, 0, np.log1p(MAX_COUNT)))
+        if monotonic:
+            counts = np.stack([monotone(counts[:, k], w) for k in range(counts.shape[1])], axis=1)
+        return counts, None
+    log_total = log_total_count(est)
+    if method == "timeline":
+        frames = np.arange(1, n + 1, dtype=np.float64)
+        timeline = curves.fit_timeline(frames, log_total, w)
+        tau = timeline[0] + timeline[1] * frames
+    else:
+        if monotonic:
+            log_total = monotone(log_total, w)
+        tau = curves.tau_of(log_total)
+    return curves.at(tau), timeline
+
+
+def stage(raw: np.ndarray, curves: StageCurves, timeline: tuple[float, float] | None = None,
+          weights: np.ndarray | None = None, smooth: int = 1, monotonic: bool = False
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Developmental stage of every frame: reference time points after the 4-cell stage, with a 90 % band.
+
+    With a fitted ``timeline`` the stage is the line and the band comes from
+    :meth:`StageCurves.timeline_band`. Without one, each frame's stage is read
+    from its estimated total (:meth:`StageCurves.tau_of`) and the band is that
+    +- 1.645 robust standard deviations of the frame-to-frame scatter.
+
+    Returns:
+        (stage, low, high), three N float arrays (reference time points).
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    n = raw.shape[0]
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    est = running_median(raw, smooth) if smooth > 1 else raw
+    log_total = log_total_count(est)
+    zero = curves.four_cell
+    if timeline is not None:
+        frames = np.arange(1, n + 1, dtype=np.float64)
+        tau = timeline[0] + timeline[1] * frames
+        lo, hi = curves.timeline_band(frames, log_total, w, timeline)
+    else:
+        if monotonic:
+            log_total = monotone(log_total, w)
+        tau = curves.tau_of(log_total)
+        keep = w > 0
+        scatter = tau[keep] - running_median(tau, 9)[keep] if keep.any() else np.zeros(1)
+        half = 1.645 * 1.4826 * float(np.median(np.abs(scatter - np.median(scatter))))
+        lo, hi = tau - half, tau + half
+    return tau - zero, lo - zero, hi - zero
+
+
+def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = LineageConfig(),
+                   total: int | None = None, progress: ProgressFn | None = None) -> LineageResult:
+    """Populations and stage for frames in time order (any iterable of Y x X [x C] arrays)."""
+    raw, contrast, structures, previews = run_network(net, frames, total, config.batch_size, config.channel,
+                                                      config.keep_previews, progress)
+    embryo = (structures >= STRUCTURE_MIN) & (contrast > 0)
+    weights = signal_weights(contrast)
+    if embryo.any():  # frames without an embryo do not steer the timeline
+        weights = weights * embryo
+    try:
+        curves = StageCurves.from_model(net)
+    except DevocoreError:
+        if config.method != "net":
+            raise
+        curves = None  # "net" needs no reference curves; the stage is then unknown
+    values, timeline = populations(raw, curves, config.method, config.monotone, config.smooth, weights)
+    counts = to_counts(values)
+    table = pd.DataFrame(counts, columns=list(LINEAGES))
+    table.insert(0, "frame", np.arange(1, len(table) + 1, dtype=np.int32))
+    table["total"] = counts.sum(axis=1).astype(np.int32)
+    if curves is not None:
+        tp, lo, hi = stage(raw, curves, timeline, weights, config.smooth, config.monotone)
+    else:
+        tp = lo = hi = np.full(len(table), np.nan)
+    table["stage_tp"], table["stage_tp_lo"], table["stage_tp_hi"] = (np.round(v, 1) for v in (tp, lo, hi))
+    if config.frame_interval_s:
+        # minutes of this movie: reference steps / (steps per frame) x seconds per frame
+        per_frame = timeline[1] if timeline is not None else 1.0
+        scale = config.frame_interval_s / 60.0 / max(per_frame, 1e-6)
+        for suffix, v in (("", tp), ("_lo", lo), ("_hi", hi)):
+            table[f"stage_min{suffix}"] = np.round(v * scale, 1)
+    table["embryo"] = embryo
+    if not embryo.all():
+        log.info("%d of %d frames show no embryo (black, empty or pure noise); their counts mean nothing",
+                 int((~embryo).sum()), len(embryo))
+    return LineageResult(table, raw, weights, timeline, previews)
+
+
+def no_embryo_warning(table: pd.DataFrame) -> str | None:
+    """A one-line warning when some frames of a result table show no embryo, else None."""
+    if "embryo" not in table or table["embryo"].all():
+        return None
+    missing = int((~table["embryo"].astype(bool)).sum())
+    why = "(black, empty or pure noise)"
+    if missing == len(table):
+        return f"No frame shows an embryo {why}: the counts mean nothing (column 'embryo' is False)."
+    return (f"{missing} of {len(table)} frames show no embryo {why}: their counts mean nothing "
+            "(column 'embryo' is False).")
+
+
+def predict(source, net, config: LineageConfig = LineageConfig(), progress: ProgressFn | None = None
+            ) -> LineageResult:
+    """Populations for every frame of a video, a folder of frames or an image/stack.
+
+    Args:
+        source: a path (video, folder, image, TIFF stack) or a numpy array
+            (Y x X [x C] for one frame, T x Y x X [x C] for several).
+        net: a loaded lineage model (``registry.load_model("lineage")``).
+
+    Example::
+
+        result = predict("embryo.mov", registry.load_model("lineage"))
+        result.table.to_csv("populations.csv", index=False)
+    """
+    if isinstance(source, np.ndarray):
+        frames = [source] if source.ndim == 2 or (source.ndim == 3 and source.shape[-1] in (1, 3, 4)) \
+            else list(source)
+        return predict_frames(frames, net, config, len(frames), progress)
+    from devocore.io import open_frames
+
+    with open_frames(source) as stream:
+        return predict_frames(stream, net, config, stream.frame_count, progress)
+
+
+def parse_clip(spec: str, n_frames: int) -> np.ndarray:
+    """0-based indices of the frames ``A:B[:S]`` (1-based, A..B inclusive, every S-th) of an n-frame movie.
+
+    B past the movie's end stops at its last frame.
+
+    Example:
+        >>> parse_clip("2:9:3", 20).tolist()
+        [1, 4, 7]
+        >>> parse_clip("5:100", 7).tolist()
+        [4, 5, 6]
+    """
+    parts = str(spec).split(":")
+    try:
+        numbers = [int(p) for p in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) not in (2, 3) or numbers[0] < 1 or numbers[1] < numbers[0] or \
+            (len(numbers) == 3 and numbers[2] < 1):
+        raise DevocoreError(f"Frames '{spec}' are not A:B or A:B:S with 1 <= A <= B and S >= 1 "
+                            "(1-based, B included; e.g. 1:100 or 1:389:2).")
+    first, last = numbers[0], min(numbers[1], n_frames)
+    if first > n_frames:
+        raise DevocoreError(f"Frames '{spec}' start after the movie's last frame ({n_frames}).")
+    return np.arange(first - 1, last, numbers[2] if len(numbers) == 3 else 1)
+
+
+def select_frames(frames: Iterable[np.ndarray], indices: Sequence[int]) -> Iterator[np.ndarray]:
+    """The frames at these 0-based positions of a stream, in order (the rest are decoded and dropped)."""
+    wanted = set(int(i) for i in indices)
+    last = max(wanted) if wanted else -1
+    for i, frame in enumerate(frames):
+        if i > last:
+            return
+        if i in wanted:
+            yield frame

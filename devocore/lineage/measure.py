@@ -1,0 +1,100 @@
+"""Measuring populations against an annotation, and the image-blind baselines."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from devocore.errors import TableError
+from devocore.lineage.config import COLUMNS, LINEAGES
+
+
+def read_populations(source, name: str | None = None) -> pd.DataFrame:
+    """Read an annotation table ``frame, A, E, M, P, C, D, Z`` (frame 1 = first frame)."""
+    from devocore.io import read_table
+
+    table = read_table(source, name, required=COLUMNS, numeric=COLUMNS)
+    table = table.dropna(subset=list(COLUMNS))
+    if table["frame"].duplicated().any():
+        raise TableError(f"{name or 'the annotation table'} lists a frame more than once.")
+    return table[list(COLUMNS)].sort_values("frame").reset_index(drop=True)
+
+
+def baseline_curve(curves: pd.DataFrame, frames: Sequence[int]) -> pd.DataFrame:
+    """The median real curve at each frame index (the image-blind baseline).
+
+    Args:
+        curves: ``embryo, frame, A, ..., Z`` for many embryos.
+        frames: frame indices to predict.
+
+    Example:
+        >>> c = pd.DataFrame({"embryo": ["a", "a", "b", "b"], "frame": [1, 2, 1, 2],
+        ...                   **{k: [0, 2, 2, 4] for k in LINEAGES}})
+        >>> baseline_curve(c, [1, 2, 3])["A"].tolist()
+        [1.0, 3.0, 3.0]
+    """
+    median = curves.groupby("frame")[list(LINEAGES)].median().sort_index()
+    out = median.reindex(sorted(set(median.index) | set(frames))).ffill().bfill().reindex(list(frames))
+    out = out.reset_index().rename(columns={"index": "frame"})
+    out["frame"] = list(frames)
+    return out[list(COLUMNS)]
+
+
+def length_baseline_curve(curves: pd.DataFrame, frames: Sequence[int], n_frames: int) -> pd.DataFrame:
+    """The median real curve at the same fraction of the movie (an image-blind baseline that knows the clock).
+
+    Each real curve is read at ``(frame - 0.5) / its length``; the median over
+    curves is taken at ``(frame - 0.5) / n_frames``. This is what EPIC-style
+    annotations (a tracing spread over the whole movie) give without looking at
+    a single pixel.
+
+    Example:
+        >>> c = pd.DataFrame({"embryo": ["a"] * 2 + ["b"] * 4, "frame": [1, 2, 1, 2, 3, 4],
+        ...                   **{k: [0, 4, 0, 0, 4, 4] for k in LINEAGES}})
+        >>> length_baseline_curve(c, [1, 2], 2)["A"].round(2).tolist()
+        [0.0, 4.0]
+        >>> length_baseline_curve(c, [1, 2, 3, 4], 4)["A"].round(2).tolist()
+        [0.0, 0.5, 3.5, 4.0]
+    """
+    grid = (np.arange(1000) + 0.5) / 1000
+    per = []
+    for _, one in curves.sort_values("frame").groupby("embryo"):
+        u = (one["frame"].to_numpy(np.float64) - 0.5) / len(one)
+        per.append(np.stack([np.interp(grid, u, one[k].to_numpy(np.float64)) for k in LINEAGES], axis=1))
+    median = np.median(np.stack(per), axis=0)
+    u = (np.asarray(frames, dtype=np.float64) - 0.5) / n_frames
+    out = pd.DataFrame({k: np.interp(u, grid, median[:, i]) for i, k in enumerate(LINEAGES)})
+    out.insert(0, "frame", list(frames))
+    return out
+
+
+def evaluate(pred: pd.DataFrame, truth: pd.DataFrame) -> dict:
+    """Mean absolute error per lineage, normalised by the lineage's largest annotated count.
+
+    Frames are matched on ``frame``; lineages never annotated above 0 are left
+    out of the mean (their normalised error is undefined).
+
+    Returns:
+        dict with ``nmae`` (mean over lineages), ``mae`` and ``nmae_per`` (dicts
+        per lineage), ``max_count`` and ``frames`` (how many were compared).
+
+    Example:
+        >>> t = pd.DataFrame({"frame": [1, 2], **{k: [0, 4] for k in LINEAGES}})
+        >>> p = t.copy(); p["A"] = [1, 4]
+        >>> r = evaluate(p, t)
+        >>> r["mae"]["A"], r["nmae_per"]["A"], round(r["nmae"], 4)
+        (0.5, 0.125, 0.0179)
+    """
+    merged = truth[list(COLUMNS)].merge(pred[list(COLUMNS)], on="frame", suffixes=("_true", "_pred"))
+    if merged.empty:
+        raise TableError("The predictions and the annotation share no frame number.")
+    mae, nmae_per, max_count = {}, {}, {}
+    for k in LINEAGES:
+        err = (merged[f"{k}_pred"].astype(float) - merged[f"{k}_true"].astype(float)).abs()
+        mae[k] = float(err.mean())
+        max_count[k] = float(merged[f"{k}_true"].max())
+        nmae_per[k] = mae[k] / max_count[k] if max_count[k] > 0 else float("nan")
+    valid = [v for v in nmae_per.values() if np.isfinite(v)]
+    return {"nmae": float(np.mean(valid)) if valid else float("nan"), "mae": mae, "nmae_per": nmae_per,
+            "max_count": max_count, "frames": int(len(merged))}

@@ -1,0 +1,127 @@
+"""From a movie frame to the network's input: the nucleus channel, a small square, and whether an embryo is there."""
+from __future__ import annotations
+
+import numpy as np
+
+from devocore.errors import DevocoreError
+
+
+def nucleus_channel(frame: np.ndarray, channel: str = "auto") -> np.ndarray:
+    """The nuclei as one Y x X plane.
+
+    RGB frames of histone-GFP movies carry nuclei in green and a reporter in
+    red; "auto" takes green unless it is (nearly) empty, then the brightest channel.
+
+    Example:
+        >>> rgb = np.zeros((2, 2, 3), np.uint8); rgb[..., 1] = 7
+        >>> int(nucleus_channel(rgb)[0, 0])
+        7
+    """
+    if frame.ndim == 2:
+        return frame
+    if frame.ndim != 3:
+        raise DevocoreError(f"A frame must be Y x X or Y x X x C; this one has shape {frame.shape}.")
+    if frame.shape[-1] == 1:
+        return frame[..., 0]
+    if frame.shape[-1] == 4:
+        frame = frame[..., :3]
+    if channel == "mean":
+        return frame.mean(axis=-1)
+    names = {"red": 0, "green": 1, "blue": 2}
+    if channel in names:
+        return frame[..., min(names[channel], frame.shape[-1] - 1)]
+    if channel != "auto":
+        raise DevocoreError(f"Unknown channel '{channel}'. Available options are: auto, green, red, blue, mean.")
+    green = frame[..., 1]
+    peaks = [float(np.percentile(frame[::4, ::4, c], 99.9)) for c in range(frame.shape[-1])]
+    if peaks[1] >= 0.2 * max(peaks):
+        return green
+    return frame[..., int(np.argmax(peaks))]
+
+
+def to_square(plane: np.ndarray, size: int) -> np.ndarray:
+    """Resize so the longer side is ``size`` and pad (with the median) to size x size; float32."""
+    import cv2
+
+    plane = np.asarray(plane, dtype=np.float32)
+    h, w = plane.shape
+    scale = size / max(h, w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    small = cv2.resize(plane, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    out = np.full((size, size), float(np.median(small)), np.float32)
+    top, left = (size - nh) // 2, (size - nw) // 2
+    out[top:top + nh, left:left + nw] = small
+    return out
+
+
+def preprocess(frame: np.ndarray, size: int, channel: str = "auto") -> tuple[np.ndarray, float]:
+    """One frame -> (size x size float32 in 0..1, contrast).
+
+    The background (median) maps to 0 and the 99.9th percentile to 1, so the
+    result does not depend on the bit depth, gain or offset of the camera.
+    ``contrast`` (99.9th percentile minus median, in the input's units) tells
+    frames with nuclei from empty ones.
+
+    Example:
+        >>> img = np.zeros((20, 40), np.uint16); img[8:12, 18:22] = 1000
+        >>> x, c = preprocess(img, 16)
+        >>> x.shape, float(x.max()), c > 0
+        ((16, 16), 1.0, True)
+    """
+    square = to_square(nucleus_channel(frame, channel), size)
+    lo = float(np.median(square))
+    hi = float(np.percentile(square, 99.9))
+    contrast = hi - lo
+    scaled = (square - lo) / max(contrast, 1e-6)
+    return np.clip(scaled, 0.0, 1.0).astype(np.float32), contrast
+
+
+STRUCTURE_MIN = 0.5  # real embryo movies score 0.86-0.98, black or pure-noise frames under 0.02
+
+
+def structure(frame: np.ndarray, channel: str = "auto", longest: int = 128) -> float:
+    """How much the nucleus channel looks like objects rather than nothing or noise, 0..1.
+
+    The correlation of neighbouring pixels, at no more than ``longest`` pixels a side (never enlarged,
+    since enlarging makes noise look smooth): nuclei span several pixels, pixel noise does not, and a
+    black or uniform frame has none. Below :data:`STRUCTURE_MIN` a frame shows no embryo.
+
+    Example:
+        >>> y, x = np.mgrid[:64, :64]
+        >>> blobs = np.sin(x / 4.0) * np.sin(y / 4.0)
+        >>> structure(blobs) > STRUCTURE_MIN, structure(np.zeros((64, 64)))
+        (True, 0.0)
+        >>> structure(np.random.default_rng(0).integers(0, 255, (64, 64))) < 0.2
+        True
+    """
+    import cv2
+
+    plane = np.asarray(nucleus_channel(frame, channel))
+    if plane.dtype not in (np.uint8, np.uint16, np.float32):
+        plane = plane.astype(np.float32)
+    scale = longest / max(plane.shape)
+    if scale < 1:  # shrunk in its own dtype: converting the full frame first would double the cost
+        plane = cv2.resize(plane, (max(2, round(plane.shape[1] * scale)), max(2, round(plane.shape[0] * scale))),
+                           interpolation=cv2.INTER_AREA)
+    plane = plane.astype(np.float32)
+    plane = plane - plane.mean()
+    variance = float((plane * plane).mean())
+    if not np.isfinite(variance) or variance <= 1e-12 or min(plane.shape) < 2:
+        return 0.0
+    down = float((plane[1:] * plane[:-1]).mean()) / variance
+    across = float((plane[:, 1:] * plane[:, :-1]).mean()) / variance
+    return max(0.0, min(down, across))
+
+
+def signal_weights(contrast: np.ndarray, fraction: float = 0.15) -> np.ndarray:
+    """1 for frames with nuclei, 0 for frames far dimmer than the video's typical frame.
+
+    Example:
+        >>> signal_weights(np.array([100.0, 90.0, 3.0, 110.0])).tolist()
+        [1.0, 1.0, 0.0, 1.0]
+    """
+    contrast = np.asarray(contrast, dtype=np.float64)
+    if contrast.size == 0:
+        return contrast.astype(np.float32)
+    typical = float(np.median(contrast))
+    return (contrast >= fraction * typical).astype(np.float32) if typical > 0 else np.ones_like(contrast, np.float32)
