@@ -456,7 +456,7 @@ def test_ffmpeg_noise_stays_off_the_terminal(tmp_path):
     path.write_bytes(bytes(data))
     code = f"from devocore import io; print(sum(1 for _ in io.open_frames({str(path)!r})))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          cwd=str(Path(dio.__file__).resolve().parents[1]),
+                          cwd=str(Path(__file__).resolve().parents[1]),  # the repository
                           env={k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"})
     assert proc.returncode == 0 and int(proc.stdout) > 0
     assert "@ 0x" not in proc.stderr and "No JPEG data" not in proc.stderr, proc.stderr

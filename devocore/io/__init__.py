@@ -1,0 +1,33 @@
+"""Files in, numpy arrays and DataFrames out, with errors a biologist can read.
+
+* :func:`read_image` reads PNG, JPEG and TIFF (8/16/32-bit, grey or RGB,
+  multi-page, z-stacks, time series) and reports the axes.
+* :func:`open_frames` streams frames one at a time from a video (MOV, MP4, AVI),
+  a folder of images or a TIFF time series, never loading the whole thing.
+* :func:`read_table` and :func:`read_epic` read CSV tables with schema checks.
+
+Sources are paths, or raw bytes (an upload) with a ``name`` used only to
+describe the file in messages and guess its format, never as a path.
+
+The package: :mod:`.sources` (file kinds, format sniffing, bytes within the limits), :mod:`.images`
+(images and TIFF stacks), :mod:`.pixels` (grey, normalised, 8-bit), :mod:`.frames` (streamed frames),
+:mod:`.tables` (tables and EPIC files), :mod:`.files` (uploads, safe ZIPs, temporary folders).
+"""
+from __future__ import annotations
+
+from devocore.io.sources import (IMAGE_SUFFIXES, TABLE_SUFFIXES, UPLOAD_KINDS, VIDEO_SUFFIXES, Source,
+                                 describe_source, looks_like_text, read_bytes, sniff_format, upload_types)
+from devocore.io.images import ImageData, check_decoded, check_plane, read_image
+from devocore.io.pixels import integer_percentiles, normalize, to_gray, to_uint8
+from devocore.io.frames import (MAX_NUMBERING_SPAN, FolderFrames, FrameSource, StackFrames, VideoFrames, natural_key,
+                                numbers_from_names, open_frames)
+from devocore.io.tables import EPIC_COLUMNS, check_columns, read_epic, read_table
+from devocore.io.files import clean_suffix, extract_zip, extract_zip_frames, remove_stale_folders, save_upload
+
+__all__ = ["Source", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "TABLE_SUFFIXES", "UPLOAD_KINDS", "upload_types",
+           "describe_source", "read_bytes", "sniff_format", "looks_like_text", "check_plane",
+           "check_decoded", "ImageData", "read_image", "to_gray", "normalize", "integer_percentiles",
+           "to_uint8", "FrameSource", "VideoFrames", "FolderFrames", "StackFrames", "natural_key",
+           "MAX_NUMBERING_SPAN", "numbers_from_names", "open_frames", "EPIC_COLUMNS", "read_table",
+           "check_columns", "read_epic", "remove_stale_folders", "clean_suffix", "save_upload",
+           "extract_zip", "extract_zip_frames"]

@@ -1,0 +1,244 @@
+"""Frames streamed from a video, a folder of images or a TIFF stack, one at a time (FrameSource)."""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from devocore.config import LIMITS, Limits
+from devocore.errors import EmptyFileError, NoFramesError, TooLargeError, UnreadableFileError, UnsupportedFormatError
+from devocore.io.images import check_decoded, check_plane, ImageData, read_image
+from devocore.io.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+
+log = logging.getLogger(__name__)
+
+
+def _check_video_pixels(frames: int, shape: Sequence[int], what: str, limits: Limits) -> None:
+    """Refuse a video or frame folder of more than ``max_video_pixels`` pixels (frames x frame size)."""
+    total = int(frames) * int(shape[0]) * int(shape[1])
+    if total > limits.max_video_pixels:
+        raise TooLargeError(f"{what} holds {frames:,} frames of {shape[1]} x {shape[0]} pixels, "
+                            f"{total / 1e9:,.1f} gigapixels in all; the limit is "
+                            f"{limits.max_video_pixels / 1e9:,.0f} gigapixels per video (frames x pixels).")
+
+
+class FrameSource:
+    """Frames streamed one at a time, with what is known about them up front.
+
+    Attributes:
+        frame_count: number of frames announced by the file (may be an estimate
+            for videos; :attr:`frames_read` tells how many were decoded).
+        fps: frames per second, or None when the file does not say.
+        shape: (height, width) of a frame.
+        name: display name.
+        frame_numbers: the number of each frame in order: from the file names when every name
+            carries one (``00700.png`` is frame 700; gaps stay gaps), else the position (0, 1, ...).
+            None means positions (videos, stacks).
+        numbering: how frames are numbered, in words (``"file names"`` or ``"position"``).
+
+    Iterating yields frames as Y x X x 3 uint8 RGB (videos) or as stored
+    (image folders, TIFF series). Use as a context manager to release the file.
+    """
+
+    frame_count: int
+    fps: float | None
+    shape: tuple[int, int]
+    name: str
+    frames_read: int = 0
+    frame_numbers: list[int] | None = None
+    numbering: str = "position"
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the file."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        return self.frame_count
+
+
+class VideoFrames(FrameSource):
+    """A MOV/MP4/AVI file read through OpenCV, one frame at a time."""
+
+    def __init__(self, path: str | os.PathLike, limits: Limits = LIMITS, name: str | None = None):
+        import cv2
+
+        self.path = Path(path)
+        self.name = name or self.path.name
+        what = f"'{self.name}'"
+        if not self.path.exists():
+            raise UnreadableFileError(f"{what} does not exist.")
+        if self.path.stat().st_size == 0:
+            raise EmptyFileError(f"{what} is empty (0 bytes).")
+        self._cap = cv2.VideoCapture(str(self.path))
+        if not self._cap.isOpened():
+            raise UnreadableFileError(f"{what} cannot be opened as a video; it may be corrupt or in a format "
+                                      "OpenCV does not decode (try MP4 with H.264, or AVI with MJPG).")
+        self.frame_count = max(0, int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)))
+        fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.fps = fps if 0 < fps < 1000 else None
+        self.shape = (int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)), int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)))
+        if self.shape[0] * self.shape[1] == 0 or self.frame_count == 0:
+            self.close()
+            raise NoFramesError(f"{what} holds no frames.")
+        try:
+            check_plane(*self.shape, what, limits)
+            check_decoded(self.shape[0] * self.shape[1] * 3, what, limits, "image")
+            if self.frame_count > limits.max_frames:
+                raise TooLargeError(f"{what} has {self.frame_count:,} frames; the limit is {limits.max_frames:,}.")
+            _check_video_pixels(self.frame_count, self.shape, what, limits)
+        except TooLargeError:
+            self.close()
+            raise
+        self.frames_read = 0
+        self.truncated = False
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        import cv2
+
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        self.frames_read = 0
+        while True:
+            ok, frame = self._cap.read()
+            if not ok or frame is None:
+                break
+            self.frames_read += 1
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        if self.frames_read == 0:
+            raise NoFramesError(f"'{self.name}' holds no frame that could be decoded.")
+        if self.frames_read < self.frame_count:
+            self.truncated = True
+            log.warning("'%s': decoded %d of %d announced frames; the rest could not be read",
+                        self.name, self.frames_read, self.frame_count)
+
+    def close(self) -> None:
+        if getattr(self, "_cap", None) is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class FolderFrames(FrameSource):
+    """A folder of image files, in natural name order (frame2 before frame10)."""
+
+    def __init__(self, folder: str | os.PathLike, limits: Limits = LIMITS):
+        self.folder = Path(folder)
+        self.name = self.folder.name
+        self.limits = limits
+        self.files = sorted((p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
+                            key=natural_key)
+        if not self.files:
+            raise NoFramesError(f"Folder '{self.name}' has no PNG, JPEG or TIFF images.")
+        if len(self.files) > limits.max_frames:
+            raise TooLargeError(f"Folder '{self.name}' has {len(self.files):,} images; "
+                                f"the limit is {limits.max_frames:,}.")
+        self.frame_count = len(self.files)
+        self.fps = None
+        numbers = numbers_from_names(self.files)
+        self.frame_numbers = numbers if numbers is not None else list(range(len(self.files)))
+        self.numbering = "file names" if numbers is not None else "position"
+        if numbers is None:
+            log.info("'%s': the file names do not number the frames; frames are numbered by position", self.name)
+        first = read_image(self.files[0], limits=limits)
+        self.shape = first.shape[:2]
+        _check_video_pixels(self.frame_count, self.shape, f"Folder '{self.name}'", limits)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        self.frames_read = 0
+        for path in self.files:
+            image = read_image(path, limits=self.limits)
+            if image.is_stack:
+                raise UnsupportedFormatError(f"'{path.name}' in '{self.name}' is a stack; a frame folder "
+                                             "must hold single images.")
+            self.frames_read += 1
+            yield image.data
+
+
+class StackFrames(FrameSource):
+    """The planes of a multi-page TIFF (time series or z-stack) as frames."""
+
+    def __init__(self, image: ImageData):
+        self.image = image
+        self.name = image.name
+        self.frame_count = image.n_planes
+        self.fps = None
+        shape = image.shape  # from the header: a lazy stack is not decoded here
+        self.shape = shape[-3:-1] if image.axes.endswith("C") else shape[-2:]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        self.frames_read = 0
+        for plane in self.image.planes():
+            self.frames_read += 1
+            yield plane
+            del plane  # not held while the next plane is decoded
+
+
+def natural_key(path: Path) -> list:
+    """Sort key that orders 'f2.png' before 'f10.png'.
+
+    Example:
+        >>> [p.name for p in sorted([Path("f10.png"), Path("f2.png")], key=natural_key)]
+        ['f2.png', 'f10.png']
+    """
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
+
+
+#: Frame numbers taken from file names may skip at most this many frames in all (a guard against names that
+#: hold dates or other large numbers rather than frame numbers).
+MAX_NUMBERING_SPAN = 10_000_000
+
+
+def numbers_from_names(paths: Sequence[str | os.PathLike]) -> list[int] | None:
+    """Frame numbers read from file names: the last run of digits in each name's stem.
+
+    Returns None (number by position) unless every name carries a number and the numbers rise strictly in the
+    given order and span at most :data:`MAX_NUMBERING_SPAN`.
+
+    Example:
+        >>> numbers_from_names(["00700.png", "00701.png", "00705.png"])
+        [700, 701, 705]
+        >>> numbers_from_names(["worm_a.png", "worm_b.png"]) is None
+        True
+    """
+    numbers = []
+    for path in paths:
+        digits = re.findall(r"\d+", Path(path).stem)
+        if not digits:
+            return None
+        numbers.append(int(digits[-1]))
+    if any(b <= a for a, b in zip(numbers, numbers[1:])):
+        return None
+    if numbers and numbers[-1] - numbers[0] > MAX_NUMBERING_SPAN:
+        return None
+    return numbers
+
+
+def open_frames(source: str | os.PathLike, limits: Limits = LIMITS) -> FrameSource:
+    """Open a video file, a folder of frames, or an image/TIFF stack for streaming.
+
+    Raises:
+        UnsupportedFormatError for anything else; the reader's errors otherwise.
+    """
+    path = Path(source)
+    if path.is_dir():
+        return FolderFrames(path, limits)
+    if not path.exists():
+        raise UnreadableFileError(f"'{path.name}' does not exist.")
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_SUFFIXES:
+        return VideoFrames(path, limits)
+    if suffix in IMAGE_SUFFIXES:
+        return StackFrames(read_image(path, limits=limits))
+    raise UnsupportedFormatError(
+        f"'{path.name}' is not a video ({', '.join(VIDEO_SUFFIXES)}), an image ({', '.join(IMAGE_SUFFIXES)}) "
+        "or a folder of images.")

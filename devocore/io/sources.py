@@ -1,0 +1,93 @@
+"""What an input is (file kinds, the format from its first bytes) and reading its bytes within the limits."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import BinaryIO, Union
+
+from devocore.config import Limits
+from devocore.errors import EmptyFileError, TooLargeError, UnreadableFileError, UnsupportedFormatError
+
+
+Source = Union[str, os.PathLike, bytes, bytearray, BinaryIO]
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+VIDEO_SUFFIXES = (".mov", ".mp4", ".avi", ".m4v", ".mkv")
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+
+
+#: The file kinds a page's uploader names (see :func:`upload_types`).
+UPLOAD_KINDS = {"image": IMAGE_SUFFIXES, "video": VIDEO_SUFFIXES, "table": TABLE_SUFFIXES, "zip": (".zip",)}
+
+
+def upload_types(*kinds: str) -> list[str]:
+    """The extensions (without dots) of the given kinds, for ``st.file_uploader(type=...)``.
+
+    Example:
+        >>> upload_types("video", "zip")
+        ['mov', 'mp4', 'avi', 'm4v', 'mkv', 'zip']
+    """
+    return [suffix.lstrip(".") for kind in kinds for suffix in UPLOAD_KINDS[kind]]
+
+
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+    (b"II+\x00", "tiff"),
+    (b"MM\x00+", "tiff"),
+)
+
+
+def describe_source(source: Source, name: str | None) -> str:
+    if name:
+        return f"'{name}'"
+    if isinstance(source, (str, os.PathLike)):
+        return f"'{Path(source).name}'"
+    return "the uploaded file"
+
+
+def read_bytes(source: Source, what: str, limits: Limits) -> bytes:
+    """All bytes of ``source``; refuses files over the upload limit."""
+    cap = limits.upload_mb * 1024 * 1024
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise UnreadableFileError(f"{what} does not exist.")
+        if path.is_dir():
+            raise UnsupportedFormatError(f"{what} is a folder, not a file.")
+        size = path.stat().st_size
+        if size > cap:
+            raise TooLargeError(f"{what} is {size / 2**20:.0f} MB; the limit is {limits.upload_mb} MB.")
+        data = path.read_bytes()
+    else:
+        data = source.read(cap + 1)
+    if len(data) == 0:
+        raise EmptyFileError(f"{what} is empty (0 bytes).")
+    if len(data) > cap:
+        raise TooLargeError(f"{what} is larger than the {limits.upload_mb} MB limit.")
+    return data
+
+
+def sniff_format(head: bytes) -> str | None:
+    """Image format from the first bytes of a file: 'png', 'jpeg', 'tiff' or None.
+
+    Example:
+        >>> sniff_format(b"\\x89PNG\\r\\n\\x1a\\n....")
+        'png'
+        >>> sniff_format(b"hello") is None
+        True
+    """
+    for magic, fmt in _MAGIC:
+        if head.startswith(magic):
+            return fmt
+    return None
+
+
+def looks_like_text(head: bytes) -> bool:
+    sample = head[:512]
+    return bool(sample) and all(32 <= b < 127 or b in (9, 10, 13) for b in sample)
