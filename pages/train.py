@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from devocore import config, io, registry, ui_cache
-from devocore.train import compare, user_data
+from devocore.train import finetune, user_data
 from devocore.train.augment import preview
 from devocore.train.job import Job
 from devocore.train.segmentation import LOSSES, TrainConfig
@@ -224,9 +224,7 @@ with st.expander("5. Hyperparameter search (Optuna)", expanded=False):
     if st.button("Search", key="train_tune"):
         from devocore.train.tuning import tune
 
-        def make_source(b, s):
-            return user_data.PairSource(source.train_set, source.val_set, size, crop, b, s)
-
+        make_source = finetune.source_maker(source, size, crop)
         with common.guard("the search"):
             start = None if start_model == SCRATCH else ui_cache.model(start_model)
             bar = common.progress_bar("Searching...")
@@ -306,17 +304,11 @@ if st.button("Compare", key="train_compare") or "train_compare_table" in st.sess
         with common.guard("comparing"):
             trained = job.result["model"]
             trained.card = json.loads((Path(info["out"]) / registry.CARD).read_text())
-            trained.card["kind"] = "trained here"
-            trained.card["target"] = task
-            models = {"trained here": trained}
-            if info["start"] != SCRATCH:
-                models[f"{info['start']} (start)"] = ui_cache.model(info["start"])
-            for name in others:
-                models[name] = ui_cache.model(name)
-            models["classical baseline"] = compare.BASELINE
+            start = None if info["start"] == SCRATCH else ui_cache.model(info["start"])
             bar = common.progress_bar("Scoring...")
-            st.session_state["train_compare_table"] = compare.compare(models, source.validation_pairs(), task,
-                                                                      progress=bar)
+            st.session_state["train_compare_table"] = finetune.comparison(
+                trained, "trained here", task, source, start=start, start_name=f"{info['start']} (start)",
+                others={name: ui_cache.model(name) for name in others}, progress=bar)
             bar.done()
             st.session_state["train_compare_for"] = (info["out"], tuple(others))
     table = st.session_state["train_compare_table"]

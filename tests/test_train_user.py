@@ -94,11 +94,12 @@ def test_lr_finder_sweeps_and_suggests(starting_model, other_microscope):
 
 
 def test_optuna_two_trials_give_a_trials_table(other_microscope):
+    from devocore.train.finetune import source_maker
     from devocore.train.tuning import tune
 
-    def make_source(batch, strength):
-        return user_data.PairSource(other_microscope.train_set, other_microscope.val_set, 64, 64, batch, strength)
-
+    make_source = source_maker(other_microscope, 64, 64)
+    resized = make_source(2, 0.5)
+    assert (resized.batch_size, resized.strength, resized.train_set) == (2, 0.5, other_microscope.train_set)
     result = tune(replace(TINY, epochs=2, steps=3), make_source, n_trials=2, seed=0)
     assert len(result.trials) == 2
     assert {"lr", "batch", "fg_weight", "aug_strength", "val_iou", "state"} <= set(result.trials.columns)
@@ -170,3 +171,19 @@ def test_fine_tuning_the_shipped_nucleus_model_beats_it_on_another_microscope(tm
     tuned.card = dict(shipped.card)
     scores = compare.compare({"shipped": shipped, "fine-tuned": tuned}, source.validation_pairs()).set_index("model")
     assert scores.loc["fine-tuned", "iou"] > scores.loc["shipped", "iou"] + 0.3, scores
+
+
+def test_finetune_loads_pairs_and_compares_trained_start_and_baseline(starting_model, tmp_path):
+    """The steps the Train view and `train nucleus --images` share (devocore/train/finetune.py)."""
+    from devocore.train import finetune
+
+    images, masks = user_data.example_dataset(tmp_path, n=6, size=64)
+    dataset, source, cfg = finetune.load_pairs(images, masks, "nucleus", replace(TINY, batch=2), val_fraction=0.34)
+    assert len(dataset) == 6 and len(source.train_set) + len(source.val_set) == 6 and cfg.channels in (None, "")
+    shared_card = dict(starting_model.card)
+    table = finetune.comparison(copy.deepcopy(starting_model), "mine", "nucleus", source, start=starting_model,
+                                start_name="start")
+    assert set(table["model"]) == {"mine", "start", "classical baseline"}
+    assert table.set_index("model").loc["mine", "kind"] == "trained here"
+    assert starting_model.card == shared_card  # a shared start model's card is left alone without start_kind
+    assert (table["images"] == len(source.val_set)).all()

@@ -49,7 +49,7 @@ def run(args, task: str, cfg, out: str, command: str) -> dict:
     from devocore import config
     from devocore.errors import DevocoreError
     from devocore.progress import terminal
-    from devocore.train import compare, user_data
+    from devocore.train import finetune, user_data
     from devocore.train.segmentation import train
 
     if not args.masks:
@@ -66,18 +66,9 @@ def run(args, task: str, cfg, out: str, command: str) -> dict:
     if Path(out).resolve() == Path(args.images).resolve() or Path(out).resolve() == Path(args.masks).resolve():
         raise DevocoreError("--out must not be the image or mask folder: your files are never written to.")
     recipe = getattr(args, "channels", None) or (model.card.get("channels") if model is not None else None)
-    if recipe:  # multi-channel images and a channel recipe (issue 30)
-        from devocore import channels
-        from devocore.train import channel_data
-
-        cfg = replace(cfg, channels=channels.text(recipe))
-        dataset = channel_data.load_dataset(args.images, args.masks, task, binary=not args.instance_masks,
-                                            group_pattern=args.group_by, recipe=cfg.channels)
-        source = channel_data.prepare(dataset, cfg, cfg.channels, args.val_fraction, cfg.seed)
-    else:
-        dataset = user_data.load_dataset(args.images, args.masks, task, binary=not args.instance_masks,
-                                         group_pattern=args.group_by)
-        source = user_data.prepare(dataset, cfg, args.val_fraction, cfg.seed)
+    dataset, source, cfg = finetune.load_pairs(args.images, args.masks, task, cfg, binary=not args.instance_masks,
+                                               group_pattern=args.group_by, val_fraction=args.val_fraction,
+                                               recipe=recipe)
     print(f"{len(dataset)} pairs: {len(source.train_set)} for training, {len(source.val_set)} for validation")
     figures: dict = {"task": task, "pairs": len(dataset), "validation_files": len(source.val_set)}
     start = model
@@ -94,14 +85,7 @@ def run(args, task: str, cfg, out: str, command: str) -> dict:
     if args.tune:
         from devocore.train.tuning import tune
 
-        def make_source(batch, strength):
-            if cfg.channels:
-                from devocore.train.channel_data import ChannelSource
-
-                return ChannelSource(source.train_set, source.val_set, cfg.size, cfg.crop, batch, strength,
-                                     recipe=source.recipe)
-            return user_data.PairSource(source.train_set, source.val_set, cfg.size, cfg.crop, batch, strength)
-
+        make_source = finetune.source_maker(source, cfg.size, cfg.crop)
         result = tune(replace(cfg, epochs=args.tune_epochs), make_source, args.tune, start, cfg.seed,
                       progress=terminal("tuning"))
         print(result.trials.to_string(index=False))
@@ -118,14 +102,10 @@ def run(args, task: str, cfg, out: str, command: str) -> dict:
           f"{trained.get('val_dice', 0):.3f}; {trained['epochs']} epochs in {trained['seconds']:.0f} s; "
           f"saved to {out}")
     if not args.no_compare:
-        net.card = dict(getattr(net, "card", {}) or {}, target=task,
-                        kind="trained here" + (f" from {args.from_model}" if model is not None else " from scratch"))
-        models = {Path(out).name: net}
-        if model is not None:
-            model.card = dict(model.card, kind="start model")
-            models[f"{args.from_model} (before)"] = model
-        models["classical baseline"] = compare.BASELINE
-        table = compare.compare(models, source.validation_pairs(), task)
+        table = finetune.comparison(
+            net, Path(out).name, task, source, start=model, start_name=f"{args.from_model} (before)",
+            trained_kind="trained here" + (f" from {args.from_model}" if model is not None else " from scratch"),
+            start_kind="start model")
         print(table.to_string(index=False))
         figures["comparison"] = table.to_dict("records")
     if Path(out).resolve().parent != config.user_model_dir().resolve():

@@ -47,7 +47,7 @@ def run(args) -> dict:
     cfg = segmentation.SegmentConfig(model=args.model, threshold=args.threshold, pixel_size=args.pixel_size,
                                      min_size=args.min_size, batch=max(1, args.batch), z_step=args.z_step)
     summary = segment_path(Path(args.input), model, cfg, Path(args.out), labels_3d=args.labels_3d,
-                           overlay=not args.no_overlay, progress=terminal("segment"))
+                           overlay_video=not args.no_overlay, progress=terminal("segment"))
     if args.json:
         from devocore.cli import print_json
 

@@ -85,7 +85,7 @@ def _centroids(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, overlay_video: bool = True,
-                 progress: ProgressFn | None = None, **kwargs) -> dict:
+                 progress: ProgressFn | None = None) -> dict:
     """Segment a file (image, TIFF stack, video or folder of frames) and write the results into ``out``.
 
     Images give labels.tif, mask.png, overlay.png, table.csv, centroids.csv.
@@ -99,7 +99,6 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
     """
     from pathlib import Path
 
-    overlay_video = kwargs.pop("overlay", overlay_video)
     path, out = Path(path), Path(out)
     out.mkdir(parents=True, exist_ok=True)
     predictor = Predictor(model)

@@ -1,0 +1,65 @@
+"""One fine-tune of a segmentation model on the user's image/mask pairs: the steps the Train view and
+``python -m devocore train nucleus|membrane --images ... --masks ...`` share.
+
+:func:`load_pairs` reads and splits the pairs (single-channel, or multi-channel with a channel recipe);
+:func:`source_maker` re-wraps the same split at another batch size and augmentation (for the Optuna search);
+:func:`comparison` scores the trained model beside its start model, any others and the classical baseline on
+the validation images. Training itself is :func:`devocore.train.segmentation.train` with ``data=source``.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable
+
+from devocore.progress import ProgressFn
+from devocore.train import compare, user_data
+
+
+def load_pairs(images, masks, task: str, cfg, binary: bool = True, group_pattern: str | None = None,
+               val_fraction: float = 0.2, recipe: str | None = None):
+    """``(dataset, source, cfg)``: the pairs, their split wrapped for training, and ``cfg`` with the recipe.
+
+    With a channel ``recipe`` the images are read with all their channels (:mod:`devocore.train.channel_data`)
+    and the recipe is stored in ``cfg.channels`` (and so in the model card).
+    """
+    if recipe:
+        from devocore import channels
+        from devocore.train import channel_data
+
+        cfg = replace(cfg, channels=channels.text(recipe))
+        dataset = channel_data.load_dataset(images, masks, task, binary=binary, group_pattern=group_pattern,
+                                            recipe=cfg.channels)
+        return dataset, channel_data.prepare(dataset, cfg, cfg.channels, val_fraction, cfg.seed), cfg
+    dataset = user_data.load_dataset(images, masks, task, binary=binary, group_pattern=group_pattern)
+    return dataset, user_data.prepare(dataset, cfg, val_fraction, cfg.seed), cfg
+
+
+def source_maker(source, size: int, crop: int) -> Callable[[int, float], object]:
+    """``make_source(batch, strength)``: ``source``'s split (and channel recipe, if any) at another batch size
+    and augmentation strength, as :func:`devocore.train.tuning.tune` asks for."""
+    recipe = getattr(source, "recipe", None)
+
+    def make_source(batch: int, strength: float):
+        if recipe is not None:
+            from devocore.train.channel_data import ChannelSource
+
+            return ChannelSource(source.train_set, source.val_set, size, crop, batch, strength, recipe=recipe)
+        return user_data.PairSource(source.train_set, source.val_set, size, crop, batch, strength)
+    return make_source
+
+
+def comparison(trained, trained_name: str, task: str, source, start=None, start_name: str | None = None,
+               others: dict | None = None, progress: ProgressFn | None = None, trained_kind: str = "trained here",
+               start_kind: str | None = None):
+    """The table of :func:`devocore.train.compare.compare`: ``trained`` (named ``trained_name``, its card's kind
+    set to ``trained_kind``), its start model (``start_name``; its kind set only when ``start_kind`` is given, so a
+    shared cached model is left alone), ``others`` and the classical baseline, on ``source``'s validation images."""
+    trained.card = dict(getattr(trained, "card", {}) or {}, target=task, kind=trained_kind)
+    models = {trained_name: trained}
+    if start is not None:
+        if start_kind is not None:
+            start.card = dict(getattr(start, "card", {}) or {}, kind=start_kind)
+        models[start_name or "start model"] = start
+    models.update(others or {})
+    models["classical baseline"] = compare.BASELINE
+    return compare.compare(models, source.validation_pairs(), task, progress=progress)
