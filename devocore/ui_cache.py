@@ -242,9 +242,9 @@ def decode_planes(digest: str, name: str, _data: bytes, channels: bool = False) 
 @data
 def segmentation_samples(kind: str, planes: int) -> np.ndarray:
     """N x Y x X uint8 simulated ``kind`` planes (seeds 1..N)."""
-    from devocore.train.segmentation import sample
+    from devocore.simulate.examples import example
 
-    return np.stack([sample(kind, seed)[0] for seed in range(1, planes + 1)])
+    return np.stack([example(kind, seed)[0] for seed in range(1, planes + 1)])
 
 
 @data
@@ -290,9 +290,9 @@ def gan_populations(model_name: str, n: int, seed: int, truncation: float, linea
 @data
 def embryo_frames(n: int, size: int) -> np.ndarray:
     """``n`` simulated histone-GFP frames, ``size`` px (the GAN view's example training set)."""
-    from devocore.train import gan as gan_train
+    from devocore.simulate.examples import example
 
-    return gan_train.render_embryo_frames(n, size, first_seed=900_000, frames_per_embryo=8, n_frames=120)
+    return example("embryo-frames", n=n, size=size)
 
 
 @data
@@ -315,9 +315,9 @@ def worm_video(seed: int, n_frames: int, n_worms: int, size: tuple[int, int]):
 def lineage_example(seed: int, n_frames: int, _curves: np.ndarray, model_name: str):
     """A simulated EPIC-like movie (frames stacked) and its true populations; ``model_name`` stands for
     ``_curves`` (the stage curves of that lineage model) in the key."""
-    from devocore.simulate.epic_movie import example_movie
+    from devocore.simulate.examples import example
 
-    frames, truth = example_movie(_curves, n_frames=n_frames, seed=seed)
+    frames, truth = example("lineage", seed, n_frames=n_frames, curves=_curves)
     return np.stack(frames), truth
 
 

@@ -11,7 +11,8 @@ from torch import nn
 from devocore import cli, gan, registry
 from devocore.errors import DevocoreError, UnsafePathError
 from devocore.nets.gan import build_discriminator, build_generator
-from devocore.train.gan import GanConfig, GanTrainer, extract_zip, load_image_folder, prepare
+from devocore.io import square_gray as prepare
+from devocore.train.gan import GanConfig, GanTrainer, extract_zip, load_image_folder
 
 
 @pytest.fixture(autouse=True)

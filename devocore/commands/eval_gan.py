@@ -31,7 +31,8 @@ def run(args) -> dict:
 
     from devocore import gan, registry
     from devocore.progress import terminal
-    from devocore.train.gan import HELD_OUT_FIRST_SEED, render_embryo_frames
+    from devocore.simulate.embryo_frames import render_embryo_frames
+    from devocore.train.gan import HELD_OUT_FIRST_SEED
 
     torch.set_num_threads(args.threads)
     generator = registry.load_model(args.model)

@@ -47,8 +47,8 @@ def run(args) -> int:
 
     from devocore import config, gan
     from devocore.progress import terminal
-    from devocore.train.gan import (GanConfig, GanTrainer, load_image_folder, render_embryo_frames,
-                                    simulator_version)
+    from devocore.simulate.embryo_frames import render_embryo_frames, simulator_version
+    from devocore.train.gan import GanConfig, GanTrainer, load_image_folder
 
     torch.set_num_threads(args.threads)
     if args.data:

@@ -1,9 +1,11 @@
-"""Grey planes and intensities: channel to grey, percentile normalisation, 8-bit display copies."""
+"""Grey planes and intensities: channel to grey, percentile normalisation, 8-bit display copies, square crops."""
 from __future__ import annotations
 
 from typing import Sequence
 
 import numpy as np
+
+from devocore.errors import DevocoreError
 
 
 def to_gray(image: np.ndarray, channel: str | int = "mean") -> np.ndarray:
@@ -111,3 +113,23 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
         table = np.clip((levels - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
         return (table * 255).round().astype(np.uint8)[image]
     return (normalize(image, 0.0, 100.0) * 255).round().astype(np.uint8)
+
+
+def square_gray(image: np.ndarray, size: int) -> np.ndarray:
+    """Any 2-D image (grey or RGB, any dtype) -> size x size uint8 grey, centre-cropped square.
+
+    Example:
+        >>> square_gray(np.zeros((30, 40, 3), np.uint16), 16).shape
+        (16, 16)
+    """
+    import cv2
+
+    grey = to_uint8(to_gray(np.asarray(image), "mean" if np.asarray(image).ndim == 3 else 0))
+    if grey.ndim != 2:
+        raise DevocoreError(f"Expected a single 2-D image, got an array of shape {grey.shape}.")
+    h, w = grey.shape
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    square = np.ascontiguousarray(grey[top:top + side, left:left + side])
+    interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    return cv2.resize(square, (size, size), interpolation=interpolation)

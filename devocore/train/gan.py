@@ -73,26 +73,6 @@ class GanConfig:
 
 # ----------------------------------------------------------------------------- data
 
-def prepare(image: np.ndarray, size: int) -> np.ndarray:
-    """Any 2-D image (grey or RGB, any dtype) -> size x size uint8 grey, centre-cropped square.
-
-    Example:
-        >>> prepare(np.zeros((30, 40, 3), np.uint16), 16).shape
-        (16, 16)
-    """
-    import cv2
-
-    grey = io.to_uint8(io.to_gray(np.asarray(image), "mean" if np.asarray(image).ndim == 3 else 0))
-    if grey.ndim != 2:
-        raise DevocoreError(f"Expected a single 2-D image, got an array of shape {grey.shape}.")
-    h, w = grey.shape
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    square = np.ascontiguousarray(grey[top:top + side, left:left + side])
-    interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
-    return cv2.resize(square, (size, size), interpolation=interpolation)
-
-
 def load_image_folder(folder: str | Path, size: int, limit: int = 20_000,
                       progress: ProgressFn | None = None) -> np.ndarray:
     """Every PNG/JPEG/TIFF under ``folder`` (recursively) as N x size x size uint8 grey.
@@ -111,7 +91,7 @@ def load_image_folder(folder: str | Path, size: int, limit: int = 20_000,
         data = io.read_image(path)
         planes = data.planes() if data.is_stack else [data.data]
         for plane in planes:
-            images.append(prepare(plane, size))
+            images.append(io.square_gray(plane, size))
             if len(images) > limit:
                 raise TooLargeError(f"More than {limit:,} images in '{folder.name}'; use a smaller set.")
         if progress:
@@ -127,59 +107,6 @@ def extract_zip(data: bytes, target: str | Path) -> Path:
 
     io.extract_zip(data, target, name="the uploaded ZIP")
     return Path(target)
-
-
-def render_embryo_frames(n: int, size: int = 128, first_seed: int = 0, frames_per_embryo: int = 32,
-                         n_frames: int = 200, cache_dir: str | Path | None = None, progress: ProgressFn | None = None) -> np.ndarray:
-    """``n`` simulated histone-GFP time-lapse frames (green channel): N x size x size uint8.
-
-    Embryo seeds ``first_seed, first_seed + 1, ...`` each give ``frames_per_embryo`` frames at
-    random times (of ``n_frames`` simulated, 75 s apart) with a random
-    time-lapse appearance. With ``cache_dir`` the set is saved once as .npy.
-    """
-    from devocore.simulate import embryo
-
-    cache = None
-    if cache_dir is not None:
-        cache = Path(cache_dir) / (f"embryo_{n}_{size}_{first_seed}_{frames_per_embryo}_{n_frames}_"
-                                   f"{simulator_version()}.npy")
-        if cache.exists():
-            return np.load(cache, allow_pickle=False)
-
-    out: list[np.ndarray] = []
-    seed = first_seed
-    while len(out) < n:
-        rng = np.random.default_rng([seed, 7])
-        history = embryo.simulate(seed, n_frames)
-        total = history.n_frames
-        times = rng.choice(total, size=min(frames_per_embryo, total), replace=False)
-        for t in sorted(times):
-            appearance = embryo.sample_appearance(rng, "timelapse")
-            frame = embryo.render_timelapse_frame(history, int(t), size=size, appearance=appearance,
-                                                  seed=int(rng.integers(1 << 31)))
-            out.append(prepare(io.to_gray(frame, "green") if frame.ndim == 3 else frame, size))
-            if len(out) >= n:
-                break
-        seed += 1
-        if progress:
-            progress(len(out) / n, f"rendering embryo {seed - first_seed}")
-    images = np.stack(out)
-    if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        np.save(cache, images, allow_pickle=False)
-    return images
-
-
-def simulator_version() -> str:
-    """Short hash of the embryo simulator's source, so cached frames follow its changes."""
-    import hashlib
-
-    from devocore.simulate import embryo, embryo_render
-
-    digest = hashlib.sha256()
-    for module in (embryo, embryo_render):
-        digest.update(Path(module.__file__).read_bytes())
-    return digest.hexdigest()[:10]
 
 
 # ----------------------------------------------------------------------------- training
@@ -207,7 +134,7 @@ class GanTrainer:
         images = np.asarray(images)
         if images.ndim != 3 or images.shape[1:] != (config.size, config.size):
             raise DevocoreError(f"Training images must be N x {config.size} x {config.size} grey; got "
-                                f"{images.shape}. Use devocore.train.gan.prepare on each image.")
+                                f"{images.shape}. Use devocore.io.square_gray on each image.")
         if len(images) < 2:
             raise NoFramesError("A GAN needs at least 2 training images.")
         self.config, self.device = config, device
