@@ -214,10 +214,11 @@ def worm_view() -> None:
                                                   .replace("_x", " x (px)").replace("_y", " y (px)"), format="%.1f")
                  for c in worm.TRUTH_COLUMNS if c.endswith(("_x", "_y", "_px", "_px_s"))}
     st.dataframe(shown, hide_index=True, key="simw_truth", column_config=px_column)
-    st.caption(f"Frames and worms are numbered from 1 here (frame {t + 1} of {len(video)}); the Truth CSV keeps "
-               "the simulator's numbering from 0, as `python -m devocore simulate worm` writes it.")
+    st.caption(f"Frames and worms are numbered from 1 here and in the Truth CSV (frame {t + 1} of {len(video)}), "
+               "as on the Tracking page; the command line (`simulate worm`, `track`) numbers them from 0.")
     d1, d2 = st.columns(2)
-    d1.download_button("Truth (CSV)", truth.to_csv(index=False, float_format="%.3f").encode(),
+    numbered = truth.assign(frame=truth["frame"] + 1, worm=truth["worm"] + 1)
+    d1.download_button("Truth (CSV)", numbered.to_csv(index=False, float_format="%.3f").encode(),
                        f"worms_s{cfg.seed}_truth.csv", "text/csv", key="simw_dl_truth")
     if d2.button("Prepare the video", key="simw_video_go"):
         with tempfile.TemporaryDirectory(prefix="devoscope-worms-") as tmp:

@@ -54,4 +54,4 @@ def test_simulator_link_restores_frame_and_slice_and_worm_frames_count_from_1():
     assert at.slider(key="simw_t").value == 4
     truth = at.dataframe[0].value
     assert set(truth["frame"]) == {4} and sorted(truth["worm"]) == [1, 2, 3]
-    assert any(c.value.startswith("Frames and worms are numbered from 1") for c in at.caption)
+    assert any(c.value.startswith("Frames and worms are numbered from 1 here and in the Truth CSV") for c in at.caption)
