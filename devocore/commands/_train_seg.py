@@ -60,22 +60,11 @@ def run(args, task: str) -> dict:
         raise DevocoreError("--channels needs your own multi-channel images: add --images and --masks.")
     model = None
     if args.init:
+        from devocore.train.finetune import initial_model
+
         model = initial_model(args.init)
     result = train(cfg, out=out, progress=terminal(f"train {task}"), command=command, model=model)
     result.pop("model")
     print(f"best epoch {result['epoch']}: simulated validation IoU {result['val_iou']:.3f} "
           f"(loss {result['val_loss']:.4f}); {result['epochs']} epochs in {result['seconds']:.0f} s; saved to {out}")
     return result
-
-
-def initial_model(init: str):
-    """A model to fine-tune, by name or folder, in fp32 training mode (weights copied before any overwrite)."""
-    from pathlib import Path
-
-    from devocore import registry, segmentation
-
-    if (Path(init) / registry.CARD).exists():
-        model = registry.load_folder(init, f"--init '{Path(init).name}'")
-    else:
-        model = segmentation.load(init, "cpu")
-    return model.float().train()

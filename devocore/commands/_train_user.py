@@ -56,9 +56,7 @@ def run(args, task: str, cfg, out: str, command: str) -> dict:
         raise DevocoreError("--images needs --masks (the folder of masks matched to the images by name).")
     model = user_data.start_model(args.from_model, task)
     if model is None and getattr(args, "init", None):  # the segmentation command's own --init (name or folder)
-        from devocore.commands._train_seg import initial_model
-
-        model = initial_model(args.init)
+        model = finetune.initial_model(args.init)
         args.from_model = args.init
     size = int(model.card.get("input_size", cfg.size)) if model is not None else cfg.size
     cfg = replace(cfg, size=size, crop=min(cfg.crop, size), loss=args.loss, fg_weight=args.fg_weight,

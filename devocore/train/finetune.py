@@ -3,7 +3,8 @@
 
 :func:`load_pairs` reads and splits the pairs (single-channel, or multi-channel with a channel recipe);
 :func:`source_maker` re-wraps the same split at another batch size and augmentation (for the Optuna search);
-:func:`comparison` scores the trained model beside its start model, any others and the classical baseline on
+:func:`initial_model` loads the model to start from (by name or folder); :func:`comparison` scores the
+trained model beside its start model, any others and the classical baseline on
 the validation images. Training itself is :func:`devocore.train.segmentation.train` with ``data=source``.
 """
 from __future__ import annotations
@@ -63,3 +64,16 @@ def comparison(trained, trained_name: str, task: str, source, start=None, start_
     models.update(others or {})
     models["classical baseline"] = compare.BASELINE
     return compare.compare(models, source.validation_pairs(), task, progress=progress)
+
+
+def initial_model(init: str):
+    """A model to fine-tune, by name or folder, in fp32 training mode (weights copied before any overwrite)."""
+    from pathlib import Path
+
+    from devocore import registry, segmentation
+
+    if (Path(init) / registry.CARD).exists():
+        model = registry.load_folder(init, f"--init '{Path(init).name}'")
+    else:
+        model = segmentation.load(init, "cpu")
+    return model.float().train()
