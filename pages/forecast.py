@@ -160,7 +160,7 @@ st.write(f"LSTM MAE / best baseline ({summary['best_baseline']}) = **{summary['r
          f" · lookback {result.lookback} steps · period {result.period} steps · AR order {result.ar_order} · "
          f"{result.seconds:.0f} s")
 st.caption(AR_ORDER)
-coverage = fcov.coverage(result.forecasts)
+coverage = result.interval_coverage  # devocore.forecast.coverage, over every test origin and step
 band, nominal = st.columns(2)
 band.metric("10-90 % band: share of the truth inside", f"{100 * coverage:.0f} %",
             help="Measured on the test part: how often the true value lies between the LSTM's 10 % and 90 % "

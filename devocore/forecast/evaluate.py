@@ -12,6 +12,7 @@ import pandas as pd
 from devocore.errors import TableError
 from devocore.forecast.baselines import (BASELINES, ar_forecast, choose_ar_order, dominant_period, fit_ar,
                                          persistence_forecast, seasonal_naive_forecast, truth_windows)
+from devocore.forecast.coverage import coverage as band_coverage
 from devocore.forecast.lstm import EpochFn, Windows, import_torch, model_inputs, predict_lstm, train_lstm
 from devocore.forecast.series import ForecastConfig, SeriesData, to_series
 from devocore.forecast.wave import WAVE, blend_with_wave, choose_wave
@@ -231,8 +232,7 @@ def _pool_folds(results: list[ForecastResult], series: SeriesData, bounds: list,
                       "ratio_to_best_baseline": summary["ratio_to_best_baseline"], "linear_ar_mae": ar,
                       "ratio_to_linear_ar": ratio(summary["mae"], ar),
                       "lookback": r.lookback, "ar_order": r.ar_order, "base": r.base_method})
-    coverage = float(np.mean((forecasts["truth"] >= forecasts["LSTM_low"]) &
-                             (forecasts["truth"] <= forecasts["LSTM_high"])))
+    coverage = band_coverage(forecasts)
     first = results[0]
     history = first.history.copy()
     times = series.frame[series.time_column].to_numpy(float)
@@ -368,7 +368,6 @@ def _forecast(frame, config, time_column, progress, on_epoch, bounds: tuple[int,
     quantiles[..., 2] += widen
     quantiles = y_mean + quantiles * y_std
     predictions = {"LSTM": quantiles[..., 1], **predictions}
-    coverage = float(np.mean((truth >= quantiles[..., 0]) & (truth <= quantiles[..., 2])))
 
     # Metrics on the test part only.
     metrics, steps = method_metrics(predictions, truth)
@@ -382,6 +381,7 @@ def _forecast(frame, config, time_column, progress, on_epoch, bounds: tuple[int,
         "LSTM": quantiles[..., 1].ravel(), "LSTM_low": quantiles[..., 0].ravel(),
         "LSTM_high": quantiles[..., 2].ravel(),
         **{m: predictions[m].ravel() for m in (*BASELINES, WAVE) if m in predictions}})
+    coverage = band_coverage(forecasts)
     part = np.where(np.arange(n) >= test_start, "test", np.where(np.arange(n) >= val_start, "validation", "train"))
     history = pd.DataFrame({"time": times, "value": target, "part": part})
     split = {"n_steps": n, "val_start": val_start, "test_start": test_start, "n_test_origins": len(test_origins),
