@@ -101,14 +101,6 @@ def load_image_folder(folder: str | Path, size: int, limit: int = 20_000,
     return np.stack(images)
 
 
-def extract_zip(data: bytes, target: str | Path) -> Path:
-    """Unpack a ZIP of training images into ``target`` (safely: :func:`devocore.io.extract_zip`)."""
-    from devocore import io
-
-    io.extract_zip(data, target, name="the uploaded ZIP")
-    return Path(target)
-
-
 # ----------------------------------------------------------------------------- training
 
 def _augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
