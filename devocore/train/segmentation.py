@@ -23,11 +23,10 @@ import numpy as np
 
 from devocore.errors import DevocoreError
 from devocore.progress import ProgressFn
+from devocore.segmentation.config import TASKS
 from devocore.simulate.slices import sample
 
 log = logging.getLogger(__name__)
-
-TASKS = ("nucleus", "membrane")
 
 
 def target_of(task: str, labels: np.ndarray) -> np.ndarray:
