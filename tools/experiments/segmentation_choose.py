@@ -25,7 +25,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from devocore import segmentation
-    from devocore.commands._train_seg import _initial
+    from devocore.train.finetune import initial_model
     from devocore.commands.eval_segmentation import cell_labels
     from devocore.train import user_data
 
@@ -34,7 +34,7 @@ def main() -> None:
                                   group_pattern=r"^(t\d+)_")
     _, val = user_data.split(data.groups, 0.15, seed=0)
     pairs = [(data.images[i], cell_labels(data.masks[i]) if instance else data.masks[i] > 0) for i in val]
-    model = _initial(args.model).eval()
+    model = initial_model(args.model).eval()
     predictor = segmentation.Predictor(model)
     probs = [predictor.probability(image) for image, _ in pairs]
     rows = []
