@@ -169,9 +169,28 @@ def test_timeline_fit_of_a_late_only_clip_keeps_its_start(monkeypatch):
     a, b = biased.fit_timeline(frames, y)
     assert a + b <= 60.0 + 1e-6
     monkeypatch.setattr(lineage.timeline, "START_MARGIN", None)
+    monkeypatch.setattr(lineage.timeline, "ABOVE_WEIGHT", None)  # (which alone also keeps it from escaping)
     a, b = biased.fit_timeline(frames, y)
     assert a + b > 75.0
     assert biased.latest_start(y, expected, censor_from) == np.inf
+
+
+def test_timeline_fit_discounts_overshooting_estimates_past_the_known_bias(monkeypatch):
+    # a clip at one step per frame from step 41; the bias is known up to step 70. Past it the "network"
+    # overshoots more and more: at full cost those frames pull the line too steep; at ABOVE_WEIGHT (0.1)
+    # the frames it can still count set the rate
+    toy = toy_curves()
+    biased = StageCurves(toy, (0.0, 1.0, 30.0, 0.3), (np.array([0.0, 80.0]), np.array([0.0, 0.0]), 70.0))
+    expected, _ = biased.expected_log_total()
+    frames = np.arange(1, 61, dtype=float)
+    tau = 40.0 + frames
+    y = np.interp(tau, np.arange(len(expected)), expected) + np.clip((tau - 70.0) * 0.1, 0, None)
+    assert lineage.ABOVE_WEIGHT == 0.1
+    a, b = biased.fit_timeline(frames, y)
+    assert abs(b - 1.0) < 0.05 and abs(a + b - 41.0) < 2.0
+    monkeypatch.setattr(lineage.timeline, "ABOVE_WEIGHT", None)
+    a, b = biased.fit_timeline(frames, y)
+    assert b > 1.1
 
 
 def test_model_card_bias_reaches_the_curves(tiny_net):

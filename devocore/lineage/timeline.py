@@ -34,6 +34,13 @@ CENSOR_WEIGHT = 0.3
 CENSOR_CAP = np.inf
 
 
+# A frame whose estimate already reaches what the network typically reports at ``censor_from``, placed by the
+# line past ``censor_from``, costs this fraction of its error when its estimate lies ABOVE the line's (None:
+# the full error). Beyond the known bias an estimate can be too high as well as too low; at full cost such
+# frames pull a late clip's line too steep. Chosen on training clips (tools/experiments/lineage_late.py).
+ABOVE_WEIGHT: float | None = 0.1
+
+
 # With a bias: the line may not place the clip's first frame later than where the typical estimate first exceeds
 # the median of the first START_FRAMES estimates by START_MARGIN log(1 + total) (None: no bound). Only applied
 # when that point lies before ``censor_from``.
@@ -220,7 +227,11 @@ class StageCurves:
         diff = y[None, :] - np.interp(tau, np.arange(len(ref)), ref)
         error = np.abs(diff)
         if np.isfinite(censor_from):
-            error = np.where((tau > censor_from) & (diff < 0) & (diff >= -CENSOR_CAP), CENSOR_WEIGHT * error, error)
+            past = tau > censor_from
+            error = np.where(past & (diff < 0) & (diff >= -CENSOR_CAP), CENSOR_WEIGHT * error, error)
+            if ABOVE_WEIGHT is not None:
+                level = float(np.interp(censor_from, np.arange(len(ref)), ref))
+                error = np.where(past & (diff > 0) & (y[None, :] >= level), ABOVE_WEIGHT * error, error)
         return (error * w[None, :]).sum(axis=1)
 
     @staticmethod
