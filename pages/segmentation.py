@@ -49,12 +49,31 @@ def _all_probabilities(digest: str, model_name: str, device: str, planes: np.nda
 DISPLAY_PIXELS = 4_000_000
 
 
-def _large_input(digest: str, name: str, data: bytes) -> io.PlaneReader | None:
-    """The upload as a :class:`io.PlaneReader` when it is a stack or video over ``config.PAGE_WHOLE_MB`` once
-    decoded (sizes from the headers), else None (it is decoded whole, as small inputs always were). Kept per session."""
+def _header(name: str, data: bytes) -> tuple[int, int]:
+    """``(pixels of one plane, pages)`` of an image or TIFF upload, from its header ((0, 1) when the header
+    cannot tell: the reader then says what is wrong)."""
+    try:
+        if Path(name).suffix.lower() in (".tif", ".tiff"):
+            import tifffile
+
+            with tifffile.TiffFile(_io.BytesIO(data)) as tif:
+                page = tif.pages[0]
+                return int(page.imagelength) * int(page.imagewidth), len(tif.pages)
+        from PIL import Image
+
+        with Image.open(_io.BytesIO(data)) as im:  # the header only
+            return int(im.size[0]) * int(im.size[1]), 1
+    except Exception:  # noqa: BLE001 - any unreadable header: decoding reports it clearly
+        return 0, 1
+
+
+def _large_input(digest: str, name: str, data: bytes) -> tuple[io.PlaneReader | None, bool]:
+    """``(reader, huge)``: the upload as a :class:`io.PlaneReader` when it is a stack or video over
+    ``config.PAGE_WHOLE_MB`` once decoded (sizes from the headers), else None (it is decoded whole, as small
+    inputs always were); ``huge``: its planes are over the segmentation work size. Kept per session."""
     known = st.session_state.get("_seg_large")
     if known is not None and known[0] == digest:
-        return known[1]
+        return known[1], known[2]
     suffix = Path(name).suffix.lower()
     large = None
     if suffix in io.VIDEO_SUFFIXES:
@@ -63,17 +82,21 @@ def _large_input(digest: str, name: str, data: bytes) -> io.PlaneReader | None:
             io.save_upload(data, suffix, common.session_dir()).rename(path)
         with io.open_frames(path) as source:
             count, fps, (height, width) = len(source), source.fps, source.shape[:2]
-        if count * height * width > config.PAGE_WHOLE_MB * 2**20:
+        pixels = height * width
+        if count * pixels > config.PAGE_WHOLE_MB * 2**20:
             large = io.PlaneReader("video", count, fps, path=path)
         else:
             path.unlink(missing_ok=True)
-    elif suffix in (".tif", ".tiff"):
-        image = io.read_image(data, name=name)  # a stack: its headers only
-        nbytes = int(np.prod(image.shape, dtype=np.int64)) * image.dtype.itemsize
-        if image.is_stack and nbytes > config.PAGE_WHOLE_MB * 2**20:
-            large = io.PlaneReader("stack", image.n_planes, None, image=image)
-    st.session_state["_seg_large"] = (digest, large)
-    return large
+    else:
+        pixels, pages = _header(name, data)
+        if pages > 1:
+            image = io.read_image(data, name=name)  # a stack: its headers only
+            nbytes = int(np.prod(image.shape, dtype=np.int64)) * image.dtype.itemsize
+            if image.is_stack and nbytes > config.PAGE_WHOLE_MB * 2**20:
+                large = io.PlaneReader("stack", image.n_planes, None, image=image)
+    huge = pixels > segmentation.WORK_PIXELS
+    st.session_state["_seg_large"] = (digest, large, huge)
+    return large, huge
 
 
 @ui_cache.data
@@ -83,15 +106,19 @@ def _guess_large(digest: str, _planes: io.PlaneReader) -> str:
 
 
 @ui_cache.resource
-def _heavy_lock() -> threading.Lock:
+def _heavy_lock() -> threading.RLock:
     """One huge plane worked at a time in this server, whatever the sessions (issue #31)."""
-    return threading.Lock()
+    return threading.RLock()
+
+
+def _heavy_if(huge: bool):
+    """The server's lock for huge planes when ``huge``; nothing otherwise."""
+    return _heavy_lock() if huge else contextlib.nullcontext()
 
 
 def _heavy(plane: np.ndarray):
     """The lock for a plane over the segmentation work size; nothing for smaller ones."""
-    huge = plane.shape[0] * plane.shape[1] > segmentation.WORK_PIXELS
-    return _heavy_lock() if huge else contextlib.nullcontext()
+    return _heavy_if(plane.shape[0] * plane.shape[1] > segmentation.WORK_PIXELS)
 
 
 def _probability_of(model_name: str, plane: np.ndarray) -> np.ndarray:
@@ -209,17 +236,19 @@ with left:
 with common.guard("reading the file"):
     if data is None:
         planes, fps = ui_cache.segmentation_samples(*SIMULATED[name]), None
-        kind = "stack" if len(planes) > 1 else "image"
+        kind, huge = ("stack" if len(planes) > 1 else "image"), False
         digest = "simulated-{}-{}".format(*SIMULATED[name])
     else:
         digest = hashlib.sha256(data).hexdigest()
-        large = _large_input(digest, name, data)
+        large, huge = _large_input(digest, name, data)
         if large is None:
-            planes, kind, fps = ui_cache.decode_planes(digest, name, data)
+            with _heavy_if(huge):  # three sessions do not decode a huge image at once
+                planes, kind, fps = ui_cache.decode_planes(digest, name, data)
         else:  # plane by plane: never the whole stack or video in memory
             planes, kind, fps = large, large.kind, large.fps
     large = planes if isinstance(planes, io.PlaneReader) else None
-    image_task = ui_cache.guess_task(digest, planes) if large is None else _guess_large(digest, large)
+    with _heavy_if(huge):
+        image_task = ui_cache.guess_task(digest, planes) if large is None else _guess_large(digest, large)
 
 with left:
     model_name = _model_menu(model_rows, digest, image_task)
@@ -243,7 +272,11 @@ with common.guard("running the model"):
             model_digest = digest + "-channels"
             if large is None:
                 model_planes = ui_cache.decode_planes(digest, name, data, channels=True)[0]
-        probs = _all_probabilities(model_digest, model_name, device, model_planes) if large is None else None
+        if large is None:
+            with _heavy(planes[0]):
+                probs = _all_probabilities(model_digest, model_name, device, model_planes)
+        else:
+            probs = None
     except ModelError:
         raise
     except RuntimeError as exc:  # torch errors on odd inputs become a readable message
@@ -266,7 +299,9 @@ with left:
                        "when it is shown; the downloads for all planes are prepared on request.")
 if large is None:
     plane = planes[index]
-    result = segmentation.postprocess(probs[index].astype(np.float32) / 255, plane, task, threshold, cfg.pixel_size)
+    with _heavy(plane):
+        result = segmentation.postprocess(probs[index].astype(np.float32) / 255, plane, task, threshold,
+                                          cfg.pixel_size)
 else:
     with common.guard("running the model"):
         try:

@@ -63,7 +63,12 @@ def implausible(result: Result, image_task: str | None = None) -> str | None:
     if result.count >= 5 or not result.labels.size:
         return None
     covered = float(result.mask.mean())
-    largest = float(np.bincount(result.labels.ravel())[1:].max(initial=0)) / result.labels.size
+    labels = result.labels
+    counts = np.zeros(int(labels.max()) + 1, np.int64)  # counted in row blocks: no int64 copy of a huge plane
+    rows = labels.reshape(labels.shape[0], -1) if labels.ndim > 1 else labels.reshape(1, -1)
+    for start in range(0, rows.shape[0], 256):
+        counts += np.bincount(rows[start:start + 256].ravel(), minlength=counts.size)
+    largest = float(counts[1:].max(initial=0)) / labels.size
     if covered <= 0.5 and largest <= 0.25:
         return None
     what = "nuclei" if result.task == "nucleus" else "cells"
