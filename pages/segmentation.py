@@ -305,9 +305,9 @@ if large is None:
 else:
     with common.guard("running the model"):
         try:
-            raw = large.plane(index, channels=recipe)
-            plane = raw if not recipe or raw.ndim == 2 else io.to_gray(raw)
-            with _heavy(plane):  # one huge plane at a time in this server
+            with _heavy_if(huge):  # one huge plane at a time in this server, from decoding to its result
+                raw = large.plane(index, channels=recipe)
+                plane = raw if not recipe or raw.ndim == 2 else io.to_gray(raw)
                 prob = _plane_probability(model_digest, model_name, device, index, raw)
                 del raw
                 result = segmentation.postprocess(prob.astype(np.float32) / 255, plane, task, threshold,
@@ -356,7 +356,7 @@ with right:
                 """Each plane decoded, segmented and written in turn (a huge one holding the server's lock)."""
                 for i, raw in enumerate(large.each(channels=recipe)):
                     grey = raw if not recipe or raw.ndim == 2 else io.to_gray(raw)
-                    with _heavy(grey):
+                    with _heavy_if(huge):
                         prob = _probability_of(model_name, raw)
                         del raw
                         found = segmentation.postprocess(prob.astype(np.float32) / 255, grey, task, threshold,

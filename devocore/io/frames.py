@@ -233,6 +233,8 @@ class PlaneReader:
             if not ok or frame is None:
                 raise UnreadableFileError(f"Frame {index + 1} of {self.count} of '{self.path.name}' could not be "
                                           "decoded.")
+            if not channels:  # the channel mean is the same in BGR order: no RGB copy of a huge frame
+                return self._grey(frame, False)
             raw = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
         return self._grey(raw, channels)
 
