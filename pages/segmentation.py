@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from devocore import config, io, registry, segmentation, ui_cache
+from devocore import config, deploy, io, registry, segmentation, ui_cache
 from devocore.errors import DevocoreError, ModelError
 from pages import common
 
@@ -111,9 +111,18 @@ def _heavy_lock() -> threading.RLock:
     return threading.RLock()
 
 
+@contextlib.contextmanager
 def _heavy_if(huge: bool):
-    """The server's lock for huge planes when ``huge``; nothing otherwise."""
-    return _heavy_lock() if huge else contextlib.nullcontext()
+    """The server's lock for huge planes when ``huge`` (the heap's free memory is given back to the system when
+    it is let go); nothing otherwise."""
+    if not huge:
+        yield
+        return
+    with _heavy_lock():
+        try:
+            yield
+        finally:
+            deploy.trim()
 
 
 def _heavy(plane: np.ndarray):
