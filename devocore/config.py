@@ -29,6 +29,10 @@ CLOUD = "cloud"
 CLOUD_UPLOAD_MB = 200
 CLOUD_MAX_WORKERS = 2
 LOCAL_MAX_WORKERS = 8
+#: The segmentation page decodes a stack or video whole only up to this many megabytes (decoded, from the
+#: headers); a larger one is worked plane by plane: each plane decoded and segmented when it is shown, and all
+#: planes streamed one at a time for the downloads (issue #31).
+PAGE_WHOLE_MB = 256
 
 
 def profile() -> str:

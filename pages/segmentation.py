@@ -1,15 +1,17 @@
 """Segmentation view: nuclei or membranes in an image, stack or video -> instances, table, downloads."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io as _io
+import threading
 from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from devocore import io, registry, segmentation, ui_cache
+from devocore import config, deploy, io, registry, segmentation, ui_cache
 from devocore.errors import DevocoreError, ModelError
 from pages import common
 
@@ -43,6 +45,103 @@ def _all_probabilities(digest: str, model_name: str, device: str, planes: np.nda
     return np.concatenate(parts)
 
 
+#: Pictures of planes larger than this (pixels) are shown subsampled: no browser needs 64 megapixels.
+DISPLAY_PIXELS = 4_000_000
+
+
+def _header(name: str, data: bytes) -> tuple[int, int]:
+    """``(pixels of one plane, pages)`` of an image or TIFF upload, from its header ((0, 1) when the header
+    cannot tell: the reader then says what is wrong)."""
+    try:
+        if Path(name).suffix.lower() in (".tif", ".tiff"):
+            import tifffile
+
+            with tifffile.TiffFile(_io.BytesIO(data)) as tif:
+                page = tif.pages[0]
+                return int(page.imagelength) * int(page.imagewidth), len(tif.pages)
+        from PIL import Image
+
+        with Image.open(_io.BytesIO(data)) as im:  # the header only
+            return int(im.size[0]) * int(im.size[1]), 1
+    except Exception:  # noqa: BLE001 - any unreadable header: decoding reports it clearly
+        return 0, 1
+
+
+def _large_input(digest: str, name: str, data: bytes) -> tuple[io.PlaneReader | None, bool]:
+    """``(reader, huge)``: the upload as a :class:`io.PlaneReader` when it is a stack or video over
+    ``config.PAGE_WHOLE_MB`` once decoded (sizes from the headers), else None (it is decoded whole, as small
+    inputs always were); ``huge``: its planes are over the segmentation work size. Kept per session."""
+    known = st.session_state.get("_seg_large")
+    if known is not None and known[0] == digest:
+        return known[1], known[2]
+    suffix = Path(name).suffix.lower()
+    large = None
+    if suffix in io.VIDEO_SUFFIXES:
+        path = common.session_dir() / f"upload-{digest[:24]}{io.clean_suffix(suffix)}"
+        if not path.exists():
+            io.save_upload(data, suffix, common.session_dir()).rename(path)
+        with io.open_frames(path) as source:
+            count, fps, (height, width) = len(source), source.fps, source.shape[:2]
+        pixels = height * width
+        if count * pixels > config.PAGE_WHOLE_MB * 2**20:
+            large = io.PlaneReader("video", count, fps, path=path)
+        else:
+            path.unlink(missing_ok=True)
+    else:
+        pixels, pages = _header(name, data)
+        if pages > 1:
+            image = io.read_image(data, name=name)  # a stack: its headers only
+            nbytes = int(np.prod(image.shape, dtype=np.int64)) * image.dtype.itemsize
+            if image.is_stack and nbytes > config.PAGE_WHOLE_MB * 2**20:
+                large = io.PlaneReader("stack", image.n_planes, None, image=image)
+    huge = pixels > segmentation.WORK_PIXELS
+    st.session_state["_seg_large"] = (digest, large, huge)
+    return large, huge
+
+
+@ui_cache.data
+def _guess_large(digest: str, _planes: io.PlaneReader) -> str:
+    """What a large input looks like, from the same evenly spaced planes as a small one's, decoded one at a time."""
+    return segmentation.guess_from_planes(_planes[i] for i in segmentation.voting_planes(len(_planes)))
+
+
+@ui_cache.resource
+def _heavy_lock() -> threading.RLock:
+    """One huge plane worked at a time in this server, whatever the sessions (issue #31)."""
+    return threading.RLock()
+
+
+@contextlib.contextmanager
+def _heavy_if(huge: bool):
+    """The server's lock for huge planes when ``huge`` (the heap's free memory is given back to the system when
+    it is let go); nothing otherwise."""
+    if not huge:
+        yield
+        return
+    with _heavy_lock():
+        try:
+            yield
+        finally:
+            deploy.trim()
+
+
+def _heavy(plane: np.ndarray):
+    """The lock for a plane over the segmentation work size; nothing for smaller ones."""
+    return _heavy_if(plane.shape[0] * plane.shape[1] > segmentation.WORK_PIXELS)
+
+
+def _probability_of(model_name: str, plane: np.ndarray) -> np.ndarray:
+    """One plane's probability map (uint8, 0..255; at the work size for a huge plane)."""
+    predictor = segmentation.Predictor(ui_cache.model(model_name))
+    return np.round(predictor.probability(plane) * 255).astype(np.uint8)
+
+
+@ui_cache.data
+def _plane_probability(digest: str, model_name: str, device: str, index: int, _plane: np.ndarray) -> np.ndarray:
+    """The shown plane's probability map, cached so that moving the threshold never re-runs the network."""
+    return _probability_of(model_name, _plane)
+
+
 CHOSEN = "seg_model_chosen"  # {input digest: model the user picked for that input}
 KINDS = {"nucleus": "nuclei", "membrane": "membranes"}
 
@@ -72,8 +171,10 @@ def _model_menu(rows: list[dict], digest: str, image_task: str) -> str:
 
 
 def _figure(plane: np.ndarray, result: segmentation.Result) -> go.Figure:
-    picture = segmentation.overlay(plane, result.labels, centroids=False)
-    fig = go.Figure(go.Image(z=picture, hoverinfo="x+y"))
+    # a plane over DISPLAY_PIXELS is drawn from every step-th pixel; the axes stay in the plane's pixels
+    step = max(1, int(np.ceil(np.sqrt(plane.shape[0] * plane.shape[1] / DISPLAY_PIXELS))))
+    picture = segmentation.overlay(plane[::step, ::step], result.labels[::step, ::step], centroids=False)
+    fig = go.Figure(go.Image(z=picture, hoverinfo="x+y", dx=step, dy=step))
     if result.count:
         fig.add_trace(go.Scatter(x=result.table["centroid_x"], y=result.table["centroid_y"], mode="markers",
                                  marker=dict(size=6, color="white", line=dict(width=1, color="black")),
@@ -144,12 +245,19 @@ with left:
 with common.guard("reading the file"):
     if data is None:
         planes, fps = ui_cache.segmentation_samples(*SIMULATED[name]), None
-        kind = "stack" if len(planes) > 1 else "image"
+        kind, huge = ("stack" if len(planes) > 1 else "image"), False
         digest = "simulated-{}-{}".format(*SIMULATED[name])
     else:
         digest = hashlib.sha256(data).hexdigest()
-        planes, kind, fps = ui_cache.decode_planes(digest, name, data)
-image_task = ui_cache.guess_task(digest, planes)
+        large, huge = _large_input(digest, name, data)
+        if large is None:
+            with _heavy_if(huge):  # three sessions do not decode a huge image at once
+                planes, kind, fps = ui_cache.decode_planes(digest, name, data)
+        else:  # plane by plane: never the whole stack or video in memory
+            planes, kind, fps = large, large.kind, large.fps
+    large = planes if isinstance(planes, io.PlaneReader) else None
+    with _heavy_if(huge):
+        image_task = ui_cache.guess_task(digest, planes) if large is None else _guess_large(digest, large)
 
 with left:
     model_name = _model_menu(model_rows, digest, image_task)
@@ -167,10 +275,17 @@ with common.guard("running the model"):
     try:
         device = ui_cache.device_choice().name
         model_planes, model_digest = planes, digest
-        if data is not None and registry.find_model(model_name).card.get("channels"):
+        recipe = data is not None and bool(registry.find_model(model_name).card.get("channels"))
+        if recipe:
             # a multi-channel model (its card has a channel recipe) needs the planes' channels, not grey
-            model_planes, model_digest = ui_cache.decode_planes(digest, name, data, channels=True)[0], digest + "-channels"
-        probs = _all_probabilities(model_digest, model_name, device, model_planes)
+            model_digest = digest + "-channels"
+            if large is None:
+                model_planes = ui_cache.decode_planes(digest, name, data, channels=True)[0]
+        if large is None:
+            with _heavy(planes[0]):
+                probs = _all_probabilities(model_digest, model_name, device, model_planes)
+        else:
+            probs = None
     except ModelError:
         raise
     except RuntimeError as exc:  # torch errors on odd inputs become a readable message
@@ -188,8 +303,27 @@ with left:
         common.set_param("seg_frame", number)
         st.caption(f"{label}s are numbered from 1 to {len(planes)}, here and in the URL.")
         index = number - 1
-plane = planes[index]
-result = segmentation.postprocess(probs[index].astype(np.float32) / 255, plane, task, threshold, cfg.pixel_size)
+        if large is not None:
+            st.caption(f"This {kind} is large: each {'frame' if kind == 'video' else 'slice'} is read and segmented "
+                       "when it is shown; the downloads for all planes are prepared on request.")
+if large is None:
+    plane = planes[index]
+    with _heavy(plane):
+        result = segmentation.postprocess(probs[index].astype(np.float32) / 255, plane, task, threshold,
+                                          cfg.pixel_size)
+else:
+    with common.guard("running the model"):
+        try:
+            with _heavy_if(huge):  # one huge plane at a time in this server, from decoding to its result
+                raw = large.plane(index, channels=recipe)
+                plane = raw if not recipe or raw.ndim == 2 else io.to_gray(raw)
+                prob = _plane_probability(model_digest, model_name, device, index, raw)
+                del raw
+                result = segmentation.postprocess(prob.astype(np.float32) / 255, plane, task, threshold,
+                                                  cfg.pixel_size)
+                del prob
+        except RuntimeError as exc:
+            raise DevocoreError(f"the model could not run on this input ({exc}).") from exc
 
 with right:
     what = "nuclei" if task == "nucleus" else "cells"
@@ -201,26 +335,50 @@ with right:
         st.warning(warning)
     place = "frame" if kind == "video" else "slice"
     st.subheader(f"{result.count} {what}" + (f" in {place} {index + 1} of {len(planes)}" if len(planes) > 1 else ""))
-    st.plotly_chart(_figure(plane, result), key="seg_plot")
+    with _heavy(plane):
+        st.plotly_chart(_figure(plane, result), key="seg_plot")
     _table_view(result.table, cfg.pixel_size)
     stem = Path(name).stem.replace(" ", "_")
     cols = st.columns(4)
-    cols[0].download_button("Labels (16-bit TIFF)", _tiff_bytes(result.labels), f"{stem}_labels.tif",
-                            "image/tiff", key="seg_dl_tif")
-    cols[1].download_button("Mask (PNG)", _png_bytes((result.mask * 255).astype(np.uint8)), f"{stem}_mask.png",
-                            "image/png", key="seg_dl_png")
+    labels = result.labels
+    if labels.size > segmentation.WORK_PIXELS:  # a huge plane's files are made when they are asked for
+        tif_data = lambda labels=labels: _tiff_bytes(labels)  # noqa: E731
+        png_data = lambda labels=labels: _png_bytes((labels > 0).astype(np.uint8) * 255)  # noqa: E731
+    else:
+        tif_data, png_data = _tiff_bytes(labels), _png_bytes((result.mask * 255).astype(np.uint8))
+    cols[0].download_button("Labels (16-bit TIFF)", tif_data, f"{stem}_labels.tif", "image/tiff", key="seg_dl_tif")
+    cols[1].download_button("Mask (PNG)", png_data, f"{stem}_mask.png", "image/png", key="seg_dl_png")
     cols[2].download_button("Table (CSV)", result.table.to_csv(index=False), f"{stem}_table.csv", "text/csv",
                             key="seg_dl_csv")
     cols[3].download_button("Centroids (CSV)", result.table[["id", "centroid_x", "centroid_y"]].to_csv(index=False),
                             f"{stem}_centroids.csv", "text/csv", key="seg_dl_centroids")
     if len(planes) > 1 and st.button(f"Prepare downloads for all {len(planes)} planes", key="seg_all"):
         out = common.session_dir() / f"all-planes-{digest[:12]}"  # never the upload's name
-        results = ((i, planes[i], segmentation.postprocess(probs[i].astype(np.float32) / 255, planes[i], task,
-                                                            threshold, cfg.pixel_size))
-                   for i in range(len(planes)))
-        with st.spinner("Writing the results..."):
+        if large is None:
+            results = ((i, planes[i], segmentation.postprocess(probs[i].astype(np.float32) / 255, planes[i], task,
+                                                                threshold, cfg.pixel_size))
+                       for i in range(len(planes)))
+        else:
+            del plane, result, labels  # the shown plane is not held while every plane is streamed
+
+            def results():
+                """Each plane decoded, segmented and written in turn (a huge one holding the server's lock)."""
+                for i, raw in enumerate(large.each(channels=recipe)):
+                    grey = raw if not recipe or raw.ndim == 2 else io.to_gray(raw)
+                    with _heavy_if(huge):
+                        prob = _probability_of(model_name, raw)
+                        del raw
+                        found = segmentation.postprocess(prob.astype(np.float32) / 255, grey, task, threshold,
+                                                         cfg.pixel_size)
+                        del prob
+                    yield i, grey, found
+                    del grey, found
+
+            results = results()
+        with st.spinner("Writing the results..."), common.guard("writing the results"):
             summary = segmentation.write_stream(results, out, fps=fps, video=kind == "video")
         st.success(f"{summary['instances']} instances over {summary['planes']} planes.")
         for k, file in enumerate(summary["files"]):
-            st.download_button(f"Download {file}", (out / file).read_bytes(), f"{stem}_{file}",
-                               key=f"seg_dl_all_{k}")
+            # a large input's files are read when they are asked for, not held by every rerun
+            content = (lambda path=out / file: path.read_bytes()) if large is not None else (out / file).read_bytes()
+            st.download_button(f"Download {file}", content, f"{stem}_{file}", key=f"seg_dl_all_{k}")

@@ -209,6 +209,7 @@ def fg_weight_picture(image: np.ndarray, mask: np.ndarray, task: str, weights: t
 
     try:
         prob = segmentation.Predictor(ui_cache.model(task), bf16=False).probability(image)
+        prob = segmentation.resize(prob, np.shape(image)[:2])  # a huge image's map comes at the work size
         source = f"the shipped {task} model"
     except DevocoreError:
         prob = ndi.gaussian_filter((mask > 0).astype(np.float32), 2.0)

@@ -204,6 +204,31 @@ def test_video_streams_frames_with_count_and_fps(tmp_path):
     assert len(means) == 6 and means[5] > means[0] + 80
 
 
+def test_plane_reader_gives_any_plane_of_a_video_or_stack_as_streaming_would(tmp_path):
+    """Issue #31: the segmentation page reads one plane of a large input at a time, by index (a video by seeking);
+    each is what streaming the whole input gives at that position, in grey or with its channels."""
+    rng = np.random.default_rng(0)
+    frames = [np.clip(rng.normal(40 * i, 20, (32, 48, 3)), 0, 255).astype(np.uint8) for i in range(6)]
+    path = tmp_path / "v.avi"
+    write_video(path, frames)
+    with dio.open_frames(path) as video:
+        streamed = list(video)
+    reader = dio.PlaneReader("video", 6, 10.0, path=path)
+    for i in (4, 0, 5, 2):  # any order
+        assert np.array_equal(reader.plane(i, channels=True), streamed[i])
+        assert np.array_equal(reader[i], dio.to_gray(streamed[i]))
+    assert all(np.array_equal(a, dio.to_gray(b)) for a, b in zip(reader.each(), streamed))
+    with pytest.raises(IndexError):
+        reader.plane(6)
+    stack = rng.integers(0, 4000, (5, 16, 24), dtype=np.uint16)
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, stack, imagej=True, metadata={"axes": "ZYX"})
+    image = dio.read_image(buffer.getvalue(), name="s.tif")
+    reader = dio.PlaneReader("stack", image.n_planes, None, image=image)
+    assert np.array_equal(reader[3], stack[3]) and image._lazy.decoded == 1  # that plane's page only
+    assert np.array_equal(np.stack(list(reader.each())), stack)
+
+
 def test_empty_video_file(tmp_path):
     path = tmp_path / "v.mp4"
     path.write_bytes(b"")

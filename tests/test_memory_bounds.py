@@ -256,3 +256,37 @@ def test_outlines_from_shifted_views_equal_the_grey_morphology_ones():
             labels = ndi.median_filter(labels, 3)  # blobs as well as speckle
         expected = (labels > 0) & ~(ndi.grey_erosion(labels, size=3) == ndi.grey_dilation(labels, size=3))
         np.testing.assert_array_equal(outlines(labels), expected)
+
+
+def test_a_huge_planes_probability_stays_at_work_size_and_its_labels_come_back_at_the_plane_size(monkeypatch):
+    """Issue #31: a huge plane's probability map is kept at cells.work_shape (where it is post-processed), not
+    stretched to the plane (256 MB at 64 megapixels); postprocess given the plane scales the labels back to it."""
+    from devocore import nets
+    from devocore import segmentation as seg
+
+    net = nets.build("fpn").eval()
+    net.card = {"input_size": 64, "target": "nucleus"}
+    monkeypatch.setattr(seg.cells, "WORK_PIXELS", 100 * 120 // 4)  # 100 x 120 planes are huge: work at half
+    predictor = seg.Predictor(net, bf16=False)
+    assert predictor.probability(np.zeros((100, 120), np.uint8)).shape == (50, 60) == seg.work_shape((100, 120))
+    assert predictor.probability(np.zeros((40, 70), np.uint8)).shape == (40, 70)  # small planes: as they are
+    small, centres = _discs((50, 60), 3, 6)
+    result = seg.postprocess(small, np.zeros((100, 120), np.uint16), "nucleus")
+    assert result.labels.shape == (100, 120) and result.count == 3
+    found = sorted(zip(result.table["centroid_x"], result.table["centroid_y"]))
+    for (x, y), (cx, cy) in zip(sorted(centres), found):
+        assert abs(cx - (2 * x + 0.5)) < 1.5 and abs(cy - (2 * y + 0.5)) < 1.5
+    # the same labels as the map stretched to the plane first (as it was), then shrunk to the work size again
+    before = seg.instances(seg.resize(small, (100, 120)), "nucleus")
+    assert np.logical_and(before > 0, result.labels > 0).sum() / np.logical_or(before > 0, result.labels > 0).sum() > 0.95
+
+
+def test_percentiles_of_16_bit_pixels_are_counted_in_chunks_exactly(monkeypatch):
+    from devocore.io import pixels
+
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 5000, (300, 217), dtype=np.uint16)
+    monkeypatch.setattr(pixels, "HISTOGRAM_CHUNK", 1000)  # 66 chunks
+    assert pixels.integer_percentiles(image, (0, 1, 50, 99.8, 100)) == pytest.approx(
+        np.percentile(image, (0, 1, 50, 99.8, 100)).tolist())
+    assert pixels._histogram(image).tolist()[:5000] == np.bincount(image.ravel(), minlength=5000).tolist()

@@ -142,3 +142,38 @@ def test_segmentation_page_gives_a_multichannel_model_the_image_channels(tmp_pat
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
     assert at.subheader and at.subheader[0].value.split()[1] in ("nuclei", "cells", "nucleus", "cell")
+
+
+def _stack_page(monkeypatch, whole_mb: int):
+    """The page on the stack example, slice 2 shown, then every plane's downloads prepared."""
+    from devocore import config
+
+    monkeypatch.setattr(config, "PAGE_WHOLE_MB", whole_mb)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.switch_page("pages/segmentation.py").run()
+    at.selectbox(key="seg_example").set_value("nuclei_stack.tif").run()
+    at.slider(key="seg_frame").set_value(2).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    shown = (at.subheader[0].value, at.dataframe[0].value.round(3).to_csv())
+    large = at.session_state["_seg_large"][1] if "_seg_large" in at.session_state else None
+    decoded = None if large is None else large.image._lazy.decoded
+    at.button(key="seg_all").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    return at, shown, large, decoded
+
+
+def test_a_large_stack_is_read_plane_by_plane_and_gives_what_a_small_one_gives(monkeypatch):
+    """Issue #31: a stack over config.PAGE_WHOLE_MB is never decoded whole: the page reads the planes it shows
+    (and those that vote on nuclei or membranes), streams every plane once for the downloads, and shows and
+    counts exactly what the whole-stack path does."""
+    if "nucleus" not in {m["name"] for m in ui_cache.models_table("segmentation")}:
+        pytest.skip("the shipped nucleus model is not here")
+    at, shown, large, _ = _stack_page(monkeypatch, 256)  # 16 x 128 x 128: decoded whole
+    assert large is None
+    whole = [s.value for s in at.success]
+    at, shown_large, large, decoded = _stack_page(monkeypatch, 0)  # the same stack taken as large
+    assert len(large) == 16 and decoded <= 7  # 5 voting planes and the two shown (slice 1, then 2), not 16
+    assert any("is large" in c.value for c in at.caption)
+    assert shown_large == shown and "in slice 2 of 16" in shown[0]
+    assert [s.value for s in at.success] == whole and "over 16 planes" in whole[0]
+    assert large.image._lazy.decoded == decoded + 1 + 16  # the rerun showed slice 2, the downloads streamed 16

@@ -13,7 +13,7 @@ from devocore.tracking import synthetic
 from devocore.tracking.evaluate import compare_skeletons, compare_truth, midline_distance
 from devocore.tracking import headtail
 from devocore.tracking.headtail import orient
-from devocore.tracking.segment import background_from_frames, find_blobs, frame_contrast
+from devocore.tracking.segment import Background, background_from_frames, find_blobs, frame_contrast
 from devocore.tracking.tracker import Tracker, _Obs, _Track, curvature_profile
 
 
@@ -533,3 +533,32 @@ def test_names_without_numbers_are_numbered_by_position(tmp_path):
     assert result.numbering == "position"
     assert result.frame_numbers.tolist() == list(range(12))
     assert result.table["frame"].min() >= 0 and result.table["frame"].max() <= 11
+
+
+def test_a_worm_among_thousands_of_specks_is_found_and_only_the_largest_objects_are_followed(caplog):
+    # issue #31: a frame of thousands of worm-sized specks (the memory benchmark's grid of dots) took minutes per
+    # frame, every speck measured and matched with every other; now the MAX_BLOBS largest are followed
+    frames, truth = synthetic.clip(n_frames=8, n_worms=1, size=(400, 600), speed=3.0, noise=0.0,
+                                   starts=[(200.0, 200.0)], headings=[0.0])
+    specks = np.zeros((400, 600), bool)
+    for y in range(4, 396, 12):
+        for x in range(4, 596, 12):
+            if not (120 <= y <= 280 and 120 <= x <= 300):  # not on the worm's path
+                specks[y:y + 6, x:x + 6] = True  # 36 px each: above the 30 px least worm area
+    n_specks = int(specks.sum()) // 36
+    assert n_specks > 5 * tracking.tracker.MAX_BLOBS
+    for frame in frames:
+        frame[specks] = 70
+    plate = Background(image=np.full((400, 600), 200.0, np.float32), sigma=3.0, polarity=1)
+    with caplog.at_level("WARNING", logger="devocore.tracking.tracker"):
+        result = tracking.track_frames(frames, tracking.TrackConfig(fps=10), background=plate)
+    assert f"holds {n_specks + 1} objects of worm size" in caplog.text
+    assert "8 of 8 frames held more than 200 objects" in caplog.text
+    table = result.table
+    assert table["worm"].nunique() <= tracking.tracker.MAX_BLOBS
+    worm = table[(table["centroid_x"] - truth["centroid_x"].iloc[0]).abs() < 40]["worm"].mode()[0]
+    ours = table[table["worm"] == worm].sort_values("frame")
+    assert ours["frame"].tolist() == list(range(8))  # found in every frame
+    assert ours["centroid_x"].to_numpy() == pytest.approx(truth["centroid_x"].to_numpy(), abs=2.0)
+    assert ours["centroid_y"].to_numpy() == pytest.approx(truth["centroid_y"].to_numpy(), abs=2.0)
+    assert (ours["area_px"] > 5 * 36).all()

@@ -7,6 +7,7 @@ largest the limits allow), and samples the resident memory of the server and its
 passes --stop-above-mb (the figure is then a lower bound). Prints one JSON object as the last line with --json.
 
   python tools/bench_page_memory.py --page segmentation --input image --scale 1.0 --sessions 3 --json
+  (add --workdir DIR --reuse-inputs to keep the inputs `python -m devocore bench memory --workdir DIR` built)
 """
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the sessions")
     parser.add_argument("--stop-above-mb", type=float, default=12000.0)
     parser.add_argument("--workdir", default=None)
+    parser.add_argument("--reuse-inputs", action="store_true",
+                        help="keep inputs already in --workdir (built by an earlier run at the same --scale)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     kind = args.input or INPUT_FOR_PAGE[args.page][0]
@@ -47,7 +50,7 @@ def main(argv=None) -> dict:
 
     root = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="devoscope-bench-page-"))
     root.mkdir(parents=True, exist_ok=True)
-    info = make_inputs(root, args.scale, 30, LIMITS)[kind]
+    info = make_inputs(root, args.scale, 30, LIMITS, reuse=args.reuse_inputs)[kind]
     path = Path(info["path"])
     print(f"input: {kind} {'x'.join(map(str, info['shape']))}, file {info['file_mb']} MB", file=sys.stderr)
     result = {"page": args.page, "input": {k: v for k, v in info.items() if k != "path"}, "kind": kind,

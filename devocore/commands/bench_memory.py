@@ -85,7 +85,8 @@ def make_inputs(root: Path, scale: float, video_frames: int, limits, reuse: bool
     stack = root / "stack_max_total.tif"
     if not (reuse and stack.exists()):
         tifffile.imwrite(stack, (_pattern(h, w, i) for i in range(n)), shape=(n, h, w), dtype=np.uint16,
-                     compression="zlib", compressionargs={"level": 1}, metadata={"axes": "ZYX"})
+                     photometric="minisblack", compression="zlib", compressionargs={"level": 1},
+                     metadata={"axes": "ZYX"})
     inputs["stack"] = {"path": str(stack), "shape": [n, h, w], "dtype": "uint16",
                        "decoded_mb": round(n * h * w * 2 / 2**20, 1), "file_mb": round(stack.stat().st_size / 2**20, 1)}
 

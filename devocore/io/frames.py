@@ -183,6 +183,72 @@ class StackFrames(FrameSource):
             del plane  # not held while the next plane is decoded
 
 
+class PlaneReader:
+    """The planes of a stack or video, each decoded when it is asked for (never the whole input at once).
+
+    For pages that show one plane of a large input at a time (issue #31): ``reader[i]`` is plane i in grey;
+    :meth:`plane` with ``channels=True`` gives it as stored (colour or several channels); :meth:`each` streams
+    every plane once, in order. A video is read from ``path`` (plane i by seeking to it), a stack from its
+    lazily read :class:`ImageData`.
+
+    Example:
+        >>> import numpy as np
+        >>> reader = PlaneReader("stack", 3, None, image=ImageData(np.arange(12).reshape(3, 2, 2), "ZYX"))
+        >>> len(reader), reader[1].tolist(), len(list(reader.each()))
+        (3, [[4, 5], [6, 7]], 3)
+    """
+
+    def __init__(self, kind: str, count: int, fps: float | None, image: ImageData | None = None,
+                 path: str | os.PathLike | None = None):
+        self.kind, self.count, self.fps, self.image = kind, int(count), fps, image
+        self.path = None if path is None else Path(path)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return self.plane(index)
+
+    @staticmethod
+    def _grey(raw: np.ndarray, channels: bool) -> np.ndarray:
+        from devocore.io.pixels import to_gray
+
+        return raw if channels or raw.ndim == 2 else to_gray(raw)
+
+    def plane(self, index: int, channels: bool = False) -> np.ndarray:
+        """Plane ``index`` (from 0), grey unless ``channels``."""
+        if not 0 <= int(index) < self.count:
+            raise IndexError(f"plane {index} of {self.count}")
+        if self.image is not None:
+            raw = next(self.image.planes(int(index), int(index) + 1))
+        else:
+            import cv2
+
+            capture = cv2.VideoCapture(str(self.path))
+            try:
+                capture.set(cv2.CAP_PROP_POS_FRAMES, int(index))
+                ok, frame = capture.read()
+            finally:
+                capture.release()
+            if not ok or frame is None:
+                raise UnreadableFileError(f"Frame {index + 1} of {self.count} of '{self.path.name}' could not be "
+                                          "decoded.")
+            if not channels:  # the channel mean is the same in BGR order: no RGB copy of a huge frame
+                return self._grey(frame, False)
+            raw = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        return self._grey(raw, channels)
+
+    def each(self, channels: bool = False) -> Iterator[np.ndarray]:
+        """Every plane in order, decoded one at a time (grey unless ``channels``)."""
+        if self.image is not None:
+            for raw in self.image.planes():
+                yield self._grey(raw, channels)
+            return
+        with VideoFrames(self.path) as source:
+            for raw in source:
+                yield self._grey(raw, channels)
+
+
 def natural_key(path: Path) -> list:
     """Sort key that orders 'f2.png' before 'f10.png'.
 

@@ -85,17 +85,18 @@ class ImageData:
         """True when there is a Z or T axis."""
         return "Z" in self.axes or "T" in self.axes
 
-    def planes(self) -> Iterator[np.ndarray]:
-        """Each 2-D plane (Y x X, or Y x X x C) in order over the Z/T axes (decoded one at a time when lazy)."""
+    def planes(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+        """Each 2-D plane (Y x X, or Y x X x C) in order over the Z/T axes (decoded one at a time when lazy);
+        ``start`` and ``stop`` pick planes start..stop-1 (only those are decoded)."""
         if self._data is None:
-            yield from self._lazy.planes()
+            yield from self._lazy.planes(start, stop)
             return
         lead = [i for i, a in enumerate(self.axes) if a in "TZ"]
         if not lead:
-            yield self._data
+            yield from [self._data][start:stop]
             return
         flat = self._data.reshape((-1,) + self._data.shape[len(lead):])
-        yield from flat
+        yield from flat[start:stop]
 
     @property
     def n_planes(self) -> int:
@@ -352,11 +353,15 @@ class _TiffPlanes:
         return cls(opener, what, np.ascontiguousarray(index).reshape(-1, channels), tuple(stack_shape),
                    order.replace("C", ""), page_shape, page_letters, series.dtype)
 
-    def planes(self) -> Iterator[np.ndarray]:
+    def planes(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
         total, warned = len(self.index), []
+        first = range(total)[start:stop]
+        if not len(first):
+            return
         with _TIFFFILE_LOG.collect(), self.opener() as tif:
             pages = tif.series[0].pages
-            for number, row in enumerate(self.index, start=1):
+            for number, row in zip(first, self.index[start:stop]):
+                number += 1
                 parts = []
                 for page in row:
                     try:

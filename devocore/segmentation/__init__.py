@@ -27,21 +27,23 @@ from devocore.segmentation.config import TABLE_COLUMNS, TASKS, Result, SegmentCo
 from devocore.segmentation.cells import (FRAGMENT_FRACTION, SEED_FRACTION, SEED_OPENING, WORK_PIXELS,
                                          cells_from_membrane, default_min_size, enclosed_regions, fill_holes,
                                          instances, labels_3d, link_slices, max_hole, measure, postprocess, relabel,
-                                         remove_small, resize, split_touching, table_3d, to_input)
+                                         remove_small, resize, split_touching, table_3d, to_input,
+                                         work_shape)
 from devocore.segmentation.guess import (GUESS_BLOB_RATIO, GUESS_MIN_PEAKS, GUESS_NOISE_MADS, GUESS_SIGMAS, card_task,
-                                         guess_task, implausible, model_for, task_of)
+                                         guess_from_planes, guess_task, implausible, model_for, task_of,
+                                         voting_planes)
 from devocore.segmentation.predict import (BATCH_PIXELS, Predictor, batched_probabilities, load, segment,
                                            segment_frames)
 from devocore.segmentation.export import (PALETTE, outlines, overlay, save_png, segment_path, write_labels_tiff,
                                           write_stream)
 from devocore.segmentation.evaluate import baseline, evaluate_pairs, match_counts, pixel_scores, truth_instances
 
-__all__ = ["TASKS", "TABLE_COLUMNS", "SegmentConfig", "Result", "FRAGMENT_FRACTION", "WORK_PIXELS", "to_input",
+__all__ = ["TASKS", "TABLE_COLUMNS", "SegmentConfig", "Result", "FRAGMENT_FRACTION", "WORK_PIXELS", "work_shape", "to_input",
            "default_min_size", "fill_holes", "max_hole", "remove_small", "relabel", "split_touching",
            "enclosed_regions", "SEED_FRACTION", "SEED_OPENING", "cells_from_membrane", "instances",
            "measure", "postprocess", "resize", "labels_3d", "link_slices", "table_3d", "card_task",
            "task_of", "model_for", "implausible", "GUESS_SIGMAS", "GUESS_BLOB_RATIO", "GUESS_MIN_PEAKS",
-           "GUESS_NOISE_MADS", "guess_task", "BATCH_PIXELS", "Predictor", "segment",
+           "GUESS_NOISE_MADS", "guess_task", "guess_from_planes", "voting_planes", "BATCH_PIXELS", "Predictor", "segment",
            "batched_probabilities", "segment_frames", "load", "PALETTE", "outlines", "overlay",
            "write_labels_tiff", "save_png", "segment_path", "write_stream", "pixel_scores", "match_counts",
            "truth_instances", "baseline", "evaluate_pairs"]

@@ -204,19 +204,40 @@ def cells_from_membrane(probability: np.ndarray, threshold: float = 0.5, min_siz
     return remove_small(clear_border(cells), min_size)
 
 
+def work_shape(shape: Sequence[int]) -> tuple[int, int]:
+    """Height and width at which a plane of ``shape`` (Y, X, ...) is post-processed: the plane's own up to
+    :data:`WORK_PIXELS`, else shrunk to about that many pixels (same aspect).
+
+    Example:
+        >>> work_shape((300, 400)), work_shape((8000, 8000))
+        ((300, 400), (2828, 2828))
+    """
+    height, width = int(shape[0]), int(shape[1])
+    if height * width <= WORK_PIXELS:
+        return height, width
+    factor = float(np.sqrt(height * width / WORK_PIXELS))
+    return max(1, int(height / factor)), max(1, int(width / factor))
+
+
 def instances(probability: np.ndarray, task: str = "nucleus", threshold: float = 0.5,
-              min_size: int = 0) -> np.ndarray:
-    """Instance labels (uint16, same shape) from a probability map (2-D or 3-D).
+              min_size: int = 0, shape: Sequence[int] | None = None) -> np.ndarray:
+    """Instance labels (uint16) from a probability map (2-D or 3-D), of the map's shape or of ``shape``.
 
     Nucleus: foreground = probability > threshold, small holes filled,
     touching nuclei split (:func:`split_touching`), small objects removed.
     Membrane: cells grown from confident interiors (:func:`cells_from_membrane`); in 3-D, the regions
     enclosed by membrane = probability > threshold.
+
+    A 2-D map is worked at :func:`work_shape` of the output shape (``shape``, default the map's own): a plane
+    over :data:`WORK_PIXELS` (whose map :class:`~devocore.segmentation.Predictor` gives at that size) gets its
+    labels there, scaled back to ``shape`` (nearest neighbour); ``min_size`` stays in pixels of ``shape``.
     """
     if task not in TASKS:
         raise DevocoreError(f"Unknown segmentation task '{task}'. Available options are: {list(TASKS)}")
-    if probability.ndim == 2 and probability.size > WORK_PIXELS:
-        return _instances_at_work_size(probability, task, threshold, min_size)
+    if probability.ndim == 2:
+        out = tuple(int(n) for n in (shape if shape is not None else probability.shape)[:2])
+        if probability.shape != out or probability.size > WORK_PIXELS:
+            return _instances_at_work_size(probability, task, threshold, min_size, out)
     min_size = min_size or default_min_size(probability.shape, task)
     above = probability > threshold
     if task == "nucleus":
@@ -229,16 +250,19 @@ def instances(probability: np.ndarray, task: str = "nucleus", threshold: float =
     return relabel(remove_small(labels, min_size))
 
 
-def _instances_at_work_size(probability: np.ndarray, task: str, threshold: float, min_size: int) -> np.ndarray:
-    """:func:`instances` of a huge 2-D map computed at :data:`WORK_PIXELS` and scaled back (nearest neighbour)."""
+def _instances_at_work_size(probability: np.ndarray, task: str, threshold: float, min_size: int,
+                            shape: tuple[int, int]) -> np.ndarray:
+    """:func:`instances` of a 2-D map computed at :func:`work_shape` of ``shape`` and scaled back to ``shape``
+    (nearest neighbour)."""
     import cv2
 
-    height, width = probability.shape
-    factor = float(np.sqrt(probability.size / WORK_PIXELS))
-    small = resize(probability, (max(1, int(height / factor)), max(1, int(width / factor))))
-    area = (small.shape[0] * small.shape[1]) / probability.size
+    height, width = shape
+    small = resize(probability, work_shape(shape))
+    area = (small.shape[0] * small.shape[1]) / (height * width)
     labels = instances(small, task, threshold, max(1, int(round(min_size * area))) if min_size else 0)
     del small
+    if labels.shape == (height, width):
+        return labels
     return cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
 
 
@@ -274,8 +298,10 @@ def measure(labels: np.ndarray, image: np.ndarray | None = None, pixel_size: flo
 
 def postprocess(probability: np.ndarray, image: np.ndarray | None = None, task: str = "nucleus",
                 threshold: float = 0.5, pixel_size: float | None = None, min_size: int = 0) -> Result:
-    """Threshold a kept probability map into a :class:`Result` (no network involved)."""
-    labels = instances(probability, task, threshold, min_size)
+    """Threshold a kept probability map into a :class:`Result` (no network involved); the labels take the shape
+    of ``image`` when it is given (a huge plane's map is at :func:`work_shape`), else the map's."""
+    shape = np.shape(image)[:2] if image is not None and probability.ndim == 2 else None
+    labels = instances(probability, task, threshold, min_size, shape)
     return Result(probability, labels, measure(labels, image, pixel_size), threshold, task)
 
 

@@ -38,7 +38,8 @@ class Result:
     """One segmented image.
 
     Attributes:
-        probability: Y x X float32 in 0..1, the network's output at the image's size.
+        probability: Y x X float32 in 0..1, the network's output at the image's size (for a plane over
+            ``cells.WORK_PIXELS``, at ``cells.work_shape`` of it, where its labels were made).
         labels: Y x X uint16 instance labels, 0 = background.
         table: one row per instance (see ``TABLE_COLUMNS``).
         threshold: the threshold used.

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage as ndi
 
-from devocore import io, style
+from devocore import deploy, io, style
 from devocore.errors import DevocoreError
 from devocore.progress import ProgressFn
-from devocore.segmentation.cells import labels_3d, link_slices, table_3d
+from devocore.segmentation.cells import WORK_PIXELS, labels_3d, link_slices, resize, table_3d
 from devocore.segmentation.config import Result, SegmentConfig
 from devocore.segmentation.predict import Predictor, segment, segment_frames
 
@@ -136,12 +136,17 @@ def _segment_stream(source, kind: str, predictor: Predictor, cfg: SegmentConfig,
         with source:
             for i, frame, result in segment_frames(source, None, cfg, len(source), progress, predictor):
                 if want_3d:
-                    probs.append(result.probability if predictor.task == "nucleus" else result.labels)
+                    # nucleus: the maps for a 3-D watershed at the planes' size (a huge plane's is at work size)
+                    probs.append(resize(result.probability, frame.shape[:2]) if predictor.task == "nucleus"
+                                 else result.labels)
                 if i == middle:  # a picture a person can check, and the outlines alone
                     save_png(out / "overlay_middle.png", overlay(frame, result.labels))
                     save_png(out / "outlines_middle.png", overlay(np.zeros_like(frame), result.labels))
+                huge = frame.shape[0] * frame.shape[1] > WORK_PIXELS
                 yield i, frame, result
                 del frame, result  # not kept while the next plane is worked on
+                if huge:
+                    deploy.trim()  # the heap's free memory back to the system before the next huge plane
 
     summary = write_stream(results(), out, fps=source.fps, video=want_video)
     summary["kind"] = kind

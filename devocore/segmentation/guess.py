@@ -1,7 +1,7 @@
 """Which model fits an image (nuclei or membranes), and whether a result looks implausible."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -63,7 +63,12 @@ def implausible(result: Result, image_task: str | None = None) -> str | None:
     if result.count >= 5 or not result.labels.size:
         return None
     covered = float(result.mask.mean())
-    largest = float(np.bincount(result.labels.ravel())[1:].max(initial=0)) / result.labels.size
+    labels = result.labels
+    counts = np.zeros(int(labels.max()) + 1, np.int64)  # counted in row blocks: no int64 copy of a huge plane
+    rows = labels.reshape(labels.shape[0], -1) if labels.ndim > 1 else labels.reshape(1, -1)
+    for start in range(0, rows.shape[0], 256):
+        counts += np.bincount(rows[start:start + 256].ravel(), minlength=counts.size)
+    largest = float(counts[1:].max(initial=0)) / labels.size
     if covered <= 0.5 and largest <= 0.25:
         return None
     what = "nuclei" if result.task == "nucleus" else "cells"
@@ -85,11 +90,15 @@ def _guess_plane(plane: np.ndarray, max_side: int = 512) -> tuple[float, int]:
     """(blob ratio, number of structures) of one grey plane; see :func:`guess_task`."""
     from skimage.feature import hessian_matrix, hessian_matrix_eigvals, peak_local_max
 
-    x = io.to_gray(np.asarray(plane)).astype(np.float32)
-    factor = int(np.ceil(max(x.shape) / max_side))
+    grey = io.to_gray(np.asarray(plane))
+    factor = int(np.ceil(max(grey.shape) / max_side))
     if factor > 1:  # bin by area averaging: thin membranes stay visible as dimmer lines
-        h, w = (x.shape[0] // factor) * factor, (x.shape[1] // factor) * factor
-        x = x[:h, :w].reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
+        h, w = (grey.shape[0] // factor) * factor, (grey.shape[1] // factor) * factor
+        step = factor * 64  # rows binned at a time: no float copy of a huge plane
+        x = np.concatenate([grey[r:min(h, r + step), :w].astype(np.float32).reshape(-1, factor, w // factor, factor)
+                            .mean(axis=(1, 3)) for r in range(0, h, step)])
+    else:
+        x = grey.astype(np.float32)
     x = ndi.median_filter(x, 3)  # hot pixels are not blobs
     lo, hi = np.percentile(x, [1, 99.8])
     x = np.clip((x - lo) / max(float(hi - lo), 1e-6), 0, 1)
@@ -140,8 +149,24 @@ def guess_task(image: np.ndarray, planes: int = 5) -> str:
     if image.ndim == 2 or (image.ndim == 3 and image.shape[-1] in (3, 4)):
         stack = [image]
     elif image.ndim == 3:
-        stack = [image[i] for i in np.unique(np.linspace(0, len(image) - 1, max(1, planes)).round().astype(int))]
+        stack = [image[i] for i in voting_planes(len(image), planes)]
     else:
         raise DevocoreError(f"Expected an image (Y x X) or a stack (N x Y x X), got an array of shape {image.shape}.")
-    votes = [ratio < GUESS_BLOB_RATIO for ratio, _ in map(_guess_plane, stack) if not np.isnan(ratio)]
+    return guess_from_planes(stack)
+
+
+def voting_planes(count: int, planes: int = 5) -> list[int]:
+    """Indices of the evenly spaced planes of a ``count``-plane stack that vote in :func:`guess_task`.
+
+    Example:
+        >>> voting_planes(31)
+        [0, 8, 15, 22, 30]
+    """
+    return np.unique(np.linspace(0, count - 1, max(1, planes)).round().astype(int)).tolist()
+
+
+def guess_from_planes(planes: Iterable[np.ndarray]) -> str:
+    """:func:`guess_task`'s vote over planes given one at a time (a large stack's :func:`voting_planes`,
+    decoded as they are needed)."""
+    votes = [ratio < GUESS_BLOB_RATIO for ratio, _ in map(_guess_plane, planes) if not np.isnan(ratio)]
     return "membrane" if votes and sum(votes) > len(votes) / 2 else "nucleus"

@@ -12,7 +12,7 @@ from devocore import io
 from devocore.errors import ModelError
 from devocore.progress import ProgressFn
 from devocore.segmentation import cells
-from devocore.segmentation.cells import postprocess, resize, to_input
+from devocore.segmentation.cells import postprocess, resize, to_input, work_shape
 from devocore.segmentation.config import Result, SegmentConfig
 from devocore.segmentation.guess import task_of
 
@@ -86,7 +86,10 @@ class Predictor:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def probabilities(self, planes: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Probability maps (each at its plane's own Y x X size) for a batch of 2-D planes."""
+        """Probability maps for a batch of 2-D planes, each at its plane's own Y x X size, or for a plane over
+        :data:`~devocore.segmentation.cells.WORK_PIXELS` at :func:`~devocore.segmentation.cells.work_shape`
+        (where it is post-processed: the network's 256-px output holds no more detail, and a 64-megapixel float
+        map would take 256 MB); :func:`postprocess` given the plane scales the labels back to it."""
         import torch
 
         if not planes:
@@ -95,10 +98,10 @@ class Predictor:
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
                                                     enabled=self.dtype == torch.bfloat16):
             prob = torch.sigmoid(self.model(x).float()).cpu().numpy()[:, 0]
-        return [resize(p, plane.shape[:2]) for p, plane in zip(prob, planes)]
+        return [resize(p, work_shape(plane.shape[:2])) for p, plane in zip(prob, planes)]
 
     def probability(self, plane: np.ndarray) -> np.ndarray:
-        """Probability map (Y x X float32) of one 2-D plane."""
+        """Probability map (Y x X float32) of one 2-D plane (at :func:`work_shape` for a huge one)."""
         return self.probabilities([plane])[0]
 
 

@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 
 #: With one field of view the threshold is re-estimated every this many frames.
 THRESHOLD_EVERY = 25
+#: Most objects of worm size followed in one frame, the largest first (the rest are left out, with a warning):
+#: real plates hold a few to tens of worms, and a frame of thousands of specks (a grid of bright dots, noise)
+#: would otherwise cost minutes per frame, each speck measured and matched with every other (issue #31).
+MAX_BLOBS = 200
 #: A midline this much longer than the worm's usual length is two worms end to end.
 LONGER_THAN_ONE = 1.35
 #: A blob with this many times the worm's usual area holds more than one worm.
@@ -196,6 +200,7 @@ class Tracker:
         self.index = -1  # its position in the stream
         self.shape: tuple[int, int] | None = None
         self._threshold: float | None = None
+        self.capped = 0  # frames with more than MAX_BLOBS objects
 
     # ------------------------------------------------------------------ per frame
     def add(self, image: np.ndarray, number: int | None = None) -> None:
@@ -219,11 +224,18 @@ class Tracker:
         if cfg.crops or self.index % THRESHOLD_EVERY == 0 or self._threshold is None:
             self._threshold = threshold_of(contrast, sigma)
         blobs = find_blobs(contrast, sigma, min_area=cfg.min_area, threshold=self._threshold)
+        del contrast
+        if len(blobs) > MAX_BLOBS:  # largest first: a worm among specks is kept
+            if not self.capped:
+                log.warning("frame %d (counted from 1) holds %d objects of worm size; only the %d largest are "
+                            "followed in such frames", self.index + 1, len(blobs), MAX_BLOBS)
+            self.capped += 1
+            del blobs[MAX_BLOBS:]
         if cfg.crops:
             blobs = blobs[:1]
             if blobs:
                 blobs[0].centroid = (0.0, 0.0)  # crops move with the worm: one identity, no position
-        height, width = contrast.shape
+        height, width = self.shape
         claimed = self._touching(blobs)
         parts = self._parted(blobs, claimed)
         tracks = [t for t in self.active if t.ident not in claimed]
@@ -266,11 +278,16 @@ class Tracker:
         if self.config.crops or len(self.active) < 2:
             return claimed
         inside: dict[int, list[_Track]] = {}
+        # each blob's box (x0, y0, x1, y1): a point rounds to a hit only within 2 px of it
+        boxes = np.array([(b.x0, b.y0, b.x0 + b.mask.shape[1], b.y0 + b.mask.shape[0]) for b in blobs]).reshape(-1, 4)
         for track in self.active:
             if track.missing > 2 or not blobs:
                 continue
             points = track.expected(self.frame)
-            hits = [_hits(blob, points) for blob in blobs]
+            xs, ys = np.rint(np.asarray(points, float)[:, 0]), np.rint(np.asarray(points, float)[:, 1])
+            near = ((boxes[:, 0] - 2 <= xs.max()) & (boxes[:, 2] + 1 >= xs.min()) & (boxes[:, 1] - 2 <= ys.max())
+                    & (boxes[:, 3] + 1 >= ys.min())) if len(xs) else np.zeros(len(blobs), bool)
+            hits = [_hits(blob, points) if close else 0 for blob, close in zip(blobs, near)]
             if max(hits):
                 inside.setdefault(int(np.argmax(hits)), []).append(track)
         for j, members in inside.items():
@@ -664,6 +681,9 @@ def track_frames(frames: Iterable[np.ndarray], config: TrackConfig = TrackConfig
         raise NoFramesError("There are no frames to track.")
     table = tracker.finish(fps)
     seconds = time.perf_counter() - start
+    if tracker.capped:
+        log.warning("%d of %d frames held more than %d objects of worm size; only the %d largest of each were "
+                    "followed", tracker.capped, tracker.index + 1, MAX_BLOBS, MAX_BLOBS)
     if progress is not None:
         progress(1.0, "done")
     log.info("tracked %d frames, %d worms in %.1f s", tracker.index + 1, table["worm"].nunique(), seconds)
