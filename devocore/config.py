@@ -33,6 +33,9 @@ LOCAL_MAX_WORKERS = 8
 #: headers); a larger one is worked plane by plane: each plane decoded and segmented when it is shown, and all
 #: planes streamed one at a time for the downloads (issue #31).
 PAGE_WHOLE_MB = 256
+#: A result file larger than this is not sent through the browser (a download is held in the server's memory
+#: whole); the page says so and gives the command that writes it to disk instead (issue #31).
+PAGE_DOWNLOAD_MB = 512
 
 
 def profile() -> str:

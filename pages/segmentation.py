@@ -378,7 +378,17 @@ with right:
         with st.spinner("Writing the results..."), common.guard("writing the results"):
             summary = segmentation.write_stream(results, out, fps=fps, video=kind == "video")
         st.success(f"{summary['instances']} instances over {summary['planes']} planes.")
+        too_large = []
         for k, file in enumerate(summary["files"]):
+            size = (out / file).stat().st_size
+            if size > config.PAGE_DOWNLOAD_MB * 2**20:  # a download is held whole in the server's memory
+                too_large.append(f"{file} ({size / 2**30:.1f} GB)" if size >= 2**30
+                                 else f"{file} ({size / 2**20:.0f} MB)")
+                continue
             # a large input's files are read when they are asked for, not held by every rerun
             content = (lambda path=out / file: path.read_bytes()) if large is not None else (out / file).read_bytes()
             st.download_button(f"Download {file}", content, f"{stem}_{file}", key=f"seg_dl_all_{k}")
+        if too_large:
+            st.warning(f"Too large to download through the browser (over {config.PAGE_DOWNLOAD_MB} MB): "
+                       f"{', '.join(too_large)}. On your own computer, `python -m devocore segment "
+                       f"{model_name} {name} --out results/` writes every file to disk.")

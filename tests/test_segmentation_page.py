@@ -177,3 +177,18 @@ def test_a_large_stack_is_read_plane_by_plane_and_gives_what_a_small_one_gives(m
     assert shown_large == shown and "in slice 2 of 16" in shown[0]
     assert [s.value for s in at.success] == whole and "over 16 planes" in whole[0]
     assert large.image._lazy.decoded == decoded + 1 + 16  # the rerun showed slice 2, the downloads streamed 16
+
+
+def test_result_files_too_large_for_the_browser_are_named_with_the_command_that_writes_them(monkeypatch):
+    """Issue #31: a download is held whole in the server's memory, so a file over config.PAGE_DOWNLOAD_MB gets
+    no download button but a warning naming it and the `segment` command (here the limit is 0 MB: every file)."""
+    from devocore import config
+
+    if "nucleus" not in {m["name"] for m in ui_cache.models_table("segmentation")}:
+        pytest.skip("the shipped nucleus model is not here")
+    monkeypatch.setattr(config, "PAGE_DOWNLOAD_MB", 0)
+    at, *_ = _stack_page(monkeypatch, 256)
+    warning = " ".join(w.value for w in at.warning)
+    assert "Too large to download through the browser" in warning and "labels.tif" in warning
+    assert "python -m devocore segment nucleus nuclei_stack.tif --out results/" in warning
+    assert not [b for b in at.get("download_button") if "Download labels.tif" in str(b.proto.label)]
