@@ -26,6 +26,19 @@ def _check_video_pixels(frames: int, shape: Sequence[int], what: str, limits: Li
                             f"{limits.max_video_pixels / 1e9:,.0f} gigapixels per video (frames x pixels).")
 
 
+def read_video_frame(path: str | os.PathLike, index: int) -> np.ndarray | None:
+    """Frame ``index`` (from 0) of a video as OpenCV decodes it (B, G, R), or None where it cannot be read."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    try:
+        capture.set(cv2.CAP_PROP_POS_FRAMES, int(index))
+        ok, frame = capture.read()
+    finally:
+        capture.release()
+    return frame if ok else None
+
+
 class FrameSource:
     """Frames streamed one at a time, with what is known about them up front.
 
@@ -224,13 +237,8 @@ class PlaneReader:
         else:
             import cv2
 
-            capture = cv2.VideoCapture(str(self.path))
-            try:
-                capture.set(cv2.CAP_PROP_POS_FRAMES, int(index))
-                ok, frame = capture.read()
-            finally:
-                capture.release()
-            if not ok or frame is None:
+            frame = read_video_frame(self.path, int(index))
+            if frame is None:
                 raise UnreadableFileError(f"Frame {index + 1} of {self.count} of '{self.path.name}' could not be "
                                           "decoded.")
             if not channels:  # the channel mean is the same in BGR order: no RGB copy of a huge frame

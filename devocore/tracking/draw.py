@@ -10,7 +10,7 @@ import pandas as pd
 
 from devocore import style
 from devocore.errors import DevocoreError
-from devocore.io import open_frames, to_uint8
+from devocore.io import open_frames, read_video_frame, to_uint8
 from devocore.progress import ProgressFn
 from devocore.tracking.evaluate import midline_columns
 
@@ -85,13 +85,8 @@ def read_frame(path: str | Path, number: int) -> np.ndarray:
         if isinstance(source, FolderFrames) and 0 <= index < len(source.files):
             return read_image(source.files[index]).data
         if isinstance(source, VideoFrames):
-            cap = cv2.VideoCapture(str(source.path))
-            try:
-                cap.set(cv2.CAP_PROP_POS_FRAMES, int(index))
-                ok, frame = cap.read()
-            finally:
-                cap.release()
-            if ok:
+            frame = read_video_frame(source.path, index)
+            if frame is not None:
                 return frame[..., ::-1].copy()
         for i, frame in enumerate(source):
             if i == index:
