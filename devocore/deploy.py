@@ -6,12 +6,20 @@ stay in the process: after a few sessions have run a model, the resident memory 
 session's high-water mark. In a container of 690 MB-2.7 GB that is what makes an app fall over, so the
 cloud profile bounds the arenas, returns large blocks to the system as soon as they are freed, trims the
 heap after each script run, and gives torch only the cores the container really has.
+
+It also runs one heavy job at a time (:func:`heavy_job`): a model run, a training, a batch. Three visitors
+who each start one would otherwise hold three jobs' working memory at once, on the same two cores.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import gc
 import logging
+import threading
+import time
+from typing import Callable, Iterator
 
 from devocore import config
 
@@ -66,3 +74,41 @@ def setup_process() -> dict[str, object]:
         _DONE.update(malloc_tuned=tune_malloc(), torch_threads=threads)
         log.info("cloud profile process settings: %s", _DONE)
     return dict(_DONE)
+
+
+#: What a visitor whose job waits for another's is told (the pages show it while they wait).
+WAIT_LINE = "Another visitor's job is running; yours starts when it ends."
+_JOB_GATE = threading.RLock()  # re-entrant: a job may start a smaller one (a model run inside a training)
+WAIT_POLL_S = 0.5
+
+
+@contextlib.contextmanager
+def heavy_job(on_wait: Callable[[float], None] | None = None) -> Iterator[bool]:
+    """Run the ``with`` block as the process's only heavy job under the cloud profile (nothing locally).
+
+    Under the cloud profile a process-wide lock lets one job (model run, training, batch) run at a time;
+    while another holds it, ``on_wait(seconds waited)`` is called every :data:`WAIT_POLL_S` seconds (a page
+    shows :data:`WAIT_LINE`; a Streamlit script also stops there when its visitor leaves). After the job the
+    freed memory goes back to the system (:func:`trim`). Yields whether the job had to wait.
+
+    Example:
+        >>> with heavy_job() as waited:
+        ...     pass
+        >>> waited
+        False
+    """
+    if not config.is_cloud():
+        yield False
+        return
+    waited = False
+    started = time.monotonic()
+    while not _JOB_GATE.acquire(timeout=WAIT_POLL_S if waited else 0):
+        waited = True
+        if on_wait is not None:
+            on_wait(time.monotonic() - started)
+    try:
+        yield waited
+    finally:
+        _JOB_GATE.release()
+        gc.collect()
+        trim()

@@ -134,7 +134,7 @@ if st.button("Train and forecast", type="primary", key="fc_train"):
         chart.line_chart(pd.DataFrame(losses).set_index("epoch"), height=220, x_label="epoch",
                          y_label="loss (normalised units)")
 
-    with common.guard("forecasting"):
+    with common.guard("forecasting"), ui_cache.job():
         st.session_state["fc_result"] = (config, fc.forecast(frame, config, time_column=time_column,
                                                              progress=report, on_epoch=on_epoch))
     slot.empty()

@@ -118,23 +118,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-epochs", type=int, default=2, help="epochs for the Train page's run (default 2)")
     parser.add_argument("--interval", type=float, default=0.25, help="seconds between RSS samples")
     parser.add_argument("--timeout", type=float, default=900, help="seconds one page may take (default 900)")
+    parser.add_argument("--pages", default="", help="comma-separated page stems to visit (default: every page)")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = parser.parse_args(argv)
 
     from tests.browser import streamlit_server
 
+    plan = _pages(args.train_epochs)
+    if args.pages:
+        wanted = [stem.strip() for stem in args.pages.split(",") if stem.strip()]
+        unknown = sorted(set(wanted) - {row[0] for row in plan})
+        if unknown:
+            parser.error(f"unknown page(s) {', '.join(unknown)}; choose from {', '.join(row[0] for row in plan)}")
+        plan = [row for row in plan if row[0] in wanted]
     started = time.time()
     with streamlit_server(script=ENTRYPOINT, timeout=180) as (url, proc):
         sampler = PeakSampler(proc.pid, args.interval)
         sampler.start()
-        log = asyncio.run(_drive(url, args.sessions, _pages(args.train_epochs), sampler, int(args.timeout * 1000)))
+        log = asyncio.run(_drive(url, args.sessions, plan, sampler, int(args.timeout * 1000)))
         sampler.label = "end"
         end_mb = tree_rss_mb(proc.pid)
         peak = sampler.stop()
     result = {
         "peak_rss_mb": round(peak), "goal_mb": GOAL_MB, "within_goal": peak <= GOAL_MB,
         "start_rss_mb": round(sampler.start_mb), "end_rss_mb": round(end_mb), "sessions": args.sessions,
-        "peak_during": sampler.peak_label, "peak_at_s": round(sampler.peak_at, 1), "samples": sampler.samples,
+        "peak_during": sampler.peak_label,
+        "peak_by_visit": {label: round(mb) for label, mb in sampler.peaks.items()}, "peak_at_s": round(sampler.peak_at, 1), "samples": sampler.samples,
         "pages_ok": sum(r["ok"] for r in log), "pages": len(log), "failed": [f"{r['session']}:{r['page']}"
                                                                              for r in log if not r["ok"]],
         "entrypoint": ENTRYPOINT, "seconds": round(time.time() - started),
