@@ -17,6 +17,7 @@ import ctypes
 import ctypes.util
 import gc
 import logging
+import sys
 import threading
 import time
 from typing import Callable, Iterator
@@ -61,17 +62,31 @@ def trim() -> bool:
 _DONE: dict[str, object] = {}
 
 
+def block_triton() -> bool:
+    """Keep torch from importing triton, the GPU kernel compiler; True when done (torch not imported yet).
+
+    The cloud profile runs on the CPU, where triton is never used, and the CPU build of torch does not
+    install it; the CUDA build imports it as torchvision loads (about 75 MB resident). ``import triton``
+    then raises ImportError, which torch takes as "no triton", as on the CPU build.
+    """
+    if "torch" in sys.modules:
+        return False
+    sys.modules.setdefault("triton", None)
+    return sys.modules["triton"] is None
+
+
 def setup_process() -> dict[str, object]:
     """Apply the cloud profile's process settings once per process (nothing under the local profile);
     returns what was done."""
     if not config.is_cloud():
         return {}
     if not _DONE:
+        without_triton = block_triton()
         import torch
 
         threads = config.container_cpus()
         torch.set_num_threads(threads)
-        _DONE.update(malloc_tuned=tune_malloc(), torch_threads=threads)
+        _DONE.update(malloc_tuned=tune_malloc(), torch_threads=threads, without_triton=without_triton)
         log.info("cloud profile process settings: %s", _DONE)
     return dict(_DONE)
 

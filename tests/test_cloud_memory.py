@@ -157,3 +157,22 @@ def test_training_is_bounded_under_cloud_only(cloud, monkeypatch):
     assert config.train_bounds() == {"epochs": 5, "steps": 10, "batch": 4, "trials": 3, "trial_epochs": 2}
     monkeypatch.delenv("DEVOSCOPE_PROFILE")
     assert config.train_bounds() is None
+
+
+TRITON = """
+import os, sys
+os.environ["DEVOSCOPE_PROFILE"] = sys.argv[1]
+sys.path.insert(0, {root!r})
+from devocore import deploy
+done = deploy.setup_process()
+import torchvision
+from torch.utils._triton import has_triton
+print(done.get("without_triton"), "triton" in sys.modules and sys.modules["triton"] is None, has_triton())
+"""
+
+
+def test_the_cloud_profile_keeps_triton_out_and_torch_works_without_it():
+    clean = {k: v for k, v in os.environ.items() if k != "DEVOSCOPE_PROFILE"}
+    out = subprocess.run([sys.executable, "-c", TRITON.format(root=str(ROOT)), "cloud"], env=clean,
+                         capture_output=True, text=True, timeout=120, check=True).stdout.split()
+    assert out == ["True", "True", "False"]  # blocked before torch came in; torch sees no triton, as on the CPU build
