@@ -63,8 +63,11 @@ def _start_training(cfg: TrainConfig, source: user_data.PairSource, start_model:
     def run(stop, record):
         # one heavy job at a time under the cloud profile: the run waits here while another visitor's runs
         with deploy.heavy_job(lambda seconds: job.report(0.0, f"{deploy.WAIT_LINE} Waiting for {seconds:.0f} s.")):
-            return train(cfg, out=out, progress=job.report, command=command, model=model, data=source,
-                         stop=stop, on_epoch=record)
+            result = train(cfg, out=out, progress=job.report, command=command, model=model, data=source,
+                           stop=stop, on_epoch=record)
+        if config.is_cloud():  # the best checkpoint is in `out`: no visitor keeps a model in the server's memory
+            result["model"] = None
+        return result
 
     job = Job(run)
     return job.start()
@@ -315,7 +318,7 @@ others = st.multiselect("Also score", [m for m in seg_models if m != info["start
 if st.button("Compare", key="train_compare") or "train_compare_table" in st.session_state:
     if st.session_state.get("train_compare_for") != (info["out"], tuple(others)):
         with common.guard("comparing"), ui_cache.job():
-            trained = job.result["model"]
+            trained = job.result["model"] or registry.load_folder(info["out"], "the model trained here")
             trained.card = json.loads((Path(info["out"]) / registry.CARD).read_text())
             start = None if info["start"] == SCRATCH else ui_cache.model(info["start"])
             bar = common.progress_bar("Scoring...")
