@@ -176,3 +176,75 @@ def test_the_cloud_profile_keeps_triton_out_and_torch_works_without_it():
     out = subprocess.run([sys.executable, "-c", TRITON.format(root=str(ROOT)), "cloud"], env=clean,
                          capture_output=True, text=True, timeout=120, check=True).stdout.split()
     assert out == ["True", "True", "False"]  # blocked before torch came in; torch sees no triton, as on the CPU build
+
+
+def test_inference_copies_are_made_per_caller_under_cloud_and_kept_locally(monkeypatch):
+    import weakref
+
+    from devocore import registry
+    from devocore.nets import inference
+
+    model = registry.load_model("nucleus", "cpu")
+    monkeypatch.setenv("DEVOSCOPE_PROFILE", "cloud")
+    first = inference.inference_copy(model, "cpu")
+    gone = weakref.ref(first)
+    assert inference.inference_copy(model, "cpu") is not first and model not in inference._COPIES
+    del first
+    assert gone() is None  # nothing in the server keeps it once its caller is done
+    monkeypatch.delenv("DEVOSCOPE_PROFILE")
+    kept = inference.inference_copy(model, "cpu")
+    assert inference.inference_copy(model, "cpu") is kept  # locally: made once, reused
+
+
+def test_a_finished_training_job_lets_go_of_what_it_held():
+    import weakref
+
+    from devocore.train.job import Job
+
+    class Held:  # stands for the model and data a training run's closure holds
+        pass
+
+    held = Held()
+    gone = weakref.ref(held)
+
+    def run(stop, record, held=held):
+        record({"epoch": 1})
+        return {"epochs": 1}
+
+    job = Job(run).start().wait(5)
+    del held, run
+    assert job.result == {"epochs": 1} and job.history == [{"epoch": 1}]
+    assert gone() is None
+
+
+def test_forecast_is_bounded_under_cloud_only(cloud, monkeypatch):
+    assert config.forecast_bounds() == {"epochs": 30, "n_models": 2}
+    monkeypatch.delenv("DEVOSCOPE_PROFILE")
+    assert config.forecast_bounds() is None
+
+
+def test_cloud_train_page_bounds_the_run_and_keeps_the_model_on_disk_only(cloud, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    for name in ("DEVOCORE_DATA_DIR", "DEVOCORE_MODEL_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="train_epochs").max == 5 and at.number_input(key="train_steps").max == 10
+    assert at.selectbox(key="train_batch").options == ["2", "4"]
+    assert any("public demo" in c.value for c in at.caption)
+    at.selectbox(key="train_start").set_value("(from scratch)").run()
+    assert at.selectbox(key="train_size").options == ["64", "128", "256"]
+    at.selectbox(key="train_size").set_value(64).run()
+    at.number_input(key="train_epochs").set_value(1)
+    at.number_input(key="train_steps").set_value(2)
+    at.selectbox(key="train_batch").set_value(2).run()
+    at.button(key="train_start_button").click().run()
+    job = at.session_state["train_job"]
+    job.wait(120)
+    at.run()
+    assert job.error is None and job.result["epochs"] == 1 and job.result["model"] is None
+    at.button(key="train_compare").click().run()  # the comparison reads the trained model from its checkpoint
+    assert not at.exception, at.exception
+    assert "trained here" in set(at.dataframe[-1].value["model"])
