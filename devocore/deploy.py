@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import ctypes.util
 import gc
 import logging
@@ -32,12 +33,17 @@ MMAP_THRESHOLD = 1 << 20  # blocks of 1 MB and more (images, tensors) are mapped
 TRIM_THRESHOLD = 8 << 20
 
 
+@functools.lru_cache(maxsize=1)
 def _libc():
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    except OSError:
-        return None
-    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None  # glibc only
+    # found once: ctypes.util.find_library runs ldconfig in a child process, and a fork of a server of 1 GB
+    # and more after every script run costs time and, for a moment, counts the server's memory twice
+    for name in ("libc.so.6", None):
+        try:
+            libc = ctypes.CDLL(name or ctypes.util.find_library("c"))
+        except (OSError, TypeError):
+            continue
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None  # glibc only
+    return None
 
 
 def tune_malloc() -> bool:

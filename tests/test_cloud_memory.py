@@ -248,3 +248,14 @@ def test_cloud_train_page_bounds_the_run_and_keeps_the_model_on_disk_only(cloud,
     at.button(key="train_compare").click().run()  # the comparison reads the trained model from its checkpoint
     assert not at.exception, at.exception
     assert "trained here" in set(at.dataframe[-1].value["model"])
+
+
+@pytest.mark.skipif(deploy._libc() is None, reason="needs glibc")
+def test_trim_starts_no_child_process(monkeypatch):
+    """A fork of the server after every run would, for a moment, double the memory the container sees."""
+    def no_fork(*args, **kwargs):
+        raise AssertionError("trim() started a child process")
+
+    monkeypatch.setattr(subprocess, "Popen", no_fork)
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert deploy.trim() and deploy.trim()
