@@ -10,8 +10,10 @@ Community Cloud's smallest container (690 MB) and the 1,300 MB goal.
 
     nice -n 19 python tools/bench_cloud_memory.py --json
 
-Prints one line per page visit, then (with ``--json``) one JSON object as the last line. A benchmark, not a
-test: on 2 shared CPU cores a run takes 10-20 minutes.
+Prints one line per page visit, then (with ``--json``) one JSON object as the last line: the peak, the highest
+peaks with what every session was doing (``top_peaks``), the failed visits. ``--pages`` visits only some pages,
+``--trace FILE`` writes every sample. A benchmark, not a test: on 2 shared CPU cores three sessions take
+about 10 minutes (546 s on 2026-12-05).
 """
 from __future__ import annotations
 
