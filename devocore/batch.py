@@ -325,6 +325,37 @@ def _client(scheduler: str | None, workers: int | None):
     return Client(cluster), cluster
 
 
+def _run_serial(work: Plan, input_dir: Path, out_root: Path, task_name: str, progress: ProgressFn | None,
+                on_row: Callable[[dict, int, int, int], None] | None) -> list[dict]:
+    """The cloud profile's run: each file's check, then the file itself, one after another in this thread."""
+    task = get_task(task_name)
+    rows, todo = [], []
+    for path in work.files:
+        started = time.time()
+        reason = check_file(path, task_name) if task.check is not None else None
+        if reason:
+            rows.append(skipped_row(path, task_name, reason, time.time() - started))
+            log.info("skipped %s: %s", path, reason)
+        else:
+            todo.append(path)
+    if progress and not todo:
+        progress(1.0, "no file fits the task")
+    done = failed = 0
+    for index, path in enumerate(todo):
+        if progress:
+            progress(index / len(todo), f"{done} done, {failed} failed, {len(todo) - index} left: {path.name}")
+        row = process_file(path, output_dir(input_dir, path, out_root), task_name)
+        rows.append(row)
+        done += row["status"] == "ok"
+        failed += row["status"] != "ok"
+        log.info("%s %s (%s)", row["status"], row["file"], row.get("error", ""))
+        if on_row:
+            on_row(row, done, failed, len(todo) - done - failed)
+    if progress and todo:
+        progress(1.0, f"{done} done, {failed} failed, 0 left")
+    return rows
+
+
 def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.PathLike,
               scheduler: str | None = None, workers: int | None = None, chunk_frames: int = 256,
               force: bool = False, progress: ProgressFn | None = None,
@@ -334,8 +365,9 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
 
     Args:
         scheduler: address of an existing Dask scheduler (``tcp://host:8786``); None starts a
-            LocalCluster with ``workers`` processes (default: one per core, at most 8; at most 2
-            under the cloud profile, whatever ``workers`` says).
+            LocalCluster with ``workers`` processes (default: one per core, at most 8). Under the cloud
+            profile, without ``scheduler`` or ``client``, the files are run one after another in this thread
+            (no Dask; videos streamed whole, never split into ranges).
         chunk_frames: videos longer than this are split into ranges of this many frames.
         force: redo files even when their outputs are complete.
         on_row: called with (row, done, failed, remaining) as each file finishes.
@@ -346,7 +378,7 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
     Returns:
         a :class:`BatchResult`; the summary is also written as ``summary.csv`` and ``summary.parquet``.
     """
-    from distributed import as_completed
+    from devocore import config
 
     input_dir, out_root = Path(input_dir).resolve(), Path(out_dir).resolve()
     if out_root.is_relative_to(input_dir):  # a rerun would process the outputs of the first run
@@ -357,13 +389,20 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
     handler = logging.FileHandler(out_root / "run.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger("devocore").addHandler(handler)
+    # the cloud profile runs the files one after another in the caller's thread, each video streamed whole:
+    # no Dask cluster (and its imports) and no frame ranges held in memory until they are joined
+    serial = client is None and scheduler is None and config.is_cloud()
     try:
-        work = plan(input_dir, out_root, task, chunk_frames, force)
+        work = plan(input_dir, out_root, task, 0 if serial else chunk_frames, force)
         log.info("batch %s on %s: %d files to do, %d already complete", task_name, input_dir,
                  len(work.files), len(work.skipped))
         rows = []
         dashboard = None
-        if work.files:
+        if work.files and serial:
+            rows = _run_serial(work, input_dir, out_root, task_name, progress, on_row)
+        elif work.files:
+            from distributed import as_completed
+
             own = client is None
             if own:
                 client, cluster = _client(scheduler, workers)

@@ -28,6 +28,9 @@ PROFILE_ENV = "DEVOSCOPE_PROFILE"
 CLOUD = "cloud"
 CLOUD_UPLOAD_MB = 200
 CLOUD_MAX_WORKERS = 2
+CLOUD_CACHE_MB = 64  # the pages' data caches in all (devocore.ui_cache), under the cloud profile
+CLOUD_TRAIN = {"epochs": 5, "steps": 10, "batch": 4, "trials": 3, "trial_epochs": 2}  # see train_bounds()
+CLOUD_FORECAST = {"epochs": 30, "n_models": 2}  # see forecast_bounds()
 LOCAL_MAX_WORKERS = 8
 #: The segmentation page decodes a stack or video whole only up to this many megabytes (decoded, from the
 #: headers); a larger one is worked plane by plane: each plane decoded and segmented when it is shown, and all
@@ -147,6 +150,18 @@ def max_workers() -> int:
     """Most Batch worker processes: the container's cores, at most 2 under the cloud profile and 8
     otherwise (each worker imports torch, a few hundred MB)."""
     return max(1, min(container_cpus(), CLOUD_MAX_WORKERS if is_cloud() else LOCAL_MAX_WORKERS))
+
+
+def train_bounds() -> dict[str, int] | None:
+    """Most epochs, batches per epoch, batch size and search trials a page may start under the cloud
+    profile (one visitor's training must not hold the shared container for long); None when local."""
+    return dict(CLOUD_TRAIN) if is_cloud() else None
+
+
+def forecast_bounds() -> dict[str, int] | None:
+    """Most LSTM epochs and ensemble members the forecast page may train under the cloud profile (one
+    heavy job runs at a time there, so a long one makes every other visitor wait); None when local."""
+    return dict(CLOUD_FORECAST) if is_cloud() else None
 
 
 def streamlit_options() -> dict[str, object]:

@@ -6,12 +6,22 @@ stay in the process: after a few sessions have run a model, the resident memory 
 session's high-water mark. In a container of 690 MB-2.7 GB that is what makes an app fall over, so the
 cloud profile bounds the arenas, returns large blocks to the system as soon as they are freed, trims the
 heap after each script run, and gives torch only the cores the container really has.
+
+It also runs one heavy job at a time (:func:`heavy_job`): a model run, a training, a batch. Three visitors
+who each start one would otherwise hold three jobs' working memory at once, on the same two cores.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import functools
 import ctypes.util
+import gc
 import logging
+import sys
+import threading
+import time
+from typing import Callable, Iterator
 
 from devocore import config
 
@@ -23,12 +33,17 @@ MMAP_THRESHOLD = 1 << 20  # blocks of 1 MB and more (images, tensors) are mapped
 TRIM_THRESHOLD = 8 << 20
 
 
+@functools.lru_cache(maxsize=1)
 def _libc():
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    except OSError:
-        return None
-    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None  # glibc only
+    # found once: ctypes.util.find_library runs ldconfig in a child process, and a fork of a server of 1 GB
+    # and more after every script run costs time and, for a moment, counts the server's memory twice
+    for name in ("libc.so.6", None):
+        try:
+            libc = ctypes.CDLL(name or ctypes.util.find_library("c"))
+        except (OSError, TypeError):
+            continue
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None  # glibc only
+    return None
 
 
 def tune_malloc() -> bool:
@@ -53,16 +68,68 @@ def trim() -> bool:
 _DONE: dict[str, object] = {}
 
 
+def block_triton() -> bool:
+    """Keep torch from importing triton, the GPU kernel compiler; True when done (torch not imported yet).
+
+    The cloud profile runs on the CPU, where triton is never used, and the CPU build of torch does not
+    install it; the CUDA build imports it as torchvision loads (about 75 MB resident). ``import triton``
+    then raises ImportError, which torch takes as "no triton", as on the CPU build.
+    """
+    if "torch" in sys.modules:
+        return False
+    sys.modules.setdefault("triton", None)
+    return sys.modules["triton"] is None
+
+
 def setup_process() -> dict[str, object]:
     """Apply the cloud profile's process settings once per process (nothing under the local profile);
     returns what was done."""
     if not config.is_cloud():
         return {}
     if not _DONE:
+        without_triton = block_triton()
         import torch
 
         threads = config.container_cpus()
         torch.set_num_threads(threads)
-        _DONE.update(malloc_tuned=tune_malloc(), torch_threads=threads)
+        _DONE.update(malloc_tuned=tune_malloc(), torch_threads=threads, without_triton=without_triton)
         log.info("cloud profile process settings: %s", _DONE)
     return dict(_DONE)
+
+
+#: What a visitor whose job waits for another's is told (the pages show it while they wait).
+WAIT_LINE = "Another visitor's job is running; yours starts when it ends."
+_JOB_GATE = threading.RLock()  # re-entrant: a job may start a smaller one (a model run inside a training)
+WAIT_POLL_S = 0.5
+
+
+@contextlib.contextmanager
+def heavy_job(on_wait: Callable[[float], None] | None = None) -> Iterator[bool]:
+    """Run the ``with`` block as the process's only heavy job under the cloud profile (nothing locally).
+
+    Under the cloud profile a process-wide lock lets one job (model run, training, batch) run at a time;
+    while another holds it, ``on_wait(seconds waited)`` is called every :data:`WAIT_POLL_S` seconds (a page
+    shows :data:`WAIT_LINE`; a Streamlit script also stops there when its visitor leaves). After the job the
+    freed memory goes back to the system (:func:`trim`). Yields whether the job had to wait.
+
+    Example:
+        >>> with heavy_job() as waited:
+        ...     pass
+        >>> waited
+        False
+    """
+    if not config.is_cloud():
+        yield False
+        return
+    waited = False
+    started = time.monotonic()
+    while not _JOB_GATE.acquire(timeout=WAIT_POLL_S if waited else 0):
+        waited = True
+        if on_wait is not None:
+            on_wait(time.monotonic() - started)
+    try:
+        yield waited
+    finally:
+        _JOB_GATE.release()
+        gc.collect()
+        trim()

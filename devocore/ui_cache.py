@@ -11,6 +11,7 @@ changed.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
@@ -22,13 +23,13 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Callable, Hashable
+from typing import Any, Callable, Hashable, Iterator
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from devocore import registry
+from devocore import config, deploy, registry
 from devocore.device import choose_device
 
 #: How many times each model was actually loaded (not served from the cache);
@@ -162,9 +163,31 @@ def size_of(value: Any, _seen: set | None = None) -> int:
     return size
 
 
-#: Bytes the page caches of data may hold in all, shared by every session (``DEVOCORE_CACHE_MB``, default 512).
-CACHE_MB = int(os.environ.get("DEVOCORE_CACHE_MB") or 512)
+#: Bytes the page caches of data may hold in all, shared by every session (``DEVOCORE_CACHE_MB``; default 512,
+#: 64 under the cloud profile, whose whole container may have 690 MB).
+CACHE_MB = int(os.environ.get("DEVOCORE_CACHE_MB") or (config.CLOUD_CACHE_MB if config.is_cloud() else 512))
 DATA_CACHE = ByteBudgetCache(CACHE_MB * 2**20, max_entries=64, ttl=3600)
+
+
+@contextlib.contextmanager
+def job() -> Iterator[bool]:
+    """A page's heavy job (model run, training, batch): one at a time under the cloud profile.
+
+    While another visitor's job runs, the page shows :data:`devocore.deploy.WAIT_LINE` with the seconds waited;
+    the line goes once this job starts. Nothing changes locally. See :func:`devocore.deploy.heavy_job`.
+    """
+    slot = None
+
+    def waiting(seconds: float) -> None:
+        nonlocal slot
+        if slot is None:
+            slot = st.empty()
+        slot.info(f"{deploy.WAIT_LINE} Waiting for {seconds:.0f} s.", icon=":material/hourglass_top:")
+
+    with deploy.heavy_job(waiting) as waited:
+        if slot is not None:
+            slot.empty()
+        yield waited
 
 
 def _arg_key(value: Any) -> Hashable:
@@ -179,15 +202,17 @@ def _arg_key(value: Any) -> Hashable:
         return ("id", type(value).__qualname__, id(value))
 
 
-def data(func=None, *, cache: ByteBudgetCache | None = None):
+def data(func=None, *, cache: ByteBudgetCache | None = None, heavy: bool = False):
     """A cache for engine functions that return data (arrays, tables), bounded by memory.
 
     Like ``st.cache_data``: shared by every session, a fresh copy on each hit, and arguments whose names start
     with ``_`` are not part of the key (pass a digest of them instead). Unlike it, the cache holds at most
     :data:`CACHE_MB` megabytes in all (least recently used entries go first), 64 entries and one hour.
+    ``heavy=True`` (a model run): a miss is computed as a :func:`job` (one at a time under the cloud
+    profile); hits never wait.
     """
     if func is None:
-        return functools.partial(data, cache=cache)
+        return functools.partial(data, cache=cache, heavy=heavy)
     signature = inspect.signature(func)
     name = f"{func.__module__}.{func.__qualname__}"
 
@@ -200,8 +225,13 @@ def data(func=None, *, cache: ByteBudgetCache | None = None):
         hit, value = store.get(key)
         if hit:
             return value
-        value = func(*args, **kwargs)
-        store.put(key, value)
+        with job() if heavy else contextlib.nullcontext():
+            if heavy:  # another session may have computed it while this one waited
+                hit, value = store.get(key)
+                if hit:
+                    return value
+            value = func(*args, **kwargs)
+            store.put(key, value)
         return value
 
     cached.cache = cache
@@ -263,7 +293,7 @@ def read_table(data: bytes, name: str):
     return io.read_table(data, name=name)
 
 
-@data
+@data(heavy=True)
 def gan_samples(model_name: str, n: int, seed: int, truncation: float) -> np.ndarray:
     """``n`` images drawn by the GAN ``model_name`` from ``seed``."""
     from devocore import gan
@@ -271,7 +301,7 @@ def gan_samples(model_name: str, n: int, seed: int, truncation: float) -> np.nda
     return gan.sample(model(model_name), n, seed=seed, truncation=truncation)
 
 
-@data
+@data(heavy=True)
 def gan_interpolation(model_name: str, seed_a: int, seed_b: int, steps: int, truncation: float) -> np.ndarray:
     """``steps`` images walking the GAN's latent space from ``seed_a`` to ``seed_b``."""
     from devocore import gan
@@ -279,7 +309,7 @@ def gan_interpolation(model_name: str, seed_a: int, seed_b: int, steps: int, tru
     return gan.interpolate(model(model_name), seed_a, seed_b, steps=steps, truncation=truncation)
 
 
-@data
+@data(heavy=True)
 def gan_populations(model_name: str, n: int, seed: int, truncation: float, lineage_model: str):
     """The lineage populations ``lineage_model`` reads on the samples of :func:`gan_samples`."""
     from devocore import gan
@@ -355,7 +385,7 @@ def feature_table(data: bytes, name: str) -> tuple:
     return table.frame, table.features, table.labels
 
 
-@data
+@data(heavy=True)
 def projection(frame, cfg):
     """The PCA/UMAP projection of a table (:func:`devocore.embedding.explore.project`)."""
     from devocore.embedding import explore

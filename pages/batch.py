@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from devocore import batch, config, io as dio
+from devocore import batch, config, io as dio, ui_cache
 from devocore.errors import UnsafePathError
 from pages.common import (guard, limits_caption, param, progress_bar, route_through_app, session_dir, set_param,
                           stage_upload)
@@ -28,6 +28,9 @@ st.write("Run one analysis over every image and video in a folder, in parallel o
          "files that fail are reported without stopping the rest. For hundreds of files or a cluster, use "
          "the command line: `python -m devocore batch FOLDER --task nucleus --out RESULTS`.")
 limits_caption()
+if config.is_cloud():
+    st.caption("On this public demo the files are processed one after another inside the server (no Dask "
+               "workers), and one visitor's batch runs at a time.")
 
 SOURCES = ["The bundled examples", "Upload a ZIP of files", "A folder on this server"]
 source = st.radio("Input", SOURCES, horizontal=True, key="batch_source",
@@ -62,7 +65,8 @@ task = st.selectbox("Task", names, format_func=lambda n: TASKS[n], key="batch_ta
                     index=names.index(param("batch_task", "inventory")) if param("batch_task", "inventory")
                     in names else 0)
 set_param("batch_task", task)
-most = config.max_workers()  # the container's cores; at most 2 under the cloud profile
+# the container's cores, at most 8; the cloud profile runs the files one after another (devocore.batch.run_batch)
+most = 1 if config.is_cloud() else config.max_workers()
 workers = 1
 if most > 1:
     workers = st.slider("Worker processes", 1, most, min(most, max(1, param("batch_workers", 1, int))),
@@ -78,8 +82,8 @@ if input_dir is not None:
                                                      if unfit else "."))
     if st.button("Start", type="primary", key="batch_start", disabled=not files):
         out_dir = session_dir() / "batch_output" / task
-        report = progress_bar("Starting the Dask cluster...")
-        with guard("running the batch"):
+        report = progress_bar("Starting..." if config.is_cloud() else "Starting the Dask cluster...")
+        with guard("running the batch"), ui_cache.job():
             result = batch.run_batch(input_dir, task, out_dir, workers=workers, progress=report)
         seconds = result.summary.loc[result.summary["status"] == "ok", "seconds"]
         report.done(f"Finished: {len(result.summary)} file(s), {len(seconds)} processed"

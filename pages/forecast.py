@@ -9,7 +9,7 @@ import streamlit as st
 
 from devocore import forecast as fc
 from devocore.forecast import coverage as fcov
-from devocore import io, ui_cache
+from devocore import config as dev_config, io, ui_cache
 from pages import common
 
 common.route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
@@ -111,9 +111,17 @@ with right:
     common.set_param("fc_folds", folds)
 with st.expander("Training settings"):
     a, b, c = st.columns(3)
-    epochs = a.number_input("Max epochs (early stopping)", 1, 500, common.param("fc_ep", 60, int), key="fc_epochs")
-    n_models = b.number_input("Ensemble size", 1, 10, common.param("fc_ens", 3, int), key="fc_models")
+    bounds = dev_config.forecast_bounds()  # the public demo's limits (cloud profile), else None
+    most_epochs, most_models = (bounds["epochs"], bounds["n_models"]) if bounds else (500, 10)
+    epochs = a.number_input("Max epochs (early stopping)", 1, most_epochs,
+                            min(most_epochs, max(1, common.param("fc_ep", 60, int))), key="fc_epochs")
+    n_models = b.number_input("Ensemble size", 1, most_models, min(most_models, max(1, common.param("fc_ens", 3, int))),
+                              key="fc_models")
     hidden = c.number_input("LSTM hidden units", 4, 512, common.param("fc_hid", 64, int), key="fc_hidden")
+if bounds:
+    st.caption(f"On this public demo training is bounded (at most {most_epochs} epochs and {most_models} "
+               "networks in the ensemble) and one visitor's training runs at a time; run Devoscope on your own "
+               "computer for longer runs.")
 for key, value in (("fc_ep", epochs), ("fc_ens", n_models), ("fc_hid", hidden), ("fc_cols", ",".join(columns))):
     common.set_param(key, value)
 
@@ -134,7 +142,7 @@ if st.button("Train and forecast", type="primary", key="fc_train"):
         chart.line_chart(pd.DataFrame(losses).set_index("epoch"), height=220, x_label="epoch",
                          y_label="loss (normalised units)")
 
-    with common.guard("forecasting"):
+    with common.guard("forecasting"), ui_cache.job():
         st.session_state["fc_result"] = (config, fc.forecast(frame, config, time_column=time_column,
                                                              progress=report, on_epoch=on_epoch))
     slot.empty()

@@ -172,7 +172,8 @@ elif start_clicked:
                    caption=f"Samples at step {t.step_count} (seed 0)")
         chart.line_chart(pd.DataFrame(t.history).set_index("step")[["loss_d", "loss_g"]])
 
-    trainer.run(int(train_steps), progress=bar, every=int(every), on_every=show)
+    with ui_cache.job():
+        trainer.run(int(train_steps), progress=bar, every=int(every), on_every=show)
     slot.empty()
     show(trainer)
     _save(st.session_state["gan_trainer"], model_name)  # a bad name stops here and keeps the trainer

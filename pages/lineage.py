@@ -167,7 +167,7 @@ with common.guard("reading the input"):
 run_key = (key, cfg)
 if st.session_state.get("lin_result_key") != run_key:
     slot = st.empty()  # the progress bar goes once the run is done
-    with common.guard("running the model"), slot.container():
+    with common.guard("running the model"), slot.container(), ui_cache.job():
         report = common.progress_bar("Reading frames and estimating populations...")
         result = lineage.predict(source, net, cfg, report)
     slot.empty()

@@ -227,7 +227,7 @@ if cells:
         test = [e for e in embryos if e not in train]
         st.caption(f"Test on: {', '.join(test) if test else 'nothing left; leave at least one embryo out'}")
         if st.button("Train and test", key="pca_classify", disabled=not (train and test)):
-            with common.guard("training the classifier"), st.spinner("Training..."):
+            with common.guard("training the classifier"), ui_cache.job(), st.spinner("Training..."):
                 report = explore.train_and_test(table, train, test)
             st.session_state["pca_report"] = (tuple(embryos), tuple(train), report)
         saved = st.session_state.get("pca_report")

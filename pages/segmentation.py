@@ -21,7 +21,7 @@ SIMULATED = {"Simulated nuclei (seed 1)": ("nucleus", 1), "Simulated membranes (
              "Simulated nucleus stack (4 slices)": ("nucleus", 4)}
 
 
-@ui_cache.data
+@ui_cache.data(heavy=True)  # a model run: one at a time under the cloud profile
 def _probabilities(digest: str, model_name: str, device: str, start: int, stop: int,
                    _planes: np.ndarray) -> np.ndarray:
     """Probability maps (n x Y x X uint8, 0..255) of planes start..stop-1; cached so that moving the

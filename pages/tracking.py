@@ -10,7 +10,7 @@ import plotly.express as px
 import streamlit as st
 
 from devocore.tracking import TrackConfig, track
-from devocore import io, style
+from devocore import io, style, ui_cache
 from devocore.tracking.draw import draw_frame, read_frame, write_overlay
 from devocore.tracking.evaluate import midline_columns
 from devocore.tracking.inputs import example_video
@@ -101,7 +101,7 @@ def run_tracking(page_input: PageInput, config: TrackConfig):
     results = st.session_state.setdefault("_trk_results", {})
     if key not in results:
         slot = st.empty()  # the progress bar goes once tracking is done
-        with common.guard("tracking"), slot.container():
+        with common.guard("tracking"), slot.container(), ui_cache.job():
             report = common.progress_bar("Tracking worms...")
             results.clear()  # keep one result: tables can be large
             results[key] = track(page_input.path, config, progress=report)

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from devocore import config, io, registry, ui_cache
+from devocore import config, deploy, io, registry, ui_cache
 from devocore.train import finetune, user_data
 from devocore.train.augment import preview
 from devocore.train.job import Job
@@ -61,8 +61,12 @@ def _start_training(cfg: TrainConfig, source: user_data.PairSource, start_model:
     command = f"Devoscope Train view ({cfg.task}, start: {start_model})"
 
     def run(stop, record):
-        result = train(cfg, out=out, progress=job.report, command=command, model=model, data=source,
-                       stop=stop, on_epoch=record)
+        # one heavy job at a time under the cloud profile: the run waits here while another visitor's runs
+        with deploy.heavy_job(lambda seconds: job.report(0.0, f"{deploy.WAIT_LINE} Waiting for {seconds:.0f} s.")):
+            result = train(cfg, out=out, progress=job.report, command=command, model=model, data=source,
+                           stop=stop, on_epoch=record)
+        if config.is_cloud():  # the best checkpoint is in `out`: no visitor keeps a model in the server's memory
+            result["model"] = None
         return result
 
     job = Job(run)
@@ -133,20 +137,30 @@ st.subheader("2. Settings")
 seg_models = [m.name for m in registry.list_models("segmentation")]  # not cached: a save adds one
 starts = [m for m in seg_models if task in m] + [m for m in seg_models if task not in m] + [SCRATCH]
 c1, c2, c3, c4 = st.columns(4)
+bounds = config.train_bounds()  # the public demo's limits (cloud profile), else None
 start_model = c1.selectbox("Start from", starts, key="train_start", index=_choice("train_start", starts, starts[0]),
                            help="fine-tuning a shipped model needs far fewer images than training from scratch")
 if start_model == SCRATCH:
-    size = int(c1.selectbox("Network input size", [64, 128, 256, 512], index=_choice("train_size", [64, 128, 256, 512],
-                                                                                     256), key="train_size"))
+    sizes = [64, 128, 256] if bounds else [64, 128, 256, 512]
+    size = int(c1.selectbox("Network input size", sizes, index=_choice("train_size", sizes, 256), key="train_size"))
     common.set_param("train_size", size)
     encoder_note = "an FPN with a ResNet-18 encoder, no pre-trained weights"
 else:
     size = int(registry.find_model(start_model).card.get("input_size", 256))
     encoder_note = f"{start_model}'s network"
 c1.caption(f"{encoder_note}; images are resized to {size} x {size} px, as at inference.")
-epochs = c2.number_input("Most epochs", 1, 500, _number("train_epochs", 20, 1, 500, int), key="train_epochs")
-steps = c2.number_input("Batches per epoch", 1, 1000, _number("train_steps", 20, 1, 1000, int), key="train_steps")
-batch = c2.selectbox("Batch size", [2, 4, 8, 16], index=_choice("train_batch", [2, 4, 8, 16], 8), key="train_batch")
+most_epochs, most_steps = (bounds["epochs"], bounds["steps"]) if bounds else (500, 1000)
+batches = [b for b in [2, 4, 8, 16] if not bounds or b <= bounds["batch"]]
+epochs = c2.number_input("Most epochs", 1, most_epochs, _number("train_epochs", min(20, most_epochs), 1, most_epochs, int),
+                         key="train_epochs")
+steps = c2.number_input("Batches per epoch", 1, most_steps, _number("train_steps", min(20, most_steps), 1, most_steps, int),
+                        key="train_steps")
+batch = c2.selectbox("Batch size", batches, index=_choice("train_batch", batches, batches[-1] if bounds else 8),
+                     key="train_batch")
+if bounds:
+    c2.caption(f"On this public demo a run has at most {most_epochs} epochs of {most_steps} batches of "
+               f"{batches[-1]} images, and one training runs at a time; run Devoscope on your own computer for "
+               "longer runs.")
 lr = c3.number_input("Learning rate", 1e-6, 1.0,
                      float(st.session_state.get("train_lr_value", _number("train_lr", 1e-3, 1e-6, 1.0))),
                      format="%.2e", key="train_lr")
@@ -197,7 +211,7 @@ with st.expander("4. Learning-rate finder", expanded=False):
         from devocore.train.lr_finder import find_lr
         from devocore.train.segmentation import build
 
-        with common.guard("the learning-rate finder"):
+        with common.guard("the learning-rate finder"), ui_cache.job():
             net = build(cfg)[0] if start_model == SCRATCH else ui_cache.model(start_model)
             bar = common.progress_bar("Sweeping...")
             st.session_state["train_lr_result"] = find_lr(net, source, loss=loss, fg_weight=fg_weight, progress=bar)
@@ -219,13 +233,15 @@ with st.expander("5. Hyperparameter search (Optuna)", expanded=False):
     st.caption("Short runs over learning rate, batch size, foreground weight and augmentation strength; hopeless "
                "trials are pruned early.")
     t1, t2 = st.columns(2)
-    trials = t1.number_input("Trials", 2, 100, 6, key="train_trials")
-    trial_epochs = t2.number_input("Epochs per trial", 1, 50, 3, key="train_trial_epochs")
+    most_trials, most_trial_epochs = (bounds["trials"], bounds["trial_epochs"]) if bounds else (100, 50)
+    trials = t1.number_input("Trials", 2, most_trials, min(6, most_trials), key="train_trials")
+    trial_epochs = t2.number_input("Epochs per trial", 1, most_trial_epochs, min(3, most_trial_epochs),
+                                   key="train_trial_epochs")
     if st.button("Search", key="train_tune"):
         from devocore.train.tuning import tune
 
         make_source = finetune.source_maker(source, size, crop)
-        with common.guard("the search"):
+        with common.guard("the search"), ui_cache.job():
             start = None if start_model == SCRATCH else ui_cache.model(start_model)
             bar = common.progress_bar("Searching...")
             st.session_state["train_tune_result"] = tune(replace(cfg, epochs=int(trial_epochs)), make_source,
@@ -301,8 +317,8 @@ info = st.session_state["train_job_info"]
 others = st.multiselect("Also score", [m for m in seg_models if m != info["start"]], key="train_compare_more")
 if st.button("Compare", key="train_compare") or "train_compare_table" in st.session_state:
     if st.session_state.get("train_compare_for") != (info["out"], tuple(others)):
-        with common.guard("comparing"):
-            trained = job.result["model"]
+        with common.guard("comparing"), ui_cache.job():
+            trained = job.result["model"] or registry.load_folder(info["out"], "the model trained here")
             trained.card = json.loads((Path(info["out"]) / registry.CARD).read_text())
             start = None if info["start"] == SCRATCH else ui_cache.model(info["start"])
             bar = common.progress_bar("Scoring...")

@@ -10,8 +10,10 @@ Community Cloud's smallest container (690 MB) and the 1,300 MB goal.
 
     nice -n 19 python tools/bench_cloud_memory.py --json
 
-Prints one line per page visit, then (with ``--json``) one JSON object as the last line. A benchmark, not a
-test: on 2 shared CPU cores a run takes 10-20 minutes.
+Prints one line per page visit, then (with ``--json``) one JSON object as the last line: the peak, the highest
+peaks with what every session was doing (``top_peaks``), the failed visits. ``--pages`` visits only some pages,
+``--trace FILE`` writes every sample. A benchmark, not a test: on 2 shared CPU cores three sessions take
+about 10 minutes (546 s on 2026-12-05).
 """
 from __future__ import annotations
 
@@ -68,13 +70,14 @@ async def _wait_idle(page, timeout_ms: int = 600_000) -> None:
 
 
 async def _session(browser, url: str, index: int, plan, sampler: PeakSampler, timeout_ms: int,
-                   log: list[dict]) -> None:
+                   log: list[dict], doing: dict[int, str]) -> None:
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
     start = (index * 3) % len(plan)
     for stem, query, action, result in plan[start:] + plan[:start]:
         t0 = time.time()
-        sampler.label = f"session {index + 1}: {stem}"
+        doing[index + 1] = stem  # the sampler's label says what every session is doing
+        sampler.label = ", ".join(f"{number}: {page}" for number, page in sorted(doing.items()))
         row = {"session": index + 1, "page": stem, "ok": False}
         try:
             await page.goto(f"{url}/{stem}{query}", timeout=120_000)
@@ -92,6 +95,7 @@ async def _session(browser, url: str, index: int, plan, sampler: PeakSampler, ti
         log.append(row)
         print(f"session {row['session']} {stem:<13} {'ok' if row['ok'] else 'FAILED'} {row['seconds']:7.1f} s  "
               f"server tree {row['rss_mb']} MB  {row.get('error', '')}", flush=True)
+    doing[index + 1] = "done"
     await context.close()
 
 
@@ -107,7 +111,9 @@ async def _drive(url: str, sessions: int, plan, sampler: PeakSampler, timeout_ms
         await warm.goto(url, timeout=120_000)
         await _wait_idle(warm, timeout_ms)
         await warm.close()
-        await asyncio.gather(*[_session(browser, url, i, plan, sampler, timeout_ms, log) for i in range(sessions)])
+        doing: dict[int, str] = {}
+        await asyncio.gather(*[_session(browser, url, i, plan, sampler, timeout_ms, log, doing)
+                               for i in range(sessions)])
         await browser.close()
     return log
 
@@ -118,23 +124,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-epochs", type=int, default=2, help="epochs for the Train page's run (default 2)")
     parser.add_argument("--interval", type=float, default=0.25, help="seconds between RSS samples")
     parser.add_argument("--timeout", type=float, default=900, help="seconds one page may take (default 900)")
+    parser.add_argument("--pages", default="", help="comma-separated page stems to visit (default: every page)")
+    parser.add_argument("--trace", type=Path, help="write every sample (seconds, MB, what each session did) to this CSV")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = parser.parse_args(argv)
 
     from tests.browser import streamlit_server
 
+    plan = _pages(args.train_epochs)
+    if args.pages:
+        wanted = [stem.strip() for stem in args.pages.split(",") if stem.strip()]
+        unknown = sorted(set(wanted) - {row[0] for row in plan})
+        if unknown:
+            parser.error(f"unknown page(s) {', '.join(unknown)}; choose from {', '.join(row[0] for row in plan)}")
+        plan = [row for row in plan if row[0] in wanted]
     started = time.time()
     with streamlit_server(script=ENTRYPOINT, timeout=180) as (url, proc):
         sampler = PeakSampler(proc.pid, args.interval)
         sampler.start()
-        log = asyncio.run(_drive(url, args.sessions, _pages(args.train_epochs), sampler, int(args.timeout * 1000)))
+        log = asyncio.run(_drive(url, args.sessions, plan, sampler, int(args.timeout * 1000)))
         sampler.label = "end"
         end_mb = tree_rss_mb(proc.pid)
         peak = sampler.stop()
+    if args.trace:
+        import csv
+
+        with open(args.trace, "w", newline="") as handle:
+            csv.writer(handle).writerows([("seconds", "rss_mb", "sessions")] +
+                                         [(round(t, 2), round(mb), label) for t, mb, label in sampler.trace])
     result = {
         "peak_rss_mb": round(peak), "goal_mb": GOAL_MB, "within_goal": peak <= GOAL_MB,
         "start_rss_mb": round(sampler.start_mb), "end_rss_mb": round(end_mb), "sessions": args.sessions,
-        "peak_during": sampler.peak_label, "peak_at_s": round(sampler.peak_at, 1), "samples": sampler.samples,
+        "peak_during": sampler.peak_label,
+        # the highest peaks, each with what every session was doing (session: page)
+        "top_peaks": {label: round(mb) for label, mb in sorted(sampler.peaks.items(), key=lambda kv: -kv[1])[:8]}, "peak_at_s": round(sampler.peak_at, 1), "samples": sampler.samples,
         "pages_ok": sum(r["ok"] for r in log), "pages": len(log), "failed": [f"{r['session']}:{r['page']}"
                                                                              for r in log if not r["ok"]],
         "entrypoint": ENTRYPOINT, "seconds": round(time.time() - started),

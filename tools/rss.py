@@ -40,12 +40,16 @@ class PeakSampler(threading.Thread):
         self.start_mb = tree_rss_mb(pid)
         self.label = "start"  # what the sessions were doing, for the peak's record
         self.peak_label = ""
+        self.peaks: dict[str, float] = {}  # the peak while each label was set
+        self.trace: list[tuple[float, float, str]] = []  # (seconds, MB, label) of every sample
         self._stop_event = threading.Event()
         self._t0 = time.time()
 
     def sample(self) -> float:
         value = tree_rss_mb(self.pid)
         self.samples += 1
+        self.peaks[self.label] = max(self.peaks.get(self.label, 0.0), value)
+        self.trace.append((time.time() - self._t0, value, self.label))
         if value > self.peak_mb:
             self.peak_mb, self.peak_at, self.peak_label = value, time.time() - self._t0, self.label
         if self.cap_mb is not None and value > self.cap_mb and not self.capped:

@@ -180,16 +180,25 @@ def inference_copy(model, device, channels_last: bool = True, probe_shape: tuple
     """:func:`for_inference` of ``model``, moved to ``device`` (channels-last if asked), in eval mode.
 
     Made once per model and device and reused (making it takes a few tenths of a second) until the
-    model's weights change.
+    model's weights change. Under the cloud profile it is made afresh for each caller and goes with it: a
+    kept copy would double every shared model's memory for the life of the server.
     """
+    from devocore import config
+
+    if config.is_cloud():
+        return _fresh_copy(model, device, channels_last, probe_shape)
     copies = _COPIES.setdefault(model, {})
     key = (str(device), channels_last)
     stamp = _stamp(model)
     if key in copies and copies[key][0] == stamp:
         return copies[key][1]
+    fast = _fresh_copy(model, device, channels_last, probe_shape)
+    copies[key] = (stamp, fast)
+    return fast
+
+
+def _fresh_copy(model, device, channels_last: bool, probe_shape):
     fast = for_inference(model, probe_shape)
     if channels_last:
         fast.to(memory_format=torch.channels_last)
-    fast.to(device).eval()
-    copies[key] = (stamp, fast)
-    return fast
+    return fast.to(device).eval()

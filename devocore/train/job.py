@@ -48,6 +48,8 @@ class Job:
         except Exception as exc:  # a bug: shown on the page, logged with its traceback
             log.exception("training job failed")
             self.error = f"internal error ({type(exc).__name__}): {exc}"
+        finally:
+            self._target = None  # what it held (a model, its data) goes once the run is over
 
     def start(self) -> "Job":
         self.started = time.time()

@@ -1,0 +1,261 @@
+"""The cloud profile's memory bounds (#29 point 4): one heavy job at a time, a small page cache, Batch without
+Dask and without frame ranges, bounded training. The figure itself comes from tools/bench_cloud_memory.py."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from devocore import batch, config, deploy
+
+ROOT = Path(__file__).resolve().parents[1]
+HOLD_S = 0.4
+
+
+@pytest.fixture
+def cloud(monkeypatch):
+    monkeypatch.setenv("DEVOSCOPE_PROFILE", "cloud")
+
+
+@pytest.fixture
+def local(monkeypatch):
+    monkeypatch.delenv("DEVOSCOPE_PROFILE", raising=False)
+
+
+def _two_jobs() -> tuple[list[tuple[float, float]], list[float], list[bool]]:
+    """Two threads each run a job of HOLD_S seconds through deploy.heavy_job; their (start, end) times,
+    the waits reported to the second, and whether each job waited."""
+    spans, waits, waited = [], [], []
+    first_in = threading.Event()
+
+    def job(index: int) -> None:
+        if index == 1:
+            first_in.wait(5)
+        with deploy.heavy_job(waits.append) as had_to_wait:
+            start = time.monotonic()
+            first_in.set()
+            time.sleep(HOLD_S)
+            spans.append((start, time.monotonic()))
+            waited.append(had_to_wait)
+
+    threads = [threading.Thread(target=job, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    return sorted(spans), waits, waited
+
+
+def test_heavy_jobs_run_one_at_a_time_under_cloud(cloud):
+    spans, waits, waited = _two_jobs()
+    (a_start, a_end), (b_start, b_end) = spans
+    assert b_start >= a_end - 0.01  # the second started only when the first ended
+    assert waited == [False, True]
+    assert waits and waits[0] < HOLD_S / 2  # the waiting job was told at once (the page shows WAIT_LINE)
+
+
+def test_heavy_jobs_overlap_locally(local):
+    spans, waits, waited = _two_jobs()
+    (a_start, a_end), (b_start, b_end) = spans
+    assert b_start < a_end - HOLD_S * 0.5  # both ran at once: local behaviour is unchanged
+    assert waits == [] and waited == [False, False]
+
+
+def test_a_job_inside_a_job_does_not_wait_for_itself(cloud):
+    with deploy.heavy_job() as outer:
+        with deploy.heavy_job(lambda s: pytest.fail("waited for its own gate")) as inner:
+            pass
+    assert (outer, inner) == (False, False)
+
+
+def test_a_heavy_cached_function_runs_once_for_two_sessions_under_cloud(cloud):
+    from devocore import ui_cache
+
+    calls = []
+
+    @ui_cache.data(heavy=True, cache=ui_cache.ByteBudgetCache(2**20))
+    def slow(x: int) -> int:
+        calls.append(x)
+        time.sleep(HOLD_S)
+        return x * 2
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(slow(21))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert results == [42, 42] and calls == [21]  # the second waited for the gate, then found the result
+
+
+CACHE_MB = "import sys; sys.path.insert(0, {root!r}); from devocore import ui_cache; print(ui_cache.CACHE_MB)"
+
+
+@pytest.mark.parametrize("env, expected", [({"DEVOSCOPE_PROFILE": "cloud"}, 64),
+                                           ({}, 512),
+                                           ({"DEVOSCOPE_PROFILE": "cloud", "DEVOCORE_CACHE_MB": "100"}, 100)])
+def test_page_cache_budget_is_small_under_cloud(env, expected):
+    clean = {k: v for k, v in os.environ.items() if k not in ("DEVOSCOPE_PROFILE", "DEVOCORE_CACHE_MB")}
+    out = subprocess.run([sys.executable, "-c", CACHE_MB.format(root=str(ROOT))], env={**clean, **env},
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    assert int(out.split()[-1]) == expected
+
+
+def _video(path: Path, frames: int) -> Path:
+    import cv2
+    import numpy as np
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
+    for i in range(frames):
+        writer.write(np.full((48, 64, 3), 10 + 20 * i, np.uint8))
+    writer.release()
+    return path
+
+
+def test_cloud_batch_runs_without_dask_and_streams_videos_whole(cloud, tmp_path, monkeypatch):
+    import shutil
+
+    def no_cluster(*args, **kwargs):
+        raise AssertionError("the cloud profile's Batch must not start a Dask cluster")
+
+    monkeypatch.setattr(batch, "_client", no_cluster)
+    joined = []
+    monkeypatch.setattr(batch, "join_ranges", lambda *a, **k: joined.append(a) or pytest.fail("split a video"))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _video(folder / "clip.mp4", 7)
+    shutil.copy(config.EXAMPLES_DIR / "segmentation" / "nuclei.png", folder)
+    seen, steps = [], []
+    result = batch.run_batch(folder, "inventory", tmp_path / "out", chunk_frames=2,
+                             on_row=lambda row, done, failed, left: seen.append((Path(row["file"]).name, left)),
+                             progress=lambda fraction, message: steps.append(fraction))
+    summary = result.summary.set_index("file")
+    assert list(summary["status"]) == ["ok", "ok"] and summary.loc["clip.mp4", "frames"] == 7
+    assert sorted(name for name, _ in seen) == ["clip.mp4", "nuclei.png"] and [left for _, left in seen] == [1, 0]
+    assert steps[-1] == 1.0 and steps == sorted(steps) and not joined
+
+
+def test_batch_still_uses_dask_locally(local, tmp_path, monkeypatch):
+    started = []
+
+    def fake_client(scheduler, workers):
+        started.append(workers)
+        raise RuntimeError("cluster asked for")
+
+    monkeypatch.setattr(batch, "_client", fake_client)
+    with pytest.raises(RuntimeError, match="cluster asked for"):
+        batch.run_batch(config.EXAMPLES_DIR / "segmentation", "inventory", tmp_path / "out", workers=3)
+    assert started == [3]
+
+
+def test_training_is_bounded_under_cloud_only(cloud, monkeypatch):
+    assert config.train_bounds() == {"epochs": 5, "steps": 10, "batch": 4, "trials": 3, "trial_epochs": 2}
+    monkeypatch.delenv("DEVOSCOPE_PROFILE")
+    assert config.train_bounds() is None
+
+
+TRITON = """
+import os, sys
+os.environ["DEVOSCOPE_PROFILE"] = sys.argv[1]
+sys.path.insert(0, {root!r})
+from devocore import deploy
+done = deploy.setup_process()
+import torchvision
+from torch.utils._triton import has_triton
+print(done.get("without_triton"), "triton" in sys.modules and sys.modules["triton"] is None, has_triton())
+"""
+
+
+def test_the_cloud_profile_keeps_triton_out_and_torch_works_without_it():
+    clean = {k: v for k, v in os.environ.items() if k != "DEVOSCOPE_PROFILE"}
+    out = subprocess.run([sys.executable, "-c", TRITON.format(root=str(ROOT)), "cloud"], env=clean,
+                         capture_output=True, text=True, timeout=120, check=True).stdout.split()
+    assert out == ["True", "True", "False"]  # blocked before torch came in; torch sees no triton, as on the CPU build
+
+
+def test_inference_copies_are_made_per_caller_under_cloud_and_kept_locally(monkeypatch):
+    import weakref
+
+    from devocore import registry
+    from devocore.nets import inference
+
+    model = registry.load_model("nucleus", "cpu")
+    monkeypatch.setenv("DEVOSCOPE_PROFILE", "cloud")
+    first = inference.inference_copy(model, "cpu")
+    gone = weakref.ref(first)
+    assert inference.inference_copy(model, "cpu") is not first and model not in inference._COPIES
+    del first
+    assert gone() is None  # nothing in the server keeps it once its caller is done
+    monkeypatch.delenv("DEVOSCOPE_PROFILE")
+    kept = inference.inference_copy(model, "cpu")
+    assert inference.inference_copy(model, "cpu") is kept  # locally: made once, reused
+
+
+def test_a_finished_training_job_lets_go_of_what_it_held():
+    import weakref
+
+    from devocore.train.job import Job
+
+    class Held:  # stands for the model and data a training run's closure holds
+        pass
+
+    held = Held()
+    gone = weakref.ref(held)
+
+    def run(stop, record, held=held):
+        record({"epoch": 1})
+        return {"epochs": 1}
+
+    job = Job(run).start().wait(5)
+    del held, run
+    assert job.result == {"epochs": 1} and job.history == [{"epoch": 1}]
+    assert gone() is None
+
+
+def test_forecast_is_bounded_under_cloud_only(cloud, monkeypatch):
+    assert config.forecast_bounds() == {"epochs": 30, "n_models": 2}
+    monkeypatch.delenv("DEVOSCOPE_PROFILE")
+    assert config.forecast_bounds() is None
+
+
+def test_cloud_train_page_bounds_the_run_and_keeps_the_model_on_disk_only(cloud, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    for name in ("DEVOCORE_DATA_DIR", "DEVOCORE_MODEL_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="train_epochs").max == 5 and at.number_input(key="train_steps").max == 10
+    assert at.selectbox(key="train_batch").options == ["2", "4"]
+    assert any("public demo" in c.value for c in at.caption)
+    at.selectbox(key="train_start").set_value("(from scratch)").run()
+    assert at.selectbox(key="train_size").options == ["64", "128", "256"]
+    at.selectbox(key="train_size").set_value(64).run()
+    at.number_input(key="train_epochs").set_value(1)
+    at.number_input(key="train_steps").set_value(2)
+    at.selectbox(key="train_batch").set_value(2).run()
+    at.button(key="train_start_button").click().run()
+    job = at.session_state["train_job"]
+    job.wait(120)
+    at.run()
+    assert job.error is None and job.result["epochs"] == 1 and job.result["model"] is None
+    at.button(key="train_compare").click().run()  # the comparison reads the trained model from its checkpoint
+    assert not at.exception, at.exception
+    assert "trained here" in set(at.dataframe[-1].value["model"])
+
+
+@pytest.mark.skipif(deploy._libc() is None, reason="needs glibc")
+def test_trim_starts_no_child_process(monkeypatch):
+    """A fork of the server after every run would, for a moment, double the memory the container sees."""
+    def no_fork(*args, **kwargs):
+        raise AssertionError("trim() started a child process")
+
+    monkeypatch.setattr(subprocess, "Popen", no_fork)
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert deploy.trim() and deploy.trim()
