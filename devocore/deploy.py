@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import functools
 import ctypes.util
+import functools
 import gc
 import logging
 import sys
@@ -81,6 +81,29 @@ def block_triton() -> bool:
     return sys.modules["triton"] is None
 
 
+#: Libraries looked up later with ``ctypes.util.find_library``, which runs ``ldconfig`` in a child process: trio
+#: asks for pthread when timm is first imported (with the first segmentation model), CUDA's path finder for dl.
+EARLY_LIBRARIES = ("c", "pthread", "dl")
+
+
+def settle_child_processes() -> None:
+    """Make, once and while the process is still small, the lookups that libraries would otherwise make later
+    in a child process of the grown server (a fork of a 1 GB server counts, for a moment, twice in the memory
+    the container sees): library names are looked up once and remembered, and joblib's count of physical
+    cores (``lscpu``, at scikit-learn's first gradient-boosting fit) is made now."""
+    import ctypes.util
+
+    if not hasattr(ctypes.util.find_library, "cache_info"):
+        ctypes.util.find_library = functools.lru_cache(maxsize=64)(ctypes.util.find_library)
+    for name in EARLY_LIBRARIES:
+        ctypes.util.find_library(name)
+    try:
+        from joblib.externals.loky import cpu_count
+    except ImportError:
+        return
+    cpu_count(only_physical_cores=True)
+
+
 def setup_process() -> dict[str, object]:
     """Apply the cloud profile's process settings once per process (nothing under the local profile);
     returns what was done."""
@@ -88,6 +111,7 @@ def setup_process() -> dict[str, object]:
         return {}
     if not _DONE:
         without_triton = block_triton()
+        settle_child_processes()
         import torch
 
         threads = config.container_cpus()

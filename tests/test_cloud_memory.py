@@ -259,3 +259,27 @@ def test_trim_starts_no_child_process(monkeypatch):
     monkeypatch.setattr(subprocess, "Popen", no_fork)
     monkeypatch.setattr(os, "fork", no_fork)
     assert deploy.trim() and deploy.trim()
+
+
+def test_lookups_that_fork_are_made_once_at_start(monkeypatch):
+    """Library lookups (trio's pthread, imported with timm) and joblib's physical-core count (scikit-learn's
+    first fit) run a child process; settled at start, they start none later in the grown server."""
+    import ctypes.util
+
+    pytest.importorskip("joblib")
+    from joblib.externals.loky import cpu_count
+
+    monkeypatch.setattr(ctypes.util, "find_library", ctypes.util.find_library)  # restored after the test
+    deploy.settle_child_processes()
+    deploy.settle_child_processes()  # a second call wraps nothing twice
+    found = ctypes.util.find_library("pthread")
+
+    def no_fork(*args, **kwargs):
+        raise AssertionError("a child process was started")
+
+    monkeypatch.setattr(subprocess, "Popen", no_fork)
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert ctypes.util.find_library("pthread") == found and ctypes.util.find_library("c")
+    assert cpu_count(only_physical_cores=True) >= 1
+    with pytest.raises(AssertionError):  # the guard itself works: an unknown name still needs ldconfig
+        ctypes.util.find_library("devoscope-no-such-library")
