@@ -338,22 +338,36 @@ def _run_serial(work: Plan, input_dir: Path, out_root: Path, task_name: str, pro
             log.info("skipped %s: %s", path, reason)
         else:
             todo.append(path)
-    if progress and not todo:
-        progress(1.0, "no file fits the task")
-    done = failed = 0
+    tally = _Tally(rows, len(todo), progress, on_row)
     for index, path in enumerate(todo):
         if progress:
-            progress(index / len(todo), f"{done} done, {failed} failed, {len(todo) - index} left: {path.name}")
-        row = process_file(path, output_dir(input_dir, path, out_root), task_name)
-        rows.append(row)
-        done += row["status"] == "ok"
-        failed += row["status"] != "ok"
-        log.info("%s %s (%s)", row["status"], row["file"], row.get("error", ""))
-        if on_row:
-            on_row(row, done, failed, len(todo) - done - failed)
-    if progress and todo:
-        progress(1.0, f"{done} done, {failed} failed, 0 left")
+            progress(index / len(todo), f"{tally.done} done, {tally.failed} failed, {len(todo) - index} left: "
+                     f"{path.name}")
+        tally.add(process_file(path, output_dir(input_dir, path, out_root), task_name))
     return rows
+
+
+class _Tally:
+    """Finished files' rows as they come in: kept, counted, logged and reported (``on_row``, ``progress``)."""
+
+    def __init__(self, rows: list[dict], total: int, progress: ProgressFn | None,
+                 on_row: Callable[[dict, int, int, int], None] | None):
+        self.rows, self.total, self.progress, self.on_row = rows, total, progress, on_row
+        self.done = self.failed = 0
+        if progress and not total:
+            progress(1.0, "no file fits the task")
+
+    def add(self, row: dict) -> None:
+        self.rows.append(row)
+        self.done += row["status"] == "ok"
+        self.failed += row["status"] != "ok"
+        remaining = self.total - self.done - self.failed
+        log.info("%s %s (%s)", row["status"], row["file"], row.get("error", ""))
+        if self.on_row:
+            self.on_row(row, self.done, self.failed, remaining)
+        if self.progress:
+            self.progress((self.done + self.failed) / self.total,
+                          f"{self.done} done, {self.failed} failed, {remaining} left")
 
 
 def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.PathLike,
@@ -431,20 +445,9 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
                         futures.append(client.submit(join_ranges, path, dest, task_name, parts, pure=False))
                     else:
                         futures.append(client.submit(process_file, path, dest, task_name, pure=False))
-                done = failed = 0
-                if progress and not futures:
-                    progress(1.0, "no file fits the task")
+                tally = _Tally(rows, len(futures), progress, on_row)
                 for future in as_completed(futures):
-                    row = future.result()
-                    rows.append(row)
-                    done += row["status"] == "ok"
-                    failed += row["status"] != "ok"
-                    remaining = len(futures) - done - failed
-                    log.info("%s %s (%s)", row["status"], row["file"], row.get("error", ""))
-                    if on_row:
-                        on_row(row, done, failed, remaining)
-                    if progress:
-                        progress((done + failed) / len(futures), f"{done} done, {failed} failed, {remaining} left")
+                    tally.add(future.result())
             finally:
                 if own:
                     client.close()

@@ -284,9 +284,9 @@ class Tracker:
             if track.missing > 2 or not blobs:
                 continue
             points = track.expected(self.frame)
-            xs, ys = np.rint(np.asarray(points, float)[:, 0]), np.rint(np.asarray(points, float)[:, 1])
+            xs, ys = np.rint(np.asarray(points, float)).T  # expected() gives at least the predicted centroid
             near = ((boxes[:, 0] - 2 <= xs.max()) & (boxes[:, 2] + 1 >= xs.min()) & (boxes[:, 1] - 2 <= ys.max())
-                    & (boxes[:, 3] + 1 >= ys.min())) if len(xs) else np.zeros(len(blobs), bool)
+                    & (boxes[:, 3] + 1 >= ys.min()))
             hits = [_hits(blob, points) if close else 0 for blob, close in zip(blobs, near)]
             if max(hits):
                 inside.setdefault(int(np.argmax(hits)), []).append(track)
