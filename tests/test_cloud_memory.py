@@ -382,3 +382,32 @@ def test_the_local_train_page_trains_the_whole_network(local, monkeypatch):
     at.button(key="train_start_button").click().run()
     at.session_state["train_job"].wait(60)
     assert [cfg.freeze_encoder for cfg in configs] == [False]
+
+
+# ----------------------------------------------------------------------------- smaller inference batches
+class _CountingPredictor:
+    """Stands for a Predictor: records how many planes each network call gets; probability = plane / 255."""
+
+    def __init__(self):
+        self.calls: list[int] = []
+
+    def probabilities(self, planes):
+        self.calls.append(len(planes))
+        return [plane / 255.0 for plane in planes]
+
+
+@pytest.mark.parametrize("profile, expected", [("cloud", [2, 2, 2, 2, 1]), ("local", [8, 1])])
+def test_inference_batches_are_small_under_cloud_and_the_results_the_same(monkeypatch, profile, expected):
+    import numpy as np
+
+    from devocore.segmentation import batched_probabilities
+
+    if profile == "cloud":
+        monkeypatch.setenv("DEVOSCOPE_PROFILE", "cloud")
+    else:
+        monkeypatch.delenv("DEVOSCOPE_PROFILE", raising=False)
+    planes = [np.full((4, 5), i, np.uint8) for i in range(9)]
+    predictor = _CountingPredictor()
+    out = list(batched_probabilities(iter(planes), predictor, batch=8, workers=1))
+    assert predictor.calls == expected
+    assert [float(prob[0, 0]) for _, prob in out] == [i / 255.0 for i in range(9)]  # every plane, in order
