@@ -31,6 +31,10 @@ CLOUD_MAX_WORKERS = 2
 CLOUD_CACHE_MB = 64  # the pages' data caches in all (devocore.ui_cache), under the cloud profile
 CLOUD_TRAIN = {"epochs": 5, "steps": 10, "batch": 4, "trials": 3, "trial_epochs": 2}  # see train_bounds()
 CLOUD_FORECAST = {"epochs": 30, "n_models": 2}  # see forecast_bounds()
+#: Most planes per network call when a model runs over a stack or video under the cloud profile (see
+#: inference_batch()): a batch of 8 planes of 512 x 752 px held about 190 MB at the peak of a Batch run, one of 2
+#: about 120 MB, in the same time on two cores.
+CLOUD_INFERENCE_BATCH = 2
 LOCAL_MAX_WORKERS = 8
 #: The segmentation page decodes a stack or video whole only up to this many megabytes (decoded, from the
 #: headers); a larger one is worked plane by plane: each plane decoded and segmented when it is shown, and all
@@ -162,6 +166,17 @@ def forecast_bounds() -> dict[str, int] | None:
     """Most LSTM epochs and ensemble members the forecast page may train under the cloud profile (one
     heavy job runs at a time there, so a long one makes every other visitor wait); None when local."""
     return dict(CLOUD_FORECAST) if is_cloud() else None
+
+
+def inference_batch(batch: int) -> int:
+    """Planes per network call for a requested ``batch``: at most :data:`CLOUD_INFERENCE_BATCH` under the cloud
+    profile, else ``batch`` unchanged.
+
+    Example:
+        >>> inference_batch(8) == (CLOUD_INFERENCE_BATCH if is_cloud() else 8)
+        True
+    """
+    return max(1, min(batch, CLOUD_INFERENCE_BATCH)) if is_cloud() else batch
 
 
 def streamlit_options() -> dict[str, object]:

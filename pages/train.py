@@ -157,10 +157,14 @@ steps = c2.number_input("Batches per epoch", 1, most_steps, _number("train_steps
                         key="train_steps")
 batch = c2.selectbox("Batch size", batches, index=_choice("train_batch", batches, batches[-1] if bounds else 8),
                      key="train_batch")
+# the public demo fine-tunes only the decoder: no gradients or optimizer moments for the encoder (about 130 MB less)
+freeze = bool(bounds) and start_model != SCRATCH
 if bounds:
     c2.caption(f"On this public demo a run has at most {most_epochs} epochs of {most_steps} batches of "
                f"{batches[-1]} images, and one training runs at a time; run Devoscope on your own computer for "
                "longer runs.")
+if freeze:
+    c1.caption("On this public demo fine-tuning trains only the decoder; the encoder keeps its weights.")
 lr = c3.number_input("Learning rate", 1e-6, 1.0,
                      float(st.session_state.get("train_lr_value", _number("train_lr", 1e-3, 1e-6, 1.0))),
                      format="%.2e", key="train_lr")
@@ -184,7 +188,8 @@ for key, value in (("train_start", start_model), ("train_epochs", int(epochs)), 
 crop = min(128, size) if size >= 128 else size
 cfg = TrainConfig(task=task, epochs=int(epochs), steps=int(steps), batch=int(batch), crop=crop, size=size,
                   lr=float(lr), patience=int(patience), loss=loss, fg_weight=float(fg_weight), schedule=schedule,
-                  aug_strength=float(strength), decoder_channels=256, minutes=600.0, bf16=True)
+                  aug_strength=float(strength), decoder_channels=256, minutes=600.0, bf16=True,
+                  freeze_encoder=freeze)
 with common.guard("splitting the data"):
     source = user_data.prepare(dataset, cfg, val_fraction, seed=0)
 st.caption(f"Split by {'group' if group_by else 'file'}: {len(source.train_set)} for training, "
@@ -214,7 +219,8 @@ with st.expander("4. Learning-rate finder", expanded=False):
         with common.guard("the learning-rate finder"), ui_cache.job():
             net = build(cfg)[0] if start_model == SCRATCH else ui_cache.model(start_model)
             bar = common.progress_bar("Sweeping...")
-            st.session_state["train_lr_result"] = find_lr(net, source, loss=loss, fg_weight=fg_weight, progress=bar)
+            st.session_state["train_lr_result"] = find_lr(net, source, loss=loss, fg_weight=fg_weight, progress=bar,
+                                                              freeze_encoder=freeze)
             bar.done()
     found = st.session_state.get("train_lr_result")
     if found is not None:

@@ -283,3 +283,131 @@ def test_lookups_that_fork_are_made_once_at_start(monkeypatch):
     assert cpu_count(only_physical_cores=True) >= 1
     with pytest.raises(AssertionError):  # the guard itself works: an unknown name still needs ldconfig
         ctypes.util.find_library("devoscope-no-such-library")
+
+
+# ----------------------------------------------------------------------------- fine-tuning only the decoder
+def _tiny_run(freeze: bool, seen: dict | None = None):
+    """One epoch of two batches of a ResNet-18 FPN on 64 px simulated nuclei; with ``seen``, what the model and
+    optimizer looked like during the first step."""
+    import copy
+
+    import torch
+
+    from devocore.train import segmentation as seg
+
+    cfg = seg.TrainConfig(epochs=1, steps=2, batch=2, crop=64, size=64, val_images=2, patience=1,
+                          freeze_encoder=freeze)
+    torch.manual_seed(0)
+    model, _ = seg.build(cfg)
+    before = copy.deepcopy(model.state_dict())
+    if seen is not None:
+        real_step = torch.optim.AdamW.step
+
+        def step(optimizer, *args, **kwargs):
+            if not seen:
+                trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
+                seen.update(encoder_in_optimizer=any(id(p) in trained for p in model.encoder.parameters()),
+                            encoder_grads=[p.grad is not None for p in model.encoder.parameters()],
+                            encoder_requires_grad=[p.requires_grad for p in model.encoder.parameters()],
+                            encoder_training=model.encoder.training, decoder_training=model.decoder.training,
+                            decoder_grads=any(p.grad is not None for p in model.decoder.parameters()))
+            return real_step(optimizer, *args, **kwargs)
+
+        torch.optim.AdamW.step = step
+    try:
+        result = seg.train(cfg, model=model)
+    finally:
+        if seen is not None:
+            torch.optim.AdamW.step = real_step
+    return before, result["model"].state_dict()
+
+
+def test_a_frozen_encoder_gets_no_gradients_and_keeps_its_weights():
+    import torch
+
+    seen: dict = {}
+    before, after = _tiny_run(True, seen)
+    assert seen["encoder_requires_grad"] and not any(seen["encoder_requires_grad"])
+    assert not any(seen["encoder_grads"]) and not seen["encoder_in_optimizer"]  # no gradients, no Adam moments
+    assert not seen["encoder_training"] and seen["decoder_training"] and seen["decoder_grads"]
+    encoder = [k for k in before if k.startswith("encoder.")]
+    assert len(encoder) > 100  # ResNet-18's weights and batch-norm statistics
+    assert all(torch.equal(before[k], after[k]) for k in encoder)  # weights and statistics unchanged
+    decoder = [k for k in before if k.startswith("decoder.") and before[k].is_floating_point()]
+    assert any(not torch.equal(before[k], after[k]) for k in decoder)  # what follows the encoder did train
+
+
+def test_without_freezing_the_encoder_trains_too():
+    import torch
+
+    before, after = _tiny_run(False)
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("encoder.")
+               and before[k].is_floating_point())
+
+
+def test_the_cloud_train_page_fine_tunes_only_the_decoder(cloud, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from devocore.train import segmentation as seg
+
+    for name in ("DEVOCORE_DATA_DIR", "DEVOCORE_MODEL_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    configs = []
+    monkeypatch.setattr(seg, "train", lambda cfg, **kwargs: configs.append(cfg) or {"epochs": 0, "model": None})
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="train_start").value != "(from scratch)"
+    assert any("trains only the decoder" in c.value for c in at.caption)
+    at.button(key="train_start_button").click().run()
+    at.session_state["train_job"].wait(60)
+    at.selectbox(key="train_start").set_value("(from scratch)").run()  # nothing to keep from a random encoder
+    assert not any("trains only the decoder" in c.value for c in at.caption)
+    at.button(key="train_start_button").click().run()
+    at.session_state["train_job"].wait(60)
+    assert [cfg.freeze_encoder for cfg in configs] == [True, False]
+
+
+def test_the_local_train_page_trains_the_whole_network(local, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from devocore.train import segmentation as seg
+
+    configs = []
+    monkeypatch.setattr(seg, "train", lambda cfg, **kwargs: configs.append(cfg) or {"epochs": 0, "model": None})
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
+    assert not any("trains only the decoder" in c.value for c in at.caption)
+    at.button(key="train_start_button").click().run()
+    at.session_state["train_job"].wait(60)
+    assert [cfg.freeze_encoder for cfg in configs] == [False]
+
+
+# ----------------------------------------------------------------------------- smaller inference batches
+class _CountingPredictor:
+    """Stands for a Predictor: records how many planes each network call gets; probability = plane / 255."""
+
+    def __init__(self):
+        self.calls: list[int] = []
+
+    def probabilities(self, planes):
+        self.calls.append(len(planes))
+        return [plane / 255.0 for plane in planes]
+
+
+@pytest.mark.parametrize("profile, expected", [("cloud", [2, 2, 2, 2, 1]), ("local", [8, 1])])
+def test_inference_batches_are_small_under_cloud_and_the_results_the_same(monkeypatch, profile, expected):
+    import numpy as np
+
+    from devocore.segmentation import batched_probabilities
+
+    if profile == "cloud":
+        monkeypatch.setenv("DEVOSCOPE_PROFILE", "cloud")
+    else:
+        monkeypatch.delenv("DEVOSCOPE_PROFILE", raising=False)
+    planes = [np.full((4, 5), i, np.uint8) for i in range(9)]
+    predictor = _CountingPredictor()
+    out = list(batched_probabilities(iter(planes), predictor, batch=8, workers=1))
+    assert predictor.calls == expected
+    assert [float(prob[0, 0]) for _, prob in out] == [i / 255.0 for i in range(9)]  # every plane, in order

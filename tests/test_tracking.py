@@ -562,3 +562,32 @@ def test_a_worm_among_thousands_of_specks_is_found_and_only_the_largest_objects_
     assert ours["centroid_x"].to_numpy() == pytest.approx(truth["centroid_x"].to_numpy(), abs=2.0)
     assert ours["centroid_y"].to_numpy() == pytest.approx(truth["centroid_y"].to_numpy(), abs=2.0)
     assert (ours["area_px"] > 5 * 36).all()
+
+
+# ----------------------------------------------------------------------------- cloud profile: frames not all held
+def _frames_folder(folder, n=40):
+    frames, _ = synthetic.clip(n_frames=n, n_worms=2, seed=4, speed=3.0)
+    folder.mkdir()
+    for i, frame in enumerate(frames):
+        cv2.imwrite(str(folder / f"f{i:03d}.png"), np.asarray(frame))
+    return folder, np.asarray(frames[0]).nbytes * n
+
+
+def test_cloud_tracking_reads_frames_twice_instead_of_holding_them_with_the_same_table(tmp_path, monkeypatch):
+    import tracemalloc
+
+    folder, all_frames = _frames_folder(tmp_path / "frames", 100)
+    peaks, tables = {}, {}
+    for profile in ("local", "cloud"):
+        if profile == "cloud":
+            monkeypatch.setenv("DEVOSCOPE_PROFILE", "cloud")
+        else:
+            monkeypatch.delenv("DEVOSCOPE_PROFILE", raising=False)
+        tracemalloc.start()
+        tables[profile] = tracking.track(folder, tracking.TrackConfig(fps=10)).table
+        peaks[profile] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    pd.testing.assert_frame_equal(tables["cloud"], tables["local"])  # the same background, the same table
+    assert tables["local"]["worm"].nunique() == 2
+    assert peaks["local"] > all_frames  # locally every decoded frame is held while the first is tracked
+    assert peaks["cloud"] < peaks["local"] - 0.6 * all_frames  # the cloud profile holds the background's share

@@ -1,6 +1,8 @@
 """The worm tracking page runs on its example and shows results."""
 from pathlib import Path
 
+import numpy as np
+
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,3 +61,18 @@ def test_tracking_page_numbers_frames_from_1_and_shows_units_and_rounded_positio
     at2.run()
     assert at2.slider(key="trk_frame").value == 7 and at2.multiselect(key="trk_worms").value == [2]
     assert any(img.caption.startswith("Frame 7 (0.24 s)") for e in at2.get("image") for img in e.proto.imgs)
+
+
+def test_tracking_page_keeps_the_table_not_the_frames():
+    """What a visit leaves in the session: the result's table and frame numbers, a small share of the decoded
+    example (150 frames of 640 x 480 RGB, 138 MB), whatever the profile."""
+    from devocore.ui_cache import size_of
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.switch_page("pages/tracking.py").run()
+    assert not at.exception and not at.error
+    (result,) = at.session_state["_trk_results"].values()
+    decoded = result.n_frames * result.shape[0] * result.shape[1] * 3
+    assert result.n_frames == 150 and decoded > 100 * 2**20
+    assert size_of(result) < 2 * 2**20  # the table (300 rows with midlines) and small arrays only
+    assert sorted(k for k, v in vars(result).items() if isinstance(v, np.ndarray)) == ["frame_numbers"]

@@ -8,7 +8,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from devocore import io
+from devocore import config, io
 from devocore.errors import ModelError
 from devocore.progress import ProgressFn
 from devocore.segmentation import cells
@@ -164,7 +164,8 @@ def batched_probabilities(frames: Iterable[np.ndarray], predictor: Predictor, ba
     thread, at most 4) that each run a whole batch (pixel conversion, network, resizing back) with the
     torch threads shared out among them, instead of splitting every operation of one batch across all
     threads: no thread waits for the others at the end of each operation, and one batch's conversion
-    overlaps another's network. At most ``workers + 1`` batches are in flight, so memory stays flat.
+    overlaps another's network. At most ``workers + 1`` batches are in flight, so memory stays flat. Under the
+    cloud profile a batch has at most :data:`devocore.config.CLOUD_INFERENCE_BATCH` planes.
     """
     import itertools
 
@@ -173,6 +174,7 @@ def batched_probabilities(frames: Iterable[np.ndarray], predictor: Predictor, ba
     if first is None:
         return
     frames = itertools.chain([first], frames)
+    batch = config.inference_batch(batch)  # smaller under the cloud profile: less memory in flight
     pixels = int(np.prod(np.shape(first)[:2]))
     huge = pixels * batch > BATCH_PIXELS  # huge planes: fewer in flight, one batch at a time
     if huge:

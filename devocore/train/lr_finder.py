@@ -52,18 +52,23 @@ def suggest(rates, losses) -> float:
 
 
 def find_lr(model, data, steps: int = 40, start: float = 1e-6, end: float = 1.0, loss: str = "bce+dice",
-            fg_weight: float = 1.0, seed: int = 0, progress: ProgressFn | None = None) -> LRFinderResult:
+            fg_weight: float = 1.0, seed: int = 0, progress: ProgressFn | None = None,
+            freeze_encoder: bool = False) -> LRFinderResult:
     """Sweep the learning rate over ``steps`` batches from ``data.batch(rng)`` (see
-    :class:`devocore.train.user_data.PairSource`) on a copy of ``model``."""
+    :class:`devocore.train.user_data.PairSource`) on a copy of ``model``; ``freeze_encoder``: train only what
+    follows the encoder, as :class:`devocore.train.segmentation.TrainConfig` ``.freeze_encoder`` does."""
     import torch
 
-    from devocore.train.segmentation import loss_fn
+    from devocore.train.segmentation import freeze_encoder as freeze, loss_fn, train_mode
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net = copy.deepcopy(model).float().train()
+    net = copy.deepcopy(model).float()
+    if freeze_encoder:
+        freeze(net)
+    train_mode(net)
     device = next(net.parameters()).device
-    optimizer = torch.optim.AdamW(net.parameters(), lr=start, weight_decay=1e-4)
+    optimizer = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=start, weight_decay=1e-4)
     factor = (end / start) ** (1 / max(steps - 1, 1))
     rates, losses, smooth, lowest = [], [], 0.0, math.inf
     for step in range(steps):

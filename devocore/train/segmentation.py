@@ -77,6 +77,9 @@ class TrainConfig:
             pixel-shuffle upsampling; :mod:`devocore.nets.unet_ps`).
         channels: channel recipe (:mod:`devocore.channels`) for multi-channel images; "" = one grey channel.
             One model input channel per recipe part; stored in the model card.
+        freeze_encoder: train only the decoder and head (:func:`freeze_encoder`): the encoder keeps its weights
+            and batch-norm statistics, and needs no gradients or optimizer moments (the Train view under the
+            cloud profile, where it saves about 130 MB while training a ResNet-18 FPN).
     """
 
     task: str = "nucleus"
@@ -104,6 +107,7 @@ class TrainConfig:
     bf16: bool = False
     arch: str = "fpn"
     channels: str = ""
+    freeze_encoder: bool = False
 
 
 def _batch(cfg: TrainConfig, rng: np.random.Generator, counter: list[int]):
@@ -178,6 +182,38 @@ def build(cfg: TrainConfig):
     return nets.build("fpn", **config), config
 
 
+def freeze_encoder(model) -> set[str]:
+    """Freeze ``model.encoder`` for fine-tuning the rest: its parameters get ``requires_grad=False`` (no gradients,
+    no optimizer moments, no activations kept for its backward pass) and it stays in eval mode (its batch-norm
+    statistics are kept; see :func:`train_mode`). Returns the ``state_dict`` keys of the frozen part.
+
+    Example:
+        >>> import torch
+        >>> net = torch.nn.Sequential()
+        >>> net.encoder, net.head = torch.nn.Linear(2, 2), torch.nn.Linear(2, 1)
+        >>> sorted(freeze_encoder(net)), net.head.weight.requires_grad
+        (['encoder.bias', 'encoder.weight'], True)
+    """
+    from devocore.errors import DevocoreError
+
+    encoder = getattr(model, "encoder", None)
+    if encoder is None:
+        raise DevocoreError(f"This network ({type(model).__name__}) has no encoder to freeze.")
+    encoder.requires_grad_(False)
+    encoder.frozen = True
+    encoder.eval()
+    return {f"encoder.{key}" for key in encoder.state_dict()}
+
+
+def train_mode(model):
+    """``model.train()``, except a frozen encoder (:func:`freeze_encoder`), which stays in eval mode."""
+    model.train()
+    encoder = getattr(model, "encoder", None)
+    if getattr(encoder, "frozen", False):
+        encoder.eval()
+    return model
+
+
 def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn | None = None,
           command: str = "", model=None, data=None, stop=None, on_epoch=None) -> dict:
     """Train a segmenter for ``cfg.task``; save the best one into ``out`` if given.
@@ -224,7 +260,9 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
         if arch != cfg.arch:
             cfg = replace(cfg, arch=arch)  # a model to fine-tune keeps its architecture
     model = model.to(device).float()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    # a frozen encoder: only the rest is trained, and only the rest needs keeping as the best state so far
+    frozen = freeze_encoder(model) if cfg.freeze_encoder else set()
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=1e-4)
     if cfg.schedule == "onecycle":
         scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * cfg.steps)
     else:
@@ -253,13 +291,16 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
                 inter += float((pred & truth).sum())
                 union += float((pred | truth).sum())
                 total += float(pred.sum() + truth.sum())
-        model.train()
+        train_mode(model)
         return sum(losses) / len(val_x), inter / max(union, 1.0), 2 * inter / max(total, 1.0)
 
     best = {"val_loss": math.inf, "val_iou": 0.0, "epoch": 0}
-    best_state = copy.deepcopy(model.state_dict())
+    def state() -> dict:
+        return copy.deepcopy({k: v for k, v in model.state_dict().items() if k not in frozen})
+
+    best_state = state()
     start, counter, stale, epoch = time.time(), [0], 0, 0
-    model.train()
+    train_mode(model)
     for epoch in range(1, cfg.epochs + 1):
         running, stopped, done = 0.0, False, 0
         for _ in range(cfg.steps):
@@ -297,7 +338,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
                       "seconds": round(elapsed, 1)})
         if val_loss < best["val_loss"] - 1e-4:
             best = {"val_loss": val_loss, "val_iou": val_iou, "val_dice": val_dice, "epoch": epoch}
-            best_state = copy.deepcopy(model.state_dict())
+            best_state = state()
             stale = 0
             if out is not None:
                 _save(model, out, cfg, net_config, best, command, data)
@@ -312,7 +353,10 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
         if elapsed > cfg.minutes * 60:
             log.info("time limit reached after %d epochs", epoch)
             break
-    model.load_state_dict(best_state)
+    model.load_state_dict(best_state, strict=not frozen)
+    if frozen:
+        model.encoder.requires_grad_(True)
+        del model.encoder.frozen
     model.eval()
     # what inference needs to run the returned module as it was validated (input size, channel recipe)
     card = dict(getattr(model, "card", {}) or {}, input_size=cfg.size, target=cfg.task, architecture=cfg.arch)
