@@ -659,8 +659,7 @@ def track_frames(frames: Iterable[np.ndarray], config: TrackConfig = TrackConfig
         if config.crops is None:
             config = replace(config, crops=_varying_sizes(buffered))
         if not config.crops:
-            step = max(1, len(buffered) // max(2, config.background_frames))
-            background = background_from_frames(buffered[::step])
+            background = background_from_frames(buffered[::background_step(len(buffered), config.background_frames)])
     elif config.crops is None:
         config = replace(config, crops=False)
     fps = config.fps or 25.0
@@ -693,6 +692,16 @@ def track_frames(frames: Iterable[np.ndarray], config: TrackConfig = TrackConfig
                        numbering=numbering or ("position" if numbers is None else "given"))
 
 
+def background_step(count: int, background_frames: int) -> int:
+    """Every how many of ``count`` held frames one goes into the median background (about ``background_frames``).
+
+    Example:
+        >>> background_step(150, 25), background_step(10, 25)
+        (6, 1)
+    """
+    return max(1, count // max(2, background_frames))
+
+
 def background_pass(frames: Iterable[np.ndarray], count: int, background_frames: int) -> Background | None:
     """The background :func:`track_frames` would make from ``count`` frames it held back, made in one pass that
     keeps only the frames it is made of; None when the pass read another number of frames or frames of
@@ -706,7 +715,7 @@ def background_pass(frames: Iterable[np.ndarray], count: int, background_frames:
         >>> bool(np.array_equal(made.image, background_from_frames(held).image))
         True
     """
-    step = max(1, count // max(2, background_frames))
+    step = background_step(count, background_frames)
     kept: list[np.ndarray] = []
     sizes: set[tuple[int, ...]] = set()
     read = 0
