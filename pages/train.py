@@ -145,10 +145,13 @@ if start_model == SCRATCH:
     size = int(c1.selectbox("Network input size", sizes, index=_choice("train_size", sizes, 256), key="train_size"))
     common.set_param("train_size", size)
     encoder_note = "an FPN with a ResNet-18 encoder, no pre-trained weights"
+    keep_aspect = False
 else:
-    size = int(registry.find_model(start_model).card.get("input_size", 256))
+    start_card = registry.find_model(start_model).card
+    size, keep_aspect = int(start_card.get("input_size", 256)), bool(start_card.get("keep_aspect", False))
     encoder_note = f"{start_model}'s network"
-c1.caption(f"{encoder_note}; images are resized to {size} x {size} px, as at inference.")
+c1.caption(f"{encoder_note}; images are resized to "
+           f"{f'{size} px on their short side (aspect kept)' if keep_aspect else f'{size} x {size} px'}, as at inference.")
 most_epochs, most_steps = (bounds["epochs"], bounds["steps"]) if bounds else (500, 1000)
 batches = [b for b in [2, 4, 8, 16] if not bounds or b <= bounds["batch"]]
 epochs = c2.number_input("Most epochs", 1, most_epochs, _number("train_epochs", min(20, most_epochs), 1, most_epochs, int),
@@ -189,7 +192,7 @@ crop = min(128, size) if size >= 128 else size
 cfg = TrainConfig(task=task, epochs=int(epochs), steps=int(steps), batch=int(batch), crop=crop, size=size,
                   lr=float(lr), patience=int(patience), loss=loss, fg_weight=float(fg_weight), schedule=schedule,
                   aug_strength=float(strength), decoder_channels=256, minutes=600.0, bf16=True,
-                  freeze_encoder=freeze)
+                  freeze_encoder=freeze, keep_aspect=keep_aspect)
 with common.guard("splitting the data"):
     source = user_data.prepare(dataset, cfg, val_fraction, seed=0)
 st.caption(f"Split by {'group' if group_by else 'file'}: {len(source.train_set)} for training, "

@@ -41,6 +41,10 @@ def add_arguments(parser) -> None:
                        help="channel recipe for multi-channel images, one part per model input channel, e.g. "
                             "\"merge(0,1); drop(2,0.5)\" (parts: 0, random(0,1,2), drop(1,0.3), merge(0,2), "
                             "merge(0:0.2,2:0.5); see docs/multichannel.md); stored in the model card")
+    group.add_argument("--keep-aspect", action="store_true",
+                       help="resize images to the size on their short side, keeping their aspect, instead of "
+                            "squeezing them to a square (stored in the model card; a start model trained so "
+                            "passes it on)")
     group.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
 
 
@@ -59,7 +63,8 @@ def run(args, task: str, cfg, out: str, command: str) -> dict:
         model = finetune.initial_model(args.init)
         args.from_model = args.init
     size = int(model.card.get("input_size", cfg.size)) if model is not None else cfg.size
-    cfg = replace(cfg, size=size, crop=min(cfg.crop, size), loss=args.loss, fg_weight=args.fg_weight,
+    keep_aspect = bool(args.keep_aspect or (model is not None and model.card.get("keep_aspect")))
+    cfg = replace(cfg, size=size, crop=min(cfg.crop, size), keep_aspect=keep_aspect, loss=args.loss, fg_weight=args.fg_weight,
                   schedule=args.schedule, aug_strength=args.aug_strength, bf16=not args.no_bf16)
     if Path(out).resolve() == Path(args.images).resolve() or Path(out).resolve() == Path(args.masks).resolve():
         raise DevocoreError("--out must not be the image or mask folder: your files are never written to.")

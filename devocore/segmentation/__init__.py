@@ -26,7 +26,7 @@ from __future__ import annotations
 from devocore.segmentation.config import TABLE_COLUMNS, TASKS, Result, SegmentConfig
 from devocore.segmentation.cells import (FRAGMENT_FRACTION, SEED_FRACTION, SEED_OPENING, WORK_PIXELS,
                                          cells_from_membrane, default_min_size, enclosed_regions, fill_holes,
-                                         instances, labels_3d, link_slices, max_hole, measure, postprocess, relabel,
+                                         input_shape, instances, labels_3d, link_slices, max_hole, measure, postprocess, relabel,
                                          remove_small, resize, split_touching, table_3d, to_input,
                                          work_shape)
 from devocore.segmentation.guess import (GUESS_BLOB_RATIO, GUESS_MIN_PEAKS, GUESS_NOISE_MADS, GUESS_SIGMAS, card_task,
@@ -38,7 +38,7 @@ from devocore.segmentation.export import (PALETTE, outlines, overlay, save_png, 
                                           write_stream)
 from devocore.segmentation.evaluate import baseline, evaluate_pairs, match_counts, pixel_scores, truth_instances
 
-__all__ = ["TASKS", "TABLE_COLUMNS", "SegmentConfig", "Result", "FRAGMENT_FRACTION", "WORK_PIXELS", "work_shape", "to_input",
+__all__ = ["TASKS", "TABLE_COLUMNS", "SegmentConfig", "Result", "FRAGMENT_FRACTION", "WORK_PIXELS", "work_shape", "input_shape", "to_input",
            "default_min_size", "fill_holes", "max_hole", "remove_small", "relabel", "split_touching",
            "enclosed_regions", "SEED_FRACTION", "SEED_OPENING", "cells_from_membrane", "instances",
            "measure", "postprocess", "resize", "labels_3d", "link_slices", "table_3d", "card_task",

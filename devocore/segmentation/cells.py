@@ -208,6 +208,26 @@ def cells_from_membrane(probability: np.ndarray, threshold: float = 0.5, min_siz
     return expand_labels(cells, distance=max(1, int(round(CELL_GROWTH * scale))))
 
 
+def input_shape(shape: Sequence[int], side: int, keep_aspect: bool = False) -> tuple[int, int]:
+    """Height and width at which a model sees a plane of ``shape`` (Y, X, ...): ``side`` x ``side``, or, for a
+    model trained with its images' aspect kept (card ``keep_aspect``), the short side at ``side`` and the long
+    side in proportion, rounded to a multiple of 32 and at most 4 x ``side``.
+
+    Example:
+        >>> input_shape((256, 356), 256), input_shape((256, 356), 256, keep_aspect=True)
+        ((256, 256), (256, 352))
+        >>> input_shape((1200, 300), 256, keep_aspect=True)
+        (1024, 256)
+    """
+    if not keep_aspect:
+        return side, side
+    height, width = int(shape[0]), int(shape[1])
+    scale = side / max(1, min(height, width))
+    def along(n: int) -> int:
+        return min(4 * side, max(side, int(round(n * scale / 32)) * 32))
+    return along(height), along(width)
+
+
 def work_shape(shape: Sequence[int]) -> tuple[int, int]:
     """Height and width at which a plane of ``shape`` (Y, X, ...) is post-processed: the plane's own up to
     :data:`WORK_PIXELS`, else shrunk to about that many pixels (same aspect).

@@ -12,7 +12,7 @@ from devocore import config, io
 from devocore.errors import ModelError
 from devocore.progress import ProgressFn
 from devocore.segmentation import cells
-from devocore.segmentation.cells import postprocess, resize, to_input, work_shape
+from devocore.segmentation.cells import input_shape, postprocess, resize, to_input, work_shape
 from devocore.segmentation.config import Result, SegmentConfig
 from devocore.segmentation.guess import task_of
 
@@ -21,16 +21,16 @@ from devocore.segmentation.guess import task_of
 BATCH_PIXELS = 32_000_000
 
 
-def _small_input(plane: np.ndarray, side: int) -> np.ndarray:
-    """:func:`to_input` of ``plane`` resized to ``side`` x ``side``; a huge 8- or 16-bit plane is resized before
-    it is stretched (with the full plane's percentiles), so that no float copy of it is made."""
+def _small_input(plane: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """:func:`to_input` of ``plane`` resized to ``shape`` (height, width); a huge 8- or 16-bit plane is resized
+    before it is stretched (with the full plane's percentiles), so that no float copy of it is made."""
     gray = io.to_gray(np.asarray(plane))
     if gray.ndim != 2 or gray.size <= cells.WORK_PIXELS or gray.dtype not in (np.uint8, np.uint16):
-        return resize(to_input(plane), (side, side))
+        return resize(to_input(plane), shape)
     lo, hi = io.integer_percentiles(gray, (1.0, 99.8))
     if hi <= lo:
         hi = lo + 1.0
-    small = resize(gray, (side, side)).astype(np.float32)
+    small = resize(gray, shape).astype(np.float32)
     return np.clip((small - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
 
 
@@ -59,7 +59,9 @@ class Predictor:
         from devocore.nets.inference import inference_copy
 
         self.task = task_of(model)
-        self.input_size = int((getattr(model, "card", {}) or {}).get("input_size", 256))
+        card = getattr(model, "card", {}) or {}
+        self.input_size = int(card.get("input_size", 256))
+        self.keep_aspect = bool(card.get("keep_aspect", False))  # trained on images with their aspect kept
         self.recipe = channels.from_card(getattr(model, "card", None))  # multi-channel models (issue 30)
         param = next(model.parameters())
         self.device = torch.device(device) if device else param.device
@@ -72,16 +74,20 @@ class Predictor:
         self.model = inference_copy(model, self.device, channels_last,
                                     (1, param.shape[1] if param.ndim == 4 else 1, 64, 64))
 
+    def input_shape(self, plane: np.ndarray) -> tuple[int, int]:
+        """Height and width at which the network sees ``plane`` (:func:`~devocore.segmentation.input_shape`)."""
+        return input_shape(np.shape(plane), self.input_size, self.keep_aspect)
+
     def _tensor(self, planes: Sequence[np.ndarray]):
         import torch
 
-        side = self.input_size
+        shape = self.input_shape(planes[0])
         if self.recipe is not None:  # a model card's channel recipe, applied deterministically (devocore.channels)
             from devocore.channels import model_input
 
-            batch = np.stack([[resize(c, (side, side)) for c in model_input(p, self.recipe)] for p in planes])
+            batch = np.stack([[resize(c, shape) for c in model_input(p, self.recipe)] for p in planes])
         else:
-            batch = np.stack([_small_input(p, side) for p in planes])[:, None]
+            batch = np.stack([_small_input(p, shape) for p in planes])[:, None]
         x = torch.from_numpy(batch).to(self.device)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
@@ -94,6 +100,8 @@ class Predictor:
 
         if not planes:
             return []
+        if self.keep_aspect and len({self.input_shape(p) for p in planes}) > 1:  # one batch per input shape
+            return [self.probabilities([p])[0] for p in planes]
         x = self._tensor(planes)
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
                                                     enabled=self.dtype == torch.bfloat16):

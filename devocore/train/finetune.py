@@ -25,7 +25,12 @@ def load_pairs(images, masks, task: str, cfg, binary: bool = True, group_pattern
     """
     if recipe:
         from devocore import channels
+        from devocore.errors import DevocoreError
         from devocore.train import channel_data
+
+        if cfg.keep_aspect:
+            raise DevocoreError("Keeping the images' aspect (--keep-aspect, or a start model trained so) works with "
+                                "one-channel images only; leave out the channel recipe or start from another model.")
 
         cfg = replace(cfg, channels=channels.text(recipe))
         dataset = channel_data.load_dataset(images, masks, task, binary=binary, group_pattern=group_pattern,
@@ -45,7 +50,8 @@ def source_maker(source, size: int, crop: int) -> Callable[[int, float], object]
             from devocore.train.channel_data import ChannelSource
 
             return ChannelSource(source.train_set, source.val_set, size, crop, batch, strength, recipe=recipe)
-        return user_data.PairSource(source.train_set, source.val_set, size, crop, batch, strength)
+        return user_data.PairSource(source.train_set, source.val_set, size, crop, batch, strength,
+                                    getattr(source, "keep_aspect", False))
     return make_source
 
 

@@ -80,6 +80,9 @@ class TrainConfig:
         freeze_encoder: train only the decoder and head (:func:`freeze_encoder`): the encoder keeps its weights
             and batch-norm statistics, and needs no gradients or optimizer moments (the Train view under the
             cloud profile, where it saves about 130 MB while training a ResNet-18 FPN).
+        keep_aspect: user images keep their aspect: resized to ``size`` on their short side, not squeezed to a
+            square (:func:`devocore.segmentation.input_shape`); stored in the model card, so that inference
+            sees the images the same way.
     """
 
     task: str = "nucleus"
@@ -108,6 +111,7 @@ class TrainConfig:
     arch: str = "fpn"
     channels: str = ""
     freeze_encoder: bool = False
+    keep_aspect: bool = False
 
 
 def _batch(cfg: TrainConfig, rng: np.random.Generator, counter: list[int]):
@@ -360,6 +364,9 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
     model.eval()
     # what inference needs to run the returned module as it was validated (input size, channel recipe)
     card = dict(getattr(model, "card", {}) or {}, input_size=cfg.size, target=cfg.task, architecture=cfg.arch)
+    card.pop("keep_aspect", None)
+    if cfg.keep_aspect:
+        card["keep_aspect"] = True
     if cfg.channels:
         from devocore import channels
 
@@ -378,6 +385,7 @@ def _save(model, out, cfg: TrainConfig, net_config: dict, best: dict, command: s
         "architecture": cfg.arch,
         "config": net_config,
         "input_size": cfg.size,
+        **({"keep_aspect": True} if cfg.keep_aspect else {}),
         "training_data": (f"simulated {cfg.task} slices (devocore.simulate.slices.{cfg.task}_sample, "
                           f"{cfg.crop}px crops of {cfg.size}px frames, augmented)"
                           + (f"; {cfg.simulator_share:.0%} from devocore.simulate.embryo"

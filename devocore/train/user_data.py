@@ -165,13 +165,15 @@ def truth_foreground(task: str, mask: np.ndarray, binary: bool) -> np.ndarray:
     return expand_labels(mask.astype(np.int32), 2) > 0
 
 
-def _resize_pair(image: np.ndarray, tgt: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+def _resize_pair(image: np.ndarray, tgt: np.ndarray, size: int,
+                 keep_aspect: bool = False) -> tuple[np.ndarray, np.ndarray]:
     import cv2
 
-    from devocore.segmentation import resize
+    from devocore.segmentation import input_shape, resize
 
-    small = resize(image.astype(np.float32), (size, size))
-    tsmall = cv2.resize(tgt, (size, size), interpolation=cv2.INTER_NEAREST)
+    height, width = input_shape(image.shape, size, keep_aspect)
+    small = resize(image.astype(np.float32), (height, width))
+    tsmall = cv2.resize(tgt, (width, height), interpolation=cv2.INTER_NEAREST)
     return small.astype(np.float32), tsmall.astype(np.float32)
 
 
@@ -180,7 +182,8 @@ class PairSource:
     """The ``data`` hook of :func:`devocore.train.segmentation.train` over a :class:`Dataset` split.
 
     Every image is resized to ``size`` x ``size`` (as the Predictor does at
-    inference); training draws random ``crop`` x ``crop`` patches, augmented
+    inference), or with ``keep_aspect`` to its short side at ``size`` and its long side in proportion
+    (:func:`devocore.segmentation.input_shape`); training draws random ``crop`` x ``crop`` patches, augmented
     with :func:`devocore.train.augment.augment_pair` at ``strength``.
     """
 
@@ -190,6 +193,7 @@ class PairSource:
     crop: int = 128
     batch_size: int = 8
     strength: float = 1.0
+    keep_aspect: bool = False
     _train: list = field(default_factory=list, repr=False)
     _val: list = field(default_factory=list, repr=False)
 
@@ -201,8 +205,8 @@ class PairSource:
                 out.append(self._prepare(image, target(ds.task, mask, ds.binary)))
 
     def _prepare(self, image: np.ndarray, tgt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One (image, target) pair at ``size`` x ``size``, as the network will see it."""
-        return _resize_pair(image, tgt, self.size)
+        """One (image, target) pair at the size the network will see it."""
+        return _resize_pair(image, tgt, self.size, self.keep_aspect)
 
     def batch(self, rng: np.random.Generator):
         """(x, t): batch_size x 1 x crop x crop float32 tensors."""
@@ -213,7 +217,7 @@ class PairSource:
         xs, ts = [], []
         for _ in range(self.batch_size):
             image, tgt = self._train[int(rng.integers(len(self._train)))]
-            y0, x0 = rng.integers(0, self.size - self.crop + 1, 2)
+            y0, x0 = (rng.integers(0, side - self.crop + 1) for side in image.shape[:2])
             xc, tc = augment_pair(rng, image[y0:y0 + self.crop, x0:x0 + self.crop],
                                   tgt[y0:y0 + self.crop, x0:x0 + self.crop], self.strength)
             xs.append(xc)
@@ -221,17 +225,23 @@ class PairSource:
         return torch.from_numpy(np.stack(xs)[:, None]), torch.from_numpy(np.stack(ts)[:, None].astype(np.float32))
 
     def validation(self):
-        """(val_x, val_t): N x 1 x size x size tensors of the whole validation images."""
+        """(val_x, val_t): N x 1 x H x W tensors of the whole validation images (images of another shape, with
+        ``keep_aspect``, mirrored out to the largest)."""
         import torch
 
-        return (torch.from_numpy(np.stack([x for x, _ in self._val])[:, None]),
-                torch.from_numpy(np.stack([t for _, t in self._val])[:, None]))
+        height = max(x.shape[0] for x, _ in self._val)
+        width = max(x.shape[1] for x, _ in self._val)
+        def pad(a: np.ndarray) -> np.ndarray:
+            return np.pad(a, ((0, height - a.shape[0]), (0, width - a.shape[1])), mode="symmetric")
+        return (torch.from_numpy(np.stack([pad(x) for x, _ in self._val])[:, None]),
+                torch.from_numpy(np.stack([pad(t) for _, t in self._val])[:, None]))
 
     def describe(self) -> str:
         return (f"{self.train_set.source or 'user pairs'}: {len(self.train_set)} for training, "
                 f"{len(self.val_set)} for validation (split by "
                 f"{'group' if self.train_set.groups != self.train_set.names else 'file'}); "
-                f"{self.crop}px crops of images resized to {self.size}px, augmentation strength {self.strength:g}")
+                f"{self.crop}px crops of images resized to {self.size}px"
+                f"{' on their short side' if self.keep_aspect else ''}, augmentation strength {self.strength:g}")
 
     def card_fields(self) -> dict:
         return {"validation_files": list(self.val_set.names), "training_files": len(self.train_set)}
@@ -274,7 +284,7 @@ def prepare(dataset: Dataset, cfg, val_fraction: float = 0.2, seed: int = 0) -> 
     train_idx, val_idx = split(dataset.groups, val_fraction, seed)
     log.info("split: %d training and %d validation images", len(train_idx), len(val_idx))
     return PairSource(dataset.subset(train_idx), dataset.subset(val_idx), cfg.size, min(cfg.crop, cfg.size),
-                      cfg.batch, cfg.aug_strength)
+                      cfg.batch, cfg.aug_strength, cfg.keep_aspect)
 
 
 def start_model(name: str | None, task: str):
