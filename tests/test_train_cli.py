@@ -75,3 +75,23 @@ def test_cli_trains_on_pairs_saves_a_listed_model_and_compares(pairs, capsys, mo
     model = registry.load_model("my-nuclei")
     assert model.card["train_config"]["size"] == 64 and "4 image/mask pairs" in model.card["training_data"]
     assert tree_hash(root) == before
+
+
+def test_size_is_the_start_models_unless_given(pairs, capsys, tmp_path):
+    _, images, masks = pairs
+    base = ["train", "nucleus", "--images", str(images), "--masks", str(masks), "--val-fraction", "0.25",
+            "--no-compare", *TINY]
+    assert cli.main([*base, "--out", str(tmp_path / "m64")]) == 0
+    i = base.index("--size")
+    without = base[:i] + base[i + 2:]
+    # fine-tuned without --size: the start model's input size (64), not the default 256
+    assert cli.main([*without, "--init", str(tmp_path / "m64"), "--out", str(tmp_path / "same")]) == 0
+    assert json.loads((tmp_path / "same" / "card.json").read_text())["input_size"] == 64
+    # an explicit --size wins: the images are resized to it and the card says so
+    assert cli.main([*without, "--size", "96", "--init", str(tmp_path / "m64"), "--out", str(tmp_path / "big")]) == 0
+    card = json.loads((tmp_path / "big" / "card.json").read_text())
+    assert card["input_size"] == 96 and card["train_config"]["size"] == 96
+    capsys.readouterr()
+    assert cli.main([*without, "--size", "100", "--out", str(tmp_path / "odd")]) == 2
+    assert "--size 100 is not a multiple of 32" in capsys.readouterr().err
+    assert not (tmp_path / "odd").exists()

@@ -11,7 +11,9 @@ def add_arguments(parser, task: str) -> None:
     parser.add_argument("--epochs", type=int, default=40, help="most epochs (default 40; early stopping may end sooner)")
     parser.add_argument("--steps", type=int, default=40, help="batches per epoch (default 40)")
     parser.add_argument("--batch", type=int, default=8, help="images per batch (default 8)")
-    parser.add_argument("--size", type=int, default=256, help="side of the simulated frames, multiple of 32 (default 256)")
+    parser.add_argument("--size", type=int, default=None,
+                        help="side of the simulated frames, or the side your images are resized to, multiple of 32 "
+                             "(default 256, or the --init/--from model's)")
     parser.add_argument("--crop", type=int, default=128, help="side of the training crops (default 128)")
     parser.add_argument("--lr", type=float, default=2e-3, help="initial learning rate (default 0.002)")
     parser.add_argument("--minutes", type=float, default=50.0, help="wall-clock limit in minutes (default 50)")
@@ -44,7 +46,7 @@ def run(args, task: str) -> dict:
 
     out = args.out or str(config.user_model_dir() / f"{task}-user")
     cfg = TrainConfig(task=task, epochs=args.epochs, steps=args.steps, batch=args.batch, crop=args.crop,
-                      size=args.size, lr=args.lr, patience=args.patience, minutes=args.minutes, seed=args.seed,
+                      size=args.size or 256, lr=args.lr, patience=args.patience, minutes=args.minutes, seed=args.seed,
                       simulator_share=args.simulator_share, resample_share=args.resample_share,
                       val_images=args.val_images, decoder_channels=args.decoder_channels, threads=args.threads,
                       arch=args.arch)

@@ -58,14 +58,16 @@ def _devolearn_masks(model, path: str, limit: int, threshold: float):
     import torch
     from PIL import Image
 
-    from devocore import io
+    from devocore import io, segmentation
 
     side = int(model.card.get("input_size", 256))
+    keep_aspect = bool(model.card.get("keep_aspect", False))  # the model's own input shape, as in Devoscope's path
     model.to(memory_format=torch.contiguous_format).float()
     _, frames = _frames(path, limit)
     for frame in frames:
         grey = io.normalize(io.to_gray(frame))
-        small = np.array(Image.fromarray(grey).resize((side, side), Image.BILINEAR), np.float32)  # a writable copy
+        height, width = segmentation.input_shape(grey.shape, side, keep_aspect)
+        small = np.array(Image.fromarray(grey).resize((width, height), Image.BILINEAR), np.float32)  # a writable copy
         x = torch.from_numpy(small)[None, None]
         prob = torch.sigmoid(model(x)).detach().numpy()[0, 0]
         yield cv2.resize(prob, (frame.shape[1], frame.shape[0])) > threshold
