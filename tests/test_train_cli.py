@@ -94,4 +94,6 @@ def test_size_is_the_start_models_unless_given(pairs, capsys, tmp_path):
     capsys.readouterr()
     assert cli.main([*without, "--size", "100", "--out", str(tmp_path / "odd")]) == 2
     assert "--size 100 is not a multiple of 32" in capsys.readouterr().err
+    assert cli.main(["train", "nucleus", "--epochs", "1", "--size", "100", "--out", str(tmp_path / "odd")]) == 2
+    assert "--size 100 is not a multiple of 32" in capsys.readouterr().err  # simulated frames too
     assert not (tmp_path / "odd").exists()

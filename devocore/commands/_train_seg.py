@@ -44,6 +44,10 @@ def run(args, task: str) -> dict:
     from devocore.progress import terminal
     from devocore.train.segmentation import TrainConfig, train
 
+    from devocore.errors import DevocoreError
+
+    if args.size and args.size % 32:  # simulated frames and your own images alike
+        raise DevocoreError(f"--size {args.size} is not a multiple of 32 (the network halves the image five times).")
     out = args.out or str(config.user_model_dir() / f"{task}-user")
     cfg = TrainConfig(task=task, epochs=args.epochs, steps=args.steps, batch=args.batch, crop=args.crop,
                       size=args.size or 256, lr=args.lr, patience=args.patience, minutes=args.minutes, seed=args.seed,
@@ -57,8 +61,6 @@ def run(args, task: str) -> dict:
 
         return _train_user.run(args, task, cfg, out, command)
     if getattr(args, "channels", None):
-        from devocore.errors import DevocoreError
-
         raise DevocoreError("--channels needs your own multi-channel images: add --images and --masks.")
     model = None
     if args.init:

@@ -63,8 +63,6 @@ def run(args, task: str, cfg, out: str, command: str) -> dict:
         model = finetune.initial_model(args.init)
         args.from_model = args.init
     size = cfg.size if getattr(args, "size", None) or model is None else int(model.card.get("input_size", cfg.size))
-    if size % 32:
-        raise DevocoreError(f"--size {size} is not a multiple of 32 (the network halves the image five times).")
     keep_aspect = bool(args.keep_aspect or (model is not None and model.card.get("keep_aspect")))
     cfg = replace(cfg, size=size, crop=min(cfg.crop, size), keep_aspect=keep_aspect, loss=args.loss, fg_weight=args.fg_weight,
                   schedule=args.schedule, aug_strength=args.aug_strength, bf16=not args.no_bf16)
