@@ -41,10 +41,9 @@ def add_arguments(parser, task: str) -> None:
 
 
 def run(args, task: str) -> dict:
+    from devocore.errors import DevocoreError
     from devocore.progress import terminal
     from devocore.train.segmentation import TrainConfig, train
-
-    from devocore.errors import DevocoreError
 
     if args.size and args.size % 32:  # simulated frames and your own images alike
         raise DevocoreError(f"--size {args.size} is not a multiple of 32 (the network halves the image five times).")

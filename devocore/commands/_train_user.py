@@ -62,7 +62,7 @@ def run(args, task: str, cfg, out: str, command: str) -> dict:
     if model is None and getattr(args, "init", None):  # the segmentation command's own --init (name or folder)
         model = finetune.initial_model(args.init)
         args.from_model = args.init
-    size = cfg.size if getattr(args, "size", None) or model is None else int(model.card.get("input_size", cfg.size))
+    size = cfg.size if args.size or model is None else int(model.card.get("input_size", cfg.size))  # --size wins
     keep_aspect = bool(args.keep_aspect or (model is not None and model.card.get("keep_aspect")))
     cfg = replace(cfg, size=size, crop=min(cfg.crop, size), keep_aspect=keep_aspect, loss=args.loss, fg_weight=args.fg_weight,
                   schedule=args.schedule, aug_strength=args.aug_strength, bf16=not args.no_bf16)
