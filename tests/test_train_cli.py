@@ -97,3 +97,34 @@ def test_size_is_the_start_models_unless_given(pairs, capsys, tmp_path):
     assert cli.main(["train", "nucleus", "--epochs", "1", "--size", "100", "--out", str(tmp_path / "odd")]) == 2
     assert "--size 100 is not a multiple of 32" in capsys.readouterr().err  # simulated frames too
     assert not (tmp_path / "odd").exists()
+
+
+def test_decoder_channels_given_with_init_put_its_encoder_under_a_new_decoder(pairs, capsys, tmp_path):
+    from safetensors.torch import load_file
+
+    _, images, masks = pairs
+    base = ["train", "nucleus", "--images", str(images), "--masks", str(masks), "--val-fraction", "0.25",
+            "--no-compare", *TINY]
+    assert cli.main([*base, "--out", str(tmp_path / "m64")]) == 0
+    i = base.index("--decoder-channels")
+    without = base[:i] + base[i + 2:]
+    # not given: the start model's decoder (64), as before
+    assert cli.main([*without, "--init", str(tmp_path / "m64"), "--out", str(tmp_path / "same")]) == 0
+    card = json.loads((tmp_path / "same" / "card.json").read_text())
+    assert card["config"]["decoder_pyramid_channels"] == 64 and card["train_config"]["decoder_channels"] == 64
+    # given and different: a 128-channel decoder under the start model's encoder
+    capsys.readouterr()
+    assert cli.main([*without, "--decoder-channels", "128", "--lr", "0", "--init", str(tmp_path / "m64"),
+                     "--out", str(tmp_path / "wide")]) == 0
+    assert "new decoder of 128 channels (its own has 64)" in capsys.readouterr().out
+    card = json.loads((tmp_path / "wide" / "card.json").read_text())
+    assert card["config"]["decoder_pyramid_channels"] == 128 and card["config"]["decoder_segmentation_channels"] == 64
+    assert card["train_config"]["decoder_channels"] == 128
+    start, wide = (load_file(tmp_path / name / "weights.safetensors") for name in ("m64", "wide"))
+    assert wide["decoder.p5.weight"].shape[0] == 128 and start["decoder.p5.weight"].shape[0] == 64
+    encoder = [k for k in start if k.startswith("encoder.") and k.endswith(("weight", "bias"))]
+    assert encoder and all(torch_equal(start[k], wide[k]) for k in encoder)  # rate 0: the encoder as it started
+
+
+def torch_equal(a, b):
+    return bool((a.float() == b.float()).all())

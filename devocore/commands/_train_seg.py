@@ -25,8 +25,10 @@ def add_arguments(parser, task: str) -> None:
                         help="share of nucleus frames drawn 1-3x larger and shrunk, like slices resized from a "
                              "larger camera frame (default 0)")
     parser.add_argument("--val-images", type=int, default=24, help="simulated validation images (default 24)")
-    parser.add_argument("--decoder-channels", type=int, default=256,
-                        help="FPN pyramid channels (default 256 as in smp; 64 trains and runs about 1.6x faster)")
+    parser.add_argument("--decoder-channels", type=int, default=None,
+                        help="FPN pyramid channels (default 256 as in smp, or the --init/--from model's; 64 trains "
+                             "and runs about 1.6x faster). Given with --init/--from and unlike that model's: its "
+                             "encoder under a new decoder of this width")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1; see TrainConfig)")
     parser.add_argument("--arch", default="fpn", choices=["fpn", "unet34-ps"],
                         help="network: fpn (FPN, ResNet-18 encoder; default) or unet34-ps (U-Net, ResNet-34 "
@@ -51,7 +53,7 @@ def run(args, task: str) -> dict:
     cfg = TrainConfig(task=task, epochs=args.epochs, steps=args.steps, batch=args.batch, crop=args.crop,
                       size=args.size or 256, lr=args.lr, patience=args.patience, minutes=args.minutes, seed=args.seed,
                       simulator_share=args.simulator_share, resample_share=args.resample_share,
-                      val_images=args.val_images, decoder_channels=args.decoder_channels, threads=args.threads,
+                      val_images=args.val_images, decoder_channels=args.decoder_channels or 256, threads=args.threads,
                       arch=args.arch)
     command = "python -m devocore " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
         if sys.argv and sys.argv[0].endswith("__main__.py") else f"python -m devocore train {task}"
@@ -65,9 +67,21 @@ def run(args, task: str) -> dict:
     if args.init:
         from devocore.train.finetune import initial_model
 
-        model = initial_model(args.init)
+        model = start_decoder(initial_model(args.init), args)
     result = train(cfg, out=out, progress=terminal(f"train {task}"), command=command, model=model)
     result.pop("model")
     print(f"best epoch {result['epoch']}: simulated validation IoU {result['val_iou']:.3f} "
           f"(loss {result['val_loss']:.4f}); {result['epochs']} epochs in {result['seconds']:.0f} s; saved to {out}")
     return result
+
+
+def start_decoder(model, args):
+    """``model`` as the start of a training: under a new decoder when ``--decoder-channels`` names another
+    width than its own, else as it is."""
+    from devocore.train import finetune
+
+    if model is None or not args.decoder_channels or args.decoder_channels == finetune.decoder_channels(model):
+        return model
+    print(f"starting from the encoder of '{model.card.get('name', 'the start model')}' under a new decoder of "
+          f"{args.decoder_channels} channels (its own has {finetune.decoder_channels(model)})")
+    return finetune.with_decoder(model, args.decoder_channels)

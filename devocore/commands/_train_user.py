@@ -62,6 +62,10 @@ def run(args, task: str, cfg, out: str, command: str) -> dict:
     if model is None and getattr(args, "init", None):  # the segmentation command's own --init (name or folder)
         model = finetune.initial_model(args.init)
         args.from_model = args.init
+    if getattr(args, "decoder_channels", None):  # the train command's --decoder-channels: a new decoder
+        from devocore.commands._train_seg import start_decoder
+
+        model = start_decoder(model, args)
     size = cfg.size if args.size or model is None else int(model.card.get("input_size", cfg.size))  # --size wins
     keep_aspect = bool(args.keep_aspect or (model is not None and model.card.get("keep_aspect")))
     cfg = replace(cfg, size=size, crop=min(cfg.crop, size), keep_aspect=keep_aspect, loss=args.loss, fg_weight=args.fg_weight,

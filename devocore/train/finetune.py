@@ -3,7 +3,8 @@
 
 :func:`load_pairs` reads and splits the pairs (single-channel, or multi-channel with a channel recipe);
 :func:`source_maker` re-wraps the same split at another batch size and augmentation (for the Optuna search);
-:func:`initial_model` loads the model to start from (by name or folder); :func:`comparison` scores the
+:func:`initial_model` loads the model to start from (by name or folder); :func:`with_decoder` puts its encoder
+under a new FPN decoder of another width; :func:`comparison` scores the
 trained model beside its start model, any others and the classical baseline on
 the validation images. Training itself is :func:`devocore.train.segmentation.train` with ``data=source``.
 """
@@ -70,6 +71,36 @@ def comparison(trained, trained_name: str, task: str, source, start=None, start_
     models.update(others or {})
     models["classical baseline"] = compare.BASELINE
     return compare.compare(models, source.validation_pairs(), task, progress=progress)
+
+
+def decoder_channels(model) -> int:
+    """The FPN pyramid channels of ``model`` (smp's default 256 when its card does not name them)."""
+    return int(getattr(model, "card", {}).get("config", {}).get("decoder_pyramid_channels", 256))
+
+
+def with_decoder(model, channels: int):
+    """A new FPN with ``channels`` pyramid channels (half as many in the segmentation head), ``model``'s
+    encoder weights and an untrained decoder; its card is ``model``'s with the new network config.
+
+    Raises:
+        DevocoreError when ``model`` is not an FPN (the decoder width is an FPN setting).
+    """
+    from devocore import nets
+    from devocore.errors import DevocoreError
+
+    card = dict(getattr(model, "card", {}))
+    if card.get("architecture", "fpn") != "fpn":
+        raise DevocoreError(f"--decoder-channels applies to FPN models; '{card.get('name', 'the start model')}' is "
+                            f"{card['architecture']}.")
+    config = dict(card.get("config", {}), decoder_pyramid_channels=channels,
+                  decoder_segmentation_channels=channels // 2)
+    new = nets.build("fpn", **config)
+    encoder = {k: v for k, v in model.state_dict().items() if k.startswith("encoder.")}
+    missing = new.load_state_dict(encoder, strict=False).missing_keys
+    if any(k.startswith("encoder.") for k in missing):
+        raise DevocoreError("The start model's encoder does not fit a ResNet FPN of its own config.")
+    new.card = dict(card, config=config)
+    return new.float().train()
 
 
 def initial_model(init: str):

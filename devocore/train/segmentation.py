@@ -263,6 +263,8 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
         arch = getattr(model, "card", {}).get("architecture", "fpn")
         if arch != cfg.arch:
             cfg = replace(cfg, arch=arch)  # a model to fine-tune keeps its architecture
+        if arch == "fpn":  # and its decoder width, which the card's train_config then names
+            cfg = replace(cfg, decoder_channels=int(net_config.get("decoder_pyramid_channels", 256)))
     model = model.to(device).float()
     # a frozen encoder: only the rest is trained, and only the rest needs keeping as the best state so far
     frozen = freeze_encoder(model) if cfg.freeze_encoder else set()
