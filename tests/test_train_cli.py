@@ -77,13 +77,18 @@ def test_cli_trains_on_pairs_saves_a_listed_model_and_compares(pairs, capsys, mo
     assert tree_hash(root) == before
 
 
-def test_size_is_the_start_models_unless_given(pairs, capsys, tmp_path):
+def _start_model_and_args_without(pairs, tmp_path, option):
+    """Train the start model tmp_path/m64 with TINY; return TINY's train arguments less ``option`` and its value."""
     _, images, masks = pairs
     base = ["train", "nucleus", "--images", str(images), "--masks", str(masks), "--val-fraction", "0.25",
             "--no-compare", *TINY]
     assert cli.main([*base, "--out", str(tmp_path / "m64")]) == 0
-    i = base.index("--size")
-    without = base[:i] + base[i + 2:]
+    i = base.index(option)
+    return base[:i] + base[i + 2:]
+
+
+def test_size_is_the_start_models_unless_given(pairs, capsys, tmp_path):
+    without = _start_model_and_args_without(pairs, tmp_path, "--size")
     # fine-tuned without --size: the start model's input size (64), not the default 256
     assert cli.main([*without, "--init", str(tmp_path / "m64"), "--out", str(tmp_path / "same")]) == 0
     assert json.loads((tmp_path / "same" / "card.json").read_text())["input_size"] == 64
@@ -102,12 +107,7 @@ def test_size_is_the_start_models_unless_given(pairs, capsys, tmp_path):
 def test_decoder_channels_given_with_init_put_its_encoder_under_a_new_decoder(pairs, capsys, tmp_path):
     from safetensors.torch import load_file
 
-    _, images, masks = pairs
-    base = ["train", "nucleus", "--images", str(images), "--masks", str(masks), "--val-fraction", "0.25",
-            "--no-compare", *TINY]
-    assert cli.main([*base, "--out", str(tmp_path / "m64")]) == 0
-    i = base.index("--decoder-channels")
-    without = base[:i] + base[i + 2:]
+    without = _start_model_and_args_without(pairs, tmp_path, "--decoder-channels")
     # not given: the start model's decoder (64), as before
     assert cli.main([*without, "--init", str(tmp_path / "m64"), "--out", str(tmp_path / "same")]) == 0
     card = json.loads((tmp_path / "same" / "card.json").read_text())
