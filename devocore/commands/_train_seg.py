@@ -84,4 +84,7 @@ def start_decoder(model, args):
         return model
     print(f"starting from the encoder of '{model.card.get('name', 'the start model')}' under a new decoder of "
           f"{args.decoder_channels} channels (its own has {finetune.decoder_channels(model)})")
+    import torch
+
+    torch.manual_seed(getattr(args, "seed", 0))  # the new decoder's first weights follow --seed
     return finetune.with_decoder(model, args.decoder_channels)
