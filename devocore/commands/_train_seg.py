@@ -65,26 +65,13 @@ def run(args, task: str) -> dict:
         raise DevocoreError("--channels needs your own multi-channel images: add --images and --masks.")
     model = None
     if args.init:
+        from devocore.commands._train_user import start_decoder
         from devocore.train.finetune import initial_model
 
-        model = start_decoder(initial_model(args.init), args)
+        model = start_decoder(initial_model(args.init), args.decoder_channels, args.seed)
     result = train(cfg, out=out, progress=terminal(f"train {task}"), command=command, model=model)
     result.pop("model")
     print(f"best epoch {result['epoch']}: simulated validation IoU {result['val_iou']:.3f} "
           f"(loss {result['val_loss']:.4f}); {result['epochs']} epochs in {result['seconds']:.0f} s; saved to {out}")
     return result
 
-
-def start_decoder(model, args):
-    """``model`` as the start of a training: under a new decoder when ``--decoder-channels`` names another
-    width than its own, else as it is."""
-    from devocore.train import finetune
-
-    if model is None or not args.decoder_channels or args.decoder_channels == finetune.decoder_channels(model):
-        return model
-    print(f"starting from the encoder of '{model.card.get('name', 'the start model')}' under a new decoder of "
-          f"{args.decoder_channels} channels (its own has {finetune.decoder_channels(model)})")
-    import torch
-
-    torch.manual_seed(getattr(args, "seed", 0))  # the new decoder's first weights follow --seed
-    return finetune.with_decoder(model, args.decoder_channels)

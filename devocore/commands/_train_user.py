@@ -48,6 +48,21 @@ def add_arguments(parser) -> None:
     group.add_argument("--json", action="store_true", help="print the figures as one JSON object on the last line")
 
 
+def start_decoder(model, channels: int | None, seed: int = 0):
+    """``model`` as the start of a training: under a new decoder (first weights drawn with ``seed``) when
+    ``channels`` names another width than its own, else as it is (also when there is no model)."""
+    from devocore.train import finetune
+
+    if model is None or not channels or channels == finetune.decoder_channels(model):
+        return model
+    import torch
+
+    print(f"starting from the encoder of '{model.card.get('name', 'the start model')}' under a new decoder of "
+          f"{channels} channels (its own has {finetune.decoder_channels(model)})")
+    torch.manual_seed(seed)
+    return finetune.with_decoder(model, channels)
+
+
 def run(args, task: str, cfg, out: str, command: str) -> dict:
     """Load and check the pairs, optionally find the rate and tune, train, compare; returns the figures."""
     from devocore import config
@@ -62,10 +77,7 @@ def run(args, task: str, cfg, out: str, command: str) -> dict:
     if model is None and getattr(args, "init", None):  # the segmentation command's own --init (name or folder)
         model = finetune.initial_model(args.init)
         args.from_model = args.init
-    if getattr(args, "decoder_channels", None):  # the train command's --decoder-channels: a new decoder
-        from devocore.commands._train_seg import start_decoder
-
-        model = start_decoder(model, args)
+    model = start_decoder(model, getattr(args, "decoder_channels", None), cfg.seed)
     size = cfg.size if args.size or model is None else int(model.card.get("input_size", cfg.size))  # --size wins
     keep_aspect = bool(args.keep_aspect or (model is not None and model.card.get("keep_aspect")))
     cfg = replace(cfg, size=size, crop=min(cfg.crop, size), keep_aspect=keep_aspect, loss=args.loss, fg_weight=args.fg_weight,
