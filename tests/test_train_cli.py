@@ -105,6 +105,7 @@ def test_size_is_the_start_models_unless_given(pairs, capsys, tmp_path):
 
 
 def test_decoder_channels_given_with_init_put_its_encoder_under_a_new_decoder(pairs, capsys, tmp_path):
+    import torch
     from safetensors.torch import load_file
 
     without = _start_model_and_args_without(pairs, tmp_path, "--decoder-channels")
@@ -123,8 +124,4 @@ def test_decoder_channels_given_with_init_put_its_encoder_under_a_new_decoder(pa
     start, wide = (load_file(tmp_path / name / "weights.safetensors") for name in ("m64", "wide"))
     assert wide["decoder.p5.weight"].shape[0] == 128 and start["decoder.p5.weight"].shape[0] == 64
     encoder = [k for k in start if k.startswith("encoder.") and k.endswith(("weight", "bias"))]
-    assert encoder and all(torch_equal(start[k], wide[k]) for k in encoder)  # rate 0: the encoder as it started
-
-
-def torch_equal(a, b):
-    return bool((a.float() == b.float()).all())
+    assert encoder and all(torch.equal(start[k], wide[k]) for k in encoder)  # rate 0: the encoder as it started

@@ -74,4 +74,3 @@ def run(args, task: str) -> dict:
     print(f"best epoch {result['epoch']}: simulated validation IoU {result['val_iou']:.3f} "
           f"(loss {result['val_loss']:.4f}); {result['epochs']} epochs in {result['seconds']:.0f} s; saved to {out}")
     return result
-
