@@ -38,12 +38,14 @@ def main() -> None:
     pairs = [(data.images[i], cell_labels(data.masks[i]) if instance else data.masks[i] > 0) for i in val]
     model = initial_model(args.model).eval()
     predictor = segmentation.Predictor(model)
+
     def probability(image):
+        plain = predictor.probability(image)
         if not args.flips:
-            return predictor.probability(image)
-        flips = [(), (0,), (1,), (0, 1)]
-        return np.mean([np.flip(predictor.probability(np.ascontiguousarray(np.flip(image, f))), f) if f
-                        else predictor.probability(image) for f in flips], axis=0)
+            return plain
+        flipped = [np.flip(predictor.probability(np.ascontiguousarray(np.flip(image, axes))), axes)
+                   for axes in ((0,), (1,), (0, 1))]
+        return np.mean([plain, *flipped], axis=0)
 
     probs = [probability(image) for image, _ in pairs]
     rows = []
