@@ -285,7 +285,9 @@ if b2.button("Stop (keep the best so far)", key="train_stop_button", disabled=no
     job.stop()
 
 
-@st.fragment(run_every=1.0)
+# Poll only while a run is going: a page that reruns itself every second when nothing runs costs the server CPU
+# and its timer reruns race the visitor's own clicks.
+@st.fragment(run_every=1.0 if job is not None and job.running else None)
 def _live() -> None:
     job = st.session_state.get("train_job")
     if job is None:
@@ -311,9 +313,10 @@ def _live() -> None:
         st.success(f"Done: best epoch {r['epoch']} of {r['epochs']}, validation IoU {r['val_iou']:.3f}, "
                    f"Dice {r.get('val_dice', 0):.3f}, in {r['seconds']:.0f} s"
                    + (" (stopped by you)" if job.stopping else "") + ".")
-        if st.session_state.get("train_shown") is not job:  # one full rerun to draw the sections below
-            st.session_state["train_shown"] = job
-            st.rerun(scope="app")
+    if not job.running and st.session_state.get("train_shown") is not job:
+        # one full rerun when a run ends (done or failed): it draws the sections below and stops the polling
+        st.session_state["train_shown"] = job
+        st.rerun(scope="app")
 
 
 _live()

@@ -160,3 +160,34 @@ def test_example_gives_its_key_result(server, browser, stem):
     result = EXAMPLES[stem](visit)
     assert result
     visit.finish(f"example-{stem}")
+
+
+
+def _count_script_runs(visit: Visit) -> None:
+    """From now on, count in window.__runs how often the page's script starts (full or partial reruns)."""
+    visit.page.evaluate("""() => {
+        window.__runs = 0;
+        const app = document.querySelector('[data-testid="stApp"]');
+        new MutationObserver(() => {
+            if (app.getAttribute('data-test-script-state') === 'running') window.__runs += 1;
+        }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+    }""")
+
+
+def test_the_train_page_polls_only_while_a_run_goes(server, browser):
+    """The live progress reruns itself while training runs, draws the results once it ends, then stays still:
+    an idle page that reruns every second costs the server CPU and races the visitor's clicks."""
+    quiet = 4000  # ms; while polling, the page would rerun about four times in this
+    visit = Visit(browser, f"{server}/train?train_start=%28from+scratch%29&train_size=64&train_epochs=2"
+                           "&train_steps=2&train_batch=2")
+    _count_script_runs(visit)
+    visit.page.wait_for_timeout(quiet)
+    assert visit.page.evaluate("window.__runs") == 0, "the idle page reruns itself"
+    visit.click("Start training")
+    visit.wait_text(r"Done: best epoch \d of \d")
+    visit.page.get_by_text("7. Comparison on your validation images").wait_for(timeout=TIMEOUT)
+    wait_until_idle(visit.page, TIMEOUT)
+    _count_script_runs(visit)
+    visit.page.wait_for_timeout(quiet)
+    assert visit.page.evaluate("window.__runs") == 0, "the page still reruns itself after the run ended"
+    visit.finish("train-run")
