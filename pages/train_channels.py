@@ -208,7 +208,7 @@ def fg_weight_picture(image: np.ndarray, mask: np.ndarray, task: str, weights: t
     from devocore import io, segmentation
 
     try:
-        prob = segmentation.Predictor(ui_cache.model(task), bf16=False).probability(image)
+        prob = segmentation.Predictor(ui_cache.model(task), bf16=False, int8=False).probability(image)
         prob = segmentation.resize(prob, np.shape(image)[:2])  # a huge image's map comes at the work size
         source = f"the shipped {task} model"
     except DevocoreError:

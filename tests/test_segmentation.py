@@ -391,6 +391,13 @@ def test_bench_command_repeats_both_passes_and_reports_the_median_ratio(user_mod
     assert figures["frames"] == 6 and figures["repeats"] == 3 and len(figures["speedups"]) == 3
     assert figures["speedup"] == pytest.approx(float(np.median(figures["speedups"])), abs=0.01)
     assert figures["agreement_iou"] >= 0.98
+    # a forced precision is the one timed; an 8-bit copy the model lacks is refused in words
+    base = ["bench", "segmentation", "--video", str(user_model / "b.avi"), "--model", "tiny-nuc", "--repeats", "1"]
+    assert cli.main([*base, "--precision", "fp32", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["precision"] == "fp32"
+    assert cli.main([*base, "--precision", "int8"]) != 0
+    err = capsys.readouterr().err
+    assert "has no 8-bit copy here" in err and "Traceback" not in err
 
 
 def _cell_grid():

@@ -3,9 +3,10 @@
 (a) DevoLearn-style: each frame resized with PIL, batch of one, fp32, autograd on
     (as in DevoLearn's predict). (b) Devoscope: decoding on a separate thread,
     batches of 8 run side by side, one per torch thread (each thread a whole batch, instead of
-    every operation split across threads), torch.inference_mode, channels-last, and bfloat16 when the CPU runs it
-    natively and its masks agree with the fp32 reference at IoU >= 0.98 (checked
-    on the first batch; fp32 otherwise). Both use the same model and input size.
+    every operation split across threads), torch.inference_mode, channels-last, and the fastest precision
+    whose masks agree with the fp32 reference at IoU >= 0.98 on the first batch: the model's 8-bit copy
+    where its card holds a calibration (devocore.nets.quantized), else bfloat16 where the CPU runs it
+    natively, else fp32 (``precision`` names it). Both use the same model and input size.
 The two passes are repeated ``--repeats`` times (default 3), alternating which goes first, and the
 figures are medians: ``speedup`` is the median of the rounds' ratios, which are listed in ``speedups``
 (on a shared CPU one pass can run 10-15% slower than the next for no reason in the code).
@@ -32,6 +33,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads for both paths (default 2)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="rounds of both passes, alternating which goes first; figures are medians (default 3)")
+    parser.add_argument("--precision", choices=["auto", "int8", "bf16", "fp32"], default="auto",
+                        help="Devoscope's precision: auto (default) takes the fastest whose first-batch masks agree "
+                             "with fp32 (int8 where the model's card holds a calibration, else bf16 where the CPU "
+                             "runs it natively); the others force one, for comparisons")
     parser.add_argument("--skip-devolearn", action="store_true",
                         help="time only Devoscope's path (for memory runs); speedup and agreement are then empty")
 
@@ -73,25 +78,25 @@ def _devolearn_masks(model, path: str, limit: int, threshold: float):
         yield cv2.resize(prob, (frame.shape[1], frame.shape[0])) > threshold
 
 
-def _ours(model, path: str, limit: int, threshold: float, batch: int, bf16):
+def _ours(model, path: str, limit: int, threshold: float, batch: int, precision: dict):
     from devocore import segmentation
 
-    predictor = segmentation.Predictor(model, bf16=bf16)
+    predictor = segmentation.Predictor(model, **precision)
     _, frames = _frames(path, limit)
     for _, prob in segmentation.batched_probabilities(frames, predictor, batch):
         yield prob > threshold
 
 
-def _first_batch_agreement(model, path: str, batch: int, threshold: float) -> float:
-    """IoU between bf16 and fp32 masks on the first batch of frames."""
+def _first_batch_agreement(model, path: str, batch: int, threshold: float, precision: dict) -> float:
+    """IoU between the masks of a Predictor with ``precision`` and float32 masks on the first batch of frames."""
     import numpy as np
 
     from devocore import segmentation
 
     _, frames = _frames(path, batch)
     frames = list(frames)
-    a = segmentation.Predictor(model, bf16=True).probabilities(frames)
-    b = segmentation.Predictor(model, bf16=False).probabilities(frames)
+    a = segmentation.Predictor(model, **precision).probabilities(frames)
+    b = segmentation.Predictor(model, bf16=False, int8=False).probabilities(frames)
     inter = sum(float(np.logical_and(p > threshold, q > threshold).sum()) for p, q in zip(a, b))
     union = sum(float(np.logical_or(p > threshold, q > threshold).sum()) for p, q in zip(a, b))
     return inter / union if union else 1.0
@@ -103,20 +108,35 @@ def run(args) -> dict:
 
     from devocore import segmentation
     from devocore.device import cpu_has_bf16
+    from devocore.errors import DevocoreError
 
     torch.set_num_threads(max(1, args.threads))
     model = segmentation.load(args.model, "cpu")
-    bf16 = cpu_has_bf16()
-    bf16_check = None
-    if bf16:
-        bf16_check = _first_batch_agreement(model, args.video, args.batch, args.threshold)
-        bf16 = bf16_check >= 0.98
+    # --precision auto: the fastest precision whose masks agree with float32 on the first batch: the 8-bit copy where
+    # the card holds a calibration, else bfloat16 where the CPU runs it natively, else float32
+    options = {"int8": {"bf16": False, "int8": True}, "bf16": {"bf16": True, "int8": False},
+               "fp32": {"bf16": False, "int8": False}}
+    has_int8 = segmentation.Predictor(model).int8_model is not None
+    if args.precision == "int8" and not has_int8:
+        raise DevocoreError(f"The model '{args.model}' has no 8-bit copy here (no calibration in its card, or this "
+                            "CPU has no 8-bit kernels).")
+    if args.precision == "auto":
+        candidates = ["int8"] * has_int8 + ["bf16"] * cpu_has_bf16()
+    else:
+        candidates = [args.precision]
+    chosen, first_check = "fp32", None
+    for candidate in candidates:
+        first_check = _first_batch_agreement(model, args.video, args.batch, args.threshold, options[candidate])
+        if first_check >= 0.98 or args.precision != "auto":
+            chosen = candidate
+            break
+    precision = options[chosen]
     # both paths keep their masks at 1 bit per pixel (small, flat memory); they are compared after the timing
     def devolearn_pass():
         return [np.packbits(mask) for mask in _devolearn_masks(model, args.video, args.frames, args.threshold)]
 
     def our_pass():
-        return [np.packbits(mask) for mask in _ours(model, args.video, args.frames, args.threshold, args.batch, bf16)]
+        return [np.packbits(mask) for mask in _ours(model, args.video, args.frames, args.threshold, args.batch, precision)]
 
     passes = [("ours", our_pass)] if args.skip_devolearn else [("devolearn", devolearn_pass), ("ours", our_pass)]
     rounds, first = [], {}  # per round: pass -> (frames, seconds); the first round's masks are kept
@@ -151,9 +171,9 @@ def run(args) -> dict:
               "speedup": round(float(np.median(speedups)), 2) if speedups else None, "speedups": speedups,
               "repeats": len(rounds),
               "agreement_iou": round(inter / union, 4) if union else (1.0 if reference is not None else None),
-              "bf16": bool(bf16), "bf16_first_batch_iou": round(bf16_check, 4) if bf16_check else None,
+              "precision": chosen, "first_batch_iou": round(first_check, 4) if first_check else None,
               "batch": args.batch, "peak_rss_mb": round(peak, 1)}
     print(f"{n} frames: DevoLearn-style {result['fps_devolearn']} fps, Devoscope {result['fps']} fps "
           f"(x{result['speedup']}, median of {result['speedups']}), agreement IoU {result['agreement_iou']}, "
-          f"bf16 {result['bf16']}, peak RSS {result['peak_rss_mb']} MB")
+          f"{chosen}, peak RSS {result['peak_rss_mb']} MB")
     return result

@@ -170,7 +170,7 @@ def for_inference(model, probe_shape: tuple[int, ...] | None = None):
 _COPIES: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
 
 
-def _stamp(model) -> tuple:
+def weights_stamp(model) -> tuple:
     """Changes whenever a weight or buffer of ``model`` is changed in place (an optimiser step,
     ``load_state_dict``, running batch-norm statistics) or moved to new memory (``.to()``)."""
     return tuple((t.data_ptr(), t._version) for t in itertools.chain(model.parameters(), model.buffers()))
@@ -189,7 +189,7 @@ def inference_copy(model, device, channels_last: bool = True, probe_shape: tuple
         return _fresh_copy(model, device, channels_last, probe_shape)
     copies = _COPIES.setdefault(model, {})
     key = (str(device), channels_last)
-    stamp = _stamp(model)
+    stamp = weights_stamp(model)
     if key in copies and copies[key][0] == stamp:
         return copies[key][1]
     fast = _fresh_copy(model, device, channels_last, probe_shape)

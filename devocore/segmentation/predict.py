@@ -43,6 +43,9 @@ class Predictor:
         bf16: "auto" uses bfloat16 on CUDA or on CPUs with native bf16 (AMX/AVX512-BF16);
             True/False force it.
         channels_last: use the channels-last memory layout (faster convolutions on CPU).
+        int8: run the model's 8-bit copy (:mod:`devocore.nets.quantized`) on the CPU where its card holds a
+            calibration (``bf16`` then does not apply); False always runs the float model (as comparisons
+            between a trained model and its start do).
 
     Example:
         >>> from devocore import nets
@@ -51,7 +54,8 @@ class Predictor:
         (50, 70)
     """
 
-    def __init__(self, model, device: str | None = None, bf16: bool | str = "auto", channels_last: bool = True):
+    def __init__(self, model, device: str | None = None, bf16: bool | str = "auto", channels_last: bool = True,
+                 int8: bool = True):
         import torch
 
         from devocore import channels
@@ -69,16 +73,24 @@ class Predictor:
             bf16 = self.device.type == "cuda" or (self.device.type == "cpu" and cpu_has_bf16())
         self.dtype = torch.bfloat16 if bf16 else torch.float32
         self.channels_last = channels_last
-        # a copy with batch norms folded into the convolutions (shared by Predictors of the same model and
+        # the model's 8-bit copy on the CPU where its card holds a calibration (devocore.nets.quantized);
+        probe = (1, param.shape[1] if param.ndim == 4 else 1, 64, 64)
+        self.int8_model = None
+        if int8 and self.device.type == "cpu" and not config.is_cloud():  # the cloud's memory is the tighter bound
+            from devocore.nets.quantized import int8_copy
+
+            self.int8_model = int8_copy(model, torch.zeros(probe))
+        # else a copy with batch norms folded into the convolutions (shared by Predictors of the same model and
         # device until its weights change); the caller's model is not changed
-        self.model = inference_copy(model, self.device, channels_last,
-                                    (1, param.shape[1] if param.ndim == 4 else 1, 64, 64))
+        self.model = self.int8_model if self.int8_model is not None else \
+            inference_copy(model, self.device, channels_last, probe)
 
     def input_shape(self, plane: np.ndarray) -> tuple[int, int]:
         """Height and width at which the network sees ``plane`` (:func:`~devocore.segmentation.input_shape`)."""
         return input_shape(np.shape(plane), self.input_size, self.keep_aspect)
 
-    def _tensor(self, planes: Sequence[np.ndarray]):
+    def inputs(self, planes: Sequence[np.ndarray]):
+        """The network's input batch (N x C x H x W, float) for same-shaped ``planes``."""
         import torch
 
         shape = self.input_shape(planes[0])
@@ -102,10 +114,14 @@ class Predictor:
             return []
         if self.keep_aspect and len({self.input_shape(p) for p in planes}) > 1:  # one batch per input shape
             return [self.probabilities([p])[0] for p in planes]
-        x = self._tensor(planes)
-        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
-                                                    enabled=self.dtype == torch.bfloat16):
-            prob = torch.sigmoid(self.model(x).float()).cpu().numpy()[:, 0]
+        x = self.inputs(planes)
+        if self.int8_model is not None:  # float in and out: no autocast around its 8-bit kernels
+            with torch.inference_mode():
+                prob = torch.sigmoid(self.int8_model(x.float())).numpy()[:, 0]
+        else:
+            with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
+                                                        enabled=self.dtype == torch.bfloat16):
+                prob = torch.sigmoid(self.model(x).float()).cpu().numpy()[:, 0]
         return [resize(p, work_shape(plane.shape[:2])) for p, plane in zip(prob, planes)]
 
     def probability(self, plane: np.ndarray) -> np.ndarray:

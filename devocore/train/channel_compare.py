@@ -68,7 +68,7 @@ def score_images(model, pairs, task: str, threshold: float = 0.5) -> list[dict]:
     """Per held-out image: pixel IoU, Dice and instance F1 at IoU 0.5, with ``model`` run as at inference."""
     from devocore import segmentation
 
-    predictor = segmentation.Predictor(model, bf16=False)
+    predictor = segmentation.Predictor(model, bf16=False, int8=False)
     rows = []
     for image, truth in pairs:
         result = segmentation.postprocess(predictor.probability(image), image, task, threshold)

@@ -41,7 +41,8 @@ def compare(models: dict, pairs, task: str = "nucleus", threshold: float = 0.5,
         else:
             card = getattr(model, "card", {}) or {}
             model.card = dict(card, target=card.get("target", task))
-            scores = segmentation.evaluate_pairs(pairs, segmentation.Predictor(model, bf16=False), task, threshold)
+            predictor = segmentation.Predictor(model, bf16=False, int8=False)  # every model in float32
+            scores = segmentation.evaluate_pairs(pairs, predictor, task, threshold)
             kind = card.get("kind") or card.get("source", "model")
         rows.append({"model": name, "kind": kind, **{c: scores[c] for c in COLUMNS[2:]}})
         if progress:

@@ -364,9 +364,12 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
         model.encoder.requires_grad_(True)
         del model.encoder.frozen
     model.eval()
+    from devocore.nets.quantized import CARD_KEY
+
     # what inference needs to run the returned module as it was validated (input size, channel recipe)
     card = dict(getattr(model, "card", {}) or {}, input_size=cfg.size, target=cfg.task, architecture=cfg.arch)
     card.pop("keep_aspect", None)
+    card.pop(CARD_KEY, None)  # the start model's 8-bit ranges were measured for other weights
     if cfg.keep_aspect:
         card["keep_aspect"] = True
     if cfg.channels:
