@@ -1,13 +1,15 @@
 """8-bit copies of trained networks for CPU inference, calibrated once on training images.
 
-A convolution in 8-bit integers runs about twice as fast as in bfloat16 on CPUs with VNNI, at the cost
-of rounding: weights are rounded per output channel from the trained weights, and each activation to 256
-levels between a minimum and a maximum. Those activation ranges are measured once, on training images,
-by :func:`calibrate` and stored in the model card (``int8_calibration``), so an 8-bit copy never depends
-on what a user happens to segment first and is the same on every machine. :func:`int8_copy` rebuilds the
-copy from the card; a model without a calibration has none. The rounding moves a mask by well under 1 %
-(the card records the agreement with float32 on held-out training images), which is why it is used for
-throughput (videos, stacks, batches) and never for the figures of ``eval``.
+A convolution in 8-bit integers runs faster than in bfloat16 on x86 CPUs, at the cost of rounding: weights are
+rounded per output channel from the trained weights, and each activation to 256 levels between a minimum and
+a maximum. Those activation ranges are measured once, on training images, by :func:`calibrate` and stored in
+the model card (``int8_calibration``, with the digest of the weights they were measured for), so an 8-bit
+copy never depends on what a user happens to segment first, and every machine uses the same ranges.
+:func:`int8_copy` rebuilds the copy from the card; a model without a calibration, or with one for other
+weights, has none. ``tools/calibrate_int8.py`` writes a calibration only when the copy's masks agree with
+float32 at IoU >= 0.99 on training images it was not calibrated on.
+:class:`devocore.segmentation.Predictor` runs the copy wherever it exists on the CPU (not under the cloud
+profile, and not where models are compared with each other).
 
 Uses torch's FX graph-mode quantization (``torch.ao.quantization.quantize_fx``) with the x86 backend.
 """
