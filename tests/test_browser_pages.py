@@ -162,7 +162,6 @@ def test_example_gives_its_key_result(server, browser, stem):
     visit.finish(f"example-{stem}")
 
 
-
 def _count_script_runs(visit: Visit) -> None:
     """From now on, count in window.__runs how often the page's script starts (full or partial reruns)."""
     visit.page.evaluate("""() => {

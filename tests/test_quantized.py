@@ -2,6 +2,7 @@
 Predictor on the CPU, refused when they do not fit, never under the cloud profile."""
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
@@ -101,3 +102,35 @@ def test_a_model_trained_from_a_calibrated_start_leaves_the_ranges_behind():
     trained = train(cfg, model=start)["model"]
     assert quantized.CARD_KEY not in trained.card
     assert segmentation.Predictor(trained).int8_model is None
+
+
+@pytest.mark.parametrize("bar", [0.0, 1.01])  # every agreement passes / none does
+def test_the_calibration_tool_writes_the_card_only_at_its_bar(tmp_path, monkeypatch, capsys, bar):
+    import importlib.util
+
+    from PIL import Image
+
+    from devocore import registry
+
+    spec = importlib.util.spec_from_file_location("calibrate_int8", config.ROOT / "tools" / "calibrate_int8.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    monkeypatch.setattr(tool, "MIN_AGREEMENT", bar)
+    monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path / "models"))
+    registry.save_model(_net(), tmp_path / "models" / "tiny", {"name": "tiny", "task": "segmentation",
+                        "target": "nucleus", "architecture": "fpn", "config": {}, "input_size": 64})
+    (tmp_path / "images").mkdir()
+    for seed in range(8):
+        Image.fromarray(_blobs(seed)).save(tmp_path / "images" / f"{seed}.png")
+    card = tmp_path / "models" / "tiny" / registry.CARD
+    before = card.read_text()
+    result = tool.main(["--model", "tiny", "--images", str(tmp_path / "images"), "--calibrate", "4", "--check", "4",
+                        "--batch", "4", "--write", "--json"])
+    assert 0.0 < result["mask_iou_with_float32"] <= 1.0 and result["written"] is (bar == 0.0)
+    assert capsys.readouterr().out.strip().splitlines()[-1] == json.dumps(result)
+    if bar > 1:
+        assert card.read_text() == before
+    else:
+        written = json.loads(card.read_text())[quantized.CARD_KEY]
+        assert written["mask_iou_with_float32"] == result["mask_iou_with_float32"]
+        assert segmentation.Predictor(segmentation.load("tiny", "cpu")).int8_model is not None

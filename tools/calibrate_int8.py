@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> dict:
     drawn = np.random.default_rng(args.seed).permutation(len(files))
     info = registry.find_model(args.model)
     model = segmentation.load(args.model, "cpu")
-    predictor = segmentation.Predictor(model, bf16=False)
+    predictor = segmentation.Predictor(model, bf16=False, int8=False)  # for its input batches
 
     def batches(indices):
         planes = [io.read_image(files[i]).data for i in indices]

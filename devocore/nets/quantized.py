@@ -111,12 +111,11 @@ def from_calibration(model, calibration: dict, example):
     Raises:
         ValueError: the ranges are for another engine, another network or other weights.
     """
-    if calibration.get("engine") != ENGINE or calibration.get("weights") != weights_digest(model):
-        raise ValueError("the card's 8-bit calibration does not fit this network or its weights")
     observed = _observed(model, example)
     observers = _observers(observed)
     ranges = calibration.get("ranges", {})
-    if set(ranges) != set(observers):
+    if (calibration.get("engine") != ENGINE or calibration.get("weights") != weights_digest(model)
+            or set(ranges) != set(observers)):
         raise ValueError("the card's 8-bit calibration does not fit this network or its weights")
     for name, obs in observers.items():
         low, high = ranges[name]
@@ -156,13 +155,13 @@ def int8_copy(model, example):
 
 
 def mask_agreement(model, quantized, batches, threshold: float = 0.5) -> float:
-    """IoU of the masks (probability > ``threshold``) of ``quantized`` and of ``model`` in float32, pooled
-    over ``batches``."""
+    """IoU of the masks (probability > ``threshold``) of ``quantized`` and of ``model`` (float32, in eval mode),
+    pooled over ``batches``."""
     inter = union = 0
     with torch.inference_mode():
         for x in batches:
             x = x.float().contiguous(memory_format=torch.channels_last)
-            a = (torch.sigmoid(model.float().eval()(x)) > threshold).numpy()
+            a = (torch.sigmoid(model(x)) > threshold).numpy()
             b = (torch.sigmoid(quantized(x)) > threshold).numpy()
             inter += int(np.logical_and(a, b).sum())
             union += int(np.logical_or(a, b).sum())
