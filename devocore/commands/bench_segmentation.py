@@ -136,7 +136,8 @@ def run(args) -> dict:
         return [np.packbits(mask) for mask in _devolearn_masks(model, args.video, args.frames, args.threshold)]
 
     def our_pass():
-        return [np.packbits(mask) for mask in _ours(model, args.video, args.frames, args.threshold, args.batch, precision)]
+        masks = _ours(model, args.video, args.frames, args.threshold, args.batch, precision)
+        return [np.packbits(mask) for mask in masks]
 
     passes = [("ours", our_pass)] if args.skip_devolearn else [("devolearn", devolearn_pass), ("ours", our_pass)]
     rounds, first = [], {}  # per round: pass -> (frames, seconds); the first round's masks are kept
