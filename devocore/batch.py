@@ -247,13 +247,19 @@ def check_file(path: Path, task_name: str) -> str | None:
         return None
 
 
-def process_file(path: Path, out_dir: Path, task_name: str) -> dict:
-    """Run a whole file; returns its summary row (never raises)."""
+def process_file(path: Path, out_dir: Path, task_name: str,
+                 models: Callable[[str], object] | None = None) -> dict:
+    """Run a whole file; returns its summary row (never raises).
+
+    ``models`` gives the task's model by name (the caller's shared copy); None loads it once per worker
+    process (:func:`worker_model`).
+    """
     start = time.time()
     task = get_task(task_name)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        results = task.run_file(path, out_dir, worker_model(task.model))
+        model = (models or worker_model)(task.model) if task.model else None
+        results = task.run_file(path, out_dir, model)
         row = {"file": str(path), "task": task_name, "status": "ok", "frames": results.pop("frames", 1),
                "seconds": round(time.time() - start, 3), "error": "", **results}
         _write_marker(path, out_dir, row)
@@ -326,7 +332,8 @@ def _client(scheduler: str | None, workers: int | None):
 
 
 def _run_serial(work: Plan, input_dir: Path, out_root: Path, task_name: str, progress: ProgressFn | None,
-                on_row: Callable[[dict, int, int, int], None] | None) -> list[dict]:
+                on_row: Callable[[dict, int, int, int], None] | None,
+                models: Callable[[str], object] | None) -> list[dict]:
     """The cloud profile's run: each file's check, then the file itself, one after another in this thread."""
     task = get_task(task_name)
     rows, todo = [], []
@@ -343,7 +350,7 @@ def _run_serial(work: Plan, input_dir: Path, out_root: Path, task_name: str, pro
         if progress:
             progress(index / len(todo), f"{tally.done} done, {tally.failed} failed, {len(todo) - index} left: "
                      f"{path.name}")
-        tally.add(process_file(path, output_dir(input_dir, path, out_root), task_name))
+        tally.add(process_file(path, output_dir(input_dir, path, out_root), task_name, models))
     return rows
 
 
@@ -374,7 +381,8 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
               scheduler: str | None = None, workers: int | None = None, chunk_frames: int = 256,
               force: bool = False, progress: ProgressFn | None = None,
               on_row: Callable[[dict, int, int, int], None] | None = None,
-              announce: Callable[[str], None] | None = None, client=None) -> BatchResult:
+              announce: Callable[[str], None] | None = None, client=None,
+              models: Callable[[str], object] | None = None) -> BatchResult:
     """Process every supported file under ``input_dir`` with ``task_name``.
 
     Args:
@@ -388,6 +396,9 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
         announce: called with the Dask dashboard address once the cluster is up.
         client: an existing ``distributed.Client`` to use (and leave open); overrides
             ``scheduler`` and ``workers``.
+        models: for the run in this thread (cloud profile), the task's model by name: a server passes its
+            shared, cached models, so that it never holds a second copy of one; None loads it once per
+            process (:func:`worker_model`). Dask workers always load their own.
 
     Returns:
         a :class:`BatchResult`; the summary is also written as ``summary.csv`` and ``summary.parquet``.
@@ -413,7 +424,7 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
         rows = []
         dashboard = None
         if work.files and serial:
-            rows = _run_serial(work, input_dir, out_root, task_name, progress, on_row)
+            rows = _run_serial(work, input_dir, out_root, task_name, progress, on_row, models)
         elif work.files:
             from distributed import as_completed
 

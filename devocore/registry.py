@@ -193,7 +193,10 @@ def _load(info: ModelInfo, what: str):
         module.load_state_dict(state)
     except RuntimeError as exc:
         raise ModelError(f"{what}: weights do not fit the architecture in its card ({exc}).") from exc
-    module.card = dict(info.card, name=info.name, source=info.source)
+    # what the file holds (a server may keep float16 weights in float16: ``nets.inference.keep_half``)
+    stored = sorted({str(t.dtype).removeprefix("torch.") for t in state.values() if t.is_floating_point()})
+    module.card = dict(info.card, name=info.name, source=info.source,
+                       weights_dtype=stored[0] if len(stored) == 1 else "mixed")
     return module
 
 

@@ -55,7 +55,18 @@ def model(name: str):
     device = device_choice().name
     LOAD_COUNTS[name] = LOAD_COUNTS.get(name, 0) + 1
     log.info("%s %s on %s (load %d in this process)", LOAD_LOG_PREFIX, name, device, LOAD_COUNTS[name])
-    return registry.load_model(name, device)
+    module = registry.load_model(name, device)
+    if config.is_cloud() and device == "cpu" and module.card.get("weights_dtype") == "float16" \
+            and module.card.get("task") in HALF_TASKS:
+        from devocore.nets.inference import keep_half
+
+        keep_half(module)  # float16 as on disk: half the memory; each run makes its float32 copy
+    return module
+
+
+#: Tasks whose engine code runs a model through ``nets.inference.runnable`` (segmentation's ``Predictor``,
+#: the lineage reader), so that the cloud profile may hold them in float16.
+HALF_TASKS = ("segmentation", "lineage")
 
 
 @st.cache_resource

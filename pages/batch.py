@@ -84,7 +84,8 @@ if input_dir is not None:
         out_dir = session_dir() / "batch_output" / task
         report = progress_bar("Starting..." if config.is_cloud() else "Starting the Dask cluster...")
         with guard("running the batch"), ui_cache.job():
-            result = batch.run_batch(input_dir, task, out_dir, workers=workers, progress=report)
+            result = batch.run_batch(input_dir, task, out_dir, workers=workers, progress=report,
+                                     models=ui_cache.model)  # in-process runs share the page's models
         seconds = result.summary.loc[result.summary["status"] == "ok", "seconds"]
         report.done(f"Finished: {len(result.summary)} file(s), {len(seconds)} processed"
                     + (f" in {batch.format_seconds(seconds.sum())} of worker time." if len(seconds) else "."))

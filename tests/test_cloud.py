@@ -224,3 +224,63 @@ def test_batch_runs_on_thread_workers_under_cloud(cloud, tmp_path):
                              on_row=lambda *_: during.append(len(psutil.Process().children(recursive=True))))
     assert sorted(result.summary["status"]) == ["ok"] * 5
     assert len(during) == 5 and max(during) == before  # no worker process was started
+
+
+def test_cloud_batch_runs_on_the_servers_shared_model(cloud, tmp_path):
+    """In the server's own thread the Batch run takes the page's cached model: no second copy is loaded."""
+    import shutil
+
+    from devocore import batch, registry
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(config.EXAMPLES_DIR / "segmentation" / "nuclei.png", folder / "a.png")
+    shared = registry.load_model("nucleus")
+    asked: list[str] = []
+    loads = batch.MODEL_LOADS["count"]
+    result = batch.run_batch(folder, "nucleus", tmp_path / "out", models=lambda name: (asked.append(name), shared)[1])
+    assert list(result.summary["status"]) == ["ok"] and asked == ["nucleus"]
+    assert batch.MODEL_LOADS["count"] == loads  # nothing loaded beside the shared model
+
+
+def test_cloud_keeps_shared_models_in_float16_and_runs_them_as_float32(cloud):
+    """Under the cloud profile a shipped model is held in float16 (as on disk: half the memory) and every run
+    computes exactly what the float32 model computes; locally it stays float32."""
+    import numpy as np
+    import torch
+
+    from devocore import io, lineage, registry, segmentation, ui_cache
+
+    def nbytes(module):
+        return sum(t.numel() * t.element_size() for t in [*module.parameters(), *module.buffers()])
+
+    ui_cache.model.clear()
+    try:
+        for name in ("nucleus", "lineage"):
+            kept, full = ui_cache.model(name), registry.load_model(name)
+            assert {p.dtype for p in kept.parameters()} == {torch.float16}
+            assert nbytes(kept) < 0.51 * nbytes(full)
+            if name == "nucleus":
+                image = io.read_image(config.EXAMPLES_DIR / "segmentation" / "nuclei.png").data
+                got, want = (segmentation.Predictor(m).probabilities([image])[0] for m in (kept, full))
+            else:
+                frames = [np.random.default_rng(k).integers(0, 255, (96, 96), dtype=np.uint8) for k in range(3)]
+                got, want = (lineage.inference.run_network(m, frames)[0] for m in (kept, full))
+            np.testing.assert_array_equal(got, want)
+            assert {p.dtype for p in kept.parameters()} == {torch.float16}  # the run did not change the shared one
+    finally:
+        ui_cache.model.clear()
+
+
+def test_local_profile_keeps_shared_models_in_float32(monkeypatch):
+    import torch
+
+    from devocore import ui_cache
+
+    monkeypatch.delenv("DEVOSCOPE_PROFILE", raising=False)
+    monkeypatch.delenv("DEVOCORE_DEVICE", raising=False)
+    ui_cache.model.clear()
+    try:
+        assert {p.dtype for p in ui_cache.model("membrane").parameters()} == {torch.float32}
+    finally:
+        ui_cache.model.clear()

@@ -89,6 +89,9 @@ def run_network(net, frames: Iterable[np.ndarray], total: int | None = None, bat
     """
     import torch
 
+    from devocore.nets.inference import runnable
+
+    net = runnable(net)  # a float32 copy of a model a server holds in float16
     size = int(net.card.get("input_size", 128)) if hasattr(net, "card") else 128
     first = next(net.parameters(), None)
     device = first.device if first is not None else torch.device("cpu")

@@ -170,6 +170,34 @@ def for_inference(model, probe_shape: tuple[int, ...] | None = None):
 _COPIES: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
 
 
+#: Models held in float16 by :func:`keep_half`; a deep copy is not in it.
+_KEPT_HALF: "weakref.WeakSet[nn.Module]" = weakref.WeakSet()
+
+
+def keep_half(model):
+    """Hold ``model``'s floating-point weights and buffers in float16, in place, and return it.
+
+    For a model a server keeps for its whole life: half the memory. Only for weights that are float16 on disk
+    (the shipped models are), so nothing is lost. Code that runs the model takes :func:`runnable` of it first.
+
+    Example:
+        >>> net = keep_half(nn.Linear(2, 2))
+        >>> net.weight.dtype, runnable(net).weight.dtype, runnable(nn.Linear(2, 2)) is not None
+        (torch.float16, torch.float32, True)
+    """
+    model.half()
+    _KEPT_HALF.add(model)
+    return model
+
+
+def runnable(model):
+    """``model`` itself, or a float32 copy of it where :func:`keep_half` holds it in float16 (float16 values are
+    exact in float32, so the copy computes what the model loaded in float32 would)."""
+    if model not in _KEPT_HALF:
+        return model
+    return copy.deepcopy(model).float()
+
+
 def weights_stamp(model) -> tuple:
     """Changes whenever a weight or buffer of ``model`` is changed in place (an optimiser step,
     ``load_state_dict``, running batch-norm statistics) or moved to new memory (``.to()``)."""
