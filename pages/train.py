@@ -57,12 +57,13 @@ def _start_training(cfg: TrainConfig, source: user_data.PairSource, start_model:
 
     from devocore.train.segmentation import train
 
-    model = None if start_model == SCRATCH else copy.deepcopy(ui_cache.model(start_model))
+    shared = None if start_model == SCRATCH else ui_cache.model(start_model)
     command = f"Devoscope Train view ({cfg.task}, start: {start_model})"
 
     def run(stop, record):
         # one heavy job at a time under the cloud profile: the run waits here while another visitor's runs
         with deploy.heavy_job(lambda seconds: job.report(0.0, f"{deploy.WAIT_LINE} Waiting for {seconds:.0f} s.")):
+            model = None if shared is None else copy.deepcopy(shared)  # made once the run may start, not queued
             result = train(cfg, out=out, progress=job.report, command=command, model=model, data=source,
                            stop=stop, on_epoch=record)
         if config.is_cloud():  # the best checkpoint is in `out`: no visitor keeps a model in the server's memory
