@@ -26,6 +26,7 @@ from typing import Callable, Iterable
 
 import pandas as pd
 
+from devocore import deploy
 from devocore.errors import DevocoreError, UnsupportedFormatError
 from devocore.io import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from devocore.progress import ProgressFn
@@ -351,6 +352,7 @@ def _run_serial(work: Plan, input_dir: Path, out_root: Path, task_name: str, pro
             progress(index / len(todo), f"{tally.done} done, {tally.failed} failed, {len(todo) - index} left: "
                      f"{path.name}")
         tally.add(process_file(path, output_dir(input_dir, path, out_root), task_name, models))
+        deploy.trim()  # what the file freed goes back to the system before the next one
     return rows
 
 

@@ -28,7 +28,7 @@ PROFILE_ENV = "DEVOSCOPE_PROFILE"
 CLOUD = "cloud"
 CLOUD_UPLOAD_MB = 200
 CLOUD_MAX_WORKERS = 2
-CLOUD_CACHE_MB = 64  # the pages' data caches in all (devocore.ui_cache), under the cloud profile
+CLOUD_CACHE_MB = 32  # the pages' data caches in all (devocore.ui_cache), under the cloud profile
 CLOUD_TRAIN = {"epochs": 5, "steps": 10, "batch": 4, "trials": 3, "trial_epochs": 2}  # see train_bounds()
 CLOUD_FORECAST = {"epochs": 30, "n_models": 2}  # see forecast_bounds()
 #: Most planes per network call when a model runs over a stack or video under the cloud profile (see

@@ -175,7 +175,7 @@ def size_of(value: Any, _seen: set | None = None) -> int:
 
 
 #: Bytes the page caches of data may hold in all, shared by every session (``DEVOCORE_CACHE_MB``; default 512,
-#: 64 under the cloud profile, whose whole container may have 690 MB).
+#: 32 under the cloud profile, whose whole container may have 690 MB).
 CACHE_MB = int(os.environ.get("DEVOCORE_CACHE_MB") or (config.CLOUD_CACHE_MB if config.is_cloud() else 512))
 DATA_CACHE = ByteBudgetCache(CACHE_MB * 2**20, max_entries=64, ttl=3600)
 

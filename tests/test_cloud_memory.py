@@ -96,7 +96,7 @@ def test_a_heavy_cached_function_runs_once_for_two_sessions_under_cloud(cloud):
 CACHE_MB = "import sys; sys.path.insert(0, {root!r}); from devocore import ui_cache; print(ui_cache.CACHE_MB)"
 
 
-@pytest.mark.parametrize("env, expected", [({"DEVOSCOPE_PROFILE": "cloud"}, 64),
+@pytest.mark.parametrize("env, expected", [({"DEVOSCOPE_PROFILE": "cloud"}, 32),
                                            ({}, 512),
                                            ({"DEVOSCOPE_PROFILE": "cloud", "DEVOCORE_CACHE_MB": "100"}, 100)])
 def test_page_cache_budget_is_small_under_cloud(env, expected):
@@ -194,6 +194,30 @@ def test_inference_copies_are_made_per_caller_under_cloud_and_kept_locally(monke
     monkeypatch.delenv("DEVOSCOPE_PROFILE")
     kept = inference.inference_copy(model, "cpu")
     assert inference.inference_copy(model, "cpu") is kept  # locally: made once, reused
+
+
+def test_an_inference_copy_of_a_float16_held_model_is_one_float32_copy(monkeypatch):
+    """A model held in float16 (the cloud profile's shared models) gets a float32 inference copy made from one
+    deep copy (checked against itself before the rewrite): beside the shared model, memory for one copy, not
+    two, while it is made; and it computes what the float32 model's copy computes."""
+    import copy
+
+    import torch
+
+    from devocore import registry
+    from devocore.nets import inference
+
+    full = registry.load_model("nucleus", "cpu")
+    half = inference.keep_half(registry.load_model("nucleus", "cpu"))
+    copies = []
+    real = copy.deepcopy
+    monkeypatch.setattr(inference.copy, "deepcopy", lambda obj, *a: (copies.append(type(obj)), real(obj, *a))[1])
+    fast = inference.for_inference(half, (1, 1, 64, 64), float32=True)
+    assert copies.count(type(half)) == 1 and {p.dtype for p in fast.parameters()} == {torch.float32}
+    assert {p.dtype for p in half.parameters()} == {torch.float16}  # the shared model is left as it was
+    x = torch.rand(2, 1, 96, 96, generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        assert torch.equal(fast(x), inference.for_inference(full)(x))
 
 
 def test_a_finished_training_job_lets_go_of_what_it_held():

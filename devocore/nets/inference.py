@@ -126,17 +126,19 @@ def _swap_layers(model) -> int:
     return replaced
 
 
-def for_inference(model, probe_shape: tuple[int, ...] | None = None):
+def for_inference(model, probe_shape: tuple[int, ...] | None = None, float32: bool = False):
     """An eval-mode copy of ``model`` with batch norms folded, FPN merges in place and lighter max pools.
 
     Args:
         model: a trained module (not changed).
-        probe_shape: input shape (N x C x H x W) on which the copy is checked against the original;
-            None skips the check.
+        probe_shape: input shape (N x C x H x W) on which the copy is checked against the model as given (its
+            output before the rewrite); None skips the check.
+        float32: widen the copy's weights to float32 first (a model :func:`keep_half` holds in float16).
 
     Returns:
         the rewritten copy, or an unchanged eval-mode copy when the rewrite did not reproduce the
-        original within :data:`TOLERANCE` (logged).
+        original within :data:`TOLERANCE` (logged). One copy is made, so the memory it takes beside the
+        model is the copy's alone.
 
     Example:
         >>> import torch
@@ -147,22 +149,28 @@ def for_inference(model, probe_shape: tuple[int, ...] | None = None):
         >>> bool((fast(x) - net(x)).abs().max() < 1e-3)
         True
     """
-    fast = copy.deepcopy(model).eval()  # attributes such as the model card come along
+    def plain_copy():
+        fresh = copy.deepcopy(model).eval()  # attributes such as the model card come along
+        return fresh.float() if float32 else fresh
+
+    fast = plain_copy()
+    x = before = None
+    if probe_shape is not None:
+        param = next(fast.parameters())
+        generator = torch.Generator().manual_seed(0)
+        x = torch.rand(probe_shape, generator=generator).to(device=param.device, dtype=param.dtype)
+        with torch.inference_mode():
+            before = fast(x)
     folded = fold_batchnorm(fast)
     swapped = _swap_layers(fast)
-    if probe_shape is None or not (folded or swapped):
+    if x is None or not (folded or swapped):
         return fast
-    param = next(model.parameters())
-    generator = torch.Generator().manual_seed(0)
-    x = torch.rand(probe_shape, generator=generator).to(device=param.device, dtype=param.dtype)
-    was_training = model.training
-    model.eval()
     with torch.inference_mode():
-        gap = float((fast(x) - model(x)).abs().max())
-    model.train(was_training)
+        gap = float((fast(x) - before).abs().max())
     if gap > TOLERANCE:
         log.warning("The inference rewrite changed the output by %.3g; using the model as trained", gap)
-        return copy.deepcopy(model).eval()
+        del fast
+        return plain_copy()
     return fast
 
 
@@ -205,15 +213,17 @@ def weights_stamp(model) -> tuple:
 
 
 def inference_copy(model, device, channels_last: bool = True, probe_shape: tuple[int, ...] | None = None):
-    """:func:`for_inference` of ``model``, moved to ``device`` (channels-last if asked), in eval mode.
+    """:func:`for_inference` of ``model``, moved to ``device`` (channels-last if asked), in eval mode, in
+    float32 where :func:`keep_half` holds the model in float16.
 
     Made once per model and device and reused (making it takes a few tenths of a second) until the
-    model's weights change. Under the cloud profile it is made afresh for each caller and goes with it: a
-    kept copy would double every shared model's memory for the life of the server.
+    model's weights change. Under the cloud profile, or for a model held in float16, it is made afresh for
+    each caller and goes with it: a kept copy would double every shared model's memory for the life of the
+    server.
     """
     from devocore import config
 
-    if config.is_cloud():
+    if config.is_cloud() or model in _KEPT_HALF:
         return _fresh_copy(model, device, channels_last, probe_shape)
     copies = _COPIES.setdefault(model, {})
     key = (str(device), channels_last)
@@ -226,7 +236,7 @@ def inference_copy(model, device, channels_last: bool = True, probe_shape: tuple
 
 
 def _fresh_copy(model, device, channels_last: bool, probe_shape):
-    fast = for_inference(model, probe_shape)
+    fast = for_inference(model, probe_shape, float32=model in _KEPT_HALF)
     if channels_last:
         fast.to(memory_format=torch.channels_last)
     return fast.to(device).eval()

@@ -60,9 +60,8 @@ class Predictor:
 
         from devocore import channels
         from devocore.device import cpu_has_bf16
-        from devocore.nets.inference import inference_copy, runnable
+        from devocore.nets.inference import inference_copy
 
-        model = runnable(model)  # a float32 copy of a model a server holds in float16, for this predictor only
         self.task = task_of(model)
         card = getattr(model, "card", {}) or {}
         self.input_size = int(card.get("input_size", 256))
