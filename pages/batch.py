@@ -1,8 +1,7 @@
 """Batch: process a whole folder of images and videos on Dask."""
 from __future__ import annotations
 
-import io
-import zipfile
+import functools
 from pathlib import Path
 
 import streamlit as st
@@ -10,7 +9,7 @@ import streamlit as st
 from devocore import batch, config, io as dio, ui_cache
 from devocore.errors import UnsafePathError
 from pages.common import (guard, limits_caption, param, progress_bar, route_through_app, session_dir, set_param,
-                          stage_upload)
+                          stage_upload, zip_folder)
 
 route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
 
@@ -140,12 +139,9 @@ if "batch_result" in st.session_state:
                "mask or label image, an image with one value, a bright-field video for a fluorescence task, "
                "or outputs already complete from an earlier run). Frames are counted from 1.")
     _preview(Path(out_dir), summary)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(Path(out_dir).rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(out_dir).as_posix())
-    st.download_button("Download all outputs (ZIP)", buffer.getvalue(), file_name="devoscope-batch.zip",
-                       mime="application/zip", key="batch_download")
+    # made on the click: the outputs of a video are hundreds of MB (a ZIP of tens), too much to redo and hold
+    # on every rerun of the page
+    st.download_button("Download all outputs (ZIP)", functools.partial(zip_folder, out_dir),
+                       file_name="devoscope-batch.zip", mime="application/zip", key="batch_download")
     st.download_button("Download summary (CSV)", summary.to_csv(index=False).encode(), file_name="summary.csv",
                        mime="text/csv", key="batch_summary_csv")

@@ -211,6 +211,21 @@ class ProgressBar:
         self._bar = None
 
 
+def zip_folder(folder: str | Path) -> bytes:
+    """Every file under ``folder`` in one ZIP (paths relative to it). Give large ones to ``st.download_button``
+    as ``functools.partial(zip_folder, folder)``: the ZIP is then made when the visitor clicks, not held on
+    every rerun of the page."""
+    import io
+    import zipfile
+
+    folder, buffer = Path(folder), io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
 def progress_bar(text: str = "Working...") -> ProgressBar:
     """A progress callback ``report(fraction, message)``; ``report.done(summary)`` ends it."""
     return ProgressBar(text)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io as _bytes
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -42,15 +41,6 @@ def _example_hyperstacks(n: int = 12, size: int = 64) -> tuple[str, str]:
     folder = Path(tempfile.gettempdir()) / f"devoscope-hyper-example-{n}-{size}"
     done = write_set(folder, n, size, seed=0)
     return done["images"], done["masks"]
-
-
-def _zip(folder: Path) -> bytes:
-    buffer = _bytes.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder).as_posix())
-    return buffer.getvalue()
 
 
 def _example_or_yours(label: str, options: list[str], key: str, example, caption: str, yours):
@@ -108,7 +98,7 @@ def _tiles_step() -> None:
         n_neg = int(index["negative"].sum())
         st.success(f"{len(index) - n_neg} cell tiles and {n_neg} cell-free tiles.")
         st.dataframe(index, hide_index=True, height=200)
-        st.download_button("Download tiles (ZIP: images/, masks/, index.csv)", _zip(Path(out)), "tiles.zip",
+        st.download_button("Download tiles (ZIP: images/, masks/, index.csv)", common.zip_folder(out), "tiles.zip",
                            "application/zip", key="trainch_tiles_download")
 
 

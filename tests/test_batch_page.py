@@ -25,6 +25,27 @@ def test_batch_page_runs_on_a_server_folder(tmp_path, monkeypatch):
     assert not at.exception
     assert "2 ok, 1 failed" in at.warning[0].value
     assert len(at.dataframe[0].value) == 3
+    import zipfile
+
+    zips = []
+    real = zipfile.ZipFile
+    monkeypatch.setattr(zipfile, "ZipFile", lambda *a, **k: (zips.append(a), real(*a, **k))[1])
+    at.run()  # the page shown again (any widget change): the ZIP of all outputs is made on the click only
+    assert not at.exception and "2 ok, 1 failed" in at.warning[0].value and zips == []
+
+
+def test_zip_folder_holds_every_file_under_its_relative_path(tmp_path):
+    import io
+    import zipfile
+
+    from pages.common import zip_folder
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "t.csv").write_text("x\n1\n")
+    (tmp_path / "top.txt").write_bytes(b"\x00\x01")
+    with zipfile.ZipFile(io.BytesIO(zip_folder(tmp_path))) as archive:
+        assert sorted(archive.namelist()) == ["a/b/t.csv", "top.txt"]
+        assert archive.read("a/b/t.csv") == b"x\n1\n" and archive.read("top.txt") == b"\x00\x01"
 
 
 def test_batch_page_refuses_folders_outside_the_data_root(tmp_path, monkeypatch):
