@@ -136,8 +136,9 @@ def heavy_job(on_wait: Callable[[float], None] | None = None) -> Iterator[bool]:
 
     Under the cloud profile a process-wide lock lets one job (model run, training, batch) run at a time;
     while another holds it, ``on_wait(seconds waited)`` is called every :data:`WAIT_POLL_S` seconds (a page
-    shows :data:`WAIT_LINE`; a Streamlit script also stops there when its visitor leaves). After the job the
-    freed memory goes back to the system (:func:`trim`). Yields whether the job had to wait.
+    shows :data:`WAIT_LINE`; a Streamlit script also stops there when its visitor leaves). After the job, and
+    before the next may start, the freed memory goes back to the system (:func:`trim`). Yields whether the job
+    had to wait.
 
     Example:
         >>> with heavy_job() as waited:
@@ -157,6 +158,8 @@ def heavy_job(on_wait: Callable[[float], None] | None = None) -> Iterator[bool]:
     try:
         yield waited
     finally:
-        _JOB_GATE.release()
-        gc.collect()
-        trim()
+        try:  # what the job freed goes back to the system before the next job may start
+            gc.collect()
+            trim()
+        finally:
+            _JOB_GATE.release()

@@ -66,8 +66,9 @@ def _start_training(cfg: TrainConfig, source: user_data.PairSource, start_model:
             model = None if shared is None else copy.deepcopy(shared)  # made once the run may start, not queued
             result = train(cfg, out=out, progress=job.report, command=command, model=model, data=source,
                            stop=stop, on_epoch=record)
-        if config.is_cloud():  # the best checkpoint is in `out`: no visitor keeps a model in the server's memory
-            result["model"] = None
+            del model
+            if config.is_cloud():  # the best checkpoint is in `out`: no visitor keeps a model in the server's memory
+                result["model"] = None  # let go before the next visitor's job may start
         return result
 
     job = Job(run)

@@ -73,6 +73,29 @@ def test_a_job_inside_a_job_does_not_wait_for_itself(cloud):
     assert (outer, inner) == (False, False)
 
 
+def test_a_jobs_garbage_is_freed_before_the_next_job_may_start(cloud):
+    """What a job leaves in reference cycles is collected while the job still holds the gate: the next visitor's
+    job never starts beside it."""
+    import gc
+
+    held_when_freed = []
+
+    class Cycle:
+        def __init__(self):
+            self.me = self
+
+        def __del__(self):
+            held_when_freed.append(deploy._JOB_GATE._is_owned())
+
+    gc.disable()  # only the job's own collection may free it
+    try:
+        with deploy.heavy_job():
+            Cycle()
+    finally:
+        gc.enable()
+    assert held_when_freed == [True]
+
+
 def test_a_heavy_cached_function_runs_once_for_two_sessions_under_cloud(cloud):
     from devocore import ui_cache
 
