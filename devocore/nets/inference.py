@@ -189,8 +189,8 @@ def keep_half(model):
     (the shipped models are), so nothing is lost. Code that runs the model takes :func:`runnable` of it first.
 
     Example:
-        >>> net = keep_half(nn.Linear(2, 2))
-        >>> net.weight.dtype, runnable(net).weight.dtype, runnable(nn.Linear(2, 2)) is not None
+        >>> net, plain = keep_half(nn.Linear(2, 2)), nn.Linear(2, 2)
+        >>> net.weight.dtype, runnable(net).weight.dtype, runnable(plain) is plain
         (torch.float16, torch.float32, True)
     """
     model.half()
