@@ -47,11 +47,17 @@ if not log.handlers:
     log.propagate = False
 
 
+#: Tasks whose engine code widens a model it is given to float32 for its own run (segmentation's ``Predictor``,
+#: the lineage reader: ``nets.inference``), so that the cloud profile may hold them in float16.
+HALF_TASKS = ("segmentation", "lineage")
+
+
 # Every cache is bounded, so a long-running server's memory stays bounded: models by count (the shipped
 # ones and a few of the user's), data by bytes, count and age (ByteBudgetCache below).
 @st.cache_resource(show_spinner="Loading the model...", max_entries=8)
 def model(name: str):
-    """A model by name, loaded once per server process on :func:`device_choice`'s device, in eval mode."""
+    """A model by name, loaded once per server process on :func:`device_choice`'s device, in eval mode; under
+    the cloud profile a :data:`HALF_TASKS` model whose weights file is float16 is held in float16."""
     device = device_choice().name
     LOAD_COUNTS[name] = LOAD_COUNTS.get(name, 0) + 1
     log.info("%s %s on %s (load %d in this process)", LOAD_LOG_PREFIX, name, device, LOAD_COUNTS[name])
@@ -62,11 +68,6 @@ def model(name: str):
 
         keep_half(module)  # float16 as on disk: half the memory; each run makes its float32 copy
     return module
-
-
-#: Tasks whose engine code runs a model through ``nets.inference.runnable`` (segmentation's ``Predictor``,
-#: the lineage reader), so that the cloud profile may hold them in float16.
-HALF_TASKS = ("segmentation", "lineage")
 
 
 @st.cache_resource
