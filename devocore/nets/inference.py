@@ -186,7 +186,8 @@ def keep_half(model):
     """Hold ``model``'s floating-point weights and buffers in float16, in place, and return it.
 
     For a model a server keeps for its whole life: half the memory. Only for weights that are float16 on disk
-    (the shipped models are), so nothing is lost. Code that runs the model takes :func:`runnable` of it first.
+    (the shipped models are), so nothing is lost. Code that runs the model widens its own copy first:
+    :func:`runnable`, or :func:`inference_copy` (which ``segmentation.Predictor`` uses).
 
     Example:
         >>> net, plain = keep_half(nn.Linear(2, 2)), nn.Linear(2, 2)
