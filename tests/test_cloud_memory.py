@@ -458,3 +458,100 @@ def test_inference_batches_are_small_under_cloud_and_the_results_the_same(monkey
     out = list(batched_probabilities(iter(planes), predictor, batch=8, workers=1))
     assert predictor.calls == expected
     assert [float(prob[0, 0]) for _, prob in out] == [i / 255.0 for i in range(9)]  # every plane, in order
+
+
+def test_folding_batch_norms_lets_go_of_each_unfused_convolution_as_it_goes(monkeypatch):
+    """Folding holds one convolution's weights twice at a time, not the whole model's: when a convolution is
+    fused, every convolution fused before it is already gone (a list of the model's modules kept them all
+    alive, about 50 MB above the copy for the nucleus model), and the folded model computes what it did."""
+    import gc
+    import weakref
+
+    import torch
+
+    from devocore import nets
+    from devocore.nets import inference
+
+    net = nets.build("fpn").eval()
+    x = torch.rand(1, 1, 64, 64, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        before = net(x)
+    fused, alive_at_fuse = [], []
+    real = inference.fuse_conv_bn_eval
+
+    def fuse(conv, bn):
+        gc.collect()
+        alive_at_fuse.append(sum(ref() is not None for ref in fused))
+        fused.append(weakref.ref(conv))
+        return real(conv, bn)
+
+    monkeypatch.setattr(inference, "fuse_conv_bn_eval", fuse)
+    folded = inference.fold_batchnorm(net)
+    assert folded == len(fused) >= 20  # ResNet-18: the stem, 16 block convolutions and 3 downsamples
+    assert alive_at_fuse == [0] * folded
+    with torch.inference_mode():
+        assert float((net(x) - before).abs().max()) < 1e-3
+
+
+@pytest.mark.parametrize("profile, expected", [("cloud", {1}), ("local", {2})])
+def test_training_validates_one_image_at_a_time_under_cloud(monkeypatch, profile, expected):
+    """Full-size validation images were the top of a Train job's memory: under the cloud profile the network
+    sees them one at a time; locally up to four at once (here the split's two)."""
+    import torch
+
+    from devocore.train import segmentation as seg
+
+    if profile == "cloud":
+        monkeypatch.setenv("DEVOSCOPE_PROFILE", "cloud")
+    else:
+        monkeypatch.delenv("DEVOSCOPE_PROFILE", raising=False)
+    cfg = seg.TrainConfig(epochs=1, steps=1, batch=2, crop=64, size=64, val_images=2, patience=1,
+                          decoder_channels=64)
+    torch.manual_seed(0)
+    model, _ = seg.build(cfg)
+    seen = set()
+    model.register_forward_pre_hook(lambda module, args: None if module.training else seen.add(len(args[0])))
+    seg.train(cfg, model=model)
+    assert seen == expected
+
+
+@pytest.mark.skipif(not __import__("devocore.device", fromlist=["cpu_has_bf16"]).cpu_has_bf16(),
+                    reason="bfloat16 autocast needs a CPU with native bfloat16")
+def test_a_frozen_encoder_under_bfloat16_is_held_in_float16_and_trains_the_same(monkeypatch):
+    """Fine-tuning the decoder under bfloat16 autocast (the cloud Train page) holds the frozen encoder's
+    convolutions in float16, and trains exactly as with them in float32: the same decoder weights to the bit,
+    the same encoder, returned in float32."""
+    import torch
+
+    from devocore.train import segmentation as seg
+
+    cfg = seg.TrainConfig(epochs=1, steps=2, batch=2, crop=64, size=64, val_images=2, patience=1,
+                          decoder_channels=64, freeze_encoder=True, bf16=True)
+    torch.manual_seed(0)
+    start, _ = seg.build(cfg)
+    start.half().float()  # weights that came from a float16 file, as every shipped model's
+
+    def run(hold: bool):
+        import copy
+
+        dtypes = set()
+        real_step = torch.optim.AdamW.step
+
+        def step(optimizer, *args, **kwargs):
+            dtypes.update(m.weight.dtype for m in model.encoder.modules() if isinstance(m, torch.nn.Conv2d))
+            return real_step(optimizer, *args, **kwargs)
+
+        model = copy.deepcopy(start)
+        with monkeypatch.context() as patch:
+            patch.setattr(torch.optim.AdamW, "step", step)
+            if not hold:
+                patch.setattr(seg, "hold_half", lambda module: False)
+            torch.manual_seed(1)
+            return seg.train(cfg, model=model)["model"].state_dict(), dtypes
+
+    held, held_dtypes = run(True)
+    plain, plain_dtypes = run(False)
+    assert held_dtypes == {torch.float16} and plain_dtypes == {torch.float32}
+    assert all(torch.equal(held[k], plain[k]) for k in plain)
+    assert {v.dtype for v in held.values() if v.is_floating_point()} == {torch.float32}
+    assert all(torch.equal(held[k], v) for k, v in start.state_dict().items() if k.startswith("encoder."))

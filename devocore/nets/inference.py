@@ -100,14 +100,15 @@ def fold_batchnorm(model) -> int:
     Returns:
         the number of batch norms folded (each replaced by ``nn.Identity``).
     """
-    folded = 0
-    for parent in list(model.modules()):
-        for conv_name, bn_name in _fold_pairs(parent):
-            fused = fuse_conv_bn_eval(getattr(parent, conv_name).eval(), getattr(parent, bn_name).eval())
-            setattr(parent, conv_name, fused)
-            setattr(parent, bn_name, nn.Identity())
-            folded += 1
-    return folded
+    # names first, not a list of the modules: an unfused convolution is then let go as soon as its fused one
+    # replaces it, so folding a model holds one convolution's weights twice at a time, not the whole model's
+    pairs = [(parent, names) for parent in model.modules() for names in _fold_pairs(parent)]
+    for parent, (conv_name, bn_name) in pairs:
+        fused = fuse_conv_bn_eval(getattr(parent, conv_name).eval(), getattr(parent, bn_name).eval())
+        setattr(parent, conv_name, fused)
+        setattr(parent, bn_name, nn.Identity())
+        del fused
+    return len(pairs)
 
 
 def _swap_layers(model) -> int:
