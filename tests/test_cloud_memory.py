@@ -523,6 +523,7 @@ def test_a_frozen_encoder_under_bfloat16_is_held_in_float16_and_trains_the_same(
     the same encoder, returned in float32."""
     import torch
 
+    from devocore.nets import inference
     from devocore.train import segmentation as seg
 
     cfg = seg.TrainConfig(epochs=1, steps=2, batch=2, crop=64, size=64, val_images=2, patience=1,
@@ -545,7 +546,7 @@ def test_a_frozen_encoder_under_bfloat16_is_held_in_float16_and_trains_the_same(
         with monkeypatch.context() as patch:
             patch.setattr(torch.optim.AdamW, "step", step)
             if not hold:
-                patch.setattr(seg, "hold_half", lambda module: False)
+                patch.setattr(inference, "hold_convolutions", lambda *args, **kwargs: False)
             torch.manual_seed(1)
             return seg.train(cfg, model=model)["model"].state_dict(), dtypes
 
@@ -555,3 +556,32 @@ def test_a_frozen_encoder_under_bfloat16_is_held_in_float16_and_trains_the_same(
     assert all(torch.equal(held[k], plain[k]) for k in plain)
     assert {v.dtype for v in held.values() if v.is_floating_point()} == {torch.float32}
     assert all(torch.equal(held[k], v) for k, v in start.state_dict().items() if k.startswith("encoder."))
+
+
+@pytest.mark.parametrize("name, image", [("nucleus", "nuclei.png"), ("membrane", "membrane.png")])
+def test_a_bfloat16_predictor_holds_its_convolutions_in_bfloat16_with_the_same_output(monkeypatch, name, image):
+    """A Predictor that runs under bfloat16 autocast holds its copy's convolutions in bfloat16 (half the memory:
+    autocast cast them on every call anyway): the probability maps are the same to the bit as with them in
+    float32, and a float32 Predictor of the same model keeps float32."""
+    import numpy as np
+    import torch
+
+    from devocore import io, registry
+    from devocore.nets import inference
+    from devocore.segmentation import Predictor
+
+    monkeypatch.setenv("DEVOSCOPE_PROFILE", "cloud")  # a fresh copy per Predictor, float for the membrane model too
+    model = inference.keep_half(registry.load_model(name, "cpu"))
+    plane = io.read_image(Path(config.EXAMPLES_DIR) / "segmentation" / image).data
+    planes = [plane, np.ascontiguousarray(plane[::-1])]
+
+    def conv_dtypes(predictor):
+        return {m.weight.dtype for m in predictor.model.modules() if isinstance(m, torch.nn.Conv2d)}
+
+    held = Predictor(model, bf16=True)
+    with monkeypatch.context() as patch:
+        patch.setattr(inference, "hold_convolutions", lambda *args, **kwargs: False)
+        plain = Predictor(model, bf16=True)
+    assert conv_dtypes(held) == {torch.bfloat16} and conv_dtypes(plain) == {torch.float32}
+    assert all(np.array_equal(a, b) for a, b in zip(held.probabilities(planes), plain.probabilities(planes)))
+    assert conv_dtypes(Predictor(model, bf16=False)) == {torch.float32}

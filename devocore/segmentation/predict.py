@@ -83,7 +83,7 @@ class Predictor:
         # else a copy with batch norms folded into the convolutions (shared by Predictors of the same model and
         # device until its weights change); the caller's model is not changed
         self.model = self.int8_model if self.int8_model is not None else \
-            inference_copy(model, self.device, channels_last, probe)
+            inference_copy(model, self.device, channels_last, probe, bf16=self.dtype == torch.bfloat16)
 
     def input_shape(self, plane: np.ndarray) -> tuple[int, int]:
         """Height and width at which the network sees ``plane`` (:func:`~devocore.segmentation.input_shape`)."""

@@ -214,31 +214,6 @@ def freeze_encoder(model) -> set[str]:
     return {f"encoder.{key}" for key in encoder.state_dict()}
 
 
-def hold_half(module) -> bool:
-    """Hold the weights of ``module``'s convolutions in float16, in place, where that is exact (a model loaded from a
-    float16 file); True if any is. For a frozen encoder under bfloat16 autocast, which casts a convolution's
-    weights to bfloat16 on every call: from float16 they are the same values as from float32 (checked in the
-    tests), and they take half the memory while the network trains.
-
-    Example:
-        >>> import torch
-        >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, bias=False), torch.nn.Conv2d(2, 2, 1, bias=False))
-        >>> with torch.no_grad():
-        ...     _ = net[0].weight.fill_(0.5), net[1].weight.fill_(0.1)  # 0.1 is not a float16 value
-        >>> hold_half(net), net[0].weight.dtype, net[1].weight.dtype
-        (True, torch.float16, torch.float32)
-    """
-    import torch
-
-    held = False
-    for conv in module.modules():
-        if isinstance(conv, torch.nn.Conv2d) and all(
-                torch.equal(p.detach().half().float(), p.detach()) for p in conv.parameters(recurse=False)):
-            conv.half()
-            held = True
-    return held
-
-
 def train_mode(model):
     """``model.train()``, except a frozen encoder (:func:`freeze_encoder`), which stays in eval mode."""
     model.train()
@@ -270,6 +245,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
 
     from devocore import io
     from devocore.errors import DevocoreError
+    from devocore.nets import inference
 
     if cfg.task not in TASKS:
         raise DevocoreError(f"Unknown segmentation task '{cfg.task}'. Available options are: {list(TASKS)}")
@@ -307,9 +283,9 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
 
     use_amp = device == "cuda" and cfg.amp
     use_bf16 = device == "cpu" and cfg.bf16 and cpu_has_bf16()
-    # a frozen encoder under bfloat16 autocast: its convolutions computed the same from float16 weights (half the
-    # memory; validation then runs under the same autocast)
-    half_encoder = bool(frozen) and use_bf16 and hold_half(model.encoder)
+    # a frozen encoder under bfloat16 autocast: its convolutions compute the same from their float16 values, in
+    # half the memory (validation then runs under the same autocast)
+    half_encoder = bool(frozen) and use_bf16 and inference.hold_convolutions(model.encoder, torch.float16, exact=True)
     scaler = torch.amp.GradScaler("cuda") if use_amp else None
     if data is not None:
         val_x, val_t = data.validation()
