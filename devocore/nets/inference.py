@@ -107,7 +107,6 @@ def fold_batchnorm(model) -> int:
         fused = fuse_conv_bn_eval(getattr(parent, conv_name).eval(), getattr(parent, bn_name).eval())
         setattr(parent, conv_name, fused)
         setattr(parent, bn_name, nn.Identity())
-        del fused
     return len(pairs)
 
 
@@ -218,9 +217,9 @@ def hold_convolutions(module, dtype: torch.dtype, exact: bool = False) -> bool:
     """Hold the weights and biases of ``module``'s 2-D convolutions in ``dtype``, in place; True if any is.
 
     For a module run only under bfloat16 autocast, which casts a convolution's weights and bias to bfloat16 on
-    every call: held in bfloat16 they take half the memory and give the same output to the bit, and held in
-    float16 values that float16 holds exactly, too (both checked in the tests). ``exact``: only the
-    convolutions whose values ``dtype`` holds exactly (a frozen encoder loaded from a float16 file).
+    every call: held in bfloat16 they take half the memory and give the same output to the bit; so do float16
+    weights whose values float16 holds exactly (both checked in the tests). ``exact``: only the convolutions
+    whose values ``dtype`` holds exactly (a frozen encoder loaded from a float16 file).
 
     Example:
         >>> net = nn.Sequential(nn.Conv2d(1, 2, 3, bias=False), nn.Conv2d(2, 2, 1, bias=False), nn.GroupNorm(1, 2))
