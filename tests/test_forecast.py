@@ -96,6 +96,23 @@ def test_the_wave_weight_per_step_is_the_least_squares_blend_clipped_to_0_1():
     assert "blend" in messages[0]
 
 
+def test_the_convex_combination_of_two_forecasts_is_the_clipped_blend_and_drops_a_useless_third():
+    from devocore.forecast.combination import combine, convex_weights
+
+    rng = np.random.default_rng(1)
+    origins = np.arange(300)
+    ar, wave, noise = (rng.normal(size=(300, 3)) for _ in range(3))
+    truth = np.stack([wave[:, 0], 0.3 * ar[:, 1] + 0.7 * wave[:, 1], ar[:, 2] - 0.3 * (wave[:, 2] - ar[:, 2])], axis=1)
+    _, blend = fc.blend_with_wave(lambda o: ar[o], lambda o: wave[o], origins, truth, 1.0, [])
+    weights = convex_weights(np.stack([ar, wave]), truth)
+    np.testing.assert_allclose(weights[:, 1], blend, atol=1e-6)
+    np.testing.assert_allclose(weights[:, 1], [1.0, 0.7, 0.0], atol=1e-6)
+    combined, named = combine({"linear AR": lambda o: ar[o], "wave": lambda o: wave[o], "noise": lambda o: noise[o]},
+                              origins, truth)
+    np.testing.assert_allclose(named["noise"][:2], 0.0, atol=0.05)
+    np.testing.assert_allclose(combined(origins)[:, 0], truth[:, 0], atol=0.15)
+
+
 def test_split_never_leaks_a_constant_test_part_changes_nothing_before_it():
     base = sine_frame(n=300, period=30, noise=0.1)
     config = fc.ForecastConfig(target="x", horizon=5, lookback=20, **TINY)

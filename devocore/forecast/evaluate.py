@@ -12,6 +12,7 @@ import pandas as pd
 from devocore.errors import TableError
 from devocore.forecast.baselines import (BASELINES, ar_forecast, choose_ar_order, dominant_period, fit_ar,
                                          persistence_forecast, seasonal_naive_forecast, truth_windows)
+from devocore.forecast.combination import combine
 from devocore.forecast.coverage import coverage as band_coverage
 from devocore.forecast.lstm import EpochFn, Windows, import_torch, model_inputs, predict_lstm, train_lstm
 from devocore.forecast.series import ForecastConfig, SeriesData, to_series
@@ -19,6 +20,11 @@ from devocore.forecast.wave import WAVE, blend_with_wave, choose_wave
 from devocore.progress import ProgressFn
 
 log = logging.getLogger(__name__)
+
+# Simple forecasts added to the LSTM's base ("persistence", "seasonal naive"), all members then weighted
+# convexly per step on the validation part. Off by default: on simulated worms it made the rolling-origin
+# figures worse (tools/experiments/forecast_base_combination.py, docs/results/generalisation.md).
+BASE_EXTRAS: tuple = ()
 
 
 @dataclass
@@ -314,9 +320,21 @@ def _forecast(frame, config, time_column, progress, on_epoch, bounds: tuple[int,
         messages.append(f"Body axis: {len(axis)} segment columns; the {WAVE} forecast carries the body's shape "
                         f"along at the wave speed measured over the last {wave_window} steps (chosen on the "
                         "validation part).")
-        base, wave_weight = blend_with_wave(base, lambda o: (wave_predict(o) - y_mean) / y_std, val_origins,
-                                             truth_windows(y_norm, val_origins, horizon), y_std, messages)
-        base_method = f"{WAVE} + linear AR"
+        if not BASE_EXTRAS:
+            base, wave_weight = blend_with_wave(base, lambda o: (wave_predict(o) - y_mean) / y_std, val_origins,
+                                                 truth_windows(y_norm, val_origins, horizon), y_std, messages)
+            base_method = f"{WAVE} + linear AR"
+    if BASE_EXTRAS:
+        bases = {"linear AR": base}
+        if wave_predict is not None:
+            bases[WAVE] = lambda o: (wave_predict(o) - y_mean) / y_std
+        if "persistence" in BASE_EXTRAS:
+            bases["persistence"] = lambda o: persistence_forecast(y_norm, o, horizon)
+        if "seasonal naive" in BASE_EXTRAS and period:
+            bases["seasonal naive"] = lambda o: seasonal_naive_forecast(y_norm, o, horizon, period)
+        base, base_weights = combine(bases, val_origins, truth_windows(y_norm, val_origins, horizon))
+        wave_weight = base_weights.get(WAVE)
+        base_method = " + ".join(bases)
     truth = truth_windows(target, test_origins, horizon)
     predictions = {
         "persistence": persistence_forecast(target, test_origins, horizon),
