@@ -1,4 +1,5 @@
-"""The LSTM's base: a convex combination of simple forecasts, weighted per horizon step on the validation part."""
+"""Convex combinations of simple forecasts, weighted per horizon step on the validation part (an option for the
+LSTM's base, off by default: `evaluate.BASE_EXTRAS`)."""
 from __future__ import annotations
 
 from typing import Callable
