@@ -441,7 +441,7 @@ def test_tiff_with_more_planes_than_the_frame_limit_is_refused_from_the_header()
 
 def test_tiff_over_the_decoded_memory_limit_is_refused():
     with pytest.raises(TooLargeError, match="once decoded"):
-        dio.read_image(tiff_bytes(np.zeros((4, 256, 256), np.float32)), name="f.tif",
+        dio.read_image(tiff_bytes(np.zeros((4, 256, 256), np.float32), photometric="minisblack"), name="f.tif",
                        limits=Limits(max_decoded_mb=0))
 
 
