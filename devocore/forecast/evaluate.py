@@ -320,21 +320,22 @@ def _forecast(frame, config, time_column, progress, on_epoch, bounds: tuple[int,
         messages.append(f"Body axis: {len(axis)} segment columns; the {WAVE} forecast carries the body's shape "
                         f"along at the wave speed measured over the last {wave_window} steps (chosen on the "
                         "validation part).")
-        if not BASE_EXTRAS:
-            base, wave_weight = blend_with_wave(base, lambda o: (wave_predict(o) - y_mean) / y_std, val_origins,
-                                                 truth_windows(y_norm, val_origins, horizon), y_std, messages)
-            base_method = f"{WAVE} + linear AR"
+    val_truth = truth_windows(y_norm, val_origins, horizon)  # normalised, as the LSTM and its base
+    wave_base = None if wave_predict is None else (lambda o: (wave_predict(o) - y_mean) / y_std)
     if BASE_EXTRAS:
         bases = {"linear AR": base}
-        if wave_predict is not None:
-            bases[WAVE] = lambda o: (wave_predict(o) - y_mean) / y_std
+        if wave_base is not None:
+            bases[WAVE] = wave_base
         if "persistence" in BASE_EXTRAS:
             bases["persistence"] = lambda o: persistence_forecast(y_norm, o, horizon)
         if "seasonal naive" in BASE_EXTRAS and period:
             bases["seasonal naive"] = lambda o: seasonal_naive_forecast(y_norm, o, horizon, period)
-        base, base_weights = combine(bases, val_origins, truth_windows(y_norm, val_origins, horizon))
+        base, base_weights = combine(bases, val_origins, val_truth)
         wave_weight = base_weights.get(WAVE)
         base_method = " + ".join(bases)
+    elif wave_base is not None:
+        base, wave_weight = blend_with_wave(base, wave_base, val_origins, val_truth, y_std, messages)
+        base_method = f"{WAVE} + linear AR"
     truth = truth_windows(target, test_origins, horizon)
     predictions = {
         "persistence": persistence_forecast(target, test_origins, horizon),
@@ -379,7 +380,6 @@ def _forecast(frame, config, time_column, progress, on_epoch, bounds: tuple[int,
     # Conformalised quantile regression: widen the 10-90 % band per step until it holds 80 % of the
     # validation truth (early-stopped quantile heads are often too narrow).
     val_q = predict_lstm(models, windows_by_lookback[lookback], val_origins)
-    val_truth = truth_windows(y_norm, val_origins, horizon)
     scores = np.maximum(val_q[..., 0] - val_truth, val_truth - val_q[..., 2])
     widen = np.quantile(scores, min(1.0, 0.8 * (1 + 1 / len(val_origins))), axis=0)
     quantiles[..., 0] -= widen
