@@ -12,6 +12,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--epic", default=d.epic, help="folder of EPIC cell tables (nucleus positions)")
     parser.add_argument("--validation-table", default=d.validation_table,
                         help="EPIC table held out of training and rendered as the validation movie")
+    parser.add_argument("--hold-out", nargs="+", default=list(d.hold_out), metavar="TABLE",
+                        help="EPIC tables (file names) also kept out of training, for choosing the method")
     parser.add_argument("--out", default=d.out, help="model folder to write (weights + card)")
     parser.add_argument("--input-size", type=int, default=d.input_size)
     parser.add_argument("--n-simulated", type=int, default=d.n_simulated,
@@ -53,9 +55,9 @@ def run(args) -> dict:
         return figures
     if args.frames:
         return _run_user(args)
-    cfg = TrainConfig(curves=args.curves, epic=args.epic, validation_table=args.validation_table, out=args.out,
-                      input_size=args.input_size, n_simulated=args.n_simulated,
-                      minutes=args.minutes, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+    cfg = TrainConfig(curves=args.curves, epic=args.epic, validation_table=args.validation_table,
+                      hold_out=tuple(args.hold_out), out=args.out, input_size=args.input_size,
+                      n_simulated=args.n_simulated, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                       threads=args.threads)
     result = train(cfg, terminal("train lineage"))
     print(f"saved {cfg.out}: validation nMAE {result['nmae_timeline']:.4f}, "

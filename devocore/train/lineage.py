@@ -190,6 +190,7 @@ class TrainConfig:
     curves: str = field(default_factory=lambda: str(config.datasets_dir() / "train" / "epic_population_curves.csv"))
     epic: str = field(default_factory=lambda: str(config.datasets_dir() / "train" / "epic"))
     validation_table: str = "CD20071029_noRFP.csv"   # held out of training
+    hold_out: tuple = ()   # more tables kept out of training (for choosing the method on unseen embryos)
     out: str = "assets/models/lineage"
     input_size: int = 64
     n_simulated: int = 6
@@ -246,6 +247,7 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None) -> dict:
     import torch
 
     from devocore import nets, registry
+    from devocore.errors import DevocoreError
     from devocore.io import read_epic
 
     torch.set_num_threads(cfg.threads)
@@ -253,12 +255,15 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None) -> dict:
     rng = np.random.default_rng(cfg.seed)
     started = time.time()
 
-    curves = build_stage_curves(read_population_curves(cfg.curves))
     epic_dir = Path(cfg.epic)
     tables = sorted(epic_dir.glob("*.csv"))
     if not tables:
-        from devocore.errors import DevocoreError
         raise DevocoreError(f"No EPIC cell tables (*.csv) in {epic_dir}.")
+    unknown = set(cfg.hold_out) - {p.name for p in tables}
+    if unknown:
+        raise DevocoreError(f"--hold-out names tables that are not in {epic_dir}: {', '.join(sorted(unknown))}.")
+    tables = [p for p in tables if p.name not in cfg.hold_out]
+    curves = build_stage_curves(read_population_curves(cfg.curves))
     train_shots, val_shots = [], []
     for path in tables:
         shots = epic_snapshots(read_epic(path))
@@ -331,7 +336,8 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None) -> dict:
         "training_data": "; ".join(sources) + " rendered as green max-projection frames with random appearance; "
                          "reference curves from train/epic_population_curves.csv (exact, one row per time point)",
         "training_command": "python -m devocore train lineage " + " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in asdict(cfg).items() if v != getattr(TrainConfig(), k)),
+            f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, tuple) else v}"
+            for k, v in asdict(cfg).items() if v != getattr(TrainConfig(), k)),
         "train_config": asdict(cfg),
         "metrics": {"validation_movie": cfg.validation_table, **{k: best[k] for k in ("nmae_timeline", "log_total_mae")},
                     "steps": step},

@@ -4,7 +4,7 @@ Two kinds of training movies, each scored whole and in clips (A:B[:S], seen as i
 nMAE against its exact populations:
 
 * real: train/epic_movie/20090309_F39B2_1_7_L1.mov (exact populations for frames 1-135);
-* rendered: the 17 cell tables of train/epic/ the network was not trained on (its card names the 3 it was),
+* rendered: the cell tables of train/epic/ the network was not trained on (its card names those it was),
   drawn by devocore.simulate.epic_movie.render_movie (frame n = time point n; partial tracings cut where their total
   falls). The network never saw them, and their timing (slow and fast embryos) is real.
 
@@ -35,14 +35,22 @@ LABELS = DATA / "epic_movie/20090309_F39B2_1_7_L1_populations.csv"
 REAL_CLIPS = ("1:254", "1:135", "1:80", "30:135", "60:254", "100:254", "1:254:2", "1:254:3", "20:200:2")
 
 
-def movies(net) -> list:
-    """(name, raw outputs, contrasts, truth, clips) for the real movie and every rendered held-out table."""
+def trained_on(net) -> set:
+    """File names of the cell tables the network was trained on (named in its card)."""
+    return set(str(net.card.get("training_data", "")).replace(",", " ").replace(";", " ").split())
+
+
+def movies(net, skip: set | None = None) -> list:
+    """(name, raw outputs, contrasts, truth, clips) for the real movie and every rendered held-out table.
+
+    ``skip``: table file names left out (default: those the network was trained on).
+    """
     with open_frames(MOVIE) as stream:
         raw, contrast, _, _ = lineage.run_network(net, stream, stream.frame_count)
     out = [("real", raw, contrast, read_populations(LABELS), REAL_CLIPS)]
-    trained_on = set(str(net.card.get("training_data", "")).replace(",", " ").replace(";", " ").split())
+    skip = trained_on(net) if skip is None else skip
     for path in sorted((DATA / "epic").glob("CD*.csv")):
-        if path.name in trained_on:
+        if path.name in skip:
             continue
         shots = em.epic_snapshots(read_epic(path))
         truth = em.movie_truth(shots)

@@ -9,10 +9,10 @@ to 330 cells), which pulls the fitted line when a clip sees only part of develop
   reference step (+-7.5 steps, median over movies of each movie's median) where at least 5 movies have frames;
   past the last such step the fit is censored (see devocore.lineage.CENSOR_WEIGHT);
 * scores the old default (no bias, rate prior 0.01) against the new one (bias, rate prior 0.003) on whole movies
-  and clips, leave-one-movie-out: the bias used for a movie is measured on the other 17 movies.
+  and clips, leave-one-movie-out: the bias used for a movie is measured on the other movies.
 
 Training movies: train/epic_movie/20090309_F39B2_1_7_L1.mov (real; exact populations for frames 1-135) and the
-17 train/epic tables the network was not trained on, rendered (see lineage_choose.py). The eval movie is never
+train/epic tables the network was not trained on, rendered (see lineage_choose.py). The eval movie is never
 read. About 5 minutes on one core.
 
 Usage: PYTHONPATH=. python tools/experiments/lineage_clips.py [--write-bias] [--json]

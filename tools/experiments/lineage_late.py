@@ -3,7 +3,7 @@
 Extends lineage_clips.py with late-only clips (real training movie 120:254 and 150:254, which start past 300
 cells; rendered tables from 60 % and 70 % of the movie to the end, and from the first frame with >= 300 cells
 where at least 10 traced frames follow) and scores variants of the fit leave-one-movie-out (the bias used for a
-movie is measured on the other 17). Clip kinds: whole, early (from frame 1), middle (any other start, every
+movie is measured on the other movies). Clip kinds: whole, early (from frame 1), middle (any other start, every
 frame), late-only, every-2nd (every 2nd or 3rd frame). Overall score as in lineage_clips.py: mean of (real whole,
 real clips, rendered whole, rendered clips).
 
@@ -13,7 +13,7 @@ than the old default's by more than 0.03. Among passing variants the best overal
 the old default returns.
 
 The eval movie is never read. Usage: PYTHONPATH=. python tools/experiments/lineage_late.py [--cache FILE] [--json]
-(--cache keeps the network outputs of the 18 training movies in a pickle; about 5 min to make, then ~minutes).
+(--cache keeps the network outputs of the training movies in a pickle; about 5 min to make, then ~minutes).
 """
 import argparse
 import json
