@@ -23,6 +23,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lr", type=float, default=d.lr)
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--threads", type=int, default=d.threads)
+    parser.add_argument("--select", choices=("log_total_mae", "nmae_timeline"), default=d.select,
+                        help="validation figure that picks the checkpoint kept")
     parser.add_argument("--curves-only", action="store_true",
                         help="keep the network of --from, rebuild only its reference curves from --curves "
                              "(written back into the model folder, or --out when given)")
@@ -58,7 +60,7 @@ def run(args) -> dict:
     cfg = TrainConfig(curves=args.curves, epic=args.epic, validation_table=args.validation_table,
                       hold_out=tuple(args.hold_out), out=args.out, input_size=args.input_size,
                       n_simulated=args.n_simulated, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                      threads=args.threads)
+                      threads=args.threads, select=args.select)
     result = train(cfg, terminal("train lineage"))
     print(f"saved {cfg.out}: validation nMAE {result['nmae_timeline']:.4f}, "
           f"log-total MAE {result['log_total_mae']:.3f} after {result['steps']} steps")
