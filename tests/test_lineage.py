@@ -272,6 +272,30 @@ def test_preprocess_ignores_gain_offset_and_bit_depth():
     assert np.allclose(a, b, atol=1e-4)
 
 
+def test_the_embryo_crop_finds_the_same_embryo_at_half_the_magnification():
+    rng = np.random.default_rng(1)
+    shot = em.epic_snapshots(pd.DataFrame({"cell": [f"AB{i}" for i in range(40)], "time": 1,
+                                           "x": rng.uniform(250, 500, 40), "y": rng.uniform(180, 330, 40),
+                                           "z": 10.0, "size": 30.0}))[0]
+    frame = em.render(shot, em.MovieLook(noise=0, background=0), np.random.default_rng(0))
+    h, w = frame.shape[:2]
+    wide = np.zeros((2 * h, 2 * w, 3), np.uint8)  # the same embryo in a field twice as large
+    wide[h // 2:h // 2 + h, w // 2:w // 2 + w] = frame
+    near = np.array(lineage.embryo_box(lineage.nucleus_channel(frame)), float)
+    far = np.array(lineage.embryo_box(lineage.nucleus_channel(wide)), float) - [h // 2, h // 2, w // 2, w // 2]
+    extent = np.repeat([near[1] - near[0], near[3] - near[2]], 2)
+    assert np.all(np.abs(far - near) < 0.1 * extent)
+    assert extent[2] < 0.6 * w  # the embryo, not the field
+    # cropped, the embryo spans the square's longer side in both; uncropped, half of it in the wide field
+    for f in (frame, wide):
+        x, _ = lineage.preprocess(f, 64, crop=True)
+        cols = np.flatnonzero(x.max(axis=0) > 0.2)
+        assert cols[-1] - cols[0] + 1 >= 0.75 * 64
+    x, _ = lineage.preprocess(wide, 64)
+    cols = np.flatnonzero(x.max(axis=0) > 0.2)
+    assert cols[-1] - cols[0] + 1 < 0.3 * 64
+
+
 def test_nucleus_channel_prefers_green_and_falls_back():
     frame = np.zeros((8, 8, 3), np.uint8)
     frame[..., 1] = 80

@@ -50,3 +50,23 @@ def test_an_unknown_held_out_table_is_one_clear_line(data, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and "missing.csv" in err and "Traceback" not in err
     assert not (data / "model").exists()
+
+
+def test_a_network_trained_on_embryo_crops_says_so_and_is_run_on_crops(data, monkeypatch):
+    from devocore import lineage
+    from devocore.lineage import pixels
+
+    out = data / "model"
+    code = cli.main(["train", "lineage", "--curves", str(data / "curves.csv"), "--epic", str(data / "epic"),
+                     "--validation-table", "c.csv", "--crop", "--n-simulated", "0", "--minutes", "0.05",
+                     "--batch-size", "2", "--out", str(out)])
+    assert code == 0
+    net = registry.load_folder(out)
+    assert net.card["input_crop"] == "embryo" and lineage.crops_embryo(net)
+    asked = []
+    real_box = pixels.embryo_box
+    monkeypatch.setattr(pixels, "embryo_box", lambda plane: asked.append(plane.shape) or real_box(plane))
+    frame = np.zeros((40, 60, 3), np.uint8)
+    frame[10:20, 20:35, 1] = 200
+    lineage.run_network(net, [frame, frame], 2)
+    assert asked == [(40, 60), (40, 60)]

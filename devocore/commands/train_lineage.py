@@ -23,6 +23,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lr", type=float, default=d.lr)
     parser.add_argument("--seed", type=int, default=d.seed)
     parser.add_argument("--threads", type=int, default=d.threads)
+    parser.add_argument("--crop", action="store_true",
+                        help="train on the embryo cropped out of each frame (whatever the magnification)")
     parser.add_argument("--select", choices=("log_total_mae", "nmae_timeline"), default=d.select,
                         help="validation figure that picks the checkpoint kept")
     parser.add_argument("--curves-only", action="store_true",
@@ -60,7 +62,7 @@ def run(args) -> dict:
     cfg = TrainConfig(curves=args.curves, epic=args.epic, validation_table=args.validation_table,
                       hold_out=tuple(args.hold_out), out=args.out, input_size=args.input_size,
                       n_simulated=args.n_simulated, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                      threads=args.threads, select=args.select)
+                      threads=args.threads, select=args.select, crop=args.crop)
     result = train(cfg, terminal("train lineage"))
     print(f"saved {cfg.out}: validation nMAE {result['nmae_timeline']:.4f}, "
           f"log-total MAE {result['log_total_mae']:.3f} after {result['steps']} steps")
@@ -85,7 +87,8 @@ def _run_user(args) -> dict:
         raise DevocoreError(f"'{args.from_model}' is not a lineage model. Lineage models: {options}.")
     model = registry.load_model(args.from_model, "cpu")
     size = int(model.card.get("input_size", 64))
-    movies = [load_movie(f, p, size) for f, p in zip(args.frames, populations)]
+    crop = model.card.get("input_crop") == "embryo"
+    movies = [load_movie(f, p, size, crop=crop) for f, p in zip(args.frames, populations)]
     out = args.out if args.out != TrainConfig().out else str(config.user_model_dir() / "lineage-user")
     cfg = LineageFinetuneConfig(epochs=args.epochs, steps=args.steps, batch=args.batch_size, lr=args.lr,
                                 val_fraction=args.val_fraction, seed=args.seed)

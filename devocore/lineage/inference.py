@@ -12,7 +12,8 @@ import pandas as pd
 
 from devocore.errors import DevocoreError
 from devocore.lineage.config import LINEAGES, MAX_COUNT, METHODS, MIN_TIMELINE_FRAMES, LineageConfig, LineageResult
-from devocore.lineage.pixels import STRUCTURE_MIN, nucleus_channel, preprocess, signal_weights, structure
+from devocore.lineage.pixels import (STRUCTURE_MIN, crops_embryo, nucleus_channel, preprocess, signal_weights,
+                                     structure)
 from devocore.lineage.timeline import monotone, running_median, StageCurves, to_counts
 from devocore.progress import ProgressFn
 
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def _batches(frames: Iterable[np.ndarray], size: int, channel: str, batch_size: int,
-             keep_previews: bool) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, list]]:
+             keep_previews: bool, crop: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, list]]:
     """Preprocess frames in a background thread; yield (B x size x size, contrasts, structures, previews)."""
     out: queue.Queue = queue.Queue(maxsize=4)
     stop = threading.Event()
@@ -32,7 +33,7 @@ def _batches(frames: Iterable[np.ndarray], size: int, channel: str, batch_size: 
                 if stop.is_set():
                     return
                 plane = nucleus_channel(frame, channel)  # once for both
-                x, c = preprocess(plane, size)
+                x, c = preprocess(plane, size, crop=crop)
                 xs.append(x)
                 cs.append(c)
                 ss.append(structure(plane))
@@ -91,6 +92,7 @@ def run_network(net, frames: Iterable[np.ndarray], total: int | None = None, bat
 
     from devocore.nets.inference import runnable
 
+    crop = crops_embryo(net)
     net = runnable(net)  # a float32 copy of a model a server holds in float16
     size = int(net.card.get("input_size", 128)) if hasattr(net, "card") else 128
     first = next(net.parameters(), None)
@@ -101,7 +103,7 @@ def run_network(net, frames: Iterable[np.ndarray], total: int | None = None, bat
     outputs, contrasts, structures, previews = [], [], [], []
     done = 0
     with torch.inference_mode():
-        for x, c, s, p in _batches(frames, size, channel, batch_size, keep_previews):
+        for x, c, s, p in _batches(frames, size, channel, batch_size, keep_previews, crop):
             batch = torch.from_numpy(x[:, None]).to(device=device, dtype=dtype)
             batch = batch.contiguous(memory_format=torch.channels_last)
             outputs.append(net(batch).float().cpu().numpy())

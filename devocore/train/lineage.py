@@ -162,7 +162,7 @@ def rebuild_curves(model: str, curves_path: str, out: str | None = None) -> dict
 
 
 def make_samples(shots: list[Snapshot], n: int, size: int, rng: np.random.Generator,
-                 progress: ProgressFn | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 progress: ProgressFn | None = None, crop: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """``n`` random frames -> (n x size x size uint8 network inputs, n x 7 log(1 + count)).
 
     Frames are rendered at twice the network's resolution (cheap) and go through
@@ -173,7 +173,7 @@ def make_samples(shots: list[Snapshot], n: int, size: int, rng: np.random.Genera
     ys = np.zeros((n, len(LINEAGES)), np.float32)
     for i in range(n):
         shot = shots[int(rng.integers(len(shots)))]
-        x, _ = preprocess(render(shot, random_look(rng), rng, canvas), size)
+        x, _ = preprocess(render(shot, random_look(rng), rng, canvas), size, crop=crop)
         xs[i] = np.round(x * 255).astype(np.uint8)
         ys[i] = np.log1p(shot.counts)
         if progress is not None and (i + 1) % 200 == 0:
@@ -202,6 +202,7 @@ class TrainConfig:
     # checkpoint kept: lowest error of the validation movie's log(1 + total) per frame ("log_total_mae"), the
     # counting the bias-aware time line rests on, or its timeline nMAE without the bias ("nmae_timeline")
     select: str = "log_total_mae"
+    crop: bool = False  # network input: the embryo cropped out of the frame (True) or the whole frame
 
 
 def augment_frames(x, generator):
@@ -283,7 +284,7 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None) -> dict:
     log.info("training on frames rendered afresh at every step from %d snapshots", len(pool))
     val_shots = val_shots[::2]  # every second time point: a movie at half the frame rate, half the cost
     val_movie = render_movie(val_shots, seed=12345)
-    val_x = np.stack([np.round(preprocess(f, cfg.input_size)[0] * 255).astype(np.uint8) for f in val_movie])
+    val_x = np.stack([np.round(preprocess(f, cfg.input_size, crop=cfg.crop)[0] * 255).astype(np.uint8) for f in val_movie])
     val_truth = movie_truth(val_shots)
 
     net = nets.build("resnet18-lineage", in_channels=1, curve_len=len(curves.curves))
@@ -304,7 +305,7 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None) -> dict:
         for group in opt.param_groups:
             group["lr"] = lr
         net.train()
-        xs, ys = make_samples(pool, cfg.batch_size, cfg.input_size, rng)
+        xs, ys = make_samples(pool, cfg.batch_size, cfg.input_size, rng, crop=cfg.crop)
         x = augment_frames(torch.from_numpy(xs).float().div(255)[:, None], gen)
         y = torch.from_numpy(ys)
         pred = net(x)
@@ -335,6 +336,7 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None) -> dict:
         "architecture": "resnet18-lineage",
         "config": {"in_channels": 1, "curve_len": len(curves.curves)},
         "input_size": cfg.input_size,
+        **({"input_crop": "embryo"} if cfg.crop else {}),
         "outputs": "log(1 + count) for " + ", ".join(LINEAGES),
         "training_data": "; ".join(sources) + " rendered as green max-projection frames with random appearance; "
                          "reference curves from train/epic_population_curves.csv (exact, one row per time point)",

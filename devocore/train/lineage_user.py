@@ -50,7 +50,7 @@ class Movie:
     y: np.ndarray
 
 
-def load_movie(frames, populations, size: int, channel: str = "auto") -> Movie:
+def load_movie(frames, populations, size: int, channel: str = "auto", crop: bool = False) -> Movie:
     """Read a video (or folder of frames) and its populations table; keep the frames the table covers.
 
     Raises:
@@ -66,7 +66,7 @@ def load_movie(frames, populations, size: int, channel: str = "auto") -> Movie:
         n = 0
         for n, frame in enumerate(source, start=1):
             if n in wanted:
-                x, _ = preprocess(frame, size, channel)
+                x, _ = preprocess(frame, size, channel, crop)
                 xs.append(np.round(x * 255).astype(np.uint8))
                 ys.append(np.log1p(np.clip(wanted[n], 0, None)))
     beyond = sorted(f for f in wanted if f > n or f < 1)
