@@ -423,8 +423,10 @@ def default_encoder(device: str = "cpu") -> Encoder:
         try:
             from devocore import lineage
 
+            crop = lineage.crops_embryo(module)
+
             def prepare(image: np.ndarray) -> np.ndarray:
-                return lineage.preprocess(image, size)[0]
+                return lineage.preprocess(image, size, crop=crop)[0]
         except (ImportError, AttributeError):
             pass
         return Encoder(module, size, prepare, f"lineage model '{info.name}' (penultimate features)")

@@ -63,6 +63,7 @@ def test_a_network_trained_on_embryo_crops_says_so_and_is_run_on_crops(data, mon
     assert code == 0
     net = registry.load_folder(out)
     assert net.card["input_crop"] == "embryo" and lineage.crops_embryo(net)
+    assert net.card["training_command"].endswith(" --crop")
     asked = []
     real_box = pixels.embryo_box
     monkeypatch.setattr(pixels, "embryo_box", lambda plane: asked.append(plane.shape) or real_box(plane))

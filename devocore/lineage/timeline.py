@@ -17,15 +17,17 @@ STRIDES = (1,)
 
 
 # Weight of the rate prior against the mean absolute log-count error; chosen on training data (the real
-# training movie and 17 rendered EPIC tables the network never saw, whole and in clips) with
-# tools/experiments/lineage_choose.py.
-PRIOR_STRENGTH = 0.003
+# training movie and the rendered EPIC tables the network never saw, whole and in clips) with
+# tools/experiments/lineage_late.py.
+PRIOR_STRENGTH = 0.01
 
 
 # Past the last reference time where the network's bias is known (the card's ``timeline_bias.censor_from``),
 # a frame whose estimate lies below the reference costs only this fraction of its error: crowded late frames
-# are undercounted by an unknown amount, so they say "at least this far", not "this far" (chosen on training clips).
-CENSOR_WEIGHT = 0.3
+# are undercounted by an unknown amount, so they say "at least this far", not "this far". 1.0: no censoring, the
+# choice on training clips for the embryo-crop network, which keeps counting late (0.3 suited the earlier network,
+# whose late counts fell).
+CENSOR_WEIGHT = 1.0
 
 
 # ... but only while the estimate is short by at most this much log(1 + total): a frame far below the reference
@@ -37,14 +39,16 @@ CENSOR_CAP = np.inf
 # A frame whose estimate already reaches what the network typically reports at ``censor_from``, placed by the
 # line past ``censor_from``, costs this fraction of its error when its estimate lies ABOVE the line's (None:
 # the full error). Beyond the known bias an estimate can be too high as well as too low; at full cost such
-# frames pull a late clip's line too steep. Chosen on training clips (tools/experiments/lineage_late.py).
-ABOVE_WEIGHT: float | None = 0.1
+# frames pull a late clip's line too steep. An option (0.1 suited the earlier network); off by the choice on
+# training clips (tools/experiments/lineage_late.py).
+ABOVE_WEIGHT: float | None = None
 
 
 # With a bias: the line may not place the clip's first frame later than where the typical estimate first exceeds
 # the median of the first START_FRAMES estimates by START_MARGIN log(1 + total) (None: no bound). Only applied
-# when that point lies before ``censor_from``.
-START_MARGIN: float | None = 0.3
+# when that point lies before ``censor_from``. An option (0.3 suited the earlier network); off by the choice on
+# training clips.
+START_MARGIN: float | None = None
 
 
 START_FRAMES = 5

@@ -341,7 +341,8 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None) -> dict:
         "training_data": "; ".join(sources) + " rendered as green max-projection frames with random appearance; "
                          "reference curves from train/epic_population_curves.csv (exact, one row per time point)",
         "training_command": "python -m devocore train lineage " + " ".join(
-            f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, tuple) else v}"
+            f"--{k.replace('_', '-')}" + ("" if isinstance(v, bool) else
+                                          f" {' '.join(map(str, v)) if isinstance(v, tuple) else v}")
             for k, v in asdict(cfg).items() if v != getattr(TrainConfig(), k)),
         "train_config": asdict(cfg),
         "metrics": {"validation_movie": cfg.validation_table, **{k: best[k] for k in ("nmae_timeline", "log_total_mae")},
