@@ -61,8 +61,8 @@ def run(args) -> dict:
         return _run_user(args)
     cfg = TrainConfig(curves=args.curves, epic=args.epic, validation_table=args.validation_table,
                       hold_out=tuple(args.hold_out), out=args.out, input_size=args.input_size,
-                      n_simulated=args.n_simulated, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                      threads=args.threads, select=args.select, crop=args.crop)
+                      n_simulated=args.n_simulated, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
+                      seed=args.seed, threads=args.threads, select=args.select, crop=args.crop)
     result = train(cfg, terminal("train lineage"))
     print(f"saved {cfg.out}: validation nMAE {result['nmae_timeline']:.4f}, "
           f"log-total MAE {result['log_total_mae']:.3f} after {result['steps']} steps")
@@ -73,6 +73,7 @@ def _run_user(args) -> dict:
     """Fine-tune ``--from`` on the user's movies (``--frames`` + ``--populations`` pairs)."""
     from devocore import config, registry
     from devocore.errors import DevocoreError
+    from devocore.lineage import crops_embryo
     from devocore.progress import terminal
     from devocore.train.lineage import TrainConfig
     from devocore.train.lineage_user import LineageFinetuneConfig, finetune, load_movie
@@ -87,8 +88,7 @@ def _run_user(args) -> dict:
         raise DevocoreError(f"'{args.from_model}' is not a lineage model. Lineage models: {options}.")
     model = registry.load_model(args.from_model, "cpu")
     size = int(model.card.get("input_size", 64))
-    crop = model.card.get("input_crop") == "embryo"
-    movies = [load_movie(f, p, size, crop=crop) for f, p in zip(args.frames, populations)]
+    movies = [load_movie(f, p, size, crop=crops_embryo(model)) for f, p in zip(args.frames, populations)]
     out = args.out if args.out != TrainConfig().out else str(config.user_model_dir() / "lineage-user")
     cfg = LineageFinetuneConfig(epochs=args.epochs, steps=args.steps, batch=args.batch_size, lr=args.lr,
                                 val_fraction=args.val_fraction, seed=args.seed)

@@ -56,7 +56,8 @@ from devocore.lineage.measure import baseline_curve, evaluate, length_baseline_c
 from devocore.lineage.figures import COLORS, plot_png
 
 __all__ = ["LINEAGES", "COLUMNS", "METHODS", "MAX_COUNT", "MIN_TIMELINE_FRAMES", "LineageConfig", "LineageResult",
-           "nucleus_channel", "to_square", "preprocess", "embryo_box", "crops_embryo", "STRUCTURE_MIN", "structure", "signal_weights",
+           "nucleus_channel", "to_square", "preprocess", "embryo_box", "crops_embryo", "STRUCTURE_MIN", "structure",
+           "signal_weights",
            "STRIDES", "PRIOR_STRENGTH", "CENSOR_WEIGHT", "CENSOR_CAP", "ABOVE_WEIGHT", "START_MARGIN", "START_FRAMES",
            "OFFSET_STRENGTH", "OFFSET_CAP", "STAGE_BAND", "BAND_FLOOR", "monotone", "running_median",
            "to_counts", "StageCurves", "run_network", "log_total_count", "populations", "stage",

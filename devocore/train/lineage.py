@@ -11,8 +11,11 @@ Two things are learned, both from the training data only:
   lineage from one frame. Frames are rendered as green histone-GFP maximum
   projections with random appearance (size, rotation, blur, noise, brightness,
   saturation, depth fading, a red reporter channel or none) from nucleus
-  positions: real EPIC cell tables from ``train/epic/`` and, when the embryo
-  simulator (``devocore.simulate.embryo``) is present, simulated embryos.
+  positions: real EPIC cell tables from ``train/epic/`` (less those held out
+  for choosing the method) and, when the embryo simulator
+  (``devocore.simulate.embryo``) is present, simulated embryos. With ``crop``
+  the network sees the embryo cropped out of the frame
+  (:func:`devocore.lineage.embryo_box`), at inference too.
 """
 from __future__ import annotations
 
@@ -284,7 +287,8 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None) -> dict:
     log.info("training on frames rendered afresh at every step from %d snapshots", len(pool))
     val_shots = val_shots[::2]  # every second time point: a movie at half the frame rate, half the cost
     val_movie = render_movie(val_shots, seed=12345)
-    val_x = np.stack([np.round(preprocess(f, cfg.input_size, crop=cfg.crop)[0] * 255).astype(np.uint8) for f in val_movie])
+    val_x = np.stack([np.round(preprocess(f, cfg.input_size, crop=cfg.crop)[0] * 255).astype(np.uint8)
+                      for f in val_movie])
     val_truth = movie_truth(val_shots)
 
     net = nets.build("resnet18-lineage", in_channels=1, curve_len=len(curves.curves))
