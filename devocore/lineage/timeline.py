@@ -244,10 +244,14 @@ class StageCurves:
 
         Example:
             >>> ref = np.linspace(0.0, 5.0, 51)  # typical estimate at reference steps 0..50
+            >>> StageCurves.latest_start(np.full(9, 1.0), ref, 40.0)  # START_MARGIN None (the default): unbounded
+            inf
+            >>> import devocore.lineage.timeline as timeline; timeline.START_MARGIN = 0.3  # the option on
             >>> StageCurves.latest_start(np.full(9, 1.0), ref, 40.0)
             13.0
             >>> StageCurves.latest_start(np.full(9, 4.0), ref, 40.0)  # past censor_from: unbounded
             inf
+            >>> timeline.START_MARGIN = None
         """
         if START_MARGIN is None or not np.isfinite(censor_from) or len(y) == 0:
             return np.inf
