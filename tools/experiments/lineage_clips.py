@@ -41,6 +41,12 @@ def clips_for(name: str, n: int) -> list:
     return [f"1:{n}", f"1:{n}:2", f"{n // 3}:{n}", f"1:{2 * n // 3}", f"{n // 4}:{3 * n // 4}", f"{n // 2}:{n}"]
 
 
+def unbiased(net) -> StageCurves:
+    """The network's reference curves and prior, without the card's bias."""
+    curves = StageCurves.from_model(net)
+    return StageCurves(curves.curves, curves.prior)
+
+
 def oracle_residuals(curves: StageCurves, raw: np.ndarray, truth: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(reference time of every frame by the oracle line, network log total minus the reference there)."""
     total = np.log1p(truth[list(LINEAGES)].sum(axis=1).to_numpy(float))
@@ -73,7 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     net = registry.load_model("lineage", "cpu")
-    plain = StageCurves(StageCurves.from_model(net).curves, StageCurves.from_model(net).prior)
+    plain = unbiased(net)
     movies = lc.movies(net)
     res = {name: oracle_residuals(plain, raw, truth) for name, raw, _, truth, _ in movies}
     bias = measure_bias(list(res.values()))

@@ -92,7 +92,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     net = registry.load_model("lineage", "cpu")
-    plain = StageCurves(StageCurves.from_model(net).curves, StageCurves.from_model(net).prior)
+    plain = lcl.unbiased(net)
     if args.cache and args.cache.exists():
         movies = pickle.loads(args.cache.read_bytes())
     else:

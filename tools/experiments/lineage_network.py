@@ -38,7 +38,7 @@ def load(name: str):
 
 def score(net, skip: set) -> tuple[dict, pd.DataFrame]:
     """(summary figures, per-clip table) of one network with the shipped fit and a leave-one-out bias."""
-    plain = StageCurves(StageCurves.from_model(net).curves, StageCurves.from_model(net).prior)
+    plain = lcl.unbiased(net)
     movies = lc.movies(net, skip)
     res = {name: lcl.oracle_residuals(plain, raw, truth) for name, raw, _, truth, _ in movies}
     shipped = (True, tl.PRIOR_STRENGTH, tl.CENSOR_WEIGHT, tl.CENSOR_CAP, tl.START_MARGIN, tl.ABOVE_WEIGHT)
