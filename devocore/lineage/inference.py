@@ -90,16 +90,18 @@ def run_network(net, frames: Iterable[np.ndarray], total: int | None = None, bat
     """
     import torch
 
-    from devocore.nets.inference import runnable
+    from devocore.nets.inference import inference_copy, runnable
 
     crop = crops_embryo(net)
-    net = runnable(net)  # a float32 copy of a model a server holds in float16
     size = int(net.card.get("input_size", 128)) if hasattr(net, "card") else 128
     first = next(net.parameters(), None)
-    device = first.device if first is not None else torch.device("cpu")
-    dtype = first.dtype if first is not None else torch.float32
-    net.eval()
-    net = net.to(memory_format=torch.channels_last)
+    if first is None:  # nothing to fold
+        net = runnable(net).eval()
+        device, dtype = torch.device("cpu"), torch.float32
+    else:  # batch norms folded into the convolutions (float32 where a server holds the model in float16)
+        net = inference_copy(net, first.device, channels_last=True,
+                             probe_shape=(1, getattr(net, "in_channels", 1), size, size))
+        device, dtype = first.device, next(net.parameters()).dtype
     outputs, contrasts, structures, previews = [], [], [], []
     done = 0
     with torch.inference_mode():

@@ -19,7 +19,7 @@ STRIDES = (1,)
 # Weight of the rate prior against the mean absolute log-count error; chosen on training data (the real
 # training movie and the rendered EPIC tables the network never saw, whole and in clips) with
 # tools/experiments/lineage_late.py.
-PRIOR_STRENGTH = 0.01
+PRIOR_STRENGTH = 0.003
 
 
 # Past the last reference time where the network's bias is known (the card's ``timeline_bias.censor_from``),
@@ -230,7 +230,7 @@ class StageCurves:
         tau = offsets[:, None] + rate * frames[None, :]
         diff = y[None, :] - np.interp(tau, np.arange(len(ref)), ref)
         error = np.abs(diff)
-        if np.isfinite(censor_from):
+        if np.isfinite(censor_from) and (CENSOR_WEIGHT != 1.0 or ABOVE_WEIGHT is not None):  # else nothing changes
             past = tau > censor_from
             error = np.where(past & (diff < 0) & (diff >= -CENSOR_CAP), CENSOR_WEIGHT * error, error)
             if ABOVE_WEIGHT is not None:
@@ -297,7 +297,7 @@ class StageCurves:
         n = len(ref)
         a0, b0, _, _ = self.prior
         # the coarse search needs no more than ~200 frames
-        step = max(1, len(frames) // 200)
+        step = max(1, -(-len(frames) // 200))
         fc, yc, wc = frames[::step], y[::step], w[::step]
         wc = wc / wc.sum() if wc.sum() > 0 else np.full(len(wc), 1.0 / len(wc))
         rates = b0 * np.geomspace(1 / 8, 8, 169)
