@@ -405,14 +405,15 @@ def evaluate(generator: nn.Module, real: np.ndarray, encoder: nn.Module | Encode
 def default_encoder(device: str = "cpu") -> Encoder:
     """The feature space for FID/KID.
 
-    Our trained lineage model (penultimate layer, with the lineage model's own
-    preprocessing) when one is installed; otherwise a randomly initialised
-    ResNet-18 (seed 0), a fixed, reproducible but weaker judge, and the
-    description says so.
+    The shipped ``fid_encoder`` (a frozen lineage network kept as the judge, so
+    FID figures stay comparable when the lineage model is retrained), else a
+    trained lineage model (penultimate layer, with the lineage model's own
+    preprocessing); otherwise a randomly initialised ResNet-18 (seed 0), a
+    fixed, reproducible but weaker judge, and the description says so.
     """
     from devocore import registry
 
-    for info in registry.list_models("lineage"):
+    for info in registry.list_models("fid_encoder") + registry.list_models("lineage"):
         try:
             module = registry.load_model(info.name, device)
         except DevocoreError as exc:
@@ -429,7 +430,8 @@ def default_encoder(device: str = "cpu") -> Encoder:
                 return lineage.preprocess(image, size, crop=crop)[0]
         except (ImportError, AttributeError):
             pass
-        return Encoder(module, size, prepare, f"lineage model '{info.name}' (penultimate features)")
+        kind = "frozen FID encoder" if info.task == "fid_encoder" else "lineage model"
+        return Encoder(module, size, prepare, f"{kind} '{info.name}' (penultimate features)")
     import torchvision
 
     torch.manual_seed(0)
