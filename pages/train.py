@@ -289,11 +289,10 @@ if b2.button("Stop (keep the best so far)", key="train_stop_button", disabled=no
 
 # Poll only while a run is going: a page that reruns itself every second when nothing runs costs the server CPU
 # and its timer reruns race the visitor's own clicks.
-if job is not None and not job.running:
-    st.session_state["train_shown"] = job  # this full run sees the run ended: it draws the sections below
+polling = job is not None and job.running
 
 
-@st.fragment(run_every=1.0 if job is not None and job.running else None)
+@st.fragment(run_every=1.0 if polling else None)
 def _live() -> None:
     job = st.session_state.get("train_job")
     if job is None:
@@ -319,10 +318,9 @@ def _live() -> None:
         st.success(f"Done: best epoch {r['epoch']} of {r['epochs']}, validation IoU {r['val_iou']:.3f}, "
                    f"Dice {r.get('val_dice', 0):.3f}, in {r['seconds']:.0f} s"
                    + (" (stopped by you)" if job.stopping else "") + ".")
-    if not job.running and st.session_state.get("train_shown") is not job:
-        # a full rerun when a run ends (done or failed): it draws the sections below and stops the polling. Only a
-        # full run marks the run as shown, so should this request be lost among the timer's own reruns, the next
-        # tick asks again instead of polling on with the results never drawn.
+    if polling and not job.running:
+        # the run ended (done or failed) since the last full run: a full rerun draws the sections below and stops
+        # the polling. Should this request be lost among the timer's own reruns, the next tick asks again.
         st.rerun(scope="app")
 
 
