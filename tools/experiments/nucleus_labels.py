@@ -73,8 +73,8 @@ def main() -> None:
 
     totals = {part: np.zeros(3, np.int64) for part in ("all", "convex", "nonconvex")}
     blobs = nonconvex_blobs = split_blobs = 0
-    ious = {pair: [] for pair in itertools.combinations_with_replacement(range(-1, len(predictors)), 2) if pair[0] != pair[1]}
-    crops = []
+    ious = {pair: [] for pair in itertools.combinations(range(-1, len(predictors)), 2)}  # -1: the masks
+    crops, kept_labels = [], {}  # the split blobs and the first model's labels of their slices
     for i in chosen:
         image, mask = data.images[i], data.masks[i] > 0
         results = [segmentation.postprocess(p.probability(image), image, "nucleus", 0.5) for p in predictors]
@@ -92,6 +92,7 @@ def main() -> None:
             if nonconvex[blob.label] and split:
                 split_blobs += 1
                 crops.append((i, blob.centroid, blob.label))
+                kept_labels[i] = labels
         for part, counts in parts_f1(labels, truth, nonconvex).items():
             totals[part] += counts
 
@@ -114,16 +115,15 @@ def main() -> None:
     for pair, value in result["pixel_iou"].items():
         print(f"pixel IoU {pair}: {value:.3f}")
     if args.gallery and crops:
-        _gallery(args.gallery, crops, data, predictors[0])
+        _gallery(args.gallery, crops, data, kept_labels)
     if args.json:
         print(json.dumps(result))
 
 
-def _gallery(path, crops, data, predictor, count: int = 24, side: int = 32) -> None:
+def _gallery(path, crops, data, labels_of: dict, count: int = 24, side: int = 32) -> None:
     from PIL import Image
     from skimage.segmentation import find_boundaries
 
-    from devocore import segmentation
     from devocore.segmentation.evaluate import truth_instances
 
     picked = np.random.default_rng(0).choice(len(crops), min(count, len(crops)), replace=False)
@@ -131,7 +131,7 @@ def _gallery(path, crops, data, predictor, count: int = 24, side: int = 32) -> N
     for k in picked:
         i, (cy, cx), blob = crops[k]
         image, mask = data.images[i], data.masks[i] > 0
-        labels = segmentation.postprocess(predictor.probability(image), image, "nucleus", 0.5).labels
+        labels = labels_of[i]
         grey = image.astype(float) if image.ndim == 2 else image[..., 0].astype(float)
         low, high = np.percentile(grey, (1, 99.8))
         grey = np.clip((grey - low) / max(high - low, 1e-9), 0, 1) * 255
