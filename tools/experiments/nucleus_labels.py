@@ -12,7 +12,9 @@ different design agree with each other compared with the masks:
   two parts);
 - non-convex blobs that the model splits into two or more nuclei (each with more than 10 px inside the blob);
 - pixel IoU of every model with the masks and of every pair of models with each other, on slices with a
-  labelled nucleus.
+  labelled nucleus;
+- blobs the first model does not see at all (its probability stays under 0.1 on every pixel of the blob), and
+  slices where it sees none of the labelled pixels.
 
     PYTHONPATH=. python tools/experiments/nucleus_labels.py --images ../shared/data/train/ctc_nuclei/images \\
         --masks ../shared/data/train/ctc_nuclei/masks --validation --models nucleus OTHER_MODEL_DIR --json
@@ -72,12 +74,14 @@ def main() -> None:
     predictors = [segmentation.Predictor(initial_model(m).eval()) for m in args.models]
 
     totals = {part: np.zeros(3, np.int64) for part in ("all", "convex", "nonconvex")}
-    blobs = nonconvex_blobs = split_blobs = 0
+    blobs = nonconvex_blobs = split_blobs = unseen_blobs = unseen_slices = 0
     ious = {pair: [] for pair in itertools.combinations(range(-1, len(predictors)), 2)}  # -1: the masks
     crops, kept_labels = [], {}  # the split blobs and the first model's labels of their slices
     for i in chosen:
         image, mask = data.images[i], data.masks[i] > 0
-        results = [segmentation.postprocess(p.probability(image), image, "nucleus", 0.5) for p in predictors]
+        maps = [p.probability(image) for p in predictors]
+        results = [segmentation.postprocess(m, image, "nucleus", 0.5) for m in maps]
+        unseen_slices += int(maps[0][mask].max() < 0.1)
         masks = [mask] + [r.mask for r in results]
         for a, b in ious:
             ious[(a, b)].append(pixel_scores(masks[a + 1], masks[b + 1])[0])
@@ -88,6 +92,7 @@ def main() -> None:
             pieces = np.unique(labels[truth == blob.label], return_counts=True)
             split = int(((pieces[0] > 0) & (pieces[1] > 10)).sum()) >= 2
             blobs += 1
+            unseen_blobs += int(maps[0][truth == blob.label].max() < 0.1)
             nonconvex_blobs += int(nonconvex[blob.label])
             if nonconvex[blob.label] and split:
                 split_blobs += 1
@@ -103,11 +108,13 @@ def main() -> None:
 
     names = ["masks"] + list(args.models)
     result = {"images": len(chosen), "model": args.models[0], "blobs": blobs, "nonconvex_blobs": nonconvex_blobs,
-              "nonconvex_blobs_split_by_model": split_blobs,
+              "nonconvex_blobs_split_by_model": split_blobs, "blobs_unseen": unseen_blobs,
+              "slices_unseen": unseen_slices,
               **{f"instances_{part}": f1(c) for part, c in totals.items()},
               "pixel_iou": {f"{names[a + 1]} vs {names[b + 1]}": round(float(np.mean(v)), 4) for (a, b), v in ious.items()}}
     print(f"{len(chosen)} slices with a labelled nucleus; {blobs} labelled blobs, {nonconvex_blobs} non-convex "
-          f"({nonconvex_blobs / max(1, blobs):.0%}), {split_blobs} of them split by {args.models[0]}")
+          f"({nonconvex_blobs / max(1, blobs):.0%}), {split_blobs} of them split by {args.models[0]}; "
+          f"{unseen_blobs} blobs and {unseen_slices} slices where {args.models[0]} sees nothing (probability < 0.1)")
     for part in totals:
         r = result[f"instances_{part}"]
         print(f"instance F1 ({part} blobs): {r['f1']:.3f} (P {r['precision']:.3f} R {r['recall']:.3f}; "
