@@ -9,7 +9,8 @@ For each model, precision (fp32, bf16, fp16: autocast, channels-last, inference 
 the network alone on the bundled example slice (assets/examples/segmentation) repeated to fill the batch,
 after warm-up, for at least ``--seconds``, and prints frames per second. ``mask_iou`` compares the thresholded
 mask of each precision with fp32's on that slice, so a fast precision that changes the masks shows. Decoding
-and post-processing are not included: `bench segmentation --video ... --json` times the whole path.
+and post-processing are not included: `bench segmentation --video ... --json` times the whole path. fp32 on a GPU
+runs its convolutions in TF32 where PyTorch does so by default (cuDNN).
 """
 from __future__ import annotations
 

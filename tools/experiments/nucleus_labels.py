@@ -89,10 +89,11 @@ def main() -> None:
         nonconvex = np.zeros(int(truth.max()) + 1, bool)
         for blob in regionprops(truth):
             nonconvex[blob.label] = blob.solidity < 0.9
-            pieces = np.unique(labels[truth == blob.label], return_counts=True)
+            inside = tuple(blob.coords.T)
+            pieces = np.unique(labels[inside], return_counts=True)
             split = int(((pieces[0] > 0) & (pieces[1] > 10)).sum()) >= 2
             blobs += 1
-            unseen_blobs += int(maps[0][truth == blob.label].max() < 0.1)
+            unseen_blobs += int(maps[0][inside].max() < 0.1)
             nonconvex_blobs += int(nonconvex[blob.label])
             if nonconvex[blob.label] and split:
                 split_blobs += 1
