@@ -65,11 +65,11 @@ def main() -> None:
 
     from devocore import segmentation
     from devocore.segmentation.evaluate import pixel_scores, truth_instances
-    from devocore.train import user_data
     from devocore.train.finetune import initial_model
+    from tools.experiments.segmentation_choose import training_split
 
-    data = user_data.load_dataset(args.images, args.masks, "nucleus", binary=True, group_pattern=r"^(t\d+)_")
-    chosen = user_data.split(data.groups, 0.15, seed=0)[1] if args.validation else range(len(data.images))
+    data, _, validation = training_split(args.images, args.masks, "nucleus")
+    chosen = validation if args.validation else range(len(data.images))
     chosen = [i for i in chosen if data.masks[i].any()]
     predictors = [segmentation.Predictor(initial_model(m).eval()) for m in args.models]
 

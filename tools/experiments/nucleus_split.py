@@ -55,11 +55,10 @@ def main() -> None:
 
     from devocore import segmentation
     from devocore.segmentation import cells
-    from devocore.train import user_data
     from devocore.train.finetune import initial_model
+    from tools.experiments.segmentation_choose import scores_of_maps, training_split
 
-    data = user_data.load_dataset(args.images, args.masks, "nucleus", binary=True, group_pattern=r"^(t\d+)_")
-    training, validation = user_data.split(data.groups, 0.15, seed=0)
+    data, training, validation = training_split(args.images, args.masks, "nucleus")
     pairs = [(data.images[i], data.masks[i] > 0) for i in (validation if args.part == "validation" else training)]
     predictor = segmentation.Predictor(initial_model(args.model).eval())
     maps = [predictor.probability(image) for image, _ in pairs]
@@ -71,9 +70,7 @@ def main() -> None:
     try:
         for name, split in variants.items():
             cells.split_touching = split  # cells.instances looks it up at call time
-            given = iter(maps)
-            figures = segmentation.evaluate_pairs(pairs, None, "nucleus", 0.5, method=lambda image, task, threshold:
-                                                  segmentation.postprocess(next(given), image, task, threshold))
+            figures = scores_of_maps(pairs, maps, "nucleus", 0.5)
             rows.append({"split": name, **{k: round(figures[k], 4) for k in ("f1", "precision", "recall", "iou")}})
             print(f"{name:18s} F1 {figures['f1']:.4f} (P {figures['precision']:.3f} R {figures['recall']:.3f}), "
                   f"pixel IoU {figures['iou']:.4f}")

@@ -14,6 +14,24 @@ import json
 import numpy as np
 
 
+def training_split(images, masks, task: str, binary: bool = True):
+    """(dataset, training indices, validation indices) as `train nucleus/membrane --group-by '^(t\\d+)_'
+    --val-fraction 0.15` splits them (whole time points, seed 0); the other experiment scripts use it too."""
+    from devocore.train import user_data
+
+    data = user_data.load_dataset(images, masks, task, binary=binary, group_pattern=r"^(t\d+)_")
+    return (data, *user_data.split(data.groups, 0.15, seed=0))
+
+
+def scores_of_maps(pairs, maps, task: str, threshold: float) -> dict:
+    """:func:`devocore.segmentation.evaluate_pairs` of probability maps computed beforehand, one per pair."""
+    from devocore import segmentation
+
+    given = iter(maps)
+    return segmentation.evaluate_pairs(pairs, None, task, threshold, method=lambda image, task, threshold:
+                                       segmentation.postprocess(next(given), image, task, threshold))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=["nucleus", "membrane"], required=True)
@@ -29,12 +47,9 @@ def main() -> None:
     from devocore import segmentation
     from devocore.train.finetune import initial_model
     from devocore.commands.eval_segmentation import cell_labels
-    from devocore.train import user_data
 
     instance = args.task == "membrane"
-    data = user_data.load_dataset(args.images, args.masks, args.task, binary=not instance,
-                                  group_pattern=r"^(t\d+)_")
-    _, val = user_data.split(data.groups, 0.15, seed=0)
+    data, _, val = training_split(args.images, args.masks, args.task, binary=not instance)
     pairs = [(data.images[i], cell_labels(data.masks[i]) if instance else data.masks[i] > 0) for i in val]
     model = initial_model(args.model).eval()
     predictor = segmentation.Predictor(model)
@@ -53,10 +68,7 @@ def main() -> None:
     kept = [k for k, (_, truth) in enumerate(pairs) if truth.any()]
 
     def scores(which: list[int], threshold: float) -> dict:
-        maps = iter([probs[k] for k in which])
-        return segmentation.evaluate_pairs([pairs[k] for k in which], None, args.task, threshold,
-                                           method=lambda image, task, thr: segmentation.postprocess(
-                                               next(maps), image, task, thr))
+        return scores_of_maps([pairs[k] for k in which], [probs[k] for k in which], args.task, threshold)
 
     rows = []
     for threshold in (float(t) for t in args.thresholds.split(",")):
