@@ -24,7 +24,7 @@ def plot_png(pred: pd.DataFrame, truth: pd.DataFrame | None, path, title: str = 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     width, height = size
-    left, right, top, bottom = 70, 130, 40, 50
+    left, right, top, bottom = 70, 130, 50, 50
     image = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(image)
     frames = pred["frame"].to_numpy()
@@ -47,8 +47,8 @@ def plot_png(pred: pd.DataFrame, truth: pd.DataFrame | None, path, title: str = 
         (x, _), = xy([tick], [0])
         draw.text((x - 10, height - bottom + 6), f"{int(tick)}", fill=(60, 60, 60))
     draw.text((width // 2 - 20, height - 22), "frame", fill=(0, 0, 0))
-    draw.text((8, top - 28), "cells (log scale)", fill=(0, 0, 0))
-    draw.text((left, 10), title, fill=(0, 0, 0))
+    draw.text((8, top - 20), "cells (log scale)", fill=(0, 0, 0))
+    draw.text((left, 8), title, fill=(0, 0, 0))
     if truth is not None:
         for k in LINEAGES:
             pale = tuple(int(c * 0.35 + 255 * 0.65) for c in COLORS[k])
