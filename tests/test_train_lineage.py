@@ -72,3 +72,26 @@ def test_a_network_trained_on_embryo_crops_says_so_and_is_run_on_crops(data, mon
     frame[10:20, 20:35, 1] = 200
     lineage.run_network(net, [frame, frame], 2)
     assert asked == [(40, 60), (40, 60)]
+
+
+def test_init_starts_from_the_given_models_weights_and_refuses_another_input(data, capsys):
+    import torch
+
+    base = ["train", "lineage", "--curves", str(data / "curves.csv"), "--epic", str(data / "epic"),
+            "--validation-table", "c.csv", "--n-simulated", "0", "--minutes", "0.05", "--batch-size", "2"]
+    assert cli.main(base + ["--seed", "1", "--out", str(data / "first")]) == 0
+    # lr 0: the convolutions keep exactly the starting weights (batch-norm statistics still move)
+    assert cli.main(base + ["--seed", "2", "--lr", "0", "--init", str(data / "first"), "--out", str(data / "next")]) == 0
+    assert cli.main(base + ["--seed", "2", "--lr", "0", "--out", str(data / "scratch")]) == 0
+    first, after, scratch = (registry.load_folder(data / n) for n in ("first", "next", "scratch"))
+    weight = "encoder.conv1.weight" if "encoder.conv1.weight" in first.state_dict() else next(
+        k for k in first.state_dict() if k.endswith("conv1.weight"))
+    assert torch.equal(after.state_dict()[weight], first.state_dict()[weight])
+    assert not torch.equal(scratch.state_dict()[weight], first.state_dict()[weight])
+    assert "started from the weights of" in after.card["training_data"]
+    assert "--init" in after.card["training_command"]
+
+    code = cli.main(base + ["--input-size", "96", "--init", str(data / "first"), "--out", str(data / "wrong")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "--input-size 64" in err and "Traceback" not in err
+    assert not (data / "wrong").exists()

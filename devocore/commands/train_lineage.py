@@ -25,6 +25,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--threads", type=int, default=d.threads)
     parser.add_argument("--crop", action="store_true",
                         help="train on the embryo cropped out of each frame (whatever the magnification)")
+    parser.add_argument("--init", default=None, metavar="MODEL",
+                        help="start from the weights of this lineage model (name or folder; same --input-size "
+                             "and --crop) instead of from scratch")
     parser.add_argument("--select", choices=("log_total_mae", "nmae_timeline"), default=d.select,
                         help="validation figure that picks the checkpoint kept")
     parser.add_argument("--curves-only", action="store_true",
@@ -62,7 +65,8 @@ def run(args) -> dict:
     cfg = TrainConfig(curves=args.curves, epic=args.epic, validation_table=args.validation_table,
                       hold_out=tuple(args.hold_out), out=args.out, input_size=args.input_size,
                       n_simulated=args.n_simulated, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
-                      seed=args.seed, threads=args.threads, select=args.select, crop=args.crop)
+                      seed=args.seed, threads=args.threads, select=args.select, crop=args.crop,
+                      init=args.init)
     result = train(cfg, terminal("train lineage"))
     print(f"saved {cfg.out}: validation nMAE {result['nmae_timeline']:.4f}, "
           f"log-total MAE {result['log_total_mae']:.3f} after {result['steps']} steps")

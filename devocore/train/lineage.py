@@ -213,6 +213,7 @@ class TrainConfig:
     # counting the bias-aware time line rests on, or its timeline nMAE without the bias ("nmae_timeline")
     select: str = "log_total_mae"
     crop: bool = False  # network input: the embryo cropped out of the frame (True) or the whole frame
+    init: str | None = None  # lineage model (name or folder) whose weights start the training; None: from scratch
 
 
 def augment_frames(x, generator):
@@ -256,6 +257,23 @@ def validate(net, movie_x: np.ndarray, truth: pd.DataFrame, curves: StageCurves,
             "log_total_mae": float(np.mean(np.abs(est_total - true_total)))}
 
 
+def initial_weights(cfg: TrainConfig):
+    """The lineage model named by ``cfg.init`` (a registered name or a model folder), checked to fit ``cfg``."""
+    from devocore import registry
+    from devocore.errors import DevocoreError
+
+    folder = Path(cfg.init)
+    model = registry.load_folder(folder) if (folder / registry.CARD).exists() else registry.load_model(cfg.init)
+    card = model.card
+    if card.get("task") != "lineage":
+        raise DevocoreError(f"--init '{cfg.init}' is not a lineage model (task: {card.get('task')}).")
+    size, crop = int(card.get("input_size", 64)), card.get("input_crop") == "embryo"
+    if (size, crop) != (cfg.input_size, cfg.crop):
+        raise DevocoreError(f"--init '{cfg.init}' was trained on {size}-px {'embryo crops' if crop else 'frames'}; "
+                            f"give --input-size {size}{' --crop' if crop else ''} to continue it.")
+    return model
+
+
 def train(cfg: TrainConfig, progress: ProgressFn | None = None) -> dict:
     """Train the lineage model and save the best checkpoint (on the held-out movie) with its card."""
     import torch
@@ -277,6 +295,7 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None) -> dict:
     if unknown:
         raise DevocoreError(f"--hold-out names tables that are not in {epic_dir}: {', '.join(sorted(unknown))}.")
     tables = [p for p in tables if p.name not in cfg.hold_out]
+    start = initial_weights(cfg) if cfg.init else None
     curves = build_stage_curves(read_population_curves(cfg.curves))
     train_shots, val_shots = [], []
     for path in tables:
@@ -299,6 +318,10 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None) -> dict:
     val_truth = movie_truth(val_shots)
 
     net = nets.build("resnet18-lineage", in_channels=1, curve_len=len(curves.curves))
+    if start is not None:
+        net.load_state_dict(start.state_dict())
+        sources.append(f"started from the weights of '{cfg.init}' (sha256 {start.card.get('sha256', '?')[:12]}, "
+                       f"trained by: {start.card.get('training_command', '?')})")
     net.stage_curves.copy_(torch.from_numpy(curves.curves).float())
     net.warp_prior.copy_(torch.tensor(curves.prior, dtype=torch.float32))
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
