@@ -88,7 +88,8 @@ def test_init_starts_from_the_given_models_weights_and_refuses_another_input(dat
         k for k in first.state_dict() if k.endswith("conv1.weight"))
     assert torch.equal(after.state_dict()[weight], first.state_dict()[weight])
     assert not torch.equal(scratch.state_dict()[weight], first.state_dict()[weight])
-    assert "started from the weights of" in after.card["training_data"]
+    assert after.card["init"]["sha256"] == first.card["sha256"]
+    assert after.card["init"]["training_data"] == first.card["training_data"]
     assert "--init" in after.card["training_command"]
 
     code = cli.main(base + ["--input-size", "96", "--init", str(data / "first"), "--out", str(data / "wrong")])

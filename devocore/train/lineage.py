@@ -320,8 +320,6 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None) -> dict:
     net = nets.build("resnet18-lineage", in_channels=1, curve_len=len(curves.curves))
     if start is not None:
         net.load_state_dict(start.state_dict())
-        sources.append(f"started from the weights of '{cfg.init}' (sha256 {start.card.get('sha256', '?')[:12]}, "
-                       f"trained by: {start.card.get('training_command', '?')})")
     net.stage_curves.copy_(torch.from_numpy(curves.curves).float())
     net.warp_prior.copy_(torch.tensor(curves.prior, dtype=torch.float32))
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
@@ -374,6 +372,9 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None) -> dict:
         "outputs": "log(1 + count) for " + ", ".join(LINEAGES),
         "training_data": "; ".join(sources) + " rendered as green max-projection frames with random appearance; "
                          "reference curves from train/epic_population_curves.csv (exact, one row per time point)",
+        **({"init": {"model": cfg.init, **{k: start.card.get(k) for k in ("sha256", "training_data",
+                                                                           "training_command")}}}
+           if start is not None else {}),
         "labels": LABELS_NOTE,
         "training_command": "python -m devocore train lineage " + " ".join(
             f"--{k.replace('_', '-')}" + ("" if isinstance(v, bool) else

@@ -36,8 +36,9 @@ REAL_CLIPS = ("1:254", "1:135", "1:80", "30:135", "60:254", "100:254", "1:254:2"
 
 
 def trained_on(net) -> set:
-    """File names of the cell tables the network was trained on (named in its card)."""
-    return set(str(net.card.get("training_data", "")).replace(",", " ").replace(";", " ").split())
+    """File names of the cell tables the network was trained on (named in its card, its start's included)."""
+    text = f"{net.card.get('training_data', '')} {(net.card.get('init') or {}).get('training_data', '')}"
+    return set(text.replace(",", " ").replace(";", " ").split())
 
 
 def movies(net, skip: set | None = None) -> list:
