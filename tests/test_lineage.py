@@ -432,3 +432,64 @@ def test_eval_command_prints_json_with_the_issue_keys(tiny_net, tmp_path):
     assert "plot" not in clip and not list(tmp_path.rglob("*.png"))[1:]  # no --plot: no file but the first plot
     assert clip["frames"] == 4 and clip["frames_seen"] == 4 and clip["clip"] == "2:9:2"
     assert set(clip["nmae_per"]) == set(LINEAGES) and "baseline_nmae_per" in clip
+
+
+def _write_frames(folder: Path, frames, names) -> Path:
+    import cv2
+
+    folder.mkdir()
+    for frame, name in zip(frames, names):
+        cv2.imwrite(str(folder / name), np.asarray(frame)[..., ::-1] if np.asarray(frame).ndim == 3 else frame)
+    return folder
+
+
+def test_a_folder_numbered_by_file_names_keeps_its_numbers_and_its_gaps(tiny_net, movie, tmp_path):
+    frames, _ = movie
+    numbers = [700, 701, 702, 703, 704, 705, 709, 710, 711, 712, 713, 714]  # four frames missing after 705
+    folder = _write_frames(tmp_path / "numbered", frames, [f"{n:05d}.png" for n in numbers])
+    result = lineage.predict(folder, tiny_net, LineageConfig())
+    assert result.table["frame"].tolist() == numbers
+    offset, rate = result.timeline
+    assert rate > 0.3
+    stage = result.table.set_index("frame")["stage_tp"]
+    assert stage[709] - stage[705] == pytest.approx(4 * rate, abs=0.11)  # the gap is 4 frames of time, not 1
+    assert stage[711] - stage[709] == pytest.approx(2 * rate, abs=0.11)
+    # the same frames in a video-like array: numbered 1.. with no gap, so the fitted line differs
+    plain = lineage.predict(np.stack(frames), tiny_net, LineageConfig())
+    assert plain.table["frame"].tolist() == list(range(1, 13))
+
+
+def test_a_folder_numbered_from_zero_or_by_no_numbers_starts_at_frame_one(tiny_net, movie, tmp_path):
+    frames, _ = movie
+    zero = _write_frames(tmp_path / "zero", frames, [f"frame{i:06d}.png" for i in range(len(frames))])
+    words = _write_frames(tmp_path / "words", frames, [f"embryo_{chr(97 + i)}.png" for i in range(len(frames))])
+    for folder in (zero, words):
+        assert lineage.predict(folder, tiny_net, LineageConfig()).table["frame"].tolist() == list(range(1, 13))
+
+
+def test_eval_on_a_numbered_folder_scores_the_same_frames_as_the_video_clip(tmp_path, capsys):
+    import json
+
+    import cv2
+
+    from devocore import cli
+
+    video = ROOT / "assets" / "examples" / "lineage" / "embryo_timelapse.mov"
+    labels = ROOT / "assets" / "examples" / "lineage" / "embryo_timelapse_populations.csv"
+    cap = cv2.VideoCapture(str(video))
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for number in range(1, 171):
+        ok, frame = cap.read()
+        assert ok
+        if number >= 150:
+            cv2.imwrite(str(folder / f"t{number:03d}.png"), frame)
+    cap.release()
+    assert cli.main(["eval", "lineage", "--video", str(folder), "--labels", str(labels), "--json"]) == 0
+    numbered = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert cli.main(["eval", "lineage", "--video", str(video), "--labels", str(labels), "--frames", "150:170",
+                     "--json"]) == 0
+    clip = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert numbered["frames"] == clip["frames"] == 21
+    assert numbered["nmae"] == pytest.approx(clip["nmae"], abs=1e-9)
+    assert numbered["baseline_nmae"] == pytest.approx(clip["baseline_nmae"], abs=1e-9)

@@ -27,14 +27,16 @@ def add_arguments(parser) -> None:
     source.add_argument("--video", help="time-lapse to measure (needs --labels)")
     source.add_argument("--epic", help="EPIC cell table rendered as a held-out simulated time-lapse")
     source.add_argument("--simulate", type=int, metavar="SEED", help="a simulated embryo (devocore.simulate.embryo)")
-    parser.add_argument("--labels", help="annotation CSV: frame, A, E, M, P, C, D, Z (frame 1 = first frame)")
+    parser.add_argument("--labels", help="annotation CSV: frame, A, E, M, P, C, D, Z (frame 1 = first frame; a "
+                                         "folder of frames numbered by its file names uses those numbers)")
     parser.add_argument("--curves", default=str(config.datasets_dir() / "train" / "epic_population_curves.csv"),
                         help="real training curves for the baseline (embryo, frame, A..Z)")
     parser.add_argument("--model", default="lineage")
     parser.add_argument("--method", choices=METHODS, default=LineageConfig().method,
                         help=f"default: {LineageConfig().method} (the method chosen on training data)")
     parser.add_argument("--frames", default=None, metavar="A:B[:S]",
-                        help="measure only frames A..B (1-based, inclusive), every S-th, as if they were the movie")
+                        help="measure only frames A..B (1-based positions, inclusive; in a numbered folder of "
+                             "frames, the A-th to the B-th file), every S-th, as if they were the movie")
     parser.add_argument("--monotone", action="store_true")
     parser.add_argument("--smooth", type=int, default=1)
     parser.add_argument("--render-seed", type=int, default=7, help="appearance seed for --epic/--simulate movies")
@@ -69,8 +71,8 @@ def run(args) -> dict:
 
     from devocore import registry
     from devocore.errors import DevocoreError
-    from devocore.lineage import (LINEAGES, LineageConfig, baseline_curve, evaluate, parse_clip, predict_frames,
-                                  read_populations, select_frames)
+    from devocore.lineage import (LINEAGES, LineageConfig, baseline_curve, evaluate, frame_steps, numbered,
+                                  parse_clip, predict_frames, read_populations, select_frames)
     from devocore.progress import terminal
     from devocore.train.lineage import read_population_curves
 
@@ -86,22 +88,31 @@ def run(args) -> dict:
         with open_frames(args.video) as stream:
             n_movie = stream.frame_count
             index = parse_clip(args.frames, n_movie) if args.frames else np.arange(n_movie)
-            result = predict_frames(select_frames(stream, index), net, cfg, len(index), terminal("lineage"))
+            named = numbered(stream)  # a folder whose file names number its frames keeps those numbers
+            numbers = None if named is None else [named[i] for i in index if i < len(named)]
+            result = predict_frames(select_frames(stream, index), net, cfg, len(index), terminal("lineage"),
+                                    numbers)
         name = Path(args.video).stem
     else:
         frames, truth, name = _movie(args)
         index = parse_clip(args.frames, len(frames)) if args.frames else np.arange(len(frames))
+        numbers = None
         result = predict_frames([frames[i] for i in index], net, cfg, len(index), terminal("lineage"))
     index = index[:len(result.table)]  # a video may announce more frames than it holds
     pred = result.table.copy()
-    pred["frame"] = index + 1  # the movie's frame numbers, so they meet the annotation
+    truth_all = truth
+    if numbers is None:
+        pred["frame"] = index + 1  # the movie's frame numbers, so they meet the annotation
     truth = truth[truth["frame"].isin(pred["frame"])]
     if truth.empty:
-        raise DevocoreError("No annotated frame among the frames measured.")
+        named = f"numbered {pred['frame'].iloc[0]}-{pred['frame'].iloc[-1]}"
+        raise DevocoreError(f"No annotated frame among the frames measured ({named}; the annotation has frames "
+                            f"{int(truth_all['frame'].min())}-{int(truth_all['frame'].max())}).")
     scores = evaluate(pred, truth)
     curves = read_population_curves(args.curves)
-    base_pred = baseline_curve(curves, list(range(1, len(index) + 1)))
-    base_pred["frame"] = index + 1
+    # the image-blind baseline knows only each frame's place in what it is shown (1, 2, ...; gaps kept)
+    base_pred = baseline_curve(curves, frame_steps(len(pred), pred["frame"].to_numpy()).astype(int).tolist())
+    base_pred["frame"] = pred["frame"].to_numpy()
     base = evaluate(base_pred, truth)
     clip = f" (frames {args.frames})" if args.frames else ""
     print(f"{name}{clip}: {scores['frames']} frames compared, method {cfg.method}")

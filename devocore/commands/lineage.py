@@ -6,7 +6,9 @@ def add_arguments(parser) -> None:
     from devocore.lineage import METHODS, LineageConfig
 
     d = LineageConfig()
-    parser.add_argument("video", help="video (MOV/MP4/AVI), folder of frames, image or TIFF stack")
+    parser.add_argument("video", help="video (MOV/MP4/AVI), folder of frames, image or TIFF stack; a folder whose "
+                                      "file names all carry rising numbers keeps them as frame numbers (00700.png = "
+                                      "frame 700, gaps stay gaps; names counting from 0 start at frame 1)")
     parser.add_argument("--out", default="lineage_populations.csv",
                         help="CSV to write: frame, A..Z, total, stage_tp (time points after the 4-cell stage) with "
                              "stage_tp_lo/_hi (90 %% band), stage_min/_lo/_hi with --frame-interval, and embryo "
@@ -47,7 +49,9 @@ def run(args) -> int:
     print(f"stage of the last frame: {last['stage_tp']:.0f} time points after the 4-cell stage "
           f"(90 % band {last['stage_tp_lo']:.0f} to {last['stage_tp_hi']:.0f})")
     if result.timeline is not None:
-        print(f"timeline: reference time = {result.timeline[0]:.1f} + {result.timeline[1]:.3f} x frame")
+        before = int(result.table["frame"].iloc[0]) - 1  # frames numbered from their file names may not start at 1
+        x = f"(frame - {before})" if before else "frame"
+        print(f"timeline: reference time = {result.timeline[0]:.1f} + {result.timeline[1]:.3f} x {x}")
     warning = no_embryo_warning(result.table)
     if warning:
         print(f"warning: {warning}", file=sys.stderr)

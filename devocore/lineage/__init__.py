@@ -50,8 +50,8 @@ from devocore.lineage.pixels import (STRUCTURE_MIN, crops_embryo, embryo_box, nu
 from devocore.lineage.timeline import (ABOVE_WEIGHT, BAND_FLOOR, CENSOR_CAP, CENSOR_WEIGHT, OFFSET_CAP,
                                        OFFSET_STRENGTH, PRIOR_STRENGTH, STAGE_BAND, START_FRAMES, START_MARGIN, STRIDES,
                                        StageCurves, monotone, running_median, to_counts)
-from devocore.lineage.inference import (log_total_count, no_embryo_warning, parse_clip, populations, predict,
-                                        predict_frames, run_network, select_frames, stage)
+from devocore.lineage.inference import (frame_steps, log_total_count, no_embryo_warning, numbered, parse_clip,
+                                        populations, predict, predict_frames, run_network, select_frames, stage)
 from devocore.lineage.measure import baseline_curve, evaluate, length_baseline_curve, read_populations
 from devocore.lineage.figures import COLORS, plot_png
 
@@ -60,6 +60,6 @@ __all__ = ["LINEAGES", "COLUMNS", "METHODS", "MAX_COUNT", "MIN_TIMELINE_FRAMES",
            "signal_weights",
            "STRIDES", "PRIOR_STRENGTH", "CENSOR_WEIGHT", "CENSOR_CAP", "ABOVE_WEIGHT", "START_MARGIN", "START_FRAMES",
            "OFFSET_STRENGTH", "OFFSET_CAP", "STAGE_BAND", "BAND_FLOOR", "monotone", "running_median",
-           "to_counts", "StageCurves", "run_network", "log_total_count", "populations", "stage",
+           "to_counts", "StageCurves", "run_network", "frame_steps", "numbered", "log_total_count", "populations", "stage",
            "predict_frames", "no_embryo_warning", "predict", "parse_clip", "select_frames",
            "read_populations", "baseline_curve", "length_baseline_curve", "evaluate", "COLORS", "plot_png"]

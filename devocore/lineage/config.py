@@ -52,7 +52,8 @@ class LineageResult:
 
     Attributes:
         table: DataFrame ``frame, A, E, M, P, C, D, Z, total`` (int32 counts,
-            frame numbered from 1 = the first frame), then the stage:
+            frame numbered from 1 = the first frame, or by the numbers in the file
+            names of a folder of frames; see :func:`numbered`), then the stage:
             ``stage_tp, stage_tp_lo, stage_tp_hi`` (float, reference time points
             after the 4-cell stage with a 90 % band) and, when the frame
             interval is known, ``stage_min, stage_min_lo, stage_min_hi``

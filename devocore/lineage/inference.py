@@ -120,12 +120,25 @@ def run_network(net, frames: Iterable[np.ndarray], total: int | None = None, bat
     return np.concatenate(outputs).astype(np.float32), np.concatenate(contrasts), np.concatenate(structures), previews
 
 
+def frame_steps(n: int, numbers: Sequence[int] | None = None) -> np.ndarray:
+    """Time of each of ``n`` frames in frame steps, the first at 1: from their numbers when given (gaps kept).
+
+    Example:
+        >>> frame_steps(3).tolist(), frame_steps(3, [700, 701, 705]).tolist()
+        ([1.0, 2.0, 3.0], [1.0, 2.0, 6.0])
+    """
+    if numbers is None:
+        return np.arange(1, n + 1, dtype=np.float64)
+    numbers = np.asarray(numbers, dtype=np.float64)[:n]
+    return numbers - numbers[0] + 1
+
+
 def log_total_count(est: np.ndarray) -> np.ndarray:
     return np.log1p(np.expm1(np.clip(est, 0, np.log1p(MAX_COUNT))).sum(axis=1))
 
 
 def populations(raw: np.ndarray, curves: StageCurves | None, method: str = "timeline", monotonic: bool = False,
-                smooth: int = 1, weights: np.ndarray | None = None
+                smooth: int = 1, weights: np.ndarray | None = None, frames: np.ndarray | None = None
                 ) -> tuple[np.ndarray, tuple[float, float] | None]:
     """N x 7 float populations from network outputs (log(1 + count)).
 
@@ -136,6 +149,8 @@ def populations(raw: np.ndarray, curves: StageCurves | None, method: str = "time
         monotonic: make every lineage non-decreasing over the frames.
         smooth: running-median window (frames).
         weights: per-frame weights (0 = no signal).
+        frames: the time of each frame in frame steps, first = 1 (default 1, 2, ..., N); a gap in a
+            numbered folder of frames is a gap here, so the time line follows the numbers.
 
     Returns:
         (N x 7 populations, (offset, rate) for "timeline", else None).
@@ -158,7 +173,7 @@ def populations(raw: np.ndarray, curves: StageCurves | None, method: str = "time
         return counts, None
     log_total = log_total_count(est)
     if method == "timeline":
-        frames = np.arange(1, n + 1, dtype=np.float64)
+        frames = frame_steps(n, frames)
         timeline = curves.fit_timeline(frames, log_total, w)
         tau = timeline[0] + timeline[1] * frames
     else:
@@ -169,8 +184,8 @@ def populations(raw: np.ndarray, curves: StageCurves | None, method: str = "time
 
 
 def stage(raw: np.ndarray, curves: StageCurves, timeline: tuple[float, float] | None = None,
-          weights: np.ndarray | None = None, smooth: int = 1, monotonic: bool = False
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+          weights: np.ndarray | None = None, smooth: int = 1, monotonic: bool = False,
+          frames: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Developmental stage of every frame: reference time points after the 4-cell stage, with a 90 % band.
 
     With a fitted ``timeline`` the stage is the line and the band comes from
@@ -188,7 +203,7 @@ def stage(raw: np.ndarray, curves: StageCurves, timeline: tuple[float, float] | 
     log_total = log_total_count(est)
     zero = curves.four_cell
     if timeline is not None:
-        frames = np.arange(1, n + 1, dtype=np.float64)
+        frames = frame_steps(n, frames)
         tau = timeline[0] + timeline[1] * frames
         lo, hi = curves.timeline_band(frames, log_total, w, timeline)
     else:
@@ -203,10 +218,16 @@ def stage(raw: np.ndarray, curves: StageCurves, timeline: tuple[float, float] | 
 
 
 def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = LineageConfig(),
-                   total: int | None = None, progress: ProgressFn | None = None) -> LineageResult:
-    """Populations and stage for frames in time order (any iterable of Y x X [x C] arrays)."""
+                   total: int | None = None, progress: ProgressFn | None = None,
+                   numbers: Sequence[int] | None = None) -> LineageResult:
+    """Populations and stage for frames in time order (any iterable of Y x X [x C] arrays).
+
+    ``numbers``: each frame's number (from its file name; rising, gaps allowed) for the ``frame`` column and the
+    time line; default 1, 2, ... (frame 1 = the first frame).
+    """
     raw, contrast, structures, previews = run_network(net, frames, total, config.batch_size, config.channel,
                                                       config.keep_previews, progress)
+    steps = frame_steps(len(raw), numbers)
     embryo = (structures >= STRUCTURE_MIN) & (contrast > 0)
     weights = signal_weights(contrast)
     if embryo.any():  # frames without an embryo do not steer the timeline
@@ -217,13 +238,14 @@ def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = Li
         if config.method != "net":
             raise
         curves = None  # "net" needs no reference curves; the stage is then unknown
-    values, timeline = populations(raw, curves, config.method, config.monotone, config.smooth, weights)
+    values, timeline = populations(raw, curves, config.method, config.monotone, config.smooth, weights, steps)
     counts = to_counts(values)
     table = pd.DataFrame(counts, columns=list(LINEAGES))
-    table.insert(0, "frame", np.arange(1, len(table) + 1, dtype=np.int32))
+    first = 1 if numbers is None else int(numbers[0])
+    table.insert(0, "frame", (steps + first - 1).astype(np.int32))
     table["total"] = counts.sum(axis=1).astype(np.int32)
     if curves is not None:
-        tp, lo, hi = stage(raw, curves, timeline, weights, config.smooth, config.monotone)
+        tp, lo, hi = stage(raw, curves, timeline, weights, config.smooth, config.monotone, steps)
     else:
         tp = lo = hi = np.full(len(table), np.nan)
     table["stage_tp"], table["stage_tp_lo"], table["stage_tp_hi"] = (np.round(v, 1) for v in (tp, lo, hi))
@@ -273,7 +295,19 @@ def predict(source, net, config: LineageConfig = LineageConfig(), progress: Prog
     from devocore.io import open_frames
 
     with open_frames(source) as stream:
-        return predict_frames(stream, net, config, stream.frame_count, progress)
+        return predict_frames(stream, net, config, stream.frame_count, progress, numbered(stream))
+
+
+def numbered(stream) -> list[int] | None:
+    """The frame numbers a stream's file names carry (``00700.png`` is frame 700), else None (by position).
+
+    Names that count from 0 (``frame000000.png``, an export by position) are moved up by one, so that their
+    first frame is frame 1, as in a video.
+    """
+    if getattr(stream, "numbering", "position") != "file names" or not stream.frame_numbers:
+        return None
+    numbers = list(stream.frame_numbers)
+    return [n + 1 for n in numbers] if numbers[0] == 0 else numbers
 
 
 def parse_clip(spec: str, n_frames: int) -> np.ndarray:
