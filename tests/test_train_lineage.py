@@ -81,7 +81,8 @@ def test_init_starts_from_the_given_models_weights_and_refuses_another_input(dat
             "--validation-table", "c.csv", "--n-simulated", "0", "--minutes", "0.05", "--batch-size", "2"]
     assert cli.main(base + ["--seed", "1", "--out", str(data / "first")]) == 0
     # lr 0: the convolutions keep exactly the starting weights (batch-norm statistics still move)
-    assert cli.main(base + ["--seed", "2", "--lr", "0", "--init", str(data / "first"), "--out", str(data / "next")]) == 0
+    start = ["--init", str(data / "first")]
+    assert cli.main(base + ["--seed", "2", "--lr", "0", *start, "--out", str(data / "next")]) == 0
     assert cli.main(base + ["--seed", "2", "--lr", "0", "--out", str(data / "scratch")]) == 0
     first, after, scratch = (registry.load_folder(data / n) for n in ("first", "next", "scratch"))
     weight = "encoder.conv1.weight" if "encoder.conv1.weight" in first.state_dict() else next(

@@ -105,13 +105,14 @@ def run(args) -> dict:
         pred["frame"] = index + 1  # the movie's frame numbers, so they meet the annotation
     truth = truth[truth["frame"].isin(pred["frame"])]
     if truth.empty:
-        named = f"numbered {pred['frame'].iloc[0]}-{pred['frame'].iloc[-1]}"
-        raise DevocoreError(f"No annotated frame among the frames measured ({named}; the annotation has frames "
+        span = f"numbered {pred['frame'].iloc[0]}-{pred['frame'].iloc[-1]}"
+        raise DevocoreError(f"No annotated frame among the frames measured ({span}; the annotation has frames "
                             f"{int(truth_all['frame'].min())}-{int(truth_all['frame'].max())}).")
     scores = evaluate(pred, truth)
     curves = read_population_curves(args.curves)
-    # the image-blind baseline knows only each frame's place in what it is shown (1, 2, ...; gaps kept)
-    base_pred = baseline_curve(curves, frame_steps(len(pred), pred["frame"].to_numpy()).astype(int).tolist())
+    # the image-blind baseline knows only each frame's place in what it is shown: 1, 2, ... (numbered files:
+    # their numbers from 1, gaps kept)
+    base_pred = baseline_curve(curves, frame_steps(len(pred), numbers).astype(int).tolist())
     base_pred["frame"] = pred["frame"].to_numpy()
     base = evaluate(base_pred, truth)
     clip = f" (frames {args.frames})" if args.frames else ""

@@ -60,6 +60,6 @@ __all__ = ["LINEAGES", "COLUMNS", "METHODS", "MAX_COUNT", "MIN_TIMELINE_FRAMES",
            "signal_weights",
            "STRIDES", "PRIOR_STRENGTH", "CENSOR_WEIGHT", "CENSOR_CAP", "ABOVE_WEIGHT", "START_MARGIN", "START_FRAMES",
            "OFFSET_STRENGTH", "OFFSET_CAP", "STAGE_BAND", "BAND_FLOOR", "monotone", "running_median",
-           "to_counts", "StageCurves", "run_network", "frame_steps", "numbered", "log_total_count", "populations", "stage",
-           "predict_frames", "no_embryo_warning", "predict", "parse_clip", "select_frames",
+           "to_counts", "StageCurves", "run_network", "frame_steps", "numbered", "log_total_count", "populations",
+           "stage", "predict_frames", "no_embryo_warning", "predict", "parse_clip", "select_frames",
            "read_populations", "baseline_curve", "length_baseline_curve", "evaluate", "COLORS", "plot_png"]
