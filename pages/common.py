@@ -166,7 +166,8 @@ def stage_upload(upload, kind: str = "file") -> Path:
 
 
 def stage_frames(uploads) -> Path:
-    """Several image uploads as one folder of frames (``frame000000.png``, ... in natural name order)."""
+    """Several image uploads as one folder of frames (``frame000000.png``, ... in natural name order; names
+    that all carry rising numbers keep them, see :func:`devocore.io.flat_frame_names`)."""
     from devocore import io
     from devocore.errors import UnsupportedFormatError
 
@@ -179,8 +180,8 @@ def stage_frames(uploads) -> Path:
             raise UnsupportedFormatError(f"'{upload.name}': several files must all be images (frames).")
     target = session_dir() / f"frames-{digest.hexdigest()[:16]}"
     target.mkdir(parents=True, exist_ok=True)
-    for i, upload in enumerate(ordered):
-        frame = target / f"frame{i:06d}{Path(upload.name).suffix.lower()}"
+    for upload, name in zip(ordered, io.flat_frame_names([upload.name for upload in ordered])):
+        frame = target / name
         if not frame.exists():
             frame.write_bytes(upload.getvalue())
     return target

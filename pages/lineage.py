@@ -74,7 +74,8 @@ def curves_figure(table: pd.DataFrame, truth: pd.DataFrame | None, frame: int) -
     fig.update_yaxes(title_text="cells (log scale)", type="log", tickvals=ticks, ticktext=[str(t) for t in ticks],
                      row=1, col=1)
     fig.update_yaxes(title_text="time points after 4 cells", row=2, col=1)
-    fig.update_xaxes(title_text="frame (first frame = 1)", row=2, col=1)
+    fig.update_xaxes(title_text="frame (first frame = 1)" if table["frame"].iloc[0] == 1 else
+                     "frame (numbers from the file names)", row=2, col=1)
     fig.update_layout(height=560, margin=dict(l=10, r=10, t=30, b=10),
                       legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top"))
     return fig
@@ -129,7 +130,8 @@ if source_choice == "Upload":
         st.info("Upload a time-lapse to begin, or pick the example.")
         st.stop()
 with st.expander("Compare with your own annotation (optional)"):
-    annotation = st.file_uploader("Annotation CSV (frame, A, E, M, P, C, D, Z; frame 1 = first frame)",
+    annotation = st.file_uploader("Annotation CSV (frame, A, E, M, P, C, D, Z; frame 1 = first frame, or the "
+                                  "numbers in the frames' file names)",
                                   type=["csv"], key="lin_labels")
 common.limits_caption()
 
@@ -181,17 +183,26 @@ if lineage.no_embryo_warning(table):
 # ----------------------------------------------------------------------------- results
 
 n = len(table)
-frame = st.slider("Frame", 1, n, min(max(common.param("lin_frame", 1, int), 1), n), key="lin_frame") if n > 1 else 1
-common.set_param("lin_frame", frame)
-st.plotly_chart(curves_figure(table, truth, frame), width="stretch", key="lin_chart")
+numbers = table["frame"].to_numpy()
+by_position = bool(numbers[0] == 1 and numbers[-1] == n)  # else numbered by the file names of a folder of frames
+first, last = int(numbers[0]), int(numbers[-1])
+chosen = st.slider("Frame", first, last, min(max(common.param("lin_frame", first, int), first), last),
+                   key="lin_frame") if n > 1 else first
+frame = int(np.abs(numbers - chosen).argmin()) + 1  # position of the nearest frame (numbers may have gaps)
+number = int(numbers[frame - 1])
+common.set_param("lin_frame", number)
+st.plotly_chart(curves_figure(table, truth, number), width="stretch", key="lin_chart")
 st.caption(f"{n} frames, numbered from 1 (frame 1 = the first frame of the movie); the dashed line marks frame "
-           f"{frame}.")
+           f"{number}." if by_position else
+           f"{n} frames, numbered {numbers[0]}-{numbers[-1]} by their file names (missing numbers are gaps in "
+           f"time); the dashed line marks frame {number}.")
 common.measured_accuracy(model_name)
 row = table.iloc[frame - 1]
 left, right = st.columns([3, 2])
 with left:
     if result.previews:
-        st.image(result.previews[frame - 1], caption=f"frame {frame} of {n}", clamp=True, width="stretch")
+        st.image(result.previews[frame - 1], caption=f"frame {frame} of {n}" if by_position else
+                 f"frame {number} ({frame} of {n})", clamp=True, width="stretch")
 with right:
     st.metric("Total cells", int(row["total"]))
     if np.isfinite(row["stage_tp"]):
@@ -208,7 +219,8 @@ with right:
                            "cells": [int(row[k]) for k in lineage.LINEAGES]})
     st.dataframe(counts, hide_index=True, width="stretch")
 if result.timeline is not None:
-    st.caption(f"Fitted time line: reference time = {result.timeline[0]:.1f} + {result.timeline[1]:.3f} x frame. "
+    x = "frame" if numbers[0] == 1 else f"(frame - {numbers[0] - 1})"
+    st.caption(f"Fitted time line: reference time = {result.timeline[0]:.1f} + {result.timeline[1]:.3f} x {x}. "
                f"{int((result.weights == 0).sum())} frame(s) without signal were ignored by the fit.")
 
 if truth is not None:
@@ -221,7 +233,7 @@ if truth is not None:
     # the image-blind baseline: the model's reference (median EPIC) curve read at the frame index
     with common.guard("computing the baseline"):
         reference = lineage.StageCurves.from_model(net)
-        blind = pd.DataFrame(reference.at(table["frame"].to_numpy(float) - 1), columns=list(lineage.LINEAGES))
+        blind = pd.DataFrame(reference.at(lineage.frame_steps(n, numbers) - 1), columns=list(lineage.LINEAGES))
         blind.insert(0, "frame", table["frame"].to_numpy())
         base = lineage.evaluate(blind, truth)
     errors["baseline MAE / max"] = [round(base["nmae_per"][k], 3) for k in lineage.LINEAGES]

@@ -190,3 +190,26 @@ def test_the_train_page_polls_only_while_a_run_goes(server, browser):
     visit.page.wait_for_timeout(quiet)
     assert visit.page.evaluate("window.__runs") == 0, "the page still reruns itself after the run ended"
     visit.finish("train-run")
+
+
+def test_a_zip_of_numbered_frames_keeps_its_numbers_on_the_lineage_page(server, browser, tmp_path):
+    import zipfile
+
+    import cv2
+
+    from devocore.simulate import epic_movie as em
+    from tests.test_lineage import toy_curves
+
+    numbers = [150, 151, 152, 153, 154, 155, 158, 159, 160, 161, 162, 163]  # two frames missing after 155
+    frames = em.render_movie(em.toy_snapshots(toy_curves(), n_frames=len(numbers), seed=3), seed=1)
+    archive = tmp_path / "numbered.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for number, frame in zip(numbers, frames):
+            z.writestr(f"embryo/t{number}.png", cv2.imencode(".png", frame)[1].tobytes())
+    visit = Visit(browser, f"{server}/lineage{QUERY['lineage']}")
+    visit.radio("Upload")
+    visit.upload(archive)
+    visit.wait_text(r"12 frames, numbered 150-163 by their file names")
+    slider = visit.page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]').first
+    assert (slider.get_attribute("min"), slider.input_value()) == ("150", "150")  # the slider shows frame numbers
+    visit.finish("lineage-numbered-zip")

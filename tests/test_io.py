@@ -397,6 +397,14 @@ def test_zip_of_frames_is_laid_out_flat_in_natural_order(tmp_path):
         dio.extract_zip_frames(zip_bytes({"a.txt": b"x"}), tmp_path / "none", name="z.zip")
 
 
+def test_a_zip_of_numbered_frames_keeps_their_numbers_and_gaps(tmp_path):
+    entries = {f"run/{n:05d}.png": png_bytes(np.full((4, 4), n % 256, np.uint8)) for n in (700, 701, 705)}
+    folder = dio.extract_zip_frames(zip_bytes(entries), tmp_path / "frames", name="z.zip")
+    with dio.open_frames(folder) as frames:
+        assert frames.numbering == "file names" and frames.frame_numbers == [700, 701, 705]
+        assert [int(f[0, 0]) for f in frames] == [700 % 256, 701 % 256, 705 % 256]
+
+
 def _lie_about_size(data: bytes, name: bytes, size: int) -> bytes:
     """``data`` (a ZIP) with the sizes declared for entry ``name`` (local and central headers) set to ``size``."""
     data = bytearray(data)

@@ -52,7 +52,11 @@ def test_a_zip_is_extracted_safely_and_frames_are_laid_out_flat(tmp_path):
 
 def test_several_images_become_frames_in_natural_order():
     folder = common.stage_frames([Upload("t10.png", b"10"), Upload("t9.png", b"9")])
+    # names that all carry rising numbers keep them: the frames stay frames 9 and 10
     assert [(p.name, p.read_bytes()) for p in sorted(folder.iterdir())] == [
-        ("frame000000.png", b"9"), ("frame000001.png", b"10")]
+        ("frame000009.png", b"9"), ("frame000010.png", b"10")]
+    folder = common.stage_frames([Upload("late.png", b"2"), Upload("early.png", b"1")])
+    assert [(p.name, p.read_bytes()) for p in sorted(folder.iterdir())] == [
+        ("frame000000.png", b"1"), ("frame000001.png", b"2")]
     with pytest.raises(UnsupportedFormatError):
         common.stage_frames([Upload("a.png", b"1"), Upload("b.mp4", b"2")])

@@ -20,7 +20,7 @@ from devocore.io.sources import (IMAGE_SUFFIXES, TABLE_SUFFIXES, UPLOAD_KINDS, V
 from devocore.io.images import ImageData, check_decoded, check_plane, read_image
 from devocore.io.pixels import integer_percentiles, normalize, square_gray, to_gray, to_uint8
 from devocore.io.frames import (MAX_NUMBERING_SPAN, FolderFrames, FrameSource, PlaneReader, StackFrames, VideoFrames,
-                                natural_key, numbers_from_names, open_frames, read_video_frame)
+                                flat_frame_names, natural_key, numbers_from_names, open_frames, read_video_frame)
 from devocore.io.tables import EPIC_COLUMNS, check_columns, read_epic, read_table
 from devocore.io.files import clean_suffix, extract_zip, extract_zip_frames, remove_stale_folders, save_upload
 
@@ -29,6 +29,7 @@ __all__ = ["Source", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "TABLE_SUFFIXES", "UPLO
            "check_decoded", "ImageData", "read_image", "to_gray", "normalize", "integer_percentiles",
            "to_uint8", "square_gray", "FrameSource", "VideoFrames", "FolderFrames", "StackFrames", "PlaneReader",
            "natural_key",
-           "MAX_NUMBERING_SPAN", "numbers_from_names", "open_frames", "read_video_frame", "EPIC_COLUMNS", "read_table",
+           "MAX_NUMBERING_SPAN", "numbers_from_names", "flat_frame_names", "open_frames", "read_video_frame",
+           "EPIC_COLUMNS", "read_table",
            "check_columns", "read_epic", "remove_stale_folders", "clean_suffix", "save_upload",
            "extract_zip", "extract_zip_frames"]

@@ -169,12 +169,16 @@ def extract_zip_frames(source: Source, folder: str | os.PathLike, name: str | No
     """Extract a ZIP of images safely (see :func:`extract_zip`) and lay its images out flat as frames.
 
     The images (from any sub-folder) are renamed ``frame000000.png``, ... in natural
-    order of their paths in the archive, so :func:`open_frames` reads them as a time series.
+    order of their paths in the archive, so :func:`open_frames` reads them as a time series; names that
+    all carry rising numbers keep them (``00700.png`` becomes ``frame000700.png``; see
+    :func:`devocore.io.frames.flat_frame_names`).
 
     Raises:
         NoFramesError when the archive holds no image; the errors of :func:`extract_zip`.
     """
     import shutil
+
+    from devocore.io.frames import flat_frame_names
 
     folder = Path(folder)
     unpacked = Path(tempfile.mkdtemp(prefix="zip-", dir=_ensure_dir(folder.parent)))
@@ -187,8 +191,8 @@ def extract_zip_frames(source: Source, folder: str | os.PathLike, name: str | No
         if not images:
             raise NoFramesError(f"{describe_source(source, name)} holds no PNG, JPEG or TIFF images.")
         folder.mkdir(parents=True, exist_ok=True)
-        for index, path in enumerate(images):
-            path.replace(folder / f"frame{index:06d}{path.suffix.lower()}")
+        for path, flat in zip(images, flat_frame_names(images)):
+            path.replace(folder / flat)
     finally:
         shutil.rmtree(unpacked, ignore_errors=True)
     return folder

@@ -297,6 +297,23 @@ def numbers_from_names(paths: Sequence[str | os.PathLike]) -> list[int] | None:
     return numbers
 
 
+def flat_frame_names(names: Sequence[str | os.PathLike]) -> list[str]:
+    """Names for images laid out flat as a time series (``frame000700.png``, ...), in the given order.
+
+    The names keep the frame numbers of the originals when every original name carries one (see
+    :func:`numbers_from_names`), so a folder numbered 700-999 is still numbered 700-999 once staged; else
+    they count from 0 by position.
+
+    Example:
+        >>> flat_frame_names(["run/00700.PNG", "run/00702.png"])
+        ['frame000700.png', 'frame000702.png']
+        >>> flat_frame_names(["worm_a.png", "worm_b.tif"])
+        ['frame000000.png', 'frame000001.tif']
+    """
+    numbers = numbers_from_names(names) or range(len(names))
+    return [f"frame{n:06d}{Path(name).suffix.lower()}" for n, name in zip(numbers, names)]
+
+
 def open_frames(source: str | os.PathLike, limits: Limits = LIMITS) -> FrameSource:
     """Open a video file, a folder of frames, or an image/TIFF stack for streaming.
 
