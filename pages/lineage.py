@@ -219,8 +219,7 @@ with right:
                            "cells": [int(row[k]) for k in lineage.LINEAGES]})
     st.dataframe(counts, hide_index=True, width="stretch")
 if result.timeline is not None:
-    x = "frame" if numbers[0] == 1 else f"(frame - {numbers[0] - 1})"
-    st.caption(f"Fitted time line: reference time = {result.timeline[0]:.1f} + {result.timeline[1]:.3f} x {x}. "
+    st.caption(f"Fitted time line: {lineage.timeline_formula(result.timeline, first)}. "
                f"{int((result.weights == 0).sum())} frame(s) without signal were ignored by the fit.")
 
 if truth is not None:

@@ -205,7 +205,7 @@ def test_a_zip_of_numbered_frames_keeps_its_numbers_on_the_lineage_page(server, 
     archive = tmp_path / "numbered.zip"
     with zipfile.ZipFile(archive, "w") as z:
         for number, frame in zip(numbers, frames):
-            z.writestr(f"embryo/t{number}.png", cv2.imencode(".png", frame)[1].tobytes())
+            z.writestr(f"embryo/t{number}.png", cv2.imencode(".png", frame[..., ::-1])[1].tobytes())
     visit = Visit(browser, f"{server}/lineage{QUERY['lineage']}")
     visit.radio("Upload")
     visit.upload(archive)

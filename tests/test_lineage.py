@@ -454,7 +454,7 @@ def test_a_folder_numbered_by_file_names_keeps_its_numbers_and_its_gaps(tiny_net
     stage = result.table.set_index("frame")["stage_tp"]
     assert stage[709] - stage[705] == pytest.approx(4 * rate, abs=0.11)  # the gap is 4 frames of time, not 1
     assert stage[711] - stage[709] == pytest.approx(2 * rate, abs=0.11)
-    # the same frames in a video-like array: numbered 1.. with no gap, so the fitted line differs
+    # the same frames as an array (as from a video) are numbered from 1
     plain = lineage.predict(np.stack(frames), tiny_net, LineageConfig())
     assert plain.table["frame"].tolist() == list(range(1, 13))
 

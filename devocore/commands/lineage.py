@@ -32,7 +32,7 @@ def run(args) -> int:
     from devocore.device import choose_device
     import sys
 
-    from devocore.lineage import LINEAGES, LineageConfig, no_embryo_warning, predict
+    from devocore.lineage import LINEAGES, LineageConfig, no_embryo_warning, predict, timeline_formula
     from devocore.progress import terminal
 
     if args.smooth < 1:
@@ -49,9 +49,7 @@ def run(args) -> int:
     print(f"stage of the last frame: {last['stage_tp']:.0f} time points after the 4-cell stage "
           f"(90 % band {last['stage_tp_lo']:.0f} to {last['stage_tp_hi']:.0f})")
     if result.timeline is not None:
-        before = int(result.table["frame"].iloc[0]) - 1  # frames numbered from their file names may not start at 1
-        x = f"(frame - {before})" if before else "frame"
-        print(f"timeline: reference time = {result.timeline[0]:.1f} + {result.timeline[1]:.3f} x {x}")
+        print(f"timeline: {timeline_formula(result.timeline, int(result.table['frame'].iloc[0]))}")
     warning = no_embryo_warning(result.table)
     if warning:
         print(f"warning: {warning}", file=sys.stderr)

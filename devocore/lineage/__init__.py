@@ -51,7 +51,8 @@ from devocore.lineage.timeline import (ABOVE_WEIGHT, BAND_FLOOR, CENSOR_CAP, CEN
                                        OFFSET_STRENGTH, PRIOR_STRENGTH, STAGE_BAND, START_FRAMES, START_MARGIN, STRIDES,
                                        StageCurves, monotone, running_median, to_counts)
 from devocore.lineage.inference import (frame_steps, log_total_count, no_embryo_warning, numbered, parse_clip,
-                                        populations, predict, predict_frames, run_network, select_frames, stage)
+                                        populations, predict, predict_frames, run_network, select_frames, stage,
+                                        timeline_formula)
 from devocore.lineage.measure import baseline_curve, evaluate, length_baseline_curve, read_populations
 from devocore.lineage.figures import COLORS, plot_png
 
@@ -61,5 +62,5 @@ __all__ = ["LINEAGES", "COLUMNS", "METHODS", "MAX_COUNT", "MIN_TIMELINE_FRAMES",
            "STRIDES", "PRIOR_STRENGTH", "CENSOR_WEIGHT", "CENSOR_CAP", "ABOVE_WEIGHT", "START_MARGIN", "START_FRAMES",
            "OFFSET_STRENGTH", "OFFSET_CAP", "STAGE_BAND", "BAND_FLOOR", "monotone", "running_median",
            "to_counts", "StageCurves", "run_network", "frame_steps", "numbered", "log_total_count", "populations",
-           "stage", "predict_frames", "no_embryo_warning", "predict", "parse_clip", "select_frames",
+           "stage", "predict_frames", "no_embryo_warning", "predict", "parse_clip", "select_frames", "timeline_formula",
            "read_populations", "baseline_curve", "length_baseline_curve", "evaluate", "COLORS", "plot_png"]

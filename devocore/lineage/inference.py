@@ -298,6 +298,17 @@ def predict(source, net, config: LineageConfig = LineageConfig(), progress: Prog
         return predict_frames(stream, net, config, stream.frame_count, progress, numbered(stream))
 
 
+def timeline_formula(timeline: tuple[float, float], first_frame: int = 1) -> str:
+    """The fitted time line in words, for a table whose first frame is ``first_frame`` (the line's frame 1).
+
+    Example:
+        >>> timeline_formula((36.17, 0.6857)), timeline_formula((36.17, 0.6857), 150)
+        ('reference time = 36.2 + 0.686 x frame', 'reference time = 36.2 + 0.686 x (frame - 149)')
+    """
+    x = "frame" if first_frame == 1 else f"(frame - {first_frame - 1})"
+    return f"reference time = {timeline[0]:.1f} + {timeline[1]:.3f} x {x}"
+
+
 def numbered(stream) -> list[int] | None:
     """The frame numbers a stream's file names carry (``00700.png`` is frame 700), else None (by position).
 
