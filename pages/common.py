@@ -138,7 +138,8 @@ def stage_upload(upload, kind: str = "file") -> Path:
         upload: an ``UploadedFile``.
         kind: ``"file"``: the file itself (``upload-<digest>.<ext>``, via :func:`devocore.io.save_upload`);
             ``"zip"``: a ZIP extracted safely into a folder (:func:`devocore.io.extract_zip`);
-            ``"frames"``: a ZIP of images laid out flat as ``frame000000.png``, ...
+            ``"frames"``: a ZIP of images laid out flat as a time series (``frame000700.png`` or
+            ``frame_aaaa.png``, ...)
             (:func:`devocore.io.extract_zip_frames`).
 
     Raises:
@@ -166,8 +167,8 @@ def stage_upload(upload, kind: str = "file") -> Path:
 
 
 def stage_frames(uploads) -> Path:
-    """Several image uploads as one folder of frames (``frame000000.png``, ... in natural name order; names
-    that all carry rising numbers keep them, see :func:`devocore.io.flat_frame_names`)."""
+    """Several image uploads as one folder of frames, in natural name order; names that all carry rising
+    numbers keep them, others are numbered by position (see :func:`devocore.io.flat_frame_names`)."""
     from devocore import io
     from devocore.errors import UnsupportedFormatError
 

@@ -403,6 +403,10 @@ def test_a_zip_of_numbered_frames_keeps_their_numbers_and_gaps(tmp_path):
     with dio.open_frames(folder) as frames:
         assert frames.numbering == "file names" and frames.frame_numbers == [700, 701, 705]
         assert [int(f[0, 0]) for f in frames] == [700 % 256, 701 % 256, 705 % 256]
+    entries = {f"run/worm_{c}.png": png_bytes(np.full((4, 4), i, np.uint8)) for i, c in enumerate("cab")}
+    folder = dio.extract_zip_frames(zip_bytes(entries), tmp_path / "unnumbered", name="z.zip")
+    with dio.open_frames(folder) as frames:  # names without numbers stay numbered by position
+        assert frames.numbering == "position" and [int(f[0, 0]) for f in frames] == [1, 2, 0]
 
 
 def _lie_about_size(data: bytes, name: bytes, size: int) -> bytes:

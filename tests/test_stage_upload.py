@@ -5,6 +5,7 @@ import zipfile
 import pytest
 
 from devocore.errors import UnsafePathError, UnsupportedFormatError
+from devocore.io import numbers_from_names
 from pages import common
 
 
@@ -57,6 +58,7 @@ def test_several_images_become_frames_in_natural_order():
         ("frame000009.png", b"9"), ("frame000010.png", b"10")]
     folder = common.stage_frames([Upload("late.png", b"2"), Upload("early.png", b"1")])
     assert [(p.name, p.read_bytes()) for p in sorted(folder.iterdir())] == [
-        ("frame000000.png", b"1"), ("frame000001.png", b"2")]
+        ("frame_aaaa.png", b"1"), ("frame_aaab.png", b"2")]
+    assert numbers_from_names(sorted(folder.iterdir())) is None  # numbered by position, as the uploads were
     with pytest.raises(UnsupportedFormatError):
         common.stage_frames([Upload("a.png", b"1"), Upload("b.mp4", b"2")])

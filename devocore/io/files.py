@@ -168,9 +168,9 @@ def extract_zip_frames(source: Source, folder: str | os.PathLike, name: str | No
                        limits: Limits = LIMITS) -> Path:
     """Extract a ZIP of images safely (see :func:`extract_zip`) and lay its images out flat as frames.
 
-    The images (from any sub-folder) are renamed ``frame000000.png``, ... in natural
-    order of their paths in the archive, so :func:`open_frames` reads them as a time series; names that
-    all carry rising numbers keep them (``00700.png`` becomes ``frame000700.png``; see
+    The images (from any sub-folder) are renamed in natural order of their paths in the archive, so
+    :func:`open_frames` reads them as a time series; names that all carry rising numbers keep them
+    (``00700.png`` becomes ``frame000700.png``), others are numbered by position (see
     :func:`devocore.io.frames.flat_frame_names`).
 
     Raises:

@@ -298,20 +298,28 @@ def numbers_from_names(paths: Sequence[str | os.PathLike]) -> list[int] | None:
 
 
 def flat_frame_names(names: Sequence[str | os.PathLike]) -> list[str]:
-    """Names for images laid out flat as a time series (``frame000700.png``, ...), in the given order.
+    """Names for images laid out flat as a time series, in the given order.
 
-    The names keep the frame numbers of the originals when every original name carries one (see
-    :func:`numbers_from_names`), so a folder numbered 700-999 is still numbered 700-999 once staged; else
-    they count from 0 by position.
+    When every original name carries a number (see :func:`numbers_from_names`) the new names keep it
+    (``frame000700.png``), so a folder numbered 700-999 is still numbered 700-999 once staged. Otherwise the
+    new names hold letters only (``frame_aaaa.png``, ``frame_aaab.png``, ...): they sort in the given order and
+    carry no number, so the frames are numbered by position, as the originals were.
 
     Example:
         >>> flat_frame_names(["run/00700.PNG", "run/00702.png"])
         ['frame000700.png', 'frame000702.png']
         >>> flat_frame_names(["worm_a.png", "worm_b.tif"])
-        ['frame000000.png', 'frame000001.tif']
+        ['frame_aaaa.png', 'frame_aaab.tif']
     """
-    numbers = numbers_from_names(names) or range(len(names))
-    return [f"frame{n:06d}{Path(name).suffix.lower()}" for n, name in zip(numbers, names)]
+    numbers = numbers_from_names(names)
+    if numbers is not None:
+        return [f"frame{n:06d}{Path(name).suffix.lower()}" for n, name in zip(numbers, names)]
+    width = max(4, int(np.ceil(np.log(max(len(names), 2)) / np.log(26))))
+
+    def letters(i: int) -> str:
+        return "".join(chr(97 + (i // 26 ** k) % 26) for k in reversed(range(width)))
+
+    return [f"frame_{letters(i)}{Path(name).suffix.lower()}" for i, name in enumerate(names)]
 
 
 def open_frames(source: str | os.PathLike, limits: Limits = LIMITS) -> FrameSource:
