@@ -185,6 +185,16 @@ def load_folder(folder: str | Path, what: str = ""):
     return _load(ModelInfo(folder.name, folder, card, "user"), what or f"Model folder '{folder.name}'").eval()
 
 
+def load_name_or_folder(spec: str | Path, what: str = ""):
+    """A model given either as a folder that holds its ``card.json`` or as a registered name, on the CPU.
+
+    For options that take both (``train lineage --init``, the experiment scripts).
+    """
+    if (Path(spec) / CARD).exists():
+        return load_folder(spec, what)
+    return load_model(str(spec), "cpu")
+
+
 def _load(info: ModelInfo, what: str):
     verify(info)
     state = read_weights(info.weights, what)  # before building: fail fast on a damaged file

@@ -262,8 +262,7 @@ def initial_weights(cfg: TrainConfig):
     from devocore import registry
     from devocore.errors import DevocoreError
 
-    folder = Path(cfg.init)
-    model = registry.load_folder(folder) if (folder / registry.CARD).exists() else registry.load_model(cfg.init)
+    model = registry.load_name_or_folder(cfg.init, f"--init '{Path(cfg.init).name}'")
     card = model.card
     if card.get("task") != "lineage":
         raise DevocoreError(f"--init '{cfg.init}' is not a lineage model (task: {card.get('task')}).")

@@ -32,10 +32,6 @@ import lineage_clips as lcl  # noqa: E402
 import lineage_late as ll  # noqa: E402
 
 
-def load(name: str):
-    return registry.load_folder(name) if Path(name).is_dir() else registry.load_model(name, "cpu")
-
-
 def score(net, skip: set) -> tuple[dict, pd.DataFrame]:
     """(summary figures, per-clip table) of one network with the shipped fit and a leave-one-out bias."""
     plain = lcl.unbiased(net)
@@ -77,7 +73,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    nets = {name: load(name) for name in args.nets}
+    nets = {name: registry.load_name_or_folder(name) for name in args.nets}
     skip = set().union(*(lc.trained_on(n) for n in nets.values()))
     results, tables = {}, {}
     for name, net in nets.items():
