@@ -113,6 +113,53 @@ def test_the_convex_combination_of_two_forecasts_is_the_clipped_blend_and_drops_
     np.testing.assert_allclose(combined(origins)[:, 0], truth[:, 0], atol=0.15)
 
 
+def test_online_weights_use_only_outcomes_observed_at_the_origin_and_follow_the_better_method():
+    from devocore.forecast.combination import online_combination
+
+    rng = np.random.default_rng(2)
+    origins, horizon = np.arange(200), 3
+    truth = rng.normal(size=(200, horizon))
+    good_then_bad = truth + np.r_[np.full(100, 0.05), np.full(100, 1.0)][:, None] * rng.normal(size=truth.shape)
+    bad_then_good = truth + np.r_[np.full(100, 1.0), np.full(100, 0.05)][:, None] * rng.normal(size=truth.shape)
+    members = np.stack([good_then_bad, bad_then_good])
+    combined, weights = online_combination(members, truth, origins, half_life=5)
+    assert weights[0, 90].min() > 0.95 and weights[1, 190].min() > 0.95  # the recently better method leads
+    # row 150's step h may use the outcomes of rows j <= 150 - h only: changing row 148's truth (its step 3
+    # lands after origin 150) and every later one leaves step 3 of row 150 as it was, but not step 1
+    changed = truth.copy()
+    changed[148:] += 10.0
+    again, _ = online_combination(members, changed, origins, half_life=5)
+    assert again[150, 2] == combined[150, 2]
+    assert again[150, 0] != combined[150, 0]
+    np.testing.assert_array_equal(again[:148], combined[:148])
+
+
+def test_online_weighting_in_a_forecast_never_reads_values_after_the_origin(monkeypatch):
+    from devocore.forecast import evaluate
+
+    monkeypatch.setattr(evaluate, "ONLINE_HALF_LIFE", 5.0)
+    base = sine_frame(n=300, period=30, noise=0.1)
+    config = fc.ForecastConfig(target="x", horizon=5, lookback=20, **TINY)
+    _, test_start = fc.split_points(len(base), config)
+    cut = test_start + 30
+    other = base.copy()
+    other.loc[cut + 1:, "x"] = 7.0  # values after step `cut` differ
+    a, b = fc.forecast(base, config), fc.forecast(other, config)
+    known_a, known_b = (r.forecasts[r.forecasts["origin"] <= cut] for r in (a, b))
+    for column in ["LSTM", "LSTM_low", "LSTM_high", "LSTM_network", "linear AR"]:
+        np.testing.assert_allclose(known_a[column], known_b[column], rtol=1e-9)
+    later = a.forecasts["origin"] > cut + 5
+    assert not np.allclose(a.forecasts.loc[later, "LSTM"], b.forecasts.loc[later, "LSTM"])
+    # the weighting moves the network's forecast towards linear AR, never outside the two
+    f = a.forecasts
+    low, high = np.minimum(f["LSTM_network"], f["linear AR"]), np.maximum(f["LSTM_network"], f["linear AR"])
+    assert np.all((f["LSTM"] >= low - 1e-9) & (f["LSTM"] <= high + 1e-9))
+    monkeypatch.undo()  # off (the product's default): the forecast is the network's, with no extra column
+    plain = fc.forecast(base, config).forecasts
+    assert "LSTM_network" not in plain
+    np.testing.assert_allclose(plain["LSTM"], f["LSTM_network"], rtol=1e-9)
+
+
 def test_split_never_leaks_a_constant_test_part_changes_nothing_before_it():
     base = sine_frame(n=300, period=30, noise=0.1)
     config = fc.ForecastConfig(target="x", horizon=5, lookback=20, **TINY)

@@ -46,3 +46,45 @@ def combine(bases: dict[str, Callable], val_origins: np.ndarray, val_truth: np.n
     def combined(origins: np.ndarray) -> np.ndarray:
         return sum(weights[:, i] * bases[k](origins) for i, k in enumerate(names))
     return combined, {k: weights[:, i] for i, k in enumerate(names)}
+
+
+def online_combination(forecasts: np.ndarray, truth: np.ndarray, origins: np.ndarray, half_life: float = 25.0
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's forecasts weighted by how well each method did on the rows whose outcome was already known.
+
+    ``forecasts`` is ``M x N x H`` (M methods, N origins in ascending order, H steps), ``truth`` is ``N x H``
+    and ``origins`` the N origins (the last observed step of each forecast). Step ``h`` of row ``i`` weights
+    method ``m`` by ``1 / R**2``, ``R`` the exponentially weighted mean absolute error (half-life
+    ``half_life`` rows) of ``m``'s step-``h`` forecasts from the rows ``j`` with ``origins[j] + h <=
+    origins[i]``: only outcomes that were observed at origin ``i`` are used, so a row's own truth and
+    later ones never are. A row with no such row before it takes the first method's forecast.
+
+    Returns ``(combined N x H, weights M x N x H)``.
+
+    Example:
+        >>> truth = np.zeros((40, 1)); origins = np.arange(40)
+        >>> a = np.r_[np.full(20, 0.1), np.full(20, 1.0)][:, None]  # good, then bad
+        >>> b = np.r_[np.full(20, 1.0), np.full(20, 0.1)][:, None]  # bad, then good
+        >>> _, w = online_combination(np.stack([a, b]), truth, origins, half_life=2)
+        >>> w[:, [0, 10, 39], 0].round(2).tolist()  # row 0 knows nothing yet
+        [[1.0, 0.99, 0.01], [0.0, 0.01, 0.99]]
+    """
+    from scipy.signal import lfilter
+
+    forecasts, truth, origins = np.asarray(forecasts, float), np.asarray(truth, float), np.asarray(origins)
+    n_methods, n, horizon = forecasts.shape
+    decay = 0.5 ** (1.0 / half_life)
+    weights = np.zeros_like(forecasts)
+    for h in range(horizon):
+        errors = np.abs(forecasts[:, :, h] - truth[None, :, h])
+        sums = lfilter([1.0], [1.0, -decay], errors, axis=1)
+        counts = lfilter([1.0], [1.0, -decay], np.ones(n))
+        known = np.searchsorted(origins + h + 1, origins, side="right")  # rows whose step h+1 was observed
+        blind = known == 0
+        recent = sums[:, np.maximum(known - 1, 0)] / counts[np.maximum(known - 1, 0)]
+        w = 1.0 / np.maximum(recent, 1e-12) ** 2
+        w /= w.sum(axis=0, keepdims=True)
+        w[:, blind] = 0.0
+        w[0, blind] = 1.0
+        weights[:, :, h] = w
+    return np.sum(weights * forecasts, axis=0), weights

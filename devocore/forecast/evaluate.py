@@ -12,7 +12,7 @@ import pandas as pd
 from devocore.errors import TableError
 from devocore.forecast.baselines import (BASELINES, ar_forecast, choose_ar_order, dominant_period, fit_ar,
                                          persistence_forecast, seasonal_naive_forecast, truth_windows)
-from devocore.forecast.combination import combine
+from devocore.forecast.combination import combine, online_combination
 from devocore.forecast.coverage import coverage as band_coverage
 from devocore.forecast.lstm import EpochFn, Windows, import_torch, model_inputs, predict_lstm, train_lstm
 from devocore.forecast.series import ForecastConfig, SeriesData, to_series
@@ -25,6 +25,13 @@ log = logging.getLogger(__name__)
 # convexly per step on the validation part. Off by default: on simulated worms it made the rolling-origin
 # figures worse (tools/experiments/forecast_base_combination.py, docs/results/generalisation.md).
 BASE_EXTRAS: tuple = ()
+
+# An optional last step of the LSTM's forecast: at each origin, each horizon step a weighted mean of the network's
+# and linear AR's forecasts, weights 1 / (recent MAE)^2 over the forecasts whose outcome was already observed
+# (exponential half-life in origins; the forecasts table then keeps the network's own as `LSTM_network`). Off
+# (None): on simulated worms it lowered the worst fold but raised the pooled ratio
+# (tools/experiments/forecast_online.py, docs/results/generalisation.md).
+ONLINE_HALF_LIFE: float | None = None
 
 
 @dataclass
@@ -385,6 +392,11 @@ def _forecast(frame, config, time_column, progress, on_epoch, bounds: tuple[int,
     quantiles[..., 0] -= widen
     quantiles[..., 2] += widen
     quantiles = y_mean + quantiles * y_std
+    network = quantiles[..., 1].copy()
+    if ONLINE_HALF_LIFE:
+        quantiles, online = _weighted_online(quantiles, y_mean + val_q[..., 1] * y_std, target, coef, val_origins,
+                                             test_origins, horizon, predictions["linear AR"])
+        messages.append(online)
     predictions = {"LSTM": quantiles[..., 1], **predictions}
 
     # Metrics on the test part only.
@@ -399,6 +411,8 @@ def _forecast(frame, config, time_column, progress, on_epoch, bounds: tuple[int,
         "LSTM": quantiles[..., 1].ravel(), "LSTM_low": quantiles[..., 0].ravel(),
         "LSTM_high": quantiles[..., 2].ravel(),
         **{m: predictions[m].ravel() for m in (*BASELINES, WAVE) if m in predictions}})
+    if ONLINE_HALF_LIFE:
+        forecasts.insert(forecasts.columns.get_loc("LSTM_high") + 1, "LSTM_network", network.ravel())
     coverage = band_coverage(forecasts)
     part = np.where(np.arange(n) >= test_start, "test", np.where(np.arange(n) >= val_start, "validation", "train"))
     history = pd.DataFrame({"time": times, "value": target, "part": part})
@@ -410,3 +424,21 @@ def _forecast(frame, config, time_column, progress, on_epoch, bounds: tuple[int,
     return ForecastResult(config, metrics, pd.DataFrame(steps), forecasts, pd.DataFrame(curves), history,
                           lookback, period, ar_order, names, messages, coverage, seconds, split,
                           base_method, wave_window, wave_weight)
+
+
+
+def _weighted_online(quantiles, val_median, target, coef, val_origins, test_origins, horizon, ar_test):
+    """The LSTM's quantiles moved by :func:`online_combination` of its median with linear AR (the band keeps
+    its width around the new point forecast), warmed up on the validation origins; and a message."""
+    origins = np.concatenate([val_origins, test_origins])
+    members = np.stack([np.concatenate([val_median, quantiles[..., 1]]),
+                        np.concatenate([ar_forecast(target, coef, val_origins, horizon), ar_test])])
+    truth = truth_windows(target, origins, horizon)
+    combined, weights = online_combination(members, truth, origins, ONLINE_HALF_LIFE)
+    shift = combined[len(val_origins):] - quantiles[..., 1]
+    network_weight = weights[0, len(val_origins):]
+    message = (f"Each forecast step weights the network against linear AR by their recent errors (outcomes already "
+               f"observed, half-life {ONLINE_HALF_LIFE:g} origins): the network's weight averaged "
+               f"{network_weight[:, 0].mean():.2f} at step 1 and {network_weight[:, -1].mean():.2f} at step {horizon} "
+               "over the test origins.")
+    return quantiles + shift[..., None], message
