@@ -58,11 +58,17 @@ def main() -> None:
                              "worst_fold": round(s["worst_fold_ratio"], 3),
                              "folds": [round(f, 3) for f in s["fold_ratios"]]})
                 print(rows[-1], flush=True)
+    print_means(rows, args.json)
+
+
+def print_means(rows: list[dict], as_json: bool) -> None:
+    """Per variant, the mean pooled and worst fold ratios and the number of folds at or above 1.0 (and, with
+    ``as_json``, every row and the means as one JSON line)."""
     table = pd.DataFrame(rows)
     means = table.groupby("variant")[["pooled", "worst_fold"]].mean().round(3)
     means["folds >= 1"] = table.assign(n=table.folds.map(lambda f: sum(x >= 1 for x in f))).groupby("variant").n.sum()
     print(means.to_string())
-    if args.json:
+    if as_json:
         print(json.dumps({"rows": rows, "means": means.reset_index().to_dict("records")}))
 
 

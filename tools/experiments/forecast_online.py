@@ -19,13 +19,13 @@ horizon 50, `--folds 4`; the eval recording is not read.
 Usage: PYTHONPATH=. python tools/experiments/forecast_online.py --seeds 9 10 11 [--json]
 """
 import argparse
-import json
 
 import numpy as np
 import pandas as pd
 
 from devocore import forecast as fc
 from devocore.forecast import evaluate
+from tools.experiments.forecast_base_combination import print_means
 
 TARGETS = ("segment_010", "segment_050", "segment_090")
 BASELINES = ("persistence", "seasonal naive", "linear AR")
@@ -59,12 +59,7 @@ def main() -> None:
                 rows.append({"seed": seed, "target": target, "variant": variant, "pooled": round(pooled, 3),
                              "worst_fold": round(max(folds), 3), "folds": [round(f, 3) for f in folds]})
                 print(rows[-1], flush=True)
-    table = pd.DataFrame(rows)
-    means = table.groupby("variant")[["pooled", "worst_fold"]].mean().round(3)
-    means["folds >= 1"] = table.assign(n=table.folds.map(lambda f: sum(x >= 1 for x in f))).groupby("variant").n.sum()
-    print(means.to_string())
-    if args.json:
-        print(json.dumps({"rows": rows, "means": means.reset_index().to_dict("records")}))
+    print_means(rows, args.json)
 
 
 if __name__ == "__main__":
