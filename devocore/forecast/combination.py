@@ -75,10 +75,10 @@ def online_combination(forecasts: np.ndarray, truth: np.ndarray, origins: np.nda
     n_methods, n, horizon = forecasts.shape
     decay = 0.5 ** (1.0 / half_life)
     weights = np.zeros_like(forecasts)
+    counts = lfilter([1.0], [1.0, -decay], np.ones(n))  # the weights' sum over the first k rows
     for h in range(horizon):
         errors = np.abs(forecasts[:, :, h] - truth[None, :, h])
         sums = lfilter([1.0], [1.0, -decay], errors, axis=1)
-        counts = lfilter([1.0], [1.0, -decay], np.ones(n))
         known = np.searchsorted(origins + h + 1, origins, side="right")  # rows whose step h+1 was observed
         blind = known == 0
         recent = sums[:, np.maximum(known - 1, 0)] / counts[np.maximum(known - 1, 0)]

@@ -392,8 +392,8 @@ def _forecast(frame, config, time_column, progress, on_epoch, bounds: tuple[int,
     quantiles[..., 0] -= widen
     quantiles[..., 2] += widen
     quantiles = y_mean + quantiles * y_std
-    network = quantiles[..., 1].copy()
     if ONLINE_HALF_LIFE:
+        network = quantiles[..., 1].copy()
         quantiles, online = _weighted_online(quantiles, y_mean + val_q[..., 1] * y_std, target, coef, val_origins,
                                              test_origins, horizon, predictions["linear AR"])
         messages.append(online)
