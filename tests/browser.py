@@ -14,6 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
+# Screenshots of the pages under test are written only on request (DEVOCORE_SCREENSHOTS=1): each full-page
+# screenshot costs Chromium's software renderer about 2 s, and the suite would take some fifty of them.
+SCREENSHOTS = os.environ.get("DEVOCORE_SCREENSHOTS", "") not in ("", "0")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
@@ -76,6 +79,13 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+def screenshot(page, name: str, full_page: bool = True) -> None:
+    """Save `test-artifacts/<name>.png` when DEVOCORE_SCREENSHOTS=1 (see SCREENSHOTS)."""
+    if SCREENSHOTS:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
 def wait_until_idle(page, timeout_ms: int = 120_000) -> None:

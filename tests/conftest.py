@@ -12,6 +12,18 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+# Under pytest-xdist (`-n`, set in pytest.ini) the workers share the machine's cores: each worker and every process
+# it starts (CLI runs, Streamlit servers) gets its share of threads, so torch's thread pools never outnumber the
+# cores (an oversubscribed pool spins and runs slower than one thread).
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    from devocore.config import container_cpus
+
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, container_cpus() // _WORKERS)))
+    import torch
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
 # Tests must never pick up a developer's own models or GPU.
 os.environ.setdefault("DEVOCORE_DEVICE", "cpu")
 # The record of files devocore wrote (devocore.outputs): one per test run, never the developer's own.
@@ -22,6 +34,14 @@ atexit.register(shutil.rmtree, os.environ["DEVOCORE_STATE_DIR"], True)
 @pytest.fixture(autouse=True)
 def _isolated_user_models(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("DEVOCORE_MODEL_DIR", str(tmp_path_factory.mktemp("user_models")))
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: one worker per core this process may use (its CPU quota), at most 4: each browser module runs its
+    own Streamlit server and Chromium, so more workers would mostly add memory."""
+    from devocore.config import container_cpus
+
+    return min(4, container_cpus())
 
 
 def pytest_collection_modifyitems(config, items):

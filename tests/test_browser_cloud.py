@@ -100,5 +100,5 @@ def test_home_cards_open_their_pages_under_the_cloud_entrypoint(open_link):
     assert page.locator('[data-testid="stPageLink"]').count() >= 8
     page.locator('[data-testid="stPageLink"]').filter(has_text="Open LSTM forecast").first.click()
     wait_until_idle(page, TIMEOUT)
+    page.get_by_label("Horizon H (steps ahead)", exact=True).first.wait_for(timeout=TIMEOUT)  # the page is drawn
     assert urlparse(page.url).path == "/forecast"
-    assert page.get_by_label("Horizon H (steps ahead)", exact=True).count() >= 1

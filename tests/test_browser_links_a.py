@@ -7,12 +7,13 @@ sliders, number inputs) and a page-specific caption must be the same in both, an
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import urlencode
 
 import pytest
 
 from tests import browser_models
-from tests.browser import ARTIFACTS, browser_available, wait_until_idle
+from tests.browser import browser_available, screenshot, wait_until_idle
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not browser_available(), reason="Debian chromium or playwright not installed")]
@@ -53,6 +54,21 @@ def view(page) -> dict[str, list[str]]:
             "number": values('[data-testid="stNumberInput"] input', typed=True)}
 
 
+def view_when(page, done, timeout_s: float = 60) -> dict[str, list[str]]:
+    """view(page) once ``done(previous, now)`` holds for two reads 1 s apart, or the last read at the timeout.
+
+    On a busy machine the browser may still be drawing the last widgets (or the page rerunning) for a moment
+    after the script first reports that it has finished."""
+    now = view(page)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(1000)
+        previous, now = now, view(page)
+        if done(previous, now):
+            break
+    return now
+
+
 def open_view(browser, url: str):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
@@ -69,10 +85,11 @@ def test_a_shared_link_restores_the_view_in_a_new_browser(server, browser, stem)
     query, texts, wanted = LINKS[stem]
     first, page = open_view(browser, f"{server}/{stem}?{urlencode(query)}")
     try:
-        shown = view(page)
+        shown = view_when(page, lambda previous, now: now == previous
+                          and all(value in now[kind] for kind, value in wanted))
         link = page.url  # what the user copies after the page has written its state
         main = page.locator('[data-testid="stMain"]').inner_text()
-        page.screenshot(path=str(ARTIFACTS / f"link-{stem}-first.png"), full_page=True)
+        screenshot(page, f"link-{stem}-first")
         if stem == "gan":  # samples are drawn large enough to see
             sample = page.locator('[data-testid="stImage"]').filter(has_text="sample 1 · seed 7").locator("img")
             assert sample.first.bounding_box()["width"] >= 192
@@ -88,9 +105,9 @@ def test_a_shared_link_restores_the_view_in_a_new_browser(server, browser, stem)
 
     second, page = open_view(browser, link)
     try:
-        again = view(page)
+        again = view_when(page, lambda previous, now: now == shown)
         main_again = page.locator('[data-testid="stMain"]').inner_text()
-        page.screenshot(path=str(ARTIFACTS / f"link-{stem}-second.png"), full_page=True)
+        screenshot(page, f"link-{stem}-second")
     finally:
         second.close()
     assert again == shown

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from tests import browser_models
-from tests.browser import ARTIFACTS, browser_available, streamlit_server, wait_until_idle
+from tests.browser import ARTIFACTS, browser_available, screenshot, streamlit_server, wait_until_idle
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not browser_available(), reason="Debian chromium or playwright not installed")]
@@ -79,7 +79,7 @@ def _shared(browser, server, path: str, params: dict, click, check, shot: str) -
     try:
         check(second)
         after = second.evaluate(SHOWN)
-        second.screenshot(path=str(ARTIFACTS / f"link-{shot}.png"), full_page=True)
+        screenshot(second, f"link-{shot}")
         assert after == before, f"{path}: the shared link shows another view"
     finally:
         second_context.close()

@@ -13,7 +13,7 @@ import pytest
 from pages.common import available_views
 from tests import browser_models
 from tests.badinputs import make_corpus
-from tests.browser import ARTIFACTS, browser_available, wait_until_idle
+from tests.browser import ARTIFACTS, browser_available, screenshot, wait_until_idle
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not browser_available(), reason="Debian chromium or playwright not installed")]
@@ -68,7 +68,7 @@ class Visit:
         return self.page.locator(ERROR).first.inner_text()
 
     def finish(self, shot: str) -> None:
-        self.page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
+        screenshot(self.page, shot)
         exceptions = self.page.locator('[data-testid="stException"]').count()
         self.context.close()
         assert exceptions == 0, f"{shot}: a traceback is shown"

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from devocore import registry
-from tests.browser import ARTIFACTS, browser_available, chromium, streamlit_server, wait_until_idle
+from tests.browser import ARTIFACTS, browser_available, chromium, screenshot, streamlit_server, wait_until_idle
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not browser_available(), reason="Debian chromium or playwright not installed")]
@@ -50,9 +50,9 @@ def test_the_example_picks_the_fitting_model_without_touching_the_menu():
         count, what = _count(page)
         assert what == "nuclei" and count >= 5
         assert page.locator('[data-testid="stAlertContentWarning"]').count() == 0
-        page.screenshot(path=str(ARTIFACTS / "segmentation-nuclei-example.png"), full_page=True)
+        screenshot(page, "segmentation-nuclei-example")
         _choose(page, "Example", "membrane.png")
         assert _shown(page, "Model") == "membrane"
         count, what = _count(page)
         assert what == "cells" and count >= 5
-        page.screenshot(path=str(ARTIFACTS / "segmentation-membrane-example.png"), full_page=True)
+        screenshot(page, "segmentation-membrane-example")

@@ -19,7 +19,7 @@ import pytest
 
 from devocore.ui_cache import LOAD_LOG_PREFIX
 from tests import browser_models
-from tests.browser import ARTIFACTS, browser_available, chromium, streamlit_server, wait_until_idle
+from tests.browser import ARTIFACTS, browser_available, chromium, screenshot, streamlit_server, wait_until_idle
 from tools.rss import PeakSampler
 
 pytestmark = [pytest.mark.browser,
@@ -60,7 +60,7 @@ def test_eight_sessions_share_one_model_and_bounded_memory(tmp_path):
             assert page.locator('[data-testid="stException"]').count() == 0, f"session {i}: traceback"
             counts.append(re.search(r"(\d+) nuclei", main.inner_text()).group(1))
             if i == 0:
-                page.screenshot(path=str(ARTIFACTS / "load-session-1.png"), full_page=True)
+                screenshot(page, "load-session-1")
             assert page.locator('[data-testid="stAlertContentError"]').count() == 0, f"session {i}: error"
         seconds = time.time() - started
         peak = monitor.stop()
