@@ -262,6 +262,37 @@ def test_irregular_time_is_resampled_with_a_message():
     assert "label" not in series.frame
 
 
+def test_rows_where_tracking_lost_the_worm_are_filled_flagged_and_never_scored():
+    frame, _ = wave_frame(n=600, segments=10)
+    gaps = [(100, 130), (480, 500)]  # one gap in the training part, one in the test part
+    for start, stop in gaps:
+        frame.iloc[start:stop, 1:] = np.nan  # every segment empty: the worm was not tracked there
+    series = fc.to_series(frame)
+    assert list(series.frame.columns) == list(frame.columns)  # 8 % empty cells do not make a column "text"
+    assert np.flatnonzero(series.filled).tolist() == [*range(100, 130), *range(480, 500)]
+    assert any("in 50 of 600 rows (longest gap 30 rows)" in m for m in series.messages)
+    assert not series.frame.isna().any().any()
+
+    result = fc.forecast(series, fc.ForecastConfig(target="segment_05", horizon=5, lookback=20, **TINY))
+    rows = result.forecasts
+    unscored = rows["truth"].isna()
+    assert set(rows.loc[unscored, "origin"] + rows.loc[unscored, "step"]) == set(range(480, 500))
+    lstm = result.metrics.set_index("method").loc["LSTM", "mae"]
+    per_step = (rows.LSTM - rows.truth).abs().groupby(rows.step).mean()  # pandas skips the unscored rows
+    assert lstm == pytest.approx(per_step.mean())
+
+
+def test_a_column_mostly_empty_is_ignored_and_a_table_of_such_columns_refused():
+    x = np.sin(np.arange(100) / 5.0)
+    sparse = np.where(np.arange(100) % 3 == 0, x, np.nan)  # 66 of 100 rows empty
+    series = fc.to_series(pd.DataFrame({"time_s": np.arange(100) / 10, "x": x, "y": sparse}))
+    assert "y" not in series.frame and any("y (66%)" in m for m in series.messages)
+    with pytest.raises(MissingColumnsError, match="'y'.*empty in more than 50%"):
+        fc.forecast(series, fc.ForecastConfig(target="y", horizon=5, **TINY))
+    with pytest.raises(TableError, match="every numeric column is empty"):
+        fc.to_series(pd.DataFrame({"time_s": np.arange(100) / 10, "y": sparse}))
+
+
 def test_regular_series_is_left_alone_and_row_number_used_without_time():
     series = fc.to_series(pd.DataFrame({"x": np.arange(20.0)}))
     assert series.time_column == "step" and len(series.frame) == 20

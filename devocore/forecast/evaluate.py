@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -152,9 +153,16 @@ def method_metrics(predictions: dict, truth: np.ndarray) -> tuple[pd.DataFrame, 
 
 
 def errors_per_step(prediction: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(MAE, RMSE) per horizon step, over origins (rows)."""
+    """(MAE, RMSE) per horizon step, over origins (rows) whose truth is known (NaN truth is skipped).
+
+    Example:
+        >>> errors_per_step(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.0, np.nan], [1.0, 4.0]]))[0].tolist()
+        [1.5, 0.0]
+    """
     diff = prediction - truth
-    return np.mean(np.abs(diff), axis=0), np.sqrt(np.mean(diff ** 2, axis=0))
+    with warnings.catch_warnings():  # a method without forecasts (seasonal naive without a period) stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(np.abs(diff), axis=0), np.sqrt(np.nanmean(diff ** 2, axis=0))
 
 
 
@@ -344,6 +352,11 @@ def _forecast(frame, config, time_column, progress, on_epoch, bounds: tuple[int,
         base, wave_weight = blend_with_wave(base, wave_base, val_origins, val_truth, y_std, messages)
         base_method = f"{WAVE} + linear AR"
     truth = truth_windows(target, test_origins, horizon)
+    if series.filled is not None:  # values filled in for missing ones are not scored
+        truth[series.filled[test_origins[:, None] + np.arange(1, horizon + 1)]] = np.nan
+        if np.isnan(truth).all():
+            raise TableError(f"Every value of steps {test_start + 1}..{n} was missing and filled in; nothing there "
+                             "to score a forecast against.")
     predictions = {
         "persistence": persistence_forecast(target, test_origins, horizon),
         "seasonal naive": (seasonal_naive_forecast(target, test_origins, horizon, period) if period

@@ -194,9 +194,10 @@ def model_inputs(frame: pd.DataFrame, time_column: str, config: ForecastConfig, 
     missing = [c for c in [config.target, *columns] if c not in available]
     if missing:
         hint = " (use eigenworms >= k for eigenworm_k)" if any(str(m).startswith("eigenworm_") for m in missing) else ""
+        why = [m for m in messages if any(f"{c} (" in m or f"'{c}'" in m for c in missing)]
         raise MissingColumnsError(
             f"No column {', '.join(map(repr, missing))} in the series{hint}; it has "
-            f"{', '.join(available[:20])}{' ...' if len(available) > 20 else ''}.")
+            f"{', '.join(available[:20])}{' ...' if len(available) > 20 else ''}." + "".join(f" {m}" for m in why))
     target = table[config.target].to_numpy(float)
     others = [c for c in dict.fromkeys(columns) if c != config.target]
     matrix = table[[config.target, *others]].to_numpy(float)

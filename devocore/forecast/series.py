@@ -84,12 +84,32 @@ class SeriesData:
     time_column: str
     step: float
     messages: list[str] = field(default_factory=list)
+    #: per row, True where a value was missing and filled in (None: nothing was); such rows are not scored
+    filled: np.ndarray | None = None
 
 
 
 def config_dict(config: ForecastConfig) -> dict:
     """The config as a plain dict (for cards and JSON)."""
     return asdict(config)
+
+
+
+#: a numeric column empty in more than this share of its rows is ignored: filling it in would invent the series
+MAX_MISSING = 0.5
+
+
+
+def _longest_run(flags: np.ndarray) -> int:
+    """The longest run of True in ``flags``.
+
+    Example:
+        >>> _longest_run(np.array([True, False, True, True, False]))
+        2
+    """
+    padded = np.concatenate([[0], np.asarray(flags, int), [0]])
+    edges = np.flatnonzero(np.diff(padded))
+    return int((edges[1::2] - edges[::2]).max()) if len(edges) else 0
 
 
 
@@ -175,7 +195,9 @@ def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "
         if name == column or str(name).lower() in ID_COLUMNS:
             continue
         values = pd.to_numeric(data[name], errors="coerce")
-        if values.notna().mean() >= 0.9 and values.notna().sum() >= 2:
+        # numeric: nine in ten of its filled cells are numbers (empty cells, e.g. frames where tracking lost the
+        # worm, are gaps, not text)
+        if values.notna().sum() >= max(2, 0.9 * data[name].notna().sum()):
             values = values.astype(float)
             infinite = np.isinf(values.to_numpy())
             if infinite.any():  # inf would reach the fits as NaN or as a failed least squares
@@ -195,6 +217,15 @@ def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "
     dropped = [c for c in data.columns if c != column and c not in numeric and str(c).lower() not in ID_COLUMNS]
     if dropped:
         messages.append(f"Ignored non-numeric column(s): {', '.join(map(str, dropped[:10]))}.")
+    sparse = [name for name, values in numeric.items() if values.isna().mean() > MAX_MISSING]
+    if sparse and len(sparse) == len(numeric):
+        raise TableError(f"{what}: every numeric column is empty in more than {MAX_MISSING:.0%} of its rows "
+                         f"(e.g. '{sparse[0]}': {numeric[sparse[0]].isna().mean():.0%}); too little is observed to "
+                         "forecast.")
+    if sparse:
+        messages.append(f"Ignored column(s) empty in more than {MAX_MISSING:.0%} of their rows: "
+                        f"{', '.join(f'{c} ({numeric[c].isna().mean():.0%})' for c in sparse[:10])}.")
+        numeric = {name: values for name, values in numeric.items() if name not in sparse}
     data = pd.concat([data[[column]], pd.DataFrame(numeric, index=data.index)], axis=1)
     data = data.sort_values(column, kind="stable")
     duplicated = data[column].duplicated()
@@ -207,10 +238,15 @@ def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "
     steps = np.diff(t)
     step = float(np.median(steps))
     values = data.drop(columns=column)
-    n_missing = int(values.isna().sum().sum())
-    if n_missing:
+    missing = values.isna().to_numpy().any(axis=1)
+    filled = None
+    if missing.any():
+        n_missing = int(values.isna().sum().sum())
         values = values.interpolate(limit_direction="both")
-        messages.append(f"Filled {n_missing} missing value(s) by linear interpolation.")
+        filled = missing
+        messages.append(f"Filled {n_missing} missing value(s) in {int(missing.sum())} of {len(missing)} rows "
+                        f"(longest gap {_longest_run(missing)} rows) by linear interpolation; forecasts are not "
+                        "scored on filled rows.")
     if np.any(np.abs(steps - step) > tolerance * step):
         # the mean step keeps the number of rows (and so what "H steps" means) close to the original
         step = float((t[-1] - t[0]) / (len(t) - 1))
@@ -218,11 +254,15 @@ def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "
         values = pd.DataFrame({c: np.interp(grid, t, values[c].to_numpy(float)) for c in values.columns})
         messages.append(f"Time steps were irregular (from {steps.min():.4g} to {steps.max():.4g}); "
                         f"resampled to their mean step, {step:.4g}, by linear interpolation.")
+        if filled is not None:  # a new row is filled when either row it is interpolated from was
+            right = np.clip(np.searchsorted(t, grid, side="left"), 0, len(t) - 1)
+            left = np.clip(np.searchsorted(t, grid, side="right") - 1, 0, len(t) - 1)
+            filled = filled[left] | filled[right]
         t = grid
     out = pd.concat([pd.DataFrame({column: t}), values.reset_index(drop=True)], axis=1)
     for message in messages:
         log.info("%s", message)
-    return SeriesData(out, column, step, messages)
+    return SeriesData(out, column, step, messages, filled)
 
 
 
