@@ -267,16 +267,18 @@ def test_rows_where_tracking_lost_the_worm_are_filled_flagged_and_never_scored()
     gaps = [(100, 130), (480, 500)]  # one gap in the training part, one in the test part
     for start, stop in gaps:
         frame.iloc[start:stop, 1:] = np.nan  # every segment empty: the worm was not tracked there
+    frame["speed"] = np.where((np.arange(600) >= 440) & (np.arange(600) < 450), np.nan, 1.0)
     series = fc.to_series(frame)
     assert list(series.frame.columns) == list(frame.columns)  # 8 % empty cells do not make a column "text"
-    assert np.flatnonzero(series.filled).tolist() == [*range(100, 130), *range(480, 500)]
-    assert any("in 50 of 600 rows (longest gap 30 rows)" in m for m in series.messages)
+    assert np.flatnonzero(series.filled["segment_05"]).tolist() == [*range(100, 130), *range(480, 500)]
+    assert np.flatnonzero(series.filled["speed"]).tolist() == list(range(440, 450))
+    assert any("in 60 of 600 rows (longest gap 30 rows)" in m for m in series.messages)
     assert not series.frame.isna().any().any()
 
     result = fc.forecast(series, fc.ForecastConfig(target="segment_05", horizon=5, lookback=20, **TINY))
     rows = result.forecasts
     unscored = rows["truth"].isna()
-    assert set(rows.loc[unscored, "origin"] + rows.loc[unscored, "step"]) == set(range(480, 500))
+    assert set(rows.loc[unscored, "origin"] + rows.loc[unscored, "step"]) == set(range(480, 500))  # not speed's
     lstm = result.metrics.set_index("method").loc["LSTM", "mae"]
     per_step = (rows.LSTM - rows.truth).abs().groupby(rows.step).mean()  # pandas skips the unscored rows
     assert lstm == pytest.approx(per_step.mean())

@@ -353,7 +353,9 @@ def _forecast(frame, config, time_column, progress, on_epoch, bounds: tuple[int,
         base_method = f"{WAVE} + linear AR"
     truth = truth_windows(target, test_origins, horizon)
     if series.filled is not None:  # values filled in for missing ones are not scored
-        truth[series.filled[test_origins[:, None] + np.arange(1, horizon + 1)]] = np.nan
+        filled = series.filled
+        rows = (filled[config.target] if config.target in filled else filled.any(axis=1)).to_numpy()  # eigenworms
+        truth[rows[test_origins[:, None] + np.arange(1, horizon + 1)]] = np.nan
         if np.isnan(truth).all():
             raise TableError(f"Every value of steps {test_start + 1}..{n} was missing and filled in; nothing there "
                              "to score a forecast against.")

@@ -84,8 +84,9 @@ class SeriesData:
     time_column: str
     step: float
     messages: list[str] = field(default_factory=list)
-    #: per row, True where a value was missing and filled in (None: nothing was); such rows are not scored
-    filled: np.ndarray | None = None
+    #: True where a value of ``frame`` (same rows, its columns but time) was missing and filled in; None when
+    #: nothing was. A filled value of the target is never scored.
+    filled: pd.DataFrame | None = None
 
 
 
@@ -238,15 +239,14 @@ def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "
     steps = np.diff(t)
     step = float(np.median(steps))
     values = data.drop(columns=column)
-    missing = values.isna().to_numpy().any(axis=1)
-    filled = None
+    filled = values.isna().reset_index(drop=True)
+    missing = filled.to_numpy().any(axis=1)
     if missing.any():
-        n_missing = int(values.isna().sum().sum())
+        n_missing = int(filled.to_numpy().sum())
         values = values.interpolate(limit_direction="both")
-        filled = missing
         messages.append(f"Filled {n_missing} missing value(s) in {int(missing.sum())} of {len(missing)} rows "
-                        f"(longest gap {_longest_run(missing)} rows) by linear interpolation; forecasts are not "
-                        "scored on filled rows.")
+                        f"(longest gap {_longest_run(missing)} rows) by linear interpolation; a forecast is never "
+                        "scored on a filled value.")
     if np.any(np.abs(steps - step) > tolerance * step):
         # the mean step keeps the number of rows (and so what "H steps" means) close to the original
         step = float((t[-1] - t[0]) / (len(t) - 1))
@@ -254,15 +254,15 @@ def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "
         values = pd.DataFrame({c: np.interp(grid, t, values[c].to_numpy(float)) for c in values.columns})
         messages.append(f"Time steps were irregular (from {steps.min():.4g} to {steps.max():.4g}); "
                         f"resampled to their mean step, {step:.4g}, by linear interpolation.")
-        if filled is not None:  # a new row is filled when either row it is interpolated from was
-            right = np.clip(np.searchsorted(t, grid, side="left"), 0, len(t) - 1)
-            left = np.clip(np.searchsorted(t, grid, side="right") - 1, 0, len(t) - 1)
-            filled = filled[left] | filled[right]
+        # a new value is filled in when either value it is interpolated from was
+        right = np.clip(np.searchsorted(t, grid, side="left"), 0, len(t) - 1)
+        left = np.clip(np.searchsorted(t, grid, side="right") - 1, 0, len(t) - 1)
+        filled = pd.DataFrame(filled.to_numpy()[left] | filled.to_numpy()[right], columns=filled.columns)
         t = grid
     out = pd.concat([pd.DataFrame({column: t}), values.reset_index(drop=True)], axis=1)
     for message in messages:
         log.info("%s", message)
-    return SeriesData(out, column, step, messages, filled)
+    return SeriesData(out, column, step, messages, filled if filled.to_numpy().any() else None)
 
 
 
