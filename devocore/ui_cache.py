@@ -373,11 +373,11 @@ def simulated_series(kind: str, seed: int):
 
 @data
 def load_series(data: bytes, name: str, worm: str | None) -> tuple:
-    """(frame, time column, messages) of an uploaded series (:func:`devocore.forecast.load_series`)."""
+    """An uploaded series (:func:`devocore.forecast.load_series`): its frame, time column, notes, and which values
+    were missing and filled in (never scored)."""
     from devocore import forecast
 
-    series = forecast.load_series(data, name=name, worm=worm)
-    return series.frame, series.time_column, series.messages
+    return forecast.load_series(data, name=name, worm=worm)
 
 
 @data

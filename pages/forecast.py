@@ -49,6 +49,7 @@ source = st.radio("Data", SOURCES, index=common.choice_index(SOURCES, common.par
                   key="fc_source", horizontal=True)
 common.set_param("fc_src", source)
 messages: list[str] = []
+series = None  # an upload's series keeps which of its values were filled in, so they are never scored
 with common.guard("reading the series"):
     if source == UPLOAD:
         upload = st.file_uploader("Series CSV", type=io.upload_types("table"), key="fc_upload",
@@ -63,7 +64,8 @@ with common.guard("reading the series"):
         worm = None
         if len(worms) > 1:
             worm = st.selectbox("Worm (tracking table)", worms, key="fc_worm")
-        frame, time_column, messages = ui_cache.load_series(upload.getvalue(), upload.name, worm)
+        series = ui_cache.load_series(upload.getvalue(), upload.name, worm)
+        frame, time_column, messages = series.frame, series.time_column, series.messages
     elif source == CURVATURE:
         frame = ui_cache.simulated_series("sim:curvature", 1)
         time_column = "time_s"
@@ -143,7 +145,7 @@ if st.button("Train and forecast", type="primary", key="fc_train"):
                          y_label="loss (normalised units)")
 
     with common.guard("forecasting"), ui_cache.job():
-        st.session_state["fc_result"] = (config, fc.forecast(frame, config, time_column=time_column,
+        st.session_state["fc_result"] = (config, fc.forecast(series or frame, config, time_column=time_column,
                                                              progress=report, on_epoch=on_epoch))
     slot.empty()
 
@@ -156,7 +158,8 @@ if used != config:
     st.warning("The settings changed since this forecast was made; press **Train and forecast** to update it.")
 
 for message in result.messages:
-    st.caption(message)
+    if message not in messages:  # the series' own notes are shown above
+        st.caption(message)
 summary = result.summary()
 st.subheader("Test part: error per method")
 table = significant(result.metrics.copy())

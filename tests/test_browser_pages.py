@@ -213,3 +213,31 @@ def test_a_zip_of_numbered_frames_keeps_its_numbers_on_the_lineage_page(server, 
     slider = visit.page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]').first
     assert (slider.get_attribute("min"), slider.input_value()) == ("150", "150")  # the slider shows frame numbers
     visit.finish("lineage-numbered-zip")
+
+
+def test_an_uploaded_curvature_table_with_tracking_gaps_is_forecast_without_scoring_the_gaps(server, browser,
+                                                                                           tmp_path):
+    import io
+
+    import numpy as np
+    import pandas as pd
+
+    t = np.arange(400)
+    table = pd.DataFrame({"time_s": t / 10, "x": np.sin(2 * np.pi * t / 40)})
+    table.loc[330:349, "x"] = np.nan  # the worm was lost for 20 frames of the test part
+    path = tmp_path / "gaps.csv"
+    table.to_csv(path, index=False)
+    visit = Visit(browser, f"{server}/forecast?fc_h=5&fc_lb=12&fc_ep=1&fc_ens=1&fc_hid=8")
+    visit.radio("Upload a CSV")
+    visit.upload(path)
+    visit.wait_text(r"Filled 20 missing value\(s\) in 20 of 400 rows \(longest gap 20 rows\)")
+    visit.click("Train and forecast")
+    visit.wait_text(r"best baseline")
+    assert visit.text().count("Filled 20 missing value(s)") == 1  # the series' note, not repeated by the result
+    with visit.page.expect_download(timeout=TIMEOUT) as download:
+        visit.page.get_by_role("button", name=re.compile("Download the forecasts")).click()
+    forecasts = pd.read_csv(io.BytesIO(open(download.value.path(), "rb").read()))
+    unscored = forecasts["truth"].isna()
+    # origins and steps are numbered from 1 in the download: rows 331..350 are the filled ones
+    assert set(forecasts.loc[unscored, "origin"] + forecasts.loc[unscored, "step"]) == set(range(331, 351))
+    visit.finish("forecast-upload-with-gaps")
