@@ -10,6 +10,7 @@ Usage: PYTHONPATH=.:/tmp/ort python tools/experiments/onnxruntime_int8.py [--mod
        [--height 256] [--width 352] [--rounds 3] [--json]
 """
 import argparse
+import contextlib
 import json
 import tempfile
 import time
@@ -59,7 +60,8 @@ def main() -> None:
     options = ort.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = 1
     inputs = {"x": x.numpy()}
-    with tempfile.TemporaryDirectory() as tmp:
+    # ONNX Runtime's quantization writes scratch files into the working folder: keep them in the temporary one
+    with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp):
         plain, prepared, eight = (str(Path(tmp) / n) for n in ("plain.onnx", "prepared.onnx", "int8.onnx"))
         torch.onnx.export(model, x, plain, dynamo=False, opset_version=17, input_names=["x"], output_names=["y"],
                           dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
