@@ -372,7 +372,7 @@ def simulated_series(kind: str, seed: int):
 
 
 @data
-def load_series(data: bytes, name: str, worm: str | None) -> tuple:
+def load_series(data: bytes, name: str, worm: str | None):
     """An uploaded series (:func:`devocore.forecast.load_series`): its frame, time column, notes, and which values
     were missing and filled in (never scored)."""
     from devocore import forecast

@@ -145,7 +145,8 @@ if st.button("Train and forecast", type="primary", key="fc_train"):
                          y_label="loss (normalised units)")
 
     with common.guard("forecasting"), ui_cache.job():
-        st.session_state["fc_result"] = (config, fc.forecast(series or frame, config, time_column=time_column,
+        source_series = frame if series is None else series
+        st.session_state["fc_result"] = (config, fc.forecast(source_series, config, time_column=time_column,
                                                              progress=report, on_epoch=on_epoch))
     slot.empty()
 

@@ -217,8 +217,6 @@ def test_a_zip_of_numbered_frames_keeps_its_numbers_on_the_lineage_page(server, 
 
 def test_an_uploaded_curvature_table_with_tracking_gaps_is_forecast_without_scoring_the_gaps(server, browser,
                                                                                            tmp_path):
-    import io
-
     import numpy as np
     import pandas as pd
 
@@ -236,7 +234,7 @@ def test_an_uploaded_curvature_table_with_tracking_gaps_is_forecast_without_scor
     assert visit.text().count("Filled 20 missing value(s)") == 1  # the series' note, not repeated by the result
     with visit.page.expect_download(timeout=TIMEOUT) as download:
         visit.page.get_by_role("button", name=re.compile("Download the forecasts")).click()
-    forecasts = pd.read_csv(io.BytesIO(open(download.value.path(), "rb").read()))
+    forecasts = pd.read_csv(download.value.path())
     unscored = forecasts["truth"].isna()
     # origins and steps are numbered from 1 in the download: rows 331..350 are the filled ones
     assert set(forecasts.loc[unscored, "origin"] + forecasts.loc[unscored, "step"]) == set(range(331, 351))

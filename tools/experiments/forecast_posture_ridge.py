@@ -19,6 +19,7 @@ from devocore import forecast as fc
 from devocore.forecast import evaluate
 from devocore.forecast.baselines import (ar_forecast, choose_ar_order, dominant_period, fit_ar, persistence_forecast,
                                          seasonal_naive_forecast, truth_windows)
+from devocore.forecast.combination import convex_weights
 from devocore.forecast.lstm import pca_project
 from devocore.forecast.wave import blend_with_wave, body_axis, choose_wave
 
@@ -96,11 +97,10 @@ def fold_ratios(frame, target_name: str) -> list[dict]:
         shipped, _ = blend_with_wave(lambda o: ar_forecast(target, fit_coef, o, H), wave, val_origins, val_truth,
                                      1.0, [])
         val_ridge, predict = posture_forecast(profiles, target, val_start, val_origins)
-        ridge_test, shipped_test, shipped_val = predict(test_start - H, test_origins), shipped(test_origins), \
-            shipped(val_origins)
-        gap = val_ridge - shipped_val
-        w = np.clip((gap * (val_truth - shipped_val)).sum(0) / np.maximum((gap * gap).sum(0), 1e-12), 0.0, 1.0)
-        forecasts = {"shipped": shipped_test, "ridge": ridge_test, "blend": shipped_test + w * (ridge_test - shipped_test)}
+        ridge_test, shipped_test = predict(test_start - H, test_origins), shipped(test_origins)
+        weights = convex_weights(np.stack([shipped(val_origins), val_ridge]), val_truth)  # H x 2, per step
+        forecasts = {"shipped": shipped_test, "ridge": ridge_test,
+                     "blend": weights[:, 0] * shipped_test + weights[:, 1] * ridge_test}
         out.append({"best": best, **{m: np.mean(np.abs(f - truth)) / best for m, f in forecasts.items()}})
     return out
 
