@@ -146,9 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug, not bad input: say so in one line unless asked for more
         return _failed(guard, _internal(exc))
     code = 0 if isinstance(result, dict) else int(result or 0)
-    if code == 0:
-        guard.record()
-    else:
+    guard.record()
+    if code != 0:
         guard.cleanup()
     if isinstance(result, dict) and getattr(args, "json", False):
         print_json(result)
@@ -165,5 +164,6 @@ def _internal(exc: BaseException) -> int:
 
 def _failed(guard: outputs.Guard | None, code: int) -> int:
     if guard is not None:
+        guard.record()  # what the run wrote before it failed is devocore's: a rerun may replace it
         guard.cleanup()
     return code

@@ -134,3 +134,65 @@ def test_every_option_that_writes_a_file_is_checked():
                     and action.dest not in outputs.OUTPUT_OPTIONS + ("checkpoint", "cache", "name"):
                 unchecked.append(f"{current.prog} {action.option_strings or action.dest}")
     assert not unchecked, unchecked
+
+
+def test_a_results_folder_holding_files_of_yours_needs_overwrite_and_a_rerun_does_not(files, tmp_path, capsys):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "table.csv").write_text("my own cell table\n")  # a name segment writes
+    (results / "notes.txt").write_text("my notes\n")
+    code, err = run(["segment", "nucleus", files["image"], "--out", results], capsys)
+    assert code == 2 and len(err) == 1 and "'notes.txt', 'table.csv'" in err[0] and "--overwrite" in err[0]
+    assert (results / "table.csv").read_text() == "my own cell table\n"
+    assert sorted(p.name for p in results.iterdir()) == ["notes.txt", "table.csv"]
+    assert run(["segment", "nucleus", files["image"], "--out", results, "--overwrite"], capsys)[0] == 0
+    assert (results / "table.csv").read_text() != "my own cell table\n"
+    assert (results / "notes.txt").read_text() == "my notes\n"  # a name segment does not write: untouched
+    fresh = tmp_path / "fresh"
+    assert run(["segment", "nucleus", files["image"], "--out", fresh], capsys)[0] == 0
+    assert run(["segment", "nucleus", files["image"], "--out", fresh], capsys)[0] == 0  # its own results
+    (fresh / "table.csv").write_text("edited by hand\n")
+    code, err = run(["segment", "nucleus", files["image"], "--out", fresh], capsys)
+    assert code == 2 and "'table.csv'" in err[0] and (fresh / "table.csv").read_text() == "edited by hand\n"
+
+
+def test_a_batch_folder_holding_a_summary_of_yours_is_refused(files, tmp_path, capsys):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "summary.csv").write_text("my summary\n")
+    code, err = run(["batch", files["video"].parent, "--task", "inventory", "--out", results], capsys)
+    assert code == 2 and "'summary.csv'" in err[0] and (results / "summary.csv").read_text() == "my summary\n"
+
+
+def test_what_a_failed_run_wrote_is_devocores_so_a_rerun_needs_no_flag(tmp_path):
+    from devocore import outputs
+
+    folder, single = tmp_path / "results", tmp_path / "one.csv"
+    folder.mkdir()
+    guard = outputs.check("batch", {}, {"out": str(folder), "plot": str(single)})
+    (folder / "a").mkdir()
+    (folder / "a" / "labels.tif").write_bytes(b"half written")
+    single.write_text("partial\n")
+    guard.record()  # as the CLI does when the command fails
+    again = outputs.check("batch", {}, {"out": str(folder), "plot": str(single)})
+    assert set(again.outputs) == {"out", "plot"}
+    (folder / "a" / "labels.tif").write_bytes(b"changed by someone else")
+    with pytest.raises(outputs.OutputError, match="a/labels.tif"):
+        outputs.check("batch", {}, {"out": str(folder)})
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["track", "{video}", "--out", "{tmp}/adir"], "is a folder; give the name of the file"),
+    (["track", "{video}", "--out", "{tmp}/t.csv", "--snapshot", "{tmp}/snap"], "must end in .png or .jpg"),
+    (["track", "{video}", "--out", "{tmp}/t.csv", "--overlay", "{tmp}/o.xyz"], "must end in .mp4"),
+    (["forecast", "{series}", "--target", "value", "--horizon", "5", "--out", "{tmp}/f.csv", "--plot",
+      "{tmp}/p.xyz"], "'p.xyz' must end in .png"),
+    (["segment", "nucleus", "{image}", "--out", "{tmp}/afile.txt"], "is a file; this command writes a folder"),
+])
+def test_an_output_of_the_wrong_kind_is_refused_before_anything_runs(files, tmp_path, capsys, argv, expected):
+    (tmp_path / "afile.txt").write_text("mine\n")
+    (tmp_path / "adir").mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, err = run([a.format(tmp=tmp_path, **files) for a in argv], capsys)
+    assert code == 2 and len(err) == 1 and expected in err[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before and (tmp_path / "afile.txt").read_text() == "mine\n"

@@ -19,6 +19,7 @@ from pathlib import Path
 
 
 def add_arguments(parser) -> None:
+    parser.set_defaults(_out_file=True)  # --out is a table, not a results folder (outputs.KINDS)
     parser.add_argument("series", help="CSV with a time column (time_s, time, t, ...) and numeric columns, or "
                                        "sim:behaviour / sim:curvature for a simulated worm (seed --sim-seed)")
     parser.add_argument("--target", required=True, help="column to forecast (eigenworm_k with --eigenworms K>=k)")

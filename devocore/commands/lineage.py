@@ -3,6 +3,7 @@ from __future__ import annotations
 
 
 def add_arguments(parser) -> None:
+    parser.set_defaults(_out_file=True)  # --out is a table, not a results folder (outputs.KINDS)
     from devocore.lineage import METHODS, LineageConfig
 
     d = LineageConfig()

@@ -5,6 +5,7 @@ from pathlib import Path
 
 
 def add_arguments(parser) -> None:
+    parser.set_defaults(_out_file=True)  # --out is a table, not a results folder (outputs.KINDS)
     parser.add_argument("input", help="video file (MP4, AVI, MOV), TIFF stack or folder of frames")
     parser.add_argument("--out", default="track.csv", help="CSV to write (default track.csv)")
     parser.add_argument("--px-per-mm", type=float, default=None, help="image scale; adds *_mm columns")

@@ -14,7 +14,9 @@ def add_arguments(parser) -> None:
                         help="EPIC table held out of training and rendered as the validation movie")
     parser.add_argument("--hold-out", nargs="+", default=list(d.hold_out), metavar="TABLE",
                         help="EPIC tables (file names) also kept out of training, for choosing the method")
-    parser.add_argument("--out", default=d.out, help="model folder to write (weights + card)")
+    parser.add_argument("--out", default=None,
+                        help=f"model folder to write (weights + card; default {d.out}, or lineage-user in your "
+                             "model folder when fine-tuning on --frames)")
     parser.add_argument("--input-size", type=int, default=d.input_size)
     parser.add_argument("--n-simulated", type=int, default=d.n_simulated,
                         help="simulated embryos added to the EPIC positions (when the simulator exists)")
@@ -55,7 +57,7 @@ def run(args) -> dict:
     if args.curves_only:
         from devocore.train.lineage import rebuild_curves
 
-        out = args.out if args.out != TrainConfig().out else None
+        out = args.out
         figures = rebuild_curves(args.from_model, args.curves, out)
         print(f"reference curves of '{args.from_model}' rebuilt from {figures['embryos']} embryos; prior rate "
               f"{figures['prior_rate']:.2f} +- {figures['prior_rate_sd']:.2f} steps per frame")
@@ -63,7 +65,7 @@ def run(args) -> dict:
     if args.frames:
         return _run_user(args)
     cfg = TrainConfig(curves=args.curves, epic=args.epic, validation_table=args.validation_table,
-                      hold_out=tuple(args.hold_out), out=args.out, input_size=args.input_size,
+                      hold_out=tuple(args.hold_out), out=args.out or TrainConfig().out, input_size=args.input_size,
                       n_simulated=args.n_simulated, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
                       seed=args.seed, threads=args.threads, select=args.select, crop=args.crop,
                       init=args.init)
@@ -79,7 +81,6 @@ def _run_user(args) -> dict:
     from devocore.errors import DevocoreError
     from devocore.lineage import crops_embryo
     from devocore.progress import terminal
-    from devocore.train.lineage import TrainConfig
     from devocore.train.lineage_user import LineageFinetuneConfig, finetune, load_movie
 
     populations = args.populations or []
@@ -93,7 +94,7 @@ def _run_user(args) -> dict:
     model = registry.load_model(args.from_model, "cpu")
     size = int(model.card.get("input_size", 64))
     movies = [load_movie(f, p, size, crop=crops_embryo(model)) for f, p in zip(args.frames, populations)]
-    out = args.out if args.out != TrainConfig().out else str(config.user_model_dir() / "lineage-user")
+    out = args.out or str(config.user_model_dir() / "lineage-user")
     cfg = LineageFinetuneConfig(epochs=args.epochs, steps=args.steps, batch=args.batch_size, lr=args.lr,
                                 val_fraction=args.val_fraction, seed=args.seed)
     result = finetune(model, movies, cfg, out=out, progress=terminal("train lineage"))
