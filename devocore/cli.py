@@ -32,7 +32,7 @@ import sys
 from types import ModuleType
 
 import devocore
-from devocore import commands, outputs
+from devocore import commands, outputs, progress
 from devocore.errors import DevocoreError
 
 GROUPS = {
@@ -132,15 +132,18 @@ def main(argv: list[str] | None = None) -> int:
         guard = outputs.check_args(args, args._command)
         result = args._run(args)
     except DevocoreError as exc:
+        progress.end_line()
         print(f"error: {exc}", file=sys.stderr)
         return _failed(guard, 2)
     except OSError as exc:
         if exc.filename is None or os.environ.get("DEVOCORE_DEBUG"):
             return _failed(guard, _internal(exc))
         # a file the system would not let us read or write: the environment, not a bug
+        progress.end_line()
         print(f"error: '{exc.filename}': {exc.strerror or exc}.", file=sys.stderr)
         return _failed(guard, 2)
     except KeyboardInterrupt:
+        progress.end_line()
         print("interrupted", file=sys.stderr)
         return _failed(guard, 130)
     except Exception as exc:  # a bug, not bad input: say so in one line unless asked for more
@@ -157,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 def _internal(exc: BaseException) -> int:
     if os.environ.get("DEVOCORE_DEBUG"):
         raise exc
+    progress.end_line()
     print(f"internal error ({type(exc).__name__}): {exc}. Set DEVOCORE_DEBUG=1 for the traceback "
           "and please report it.", file=sys.stderr)
     return 1

@@ -17,6 +17,17 @@ def nothing(fraction: float, message: str = "") -> None:
     """A progress callback that ignores everything."""
 
 
+_bar_open = [False]  # a terminal bar is drawn and its line not yet ended
+
+
+def end_line() -> None:
+    """End a terminal bar's line, so a message printed next (an error) starts on its own line."""
+    if _bar_open[0]:
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+        _bar_open[0] = False
+
+
 def terminal(label: str = "") -> ProgressFn:
     """A progress callback that draws one updating bar on stderr.
 
@@ -33,6 +44,7 @@ def terminal(label: str = "") -> ProgressFn:
         last[0] = percent
         bar = "#" * (percent // 4)
         sys.stderr.write(f"\r{label} [{bar:<25}] {percent:3d}% {message[:40]:<40}")
+        _bar_open[0] = percent < 100
         if percent >= 100:
             sys.stderr.write("\n")
         sys.stderr.flush()

@@ -44,3 +44,17 @@ def test_command_refuses_bad_input_in_one_line(command, bad, corpus, tmp_path, c
     assert code == 2, err
     assert len(err) == 1 and err[0].startswith("error: ") and "Traceback" not in err[0]
     assert time.time() - start < 60
+
+
+def test_segment_on_a_folder_of_frames_of_two_sizes_says_which_frame_and_points_to_batch(tmp_path, capsys):
+    from PIL import Image
+    import numpy as np
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, shape in enumerate([(64, 64), (64, 64), (48, 80)]):
+        Image.fromarray(np.full(shape, 40 * (i + 1), np.uint8)).save(folder / f"f{i + 1}.png")
+    code = cli.main(["segment", "nucleus", str(folder), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err[-1].startswith("error: "), err  # on its own line after the progress bar
+    assert "Frame 3 of 'frames' is 80 x 48 px, the first is 64 x 64 px" in err[-1] and "batch" in err[-1]

@@ -267,6 +267,14 @@ def test_frame_folder_natural_order(tmp_path):
         assert [int(f[0, 0]) for f in frames] == [1, 2, 10]
 
 
+def test_a_frame_folder_copied_from_a_mac_skips_its_hidden_companion_files(tmp_path):
+    for i in (1, 2):
+        (tmp_path / f"f{i}.png").write_bytes(png_bytes(np.full((4, 4), i, np.uint8)))
+        (tmp_path / f"._f{i}.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble resource fork")
+    with dio.open_frames(tmp_path) as frames:
+        assert [int(f[0, 0]) for f in frames] == [1, 2] and frames.frame_numbers == [1, 2]
+
+
 def test_empty_frame_folder(tmp_path):
     with pytest.raises(NoFramesError, match="no PNG"):
         dio.open_frames(tmp_path)

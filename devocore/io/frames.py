@@ -148,8 +148,9 @@ class FolderFrames(FrameSource):
         self.folder = Path(folder)
         self.name = self.folder.name
         self.limits = limits
-        self.files = sorted((p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
-                            key=natural_key)
+        # hidden files are skipped: a Mac's '._name.png' companions are not images
+        self.files = sorted((p for p in self.folder.iterdir()
+                             if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")), key=natural_key)
         if not self.files:
             raise NoFramesError(f"Folder '{self.name}' has no PNG, JPEG or TIFF images.")
         if len(self.files) > limits.max_frames:

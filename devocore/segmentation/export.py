@@ -9,7 +9,7 @@ import pandas as pd
 from scipy import ndimage as ndi
 
 from devocore import deploy, io, style
-from devocore.errors import DevocoreError
+from devocore.errors import DevocoreError, UnsupportedFormatError
 from devocore.progress import ProgressFn
 from devocore.segmentation.cells import WORK_PIXELS, labels_3d, link_slices, resize, table_3d
 from devocore.segmentation.config import Result, SegmentConfig
@@ -133,8 +133,16 @@ def _segment_stream(source, kind: str, predictor: Predictor, cfg: SegmentConfig,
     middle = len(source) // 2
 
     def results():
+        first = None
         with source:
             for i, frame, result in segment_frames(source, None, cfg, len(source), progress, predictor):
+                first = first or frame.shape[:2]
+                if frame.shape[:2] != first:  # labels.tif, the overlay video and a 3-D stack hold one size
+                    raise UnsupportedFormatError(
+                        f"Frame {i + 1} of '{source.name}' is {frame.shape[1]} x {frame.shape[0]} px, the first is "
+                        f"{first[1]} x {first[0]} px: the frames of a {kind} must all have one size. To segment "
+                        "images of different sizes one by one, use `python -m devocore batch FOLDER --task "
+                        f"{predictor.task} --out RESULTS` (or the Batch page).")
                 if want_3d:
                     # nucleus: the maps for a 3-D watershed at the planes' size (a huge plane's is at work size)
                     probs.append(resize(result.probability, frame.shape[:2]) if predictor.task == "nucleus"
