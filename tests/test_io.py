@@ -535,3 +535,16 @@ def test_stale_session_folders_are_removed_and_fresh_ones_kept(tmp_path):
 def test_png_over_the_decoded_memory_limit_is_refused():
     with pytest.raises(TooLargeError, match="once decoded"):
         dio.read_image(png_bytes(np.zeros((300, 300, 3), np.uint8)), name="x.png", limits=Limits(max_decoded_mb=0))
+
+
+def test_a_time_lapse_reader_refuses_a_stack_of_time_points_and_slices_but_reads_either_alone(tmp_path):
+    hyper = tmp_path / "hyper.tif"
+    tifffile.imwrite(hyper, np.zeros((2, 3, 8, 8), np.uint8), imagej=True, metadata={"axes": "TZYX"})
+    with pytest.raises(UnsupportedFormatError, match="2 time points of 3 z-slices"):
+        dio.open_frames(hyper, time_lapse=True)
+    with dio.open_frames(hyper) as planes:  # segmentation reads every plane
+        assert planes.frame_count == 6
+    slices = tmp_path / "slices.tif"  # a time-lapse Fiji saved as slices
+    tifffile.imwrite(slices, np.zeros((4, 8, 8), np.uint8), imagej=True, metadata={"axes": "ZYX"})
+    with dio.open_frames(slices, time_lapse=True) as frames:
+        assert frames.frame_count == 4

@@ -323,8 +323,12 @@ def flat_frame_names(names: Sequence[str | os.PathLike]) -> list[str]:
     return [f"frame_{letters(i)}{Path(name).suffix.lower()}" for i, name in enumerate(names)]
 
 
-def open_frames(source: str | os.PathLike, limits: Limits = LIMITS) -> FrameSource:
+def open_frames(source: str | os.PathLike, limits: Limits = LIMITS, time_lapse: bool = False) -> FrameSource:
     """Open a video file, a folder of frames, or an image/TIFF stack for streaming.
+
+    ``time_lapse``: the caller reads one picture per time point, so a stack with both time points and
+    z-slices is refused (its planes would be taken for time points). A stack with one of the two is read
+    either way: Fiji often saves a time-lapse's frames as slices.
 
     Raises:
         UnsupportedFormatError for anything else; the reader's errors otherwise.
@@ -338,7 +342,14 @@ def open_frames(source: str | os.PathLike, limits: Limits = LIMITS) -> FrameSour
     if suffix in VIDEO_SUFFIXES:
         return VideoFrames(path, limits)
     if suffix in IMAGE_SUFFIXES:
-        return StackFrames(read_image(path, limits=limits))
+        image = read_image(path, limits=limits)
+        sizes = dict(zip(image.axes, image.shape))
+        if time_lapse and sizes.get("T", 1) > 1 and sizes.get("Z", 1) > 1:
+            raise UnsupportedFormatError(
+                f"'{path.name}' holds {sizes['T']} time points of {sizes['Z']} z-slices each; this view reads one "
+                "picture per time point. Project the slices first (in Fiji: Image > Stacks > Z Project, Max "
+                "Intensity) and open the projected time-lapse.")
+        return StackFrames(image)
     raise UnsupportedFormatError(
         f"'{path.name}' is not a video ({', '.join(VIDEO_SUFFIXES)}), an image ({', '.join(IMAGE_SUFFIXES)}) "
         "or a folder of images.")

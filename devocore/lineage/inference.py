@@ -294,7 +294,7 @@ def predict(source, net, config: LineageConfig = LineageConfig(), progress: Prog
         return predict_frames(frames, net, config, len(frames), progress)
     from devocore.io import open_frames
 
-    with open_frames(source) as stream:
+    with open_frames(source, time_lapse=True) as stream:
         return predict_frames(stream, net, config, stream.frame_count, progress, numbered(stream))
 
 
