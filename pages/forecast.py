@@ -1,6 +1,9 @@
 """LSTM forecast: forecast a worm time series and see whether the LSTM beats simple baselines."""
 from __future__ import annotations
 
+import hashlib
+import math
+
 import numpy as np
 import pandas as pd
 import plotly.express as px
@@ -9,6 +12,7 @@ import streamlit as st
 
 from devocore import forecast as fc
 from devocore.forecast import coverage as fcov
+from devocore.forecast.figures import time_axis_title, time_unit
 from devocore import config as dev_config, io, ui_cache
 from pages import common
 
@@ -37,6 +41,24 @@ def significant(table: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
     return out
 
 
+def time_decimals(step: float) -> int:
+    """Decimals that show a time on a grid of ``step`` exactly enough (0.04 -> 2, 1 -> 0, 1/30 -> 3)."""
+    if not (np.isfinite(step) and step > 0):
+        return 3
+    for decimals in range(7):
+        if abs(round(step, decimals) - step) <= 1e-6 * step:
+            return decimals
+    return max(0, math.ceil(-math.log10(step))) + 1
+
+
+def duration(steps: int, step: float | None, unit: str | None) -> str:
+    """`` (2 s)``: the length of ``steps`` time steps in the time column's unit; empty when it is unknown."""
+    if not unit or step is None or not (np.isfinite(step) and step > 0):
+        return ""
+    length = steps * step
+    return f" ({length:.0f} {unit})" if length >= 100 else f" ({length:.3g} {unit})"  # 1500 s, not 1.5e+03 s
+
+
 @ui_cache.data
 def _example() -> pd.DataFrame:
     files = common.examples("forecast")
@@ -59,26 +81,35 @@ with common.guard("reading the series"):
         if upload is None:
             st.info("Upload a CSV, or choose the built-in example.")
             st.stop()
-        table = ui_cache.read_table(upload.getvalue(), upload.name)
+        data = upload.getvalue()
+        table = ui_cache.read_table(data, upload.name)
         worms = sorted(table["worm"].astype(str).unique()) if "worm" in table.columns else []
         worm = None
         if len(worms) > 1:
             worm = st.selectbox("Worm (tracking table)", worms, key="fc_worm")
-        series = ui_cache.load_series(upload.getvalue(), upload.name, worm)
+        series = ui_cache.load_series(data, upload.name, worm)
         frame, time_column, messages = series.frame, series.time_column, series.messages
+        # a result belongs to the bytes it was computed on (and the worm), never to the file's name alone
+        data_key = ("upload", hashlib.sha256(data).hexdigest(), worm)
+        data_label = f"the file '{upload.name}'" + (f" (worm {worm})" if worm is not None else "")
     elif source == CURVATURE:
         frame = ui_cache.simulated_series("sim:curvature", 1)
         time_column = "time_s"
+        data_key, data_label = ("sim:curvature", 1), "the simulated body curvature"
     else:
         frame = _example()
         time_column = "time_s"
+        data_key, data_label = ("example",), "the built-in example (simulated worm)"
 for message in messages:
     st.info(message, icon=":material/info:")
 
 numeric = [c for c in frame.columns if c != time_column]
 segments = [c for c in numeric if c.lower().startswith("segment")]
-st.caption(f"{len(frame)} time steps, step {frame[time_column].diff().median():.4g}, "
-           f"{len(numeric)} numeric columns.")
+unit = time_unit(time_column)  # "s" for time_s, t_s, seconds, ...; None when the name gives no unit
+data_step = float(frame[time_column].diff().median()) if len(frame) > 1 else float("nan")
+length = duration(len(frame), data_step, unit).strip(" ()")
+st.caption(f"{len(frame)} time steps, step {data_step:.4g}{' ' + unit if unit else ''}"
+           f"{f' ({length} in all)' if length else ''}, {len(numeric)} numeric columns.")
 
 left, right = st.columns(2)
 with left:
@@ -103,6 +134,10 @@ with right:
     lookback = st.number_input("Lookback (steps; 0 = choose on the validation part)", 0, 1000,
                                common.param("fc_lb", 0, int), key="fc_lookback")
     common.set_param("fc_lb", lookback)
+    if unit:
+        st.caption(f"Horizon {int(horizon)} steps{duration(int(horizon), data_step, unit)}"
+                   + (f"; lookback {int(lookback)} steps{duration(int(lookback), data_step, unit)}." if lookback
+                      else "; lookback chosen on the validation part."))
     train_fraction = st.slider("Training part (the rest is the test part)", 0.5, 0.9,
                                common.param("fc_tf", 0.7, float), 0.05, key="fc_train_fraction")
     common.set_param("fc_tf", train_fraction)
@@ -146,15 +181,20 @@ if st.button("Train and forecast", type="primary", key="fc_train"):
 
     with common.guard("forecasting"), ui_cache.job():
         source_series = frame if series is None else series
-        st.session_state["fc_result"] = (config, fc.forecast(source_series, config, time_column=time_column,
-                                                             progress=report, on_epoch=on_epoch))
+        made = fc.forecast(source_series, config, time_column=time_column, progress=report, on_epoch=on_epoch)
+        st.session_state["fc_result"] = {"config": config, "result": made, "data": data_key, "label": data_label}
     slot.empty()
 
 stored = st.session_state.get("fc_result")
-if stored is None:
+if not isinstance(stored, dict):  # none yet (or one stored before results carried their data)
     st.info("Choose the target and horizon, then press **Train and forecast**.")
     st.stop()
-used, result = stored
+if stored["data"] != data_key:  # never show a forecast of other data as this one's
+    st.info(f"The last forecast was made on {stored['label']}, not on this data, so it is not shown. Press "
+            f"**Train and forecast** to forecast {data_label}, or choose {stored['label']} again to see that "
+            "forecast.", icon=":material/info:")
+    st.stop()
+used, result = stored["config"], stored["result"]
 if used != config:
     st.warning("The settings changed since this forecast was made; press **Train and forecast** to update it.")
 
@@ -168,9 +208,13 @@ table["best"] = ["★" if b else "" for b in table["best"]]
 st.dataframe(table.rename(columns={"mae": "MAE (mean over steps)", "rmse": "RMSE", "mae_step1": "MAE step 1",
                                    "mae_last": f"MAE step {used.horizon}"}), hide_index=True)
 st.caption(f"Errors in the units of '{used.target}', 4 significant figures; ★ = the lowest MAE.")
+step = result.split.get("step", data_step)  # the series' time step (after any resampling)
+period = (f"period {result.period} steps{duration(result.period, step, unit)}" if result.period
+          else "no period found")
 st.write(f"LSTM MAE / best baseline ({summary['best_baseline']}) = **{summary['ratio_to_best_baseline']:.2f}**"
-         f" · lookback {result.lookback} steps · period {result.period} steps · AR order {result.ar_order} · "
-         f"{result.seconds:.0f} s")
+         f" · horizon {used.horizon} steps{duration(used.horizon, step, unit)}"
+         f" · lookback {result.lookback} steps{duration(result.lookback, step, unit)} · {period}"
+         f" · AR order {result.ar_order} · run time {result.seconds:.0f} s")
 st.caption(AR_ORDER)
 coverage = result.interval_coverage  # devocore.forecast.coverage, over every test origin and step
 band, nominal = st.columns(2)
@@ -215,11 +259,21 @@ if fc.WAVE in set(result.metrics["method"]):
 
 origins = sorted(result.forecasts["origin"].unique())
 origin_times = result.forecasts.groupby("origin")["origin_time"].first()
+time_name, decimals = result.split["time_column"], time_decimals(step)
+
+
+def origin_label(o) -> str:
+    """``step 1400 (55.96 s)``; the time column's name instead of a unit it does not give (``frame 1399``)."""
+    when = f"{float(origin_times[o]):.{decimals}f}"
+    if unit:
+        return f"step {int(o) + 1} ({when} {unit})"
+    return f"step {int(o) + 1}" + ("" if time_name == "step" else f" ({time_name} {when})")
+
+
 wanted = common.param("fc_origin", origins[0] + 1, int) - 1
 origin = st.select_slider("Forecast origin (last observed step, numbered from 1)", origins,
                           value=wanted if wanted in origins else origins[0], key="fc_origin",
-                          format_func=lambda o: f"step {int(o) + 1} ({result.split['time_column']} "
-                                                f"{float(origin_times[o]):.4g})")
+                          format_func=origin_label)
 common.set_param("fc_origin", int(origin) + 1)
 rows = result.forecasts[result.forecasts["origin"] == origin]
 history = result.history.iloc[max(0, origin - 4 * used.horizon): origin + 1]
@@ -233,7 +287,7 @@ figure.add_scatter(x=rows["time"], y=rows["LSTM"], name="LSTM", line=dict(color=
 for method, color in zip((*fc.BASELINES, fc.WAVE), ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e")):
     if method in rows.columns:
         figure.add_scatter(x=rows["time"], y=rows[method], name=method, line=dict(color=color, dash="dash"))
-figure.update_layout(height=420, xaxis_title=result.split["time_column"], yaxis_title=used.target,
+figure.update_layout(height=420, xaxis_title=time_axis_title(time_name), yaxis_title=used.target,
                      margin=dict(l=10, r=10, t=30, b=10))
 st.plotly_chart(figure, key="fc_plot")
 

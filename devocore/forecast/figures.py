@@ -1,5 +1,7 @@
-"""A forecast drawn into a PNG without plotly (PIL only)."""
+"""A forecast drawn into a PNG without plotly (PIL only), and the time axis' unit read from its column name."""
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
@@ -11,6 +13,39 @@ from devocore.forecast.wave import WAVE
 COLORS = {"history": (90, 90, 90), "truth": (0, 0, 0), "LSTM": (214, 39, 40), "persistence": (31, 119, 180),
           "seasonal naive": (44, 160, 44), "linear AR": (148, 103, 189), WAVE: (255, 127, 14)}
 
+# a time column's name -> its unit: time_s, t_s, seconds, time_sec, "time (s)", time_min, t_h, ...
+_UNITS = {"s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s",
+          "ms": "ms", "msec": "ms", "milliseconds": "ms",
+          "min": "min", "mins": "min", "minute": "min", "minutes": "min",
+          "h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h"}
+_UNIT_NAME = re.compile(r"^(?:(?:time|t)(?:[ _\-]+[(\[]?|\s*[(\[])\s*(?P<unit>[a-z]+)\s*[)\]]?"
+                        r"|(?P<alone>seconds|minutes|hours))$")
+
+
+def time_unit(column) -> str | None:
+    """The unit of a time column, read from its name (``time_s`` -> ``"s"``), or None when the name gives none.
+
+    Example:
+        >>> time_unit("time_s"), time_unit("t_s"), time_unit("seconds"), time_unit("time (min)")
+        ('s', 's', 's', 'min')
+        >>> time_unit("time"), time_unit("frame"), time_unit("timestamp"), time_unit("ts")
+        (None, None, None, None)
+    """
+    match = _UNIT_NAME.match(str(column).strip().lower())
+    if not match:
+        return None
+    return _UNITS.get(match.group("unit") or match.group("alone"))
+
+
+def time_axis_title(column) -> str:
+    """A time axis' title: ``"time (s)"`` for a column named like ``time_s``, else the column's own name.
+
+    Example:
+        >>> time_axis_title("time_s"), time_axis_title("frame")
+        ('time (s)', 'frame')
+    """
+    unit = time_unit(column)
+    return f"time ({unit})" if unit else str(column)
 
 
 def render_png(result: ForecastResult, path, origin: int | None = None, size: tuple[int, int] = (1200, 460)):
@@ -65,7 +100,8 @@ def render_png(result: ForecastResult, path, origin: int | None = None, size: tu
     methods = [m for m in (*BASELINES, WAVE) if m in rows.columns]
     values = [history["value"], rows["truth"], rows["LSTM_low"], rows["LSTM_high"], *[rows[m] for m in methods]]
     to_px = panel((60, 40, width // 2 - 20, height - 70), [t_hist, t_fc], values,
-                  f"{result.config.target}: forecast from one test origin (H = {horizon})", "time")
+                  f"{result.config.target}: forecast from one test origin (H = {horizon})",
+                  time_axis_title(result.split.get("time_column", "time")))
     lx, ly = to_px(t_fc, rows["LSTM_low"])
     hx, hy = to_px(t_fc, rows["LSTM_high"])
     draw.polygon([(float(a), float(b)) for a, b in zip(lx, ly)] + [(float(a), float(b)) for a, b in
