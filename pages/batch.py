@@ -26,7 +26,7 @@ st.write("Run one analysis over every image and video in a folder, in parallel o
          "Outputs per file are the same as the single-file views; a summary table lists every file, and "
          "files that fail are reported without stopping the rest. For hundreds of files or a cluster, use "
          "the command line: `python -m devocore batch FOLDER --task nucleus --out RESULTS`.")
-limits_caption()
+limits_caption("image", "stack", "video")
 if config.is_cloud():
     st.caption("On this public demo the files are processed one after another inside the server (no Dask "
                "workers), and one visitor's batch runs at a time.")

@@ -241,9 +241,18 @@ def examples(kind: str) -> dict[str, Path]:
     return {p.name: p for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")}
 
 
-def limits_caption() -> None:
-    """One line telling the user what Devoscope accepts."""
-    st.caption("Limits: " + "; ".join(f"{k} {v}" for k, v in LIMITS.describe().items()))
+# which of LIMITS.describe()'s limits apply to each kind of input a page takes (the upload size always does)
+_LIMITS_BY_KIND = {"image": ("pixels per image", "memory per decoded image (plane)"),
+                   "stack": ("pixels per stack or video", "memory per decoded stack"),
+                   "video": ("frames per video", "pixels per stack or video", "pixels per video (frames x frame size)"),
+                   "table": ("rows per table", "columns per table")}
+
+
+def limits_caption(*kinds: str) -> None:
+    """One line telling the user what Devoscope accepts for the ``kinds`` of input the page takes (default all)."""
+    limits = LIMITS.describe()
+    wanted = {"upload size"}.union(*(_LIMITS_BY_KIND[k] for k in kinds or _LIMITS_BY_KIND))
+    st.caption("Limits: " + "; ".join(f"{k} {v}" for k, v in limits.items() if k in wanted))
 
 
 def measured_accuracy(model_name: str) -> None:

@@ -230,7 +230,7 @@ with left:
     if source_kind == "Upload":
         upload = st.file_uploader("Image, stack or video", key="seg_upload",
                                   type=io.upload_types("image", "video"))
-        common.limits_caption()
+        common.limits_caption("image", "stack", "video")
         if upload is None:
             st.info("Upload a file, or choose Example.")
             st.stop()

@@ -110,7 +110,7 @@ with common.guard("reading the data"):
     elif source_kind == "Upload a ZIP":
         upload = st.file_uploader("ZIP with an images/ folder and a masks/ folder (matched by file name)",
                                   type=io.upload_types("zip"), key="train_upload")
-        common.limits_caption()
+        common.limits_caption("image")
         if upload is None:
             st.info("Upload a ZIP, choose a server folder, or use the example.")
             st.stop()

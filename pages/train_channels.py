@@ -64,7 +64,7 @@ def _tiles_step() -> None:
                                    key="trainch_tiles_image")
         up_mask = b.file_uploader("Its cell mask (labels or black and white)", type=["tif", "tiff", "png"],
                                   key="trainch_tiles_mask")
-        common.limits_caption()
+        common.limits_caption("image", "stack")
         if up_image is None or up_mask is None:
             st.info("Upload an image and its mask, or use the example.")
             return None

@@ -150,5 +150,17 @@ def test_streamlit_upload_limit_mirrors_limits():
 @pytest.mark.parametrize("page", [p for p in PAGES if "file_uploader(" in p.read_text()], ids=lambda p: p.stem)
 def test_every_upload_shows_the_limits(page):
     text = page.read_text()
-    assert "limits_caption()" in text
+    assert re.search(r"limits_caption\((\"(image|stack|video|table)\"(, )?)*\)", text)
     assert "guard(" in text, "reading an upload must be wrapped in pages.common.guard"
+
+
+def test_the_limits_line_names_only_what_applies_to_the_page():
+    from streamlit.testing.v1 import AppTest
+
+    def caption(*kinds):
+        app = AppTest.from_string(f"from pages import common\ncommon.limits_caption(*{kinds!r})").run()
+        return app.caption[0].value
+
+    table = caption("table")
+    assert table.startswith("Limits: upload size") and "rows per table" in table and "pixels" not in table
+    assert "rows per table" not in caption("image", "stack", "video") and "frames per video" in caption("video")
