@@ -77,7 +77,7 @@ with common.guard("reading the series"):
         upload = st.file_uploader("Series CSV", type=io.upload_types("table"), key="fc_upload",
                                   help="A time column (time_s, time, t, frame, ...) and numeric columns, "
                                        "e.g. the CSV written by Worm tracking. Irregular time steps are resampled.")
-        common.limits_caption()
+        common.limits_caption("table")
         if upload is None:
             st.info("Upload a CSV, or choose the built-in example.")
             st.stop()
