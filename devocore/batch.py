@@ -509,7 +509,7 @@ def _summary_table(rows: Iterable[dict], input_dir: Path) -> pd.DataFrame:
     for column in first:
         if column not in table:
             table[column] = "" if column in ("error", "task", "reason") else 0
-    for column in ("error", "reason"):
+    for column in ("error", "reason") + (("note",) if "note" in table else ()):
         table[column] = table[column].fillna("").astype(str)
     table = table[first + [c for c in table.columns if c not in first]]
     return table.sort_values("file").reset_index(drop=True)

@@ -132,6 +132,22 @@ def _frame_count(path: Path) -> int:
         return frames.frame_count
 
 
+def kind_note(path: Path, task: str) -> str:
+    """A note when ``path`` looks like the other kind of image than ``task`` ("nucleus" or "membrane"), else "".
+
+    The same guess as the Segmentation page's (:func:`devocore.segmentation.guess_task`), on the middle plane
+    of an image or stack, or on 5 frames of a video.
+    """
+    from devocore import segmentation
+
+    planes = _sample_frames(path) if path.suffix.lower() in io.VIDEO_SUFFIXES else [_middle_plane(path)]
+    looks = segmentation.guess_from_planes(planes)
+    if looks == task:
+        return ""
+    kinds = {"nucleus": "nuclei", "membrane": "membranes"}
+    return f"looks like {kinds[looks]}, not {kinds[task]}: check the task and the results"
+
+
 def _segmentation_task(name: str) -> BatchTask:
     from devocore import segmentation
 
@@ -139,7 +155,7 @@ def _segmentation_task(name: str) -> BatchTask:
 
     def run_file(path: Path, out_dir: Path, model) -> dict:
         summary = segmentation.segment_path(path, model, config, out_dir)
-        return {"frames": summary["planes"], "instances": summary["instances"]}
+        return {"frames": summary["planes"], "instances": summary["instances"], "note": kind_note(path, name)}
 
     def run_range(path: Path, start: int, stop: int, model) -> list:
         predictor = segmentation.Predictor(model)
@@ -160,7 +176,7 @@ def _segmentation_task(name: str) -> BatchTask:
                 segmentation.save_png(out_dir / "outlines_middle.png",
                                        segmentation.overlay(np.zeros_like(frame), result.labels))
         summary = segmentation.write_stream(iter(results), out_dir, fps=fps, video=True)
-        return {"frames": summary["planes"], "instances": summary["instances"]}
+        return {"frames": summary["planes"], "instances": summary["instances"], "note": kind_note(path, name)}
 
     return BatchTask(name, io.IMAGE_SUFFIXES + io.VIDEO_SUFFIXES, run_file, model=name, run_range=run_range, join=join,
                      frame_count=_frame_count, takes="fluorescence images, TIFF stacks and videos",

@@ -116,7 +116,32 @@ def _preview(out_dir: Path, summary, n: int = 3) -> None:
                 st.dataframe(pd.read_csv(tables[0]).head(5), hide_index=True)
                 st.caption(f"First rows of {tables[0].name}")
             elif (folder / "inventory.json").is_file():
-                st.json(json.loads((folder / "inventory.json").read_text()), expanded=False)
+                st.dataframe(inventory_rows(json.loads((folder / "inventory.json").read_text())), hide_index=True)
+
+
+def inventory_rows(info: dict) -> list[dict]:
+    """An inventory (``inventory.json``) as rows a person reads: size in px, frames, pixel type, intensities.
+
+    Example:
+        >>> inventory_rows({"frames": 3, "height": 48, "width": 64, "axes": "TYX", "dtype": "uint16",
+        ...                 "min": 0.0, "max": 4095.0, "mean": 812.3456})[:2]
+        [{'': 'size', 'value': '64 x 48 px'}, {'': 'frames / planes', 'value': '3'}]
+    """
+    return [{"": "size", "value": f"{info['width']} x {info['height']} px"},
+            {"": "frames / planes", "value": f"{info['frames']:,}"},
+            {"": "pixel type", "value": f"{info['dtype']} ({info['axes']})"},
+            {"": "intensity range", "value": f"{info['min']:g} to {info['max']:g}"},
+            {"": "mean intensity", "value": f"{info['mean']:.4g}"}]
+
+
+def summary_view(summary):
+    """The summary as shown: the task's own figures right after the status, the reason and error columns only
+    when a file was skipped or failed, and the time last."""
+    first = ["file", "task", "status"]
+    tail = [c for c in ("reason", "error") if c in summary and summary[c].astype(str).str.len().any()]
+    figures = [c for c in summary.columns if c not in first + ["reason", "error", "seconds", "note"]]
+    notes = ["note"] if "note" in summary and summary["note"].astype(str).str.len().any() else []
+    return summary[first + figures + notes + ["seconds"] + tail]
 
 
 if "batch_result" in st.session_state:
@@ -127,12 +152,20 @@ if "batch_result" in st.session_state:
     (st.warning if failed or len(skipped) > already else st.success)(
         f"{len(summary)} files: {int((summary['status'] == 'ok').sum())} ok, {failed} failed, "
         f"{len(skipped)} skipped ({already} already done, {len(skipped) - already} not fitting the task).")
-    shown = summary.copy()
+    notes = summary[summary["note"].astype(str).str.len() > 0] if "note" in summary else summary.iloc[:0]
+    if len(notes):
+        st.warning(f"{len(notes)} file(s) look like the other kind of image than the task expects, so their "
+                   "results are likely wrong: " + "; ".join(f"{f}: {n}" for f, n in zip(notes["file"], notes["note"]))
+                   + ".", icon=":material/warning:")
+    shown = summary_view(summary).copy()
     shown["seconds"] = [batch.format_seconds(x) if status != "skipped" or x else ""
                         for x, status in zip(shown["seconds"], shown["status"])]
     st.dataframe(shown.style.apply(lambda row: [STATUS_COLOURS.get(row["status"], "") for _ in row], axis=1),
                  width="stretch", hide_index=True, key="batch_summary",
                  column_config={"seconds": st.column_config.TextColumn("time", help="time spent on the file"),
+                                "height": st.column_config.NumberColumn("height (px)"),
+                                "width": st.column_config.NumberColumn("width (px)"),
+                                "note": st.column_config.TextColumn("check", width="large"),
                                 "reason": st.column_config.TextColumn("reason skipped", width="large"),
                                 "error": st.column_config.TextColumn("error", width="large")})
     st.caption("Skipped files were not processed: the reason column says why (a video for an image task, a "

@@ -93,3 +93,38 @@ def test_batch_page_reports_unfit_files_as_skipped_with_reasons_and_previews_res
     assert len(at.get("progress")) == 0
     assert at.subheader[0].value == "Preview of the first 1 result(s)"
     assert len(at.get("image")) == 1
+
+
+def test_a_membrane_image_run_as_nuclei_is_flagged_and_the_inventory_is_shown_as_a_table(tmp_path, monkeypatch):
+    import shutil
+
+    import pytest
+
+    from devocore import config
+
+    if not (config.SHIPPED_MODEL_DIR / "nucleus").is_dir():
+        pytest.skip("no nucleus model")
+    monkeypatch.setenv("DEVOCORE_DATA_DIR", str(tmp_path))
+    (tmp_path / "exp").mkdir()
+    for name in ("membrane.png", "nuclei.png"):
+        shutil.copy(config.EXAMPLES_DIR / "segmentation" / name, tmp_path / "exp" / name)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.switch_page("pages/batch.py").run()
+    at.radio(key="batch_source").set_value("A folder on this server").run()
+    at.text_input(key="batch_dir").set_value("exp").run()
+    at.selectbox(key="batch_task").set_value("nucleus").run()
+    at.button(key="batch_start").click().run()
+    assert not at.exception
+    flagged = [w.value for w in at.warning if "look like the other kind" in w.value]
+    assert flagged == ["1 file(s) look like the other kind of image than the task expects, so their results are "
+                       "likely wrong: membrane.png: looks like membranes, not nuclei: check the task and the "
+                       "results."]
+    table = at.dataframe[0].value.set_index("file")
+    assert list(table.columns[:3]) == ["task", "status", "frames"] and "reason" not in table
+    assert table.loc["nuclei.png", "note"] == "" and table.loc["membrane.png", "note"].startswith("looks like")
+    at.selectbox(key="batch_task").set_value("inventory").run()
+    at.button(key="batch_start").click().run()
+    width, height = Image.open(tmp_path / "exp" / "membrane.png").size
+    first = at.dataframe[1].value  # the preview of membrane.png, the first file
+    assert list(first.iloc[0]) == ["size", f"{width} x {height} px"] and first.iloc[1, 1] == "1"
+    assert "height" in at.dataframe[0].value.columns  # the inventory's figures are in the summary, not hidden

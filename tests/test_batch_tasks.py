@@ -37,3 +37,13 @@ def test_batch_nucleus_equals_serial_cli(folder, tmp_path, capsys):
             pd.testing.assert_frame_equal(pd.read_csv(out / name / output), pd.read_csv(serial / output))
         np.testing.assert_array_equal(tifffile.imread(out / name / "labels.tif"), tifffile.imread(serial / "labels.tif"))
     capsys.readouterr()
+
+
+def test_kind_note_flags_an_image_of_the_other_kind_than_the_task():
+    from devocore import config
+    from devocore.batch_tasks import kind_note
+
+    membrane, nuclei = (config.EXAMPLES_DIR / "segmentation" / n for n in ("membrane.png", "nuclei.png"))
+    assert kind_note(membrane, "nucleus") == "looks like membranes, not nuclei: check the task and the results"
+    assert kind_note(nuclei, "membrane") == "looks like nuclei, not membranes: check the task and the results"
+    assert kind_note(membrane, "membrane") == kind_note(nuclei, "nucleus") == ""
