@@ -46,12 +46,42 @@ def _print(figures: dict) -> None:
             print(f"{key:>40}: {value:.4g}" if isinstance(value, float) else f"{key:>40}: {value}")
 
 
-def run_real(args) -> dict:
+def read_skeletons(source):
+    """The reference skeletons ``frame, point, x, y``, every one of them numeric (checked before any tracking).
+
+    Example:
+        >>> read_skeletons(b"frame;point;x;y\\n0;0;122,5;55\\n")[["x", "y"]].values.tolist()
+        [[122.5, 55.0]]
+    """
     from devocore.io import read_table
+    from devocore.tracking.evaluate import SKELETON_COLUMNS
+
+    return read_table(source, required=SKELETON_COLUMNS, numeric=SKELETON_COLUMNS)
+
+
+def read_truth(source):
+    """The simulator truth: its position columns, and the midline and ``width_px`` columns it has, all numeric.
+
+    Example:
+        >>> t = read_truth(b"frame,worm,head_x,head_y,tail_x,tail_y,centroid_x,centroid_y,width_px,note\\n"
+        ...                b"0,1,1,2,3,4,2,3,5,ok\\n")
+        >>> float(t.loc[0, "width_px"]), t.loc[0, "note"]
+        (5.0, 'ok')
+    """
+    from devocore.io import check_columns, describe_source, read_table
+    from devocore.tracking.evaluate import TRUTH_COLUMNS, midline_columns
+
+    truth = read_table(source, required=TRUTH_COLUMNS, numeric=TRUTH_COLUMNS)
+    xs, ys = midline_columns(truth)
+    used = [*xs, *ys, *(["width_px"] if "width_px" in truth.columns else [])]
+    return check_columns(truth, describe_source(source, None), numeric=used, first_row=2)
+
+
+def run_real(args) -> dict:
     from devocore.tracking import TrackConfig, track
     from devocore.tracking.evaluate import compare_skeletons
 
-    skeletons = read_table(args.skeletons, required=("frame", "point", "x", "y"), numeric=("frame", "point"))
+    skeletons = read_skeletons(args.skeletons)
     result = track(args.frames, TrackConfig(fps=args.fps))
     figures = compare_skeletons(result.table, skeletons)
     if figures["reference_frames"] and not set(skeletons["frame"].dropna().astype(int)) & set(result.frame_numbers):
@@ -80,7 +110,6 @@ def _pool(tables: list, truths: list):
 
 def run_simulated(args) -> dict:
     from devocore.errors import DevocoreError
-    from devocore.io import read_table
     from devocore.tracking import TrackConfig, track
     from devocore.tracking.evaluate import compare_truth
 
@@ -95,8 +124,7 @@ def run_simulated(args) -> dict:
                                                      folder, args.n_frames, fps=args.fps or 25.0):
             runs.append((f"worms={worms} seed={seed}", path, truth))
     else:
-        truth = read_table(args.truth, required=("frame", "worm", "head_x", "head_y", "tail_x", "tail_y",
-                                                 "centroid_x", "centroid_y"))
+        truth = read_truth(args.truth)
         runs.append((Path(args.video).name, Path(args.video), truth))
     tables, truths, per_run, frames, seconds, cpu = [], [], [], 0, 0.0, 0.0
     for label, path, truth in runs:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from devocore.errors import TableError
+from devocore.errors import MissingColumnsError, TableError
 from devocore.forecast.baselines import (BASELINES, ar_forecast, choose_ar_order, dominant_period, fit_ar,
                                          persistence_forecast, seasonal_naive_forecast, truth_windows)
 from devocore.forecast.combination import combine, online_combination
@@ -285,6 +285,9 @@ def _forecast(frame, config, time_column, progress, on_epoch, bounds: tuple[int,
     series = frame if isinstance(frame, SeriesData) else to_series(frame, time_column=time_column)
     messages = list(series.messages)
     data, tcol = series.frame, series.time_column
+    if config.target in series.left_out:  # in the table, but not a series: say so, not "no column"
+        raise MissingColumnsError(f"The column '{config.target}' is in the table but cannot be forecast: it "
+                                  f"{series.left_out[config.target]}.")
     horizon = int(config.horizon)
     if horizon < 1:
         raise TableError(f"The horizon must be at least 1 step, not {horizon}.")

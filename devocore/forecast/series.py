@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from devocore import io
-from devocore.errors import MissingColumnsError, NonNumericError, TableError
+from devocore.errors import MissingColumnsError, TableError
+from devocore.io.tables import check_magnitude, number_hint
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,9 @@ class SeriesData:
     #: True where a value of ``frame`` (same rows, its columns but time) was missing and filled in; None when
     #: nothing was. A filled value of the target is never scored.
     filled: pd.DataFrame | None = None
+    #: columns of the table that are not series, and why ("is empty in 300 of its 300 rows", "holds text ..."):
+    #: a target or input named here exists but was left out
+    left_out: dict[str, str] = field(default_factory=dict)
 
 
 
@@ -98,6 +102,10 @@ def config_dict(config: ForecastConfig) -> dict:
 
 #: a numeric column empty in more than this share of its rows is ignored: filling it in would invent the series
 MAX_MISSING = 0.5
+
+#: the fewest rows any forecast accepts: with a horizon and lookback of 1 step, the training part needs 20 windows
+#: and the validation and test parts 6 and 2 rows (``evaluate._forecast``), 30 rows at the largest train_fraction
+MIN_STEPS = 30
 
 
 
@@ -153,6 +161,108 @@ def pick_worm(frame: pd.DataFrame, worm=None, what: str = "the table") -> tuple[
 
 
 
+def _text_example(values: pd.Series, numbers: pd.Series) -> str:
+    """"'cell' in row N" for the first filled cell of ``values`` that is not a number (``numbers`` is NaN),
+    with advice when it looks like a number written with a comma.
+
+    Example:
+        >>> cells = pd.Series(["1.5", "2,5"], index=[0, 1])
+        >>> _text_example(cells, pd.to_numeric(cells, errors="coerce"))[:12]
+        "'2,5' in row"
+    """
+    text = numbers.isna() & values.notna()
+    if not text.any():
+        return "no filled cell"
+    at = int(np.flatnonzero(text.to_numpy())[0])
+    cell = values.iloc[at]
+    return f"'{cell}' in row {int(values.index[at]) + 2}{number_hint(cell)}"
+
+
+
+def _too_short(what: str, n: int, kind: str) -> TableError:
+    """The error for a table with too few rows to forecast.
+
+    Example:
+        >>> str(_too_short("'t.csv'", 1, "row"))
+        "'t.csv' has only 1 row; a forecast needs at least 30 rows."
+    """
+    return TableError(f"{what} has only {n} {kind}{'' if n == 1 else 's'}; a forecast needs at least {MIN_STEPS} "
+                      "rows.")
+
+
+
+def _numeric_columns(data: pd.DataFrame, time_column: str, what: str,
+                     messages: list[str]) -> tuple[dict[str, pd.Series], dict[str, str]]:
+    """The series columns of ``data`` as floats, and the text columns left out with why; notes go to ``messages``.
+
+    A column is numeric when nine in ten of its filled cells are numbers (empty cells, e.g. frames where tracking
+    lost the worm, are gaps, not text); a column with no filled cell is numeric and empty. Identifier columns
+    (``frame``, ``worm``, ...) are neither.
+
+    Raises:
+        NonNumericError: a numeric column holds an infinite or absurdly large value (it would overflow the fits).
+        TableError: no column is numeric.
+
+    Example:
+        >>> t = pd.DataFrame({"t": [0, 1, 2], "x": [1, 2, None], "note": ["a", "b", "c"], "worm": [1, 1, 1]})
+        >>> numeric, left_out = _numeric_columns(t, "t", "t.csv", [])
+        >>> list(numeric), left_out
+        (['x'], {'note': "holds text such as 'a' in row 2"})
+    """
+    numeric, left_out = {}, {}
+    for name in data.columns:
+        if name == time_column or str(name).lower() in ID_COLUMNS:
+            continue
+        values = pd.to_numeric(data[name], errors="coerce")
+        if values.notna().sum() < 0.9 * data[name].notna().sum():
+            left_out[name] = f"holds text such as {_text_example(data[name], values)}"
+            continue
+        check_magnitude(data, what, [name])
+        text = values.isna() & data[name].notna()
+        if text.any():
+            messages.append(f"Column '{name}': {int(text.sum())} cell(s) hold text instead of a number (first: "
+                            f"{_text_example(data[name], values)}); they are treated as missing.")
+        numeric[name] = values.astype(float)
+    if not numeric:
+        first = next(iter(left_out.items()), None)
+        raise TableError(f"{what} has no numeric column besides the time column '{time_column}'"
+                         + (f": '{first[0]}' {first[1]}." if first else "."))
+    if left_out:
+        name, why = next(iter(left_out.items()))
+        messages.append(f"Ignored non-numeric column(s): {', '.join(map(repr, list(left_out)[:10]))}; '{name}' "
+                        f"{why}.")
+    return numeric, left_out
+
+
+
+def _drop_sparse(numeric: dict[str, pd.Series], what: str,
+                 messages: list[str]) -> tuple[dict[str, pd.Series], dict[str, str]]:
+    """The columns filled in at least half their rows (:data:`MAX_MISSING`), and the others with why.
+
+    Raises:
+        TableError: every column is that empty.
+
+    Example:
+        >>> kept, sparse = _drop_sparse({"x": pd.Series([1.0, 2, 3]), "y": pd.Series([1.0, None, None])}, "t", [])
+        >>> list(kept), sparse
+        (['x'], {'y': 'is empty in 2 of its 3 rows (empty in more than 50%: too little is observed to forecast it)'})
+    """
+    sparse = {name: values for name, values in numeric.items() if values.isna().mean() > MAX_MISSING}
+    counts = [f"{name} ({values.isna().mean():.0%}) with {int(values.notna().sum())} of {len(values)} rows filled"
+              for name, values in sparse.items()]
+    if sparse and len(sparse) == len(numeric):
+        raise TableError(f"{what}: every numeric column is empty in more than {MAX_MISSING:.0%} of its rows "
+                         f"(e.g. {counts[0]}); too little is observed to forecast.")
+    if sparse:
+        messages.append(f"Column(s) in the table but left out, being empty in more than {MAX_MISSING:.0%} of their "
+                        "rows: "
+                        f"{'; '.join(counts[:10])}.")
+    kept = {name: values for name, values in numeric.items() if name not in sparse}
+    return kept, {name: f"is empty in {int(values.isna().sum())} of its {len(values)} rows (empty in more than "
+                        f"{MAX_MISSING:.0%}: too little is observed to forecast it)" for name, values in sparse.items()}
+
+
+
 def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "the table",
               tolerance: float = 0.01, worm=None) -> SeriesData:
     """Make a regular, gap-free numeric series from a table.
@@ -184,49 +294,16 @@ def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "
         messages.append("No time column found (time_s, time, t, ...): the row number is used as time.")
     times = pd.to_numeric(data[column], errors="coerce")
     if times.isna().all():
-        raise TableError(f"{what}: the time column '{column}' holds no numbers.")
-    if np.isinf(times.to_numpy(float)).any():
-        row = int(np.flatnonzero(np.isinf(times.to_numpy(float)))[0])
-        raise NonNumericError(f"{what}: the time column '{column}' holds an infinite value in row "
-                              f"{int(data.index[row]) + 2}.")
+        example = f" (e.g. {_text_example(data[column], times)})" if data[column].notna().any() else ""
+        raise TableError(f"{what}: the time column '{column}' holds no numbers{example}.")
+    check_magnitude(data, what, [column])
     data[column] = times
     data = data[times.notna()]
-    numeric = {}
-    for name in data.columns:
-        if name == column or str(name).lower() in ID_COLUMNS:
-            continue
-        values = pd.to_numeric(data[name], errors="coerce")
-        # numeric: nine in ten of its filled cells are numbers (empty cells, e.g. frames where tracking lost the
-        # worm, are gaps, not text)
-        if values.notna().sum() >= max(2, 0.9 * data[name].notna().sum()):
-            values = values.astype(float)
-            infinite = np.isinf(values.to_numpy())
-            if infinite.any():  # inf would reach the fits as NaN or as a failed least squares
-                row = int(np.flatnonzero(infinite)[0])
-                raise NonNumericError(f"{what}: column '{name}' holds an infinite value ('{data[name].iloc[row]}') "
-                                      f"in row {int(data.index[row]) + 2}; replace it with a number or leave the "
-                                      "cell empty.")
-            text = values.isna() & data[name].notna()
-            if text.any():
-                row = int(np.flatnonzero(text.to_numpy())[0])
-                messages.append(f"Column '{name}': {int(text.sum())} cell(s) hold text instead of a number (first: "
-                                f"'{data[name].iloc[row]}' in row {int(data.index[row]) + 2}); they are treated as "
-                                "missing.")
-            numeric[name] = values
-    if not numeric:
-        raise TableError(f"{what} has no numeric column besides the time column '{column}'.")
-    dropped = [c for c in data.columns if c != column and c not in numeric and str(c).lower() not in ID_COLUMNS]
-    if dropped:
-        messages.append(f"Ignored non-numeric column(s): {', '.join(map(str, dropped[:10]))}.")
-    sparse = [name for name, values in numeric.items() if values.isna().mean() > MAX_MISSING]
-    if sparse and len(sparse) == len(numeric):
-        raise TableError(f"{what}: every numeric column is empty in more than {MAX_MISSING:.0%} of its rows "
-                         f"(e.g. '{sparse[0]}': {numeric[sparse[0]].isna().mean():.0%}); too little is observed to "
-                         "forecast.")
-    if sparse:
-        messages.append(f"Ignored column(s) empty in more than {MAX_MISSING:.0%} of their rows: "
-                        f"{', '.join(f'{c} ({numeric[c].isna().mean():.0%})' for c in sparse[:10])}.")
-        numeric = {name: values for name, values in numeric.items() if name not in sparse}
+    if len(data) < 3:
+        raise _too_short(what, len(data), "row" if times.notna().all() else "row with a time")
+    numeric, left_out = _numeric_columns(data, column, what, messages)
+    numeric, sparse = _drop_sparse(numeric, what, messages)
+    left_out.update(sparse)
     data = pd.concat([data[[column]], pd.DataFrame(numeric, index=data.index)], axis=1)
     data = data.sort_values(column, kind="stable")
     duplicated = data[column].duplicated()
@@ -234,7 +311,7 @@ def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "
         messages.append(f"Dropped {int(duplicated.sum())} row(s) with a repeated time.")
         data = data[~duplicated.to_numpy()]
     if len(data) < 3:
-        raise TableError(f"{what} has only {len(data)} usable time points; a forecast needs far more.")
+        raise _too_short(what, len(data), "distinct time")
     t = data[column].to_numpy(float)
     steps = np.diff(t)
     step = float(np.median(steps))
@@ -262,7 +339,7 @@ def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "
     out = pd.concat([pd.DataFrame({column: t}), values.reset_index(drop=True)], axis=1)
     for message in messages:
         log.info("%s", message)
-    return SeriesData(out, column, step, messages, filled if filled.to_numpy().any() else None)
+    return SeriesData(out, column, step, messages, filled if filled.to_numpy().any() else None, left_out)
 
 
 

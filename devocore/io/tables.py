@@ -1,9 +1,11 @@
 """Reading tables (CSV, TSV, Excel, Parquet) with column checks, and EPIC cell tables."""
 from __future__ import annotations
 
+import codecs
 import io as _io
 import logging
 import os
+import re
 from typing import Sequence
 
 import numpy as np
@@ -18,10 +20,96 @@ log = logging.getLogger(__name__)
 
 EPIC_COLUMNS = ("cell", "time", "x", "y", "z", "size")
 
+#: the largest magnitude a measured value may have; beyond it (and far below float64's 1.8e308) sums, squares and
+#: float32 casts overflow, so such a value is a typo or a corrupt cell, never a measurement
+MAX_MAGNITUDE = 1e30
+
+#: byte order marks of the UTF-16 and UTF-32 text that spreadsheets write ("Unicode Text"); UTF-32 first, as its
+#: little-endian mark starts with UTF-16's
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+#: a number written with a decimal comma ("0,5", "-12,25", "1,5E-05") or a whole number
+_COMMA_NUMBER = re.compile(r"[-+]?\d+(,\d+)?([eE][-+]?\d+)?")
+
+#: a cell that may be a number written with a decimal comma or thousands separators ("0,5", "1,234", "1.234,5")
+_COMMA_LIKE = re.compile(r"[-+]?[\d.]*\d,\d[\d.,]*")
+
+
+def decode_text(data: bytes, what: str) -> str:
+    """The text of a table's bytes: UTF-8 (with or without a BOM), UTF-16 or UTF-32 with a BOM, else Latin-1.
+
+    Raises:
+        UnreadableFileError: the bytes are binary (an image, NUL bytes) or a BOM's encoding does not decode them.
+
+    Example:
+        >>> decode_text("a,b\\n1,2\\n".encode("utf-16"), "'t.csv'")
+        'a,b\\n1,2\\n'
+    """
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError as exc:
+                raise UnreadableFileError(f"{what} starts like {codec.upper()} text but cannot be decoded as "
+                                          f"{codec.upper()} ({exc.reason} at byte {exc.start:,}).") from None
+            break
+    else:
+        if b"\x00" in data[:4096] or sniff_format(data[:16]):
+            raise UnreadableFileError(f"{what} is not a text table (it holds binary data).")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+            log.warning("%s is not UTF-8; read it as Latin-1", what)
+    if "\x00" in text[:4096]:
+        raise UnreadableFileError(f"{what} is not a text table (it holds binary data).")
+    return text
+
+
+def number_hint(cell) -> str:
+    """Advice for a cell that should be a number and looks like one written with a comma or thousands separators.
+
+    Example:
+        >>> number_hint("1,234")
+        ' (it looks like a number with a decimal comma or thousands separators: write numbers like 1234.5)'
+        >>> number_hint("left")
+        ''
+    """
+    if _COMMA_LIKE.fullmatch(str(cell).strip()):
+        return " (it looks like a number with a decimal comma or thousands separators: write numbers like 1234.5)"
+    return ""
+
+
+def parse_decimal_commas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn text columns whose cells are all numbers, some with a decimal comma ("0,5"), into numbers (in place).
+
+    For tables separated by ';', as spreadsheets in many European locales write them. A column with any
+    other text (a thousands separator "1.234,5", a word) is left as text.
+
+    Example:
+        >>> t = parse_decimal_commas(pd.DataFrame({"x": ["0,5", "2", None], "name": ["1,5", "b", "c"]}))
+        >>> t["x"].tolist(), t["name"].tolist()
+        ([0.5, 2.0, nan], ['1,5', 'b', 'c'])
+    """
+    for i in range(frame.shape[1]):
+        column = frame.iloc[:, i]
+        if pd.api.types.is_numeric_dtype(column):
+            continue
+        cells = column.dropna().astype(str).str.strip()
+        matches = cells.str.fullmatch(_COMMA_NUMBER)
+        if len(cells) and matches.all() and cells.str.contains(",", regex=False).any():
+            frame.isetitem(i, pd.to_numeric(column.str.strip().str.replace(",", ".", regex=False)).astype(float))
+    return frame
+
 
 def read_table(source: Source, name: str | None = None, required: Sequence[str] = (),
                numeric: Sequence[str] = (), limits: Limits = LIMITS) -> pd.DataFrame:
     """Read a CSV (or TSV) table and check its columns.
+
+    The text may be UTF-8, UTF-16 or UTF-32 with a byte order mark (Excel's "Unicode Text"), else Latin-1;
+    cells are separated by ',', tabs or ';' (as the header shows). In a ';' table, numbers written with a
+    decimal comma ("0,5") are read as numbers (see :func:`parse_decimal_commas`).
 
     Args:
         source: a path or the bytes of an upload.
@@ -39,14 +127,7 @@ def read_table(source: Source, name: str | None = None, required: Sequence[str] 
         (1, 2)
     """
     what = describe_source(source, name)
-    data = read_bytes(source, what, limits)
-    if b"\x00" in data[:4096] or sniff_format(data[:16]):
-        raise UnreadableFileError(f"{what} is not a text table (it holds binary data).")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-        log.warning("%s is not UTF-8; read it as Latin-1", what)
+    text = decode_text(read_bytes(source, what, limits), what)
     label = name or (str(source) if isinstance(source, (str, os.PathLike)) else "")
     if text.count("\n") > limits.max_rows + 1:  # refuse before parsing: counting lines is cheap
         raise TooLargeError(f"{what} has more than {limits.max_rows:,} rows, the limit per table.")
@@ -66,6 +147,8 @@ def read_table(source: Source, name: str | None = None, required: Sequence[str] 
     if len(frame) > limits.max_rows:
         raise TooLargeError(f"{what} has more than {limits.max_rows:,} rows, the limit per table.")
     frame.columns = [str(c).strip() for c in frame.columns]
+    if sep == ";":
+        parse_decimal_commas(frame)
     return check_columns(frame, what, required, numeric, first_row=2)
 
 
@@ -92,10 +175,44 @@ def check_columns(frame: pd.DataFrame, what: str, required: Sequence[str] = (), 
         bad = values.isna() & frame[column].notna()
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
+            cell = frame[column].iloc[row]
             raise NonNumericError(f"{what}: column '{column}' must hold numbers, but row {row + first_row} holds "
-                                  f"'{frame[column].iloc[row]}'.")
+                                  f"'{cell}'{number_hint(cell)}.")
         frame[column] = values
     return frame
+
+
+def check_magnitude(frame: pd.DataFrame, what: str, columns: Sequence[str], first_row: int = 2,
+                    limit: float = MAX_MAGNITUDE) -> None:
+    """Refuse an infinite value, or one beyond ``±limit``, in numeric columns (an empty cell, NaN, is fine).
+
+    Rows are numbered by the frame's integer index (its position otherwise) plus ``first_row``, the number
+    of the first data row (2 for a CSV line under its header).
+
+    Raises:
+        NonNumericError: naming the column, the cell and its row.
+
+    Example:
+        >>> check_magnitude(pd.DataFrame({"x": [1.0, None, -2e30]}), "'t.csv'", ["x"])
+        Traceback (most recent call last):
+        ...
+        devocore.errors.NonNumericError: 't.csv': column 'x' holds -2e+30 in row 4, beyond ±1e+30 (the largest \
+magnitude accepted); replace it with a number or leave the cell empty.
+    """
+    for column in columns:
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(float)
+        with np.errstate(invalid="ignore"):
+            bad = np.isinf(values) | (np.abs(values) > limit)
+        if not bad.any():
+            continue
+        at = int(np.flatnonzero(bad)[0])
+        index = frame.index[at]
+        row = (int(index) if pd.api.types.is_integer(index) else at) + first_row
+        value = (f"an infinite value ('{frame[column].iloc[at]}')" if np.isinf(values[at]) else
+                 f"{values[at]:.4g}")
+        beyond = "" if np.isinf(values[at]) else f", beyond ±{limit:.0e} (the largest magnitude accepted)"
+        raise NonNumericError(f"{what}: column '{column}' holds {value} in row {row}{beyond}; replace it with a "
+                              "number or leave the cell empty.")
 
 
 def read_epic(source: Source, name: str | None = None, z_scale: float = 1.0,
@@ -104,7 +221,7 @@ def read_epic(source: Source, name: str | None = None, z_scale: float = 1.0,
 
     Required columns are ``cell, time, x, y, z, size``; others (``cellTime``,
     reporter intensities, ...) are kept. Rows with a missing position are
-    dropped with a warning.
+    dropped with a warning; an infinite or absurdly large one (beyond :data:`MAX_MAGNITUDE`) is refused.
 
     Args:
         z_scale: multiplies ``z`` (focal plane index) to bring it into the x/y units.
@@ -115,6 +232,7 @@ def read_epic(source: Source, name: str | None = None, z_scale: float = 1.0,
         7.0
     """
     frame = read_table(source, name, required=EPIC_COLUMNS, numeric=EPIC_COLUMNS[1:], limits=limits)
+    check_magnitude(frame, describe_source(source, name), EPIC_COLUMNS[1:])
     frame["cell"] = frame["cell"].astype(str).str.strip()
     before = len(frame)
     frame = frame.dropna(subset=list(EPIC_COLUMNS[1:])).reset_index(drop=True)

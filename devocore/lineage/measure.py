@@ -6,18 +6,41 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from devocore.errors import TableError
+from devocore.errors import EmptyTableError, TableError
 from devocore.lineage.config import COLUMNS, LINEAGES
 
 
 def read_populations(source, name: str | None = None) -> pd.DataFrame:
-    """Read an annotation table ``frame, A, E, M, P, C, D, Z`` (frame 1 = first frame)."""
-    from devocore.io import read_table
+    """Read an annotation table ``frame, A, E, M, P, C, D, Z`` (frame 1 = first frame).
 
+    Rows with an empty cell are left out; the table returned is never empty.
+
+    Raises:
+        EmptyTableError: a column is empty in every row, or no row is complete.
+        NonNumericError: a cell holds text, an infinite value or an absurdly large one.
+        TableError: a frame is listed twice.
+
+    Example:
+        >>> read_populations(b"frame,A,E,M,P,C,D,Z\\n2,4,1,1,1,1,0,0\\n1,1,,1,1,1,0,0\\n")["frame"].tolist()
+        [2]
+    """
+    from devocore.io import describe_source, read_table
+    from devocore.io.tables import check_magnitude
+
+    what = describe_source(source, name)
     table = read_table(source, name, required=COLUMNS, numeric=COLUMNS)
+    check_magnitude(table, what, COLUMNS)
+    empty = [c for c in COLUMNS if table[c].isna().all()]
+    if empty:
+        raise EmptyTableError(f"{what}: the column{'s' if len(empty) > 1 else ''} {', '.join(empty)} "
+                              f"{'are' if len(empty) > 1 else 'is'} empty in every row; every row needs a frame "
+                              f"number and a count for each of {', '.join(LINEAGES)}.")
     table = table.dropna(subset=list(COLUMNS))
+    if table.empty:
+        raise EmptyTableError(f"{what}: no row has all of {', '.join(COLUMNS)} filled in; every row needs a frame "
+                              "number and a count for each lineage.")
     if table["frame"].duplicated().any():
-        raise TableError(f"{name or 'the annotation table'} lists a frame more than once.")
+        raise TableError(f"{what} lists a frame more than once.")
     return table[list(COLUMNS)].sort_values("frame").reset_index(drop=True)
 
 
