@@ -28,6 +28,8 @@ FORMATS = {"frame": ("frame", "%d"), "time_s": ("time (s)", "%.2f"), "worm": ("w
            "speed_px_s": ("speed (px/s)", "%.1f"), "head_confidence": ("head confidence (0-1)", "%.2f"),
            "length_mm": ("length (mm)", "%.3f"), "head_tail_mm": ("head-tail (mm)", "%.3f"),
            "speed_mm_s": ("speed (mm/s)", "%.3f")}
+#: What the table shows in a cell without a value (a coiled or touching worm's midline measures).
+MISSING = "–"
 SUMMARY_COLUMNS = ["frame", "time_s", "worm", "status", "note", "head_x", "head_y", "tail_x", "tail_y", "centroid_x",
                    "centroid_y", "length_px", "head_tail_px", "curvature_deg", "speed_px_s", "direction",
                    "head_confidence", "length_mm", "head_tail_mm", "speed_mm_s"]
@@ -95,9 +97,14 @@ def choose_config() -> TrackConfig:
     return TrackConfig(px_per_mm=scale or None, fps=fps or None, crops={"auto": None, "yes": True, "no": False}[crops])
 
 
+def run_key(page_input: PageInput, config: TrackConfig) -> tuple:
+    """What a result (and the overlay drawn from it) belongs to: the input and the settings."""
+    return ("trk_result", page_input.key, config)
+
+
 def run_tracking(page_input: PageInput, config: TrackConfig):
     """Track once per input and settings; keep the result for this session."""
-    key = ("trk_result", page_input.key, config)
+    key = run_key(page_input, config)
     results = st.session_state.setdefault("_trk_results", {})
     if key not in results:
         slot = st.empty()  # the progress bar goes once tracking is done
@@ -109,18 +116,28 @@ def run_tracking(page_input: PageInput, config: TrackConfig):
     return results[key]
 
 
-def frame_view(page_input: PageInput, result) -> None:
+def numbering_caption(result) -> str:
+    """How frames are numbered and how their numbers give times, as the page, the table and the CSV show them."""
+    numbers = result.frame_numbers + frame_offset(result)
+    first, last = int(numbers[0]), int(numbers[-1])
+    if result.numbering == "file names":
+        # time = file number / fps (frame 0 at 0 s), as in the CSV's time column: a frame named 00700 was taken
+        # 700 frames after the recording began, and gaps in the numbering stay gaps in time
+        return (f"Frames are numbered by their file names ({first}-{last}). Time counts from a frame 0: time = "
+                f"frame number / {result.fps:g} fps, so the first frame, {first}, is at {first / result.fps:.2f} s, "
+                "here and in the CSV. Gaps in the numbering stay gaps in the table and in time.")
+    return (f"Frames are numbered from 1 ({first}-{last}; frame 1 = the first frame, at 0.00 s), here, in the table "
+            "and in the CSV; worms from 1.")
+
+
+def frame_view(page_input: PageInput, result, key: tuple) -> None:
+    """The chosen frame with the tracking drawn on, and the overlay video of the input and settings ``key``."""
     table = result.table
     st.subheader("Frames with skeletons, heads and ids")
     offset = frame_offset(result)
     numbers = result.frame_numbers + offset  # as shown
     first, last = int(numbers[0]), int(numbers[-1])
-    if result.numbering == "file names":
-        st.caption(f"Frames are numbered by their file names ({first}-{last}); gaps in the numbering stay gaps "
-                   "in the table and in time.")
-    else:
-        st.caption(f"Frames are numbered from 1 ({first}-{last}; frame 1 = the first frame), here, in the table and "
-                   "in the CSV; worms from 1.")
+    st.caption(numbering_caption(result))
     wanted = min(max(common.param("trk_frame", first, int), first), max(first, last))
     chosen = st.slider("Frame", first, max(first, last), value=wanted, key="trk_frame")
     common.set_param("trk_frame", chosen)
@@ -135,17 +152,19 @@ def frame_view(page_input: PageInput, result) -> None:
     st.image(draw_frame(frame, rows, scale),
              caption=f"Frame {number} ({seconds:.2f} s){gap}. Dot = head; coiled or touching worms "
                      "show their status instead of a skeleton.")
+    # the overlay belongs to the input and settings it was drawn from: another input or other settings hide it
+    owner = repr(key)
     if st.button("Render the overlay video", key="trk_render"):
-        out = common.session_dir() / f"overlay-{hashlib.sha1(page_input.key.encode()).hexdigest()[:12]}.mp4"
+        out = common.session_dir() / f"overlay-{hashlib.sha1(owner.encode()).hexdigest()[:12]}.mp4"
         slot = st.empty()
         with common.guard("rendering the overlay"), slot.container():
             write_overlay(page_input.path, table, out, fps=result.fps, progress=common.progress_bar("Rendering..."))
         slot.empty()
-        st.session_state["trk_overlay"] = str(out)
+        st.session_state["trk_overlay"] = {"owner": owner, "path": str(out)}
     overlay = st.session_state.get("trk_overlay")
-    if overlay and Path(overlay).exists():
-        st.download_button("Download the overlay video (MP4)", Path(overlay).read_bytes(), file_name="overlay.mp4",
-                           mime="video/mp4", key="trk_overlay_dl")
+    if isinstance(overlay, dict) and overlay.get("owner") == owner and Path(overlay["path"]).exists():
+        st.download_button("Download the overlay video (MP4)", Path(overlay["path"]).read_bytes(),
+                           file_name="overlay.mp4", mime="video/mp4", key="trk_overlay_dl")
 
 
 def charts(result) -> None:
@@ -184,11 +203,14 @@ def main() -> None:
              "curvature and speed over time. Coiled worms and worms touching each other are flagged, not measured.")
     page_input = choose_input()
     config = choose_config()
-    common.limits_caption()
+    common.limits_caption("video", "image")
     if page_input is None:
         st.info("Upload a file or pick the example.")
         return
     result = run_tracking(page_input, config)
+    if result.fps_assumed:
+        st.warning(f"No frame rate in these files: {result.fps:g} fps assumed; set it in Settings (Frames per "
+                   "second). Times and speeds follow it.")
     table = result.table
     if table.empty:
         st.warning("No worm was found in these frames.")
@@ -196,11 +218,14 @@ def main() -> None:
     counts = table["status"].value_counts()
     cols = st.columns(5)
     cols[0].metric("Frames", result.n_frames)
-    cols[1].metric("Worms", table["worm"].nunique())
-    cols[2].metric("Rows with a midline", f"{int(table[midline_columns(table)[0][0]].notna().sum()):,}")
-    cols[3].metric("Coiled / touching rows", f"{int(counts.get('coiled', 0))} / {int(counts.get('touching', 0))}")
-    cols[4].metric("Frames per second processed", f"{result.frames_per_second:.0f}")
-    frame_view(page_input, result)
+    cols[1].metric("Frame rate" + (" (assumed)" if result.fps_assumed else ""), f"{result.fps:g} fps",
+                   help="Frames per second of the recording, from the settings or the file; times and speeds "
+                        "follow it.")
+    cols[2].metric("Worms", table["worm"].nunique())
+    cols[3].metric("Rows with a midline", f"{int(table[midline_columns(table)[0][0]].notna().sum()):,}")
+    cols[4].metric("Coiled / touching rows", f"{int(counts.get('coiled', 0))} / {int(counts.get('touching', 0))}")
+    st.caption(f"Processing speed: {result.frames_per_second:.0f} frames/s (how fast this computer tracked them).")
+    frame_view(page_input, result, run_key(page_input, config))
     st.subheader("Behaviour over time")
     charts(result)
     st.subheader("Table")
@@ -210,11 +235,15 @@ def main() -> None:
     columns = [c for c in columns if c not in empty]
     config = {c: st.column_config.NumberColumn(label, format=fmt) for c, (label, fmt) in FORMATS.items()
               if c in columns}
-    st.dataframe(shown[columns], hide_index=True, key="trk_table", column_config=config)
+    st.dataframe(shown[columns], hide_index=True, key="trk_table", column_config=config, placeholder=MISSING)
     hidden = f" Columns with no value here are hidden: {', '.join(empty)}." if empty else ""
     scale = "" if unit_given(shown) else " Give pixels per mm in Settings to get lengths and speeds in mm too."
-    st.caption("Positions and lengths in pixels (0.1 px), speeds per second, curvature in degrees; frames and "
-               f"worms numbered from 1.{scale}{hidden}")
+    frames = "frames numbered by their file names" if result.numbering == "file names" else "frames numbered from 1"
+    missing = (f" {MISSING} = no value: coiled and touching worms have no midline, so no head, tail, length, "
+               "head-tail distance or curvature (a touching worm's centroid is predicted from its motion)."
+               if shown[columns].isna().to_numpy().any() else "")
+    st.caption(f"Positions and lengths in pixels (0.1 px), speeds per second, curvature in degrees; {frames}, "
+               f"worms from 1.{missing}{scale}{hidden}")
     st.download_button("Download the full table (CSV, with midlines and curvature profiles)",
                        shown.to_csv(index=False, float_format="%.3f").encode(), file_name="track.csv",
                        mime="text/csv", key="trk_csv")

@@ -76,3 +76,72 @@ def test_tracking_page_keeps_the_table_not_the_frames():
     assert result.n_frames == 150 and decoded > 100 * 2**20
     assert size_of(result) < 2 * 2**20  # the table (300 rows with midlines) and small arrays only
     assert sorted(k for k, v in vars(result).items() if isinstance(v, np.ndarray)) == ["frame_numbers"]
+
+
+def zip_of_16_bit_frames(n_frames=24) -> bytes:
+    """Simulated worms as 16-bit TIFFs (12-bit range, with an offset) in a ZIP, named frame_1.tif, frame_2.tif, ..."""
+    import io
+    import zipfile
+
+    import tifffile
+
+    from devocore.simulate.worm import simulate_video
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for i, frame in enumerate(simulate_video(seed=3, n_frames=n_frames, n_worms=2, size=(240, 320)).frames(), 1):
+            tif = io.BytesIO()
+            tifffile.imwrite(tif, frame.astype(np.uint16) * 16 + 100)
+            archive.writestr(f"worms/frame_{i}.tif", tif.getvalue())
+    return buffer.getvalue()
+
+
+def overlay_offered(at) -> bool:
+    return any("overlay" in b.label for b in at.get("download_button"))
+
+
+def test_tracking_page_keeps_the_overlay_with_its_input_and_tells_a_guessed_frame_rate():
+    # audit: after rendering the example's overlay, a ZIP upload still offered "Download the overlay video" (the
+    # example's); the ZIP's guessed 25 fps went only to the server log; 16-bit frames gave 7 worms, not 2
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.switch_page("pages/tracking.py").run()
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Frame rate"] == "25 fps" and "Frames per second processed" not in metrics  # the video's own
+    assert not at.warning
+    assert any(c.value.startswith("Processing speed: ") and "frames/s" in c.value for c in at.caption)
+    at.button(key="trk_render").click().run()
+    assert overlay_offered(at)
+
+    at.radio(key="trk_source").set_value("Upload a ZIP of frames").run()
+    at.file_uploader(key="trk_zip").set_value(("worms16.zip", zip_of_16_bit_frames(), "application/zip")).run()
+    assert not at.exception and not at.error
+    assert not overlay_offered(at)  # the example's overlay is not this input's
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Worms"] == "2" and metrics["Coiled / touching rows"] == "0 / 0"  # 16-bit frames tracked right
+    assert metrics["Frame rate (assumed)"] == "25 fps"
+    assert any("No frame rate in these files: 25 fps assumed; set it in Settings" in w.value for w in at.warning)
+    # frames keep the numbers of their names; their times (number / fps) are explained, as the CSV has them
+    assert any("the first frame, 1, is at 0.04 s" in c.value for c in at.caption)
+    assert any(img.caption.startswith("Frame 1 (0.04 s)") for e in at.get("image") for img in e.proto.imgs)
+    assert at.dataframe[0].value["time_s"].iloc[0] == 0.04
+    at.button(key="trk_render").click().run()
+    assert overlay_offered(at)
+
+    at.radio(key="trk_source").set_value("Example (simulated worms)").run()
+    assert not overlay_offered(at)  # the ZIP's overlay is not the example's
+    at.button(key="trk_render").click().run()
+    assert overlay_offered(at)
+    at.number_input(key="trk_px_per_mm").set_value(10.0).run()
+    assert not at.exception
+    assert not overlay_offered(at)  # drawn with other settings
+
+
+def test_tracking_page_shows_a_dash_for_cells_without_a_value_and_says_why():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.switch_page("pages/tracking.py").run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0]
+    assert table.value["head_x"].isna().any()  # the example has touching worms
+    assert table.proto.placeholder == "–"  # not a grey "None"
+    assert any("– = no value: coiled and touching worms have no midline" in c.value for c in at.caption)

@@ -52,6 +52,8 @@ def run(args) -> dict | int:
         "worms": int(table["worm"].nunique()),
         "rows": len(table),
         "status": table["status"].value_counts().to_dict(),
+        "fps": result.fps,
+        "fps_assumed": result.fps_assumed,  # no frame rate in the settings or the file: times and speeds use 25
         "fps_processed": round(result.frames_per_second, 1),
         "crops": result.crops,
         "scale": round(result.scale, 4),  # below 1: huge frames were tracked shrunk; the CSV is in original pixels
@@ -62,4 +64,7 @@ def run(args) -> dict | int:
     print(f"{summary['frames']} frames (numbered {summary['frame_numbers']} by {result.numbering}), "
           f"{summary['worms']} worms, {summary['rows']} rows -> {out} ({summary['fps_processed']} frames/s)")
     print("status: " + ", ".join(f"{k} {v}" for k, v in summary["status"].items()))
+    if result.fps_assumed:
+        print(f"note: no frame rate in the files: {result.fps:g} fps assumed for times and speeds; pass --fps to "
+              "set it")
     return 0

@@ -10,6 +10,10 @@ Two ways to separate a worm from its plate, chosen by the caller:
 Either way the threshold sits half-way between the plate and the typical worm
 contrast (a full-width-at-half-maximum boundary) and never below a few noise
 standard deviations, so it adapts to each video without tuning.
+
+The tracker works on the 0-255 scale of 8-bit frames: 16-bit and float movies
+are first mapped onto it by :class:`Levels`, one offset and gain for the whole
+movie, so that they are tracked as their 8-bit copy would be.
 """
 from __future__ import annotations
 
@@ -78,12 +82,72 @@ def polarity_of(deviation: np.ndarray, sigma: float) -> int:
 
 
 def _smooth_plate(image: np.ndarray, size: int = PLATE_SMOOTHING) -> np.ndarray:
-    """A median filter wide enough to erase worms, computed at quarter size for speed."""
-    small = cv2.resize(image, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    """A median filter wide enough to erase worms, computed at quarter size for speed.
+
+    OpenCV filters this wide only 8-bit pixels: an image on the 0-255 scale is filtered as it is; any other
+    (16-bit or float levels, not mapped by :class:`Levels`) is mapped onto 0-255 by its own range and back, so
+    the filter is as wide at any bit depth (a 5-pixel float filter left slow worms in the background).
+    """
+    small = cv2.resize(image, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA).astype(np.float32)
     k = max(3, (size // 4) | 1)
-    small = cv2.medianBlur(np.clip(small, 0, 255).astype(np.uint8), k) if image.max() <= 255 else \
-        cv2.medianBlur(small.astype(np.float32), 5)
-    return cv2.resize(small.astype(np.float32), (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+    low, high = (0.0, 255.0) if small.min() >= 0 and small.max() <= 255 else \
+        (float(v) for v in np.percentile(small, LEVEL_PERCENTILES))
+    gain = 255.0 / max(high - low, 1e-6)
+    small = cv2.medianBlur(np.clip((small - low) * gain, 0, 255).astype(np.uint8), k).astype(np.float32)
+    if (low, high) != (0.0, 255.0):
+        small = small / gain + low
+    return cv2.resize(small, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+#: Percentiles of a movie's grey levels that :class:`Levels` maps to 0 and 255 (a few hot or dead pixels
+#: do not squeeze the plate and the worms into a few levels).
+LEVEL_PERCENTILES = (0.01, 99.99)
+#: Most frames whose levels :meth:`Levels.of` reads (as many as a background is made of).
+LEVEL_FRAMES = 25
+
+
+@dataclass(frozen=True)
+class Levels:
+    """One movie's grey levels mapped linearly onto the 0-255 scale that the tracker's settings are made for.
+
+    8-bit frames need no map (:meth:`of` gives None); 16-bit and float frames get one offset and gain for the
+    whole movie, taken from frames sampled across it (the :data:`LEVEL_PERCENTILES` of their levels). The same
+    map for every frame, never a per-frame stretch: the background is subtracted from each frame, so all must
+    share one scale. Mapped frames stay float32 (no 16-bit detail is lost to rounding).
+
+    Example:
+        >>> frame = np.array([[1000, 2000, 3000]], np.uint16)
+        >>> levels = Levels.of([frame])
+        >>> levels(frame).round().astype(int).tolist()
+        [[0, 128, 255]]
+        >>> Levels.of([np.zeros((4, 4), np.uint8)]) is None
+        True
+    """
+
+    low: float
+    gain: float
+
+    @classmethod
+    def of(cls, frames) -> "Levels | None":
+        """The map for a movie from some of its frames (gray or RGB, any dtype); None when all are 8-bit.
+
+        At most :data:`LEVEL_FRAMES` of them, spread over the list, are looked at."""
+        frames = list(frames)
+        grays = [compact_gray(f) for f in frames[::max(1, -(-len(frames) // LEVEL_FRAMES))]]
+        if not grays or all(g.dtype == np.uint8 for g in grays):
+            return None
+        pixels = np.concatenate([g[::2, ::2].ravel() for g in grays]).astype(np.float32)
+        low, high = (float(v) for v in np.percentile(pixels, LEVEL_PERCENTILES))
+        if not high > low:  # a flat movie: any gain maps it to one level
+            high = low + 1.0
+        return cls(low=low, gain=255.0 / (high - low))
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        """The frame's Y x X float32 gray levels on the 0-255 scale (outliers may fall outside it)."""
+        out = compact_gray(frame).astype(np.float32)  # a copy: the caller's frame is never changed
+        out -= self.low
+        out *= self.gain
+        return out
 
 
 @dataclass(frozen=True)
@@ -120,14 +184,19 @@ def background_from_frames(frames: list[np.ndarray]) -> Background:
     """
     stack = np.stack([compact_gray(f) for f in frames])
     median = np.median(stack, axis=0).astype(np.float32)
-    deviation = median[None, ::4, ::4] - stack[:, ::4, ::4].astype(np.float32)
+    smooth = _smooth_plate(median)
+    # under 5 samples (a still image, a very short clip) their median keeps the worms: the plate is then the
+    # median filtered wide enough to erase them, and the noise is measured against it
+    few = len(frames) < 5
+    deviation = (smooth if few else median)[None, ::4, ::4] - stack[:, ::4, ::4].astype(np.float32)
     sigma = _robust_sigma(deviation.ravel())
     # Polarity against the smooth plate, not the median: a worm that sat still in most
     # samples is in the median, and where it left, the frames look lighter than it.
-    smooth = _smooth_plate(median)
     polarity = polarity_of(smooth[None, ::4, ::4] - stack[:, ::4, ::4].astype(np.float32), sigma)
     image = median
-    if len(frames) >= 5:
+    if few:
+        image = smooth
+    else:
         spread = stack.max(axis=0).astype(np.float32) - stack.min(axis=0)
         dark = (smooth - median) * polarity > GHOST_SIGMAS * sigma
         ghost = (spread > GHOST_SIGMAS * sigma) & dark

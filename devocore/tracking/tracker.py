@@ -31,8 +31,8 @@ from devocore.errors import NoFramesError, UnsupportedFormatError
 from devocore.progress import ProgressFn
 from devocore.tracking.headtail import orient, trim_overlong, turning_angles
 from devocore.tracking.midline import CORE_LEVEL, Midline, core_parts, extract_midline, resample
-from devocore.tracking.segment import (Background, background_from_frames, compact_gray, find_blobs, frame_contrast,
-                                       threshold_of)
+from devocore.tracking.segment import (Background, Levels, background_from_frames, compact_gray, find_blobs,
+                                       frame_contrast, threshold_of)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ PART_LEVELS = (CORE_LEVEL, 0.85, 0.95)
 PART_FIT = 1.2
 #: In a worm's frame-indexed sequence a gap in the frame numbers counts as at most this many frames.
 GAP_CAP = 1000
+#: Frame rate (frames per second) assumed when neither the settings nor the file give one.
+DEFAULT_FPS = 25.0
 #: Status of a worm in a frame.
 OK, COILED, TOUCHING, EDGE = "ok", "coiled", "touching", "edge"
 
@@ -70,7 +72,7 @@ class TrackConfig:
         n_points: midline points from head to tail.
         min_area: smallest blob, in pixels, taken as a worm.
         px_per_mm: image scale; adds the ``*_mm`` columns when given.
-        fps: frame rate; None uses the file's own (else 25 with a warning).
+        fps: frame rate; None uses the file's own (else :data:`DEFAULT_FPS`, 25, with a warning).
         background_frames: frames sampled for the median background.
         max_missing: frames a worm may go undetected before its track ends.
         max_jump: largest centroid jump between frames as a fraction of body length.
@@ -148,6 +150,8 @@ class TrackResult:
         table: one row per frame and worm (see :func:`measure` for the columns).
         n_frames: frames read.
         fps: frame rate used for times and speeds.
+        fps_assumed: True when neither the settings nor the file gave the frame rate and ``fps`` is
+            :data:`DEFAULT_FPS`, a guess (times and speeds follow it).
         shape: (height, width) of the first frame.
         crops: whether frames were treated as crops of one worm.
         seconds: wall time of the tracking itself.
@@ -157,6 +161,8 @@ class TrackResult:
         numbering: ``"file names"`` or ``"position"``.
         scale: working pixels per original pixel: frames larger than :data:`WORK_PIXELS` are tracked at a
             smaller size (1.0: at their own); the table is always in the original frame's pixels.
+        levels: the map of 16-bit or float grey levels onto the 0-255 scale the frames were tracked on
+            (:class:`~devocore.tracking.segment.Levels`); None for 8-bit frames, tracked as they are.
     """
 
     table: pd.DataFrame
@@ -169,6 +175,8 @@ class TrackResult:
     frame_numbers: np.ndarray | None = None
     numbering: str = "position"
     scale: float = 1.0
+    fps_assumed: bool = False
+    levels: Levels | None = None
 
     def __post_init__(self):
         if self.frame_numbers is None:
@@ -571,7 +579,7 @@ def _sample_frames(source, count: int, prepare=None) -> list[np.ndarray]:
 
 
 def _sample_frames_lazily(source, count: int) -> Iterator[np.ndarray]:
-    from devocore.io import FolderFrames, VideoFrames, read_image
+    from devocore.io import FolderFrames, StackFrames, VideoFrames, read_image
 
     total = max(1, len(source))
     picks = np.unique(np.linspace(0, total - 1, min(count, total)).round().astype(int))
@@ -594,6 +602,10 @@ def _sample_frames_lazily(source, count: int) -> Iterator[np.ndarray]:
     if isinstance(source, FolderFrames):
         for i in picks:
             yield read_image(source.files[i], limits=source.limits).data
+        return
+    if isinstance(source, StackFrames):  # a lazily read TIFF decodes only the planes asked for
+        for i in picks:
+            yield from source.image.planes(int(i), int(i) + 1)
         return
     wanted = set(picks.tolist())
     yield from (f for i, f in enumerate(source) if i in wanted)
@@ -630,13 +642,17 @@ def _varying_sizes(frames: list[np.ndarray]) -> bool:
 def track_frames(frames: Iterable[np.ndarray], config: TrackConfig = TrackConfig(),
                  background: Background | None = None, total: int | None = None,
                  progress: ProgressFn | None = None, numbers: Sequence[int] | None = None,
-                 numbering: str | None = None) -> TrackResult:
+                 numbering: str | None = None, levels: Levels | None = None) -> TrackResult:
     """Track worms in a stream of frames (Y x X gray or RGB arrays).
 
     Without ``background`` (and not in crop mode) the first
     ``config.background_frames`` frames are buffered to build one.
     ``numbers`` gives each frame's number (strictly rising; gaps stay gaps in
     ``frame``, ``time_s`` and speeds); None numbers frames by position.
+    ``levels`` maps 16-bit or float frames onto the 0-255 scale, one map for
+    all of them; None takes it from the buffered frames (none is needed for
+    8-bit frames). A ``background`` given is on the scale the frames are
+    tracked on: with ``levels``, on the mapped one.
 
     Example:
         >>> from devocore.tracking import synthetic
@@ -656,13 +672,21 @@ def track_frames(frames: Iterable[np.ndarray], config: TrackConfig = TrackConfig
                 break
         if not buffered:
             raise NoFramesError("There are no frames to track.")
+        if levels is None:
+            levels = Levels.of(buffered)  # None for 8-bit frames: tracked as they are
+        if levels is not None:
+            for i, frame in enumerate(buffered):  # in place: one mapped frame more at a time, not a second list
+                buffered[i] = levels(frame)
         if config.crops is None:
             config = replace(config, crops=_varying_sizes(buffered))
         if not config.crops:
             background = background_from_frames(buffered[::background_step(len(buffered), config.background_frames)])
     elif config.crops is None:
         config = replace(config, crops=False)
-    fps = config.fps or 25.0
+    if levels is not None:
+        iterator = map(levels, iterator)
+    fps_assumed = not config.fps
+    fps = config.fps or DEFAULT_FPS
     tracker = Tracker(config, background)
 
     def stream():
@@ -679,7 +703,8 @@ def track_frames(frames: Iterable[np.ndarray], config: TrackConfig = TrackConfig
             progress(min(0.99, (tracker.index + 1) / total), f"frame {tracker.index + 1} of {total}")
     if tracker.index < 0:
         raise NoFramesError("There are no frames to track.")
-    table = tracker.finish(fps)
+    # a worm seen in under 3 frames is noise in a movie, but all there is in a still image or a 2-frame clip
+    table = tracker.finish(fps, min_frames=min(3, tracker.index + 1))
     seconds = time.perf_counter() - start
     if tracker.capped:
         log.warning("%d of %d frames held more than %d objects of worm size; only the %d largest of each were "
@@ -689,7 +714,8 @@ def track_frames(frames: Iterable[np.ndarray], config: TrackConfig = TrackConfig
     log.info("tracked %d frames, %d worms in %.1f s", tracker.index + 1, table["worm"].nunique(), seconds)
     return TrackResult(table=table, n_frames=tracker.index + 1, fps=fps, shape=tracker.shape, crops=bool(config.crops),
                        seconds=seconds, cpu_seconds=time.process_time() - cpu_start, frame_numbers=np.array(read),
-                       numbering=numbering or ("position" if numbers is None else "given"))
+                       numbering=numbering or ("position" if numbers is None else "given"), fps_assumed=fps_assumed,
+                       levels=levels)
 
 
 def background_step(count: int, background_frames: int) -> int:
@@ -789,6 +815,8 @@ def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: Progr
     Frames of a folder whose file names carry numbers (``00700.png``) are numbered by them: the ``frame``
     column, ``time_s`` (number / fps) and speeds follow those numbers, gaps included. Otherwise (videos,
     stacks, names without numbers) frames are numbered by position from 0; ``TrackResult.numbering`` says which.
+    16-bit and float frames are mapped onto the 0-255 scale by one :class:`~devocore.tracking.segment.Levels`
+    taken from frames sampled across the input, so they give the tracks their 8-bit copy gives.
 
     Args:
         path: MP4/AVI/MOV video, TIFF stack or folder of images.
@@ -803,9 +831,11 @@ def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: Progr
     with open_frames(path) as source:
         _check_frame_size(source.shape, f"The frames of '{source.name}' are")
         fps = config.fps or source.fps
-        if not fps:
-            log.warning("'%s' does not state its frame rate; assuming 25 fps (set fps to change)", source.name)
-            fps = 25.0
+        fps_assumed = not fps
+        if fps_assumed:
+            log.warning("'%s' does not state its frame rate; assuming %g fps (set fps to change)", source.name,
+                        DEFAULT_FPS)
+            fps = DEFAULT_FPS
         config = replace(config, fps=float(fps))
         height, width = source.shape[:2]
         work = work_size((height, width))
@@ -823,19 +853,31 @@ def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: Progr
             config = replace(config, min_area=max(4, int(round(config.min_area * area))),
                              px_per_mm=config.px_per_mm * float(np.sqrt(area)) if config.px_per_mm else None)
         background = None
+        prepare = (lambda f: next(_shrink([f], factor))) if shrunk else compact_gray
+        samples, levels = None, None
+        if not _eight_bit(source):
+            # one map of the grey levels for the whole input, from samples across it, whichever way it is read
+            samples = _sample_frames(source, config.background_frames, prepare)
+            levels = Levels.of(samples)
+            if levels is not None:
+                log.info("'%s': grey levels %.4g-%.4g are tracked as 0-255", source.name, levels.low,
+                         levels.low + 255 / levels.gain)
         if len(source) > _buffer_frames(work):
             # Too long to hold back the frames for the background: seek to samples across it.
-            samples = _sample_frames(source, config.background_frames,
-                                     (lambda f: next(_shrink([f], factor))) if shrunk else None)
+            if samples is None:
+                samples = _sample_frames(source, config.background_frames, prepare if shrunk else None)
             if not samples:
                 raise NoFramesError(f"'{source.name}' holds no frame that could be decoded.")
             if config.crops is None:
                 config = replace(config, crops=_varying_sizes(samples))
+            if levels is not None:
+                samples = [levels(f) for f in samples]
             background = None if config.crops else background_from_frames(samples)
         elif is_cloud() and config.crops is not True:
             # under the cloud profile the frames are read twice instead of all held at once (about 45 MB for the
             # example's 150 frames of 640 x 480): first the ones the background is made of, then the stream
-            background = background_pass(read(), len(source), config.background_frames)
+            background = background_pass(read() if levels is None else map(levels, read()), len(source),
+                                         config.background_frames)
             if background is not None:
                 config = replace(config, crops=False)
                 frames = (compact_gray(frame) for frame in read())  # as track_frames hands on held frames
@@ -843,9 +885,22 @@ def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: Progr
             log.info("'%s': frames numbered by %s (%d-%d)", source.name, source.numbering, source.frame_numbers[0],
                      source.frame_numbers[-1])
         result = track_frames(frames, config, background, total=len(source), progress=progress,
-                              numbers=source.frame_numbers, numbering=source.numbering)
+                              numbers=source.frame_numbers, numbering=source.numbering, levels=levels)
+    result = replace(result, fps_assumed=fps_assumed)
     if shrunk:
         result = replace(result, table=to_original_pixels(result.table, factor), shape=(height, width),
                          scale=float(np.sqrt(factor[0] * factor[1])))
     return result
 
+
+def _eight_bit(source) -> bool:
+    """Whether a FrameSource gives 8-bit frames (videos always do; a folder is judged by its first image)."""
+    from devocore.io import FolderFrames, StackFrames, VideoFrames, read_image
+
+    if isinstance(source, VideoFrames):
+        return True
+    if isinstance(source, StackFrames):
+        return source.image.dtype == np.uint8
+    if isinstance(source, FolderFrames):
+        return read_image(source.files[0], limits=source.limits).dtype == np.uint8
+    return False
