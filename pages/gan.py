@@ -1,6 +1,7 @@
 """GAN sampler: synthetic embryo frames on demand, what the lineage model sees in them, and training."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -8,6 +9,7 @@ import plotly.express as px
 import streamlit as st
 
 from devocore import gan, io, registry, style, ui_cache
+from devocore.errors import ModelError
 from devocore.train import gan as gan_train
 from pages import common
 
@@ -15,7 +17,8 @@ common.route_through_app()  # a fresh server whose first visitor opens this page
 
 st.title("GAN sampler")
 st.caption("A generator makes new embryo frames from a seed; the same seed always gives the same images. "
-           "What the chosen generator was trained on is stated under the samples (from its model card).")
+           "What the chosen generator was trained on, and how good it is, is stated under the samples (from its "
+           "model card).")
 SAMPLE_PX = 200  # each sample is shown at least this wide, whatever the generator's size
 
 
@@ -27,12 +30,73 @@ class SampleConfig:
     truncation: float
 
 
+# ----------------------------------------------------------------------------- the model card, in words
+
+
+def plain_training_data(text: str) -> str:
+    """The card's ``training_data`` for a reader: a trailing bracket that only serves to rebuild the model
+    (module names, source hashes) becomes "made by Devoscope's embryo simulator"."""
+    found = re.match(r"^(.*\S)\s*\(([^()]*)\)\s*$", text or "")
+    if not found or not any(mark in found.group(2) for mark in ("devocore.", "hash")):
+        return text
+    made_by = " made by Devoscope's embryo simulator (see the Simulator page)" \
+        if "simulate.embryo" in found.group(2) else ""
+    return found.group(1) + made_by
+
+
+def card_fields(info: registry.ModelInfo) -> dict[str, str]:
+    """What a biologist wants to know from a generator's card, in words: {field: text}."""
+    card = info.card
+    metrics = card.get("metrics") or {}
+    size = card.get("input_size") or (card.get("config") or {}).get("size")
+    trained_on = plain_training_data(card.get("training_data") or "") or "not recorded on its card"
+    if size:
+        trained_on += f"; images of {size} x {size} pixels"
+    held_out = metrics.get("eval_held_out") or {}
+    if "fid" in held_out:
+        quality = (f"FID {held_out['fid']:.2f} (Fréchet distance between generated and real frames, no unit; "
+                   "lower is better, 0 = indistinguishable), measured on "
+                   f"{held_out.get('n', '?')} samples against simulated frames it never saw. For comparison: a "
+                   "trivial generator (the mean image plus noise) scores "
+                   f"{held_out.get('trivial_fid', float('nan')):.1f}, and real frames against other real frames "
+                   f"{held_out.get('real_fid', float('nan')):.2f}.")
+    else:
+        quality = ("not measured: its card records no test on images it never saw (training losses do not tell "
+                   "how good the images are; judge the samples above).")
+    steps = (card.get("training") or {}).get("steps") or metrics.get("steps")
+    training = f"{steps:,} training step{'s' if steps != 1 else ''}" if steps else "not recorded"
+    if metrics.get("minutes"):
+        training += f" in {metrics['minutes']:.0f} min"
+    terms = card.get("data_terms") or card.get("licence") or card.get("license")
+    if not terms:
+        data = (card.get("training_data") or "").lower()
+        if info.source == "user" and " images from " in f" {data}":
+            terms = "trained on images you uploaded: the terms of those images apply."
+        elif "simulat" in data:
+            terms = ("its training images were simulated by Devoscope, not taken from a microscope; the data "
+                     "behind the simulator and their terms are listed under 'Data and credits' in Devoscope's "
+                     "README. Cite them where you report results.")
+        else:
+            terms = "not recorded on its card."
+    return {"Trained on": trained_on, "How good": quality, "Training": training, "Data and terms": terms}
+
+
+def show_card(info: registry.ModelInfo) -> None:
+    """The card as readable fields, then the raw card (with the training command) in a closed expander."""
+    st.markdown("  \n".join(f"**{field}:** {text}" for field, text in card_fields(info).items()))
+    with st.expander("Full model card, for reproducing this model (training command and settings)",
+                     expanded=False):
+        st.caption(f"'{info.name}' ({'comes with Devoscope' if info.source == 'shipped' else 'one of your models'}"
+                   f", stored in {info.folder}).")
+        st.json({k: info.card.get(k) for k in ("architecture", "config", "training", "training_data",
+                                               "training_command", "metrics") if k in info.card})
+
+
 # ----------------------------------------------------------------------------- sampling
 
 models = [m for m in registry.list_models("gan")]
 if not models:
-    st.info("No generator is installed yet. Train one with `python -m devocore train gan` or in the "
-            "section below.", icon=":material/info:")
+    st.info("No generator is installed yet. Train one in the section below.", icon=":material/info:")
 else:
     names = [m.name for m in models]
     labels = {m.name: m.label() for m in models}
@@ -52,8 +116,6 @@ else:
     with common.guard("sampling"):
         images = ui_cache.gan_samples(cfg.model, cfg.n, cfg.seed, cfg.truncation)
     shown = gan.tint(images, colour)
-    trained_on = info.card.get("training_data") or "not recorded on its card"
-    st.markdown(f"**Trained on:** {trained_on}")
     st.caption(f"{len(images)} samples from seed {seed}, numbered from 1; truncation {truncation:.2f}; "
                f"{images.shape[1]} x {images.shape[2]} pixels each, shown enlarged.")
     per_row = 4
@@ -63,11 +125,7 @@ else:
             columns[k - start].image(shown[k], width=SAMPLE_PX, caption=f"sample {k + 1} · seed {seed}")
     st.download_button("Download the samples (ZIP of PNGs)", gan.zip_pngs(shown, f"gan_seed{seed}"),
                        file_name=f"gan_samples_seed{seed}.zip", mime="application/zip", key="gan_zip")
-    metrics = info.card.get("metrics", {})
-    if metrics:
-        with st.expander("Model card"):
-            st.json({k: info.card.get(k) for k in ("architecture", "config", "training_data",
-                                                   "training_command", "metrics")})
+    show_card(info)
 
     st.subheader("Interpolation between two seeds")
     a_col, b_col, s_col = st.columns(3)
@@ -120,15 +178,43 @@ source = st.radio("Images", ["Simulated embryo frames (example)", "Upload a ZIP"
 upload = st.file_uploader("ZIP of images", type=io.upload_types("zip"), key="gan_train_zip") \
     if source == "Upload a ZIP" else None
 if source == "Upload a ZIP":
-    common.limits_caption()
+    common.limits_caption("image")
 c1, c2, c3, c4 = st.columns(4)
 size = c1.selectbox("Image size", [32, 64, 128], index=2, key="gan_train_size")
 train_steps = c2.number_input("Steps", 1, 100_000, 500, key="gan_train_steps")
 every = c3.number_input("Live samples every N steps", 1, 10_000, 50, key="gan_train_every")
-model_name = c4.text_input("Save as", "my-gan", key="gan_train_name")
+
+
+def free_name(wanted: str, taken: set[str]) -> str:
+    """``wanted``, or ``wanted-2``, ``wanted-3``, ... : the first that no model has."""
+    if wanted not in taken:
+        return wanted
+    return next(f"{wanted}-{k}" for k in range(2, len(taken) + 3) if f"{wanted}-{k}" not in taken)
+
+
+existing = {m.name: m for m in registry.list_models()}  # any task: a user model's folder holds one model
+model_name = c4.text_input("Save as", free_name("my-gan", set(existing)), key="gan_train_name",
+                           help="The name under which the trained generator appears in the Generator menu.")
+replace, clean = False, None
+try:
+    clean = registry.model_name(model_name)
+except ModelError as exc:
+    st.error(str(exc), icon=":material/error:")
+if clean in existing and existing[clean].source != "user":
+    st.error(f"'{clean}' is the name of a model that comes with Devoscope; choose another name, for example "
+             f"'{free_name(clean, set(existing))}'.", icon=":material/error:")
+elif clean in existing:
+    st.warning(f"You already have a model called '{clean}' (a {existing[clean].task or 'saved'} model). Saving "
+               f"under this name would replace it. To keep it, choose another name, for example "
+               f"'{free_name(clean, set(existing))}'.", icon=":material/warning:")
+    # one box per name, and a fresh (unticked) one after every save: a tick replaces one model once
+    replace = st.checkbox(f"Replace my existing model '{clean}'",
+                          key=f"gan_train_replace_{clean}_{st.session_state.get('gan_saves', 0)}")
+can_save = clean is not None and (clean not in existing or replace)  # else both buttons are greyed out
 start, stop = st.columns(2)
-start_clicked = start.button("Start training", type="primary", key="gan_train_start")
-stop_clicked = stop.button("Stop and save", key="gan_train_stop")
+start_clicked = start.button("Start training", type="primary", key="gan_train_start", disabled=not can_save)
+stop_clicked = stop.button("Stop and save", key="gan_train_stop", disabled=not can_save)
+start_clicked, stop_clicked = start_clicked and can_save, stop_clicked and can_save
 
 
 def _save(trainer: gan_train.GanTrainer, label: str) -> None:
@@ -139,10 +225,14 @@ def _save(trainer: gan_train.GanTrainer, label: str) -> None:
             "training_command": "Devoscope GAN page",
             "metrics": {"steps": trainer.step_count,
                         "last_loss_d": round(trainer.history[-1]["loss_d"], 4) if trainer.history else None}})
-        info = registry.publish(staged.folder, clean, replace=True)  # retraining may overwrite one's own GAN
+        # an existing model of that name is replaced only when the user ticked the box for it (publish refuses else)
+        info = registry.publish(staged.folder, clean, replace=replace)
     ui_cache.models_table.clear()
-    st.success(f"Saved as user model '{clean}' after {trainer.step_count} steps ({info.folder}). "
-               "Pick it in the Generator menu above.", icon=":material/check_circle:")
+    st.session_state["gan_saves"] = st.session_state.get("gan_saves", 0) + 1
+    st.success(f"Saved as '{clean}' after {trainer.step_count} training steps (listed under your models: pick it "
+               "in the Generator menu above).", icon=":material/check_circle:")
+    with st.expander("Where it is stored on the server", expanded=False):
+        st.caption(str(info.folder))
 
 
 if stop_clicked and "gan_trainer" in st.session_state:
@@ -170,7 +260,12 @@ elif start_clicked:
     def show(t: gan_train.GanTrainer) -> None:
         live.image(gan.grid(gan.tint(gan.sample(t.ema, 8, seed=0)), columns=8),
                    caption=f"Samples at step {t.step_count} (seed 0)")
-        chart.line_chart(pd.DataFrame(t.history).set_index("step")[["loss_d", "loss_g"]])
+        losses = pd.DataFrame(t.history).rename(columns={"step": "training step", "loss_d": "discriminator",
+                                                        "loss_g": "generator"})
+        losses = losses.melt(id_vars="training step", value_vars=["discriminator", "generator"],
+                             var_name="network", value_name="loss")
+        chart.line_chart(losses, x="training step", y="loss", color="network",
+                         x_label="training step (one batch of images each)", y_label="loss")
 
     with ui_cache.job():
         trainer.run(int(train_steps), progress=bar, every=int(every), on_every=show)

@@ -81,6 +81,36 @@ def curves_figure(table: pd.DataFrame, truth: pd.DataFrame | None, frame: int) -
     return fig
 
 
+def frame_list(numbers, most: int = 12) -> str:
+    """Frame numbers as a reader scans them: runs of consecutive numbers joined, e.g. ``3, 7-9, 12``."""
+    runs: list[list[int]] = []
+    for k in (int(v) for v in numbers):
+        if runs and k == runs[-1][1] + 1:
+            runs[-1][1] = k
+        else:
+            runs.append([k, k])
+    words = [f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:most]]
+    return ", ".join(words) + (f" and {len(runs) - most} more stretches" if len(runs) > most else "")
+
+
+def no_embryo_warning(table: pd.DataFrame, numbers: np.ndarray, fitted: bool) -> str | None:
+    """The warning for frames that show no embryo, naming them by the numbers the page shows, else None."""
+    if "embryo" not in table:
+        return None
+    embryo = table["embryo"].astype(bool).to_numpy()
+    if embryo.all():
+        return None
+    if not embryo.any():
+        return ("No frame shows an embryo: every picture is black, empty or only noise, so the cell counts mean "
+                "nothing. Check that this is the right movie and that the nuclei are visible in it.")
+    empty = numbers[~embryo]
+    which = f"Frame {frame_list(empty)} shows" if len(empty) == 1 else \
+        f"Frames {frame_list(empty)} ({len(empty)} of {len(table)}) show"
+    return (f"{which} no embryo: the picture is black, empty or only noise, so the cell counts there mean nothing"
+            + (" and the time line is fitted without them" if fitted else "") + ". In the downloaded CSV "
+            + ("this frame reads" if len(empty) == 1 else "these frames read") + " False in the 'embryo' column.")
+
+
 def _truth_for(movie: str, bundled: dict) -> str | None:
     """The bundled populations of a bundled movie: ``<stem>_populations.csv``, else ``populations.csv``."""
     own = f"{Path(movie).stem}_populations.csv"
@@ -133,7 +163,7 @@ with st.expander("Compare with your own annotation (optional)"):
     annotation = st.file_uploader("Annotation CSV (frame, A, E, M, P, C, D, Z; frame 1 = first frame, or the "
                                   "numbers in the frames' file names)",
                                   type=["csv"], key="lin_labels")
-common.limits_caption()
+common.limits_caption("video", "stack", "table")
 
 cfg = lineage.LineageConfig(model=model_name, method=method, monotone=monotone, smooth=smooth,
                             frame_interval_s=interval or None, keep_previews=True)
@@ -142,12 +172,12 @@ with common.guard("loading the model"):
     curves = lineage.StageCurves.from_model(net).curves if method != "net" else None
 
 with common.guard("reading the input"):
+    about, known = None, None  # what the input is; what its own true populations are (None: it has none)
     if source_choice == EXAMPLE:
         frames, example_truth = ui_cache.lineage_example(0, 48, lineage.StageCurves.from_model(net).curves, model_name)
         source, key = frames, f"example-{model_name}"
         truth = example_truth
-        st.caption("A simulated embryo rendered like an EPIC histone-GFP movie; its true populations are drawn "
-                   "dotted.")
+        about, known = "A simulated embryo rendered like an EPIC histone-GFP movie", "its true populations"
     elif source_choice == "Upload":
         source = _source_from_uploads(uploads)
         key = str(source)
@@ -157,14 +187,22 @@ with common.guard("reading the input"):
         if truth_name is not None:
             truth = lineage.read_populations(bundled[truth_name].read_bytes(), truth_name)
         if source_choice == "embryo_timelapse.mov":
-            st.caption("A real EPIC histone-GFP time-lapse (embryo 20071217_ceh-432x3, 389 frames; DevoLearn's "
-                       "MIT sample movie) with its exact populations for frames 4-210 (frame n shows time point n "
-                       "of its lineage tracing), drawn dotted. For display only: it was never used to train or "
-                       "choose anything.")
+            about = ("A real EPIC histone-GFP time-lapse (embryo 20071217_ceh-432x3, 389 frames; DevoLearn's MIT "
+                     "sample movie)")
+            known = "its exact populations for frames 4-210 (frame n shows time point n of its lineage tracing)" \
+                if truth is not None else None
         elif truth is not None:
-            st.caption(f"A bundled simulated time-lapse; its true populations (`{truth_name}`) are drawn dotted.")
+            about, known = "A bundled simulated time-lapse", f"its true populations (`{truth_name}`)"
     if annotation is not None:
         truth = lineage.read_populations(annotation.getvalue(), annotation.name)
+        # the dotted curves are the user's annotation now, whatever the input came with
+        dotted = f"drawn dotted: your annotation (`{annotation.name}`)" + (f", not {known}" if known else "")
+    else:
+        dotted = f"{known} are drawn dotted" if known else None
+    words = "; ".join(w for w in (about, dotted) if w)
+    if words:
+        st.caption(f"{words[0].upper()}{words[1:]}." + (" For display only: it was never used to train or choose "
+                                                        "anything." if source_choice == "embryo_timelapse.mov" else ""))
 
 run_key = (key, cfg)
 if st.session_state.get("lin_result_key") != run_key:
@@ -177,13 +215,14 @@ if st.session_state.get("lin_result_key") != run_key:
     st.session_state["lin_result_key"] = run_key
 result: lineage.LineageResult = st.session_state["lin_result"]
 table = result.table
-if lineage.no_embryo_warning(table):
-    st.warning(lineage.no_embryo_warning(table))
+n = len(table)
+numbers = table["frame"].to_numpy()  # the numbers the page shows: from 1, or from the frames' file names
+warning = no_embryo_warning(table, numbers, result.timeline is not None)
+if warning:
+    st.warning(warning, icon=":material/warning:")
 
 # ----------------------------------------------------------------------------- results
 
-n = len(table)
-numbers = table["frame"].to_numpy()
 by_position = bool(numbers[0] == 1 and numbers[-1] == n)  # else numbered by the file names of a folder of frames
 first, last = int(numbers[0]), int(numbers[-1])
 chosen = st.slider("Frame", first, last, min(max(common.param("lin_frame", first, int), first), last),
@@ -219,8 +258,18 @@ with right:
                            "cells": [int(row[k]) for k in lineage.LINEAGES]})
     st.dataframe(counts, hide_index=True, width="stretch")
 if result.timeline is not None:
-    st.caption(f"Fitted time line: {lineage.timeline_formula(result.timeline, first)}. "
-               f"{int((result.weights == 0).sum())} frame(s) without signal were ignored by the fit.")
+    # the line in the stage's own units (time points after 4 cells), so that it gives the stage shown above; the
+    # model's reference clock starts earlier, at its first reference step, and reaches 4 cells at step `zero`
+    zero = lineage.StageCurves.from_model(net).four_cell
+    offset, rate = round(result.timeline[0] - zero, 1) + 0.0, result.timeline[1]
+    x = "frame" if first == 1 else f"(frame - {first - 1})"
+    ignored = numbers[np.asarray(result.weights) == 0]
+    st.caption(f"Fitted time line: stage = {offset:.1f} + {rate:.3f} x {x}, in time points after the 4-cell stage "
+               f"as in the Stage figure above (so frame {first} is at {offset + rate:.1f}); the movie advances "
+               f"{rate:.3f} reference time points per frame. "
+               + (f"Frame{'s' if len(ignored) > 1 else ''} {frame_list(ignored)} had no signal and "
+                  f"{'were' if len(ignored) > 1 else 'was'} left out of the fit." if len(ignored) else
+                  "Every frame was used for the fit."))
 
 if truth is not None:
     with common.guard("comparing with the annotation"):

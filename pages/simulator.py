@@ -150,10 +150,10 @@ def embryo_view() -> None:
     cols[2].image(_to8(mem), caption="Membrane slice", width="stretch")
     cols[3].image(_color_labels(mem_labels), caption=f"Cell masks ({int(mem_labels.max())})", width="stretch")
     cols[0].download_button("Nuclei (PNG)", _png(nuc), "nuclei.png", "image/png", key="sim_dl_nuc")
-    cols[1].download_button("Masks (16-bit PNG)", _png(nuc_labels), "nuclei_mask.png", "image/png",
+    cols[1].download_button("Nucleus masks (16-bit PNG)", _png(nuc_labels), "nuclei_mask.png", "image/png",
                             key="sim_dl_nuc_mask")
     cols[2].download_button("Membrane (PNG)", _png(mem), "membrane.png", "image/png", key="sim_dl_mem")
-    cols[3].download_button("Masks (16-bit PNG)", _png(mem_labels), "membrane_mask.png", "image/png",
+    cols[3].download_button("Cell masks (16-bit PNG)", _png(mem_labels), "membrane_mask.png", "image/png",
                             key="sim_dl_mem_mask")
 
     d1, d2, d3 = st.columns(3)
@@ -207,8 +207,9 @@ def worm_view() -> None:
     rows = truth[truth["frame"] == truth["frame"].unique()[t]]
     left, right = st.columns(2)
     left.image(video.frame(t), caption=f"Frame {t + 1}", width="stretch")
-    right.image(cv2.cvtColor(worm.draw_truth(video.frame(t), rows), cv2.COLOR_BGR2RGB),
-                caption="Truth: midline, head (red), tail (blue)", width="stretch")
+    # draw_truth writes each worm's number as the table holds it (from 0, as on the command line): from 1 here
+    right.image(cv2.cvtColor(worm.draw_truth(video.frame(t), rows.assign(worm=rows["worm"] + 1)), cv2.COLOR_BGR2RGB),
+                caption="Truth: midline, head (red), tail (blue), worm number (from 1)", width="stretch")
     shown = rows[worm.TRUTH_COLUMNS].assign(frame=rows["frame"] + 1, worm=rows["worm"] + 1)
     px_column = {c: st.column_config.NumberColumn(c.replace("_px_s", " (px/s)").replace("_px", " (px)")
                                                   .replace("_x", " x (px)").replace("_y", " y (px)"), format="%.1f")

@@ -99,3 +99,58 @@ def test_lineage_chart_comes_first_with_plain_log_ticks_and_a_legend_beside_the_
     assert len(names) <= 11 and "annotated (dotted)" in names  # one entry per lineage, not two
     assert any("numbered from 1" in c.value for c in at.caption)
     assert not at.get("progress")  # the finished progress bar is gone
+
+
+def _stage_and_line(at: AppTest) -> tuple[float, float, float]:
+    """(the Stage figure shown for the chosen frame, the fitted line's offset and rate from its caption)."""
+    import re
+
+    stage = float(next(m.value for m in at.metric if m.label.startswith("Stage")))
+    line = next(re.search(r"stage = (-?[\d.]+) \+ ([\d.]+) x frame", c.value) for c in at.caption
+                if c.value.startswith("Fitted time line"))
+    return stage, float(line.group(1)), float(line.group(2))
+
+
+def test_the_fitted_time_line_gives_the_stage_shown_for_the_frame(tmp_path, monkeypatch):
+    at, _inputs = _page_with_tiny_model(tmp_path, monkeypatch)
+    assert not at.exception and not at.error
+    slider = at.slider(key="lin_frame")
+    for frame in (slider.min, slider.max):  # frame 1 and the last one: the line counts from the same zero
+        slider.set_value(frame).run()
+        stage, offset, rate = _stage_and_line(at)
+        assert abs(offset + rate * frame - stage) <= 1, (frame, stage, offset, rate)
+
+
+def _annotation_csv() -> bytes:
+    rows = ["frame,A,E,M,P,C,D,Z"] + [f"{k},{min(2 ** (k // 8 + 1), 64)},1,1,1,1,1,0" for k in range(1, 41)]
+    return ("\ufeff" + "\n".join(rows).replace(",", ";") + "\n").encode()  # as a spreadsheet saves it
+
+
+def test_the_caption_says_the_dotted_curves_are_ones_own_annotation_once_it_is_uploaded(tmp_path, monkeypatch):
+    at, inputs = _page_with_tiny_model(tmp_path, monkeypatch)
+    inputs.set_value("timelapse.mp4").run()
+    assert any("true populations (`populations.csv`) are drawn dotted" in c.value for c in at.caption)
+    at.file_uploader(key="lin_labels").set_value(("mine.csv", _annotation_csv(), "text/csv")).run()
+    assert not at.exception and not at.error
+    captions = " ".join(c.value for c in at.caption)
+    assert "drawn dotted: your annotation (`mine.csv`), not its true populations (`populations.csv`)" in captions
+    assert "are drawn dotted" not in captions
+    assert any("nMAE" in h.value and "40 frames" in h.value for h in at.subheader)  # compared with the upload
+
+
+def test_the_no_embryo_warning_names_the_frames_in_plain_words(tmp_path, monkeypatch):
+    from devocore import lineage
+
+    predict = lineage.predict
+
+    def some_frames_empty(*args, **kwargs):
+        result = predict(*args, **kwargs)
+        result.table.loc[[2, 3, 4, 8], "embryo"] = False  # frames 3-5 and 9, as numbered on the page
+        return result
+
+    monkeypatch.setattr(lineage, "predict", some_frames_empty)
+    at, _inputs = _page_with_tiny_model(tmp_path, monkeypatch)
+    assert not at.exception and not at.error
+    [warning] = [w.value for w in at.warning]
+    assert warning.startswith("Frames 3-5, 9 (4 of 48) show no embryo: the picture is black, empty or only noise")
+    assert "is False" not in warning

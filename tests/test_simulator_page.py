@@ -55,3 +55,27 @@ def test_simulator_link_restores_frame_and_slice_and_worm_frames_count_from_1():
     truth = at.dataframe[0].value
     assert set(truth["frame"]) == {4} and sorted(truth["worm"]) == [1, 2, 3]
     assert any(c.value.startswith("Frames and worms are numbered from 1 here and in the Truth CSV") for c in at.caption)
+
+
+def test_every_download_button_has_its_own_label():
+    at = _page(sim_frames="20", sim_size="128")
+    assert not at.exception
+    labels = [b.label for b in at.get("download_button")]
+    assert len(labels) == len(set(labels)), labels  # nuclei and membranes: one "Masks" button each, told apart
+    assert "Nucleus masks (16-bit PNG)" in labels and "Cell masks (16-bit PNG)" in labels
+
+
+def test_the_truth_picture_numbers_the_worms_from_1_like_the_table(monkeypatch):
+    from devocore.simulate import worm
+
+    drawn = []
+    original = worm.draw_truth
+
+    def spy(frame, rows):
+        drawn.append(sorted(int(w) for w in rows["worm"]))  # the numbers draw_truth writes beside each worm
+        return original(frame, rows)
+
+    monkeypatch.setattr(worm, "draw_truth", spy)
+    at = _page(sim_kind="Worms", simw_frames="10", simw_worms="3", simw_t="2")
+    assert not at.exception
+    assert drawn and drawn[-1] == [1, 2, 3] == sorted(at.dataframe[0].value["worm"])
