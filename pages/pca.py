@@ -14,9 +14,17 @@ from pages import common
 
 common.route_through_app()  # a fresh server whose first visitor opens this page's URL: route via app.py
 
-SOURCES = ("Example embryos (embryo simulator)", "Toy embryos (lineage territories)",
-           "Example behaviour table (simulated)", "Upload cell tables (EPIC)", "Upload a feature table")
-EMBRYO_SOURCES = (SOURCES[0], SOURCES[1], SOURCES[3])
+SIMULATED, TOY, BEHAVIOUR, UPLOAD_CELLS, UPLOAD_FEATURES = (
+    "Example embryos (embryo simulator)", "Toy embryos (lineage territories)", "Example behaviour table (simulated)",
+    "Upload cell tables (EPIC)", "Upload a feature table")
+# The toy embryos come first: their lineages keep their places from embryo to embryo, as in real EPIC embryos,
+# so the lineage classifier shows on them what it does on real tables. The embryo simulator places the nuclei
+# of each lineage differently in every embryo, so position does not tell the lineage there.
+SOURCES = (TOY, SIMULATED, BEHAVIOUR, UPLOAD_CELLS, UPLOAD_FEATURES)
+EMBRYO_SOURCES = (TOY, SIMULATED, UPLOAD_CELLS)
+#: Axis titles of the aligned body frame: positions are fractions of the embryo's length (see devocore.embedding.align).
+BODY_AXES = {"ap": "ap (embryo lengths, posterior +)", "dv": "dv (embryo lengths, dorsal +)",
+             "lr": "lr (embryo lengths, left +)", "size_rel": "nucleus diameter (embryo lengths)"}
 N_EXAMPLE_EMBRYOS = 3
 
 
@@ -54,27 +62,33 @@ common.set_param("pca_source", source)
 
 cells = source in EMBRYO_SOURCES
 labels: list[str] = []
+simulated = False  # the embryo simulator's tables are shown (the lineage classifier cannot work on them)
 with common.guard("reading the tables"):
-    if source == SOURCES[0]:
+    if source == SIMULATED:
         table = simulator_embryos()
-        if table is None:
+        simulated = table is not None
+        if not simulated:
             st.info("The embryo simulator's examples are not installed; showing the toy embryos.")
-            table = toy_embryos()
-        st.caption(f"{table['embryo'].nunique()} embryos from the embryo simulator, aligned to a common body "
-                   "frame (ap, dv, lr) by their lineage landmarks.")
-    elif source == SOURCES[1]:
+        else:
+            st.caption(f"{table['embryo'].nunique()} embryos from the embryo simulator, aligned to a common body "
+                       "frame (ap, dv, lr) by their lineage landmarks. The simulator places the nuclei of each "
+                       "lineage (MS, E, C, D) in different places in every embryo, unlike real embryos, so the "
+                       "lineage classifier below cannot work on them; the toy embryos show what it does.")
+    if source in (TOY, SIMULATED) and not simulated:
         table = toy_embryos()
         st.caption(f"{table['embryo'].nunique()} toy embryos whose lineages keep fixed territories, each turned "
                    "and shifted differently; aligned to a common body frame (ap, dv, lr) by their lineage "
-                   "landmarks.")
-    elif source == SOURCES[2]:
+                   "landmarks. As in real EPIC embryos, each lineage keeps its place from embryo to embryo, "
+                   "which is what the lineage classifier below learns.")
+    elif source == BEHAVIOUR:
         table = example_behaviour()
         labels = ["strain", "well"]
-        st.caption("90 simulated wells x 24 behaviour features, three strains.")
-    elif source == SOURCES[3]:
+        st.caption("90 simulated wells x 24 behaviour features, three strains (simulated values: the feature "
+                   "names show what such a table holds, not measured behaviour).")
+    elif source == UPLOAD_CELLS:
         uploads = st.file_uploader("EPIC cell tables (CSV with cell, time, x, y, z, size)", type=["csv"],
                                    accept_multiple_files=True, key="pca_upload_cells")
-        common.limits_caption()
+        common.limits_caption("table")
         z_scale = st.number_input("z step in pixel units (z is multiplied by this)", 0.01, 100.0,
                                   float(EPIC_Z_SCALE), key="pca_z_scale",
                                   help="EPIC tables give z as a focal-plane index about 15 pixels apart.")
@@ -82,10 +96,10 @@ with common.guard("reading the tables"):
             st.info("Upload one or several EPIC tables, or pick an example above.")
             st.stop()
         table = ui_cache.embryo_tables(tuple((u.getvalue(), u.name) for u in uploads), float(z_scale))
-    else:
+    elif source == UPLOAD_FEATURES:
         upload = st.file_uploader("Feature table (CSV: numeric features and label columns)", type=["csv", "tsv"],
                                   key="pca_upload_features")
-        common.limits_caption()
+        common.limits_caption("table")
         if upload is None:
             st.info("Upload a table with one row per sample (well, worm, cell), or pick an example above.")
             st.stop()
@@ -116,6 +130,10 @@ with st.sidebar:
 
 # columns and colour from the URL when they exist in this table
 url_columns = [c for c in common.param("pca_cols", "").split(",") if c in numeric]
+# the multiselect keeps its choice when its options change: another table would start with no column chosen
+if st.session_state.get("pca_columns_of") != tuple(numeric):
+    st.session_state["pca_columns_of"] = tuple(numeric)
+    st.session_state.pop("pca_columns", None)
 columns = st.multiselect("Columns to project", numeric, default=url_columns or default_columns,
                          key="pca_columns")
 colour = st.selectbox("Colour by", colour_options,
@@ -126,9 +144,15 @@ if "time" in table.columns:
     t0, t1 = float(table["time"].min()), float(table["time"].max())
     if t1 > t0:
         lo, hi = common.param("pca_t0", t0, float), common.param("pca_t1", t1, float)
-        window = st.slider("Time window", t0, t1, (max(t0, min(lo, t1)), min(t1, max(hi, t0))), key="pca_window")
-        common.set_param("pca_t0", window[0])
-        common.set_param("pca_t1", window[1])
+        lo, hi = max(t0, min(lo, t1)), min(t1, max(hi, t0))
+        if (table["time"] % 1 == 0).all():  # EPIC time points are whole numbers: 1-120, not 1.00-120.00
+            picked = st.slider("Time window (time points)", int(t0), int(t1), (int(round(lo)), int(round(hi))),
+                               step=1, key="pca_window")
+        else:
+            picked = st.slider("Time window (time points)", t0, t1, (lo, hi), format="%g", key="pca_window")
+        window = (float(picked[0]), float(picked[1]))
+        common.set_param("pca_t0", f"{window[0]:g}")
+        common.set_param("pca_t1", f"{window[1]:g}")
 for key, value in (("pca_method", method), ("pca_dims", dims), ("pca_scaling", scaling),
                    ("pca_cols", ",".join(columns)), ("pca_colour", colour)):
     common.set_param(key, value)
@@ -180,9 +204,14 @@ if projection.explained is not None:
     left.plotly_chart(bars, key="pca_variance")
     top = projection.loadings.iloc[:, : int(dims)]
     top = top.loc[top.abs().max(axis=1).sort_values(ascending=False).index[:25]]
-    right.plotly_chart(px.imshow(top, color_continuous_scale="RdBu_r", zmin=-1, zmax=1, aspect="auto",
-                                 labels=dict(x="component", y="column", color="loading"),
-                                 title="Loadings (top 25 columns)"), key="pca_loadings")
+    title = f"Loadings (top {len(top)} of {len(projection.loadings)} columns)" \
+        if len(projection.loadings) > len(top) else "Loadings"
+    loadings = px.imshow(top, color_continuous_scale="RdBu_r", zmin=-1, zmax=1, aspect="auto",
+                         labels=dict(x="component", y="column", color="loading"), title=title)
+    # one label per row: plotly otherwise thins the labels of a tall heatmap to every other row
+    loadings.update_yaxes(tickmode="array", tickvals=list(top.index), ticktext=list(top.index))
+    loadings.update_layout(height=max(450, 120 + 22 * len(top)))
+    right.plotly_chart(loadings, key="pca_loadings")
 
 keep = [c for c in ("embryo", "cell", "time", "founder", *labels) if c in used.columns]
 st.download_button("Download projected coordinates (CSV)",
@@ -207,10 +236,13 @@ if cells:
     view = px.scatter_3d(now, x="ap", y="lr", z="dv", color="founder", hover_name="cell", size="size_rel",
                          size_max=18, color_discrete_map=style.founder_colour_map(founders),
                          category_orders={"founder": style.founder_order(founders)},
-                         title=f"{pick}, time {at_time}: {len(now)} nuclei (aligned: ap posterior +, lr left +, "
-                               "dv dorsal +)")
+                         labels={"ap": BODY_AXES["ap"], "lr": BODY_AXES["lr"], "dv": BODY_AXES["dv"],
+                                 "size_rel": BODY_AXES["size_rel"]},
+                         title=f"{pick}, time point {at_time:g}: {len(now)} nuclei")
     view.update_layout(height=550, scene_aspectmode="data", margin=dict(l=0, r=0, t=40, b=0))
     st.plotly_chart(view, key="pca_embryo3d")
+    st.caption("Positions in the embryo's aligned body frame, in embryo lengths (the distance from the anterior to "
+               "the posterior end, so 0.1 is a tenth of the embryo), measured from the centre of the nuclei present.")
 
     st.header("Lineage classifier")
     st.write("Names each nucleus's founder lineage (A = AB, M = MS, E, C, D, Z = P4, P) from its position in the embryo's own "
@@ -218,6 +250,11 @@ if cells:
              "then pools the calls along nuclei followed over time by position. Trained on some embryos, tested "
              "on the others; test embryos are oriented without their cell names (the classifier picks the "
              "orientation it is most confident in).")
+    if simulated:
+        st.info("On the embryo simulator's examples the classifier does no better than always answering AB: the "
+                "simulator puts each lineage's nuclei in different places in every embryo, so position does not "
+                "tell the lineage. Pick the toy embryos (or upload EPIC tables) to see what it does on embryos "
+                "whose lineages keep their places.")
     if len(embryos) < 2:
         st.info("Load at least two embryos to train on one and test on another.")
     else:
@@ -234,11 +271,21 @@ if cells:
         if saved is not None and saved[:2] == (tuple(embryos), tuple(train)):  # only for the embryos shown
             report = saved[2]
             left, right = st.columns(2)
+            majority = style.founder_label(report.majority_class)
             left.metric("Mean accuracy on test embryos", f"{report.accuracy:.3f}")
-            right.metric(f"Majority-class rate (always '{style.founder_label(report.majority_class)}')",
+            right.metric(f"Majority-class rate (always '{majority}')",
                          f"{report.majority_accuracy:.3f}",
                          help="The accuracy of always answering the most common lineage of the training embryos: "
                               "the classifier is only useful above it.")
+            if not report.useful:
+                st.warning(f"The classifier is no better than always answering {majority} "
+                           f"({report.majority_accuracy:.3f}): do not use its calls on this data.")
+            else:
+                st.success(f"The classifier is right on {report.accuracy:.3f} of the nuclei, {report.gain:.3f} more "
+                           f"than always answering {majority} ({report.majority_accuracy:.3f}).")
+                if report.weak_embryos:
+                    st.warning("On " + ", ".join(report.weak_embryos) + " it is no better than always answering "
+                               "the most common lineage: do not use its calls on that embryo.")
             st.dataframe(report.per_embryo, hide_index=True, column_config={
                 "rows": st.column_config.NumberColumn("nuclei (rows)", format="%d"),
                 "accuracy": st.column_config.NumberColumn("accuracy", format="%.3f"),

@@ -97,7 +97,7 @@ def _forecast(v):
 
 def _pca(v):
     v.page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=TIMEOUT)
-    return v.wait_text(r"\d+ embryos from the embryo simulator")
+    return v.wait_text(r"\d+ toy embryos whose lineages keep")
 
 
 def _gan(v):

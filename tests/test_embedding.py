@@ -6,7 +6,8 @@ import pytest
 from devocore.embedding import align_embryo, numeric_matrix, read_cells, read_features
 from devocore.embedding.align import EPIC_Z_SCALE
 from devocore.embedding.classify import LineageClassifier, align_table, confusion, majority_accuracy, targets
-from devocore.embedding.explore import ProjectionConfig, project, tables_from_frames, train_and_test
+from devocore.embedding.explore import (ClassifierReport, ProjectionConfig, project, projected_table,
+                                       tables_from_frames, train_and_test)
 from devocore.embedding.project import pca, scale_matrix, separation, tsne
 from devocore.embedding.synthetic import behaviour_table, embryo_table, random_rotation
 from devocore.errors import EmptyTableError, MissingColumnsError, NonNumericError, TableError
@@ -132,6 +133,35 @@ def test_train_and_test_on_several_embryos_and_projection_window():
     assert used["time"].between(10, 20).all() and len(projection.coords) == len(used)
     with pytest.raises(EmptyTableError, match="no row between"):
         project(table, ProjectionConfig(("ap", "dv"), time_window=(500, 600)))
+
+
+def test_the_report_says_whether_the_classifier_beats_the_majority_clearly():
+    # the PCA page's simulator example: 0.540 against 0.669 for always 'AB' must count as useless
+    per_embryo = pd.DataFrame({"embryo": ["a", "b"], "rows": [100, 100], "accuracy": [0.95, 0.71],
+                               "majority_accuracy": [0.70, 0.70]})
+    empty = pd.DataFrame()
+    assert not ClassifierReport(per_embryo, empty, 0.540, 0.669, "AB").useful
+    assert not ClassifierReport(per_embryo, empty, 0.69, 0.669, "AB").useful  # above, but not clearly
+    good = ClassifierReport(per_embryo, empty, 0.83, 0.70, "AB")
+    assert good.useful and good.gain == pytest.approx(0.13)
+    assert good.weak_embryos == ["b"]  # one test embryo gains only 0.01
+
+
+def test_downloaded_coordinates_are_rounded():
+    table = behaviour_table(seed=0)
+    features = [c for c in table.columns if c not in ("strain", "well")]
+    projection = pca(table, features, 2)
+    out = projected_table(table, projection, ["strain", "well"])
+    assert list(out.columns[:2]) == ["strain", "well"]
+    text = out.to_csv(index=False)
+    assert max(len(v.split(".")[-1]) for v in text.split("\n")[1].split(",")[2:]) <= 3  # not 2.04835514693723
+    np.testing.assert_allclose(out[["PC1", "PC2"]], projection.coords[["PC1", "PC2"]], atol=5e-4)
+
+
+def test_the_example_behaviour_features_have_names():
+    columns = behaviour_table(seed=0).columns
+    assert len(columns) == 26 and not [c for c in columns if c.startswith("feature_")]
+    assert len(set(columns)) == len(columns)
 
 
 # ----------------------------------------------------------------------------- input errors

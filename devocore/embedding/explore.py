@@ -112,10 +112,20 @@ def project(frame: pd.DataFrame, cfg: ProjectionConfig) -> tuple[pd.DataFrame, _
     return frame, projection
 
 
-def projected_table(frame: pd.DataFrame, projection: _project.Projection, keep: Sequence[str] = ()) -> pd.DataFrame:
-    """The projected coordinates beside the chosen identifying columns, for download."""
+def projected_table(frame: pd.DataFrame, projection: _project.Projection, keep: Sequence[str] = (),
+                    decimals: int = 3) -> pd.DataFrame:
+    """The projected coordinates beside the chosen identifying columns, for download.
+
+    Coordinates are rounded to ``decimals`` places: PCA and t-SNE axes of standardised columns run over a few
+    units to a few tens, so three decimals keep every visible difference without 16-digit noise.
+    """
     ids = frame[[c for c in keep if c in frame.columns]].reset_index(drop=True)
-    return pd.concat([ids, projection.coords.reset_index(drop=True)], axis=1)
+    return pd.concat([ids, projection.coords.reset_index(drop=True).round(decimals)], axis=1)
+
+
+#: How far the accuracy must lie above the majority-class rate for the classifier to count as useful: a
+#: smaller gain is within what one or two test embryos vary by (nuclei followed over time are not independent).
+CLEAR_MARGIN = 0.05
 
 
 @dataclass
@@ -136,6 +146,30 @@ class ClassifierReport:
     accuracy: float
     majority_accuracy: float = float("nan")
     majority_class: str = ""
+
+    @property
+    def gain(self) -> float:
+        """Accuracy minus the majority-class rate (what the classifier adds to always answering that class)."""
+        return self.accuracy - self.majority_accuracy
+
+    @property
+    def useful(self) -> bool:
+        """Whether the accuracy is clearly (by :data:`CLEAR_MARGIN`) above the majority-class rate.
+
+        Example:
+            >>> empty = pd.DataFrame()
+            >>> ClassifierReport(empty, empty, 0.540, 0.669, "AB").useful, ClassifierReport(empty, empty, 0.97, 0.70).useful
+            (False, True)
+        """
+        return bool(self.gain >= CLEAR_MARGIN)
+
+    @property
+    def weak_embryos(self) -> list[str]:
+        """Test embryos on which the accuracy is not clearly above that embryo's majority-class rate."""
+        if self.per_embryo.empty:
+            return []
+        weak = self.per_embryo["accuracy"] - self.per_embryo["majority_accuracy"] < CLEAR_MARGIN
+        return [str(e) for e in self.per_embryo.loc[weak, "embryo"]]
 
     @property
     def confusion_shares(self) -> pd.DataFrame:

@@ -139,7 +139,10 @@ def behaviour_table(seed: int = 0, n_per_strain: int = 30, n_features: int = 24,
         labels += [strain] * n_per_strain
     values = np.concatenate(rows) * scales
     names = ["speed", "curvature_head", "curvature_mid", "curvature_tail", "omega_turns", "reversal_rate",
-             "pause_fraction", "body_length", "width_mid", "angular_velocity", "path_range", "dwelling"]
+             "pause_fraction", "body_length", "width_mid", "angular_velocity", "path_range", "dwelling",
+             "speed_head_tip", "speed_tail_tip", "forward_fraction", "backward_fraction", "reversal_length",
+             "turn_rate", "bend_frequency", "wave_amplitude", "wave_length", "body_area", "width_head",
+             "foraging_speed"]
     columns = [names[j] if j < len(names) else f"feature_{j:02d}" for j in range(n_features)]
     table = pd.DataFrame(values, columns=columns)
     table.insert(0, "strain", labels)
