@@ -96,11 +96,16 @@ def _read_tiff(path: Path) -> np.ndarray:
 
 
 def read_labels(path) -> np.ndarray:
-    """Instance labels (Y x X int32) from a mask file: labels kept as they are, a binary mask split into
-    its connected components."""
+    """Instance labels (Y x X int32) from a mask file: labels kept as they are (grey numbers, or one colour
+    per cell), a binary mask (or any JPEG, which holds only black and white) split into its connected
+    components."""
     from scipy import ndimage as ndi
 
-    mask = read_channels(path)[0]
+    from devocore.io.pixels import LOSSY_SUFFIXES, mask_values
+
+    channels = read_channels(path)
+    mask = mask_values(np.moveaxis(channels, 0, -1) if len(channels) > 1 else channels[0],
+                       lossy=Path(path).suffix.lower() in LOSSY_SUFFIXES)
     values = np.unique(mask)
     if len(values) <= 2:  # black and white: every connected region is a cell
         labels, _ = ndi.label(mask > 0)

@@ -217,3 +217,29 @@ def test_icnr_starts_pixel_shuffle_as_nearest_neighbour_upsampling():
     y = torch.nn.PixelShuffle(2)(conv(torch.randn(1, 3, 5, 5)))
     blocks = y.unfold(2, 2, 2).unfold(3, 2, 2)  # every 2 x 2 output block holds one value
     assert torch.allclose(blocks, blocks[..., :1, :1].expand_as(blocks))
+
+
+@pytest.mark.parametrize("kind", ["colour labels", "black and white JPEG"])
+def test_subimages_reads_colour_label_masks_and_jpeg_masks_as_their_cells(tmp_path, kind):
+    import cv2
+
+    from devocore.subimages import read_labels
+
+    yy, xx = np.mgrid[0:300, 0:300]
+    centres = [(50 + 100 * r, 50 + 100 * c) for r in range(3) for c in range(3)]
+    labels = np.zeros((300, 300), np.uint16)
+    for k, (cy, cx) in enumerate(centres, start=1):
+        labels[(yy - cy) ** 2 + (xx - cx) ** 2 <= 20 ** 2] = k
+    if kind == "colour labels":  # one colour per cell, some differing only in green or blue
+        palette = np.array([[0, 0, 0], [255, 0, 0], [255, 128, 0], [255, 0, 128], [0, 255, 0], [0, 255, 128],
+                            [0, 0, 255], [128, 0, 255], [128, 128, 0], [0, 128, 128]], np.uint8)  # RGB
+        path = tmp_path / "cells.png"
+        cv2.imwrite(str(path), palette[labels][..., ::-1])
+    else:
+        path = tmp_path / "cells.jpg"
+        cv2.imwrite(str(path), ((labels > 0) * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 60])
+    found = read_labels(path)
+    # before: the red channel only (some cells lost or merged), or every JPEG grey level a "cell" (63 of them)
+    assert len(np.unique(found[found > 0])) == len(centres)
+    assert all(found[cy, cx] > 0 for cy, cx in centres)
+    assert len({int(found[cy, cx]) for cy, cx in centres}) == len(centres)

@@ -125,3 +125,22 @@ def test_decoder_channels_given_with_init_put_its_encoder_under_a_new_decoder(pa
     assert wide["decoder.p5.weight"].shape[0] == 128 and start["decoder.p5.weight"].shape[0] == 64
     encoder = [k for k in start if k.startswith("encoder.") and k.endswith(("weight", "bias"))]
     assert encoder and all(torch.equal(start[k], wide[k]) for k in encoder)  # rate 0: the encoder as it started
+
+
+def test_a_colour_label_mask_gives_one_cell_per_colour_and_a_jpeg_cannot_hold_labels(tmp_path):
+    from devocore.train.pairs import Pair, PairError, load_pair
+
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (8, 8), dtype=np.uint8)).save(tmp_path / "a.png")
+    colours = np.zeros((8, 8, 3), np.uint8)
+    colours[:4, :4] = (255, 0, 0)
+    colours[:4, 4:] = (255, 128, 0)  # same red as the first cell: reading one channel merged them
+    colours[4:, :4] = (0, 0, 255)
+    Image.fromarray(colours).save(tmp_path / "m.png")
+    _, labels = load_pair(Pair("a", tmp_path / "a.png", tmp_path / "m.png"), binary=False)
+    assert len(np.unique(labels)) == 4 and labels[6, 6] == 0
+    assert len({labels[0, 0], labels[0, 6], labels[6, 0]}) == 3
+    Image.fromarray(colours).save(tmp_path / "m.jpg")
+    with pytest.raises(PairError, match="is a JPEG, which cannot keep each cell's own number"):
+        load_pair(Pair("a", tmp_path / "a.png", tmp_path / "m.jpg"), binary=False)
+    _, binary = load_pair(Pair("a", tmp_path / "a.png", tmp_path / "m.jpg"), binary=True)
+    assert binary[0, 0] == 1 and binary[6, 6] == 0

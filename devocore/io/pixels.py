@@ -38,6 +38,42 @@ def to_gray(image: np.ndarray, channel: str | int = "mean") -> np.ndarray:
     return image
 
 
+#: file endings of lossy formats: a mask saved so keeps only black and white, never exact label numbers
+LOSSY_SUFFIXES = (".jpg", ".jpeg")
+
+
+def mask_values(image: np.ndarray, lossy: bool = False) -> np.ndarray:
+    """A mask or label image (Y x X, or Y x X x C) as one Y x X array of values, 0 = background.
+
+    A grey image is kept as it is; a colour one whose channels are equal is its first channel; one whose
+    cells differ by colour (as label tools export them) gets one number per colour, black staying 0.
+    ``lossy`` (a JPEG): compression blurs every edge into many grey levels, so only black and white can be
+    told apart; the image is thresholded half-way between its darkest and brightest value (foreground 255).
+
+    Example:
+        >>> colours = np.zeros((2, 3, 3), np.uint8); colours[0, 0] = (255, 0, 0); colours[1, 2] = (0, 0, 255)
+        >>> mask_values(colours).tolist()
+        [[2, 0, 0], [0, 0, 1]]
+        >>> mask_values(np.array([[3, 250], [9, 241]], np.uint8), lossy=True).tolist()
+        [[0, 255], [0, 255]]
+    """
+    if image.ndim == 3:
+        colour = image[..., :3] if image.shape[-1] >= 3 else image
+        if all(np.array_equal(colour[..., 0], colour[..., c]) for c in range(1, colour.shape[-1])):
+            image = colour[..., 0]
+        elif not lossy:
+            _, codes = np.unique(colour.reshape(-1, colour.shape[-1]), axis=0, return_inverse=True)
+            codes = codes.reshape(colour.shape[:2]).astype(np.int32)
+            # colours in sorted order: black, the background, comes first and so is 0 when it is there
+            return codes if np.all(colour == 0, axis=-1).any() else codes + 1
+        else:
+            image = to_gray(colour)
+    if lossy:
+        low, high = float(image.min()), float(image.max())
+        return np.where(image > (low + high) / 2, 255, 0).astype(np.uint8)
+    return image
+
+
 def normalize(image: np.ndarray, low: float = 1.0, high: float = 99.8) -> np.ndarray:
     """Float32 pixels in 0..1, stretched between two percentiles.
 

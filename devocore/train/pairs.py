@@ -16,6 +16,7 @@ import numpy as np
 
 from devocore import io
 from devocore.errors import DevocoreError
+from devocore.io.pixels import LOSSY_SUFFIXES, mask_values
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,11 @@ def load_pair(pair: Pair, binary: bool = True) -> tuple[np.ndarray, np.ndarray]:
     if image.is_stack or mask.is_stack:
         raise PairError(f"'{pair.image.name}' or its mask is a stack; training takes single 2-D images.")
     pixels = io.normalize(io.to_gray(image.data))
-    labels = io.to_gray(mask.data, channel=0)
+    lossy = pair.mask.suffix.lower() in LOSSY_SUFFIXES
+    if lossy and not binary:
+        raise PairError(f"Mask '{pair.mask.name}' is a JPEG, which cannot keep each cell's own number (the "
+                        "compression changes the values at every edge); save instance labels as PNG or TIFF.")
+    labels = mask_values(mask.data, lossy)  # one number per colour in a colour label image
     if labels.shape != pixels.shape:
         raise PairError(f"Mask '{pair.mask.name}' is {labels.shape[1]} x {labels.shape[0]} pixels but its image "
                         f"'{pair.image.name}' is {pixels.shape[1]} x {pixels.shape[0]}; they must match.")
