@@ -12,6 +12,7 @@ Examples:
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 
@@ -29,6 +30,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--z-step", type=float, default=None,
                         help="micrometres between slices; with --pixel-size, volumes also in um^3")
     parser.add_argument("--no-overlay", action="store_true", help="for videos: skip the overlay video")
+    parser.add_argument("--channel", type=int, default=None, metavar="N",
+                        help="for multi-channel images: segment channel N (from 1), e.g. the nucleus channel "
+                             "(default: the mean of the channels, or the model's own channel recipe)")
     parser.add_argument("--json", action="store_true", help="print a summary as one JSON object")
 
 
@@ -45,7 +49,8 @@ def run(args) -> dict:
             raise DevocoreError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}.")
     model = segmentation.load(args.model)
     cfg = segmentation.SegmentConfig(model=args.model, threshold=args.threshold, pixel_size=args.pixel_size,
-                                     min_size=args.min_size, batch=max(1, args.batch), z_step=args.z_step)
+                                     min_size=args.min_size, batch=max(1, args.batch), z_step=args.z_step,
+                                     channel=args.channel)
     summary = segment_path(Path(args.input), model, cfg, Path(args.out), labels_3d=args.labels_3d,
                            overlay_video=not args.no_overlay, progress=terminal("segment"))
     if args.json:
@@ -57,4 +62,6 @@ def run(args) -> dict:
               f"{summary['instances']} instance(s) in total"
               + (f", {summary['instances_3d']} linked in 3-D" if "instances_3d" in summary else "")
               + f"; wrote {', '.join(summary['files'])} to {args.out}")
+    for note in summary.get("notes", []):
+        print(f"note: {note}", file=sys.stderr)
     return 0

@@ -38,6 +38,37 @@ def to_gray(image: np.ndarray, channel: str | int = "mean") -> np.ndarray:
     return image
 
 
+def pick_channel(plane: np.ndarray, channel: int | None, what: str = "the image") -> np.ndarray:
+    """Channel ``channel`` (counted from 1) of a Y x X x C plane; the plane itself when ``channel`` is None.
+
+    Example:
+        >>> plane = np.dstack([np.zeros((2, 2)), np.ones((2, 2))])
+        >>> float(pick_channel(plane, 2).max()), pick_channel(plane, None).shape
+        (1.0, (2, 2, 2))
+    """
+    if channel is None:
+        return plane
+    count = plane.shape[-1] if plane.ndim == 3 else 1
+    if not 1 <= channel <= count:
+        raise DevocoreError(f"{what} has {count} channel{'s' if count > 1 else ''}; choose a channel from 1 to "
+                            f"{count}, not {channel}.")
+    return plane if plane.ndim == 2 else plane[..., channel - 1]
+
+
+def distinct_channels(plane: np.ndarray) -> int:
+    """How many channels a plane has when they differ (0 for a grey plane or a grey one stored as colour).
+
+    Example:
+        >>> distinct_channels(np.zeros((2, 2, 3))), distinct_channels(np.dstack([np.zeros((2, 2)), np.ones((2, 2))]))
+        (0, 2)
+    """
+    if plane.ndim != 3 or plane.shape[-1] < 2:
+        return 0
+    colour = plane[..., :3] if plane.shape[-1] == 4 else plane  # RGBA: the alpha channel is not a picture
+    first = colour[..., 0]
+    return 0 if all(np.array_equal(first, colour[..., c]) for c in range(1, colour.shape[-1])) else colour.shape[-1]
+
+
 #: file endings of lossy formats: a mask saved so keeps only black and white, never exact label numbers
 LOSSY_SUFFIXES = (".jpg", ".jpeg")
 

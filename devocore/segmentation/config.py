@@ -23,6 +23,8 @@ class SegmentConfig:
             one from the image size.
         batch: frames per network call for stacks and videos.
         z_step: micrometres between the slices of a z-stack, for cell volumes in um^3 (with pixel_size).
+        channel: which channel of a multi-channel image to segment, counted from 1; None uses the model's
+            channel recipe, else the mean of the channels.
     """
 
     model: str = "nucleus"
@@ -31,6 +33,7 @@ class SegmentConfig:
     min_size: int = 0
     batch: int = 8
     z_step: float | None = None
+    channel: int | None = None
 
 
 @dataclass

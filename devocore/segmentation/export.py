@@ -102,40 +102,57 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
     path, out = Path(path), Path(out)
     out.mkdir(parents=True, exist_ok=True)
     predictor = Predictor(model)
+    notes: list[str] = []
+
+    if cfg.channel is not None and predictor.recipe is not None:
+        raise DevocoreError(f"The model '{cfg.model}' reads several channels by its own recipe; give the whole "
+                            "image, without choosing a channel.")
+
+    def pick(plane: np.ndarray) -> np.ndarray:  # cfg.channel of a multi-channel plane; a note when they are mixed
+        if cfg.channel is None and predictor.recipe is None and plane.ndim == 3 and plane.shape[-1] > 4:
+            raise DevocoreError(f"'{path.name}' has {plane.shape[-1]} channels; choose the one to segment "
+                                f"(--channel N, from 1 to {plane.shape[-1]}).")
+        if not notes and cfg.channel is None and predictor.recipe is None and io.distinct_channels(plane):
+            notes.append(f"'{path.name}' has {io.distinct_channels(plane)} channels that differ; their mean was "
+                         "segmented. Choose the nucleus or membrane channel (--channel N, from 1).")
+        return io.pick_channel(plane, cfg.channel, f"'{path.name}'")
+
     is_video = path.is_dir() or path.suffix.lower() in io.VIDEO_SUFFIXES
     if not is_video:
         image = io.read_image(path)
         if not image.is_stack:
-            result = segment(image.data, model, cfg.threshold, cfg.pixel_size, cfg.min_size, predictor)
+            data = pick(image.data)
+            result = segment(data, model, cfg.threshold, cfg.pixel_size, cfg.min_size, predictor)
             result.probability = None  # not written: let it go before the pictures are drawn
             write_labels_tiff(out / "labels.tif", result.labels)
             save_png(out / "mask.png", result.mask.astype(np.uint8) * np.uint8(255))
-            save_png(out / "overlay.png", overlay(image.data, result.labels))
-            save_png(out / "outlines.png", overlay(np.zeros_like(image.data), result.labels))
+            save_png(out / "overlay.png", overlay(data, result.labels))
+            save_png(out / "outlines.png", overlay(np.zeros_like(data), result.labels))
             result.table.to_csv(out / "table.csv", index=False)
             _centroids(result.table).to_csv(out / "centroids.csv", index=False)
             if progress:
                 progress(1.0, "done")
-            return {"kind": "image", "planes": 1, "instances": result.count,
+            return {"kind": "image", "planes": 1, "instances": result.count, "notes": notes,
                     "files": ["labels.tif", "mask.png", "overlay.png", "outlines.png", "table.csv", "centroids.csv"]}
         source = io.StackFrames(image)
         kind = "stack"
     else:
         source = io.open_frames(path)
         kind = "video"
-    return _segment_stream(source, kind, predictor, cfg, out, labels_3d and kind == "stack",
-                           overlay_video and kind == "video", progress)
+    summary = _segment_stream(source, kind, predictor, cfg, out, labels_3d and kind == "stack",
+                              overlay_video and kind == "video", progress, pick)
+    return dict(summary, notes=notes)
 
 
 def _segment_stream(source, kind: str, predictor: Predictor, cfg: SegmentConfig, out, want_3d: bool,
-                    want_video: bool, progress: ProgressFn | None) -> dict:
+                    want_video: bool, progress: ProgressFn | None, pick=lambda plane: plane) -> dict:
     probs: list[np.ndarray] = []  # nucleus: probabilities for a 3-D watershed; membrane: 2-D cells to link
     middle = len(source) // 2
 
     def results():
         first = None
         with source:
-            for i, frame, result in segment_frames(source, None, cfg, len(source), progress, predictor):
+            for i, frame, result in segment_frames(map(pick, source), None, cfg, len(source), progress, predictor):
                 first = first or frame.shape[:2]
                 if frame.shape[:2] != first:  # labels.tif, the overlay video and a 3-D stack hold one size
                     raise UnsupportedFormatError(
