@@ -26,7 +26,8 @@ with st.sidebar:
     st.caption(f"Devoscope {devocore.__version__}")
     choice = ui_cache.device_choice()
     st.caption(f"Device: **{choice.name}** — {choice.reason}")
-    models = ui_cache.models_table()
+    # the models a user runs; the GAN's frozen FID feature space is a measuring instrument, not one of them
+    models = [m for m in ui_cache.models_table() if m.get("task") != "fid_encoder"]
     if models:
         st.caption("Models: " + ", ".join(f"{m['name']} v{m['version']}" for m in models))
     else:
