@@ -195,6 +195,11 @@ def test_empty_tables_are_refused():
         pca(pd.DataFrame({"a": [1.0]}), ["a"])
     with pytest.raises(TableError, match="at least one"):
         numeric_matrix(pd.DataFrame({"a": [1.0]}), [])
+    from devocore.embedding import align_embryo
+
+    one = read_cells(b"cell,time,x,y,z,size\nABa,1,10,20,3,9\n", name="onerow.csv")
+    with pytest.raises(EmptyTableError, match="the cell table of 'onerow' has 1 nuclei with a position; at least 4"):
+        align_embryo(one, "names")
 
 
 def test_read_cells_derives_lineage_columns_and_stage():

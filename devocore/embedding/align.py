@@ -206,13 +206,16 @@ def apply_alignment(frame: pd.DataFrame, axes: np.ndarray, length: float, centre
 
 def prepare(frame: pd.DataFrame) -> tuple[np.ndarray, dict, np.ndarray, float]:
     """Centred positions, centres, PCA frame and embryo length of one embryo's cell table."""
+    # the embryo's name (its file) in messages, when the table carries it
+    what = f"the cell table of '{frame['embryo'].iloc[0]}'" if "embryo" in frame and len(frame) else "the cell table"
     if frame.empty:
-        raise EmptyTableError("the cell table has no rows.")
+        raise EmptyTableError(f"{what} has no rows.")
     if "time" not in frame.columns:
-        raise TableError("the cell table needs a 'time' column to centre the embryo at each time point.")
+        raise TableError(f"{what} needs a 'time' column to centre the embryo at each time point.")
     centred, centres = _centred(frame)
     if len(centred) < 4:
-        raise EmptyTableError("the cell table has fewer than 4 nuclei; nothing to align.")
+        raise EmptyTableError(f"{what} has {len(centred)} nuclei with a position; at least 4 are needed to align "
+                              "the embryo.")
     pca_frame = principal_frame(centred)
     stage = frame["stage"].to_numpy() if "stage" in frame else None
     length = embryo_length(centred @ pca_frame[0], stage)
