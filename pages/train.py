@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +23,13 @@ common.route_through_app()  # a fresh server whose first visitor opens this page
 
 SCRATCH = "(from scratch)"
 SOURCES = ["Example", "Upload a ZIP", "Server folder"]
+# Seconds per epoch of the default run (nucleus start, 20 batches of 8 crops of 128 px, 2 validation images at
+# 256 px) on a 2-core CPU: 3 epochs took 312 s in the UI audit of 2026-12-07. Used only to say
+# roughly what to expect before any run of the visitor's own was measured.
+CPU_EPOCH_S, CPU_EPOCH_IMAGES, CPU_EPOCH_CROP = 104.0, 20 * 8, 128
+FEW_VAL_IMAGES = 10  # under this, scores on the validation images move a lot from one image set to another
+NAMES = {"train_loss": "training loss", "val_loss": "validation loss", "val_iou": "validation IoU",
+         "val_dice": "validation Dice"}
 
 
 @ui_cache.data
@@ -44,12 +53,79 @@ def _number(key: str, default, low, high, cast=float):
     return min(high, max(low, common.param(key, default, cast)))
 
 
-def _line(history: pd.DataFrame, columns: list[str], title: str, log_y: bool = False) -> go.Figure:
-    fig = go.Figure([go.Scatter(x=history["epoch"], y=history[c], mode="lines+markers", name=c) for c in columns])
-    fig.update_layout(title=title, height=260, margin=dict(l=0, r=0, t=30, b=0), xaxis_title="epoch")
+def _line(history: pd.DataFrame, columns: list[str], title: str, y_title: str, log_y: bool = False) -> go.Figure:
+    """One line per history column, named for people, over whole-number epochs."""
+    fig = go.Figure([go.Scatter(x=history["epoch"], y=history[c], mode="lines+markers", name=NAMES.get(c, c))
+                     for c in columns])
+    fig.update_layout(title=title, height=260, margin=dict(l=0, r=0, t=30, b=0))
+    # epochs are counted: a tick at 1.5 means nothing; at most about 10 ticks on a long run
+    fig.update_xaxes(title="epoch", dtick=max(1, math.ceil(int(history["epoch"].max()) / 10)), tickformat="d",
+                     automargin=True)
+    fig.update_yaxes(title=y_title, automargin=True)
     if log_y:
         fig.update_yaxes(type="log")
     return fig
+
+
+def _duration(seconds: float) -> str:
+    """A rough time for people: '40 s', '7 min', '1 h 5 min'."""
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def _per_epoch(history: list[dict]) -> float | None:
+    """Measured seconds per epoch of a run so far (its history's last ``seconds`` is the time since it began)."""
+    if not history or "seconds" not in history[-1]:
+        return None
+    return float(history[-1]["seconds"]) / max(1, int(history[-1]["epoch"]))
+
+
+def _running_text(history: list[dict], most: int, message: str, elapsed: float) -> str:
+    """The live bar's text: the epoch reached out of ``most``, the last validation IoU and the time left."""
+    if not history:
+        if message.startswith(deploy.WAIT_LINE):  # queued behind another visitor's run (cloud profile)
+            return message
+        return (f"epoch 1 of {most} running ({_duration(elapsed)} so far); the time left is estimated once it "
+                "is done")
+    done = int(history[-1]["epoch"])
+    text = f"epoch {done} of {most} · validation IoU {history[-1]['val_iou']:.3f}"
+    per = _per_epoch(history)
+    if done < most and per is not None:
+        text += f" · about {_duration(per * (most - done))} left (less if it stops early)"
+    return text
+
+
+def _trains_on_gpu() -> bool:
+    """Whether a training run uses a GPU: segmentation.train picks CUDA whenever there is one."""
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _expected_time(epochs: int, steps: int, batch: int, crop: int, start_model: str, size: int) -> str:
+    """What to expect from a run with these settings: from this session's last run when it trained the same
+    network at the same size (scaled by the images per epoch), else a plain word about the CPU."""
+    images = steps * batch
+    last: Job | None = st.session_state.get("train_job")
+    info = st.session_state.get("train_job_info") or {}
+    per = _per_epoch(last.history) if last is not None else None
+    if per is not None and info.get("start") == start_model and info.get("size") == size and info.get("images"):
+        per_here = per * images / info["images"]
+        return (f"Your last run here took about {_duration(per)} per epoch ({info['steps']} batches of "
+                f"{info['batch']}); with these settings an epoch takes roughly {_duration(per_here)}, so "
+                f"{epochs} epochs take up to about {_duration(per_here * epochs)} (less if validation stops "
+                "improving and the run stops early).")
+    if _trains_on_gpu():
+        return "Training runs on the GPU. The time left shows on the bar once the first epoch is done."
+    per_here = CPU_EPOCH_S * images / CPU_EPOCH_IMAGES * (crop / CPU_EPOCH_CROP) ** 2
+    return (f"Training runs on the CPU: each epoch takes minutes on a laptop (measured: about "
+            f"{_duration(CPU_EPOCH_S)} for {CPU_EPOCH_IMAGES // 8} batches of 8 on a 2-core CPU). With these "
+            "settings expect roughly "
+            f"{_duration(per_here)} per epoch, up to about {_duration(per_here * epochs)} for {epochs} epochs. For "
+            "a first try, set Most epochs to 3: the bar shows the time left once the first epoch is done, and "
+            "Stop keeps the best model so far.")
 
 
 def _start_training(cfg: TrainConfig, source: user_data.PairSource, start_model: str, out: Path) -> Job:
@@ -63,6 +139,7 @@ def _start_training(cfg: TrainConfig, source: user_data.PairSource, start_model:
     def run(stop, record):
         # one heavy job at a time under the cloud profile: the run waits here while another visitor's runs
         with deploy.heavy_job(lambda seconds: job.report(0.0, f"{deploy.WAIT_LINE} Waiting for {seconds:.0f} s.")):
+            job.report(0.0, "training")  # the bar stops saying that the run waits once it may start
             model = None if shared is None else copy.deepcopy(shared)  # made once the run may start, not queued
             result = train(cfg, out=out, progress=job.report, command=command, model=model, data=source,
                            stop=stop, on_epoch=record)
@@ -197,9 +274,12 @@ cfg = TrainConfig(task=task, epochs=int(epochs), steps=int(steps), batch=int(bat
                   freeze_encoder=freeze, keep_aspect=keep_aspect)
 with common.guard("splitting the data"):
     source = user_data.prepare(dataset, cfg, val_fraction, seed=0)
+n_val = len(source.val_set)
 st.caption(f"Split by {'group' if group_by else 'file'}: {len(source.train_set)} for training, "
-           f"{len(source.val_set)} for validation ({', '.join(source.val_set.names[:6])}"
-           f"{' ...' if len(source.val_set) > 6 else ''}).")
+           f"{n_val} for validation ({', '.join(source.val_set.names[:6])}"
+           f"{' ...' if n_val > 6 else ''})."
+           + (f" With under {FEW_VAL_IMAGES} validation images the scores below are rough: they can change a lot "
+              "with other images." if n_val < FEW_VAL_IMAGES else ""))
 train_channels.render(source.val_set.images[0], source.val_set.masks[0], task)  # multi-channel, fg weight (#30)
 
 # ----------------------------------------------------------------------------- 3. augmentation preview
@@ -276,12 +356,15 @@ with st.expander("5. Hyperparameter search (Optuna)", expanded=False):
 # ----------------------------------------------------------------------------- 6. training
 st.subheader("6. Train")
 job: Job | None = st.session_state.get("train_job")
+if not (job and job.running):
+    st.info(_expected_time(int(epochs), int(steps), int(batch), crop, start_model, size))
 b1, b2 = st.columns(2)
 if b1.button("Start training", key="train_start_button", type="primary", disabled=bool(job and job.running)):
     out = common.session_dir() / f"checkpoint-{len(st.session_state.get('train_runs', [])) + 1}"
     st.session_state["train_job"] = job = _start_training(cfg, source, start_model, out)
     st.session_state["train_job_info"] = {"out": str(out), "start": start_model, "task": task, "size": size,
-                                          "epochs": int(epochs)}
+                                          "epochs": int(epochs), "steps": int(steps), "batch": int(batch),
+                                          "images": int(steps) * int(batch), "val_images": n_val}
     st.session_state.setdefault("train_runs", []).append(str(out))
 if b2.button("Stop (keep the best so far)", key="train_stop_button", disabled=not (job and job.running)):
     job.stop()
@@ -299,24 +382,29 @@ def _live() -> None:
         st.info("Set the options above and start training.")
         return
     fraction, message = job.progress
+    most = int(st.session_state["train_job_info"].get("epochs", 1))
     if job.running:
-        st.progress(min(1.0, fraction), text=("stopping... " if job.stopping else "") + message)
+        text = _running_text(job.history, most, message, time.time() - job.started)
+        st.progress(min(1.0, fraction), text=("stopping... " if job.stopping else "") + text)
     elif job.result is not None:  # finished: the bar is full, and says why it ended before the last epoch
         run = int(job.result["epochs"])
-        most = int(st.session_state["train_job_info"].get("epochs", run))
         why = ("stopped by you" if job.stopping else "stopped early (validation stopped improving)")
         st.progress(1.0, text=f"{why} at epoch {run} of {most}" if run < most else f"all {most} epochs done")
     if job.history:
         history = pd.DataFrame(job.history)
         a, b = st.columns(2)
-        a.plotly_chart(_line(history, ["train_loss", "val_loss"], "Loss"), key="train_loss_plot")
-        b.plotly_chart(_line(history, ["val_iou", "val_dice"], "Validation IoU and Dice"), key="train_metric_plot")
+        a.plotly_chart(_line(history, ["train_loss", "val_loss"], "Loss", "loss (lower is better)"),
+                       key="train_loss_plot")
+        b.plotly_chart(_line(history, ["val_iou", "val_dice"], "Validation IoU and Dice",
+                             "overlap with your masks (0-1)"), key="train_metric_plot")
     if job.error:
         st.error(f"Training failed: {job.error}")
     elif not job.running and job.result is not None:
         r = job.result
+        n = st.session_state["train_job_info"].get("val_images")
         st.success(f"Done: best epoch {r['epoch']} of {r['epochs']}, validation IoU {r['val_iou']:.3f}, "
-                   f"Dice {r.get('val_dice', 0):.3f}, in {r['seconds']:.0f} s"
+                   f"Dice {r.get('val_dice', 0):.3f}" + (f" on {n} validation image{'' if n == 1 else 's'}"
+                                                         if n else "") + f", in {_duration(r['seconds'])}"
                    + (" (stopped by you)" if job.stopping else "") + ".")
     if polling and not job.running:
         # the run ended (done or failed) since the last full run: a full rerun draws the sections below and stops
@@ -345,6 +433,15 @@ if st.button("Compare", key="train_compare") or "train_compare_table" in st.sess
             bar.done()
             st.session_state["train_compare_for"] = (info["out"], tuple(others))
     table = st.session_state["train_compare_table"]
+    scored = int(table["images"].max()) if len(table) else 0
+    st.caption(f"Scores on {scored} validation image{'' if scored == 1 else 's'} (held out of training), the same "
+               "images for every model.")
+    if scored < FEW_VAL_IMAGES:
+        st.warning(f"Only {scored} validation image{'' if scored == 1 else 's'}: too few to trust these figures. "
+                   "They can change a lot with other images, so a small difference between two models may not "
+                   f"hold on the rest of your data. Aim for {FEW_VAL_IMAGES} or more validation images (more "
+                   "pairs, or a larger validation share) before choosing a model from this table.",
+                   icon=":material/warning:")
     st.dataframe(table, hide_index=True, key="train_compare_df", column_config={
         **{c: st.column_config.NumberColumn(c if c != "iou" else "IoU", format="%.3f")
            for c in ("iou", "dice", "f1", "precision", "recall")},

@@ -16,6 +16,23 @@ from pages import common
 
 FG_WEIGHTS = (0.5, 1.0, 4.0)
 DEFAULT_RECIPES = "0\n1\n3\nmerge(0,1)\n0; 3"
+# The measured comparison in docs/results/multichannel.md: 40 planes (10 held out), 6 epochs x 15 batches of 4
+# per model, 107-255 s of training per model on a 2-core CPU; recipes then differ by up to IoU 0.34.
+RANKING_EPOCHS, RANKING_STEPS, RANKING_IMAGES, RANKING_HELD_OUT = 6, 15, 40, 10
+NEAR_ZERO = 0.15  # best held-out IoU and F1 below this: no model learned enough for a ranking
+NETWORKS = {"fpn": "FPN (ResNet-18)", "unet34-ps": "U-Net (ResNet-34, pixel shuffle)"}
+# the recipe table's columns, named for people: (label, format, what it is)
+TABLE_COLUMNS = {
+    "iou": ("IoU (mean over held-out images)", "%.3f", "pixel IoU of the foreground, 0-1, higher is better"),
+    "iou_std": ("IoU spread (sd)", "%.3f", "standard deviation of the IoU over the held-out images"),
+    "iou_iqr": ("IoU IQR", "%.3f", "interquartile range of the IoU over the held-out images"),
+    "f1": ("instance F1 (mean)", "%.3f", "share of cells found and outlined (a cell counts at IoU > 0.5), 0-1"),
+    "f1_std": ("instance F1 spread (sd)", "%.3f", "standard deviation of the F1 over the held-out images"),
+    "f1_iqr": ("instance F1 IQR", "%.3f", "interquartile range of the F1 over the held-out images"),
+    "dice": ("Dice (mean)", "%.3f", "pixel Dice of the foreground, 0-1"),
+    "images": ("held-out images", "%d", "images scored (never used for training or for choosing the epoch)"),
+    "epochs": ("epochs run", "%d", None),
+    "seconds": ("training time (s)", "%.0f", None)}
 
 
 @ui_cache.data
@@ -152,6 +169,18 @@ def _compare_step(task: str) -> None:
     epochs = int(c2.number_input("Epochs per model", 1, 200, 2, key="trainch_cmp_epochs"))
     steps = int(c3.number_input("Batches per epoch", 1, 500, 4, key="trainch_cmp_steps"))
     size = int(c4.selectbox("Input size (px)", [64, 128, 256], 0, key="trainch_cmp_size"))
+    meaningful = (f"For a comparison that ranks recipes, use about {RANKING_IMAGES} images (so that about "
+                  f"{RANKING_HELD_OUT} are held out for the scores) and at least {RANKING_EPOCHS} epochs of "
+                  f"{RANKING_STEPS} batches per model (measured: 2-4 min of training per model on a 2-core CPU at "
+                  "128 px).")
+    if epochs * steps < RANKING_EPOCHS * RANKING_STEPS:
+        st.info(f"{epochs} epoch{'' if epochs == 1 else 's'} x {steps} batch{'' if steps == 1 else 'es'} per model "
+                "is a quick check that your recipes run, not a comparison: "
+                f"the models barely learn, so the scores cannot tell the recipes apart (the default 2 x 4 gave IoU "
+                f"below 0.05 for every recipe). {meaningful}",
+                icon=":material/info:")
+    else:
+        st.caption(f"{epochs} epochs x {steps} batches of 4 per model. {meaningful}")
     if st.button("Compare recipes", key="trainch_cmp_button"):
         with common.guard("comparing recipes"):
             recipes = _recipes(text)
@@ -159,8 +188,11 @@ def _compare_step(task: str) -> None:
                 raise DevocoreError("Choose at least one architecture.")
             cfg = TrainConfig(task=task, epochs=epochs, steps=steps, batch=4, size=size, crop=size,
                               decoder_channels=64, patience=epochs, minutes=30.0, threads=1)
-            found = compare_recipes(images_dir, masks_dir, recipes, cfg, tuple(archs),
-                                    progress=common.progress_bar("Training one model per recipe..."))
+            bar = common.progress_bar("Training one model per recipe...")
+            try:
+                found = compare_recipes(images_dir, masks_dir, recipes, cfg, tuple(archs), progress=bar)
+            finally:
+                bar.done()  # a finished (or failed) comparison leaves no bar above its table
             st.session_state["trainch_cmp_result"] = (found.table, found.split)
     result = st.session_state.get("trainch_cmp_result")
     if result:
@@ -168,7 +200,20 @@ def _compare_step(task: str) -> None:
         st.caption(f"{split['train']} training, {split['validation']} validation and {split['held_out']} held-out "
                    "images; scores on the held-out images, mean with standard deviation and interquartile "
                    "range over the images (0-1).")
-        st.dataframe(table.round(3), hide_index=True)
+        best = max(float(table["iou"].max()), float(table["f1"].max())) if len(table) else 0.0
+        if best < NEAR_ZERO:
+            st.warning(f"Every recipe scored near zero (best IoU {table['iou'].max():.3f}, best instance F1 "
+                       f"{table['f1'].max():.3f}): the runs were too short for the models to learn, so this table "
+                       f"cannot rank the recipes. Run again with at least {RANKING_EPOCHS} epochs of "
+                       f"{RANKING_STEPS} batches per model.", icon=":material/warning:")
+        elif split["held_out"] < RANKING_HELD_OUT:
+            st.caption(f"Only {split['held_out']} held-out images: a difference between recipes smaller than about "
+                       "one standard deviation is not a finding.")
+        shown = table.assign(arch=table["arch"].map(lambda a: NETWORKS.get(a, a)))
+        st.dataframe(shown, hide_index=True, key="trainch_cmp_table", column_config={
+            "arch": st.column_config.TextColumn("network"),
+            "recipe": st.column_config.TextColumn("channel recipe", help="what the model sees (see above)"),
+            **common.number_columns(TABLE_COLUMNS)})
         chart = bar_chart(table)
         st.image(chart, caption="Held-out pixel IoU and instance F1 per recipe (whiskers: one standard deviation)")
         from PIL import Image

@@ -48,3 +48,34 @@ def test_fg_weight_picture_grows_the_foreground_with_the_weight():
     picture, areas, _ = fg_weight_picture(image, mask, "nucleus")
     assert picture.shape == (64, 3 * 64 + 2 * 4, 3)
     assert areas[0] <= areas[1] <= areas[2] and areas[0] < areas[2]
+
+
+def test_a_quick_recipe_comparison_says_it_cannot_rank_and_names_its_columns():
+    import json
+
+    at = _open_train()
+    note = " ".join(i.value for i in at.info)
+    # before running: the default 2 epochs x 4 batches is a quick check, and the settings that rank recipes
+    assert "2 epochs x 4 batches per model is a quick check that your recipes run, not a comparison" in note, note
+    assert "at least 6 epochs of 15 batches per model" in note, note
+    at.number_input(key="trainch_cmp_epochs").set_value(6)
+    at.number_input(key="trainch_cmp_steps").set_value(15).run()
+    assert not any("quick check" in i.value for i in at.info)
+    at.text_area(key="trainch_cmp_recipes").set_value("0")
+    at.number_input(key="trainch_cmp_epochs").set_value(1)
+    at.number_input(key="trainch_cmp_steps").set_value(1)
+    at.button(key="trainch_cmp_button").click().run()
+    assert not at.exception, at.exception
+    table = at.session_state["trainch_cmp_result"][0]
+    assert table["iou"].max() < 0.15  # one batch learns nothing: the page must say so
+    warning = " ".join(w.value for w in at.warning)
+    assert "the runs were too short for the models to learn, so this table cannot rank the recipes" in warning
+    # the finished comparison leaves no progress bar above its table
+    assert not [p.proto.text for p in at.get("progress")]
+    shown = [d for d in at.dataframe if "recipe" in d.value.columns][0]
+    columns = json.loads(shown.proto.columns)
+    labels = {name: spec.get("label") for name, spec in columns.items()}
+    assert labels["arch"] == "network" and labels["recipe"] == "channel recipe"
+    assert labels["iou"] == "IoU (mean over held-out images)" and labels["iou_std"] == "IoU spread (sd)"
+    assert labels["f1_iqr"] == "instance F1 IQR"
+    assert list(shown.value["arch"]) == ["FPN (ResNet-18)"]

@@ -108,3 +108,114 @@ def test_train_page_settings_come_back_from_a_shared_link():
     assert at.slider(key="train_fg_weight").value == 2.5 and at.slider(key="train_aug").value == 0.4
     assert at.slider(key="train_val_fraction").value == 0.3
     assert at.slider(key="train_preview_index").value == 3 and at.slider(key="train_preview_index").min == 1
+
+
+# ----------------------------------------------------------------------------- what the page says about a run
+# These tests put a finished or still-running Job into the session instead of training, so they check what the
+# page shows about a run in seconds.
+def _history(epochs=3, per_epoch=90.0):
+    return [{"epoch": e, "train_loss": 0.3 / e, "val_loss": 0.25 / e, "val_iou": 0.7 + 0.03 * e,
+             "val_dice": 0.8 + 0.02 * e, "lr": 1e-3, "seconds": per_epoch * e} for e in range(1, epochs + 1)]
+
+
+def _job(history, result=None, release=None):
+    """A Job that records ``history``, then waits for ``release`` (if given) and returns ``result``."""
+    from devocore.train.job import Job
+
+    def target(stop, record):
+        for row in history:
+            record(row)
+        if release is not None:
+            release.wait(120)
+        return result
+
+    job = Job(target).start()
+    end = time.time() + 10
+    while len(job.history) < len(history) and time.time() < end:
+        time.sleep(0.01)
+    return job if release is not None else job.wait(10)
+
+
+def _info(at, out="unused", epochs=20, steps=20, batch=8, val_images=2):
+    return {"out": str(out), "start": at.selectbox(key="train_start").value, "task": "nucleus",
+            "size": 256, "epochs": epochs, "steps": steps, "batch": batch, "images": steps * batch,
+            "val_images": val_images}
+
+
+def test_the_running_bar_gives_the_epoch_out_of_all_and_the_time_left_and_the_charts_read_plainly():
+    import json
+    import threading
+
+    at = _open_train()
+    release = threading.Event()
+    job = _job(_history(3, 90.0), {"epochs": 3}, release)
+    try:
+        at.session_state["train_job"] = job
+        at.session_state["train_job_info"] = _info(at, epochs=20)
+        at.run()
+        assert not at.exception, at.exception
+        texts = [p.proto.text for p in at.get("progress")]
+        # 17 epochs left at 90 s each: 25.5 min
+        assert "epoch 3 of 20 · validation IoU 0.790 · about 26 min left (less if it stops early)" in texts, texts
+        charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        names = {trace["name"] for chart in charts for trace in chart["data"]}
+        assert names == {"training loss", "validation loss", "validation IoU", "validation Dice"}
+        for chart in charts:
+            assert chart["layout"]["xaxis"]["title"]["text"] == "epoch"
+            assert chart["layout"]["xaxis"]["dtick"] == 1  # whole epochs, never 1.5
+            assert chart["layout"]["yaxis"]["title"]["text"]
+    finally:
+        release.set()
+        job.wait(10)
+
+
+def test_the_bar_waits_for_the_first_epoch_before_it_estimates():
+    import threading
+
+    at = _open_train()
+    release = threading.Event()
+    job = _job([], {"epochs": 0}, release)
+    try:
+        at.session_state["train_job"] = job
+        at.session_state["train_job_info"] = _info(at, epochs=20)
+        at.run()
+        assert not at.exception, at.exception
+        texts = [p.proto.text for p in at.get("progress")]
+        assert any(t.startswith("epoch 1 of 20 running (") and "estimated once it is done" in t for t in texts), \
+            texts
+    finally:
+        release.set()
+        job.wait(10)
+
+
+def test_the_page_says_what_a_run_costs_and_that_two_validation_images_are_too_few(tmp_path):
+    import json
+
+    import torch
+
+    at = _open_train()
+    assert not at.exception, at.exception
+    before = " ".join(i.value for i in at.info)
+    if not torch.cuda.is_available():  # before any run: a plain word about the CPU, and fewer epochs to start
+        assert "each epoch takes minutes on a laptop" in before and "set Most epochs to 3" in before, before
+    assert "rough: they can change a lot with other images" in " ".join(c.value for c in at.caption)
+    # a finished run of 3 epochs in 312 s (the UI audit's, on a 2-core CPU), fine-tuned from the shipped model
+    out = tmp_path / "checkpoint"
+    out.mkdir()
+    (out / registry.CARD).write_text(json.dumps(registry.find_model("nucleus").card))
+    result = {"epoch": 3, "epochs": 3, "val_loss": 0.1, "val_iou": 0.79, "val_dice": 0.88, "seconds": 312.0,
+              "model": registry.load_model("nucleus", "cpu")}
+    at.session_state["train_job"] = _job(_history(3, 104.0), result)
+    at.session_state["train_job_info"] = _info(at, out=out, epochs=3)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("on 2 validation images" in s.value for s in at.success if s.value.startswith("Done:"))
+    estimate = " ".join(i.value for i in at.info)
+    # measured: 104 s an epoch, so the default 20 epochs take up to about 35 min
+    assert "Your last run here took about 2 min per epoch (20 batches of 8)" in estimate, estimate
+    assert "20 epochs take up to about 35 min" in estimate, estimate
+    at.button(key="train_compare").click().run()
+    assert not at.exception, at.exception
+    assert any(c.value.startswith("Scores on 2 validation images") for c in at.caption)
+    warning = " ".join(w.value for w in at.warning)
+    assert "Only 2 validation images: too few to trust these figures" in warning, warning
