@@ -1,4 +1,6 @@
 """The Train page through AppTest: example data, a tiny training run, comparison, save, and use in Segmentation."""
+import contextlib
+import threading
 import time
 from pathlib import Path
 
@@ -142,18 +144,27 @@ def _info(at, out="unused", epochs=20, steps=20, batch=8, val_images=2):
             "val_images": val_images}
 
 
-def test_the_running_bar_gives_the_epoch_out_of_all_and_the_time_left_and_the_charts_read_plainly():
-    import json
-    import threading
-
+@contextlib.contextmanager
+def _running(history: list[dict], stats: dict, epochs: int = 20):
+    """The page shown while a pretend run of ``epochs`` epochs, ``history`` so far, is going on."""
     at = _open_train()
     release = threading.Event()
-    job = _job(_history(3, 90.0), {"epochs": 3}, release)
+    job = _job(history, stats, release)
     try:
         at.session_state["train_job"] = job
-        at.session_state["train_job_info"] = _info(at, epochs=20)
+        at.session_state["train_job_info"] = _info(at, epochs=epochs)
         at.run()
         assert not at.exception, at.exception
+        yield at
+    finally:
+        release.set()
+        job.wait(10)
+
+
+def test_the_running_bar_gives_the_epoch_out_of_all_and_the_time_left_and_the_charts_read_plainly():
+    import json
+
+    with _running(_history(3, 90.0), {"epochs": 3}) as at:
         texts = [p.proto.text for p in at.get("progress")]
         # 17 epochs left at 90 s each: 25.5 min
         assert "epoch 3 of 20 · validation IoU 0.790 · about 26 min left (less if it stops early)" in texts, texts
@@ -164,28 +175,13 @@ def test_the_running_bar_gives_the_epoch_out_of_all_and_the_time_left_and_the_ch
             assert chart["layout"]["xaxis"]["title"]["text"] == "epoch"
             assert chart["layout"]["xaxis"]["dtick"] == 1  # whole epochs, never 1.5
             assert chart["layout"]["yaxis"]["title"]["text"]
-    finally:
-        release.set()
-        job.wait(10)
 
 
 def test_the_bar_waits_for_the_first_epoch_before_it_estimates():
-    import threading
-
-    at = _open_train()
-    release = threading.Event()
-    job = _job([], {"epochs": 0}, release)
-    try:
-        at.session_state["train_job"] = job
-        at.session_state["train_job_info"] = _info(at, epochs=20)
-        at.run()
-        assert not at.exception, at.exception
+    with _running([], {"epochs": 0}) as at:
         texts = [p.proto.text for p in at.get("progress")]
         assert any(t.startswith("epoch 1 of 20 running (") and "estimated once it is done" in t for t in texts), \
             texts
-    finally:
-        release.set()
-        job.wait(10)
 
 
 def test_the_page_says_what_a_run_costs_and_that_two_validation_images_are_too_few(tmp_path):
