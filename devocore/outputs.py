@@ -135,10 +135,8 @@ def _scan(folder: Path) -> dict[str, list[int]] | None:
                 info = os.lstat(path)
             except OSError:
                 continue
-            if stat.S_ISLNK(info.st_mode):
-                found[os.path.relpath(path, folder)] = [info.st_dev, info.st_ino, -1, info.st_mtime_ns]
-            else:
-                found[os.path.relpath(path, folder)] = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns]
+            size = -1 if stat.S_ISLNK(info.st_mode) else info.st_size  # -1: a link, never devocore's
+            found[os.path.relpath(path, folder)] = [info.st_dev, info.st_ino, size, info.st_mtime_ns]
             if len(found) > FOLDER_LIMIT:
                 return None
     return found
