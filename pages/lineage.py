@@ -81,36 +81,6 @@ def curves_figure(table: pd.DataFrame, truth: pd.DataFrame | None, frame: int) -
     return fig
 
 
-def frame_list(numbers, most: int = 12) -> str:
-    """Frame numbers as a reader scans them: runs of consecutive numbers joined, e.g. ``3, 7-9, 12``."""
-    runs: list[list[int]] = []
-    for k in (int(v) for v in numbers):
-        if runs and k == runs[-1][1] + 1:
-            runs[-1][1] = k
-        else:
-            runs.append([k, k])
-    words = [f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:most]]
-    return ", ".join(words) + (f" and {len(runs) - most} more stretches" if len(runs) > most else "")
-
-
-def no_embryo_warning(table: pd.DataFrame, numbers: np.ndarray, fitted: bool) -> str | None:
-    """The warning for frames that show no embryo, naming them by the numbers the page shows, else None."""
-    if "embryo" not in table:
-        return None
-    embryo = table["embryo"].astype(bool).to_numpy()
-    if embryo.all():
-        return None
-    if not embryo.any():
-        return ("No frame shows an embryo: every picture is black, empty or only noise, so the cell counts mean "
-                "nothing. Check that this is the right movie and that the nuclei are visible in it.")
-    empty = numbers[~embryo]
-    which = f"Frame {frame_list(empty)} shows" if len(empty) == 1 else \
-        f"Frames {frame_list(empty)} ({len(empty)} of {len(table)}) show"
-    return (f"{which} no embryo: the picture is black, empty or only noise, so the cell counts there mean nothing"
-            + (" and the time line is fitted without them" if fitted else "") + ". In the downloaded CSV "
-            + ("this frame reads" if len(empty) == 1 else "these frames read") + " False in the 'embryo' column.")
-
-
 def _truth_for(movie: str, bundled: dict) -> str | None:
     """The bundled populations of a bundled movie: ``<stem>_populations.csv``, else ``populations.csv``."""
     own = f"{Path(movie).stem}_populations.csv"
@@ -217,7 +187,7 @@ result: lineage.LineageResult = st.session_state["lin_result"]
 table = result.table
 n = len(table)
 numbers = table["frame"].to_numpy()  # the numbers the page shows: from 1, or from the frames' file names
-warning = no_embryo_warning(table, numbers, result.timeline is not None)
+warning = lineage.no_embryo_warning(table, result.timeline is not None)
 if warning:
     st.warning(warning, icon=":material/warning:")
 
@@ -267,7 +237,7 @@ if result.timeline is not None:
     st.caption(f"Fitted time line: stage = {offset:.1f} + {rate:.3f} x {x}, in time points after the 4-cell stage "
                f"as in the Stage figure above (so frame {first} is at {offset + rate:.1f}); the movie advances "
                f"{rate:.3f} reference time points per frame. "
-               + (f"Frame{'s' if len(ignored) > 1 else ''} {frame_list(ignored)} had no signal and "
+               + (f"Frame{'s' if len(ignored) > 1 else ''} {lineage.frame_list(ignored)} had no signal and "
                   f"{'were' if len(ignored) > 1 else 'was'} left out of the fit." if len(ignored) else
                   "Every frame was used for the fit."))
 

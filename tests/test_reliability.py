@@ -114,7 +114,7 @@ def test_lineage_flags_frames_without_an_embryo(tmp_path, capsys):
     video = tmp_path / "mixed.avi"
     write_video(video, [*embryo, black, noise, black])
     code, err, _ = run(["lineage", video, "--out", tmp_path / "p.csv", "--method", "stage"], capsys)
-    assert code == 0 and any(line.startswith("warning: 3 of 6 frames show no embryo") for line in err), err
+    assert code == 0 and any(line.startswith("warning: Frames 4-6 (3 of 6) show no embryo") for line in err), err
     import pandas as pd
 
     table = pd.read_csv(tmp_path / "p.csv")

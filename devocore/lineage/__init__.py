@@ -50,9 +50,9 @@ from devocore.lineage.pixels import (STRUCTURE_MIN, crops_embryo, embryo_box, nu
 from devocore.lineage.timeline import (ABOVE_WEIGHT, BAND_FLOOR, CENSOR_CAP, CENSOR_WEIGHT, OFFSET_CAP,
                                        OFFSET_STRENGTH, PRIOR_STRENGTH, STAGE_BAND, START_FRAMES, START_MARGIN, STRIDES,
                                        StageCurves, monotone, running_median, to_counts)
-from devocore.lineage.inference import (frame_steps, log_total_count, no_embryo_warning, numbered, parse_clip,
-                                        populations, predict, predict_frames, run_network, select_frames, stage,
-                                        timeline_formula)
+from devocore.lineage.inference import (frame_list, frame_steps, log_total_count, no_embryo_warning, numbered,
+                                        parse_clip, populations, predict, predict_frames, run_network, select_frames,
+                                        stage, timeline_formula)
 from devocore.lineage.measure import baseline_curve, evaluate, length_baseline_curve, read_populations
 from devocore.lineage.figures import COLORS, plot_png
 
@@ -62,5 +62,6 @@ __all__ = ["LINEAGES", "COLUMNS", "METHODS", "MAX_COUNT", "MIN_TIMELINE_FRAMES",
            "STRIDES", "PRIOR_STRENGTH", "CENSOR_WEIGHT", "CENSOR_CAP", "ABOVE_WEIGHT", "START_MARGIN", "START_FRAMES",
            "OFFSET_STRENGTH", "OFFSET_CAP", "STAGE_BAND", "BAND_FLOOR", "monotone", "running_median",
            "to_counts", "StageCurves", "run_network", "frame_steps", "numbered", "log_total_count", "populations",
-           "stage", "predict_frames", "no_embryo_warning", "predict", "parse_clip", "select_frames", "timeline_formula",
+           "stage", "predict_frames", "frame_list", "no_embryo_warning", "predict", "parse_clip", "select_frames",
+           "timeline_formula",
            "read_populations", "baseline_curve", "length_baseline_curve", "evaluate", "COLORS", "plot_png"]

@@ -262,16 +262,47 @@ def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = Li
     return LineageResult(table, raw, weights, timeline, previews)
 
 
-def no_embryo_warning(table: pd.DataFrame) -> str | None:
-    """A one-line warning when some frames of a result table show no embryo, else None."""
-    if "embryo" not in table or table["embryo"].all():
+def frame_list(numbers, most: int = 12) -> str:
+    """Frame numbers as a reader scans them: runs of consecutive numbers joined.
+
+    Example:
+        >>> frame_list([3, 7, 8, 9, 12])
+        '3, 7-9, 12'
+    """
+    runs: list[list[int]] = []
+    for k in (int(v) for v in numbers):
+        if runs and k == runs[-1][1] + 1:
+            runs[-1][1] = k
+        else:
+            runs.append([k, k])
+    words = [f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:most]]
+    return ", ".join(words) + (f" and {len(runs) - most} more stretches" if len(runs) > most else "")
+
+
+def no_embryo_warning(table: pd.DataFrame, fitted: bool = False) -> str | None:
+    """A warning naming the frames (by the table's ``frame`` numbers) that show no embryo, else None.
+
+    ``fitted``: the result has a time line, which was fitted without those frames.
+
+    Example:
+        >>> t = pd.DataFrame({"frame": [1, 2, 3, 4], "embryo": [True, False, False, True]})
+        >>> no_embryo_warning(t)[:58]
+        'Frames 2-3 (2 of 4) show no embryo: the picture is black, '
+    """
+    if "embryo" not in table:
         return None
-    missing = int((~table["embryo"].astype(bool)).sum())
-    why = "(black, empty or pure noise)"
-    if missing == len(table):
-        return f"No frame shows an embryo {why}: the counts mean nothing (column 'embryo' is False)."
-    return (f"{missing} of {len(table)} frames show no embryo {why}: their counts mean nothing "
-            "(column 'embryo' is False).")
+    embryo = table["embryo"].astype(bool).to_numpy()
+    if embryo.all():
+        return None
+    if not embryo.any():
+        return ("No frame shows an embryo: every picture is black, empty or only noise, so the cell counts mean "
+                "nothing. Check that this is the right movie and that the nuclei are visible in it.")
+    empty = table["frame"].to_numpy()[~embryo]
+    which = f"Frame {frame_list(empty)} shows" if len(empty) == 1 else \
+        f"Frames {frame_list(empty)} ({len(empty)} of {len(table)}) show"
+    return (f"{which} no embryo: the picture is black, empty or only noise, so the cell counts there mean nothing"
+            + (" and the time line is fitted without them" if fitted else "") + ". In the CSV "
+            + ("this frame reads" if len(empty) == 1 else "these frames read") + " False in the 'embryo' column.")
 
 
 def predict(source, net, config: LineageConfig = LineageConfig(), progress: ProgressFn | None = None
