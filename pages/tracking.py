@@ -149,7 +149,7 @@ def frame_view(page_input: PageInput, result, key: tuple) -> None:
     gap = f" (there is no frame {chosen}: nearest shown)" if number != chosen else ""
     rows = table[table["frame"] == number - offset]
     seconds = float(rows["time_s"].iloc[0]) if len(rows) else (number - offset) / result.fps
-    st.image(draw_frame(frame, rows, scale),
+    st.image(draw_frame(frame, rows, scale, result.levels),
              caption=f"Frame {number} ({seconds:.2f} s){gap}. Dot = head; coiled or touching worms "
                      "show their status instead of a skeleton.")
     # the overlay belongs to the input and settings it was drawn from: another input or other settings hide it
@@ -158,7 +158,8 @@ def frame_view(page_input: PageInput, result, key: tuple) -> None:
         out = common.session_dir() / f"overlay-{hashlib.sha1(owner.encode()).hexdigest()[:12]}.mp4"
         slot = st.empty()
         with common.guard("rendering the overlay"), slot.container():
-            write_overlay(page_input.path, table, out, fps=result.fps, progress=common.progress_bar("Rendering..."))
+            write_overlay(page_input.path, table, out, fps=result.fps, progress=common.progress_bar("Rendering..."),
+                          levels=result.levels)
         slot.empty()
         st.session_state["trk_overlay"] = {"owner": owner, "path": str(out)}
     overlay = st.session_state.get("trk_overlay")

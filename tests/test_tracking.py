@@ -716,3 +716,26 @@ def test_a_still_image_or_a_few_frames_give_the_worms_of_the_whole_movie(n):
     got = few[few["frame"] == 0].sort_values("centroid_x")[columns].to_numpy()
     want = whole[whole["frame"] == 0].sort_values("centroid_x")[columns].to_numpy()
     np.testing.assert_allclose(got, want, atol=0.5)
+
+
+def test_the_overlay_of_a_16_bit_movie_keeps_its_frames_brightness_relative_to_each_other(tmp_path):
+    import tifffile
+
+    from devocore.tracking.draw import write_overlay
+    from devocore.tracking.segment import Levels
+
+    frames = [np.full((48, 64), value, np.uint16) for value in (1000, 2000, 3000)]
+    folder = tmp_path / "f"
+    folder.mkdir()
+    for i, frame in enumerate(frames):
+        tifffile.imwrite(folder / f"{i:03d}.tif", frame)
+    table = pd.DataFrame({"frame": [], "worm": []})
+    out = write_overlay(folder, table, tmp_path / "o.mp4", fps=5, levels=Levels.of(frames))
+    capture, means = cv2.VideoCapture(str(out)), []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        means.append(float(image.mean()))
+    # one map for the movie: dark, mid grey, white (a stretch per frame made every flat frame alike)
+    assert len(means) == 3 and means[0] < 20 and 110 < means[1] < 145 and means[2] > 235, means

@@ -34,14 +34,14 @@ def run(args) -> dict | int:
     out = Path(args.out)
     result.table.to_csv(out, index=False, float_format="%.3f")
     if args.overlay:
-        write_overlay(args.input, result.table, args.overlay, fps=result.fps)
+        write_overlay(args.input, result.table, args.overlay, fps=result.fps, levels=result.levels)
     if args.snapshot:
         import cv2
 
         number = result.number_at(result.n_frames // 2) if args.snapshot_frame is None else args.snapshot_frame
         frame = read_frame(args.input, number)
         scale = 1 if max(frame.shape[:2]) >= 240 else 3
-        image = draw_frame(frame, result.table[result.table["frame"] == number], scale)
+        image = draw_frame(frame, result.table[result.table["frame"] == number], scale, result.levels)
         Path(args.snapshot).parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(args.snapshot), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     table = result.table

@@ -25,22 +25,36 @@ def colour(worm: int) -> tuple[int, int, int]:
     return style.label_rgb(worm, light_background=True)
 
 
-def to_rgb(frame: np.ndarray) -> np.ndarray:
-    """Any frame as Y x X x 3 uint8 RGB."""
+def to_rgb(frame: np.ndarray, levels=None) -> np.ndarray:
+    """Any frame as Y x X x 3 uint8 RGB.
+
+    ``levels`` (a tracking result's :class:`~devocore.tracking.segment.Levels`) maps 16-bit or float frames with
+    the movie's one offset and gain, so a video's frames keep their brightness relative to each other; without
+    it each such frame is stretched on its own.
+
+    Example:
+        >>> from devocore.tracking.segment import Levels
+        >>> dim, bright = np.full((2, 2), 1000, np.uint16), np.full((2, 2), 3000, np.uint16)
+        >>> levels = Levels.of([dim, bright])
+        >>> int(to_rgb(dim, levels).max()), int(to_rgb(bright, levels).min())
+        (0, 255)
+    """
     frame = np.asarray(frame)
-    if frame.dtype != np.uint8:
+    if levels is not None and frame.dtype != np.uint8:
+        frame = np.clip(levels(frame), 0, 255).astype(np.uint8)
+    elif frame.dtype != np.uint8:
         frame = to_uint8(frame)
     if frame.ndim == 2:
         return np.dstack([frame] * 3)
     return np.ascontiguousarray(frame[..., :3])
 
 
-def draw_frame(frame: np.ndarray, rows: pd.DataFrame, scale: int = 1) -> np.ndarray:
+def draw_frame(frame: np.ndarray, rows: pd.DataFrame, scale: int = 1, levels=None) -> np.ndarray:
     """A frame (upscaled ``scale`` times) with each worm's midline, head (filled dot) and id drawn.
 
-    Coiled and touching worms get their id and status at the centroid.
+    Coiled and touching worms get their id and status at the centroid. ``levels``: see :func:`to_rgb`.
     """
-    image = to_rgb(frame)
+    image = to_rgb(frame, levels)
     if scale > 1:
         image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
     xs, ys = midline_columns(rows)
@@ -95,10 +109,12 @@ def read_frame(path: str | Path, number: int) -> np.ndarray:
 
 
 def write_overlay(path: str | Path, table: pd.DataFrame, out: str | Path, fps: float = 25.0,
-                  max_frames: int | None = None, progress: ProgressFn | None = None) -> Path:
+                  max_frames: int | None = None, progress: ProgressFn | None = None, levels=None) -> Path:
     """Write an MP4 of the input with the tracking drawn on (frames of varying size are padded).
 
     Rows are matched to frames by frame number, numbered as :func:`devocore.tracking.track` numbers them.
+    ``levels``: the tracking result's grey-level map of a 16-bit or float movie (see :func:`to_rgb`), so the
+    video does not flicker.
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -113,7 +129,7 @@ def write_overlay(path: str | Path, table: pd.DataFrame, out: str | Path, fps: f
         for i, frame in enumerate(source):
             if max_frames is not None and i >= max_frames:
                 break
-            image = draw_frame(frame, by_frame.get(i if numbers is None else numbers[i], empty), scale)
+            image = draw_frame(frame, by_frame.get(i if numbers is None else numbers[i], empty), scale, levels)
             if writer is None:
                 size = (image.shape[1] + image.shape[1] % 2, image.shape[0] + image.shape[0] % 2)
                 writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), size)
