@@ -499,6 +499,19 @@ def format_seconds(seconds: float) -> str:
     return f"{minutes} min {rest} s"
 
 
+def noted(summary: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a batch summary that carry a note (e.g. a membrane image run as nuclei); none without a
+    note column.
+
+    Example:
+        >>> noted(pd.DataFrame({"file": ["a.png", "b.png"], "note": ["", "looks like membranes"]}))["file"].tolist()
+        ['b.png']
+    """
+    if "note" not in summary:
+        return summary.iloc[:0]
+    return summary[summary["note"].fillna("").astype(str).str.len() > 0]
+
+
 def _summary_table(rows: Iterable[dict], input_dir: Path) -> pd.DataFrame:
     first = ["file", "task", "status", "reason", "frames", "seconds", "error"]
     table = pd.DataFrame(list(rows))

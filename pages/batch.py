@@ -140,7 +140,7 @@ def summary_view(summary):
     first = ["file", "task", "status"]
     tail = [c for c in ("reason", "error") if c in summary and summary[c].astype(str).str.len().any()]
     figures = [c for c in summary.columns if c not in first + ["reason", "error", "seconds", "note"]]
-    notes = ["note"] if "note" in summary and summary["note"].astype(str).str.len().any() else []
+    notes = ["note"] if len(batch.noted(summary)) else []
     return summary[first + figures + notes + ["seconds"] + tail]
 
 
@@ -152,7 +152,7 @@ if "batch_result" in st.session_state:
     (st.warning if failed or len(skipped) > already else st.success)(
         f"{len(summary)} files: {int((summary['status'] == 'ok').sum())} ok, {failed} failed, "
         f"{len(skipped)} skipped ({already} already done, {len(skipped) - already} not fitting the task).")
-    notes = summary[summary["note"].astype(str).str.len() > 0] if "note" in summary else summary.iloc[:0]
+    notes = batch.noted(summary)
     if len(notes):
         st.warning(f"{len(notes)} file(s) look like the other kind of image than the task expects, so their "
                    "results are likely wrong: " + "; ".join(f"{f}: {n}" for f, n in zip(notes["file"], notes["note"]))

@@ -488,6 +488,26 @@ def test_multipage_tiff_cut_at_a_page_is_refused():
         dio.read_image(data[:cut], name="cut.tif")
 
 
+def _two_series(second_shape) -> bytes:
+    buf = io.BytesIO()
+    with tifffile.TiffWriter(buf) as writer:  # each write is its own series, as a multi-position file holds them
+        writer.write(np.full((3, 32, 32), 7, np.uint8), photometric="minisblack", metadata={"axes": "ZYX"})
+        writer.write(np.full(second_shape, 200, np.uint8), photometric="minisblack", metadata={"axes": "YX"})
+    return buf.getvalue()
+
+
+def test_tiff_of_two_full_size_series_is_refused_not_read_as_its_first():
+    with tifffile.TiffFile(io.BytesIO(_two_series((32, 32)))) as tif:
+        assert len(tif.series) == 2  # the file really holds two series
+    with pytest.raises(UnsupportedFormatError, match="2 separate image series.*one series per file"):
+        dio.read_image(_two_series((32, 32)), name="positions.tif")
+
+
+def test_tiff_with_a_thumbnail_series_gives_its_main_image():
+    image = dio.read_image(_two_series((8, 8)), name="with_thumbnail.tif")
+    assert image.shape == (3, 32, 32) and int(image.data.max()) == 7
+
+
 def test_ffmpeg_noise_stays_off_the_terminal(tmp_path):
     import subprocess
     import sys

@@ -59,7 +59,7 @@ def run(args) -> dict:
         print(f"  ... and {len(unfit) - 20} more skipped files (see the summary's reason column)")
     for _, row in table[table["status"] == "failed"].iterrows():
         print(f"  failed: {row['file']}: {row['error']}")
-    for _, row in (ok[ok["note"] != ""] if "note" in ok else ok.iloc[:0]).iterrows():
+    for _, row in batch.noted(ok).iterrows():
         print(f"  check: {row['file']}: {row['note']}")  # e.g. a membrane image run as nuclei
     if result.outside_links:
         print(f"{len(result.outside_links)} link(s) leading out of the input folder were not followed: "

@@ -221,6 +221,25 @@ def _declared_planes(tif) -> int | None:
 _TIFF_AXES = {"S": "C", "C": "C", "Z": "Z", "T": "T", "I": "T", "Q": "T", "Y": "Y", "X": "X"}
 
 
+def _plane_size(series) -> tuple[int, int]:
+    shape, axes = tuple(series.shape), series.axes
+    return (shape[axes.index("Y")] if "Y" in axes else shape[-2],
+            shape[axes.index("X")] if "X" in axes else shape[-1])
+
+
+def _check_one_series(series: Sequence, what: str) -> None:
+    """Refuse a TIFF holding several images of full size (positions, embryos), of which only the first would be
+    read; smaller series after the first (thumbnails, previews, as microscopes store them) are passed over."""
+    height, width = _plane_size(series[0])
+    full = [s for s in series[1:] if _plane_size(s)[0] * _plane_size(s)[1] >= height * width]
+    if full:
+        shapes = ", ".join(str(tuple(s.shape)) for s in [series[0], *full][:4])
+        raise UnsupportedFormatError(
+            f"{what} holds {len(full) + 1} separate image series of full size (shapes {shapes}), e.g. several "
+            "stage positions or embryos; Devoscope reads one series per file. Save each series as its own TIFF "
+            "(Fiji: File > Import > Bio-Formats with 'Open all series', then save each window).")
+
+
 def _read_tiff(data: bytes | None, what: str, name: str, limits: Limits, path: Path | None = None) -> ImageData:
     """A TIFF from its bytes, or from ``path`` (then the file is read page by page, never whole)."""
     import tifffile
@@ -234,8 +253,8 @@ def _read_tiff(data: bytes | None, what: str, name: str, limits: Limits, path: P
                 raise NoFramesError(f"{what} is a TIFF with no images in it.")
             series = tif.series[0]
             shape, axes = tuple(series.shape), series.axes
-            height = shape[axes.index("Y")] if "Y" in axes else shape[-2]
-            width = shape[axes.index("X")] if "X" in axes else shape[-1]
+            height, width = _plane_size(series)
+            _check_one_series(tif.series, what)
             check_plane(height, width, what, limits)
             # everything below comes from the headers: refuse before decoding a single plane
             planes = int(np.prod([s for s, a in zip(shape, axes) if _TIFF_AXES.get(a, "T") in "TZ"],

@@ -112,8 +112,8 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
         if cfg.channel is None and predictor.recipe is None and plane.ndim == 3 and plane.shape[-1] > 4:
             raise DevocoreError(f"'{path.name}' has {plane.shape[-1]} channels; choose the one to segment "
                                 f"(--channel N, from 1 to {plane.shape[-1]}).")
-        if not notes and cfg.channel is None and predictor.recipe is None and io.distinct_channels(plane):
-            notes.append(f"'{path.name}' has {io.distinct_channels(plane)} channels that differ; their mean was "
+        if not notes and cfg.channel is None and predictor.recipe is None and (mixed := io.distinct_channels(plane)):
+            notes.append(f"'{path.name}' has {mixed} channels that differ; their mean was "
                          "segmented. Choose the nucleus or membrane channel (--channel N, from 1).")
         return io.pick_channel(plane, cfg.channel, f"'{path.name}'")
 
