@@ -26,6 +26,9 @@ if _WORKERS > 1:
 
 # Tests must never pick up a developer's own models or GPU.
 os.environ.setdefault("DEVOCORE_DEVICE", "cpu")
+# Tests never read the developers' datasets (../shared): the default path into them leads nowhere during a run,
+# so a test that leans on them fails on every machine, not only on a user's, which has none.
+os.environ["DEVOCORE_DATASETS"] = str(Path(tempfile.gettempdir()) / "devocore-tests-have-no-datasets")
 # The record of files devocore wrote (devocore.outputs): one per test run, never the developer's own.
 os.environ["DEVOCORE_STATE_DIR"] = tempfile.mkdtemp(prefix="devocore-test-state-")
 atexit.register(shutil.rmtree, os.environ["DEVOCORE_STATE_DIR"], True)

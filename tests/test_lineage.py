@@ -485,11 +485,47 @@ def test_eval_on_a_numbered_folder_scores_the_same_frames_as_the_video_clip(tmp_
         if number >= 150:
             cv2.imwrite(str(folder / f"t{number:03d}.png"), frame)
     cap.release()
-    assert cli.main(["eval", "lineage", "--video", str(folder), "--labels", str(labels), "--json"]) == 0
+    curves = _write_curves(tmp_path / "curves.csv")
+    assert cli.main(["eval", "lineage", "--video", str(folder), "--labels", str(labels), "--curves", str(curves),
+                     "--json"]) == 0
     numbered = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert cli.main(["eval", "lineage", "--video", str(video), "--labels", str(labels), "--frames", "150:170",
-                     "--json"]) == 0
+                     "--curves", str(curves), "--json"]) == 0
     clip = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert numbered["frames"] == clip["frames"] == 21
     assert numbered["nmae"] == pytest.approx(clip["nmae"], abs=1e-9)
     assert numbered["baseline_nmae"] == pytest.approx(clip["baseline_nmae"], abs=1e-9)
+    assert numbered["baseline_nmae"] > 0
+
+
+def _write_curves(path):
+    """Two embryos' population curves, doubling every 40 frames from 4 cells (a stand-in for the real ones)."""
+    frames = np.arange(1, 301)
+    rows = [{"embryo": name, "frame": f, **{k: round(share * 4 * 2 ** ((f - lag) / 40)) for k, share in
+                                             zip(lineage.LINEAGES, (0.5, 0.05, 0.1, 0.05, 0.15, 0.1, 0.05))}}
+            for name, lag in (("one", 0), ("two", 10)) for f in frames]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_eval_without_the_training_curves_gives_the_figures_and_says_the_baseline_is_left_out(tmp_path, capsys,
+                                                                                            monkeypatch):
+    """A user's machine has no developers' curves: the model is still measured, the baseline left out in words."""
+    import json
+
+    from devocore import cli
+
+    monkeypatch.setenv("DEVOCORE_DATASETS", str(tmp_path / "none"))
+    video = ROOT / "assets" / "examples" / "lineage" / "embryo_timelapse.mov"
+    labels = ROOT / "assets" / "examples" / "lineage" / "embryo_timelapse_populations.csv"
+    assert cli.main(["eval", "lineage", "--video", str(video), "--labels", str(labels), "--frames", "150:160",
+                     "--json"]) == 0
+    out = capsys.readouterr().out
+    figures = json.loads(out.strip().splitlines()[-1])
+    assert figures["frames"] == 11 and 0 <= figures["nmae"] < 1
+    assert figures["baseline_nmae"] is None and figures["all_below_baseline"] is None
+    assert "baseline not measured" in out and "--curves" in out
+    # a --curves file that is not there is refused before the model runs
+    assert cli.main(["eval", "lineage", "--video", str(video), "--labels", str(labels),
+                     "--curves", str(tmp_path / "missing.csv")]) != 0
+    assert "missing.csv" in capsys.readouterr().err

@@ -159,7 +159,7 @@ def test_fine_tuning_the_shipped_nucleus_model_beats_it_on_another_microscope(tm
     from PIL import Image
 
     torch.manual_seed(0)
-    cfg = TrainConfig(task="nucleus", epochs=4, steps=8, batch=4, crop=128, size=128, val_images=4,
+    cfg = TrainConfig(task="nucleus", epochs=3, steps=6, batch=4, crop=128, size=128, val_images=4,
                       decoder_channels=64, lr=1e-3, amp=False)
     images, masks = user_data.example_dataset(tmp_path, n=12, size=128)
     for path in images.iterdir():

@@ -29,8 +29,9 @@ def add_arguments(parser) -> None:
     source.add_argument("--simulate", type=int, metavar="SEED", help="a simulated embryo (devocore.simulate.embryo)")
     parser.add_argument("--labels", help="annotation CSV: frame, A, E, M, P, C, D, Z (frame 1 = first frame; a "
                                          "folder of frames numbered by its file names uses those numbers)")
-    parser.add_argument("--curves", default=str(config.datasets_dir() / "train" / "epic_population_curves.csv"),
-                        help="real training curves for the baseline (embryo, frame, A..Z)")
+    parser.add_argument("--curves", default=None,
+                        help="real training curves for the baseline (embryo, frame, A..Z); default: the developers' "
+                             "train/epic_population_curves.csv when it is there, else the baseline is left out")
     parser.add_argument("--model", default="lineage")
     parser.add_argument("--method", choices=METHODS, default=LineageConfig().method,
                         help=f"default: {LineageConfig().method} (the method chosen on training data)")
@@ -47,6 +48,22 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-plot", action="store_true", help="no plot (the default; kept for old scripts)")
     parser.add_argument("--update-card", action="store_true",
                         help="record the figures in the model's card.json (metrics.eval_<source>)")
+
+
+NO_CURVES = "--curves FILE with columns embryo, frame, A, E, M, P, C, D, Z"
+
+
+def _baseline_curves(path: str | None):
+    """The curves the baseline is read from: ``path``, or the developers' training curves when they are there;
+    None when no path is given and those are not (the figures are then given without the baseline)."""
+    from devocore.train.lineage import read_population_curves
+
+    if path is None:
+        default = config.datasets_dir() / "train" / "epic_population_curves.csv"
+        if not default.is_file():
+            return None
+        path = str(default)
+    return read_population_curves(path)
 
 
 def _movie(args):
@@ -74,11 +91,10 @@ def run(args) -> dict:
     from devocore.lineage import (LINEAGES, LineageConfig, baseline_curve, evaluate, frame_steps, numbered,
                                   parse_clip, predict_frames, read_populations, select_frames)
     from devocore.progress import terminal
-    from devocore.train.lineage import read_population_curves
-
     torch.set_num_threads(2)
     cfg = LineageConfig(model=args.model, method=args.method, monotone=args.monotone, smooth=args.smooth)
     net = registry.load_model(cfg.model, "cpu")
+    curves = _baseline_curves(args.curves)  # read before the model runs: a missing file fails at once
     if args.video:
         from devocore.io import open_frames
 
@@ -109,12 +125,15 @@ def run(args) -> dict:
         raise DevocoreError(f"No annotated frame among the frames measured ({span}; the annotation has frames "
                             f"{int(truth_all['frame'].min())}-{int(truth_all['frame'].max())}).")
     scores = evaluate(pred, truth)
-    curves = read_population_curves(args.curves)
     # the image-blind baseline knows only each frame's place in what it is shown: 1, 2, ... (numbered files:
     # their numbers from 1, gaps kept)
-    base_pred = baseline_curve(curves, frame_steps(len(pred), numbers).astype(int).tolist())
-    base_pred["frame"] = pred["frame"].to_numpy()
-    base = evaluate(base_pred, truth)
+    if curves is None:
+        nan = float("nan")
+        base = {"nmae": nan, "mae": dict.fromkeys(LINEAGES, nan), "nmae_per": dict.fromkeys(LINEAGES, nan)}
+    else:
+        base_pred = baseline_curve(curves, frame_steps(len(pred), numbers).astype(int).tolist())
+        base_pred["frame"] = pred["frame"].to_numpy()
+        base = evaluate(base_pred, truth)
     clip = f" (frames {args.frames})" if args.frames else ""
     print(f"{name}{clip}: {scores['frames']} frames compared, method {cfg.method}")
     print(f"{'lineage':<8}{'max':>6}{'MAE':>9}{'nMAE':>8}{'base MAE':>10}{'base nMAE':>11}")
@@ -122,21 +141,25 @@ def run(args) -> dict:
     for k in LINEAGES:
         print(f"{k:<8}{scores['max_count'][k]:>6.0f}{scores['mae'][k]:>9.2f}{scores['nmae_per'][k]:>8.3f}"
               f"{base['mae'][k]:>10.2f}{base['nmae_per'][k]:>11.3f}")
-        if np.isfinite(scores["nmae_per"][k]):
+        if np.isfinite(scores["nmae_per"][k]) and curves is not None:
             below[k] = bool(scores["nmae_per"][k] < base["nmae_per"][k])
     print(f"{'mean':<8}{'':>6}{'':>9}{scores['nmae']:>8.3f}{'':>10}{base['nmae']:>11.3f}")
+    if curves is None:
+        print(f"baseline not measured: it needs real population curves ({NO_CURVES})")
     scored = pred[pred["frame"].isin(truth["frame"])]
     figures = {"source": name, "clip": args.frames, "frames": scores["frames"], "frames_seen": int(len(pred)),
                "method": cfg.method, "nmae": scores["nmae"], "baseline": BASELINE, "baseline_nmae": base["nmae"],
                "mae": scores["mae"], "nmae_per": scores["nmae_per"], "baseline_mae": base["mae"],
                "baseline_nmae_per": base["nmae_per"], "below_baseline": below,
-               "all_below_baseline": all(below.values()), "timeline": result.timeline,
+               "all_below_baseline": all(below.values()) if curves is not None else None,
+               "timeline": result.timeline,
                "stage_tp_band_median_width": float((scored["stage_tp_hi"] - scored["stage_tp_lo"]).median())}
     if args.plot and not args.no_plot:
         path = Path(args.plot)
         from devocore.lineage import plot_png
 
-        plot_png(pred, truth, path, title=f"{name}{clip}: nMAE {scores['nmae']:.3f} (baseline {base['nmae']:.3f})")
+        baseline = f" (baseline {base['nmae']:.3f})" if curves is not None else ""
+        plot_png(pred, truth, path, title=f"{name}{clip}: nMAE {scores['nmae']:.3f}{baseline}")
         print(f"plot: {path}")
         figures["plot"] = str(path)
     if args.update_card:
