@@ -91,6 +91,7 @@ def run(args) -> dict:
     from devocore.lineage import (LINEAGES, LineageConfig, baseline_curve, evaluate, frame_steps, numbered,
                                   parse_clip, predict_frames, read_populations, select_frames)
     from devocore.progress import terminal
+
     torch.set_num_threads(2)
     cfg = LineageConfig(model=args.model, method=args.method, monotone=args.monotone, smooth=args.smooth)
     net = registry.load_model(cfg.model, "cpu")

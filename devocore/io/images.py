@@ -230,8 +230,8 @@ def _plane_size(series) -> tuple[int, int]:
 def _check_one_series(series: Sequence, what: str) -> None:
     """Refuse a TIFF holding several images of full size (positions, embryos), of which only the first would be
     read; smaller series after the first (thumbnails, previews, as microscopes store them) are passed over."""
-    height, width = _plane_size(series[0])
-    full = [s for s in series[1:] if _plane_size(s)[0] * _plane_size(s)[1] >= height * width]
+    area = np.prod(_plane_size(series[0]))
+    full = [s for s in series[1:] if np.prod(_plane_size(s)) >= area]
     if full:
         shapes = ", ".join(str(tuple(s.shape)) for s in [series[0], *full][:4])
         raise UnsupportedFormatError(
