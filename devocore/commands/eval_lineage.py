@@ -66,6 +66,13 @@ def _baseline_curves(path: str | None):
     return read_population_curves(path)
 
 
+def _figure(value: float, width: int, digits: int) -> str:
+    """A table cell: the value, or a dash where there is none (the baseline without its curves)."""
+    import math
+
+    return f"{value:>{width}.{digits}f}" if math.isfinite(value) else f"{'-':>{width}}"
+
+
 def _movie(args):
     """(frames, truth table, name) for --epic / --simulate."""
     from devocore.io import read_epic
@@ -140,11 +147,11 @@ def run(args) -> dict:
     print(f"{'lineage':<8}{'max':>6}{'MAE':>9}{'nMAE':>8}{'base MAE':>10}{'base nMAE':>11}")
     below = {}
     for k in LINEAGES:
-        print(f"{k:<8}{scores['max_count'][k]:>6.0f}{scores['mae'][k]:>9.2f}{scores['nmae_per'][k]:>8.3f}"
-              f"{base['mae'][k]:>10.2f}{base['nmae_per'][k]:>11.3f}")
+        print(f"{k:<8}{scores['max_count'][k]:>6.0f}{scores['mae'][k]:>9.2f}{_figure(scores['nmae_per'][k], 8, 3)}"
+              f"{_figure(base['mae'][k], 10, 2)}{_figure(base['nmae_per'][k], 11, 3)}")
         if np.isfinite(scores["nmae_per"][k]) and curves is not None:
             below[k] = bool(scores["nmae_per"][k] < base["nmae_per"][k])
-    print(f"{'mean':<8}{'':>6}{'':>9}{scores['nmae']:>8.3f}{'':>10}{base['nmae']:>11.3f}")
+    print(f"{'mean':<8}{'':>6}{'':>9}{scores['nmae']:>8.3f}{'':>10}{_figure(base['nmae'], 11, 3)}")
     if curves is None:
         print(f"baseline not measured: it needs real population curves ({NO_CURVES})")
     scored = pred[pred["frame"].isin(truth["frame"])]
