@@ -15,6 +15,16 @@ def _open_train():
     return at
 
 
+def _compare_quickly(at, recipes: str):
+    """Run the recipe comparison for one epoch of one batch per recipe; its table."""
+    at.text_area(key="trainch_cmp_recipes").set_value(recipes)
+    at.number_input(key="trainch_cmp_epochs").set_value(1)
+    at.number_input(key="trainch_cmp_steps").set_value(1)
+    at.button(key="trainch_cmp_button").click().run()
+    assert not at.exception, at.exception
+    return at.session_state["trainch_cmp_result"][0]
+
+
 def test_train_view_cuts_tiles_and_compares_recipes():
     at = _open_train()
     labels = [e.label for e in at.expander]
@@ -29,12 +39,7 @@ def test_train_view_cuts_tiles_and_compares_recipes():
     at.button(key="trainch_cmp_button").click().run()
     assert any("character 9" in e.value for e in at.error)
     assert any(c.value == "merge(0,x)\n        ^" for c in at.code)
-    at.text_area(key="trainch_cmp_recipes").set_value("0\n3")
-    at.number_input(key="trainch_cmp_epochs").set_value(1)
-    at.number_input(key="trainch_cmp_steps").set_value(1)
-    at.button(key="trainch_cmp_button").click().run()
-    assert not at.exception, at.exception
-    table = at.session_state["trainch_cmp_result"][0]
+    table = _compare_quickly(at, "0\n3")
     assert list(table["recipe"]) == ["0", "3"]
     assert table[["iou", "f1"]].apply(lambda c: c.between(0, 1)).all().all()
 
@@ -61,12 +66,7 @@ def test_a_quick_recipe_comparison_says_it_cannot_rank_and_names_its_columns():
     at.number_input(key="trainch_cmp_epochs").set_value(6)
     at.number_input(key="trainch_cmp_steps").set_value(15).run()
     assert not any("quick check" in i.value for i in at.info)
-    at.text_area(key="trainch_cmp_recipes").set_value("0")
-    at.number_input(key="trainch_cmp_epochs").set_value(1)
-    at.number_input(key="trainch_cmp_steps").set_value(1)
-    at.button(key="trainch_cmp_button").click().run()
-    assert not at.exception, at.exception
-    table = at.session_state["trainch_cmp_result"][0]
+    table = _compare_quickly(at, "0")
     assert table["iou"].max() < 0.15  # one batch learns nothing: the page must say so
     warning = " ".join(w.value for w in at.warning)
     assert "the runs were too short for the models to learn, so this table cannot rank the recipes" in warning
