@@ -6,6 +6,7 @@ compare every widget value and heading shown.
 """
 from __future__ import annotations
 
+import time
 from urllib.parse import urlencode
 
 import numpy as np
@@ -67,18 +68,31 @@ def _choose(page, menu: str, option: str) -> None:
     wait_until_idle(page, TIMEOUT)
 
 
+def _shown(page, wanted: dict | None = None, timeout_s: float = 30) -> dict:
+    """What the page shows once two reads 0.5 s apart agree (or it equals ``wanted``): on a busy machine the
+    browser may still be drawing its last widgets after the checked ones have appeared."""
+    now = page.evaluate(SHOWN)
+    deadline = time.monotonic() + timeout_s
+    while now != wanted and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        previous, now = now, page.evaluate(SHOWN)
+        if wanted is None and now == previous:
+            break
+    return now
+
+
 def _shared(browser, server, path: str, params: dict, click, check, shot: str) -> None:
     """Open path?params, ``click``, then open the resulting URL in a new context and compare all shown."""
     first_context, first = _open(browser, f"{server}/{path}?{urlencode(params)}")
     click(first)
     address = first.url
     check(first)  # waits for the checked widgets, so the page is drawn before it is read
-    before = first.evaluate(SHOWN)
+    before = _shown(first)
     first_context.close()
     second_context, second = _open(browser, address)
     try:
         check(second)
-        after = second.evaluate(SHOWN)
+        after = _shown(second, wanted=before)
         screenshot(second, f"link-{shot}")
         assert after == before, f"{path}: the shared link shows another view"
     finally:
