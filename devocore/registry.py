@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 
 WEIGHTS = "weights.safetensors"
 CARD = "card.json"
+# A card's ``data_terms`` for a model trained on Devoscope's simulators only.
+SIMULATED_DATA_TERMS = ("its training images were simulated by Devoscope, not taken from a microscope; the data behind "
+                        "the simulator and their terms are listed under 'Data and credits' in Devoscope's README. "
+                        "Cite them where you report results.")
 
 
 @dataclass(frozen=True)

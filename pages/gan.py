@@ -73,9 +73,7 @@ def card_fields(info: registry.ModelInfo) -> dict[str, str]:
         if info.source == "user" and " images from " in f" {data}":
             terms = "trained on images you uploaded: the terms of those images apply."
         elif "simulat" in data:
-            terms = ("its training images were simulated by Devoscope, not taken from a microscope; the data "
-                     "behind the simulator and their terms are listed under 'Data and credits' in Devoscope's "
-                     "README. Cite them where you report results.")
+            terms = registry.SIMULATED_DATA_TERMS
         else:
             terms = "not recorded on its card."
     return {"Trained on": trained_on, "How good": quality, "Training": training, "Data and terms": terms}

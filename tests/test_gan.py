@@ -200,6 +200,7 @@ def test_train_command_on_a_folder_saves_a_user_model(tmp_path, capsys):
     assert result["steps"] == 4 and result["validation_fid"] >= 0
     card = json.loads((tmp_path / "m" / "card.json").read_text())
     assert card["task"] == "gan" and card["architecture"] == "dcgan-generator"
+    assert card["data_terms"] == "trained on the images in data: the terms of those images apply."
 
 
 def _tiny_lineage_model(folder: Path) -> None:

@@ -70,6 +70,9 @@ def test_shipped_models_are_safetensors_with_a_matching_checksum():
             f"{folder.name}: unexpected files {sorted(files)}"
         card = json.loads((folder / "card.json").read_text())
         assert card.get("sha256") == registry.sha256(folder / "weights.safetensors"), folder.name
+        # the card names its data, their terms and the command that made it (README, "Data and credits")
+        for key in ("training_data", "data_terms", "training_command"):
+            assert str(card.get(key) or "").strip(), f"{folder.name}: card has no {key}"
     assert not [p for p in ROOT.joinpath("assets").rglob("*") if p.suffix in {".pt", ".pth", ".ckpt", ".pkl", ".npy"}]
 
 

@@ -41,6 +41,7 @@ def test_a_held_out_table_is_not_trained_on_and_the_card_says_so(data):
     assert "a.csv" in card["training_data"] and "b.csv" not in card["training_data"]
     assert "--hold-out b.csv" in card["training_command"]
     assert "frame n of a movie = time point n" in card["labels"]
+    assert "Murray et al., Genome Research 2012" in card["data_terms"]
     assert card["train_config"]["hold_out"] == ["b.csv"]
     assert registry.load_folder(out) is not None
 

@@ -19,7 +19,8 @@ def movie(tmp_path):
         Image.fromarray(frame).save(frames / f"t{i:03d}.png")
     movie_truth(shots).to_csv(tmp_path / "populations.csv", index=False)
     card = {"task": "lineage", "architecture": "resnet18-lineage", "config": {"in_channels": 1, "curve_len": 6},
-            "input_size": 64, "training_data": "test", "training_command": "test", "metrics": {}}
+            "input_size": 64, "training_data": "test", "data_terms": "EPIC terms", "training_command": "test",
+            "metrics": {}}
     registry.save_model(nets.build("resnet18-lineage", in_channels=1, curve_len=6),
                         registry.config.user_model_dir() / "tiny-lineage", card)
     return frames, tmp_path / "populations.csv"
@@ -35,6 +36,7 @@ def test_lineage_fine_tunes_on_a_user_movie_and_saves_a_listed_model(movie, caps
     assert "lineage-user" in [m.name for m in registry.list_models("lineage")]
     card = registry.find_model("lineage-user").card
     assert "t000.png" not in card["training_data"] and "frames" in card["training_data"]
+    assert card["data_terms"] == "trained on your own frames: their terms apply; the start model's data: EPIC terms"
 
 
 def test_lineage_table_beyond_the_movie_is_one_clear_line(movie, capsys):

@@ -61,6 +61,7 @@ def test_fine_tuning_on_another_microscope_beats_the_starting_model(starting_mod
     info = registry.ModelInfo("finetuned", out, json.loads((out / "card.json").read_text()), "user")
     registry.verify(info)
     assert "pairs" in info.card["training_data"] and info.card["metrics"]["val_iou"] > 0
+    assert info.card["data_terms"] == "trained on your own images: their terms apply."
     assert info.card["validation_files"] == other_microscope.val_set.names
 
 

@@ -45,7 +45,7 @@ def run(args) -> int:
     import numpy as np
     import torch
 
-    from devocore import config, gan
+    from devocore import config, gan, registry
     from devocore.progress import terminal
     from devocore.simulate.embryo_frames import render_embryo_frames, simulator_version
     from devocore.train.gan import GanConfig, GanTrainer, load_image_folder
@@ -57,6 +57,7 @@ def run(args) -> int:
         n_val = max(2, min(args.eval_n, len(images) // 10))
         validation, images = images[order[:n_val]], images[order[n_val:]]
         data_text = f"{len(images)} images from {Path(args.data).name} ({n_val} more held out for validation)"
+        data_terms = f"trained on the images in {Path(args.data).name}: the terms of those images apply."
     else:
         images = render_embryo_frames(args.images, args.size, 0, cache_dir=args.cache,
                                       progress=terminal("rendering training frames"))
@@ -65,6 +66,7 @@ def run(args) -> int:
         data_text = (f"{len(images)} simulated histone-GFP time-lapse frames (devocore.simulate.embryo, "
                      f"embryo seeds from 0, green channel, {args.size}x{args.size}; simulator source hash "
                      f"{simulator_version()})")
+        data_terms = registry.SIMULATED_DATA_TERMS
     cfg = GanConfig(size=args.size, z_dim=args.z_dim, base=args.base, d_base=args.d_base,
                     batch=args.batch, lr_g=args.lr, lr_d=args.lr, seed=args.seed)
     trainer = GanTrainer(images, cfg)
@@ -94,6 +96,7 @@ def run(args) -> int:
     folder = Path(args.out) if args.out else config.user_model_dir() / args.name
     card = {
         "training_data": data_text,
+        "data_terms": data_terms,
         "training_command": "python -m devocore " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         "metrics": {"validation_fid": round(best["fid"], 4), "best_step": best["step"],
                     "steps": trainer.step_count, "minutes": round((time.monotonic() - start) / 60, 1),

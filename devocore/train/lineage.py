@@ -186,6 +186,9 @@ def make_samples(shots: list[Snapshot], n: int, size: int, rng: np.random.Genera
 
 # ----------------------------------------------------------------------------- training
 
+EPIC_TERMS = ("EPIC cell tables and population curves: Murray et al., Genome Research 2012, through "
+              "DevoLearn/DevoGraph (MIT) under the data's own terms; cite Murray et al. 2012 where results are "
+              "reported. The simulated embryos are Devoscope's own, with no outside data.")
 LABELS_NOTE = ("Populations are counted exactly from the EPIC cell tables, frame n of a movie = time point n of its "
                "table. DevoLearn's earlier per-frame labels spread each embryo's traced time points evenly over all "
                "frames of its movie, so they lagged the images by a median of about 48 time points (up to 97) and "
@@ -371,6 +374,7 @@ def train(cfg: TrainConfig, progress: ProgressFn | None = None) -> dict:
         "outputs": "log(1 + count) for " + ", ".join(LINEAGES),
         "training_data": "; ".join(sources) + " rendered as green max-projection frames with random appearance; "
                          "reference curves from train/epic_population_curves.csv (exact, one row per time point)",
+        "data_terms": EPIC_TERMS,
         **({"init": {"model": cfg.init, **{k: start.card.get(k) for k in ("sha256", "training_data",
                                                                            "training_command")}}}
            if start is not None else {}),

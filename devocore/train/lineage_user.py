@@ -175,6 +175,8 @@ def finetune(model, movies: list[Movie], cfg: LineageFinetuneConfig = LineageFin
             training_data=f"fine-tuned from '{card.get('name', '?')}' on {sum(len(m.x) for m in train_movies)} "
                           f"frames of {', '.join(m.name for m in train_movies)}; validated on "
                           f"{', '.join(m.name for m in val_movies)}",
+            data_terms="trained on your own frames: their terms apply"
+                       + (f"; the start model's data: {card['data_terms']}" if card.get("data_terms") else "."),
             training_command=command or "python -m devocore train lineage --frames ... --populations ...",
             train_config=asdict(cfg),
             metrics={"val_mae_log": round(best["val_mae_log"], 4), "val_mae_count": round(best["val_mae_count"], 2),

@@ -409,6 +409,7 @@ def _save(model, out, cfg: TrainConfig, net_config: dict, best: dict, command: s
                           + (f"; {cfg.simulator_share:.0%} from devocore.simulate.embryo"
                              if cfg.simulator_share else "")
                           + (f"; {cfg.resample_share:.0%} drawn 1-3x larger and shrunk" if cfg.resample_share else "")),
+        "data_terms": registry.SIMULATED_DATA_TERMS,
         "training_command": command or f"python -m devocore train {cfg.task}",
         "train_config": asdict(cfg),
         "metrics": {"sim_val_loss": round(best["val_loss"], 4), "sim_val_iou": round(best["val_iou"], 4),
@@ -420,6 +421,7 @@ def _save(model, out, cfg: TrainConfig, net_config: dict, best: dict, command: s
         card["channels"] = channels.text(cfg.channels)
     if data is not None:  # the user's pairs (Train view)
         card["training_data"] = data.describe()
+        card["data_terms"] = "trained on your own images: their terms apply."
         card["metrics"] = {"val_loss": round(best["val_loss"], 4), "val_iou": round(best["val_iou"], 4),
                            "val_dice": round(best.get("val_dice", 0.0), 4), "best_epoch": best["epoch"]}
         card.update(getattr(data, "card_fields", lambda: {})())
