@@ -672,6 +672,24 @@ def test_a_16_bit_tiff_stack_and_the_track_command_give_the_tracks_of_the_8_bit_
     assert np.abs(csv["head_x"] - reference.table["head_x"]).max() < 1.0
 
 
+def test_16_bit_frames_held_back_for_the_background_keep_their_two_bytes_a_pixel(simulated_movie):
+    # before, the frames held back were float32 (4 bytes a pixel): 400 MB where the buffer was meant for 100 MB
+    import tracemalloc
+
+    frames, _ = simulated_movie
+    movie = deeper(frames, "16-bit + offset") * 8  # 320 frames: the first 300 are held back
+    held = tracking.tracker.BUFFER_FRAMES * frames[0].size  # pixels held back
+    tracemalloc.start()
+    try:
+        result = tracking.track_frames((f.copy() for f in movie), tracking.TrackConfig(fps=10))  # read afresh
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.n_frames == 320 and result.table["worm"].nunique() == 2
+    # 2 bytes a pixel held back, and the background's few mapped frames: 3.0 bytes a pixel at the peak (4.7 before)
+    assert 2 * held < peak < 3.5 * held
+
+
 def test_levels_map_a_whole_movie_with_one_offset_and_gain_and_leave_8_bit_alone():
     from devocore.tracking.segment import Levels
 

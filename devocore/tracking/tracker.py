@@ -611,13 +611,20 @@ def _sample_frames_lazily(source, count: int) -> Iterator[np.ndarray]:
     yield from (f for i, f in enumerate(source) if i in wanted)
 
 
-#: Most frames (and bytes) held back to build a background before tracking starts.
+#: Most frames, and pixels, held back to build a background before tracking starts: the pixels are 100 MB of
+#: 8-bit frames, 200 MB of 16-bit ones (kept as they are, mapped onto 0-255 one at a time) or 400 MB of float ones.
 BUFFER_FRAMES = 300
-BUFFER_BYTES = 100_000_000
+BUFFER_PIXELS = 100_000_000
 
 
 def _buffer_frames(shape: tuple[int, ...]) -> int:
-    return int(max(2, min(BUFFER_FRAMES, BUFFER_BYTES // max(1, shape[0] * shape[1]))))
+    return int(max(2, min(BUFFER_FRAMES, BUFFER_PIXELS // max(1, shape[0] * shape[1]))))
+
+
+def _held(frame: np.ndarray) -> np.ndarray:
+    """A frame as it is held back: its compact grey levels, a 16-bit grey frame as it is (not as float32)."""
+    frame = np.asarray(frame)
+    return frame if frame.dtype == np.uint16 and frame.ndim == 2 else compact_gray(frame)
 
 
 MIN_FRAME_SIDE = 16  # pixels; smaller frames hold no worm (and the plate smoothing works at quarter size)
@@ -663,24 +670,22 @@ def track_frames(frames: Iterable[np.ndarray], config: TrackConfig = TrackConfig
     """
     start, cpu_start = time.perf_counter(), time.process_time()
     iterator: Iterator[np.ndarray] = _sized(frames)
-    buffered: list[np.ndarray] = []
+    buffered: list[np.ndarray | None] = []
     if background is None:
-        # Frames further apart make a cleaner median: buffer up to BUFFER_FRAMES (as uint8 gray).
+        # Frames further apart make a cleaner median: buffer up to BUFFER_FRAMES, as compact grey levels.
         for frame in iterator:
-            buffered.append(compact_gray(frame))
+            buffered.append(_held(frame))
             if len(buffered) >= _buffer_frames(buffered[0].shape):
                 break
         if not buffered:
             raise NoFramesError("There are no frames to track.")
         if levels is None:
             levels = Levels.of(buffered)  # None for 8-bit frames: tracked as they are
-        if levels is not None:
-            for i, frame in enumerate(buffered):  # in place: one mapped frame more at a time, not a second list
-                buffered[i] = levels(frame)
         if config.crops is None:
             config = replace(config, crops=_varying_sizes(buffered))
         if not config.crops:
-            background = background_from_frames(buffered[::background_step(len(buffered), config.background_frames)])
+            chosen = buffered[::background_step(len(buffered), config.background_frames)]
+            background = background_from_frames(chosen if levels is None else [levels(f) for f in chosen])
     elif config.crops is None:
         config = replace(config, crops=False)
     if levels is not None:
@@ -690,7 +695,9 @@ def track_frames(frames: Iterable[np.ndarray], config: TrackConfig = TrackConfig
     tracker = Tracker(config, background)
 
     def stream():
-        yield from buffered
+        for i, frame in enumerate(buffered):  # mapped one at a time, and let go once tracked
+            buffered[i] = None
+            yield frame if levels is None else levels(frame)
         yield from iterator
 
     read: list[int] = []
