@@ -529,3 +529,8 @@ def test_eval_without_the_training_curves_gives_the_figures_and_says_the_baselin
     assert cli.main(["eval", "lineage", "--video", str(video), "--labels", str(labels),
                      "--curves", str(tmp_path / "missing.csv")]) != 0
     assert "missing.csv" in capsys.readouterr().err
+    # the card is never written without the baseline beside the figures (it would hold NaN)
+    card = (ROOT / "assets" / "models" / "lineage" / "card.json").read_text()
+    assert cli.main(["eval", "lineage", "--video", str(video), "--labels", str(labels), "--update-card"]) != 0
+    assert "--update-card" in capsys.readouterr().err
+    assert (ROOT / "assets" / "models" / "lineage" / "card.json").read_text() == card

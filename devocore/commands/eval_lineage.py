@@ -103,6 +103,9 @@ def run(args) -> dict:
     cfg = LineageConfig(model=args.model, method=args.method, monotone=args.monotone, smooth=args.smooth)
     net = registry.load_model(cfg.model, "cpu")
     curves = _baseline_curves(args.curves)  # read before the model runs: a missing file fails at once
+    if curves is None and args.update_card:
+        raise DevocoreError("--update-card records the figures beside the baseline's, which needs real population "
+                            f"curves: give {NO_CURVES}.")
     if args.video:
         from devocore.io import open_frames
 
