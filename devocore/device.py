@@ -59,6 +59,18 @@ def choose_device(preferred: str | None = None) -> DeviceChoice:
     return DeviceChoice("cpu", f"no GPU found; using {torch.get_num_threads()} CPU threads")
 
 
+def training_device() -> DeviceChoice:
+    """The device training runs on: :func:`choose_device`'s when it is a CUDA GPU, else the CPU.
+
+    So ``DEVOCORE_DEVICE=cpu`` and the cloud profile keep training on the CPU on a machine with a GPU, as they
+    keep inference there. Apple's MPS trains on the CPU: mixed precision there is not supported here.
+    """
+    choice = choose_device()
+    if choice.name.split(":")[0] in ("cuda", "cpu"):
+        return choice
+    return DeviceChoice("cpu", f"{choice.reason}; training runs on a CUDA GPU or the CPU")
+
+
 def cpu_has_bf16() -> bool:
     """True when this CPU runs bfloat16 matrix work natively (AVX512-BF16 or AMX)."""
     try:

@@ -98,10 +98,10 @@ def _running_text(history: list[dict], most: int, message: str, elapsed: float) 
 
 
 def _trains_on_gpu() -> bool:
-    """Whether a training run uses a GPU: segmentation.train picks CUDA whenever there is one."""
-    import torch
+    """Whether a training run uses a GPU (the device segmentation.train picks)."""
+    from devocore.device import training_device
 
-    return torch.cuda.is_available()
+    return training_device().name != "cpu"
 
 
 def _expected_time(epochs: int, steps: int, batch: int, crop: int, start_model: str, size: int) -> str:

@@ -43,6 +43,32 @@ def test_device_env_override(monkeypatch):
     assert choose_device().name == "cpu" and "not a device" in choose_device().reason
 
 
+def test_training_follows_the_device_choice_and_never_mps(monkeypatch):
+    import torch
+
+    from devocore.device import training_device
+    from devocore.train.segmentation import TrainConfig, train
+
+    # a machine with a GPU, as Devoscope's code sees it (torch's own checks still see none, so a CPU run works)
+    monkeypatch.setattr(torch.cuda, "is_available",
+                        lambda: sys._getframe(1).f_globals["__name__"].startswith("devocore"))
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "Test GPU")
+    monkeypatch.delenv("DEVOCORE_DEVICE", raising=False)
+    monkeypatch.delenv("DEVOSCOPE_PROFILE", raising=False)
+    assert training_device().name == "cuda"
+    monkeypatch.setenv("DEVOSCOPE_PROFILE", "cloud")
+    assert training_device().name == "cpu" and "cloud" in training_device().reason
+    monkeypatch.delenv("DEVOSCOPE_PROFILE")
+    monkeypatch.setenv("DEVOCORE_DEVICE", "cpu")
+    assert training_device().name == "cpu"
+    # before, training took CUDA whenever there was one: here it would have failed moving the model there
+    result = train(TrainConfig(task="nucleus", epochs=1, steps=1, batch=2, size=64, crop=64, val_images=2))
+    assert next(result["model"].parameters()).device.type == "cpu"
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    monkeypatch.setenv("DEVOCORE_DEVICE", "mps")
+    assert training_device().name == "cpu" and "CUDA GPU or the CPU" in training_device().reason
+
+
 def test_cli_info_json_lists_device():
     out = subprocess.run([sys.executable, "-m", "devocore", "info", "--json"], cwd=ROOT, capture_output=True,
                          text=True, check=True)

@@ -256,8 +256,11 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
         raise DevocoreError("--size and the crop must be multiples of 32, with the crop at most the size.")
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu":
+    from devocore.device import cpu_has_bf16, training_device
+
+    device = training_device().name  # "cuda", "cuda:1" or "cpu"
+    kind = device.split(":")[0]  # what autocast is told
+    if kind == "cpu":
         torch.set_num_threads(max(1, cfg.threads))
     if cfg.channels and data is None:
         raise DevocoreError("A channel recipe (--channels) needs your own multi-channel images (--images and "
@@ -279,10 +282,8 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
         scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * cfg.steps)
     else:
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
-    from devocore.device import cpu_has_bf16
-
-    use_amp = device == "cuda" and cfg.amp
-    use_bf16 = device == "cpu" and cfg.bf16 and cpu_has_bf16()
+    use_amp = kind == "cuda" and cfg.amp
+    use_bf16 = kind == "cpu" and cfg.bf16 and cpu_has_bf16()
     # a frozen encoder under bfloat16 autocast: its convolutions compute the same from their float16 values, in
     # half the memory (validation then runs under the same autocast)
     half_encoder = bool(frozen) and use_bf16 and inference.hold_convolutions(model.encoder, torch.float16, exact=True)
@@ -299,7 +300,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
     def validate() -> tuple[float, float, float]:
         model.eval()
         losses, inter, union, total = [], 0.0, 0.0, 0.0
-        with torch.inference_mode(), torch.autocast(device, dtype=torch.bfloat16, enabled=half_encoder):
+        with torch.inference_mode(), torch.autocast(kind, dtype=torch.bfloat16, enabled=half_encoder):
             for i in range(0, len(val_x), val_batch):
                 logits = model(val_x[i:i + val_batch].to(device)).float().cpu()
                 losses.append(float(loss_fn(logits, val_t[i:i + val_batch], cfg.loss, cfg.fg_weight)) * len(logits))
@@ -324,7 +325,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
             x, t = data.batch(rng) if data is not None else _batch(cfg, rng, counter)
             x, t = x.to(device), t.to(device)
             optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(device, dtype=torch.float16 if use_amp else torch.bfloat16,
+            with torch.autocast(kind, dtype=torch.float16 if use_amp else torch.bfloat16,
                                 enabled=use_amp or use_bf16):
                 loss = loss_fn(model(x).float(), t, cfg.loss, cfg.fg_weight)
             if scaler is not None:
