@@ -165,6 +165,7 @@ class FolderFrames(FrameSource):
             log.info("'%s': the file names do not number the frames; frames are numbered by position", self.name)
         first = read_image(self.files[0], limits=limits)
         self.shape = first.shape[:2]
+        self.dtype = first.dtype  # the first image's: judges the folder's bit depth
         _check_video_pixels(self.frame_count, self.shape, f"Folder '{self.name}'", limits)
 
     def __iter__(self) -> Iterator[np.ndarray]:

@@ -902,12 +902,12 @@ def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: Progr
 
 def _eight_bit(source) -> bool:
     """Whether a FrameSource gives 8-bit frames (videos always do; a folder is judged by its first image)."""
-    from devocore.io import FolderFrames, StackFrames, VideoFrames, read_image
+    from devocore.io import FolderFrames, StackFrames, VideoFrames
 
     if isinstance(source, VideoFrames):
         return True
     if isinstance(source, StackFrames):
         return source.image.dtype == np.uint8
     if isinstance(source, FolderFrames):
-        return read_image(source.files[0], limits=source.limits).dtype == np.uint8
+        return source.dtype == np.uint8
     return False
