@@ -155,7 +155,7 @@ def finetune(model, movies: list[Movie], cfg: LineageFinetuneConfig = LineageFin
         if on_epoch is not None:
             on_epoch(record)
         if progress:
-            progress(epoch / cfg.epochs, f"epoch {epoch}: validation MAE {count_mae:.1f} cells")
+            progress(epoch / cfg.epochs, f"epoch {epoch} of {cfg.epochs}: validation MAE {count_mae:.1f} cells")
         if mae < best["val_mae_log"] - 1e-4:
             best = {"val_mae_log": mae, "val_mae_count": count_mae, "epoch": epoch}
             best_state = copy.deepcopy(net.state_dict())

@@ -349,7 +349,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, progress: ProgressFn 
         log.info("epoch %d: train loss %.4f, val loss %.4f, val IoU %.3f, lr %.1e, %.0f s", epoch,
                  running / max(done, 1), val_loss, val_iou, optimizer.param_groups[0]["lr"], elapsed)
         if progress:
-            progress(epoch / cfg.epochs, f"epoch {epoch}: val IoU {val_iou:.3f}")
+            progress(epoch / cfg.epochs, f"epoch {epoch} of {cfg.epochs}: validation IoU {val_iou:.3f}")
         if on_epoch is not None:
             on_epoch({"epoch": epoch, "train_loss": running / max(done, 1), "val_loss": val_loss,
                       "val_iou": val_iou, "val_dice": val_dice, "lr": optimizer.param_groups[0]["lr"],
