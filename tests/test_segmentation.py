@@ -39,6 +39,16 @@ def test_a_hole_is_not_a_nucleus():
     assert result.labels[24, 24] == result.labels[24, 14]  # the hole belongs to its nucleus, not a new one
 
 
+def test_background_at_the_edge_is_never_filled_as_a_hole():
+    # before, any background of at most 64 px counted as a hole: the corners of a crop filled by one nucleus
+    # became nucleus, and an empty 4 x 4 image was one whole-image nucleus
+    crop = disk((40, 40), (20, 20), 21.5)  # one nucleus filling a 40 x 40 crop; each corner about 45 px
+    result = postprocess(crop.astype(np.float32), task="nucleus")
+    assert result.count == 1 and result.table["area_px"].iloc[0] == crop.sum()
+    assert result.labels[0, 0] == result.labels[39, 39] == 0
+    assert postprocess(np.zeros((4, 4), np.float32), task="nucleus").count == 0
+
+
 def test_membrane_ring_encloses_one_cell_and_the_outside_is_not_a_cell():
     membrane = disk((60, 60), (30, 30), 20) & ~disk((60, 60), (30, 30), 18)
     result = postprocess(membrane.astype(np.float32), task="membrane")
