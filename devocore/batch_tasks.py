@@ -5,8 +5,8 @@
 * ``lineage``: ``lineage VIDEO --out preds.csv`` (written as ``populations.csv``).
 * ``track``: ``track VIDEO --out track.csv``.
 
-Files that do not fit a task are skipped with a reason (see :func:`content_problem`): a label or mask
-image, an image with one value, and, for the fluorescence tasks, a bright-field picture.
+Files that do not fit a task are skipped with a reason (see :func:`devocore.io.content_problem`): a label or
+mask image, an image with one value, and, for the fluorescence tasks, a bright-field picture.
 """
 from __future__ import annotations
 
@@ -17,63 +17,6 @@ import numpy as np
 
 from devocore import io
 from devocore.batch import BatchTask, register
-
-
-# Share of neighbouring pixel pairs, both off the most common value, that differ. Real microscope
-# images differ almost everywhere (noise): >= 0.76 on 65 CTC nucleus slices, >= 0.90 on 67 CShaper
-# membrane slices, >= 0.86 on simulated slices; label and mask images differ only where two labels
-# touch: <= 0.015 on the bundled masks and 0.0 on the CTC masks and CShaper label images (train/).
-FLAT_PAIRS = 0.05
-# (median - 1st percentile) / (99th - 1st percentile): where the background sits in the intensity range.
-# Fluorescence has a dark background (<= 0.32 on simulated slices, <= 0.03 on the CTC slices, the median
-# of 5 frames <= 0.1 on the EPIC movies); the bright-field worm video sits at 0.62-0.70.
-LIGHT_BACKGROUND = 0.5
-
-
-def _flat_share(plane: np.ndarray) -> tuple[float, int]:
-    """Share of neighbouring pixel pairs off the most common value that differ, and how many pairs."""
-    values, counts = np.unique(plane, return_counts=True)
-    off = plane != values[np.argmax(counts)]
-    pairs = differ = 0
-    for a, b, fa, fb in ((plane[:, 1:], plane[:, :-1], off[:, 1:], off[:, :-1]),
-                         (plane[1:], plane[:-1], off[1:], off[:-1])):
-        both = fa & fb
-        pairs += int(both.sum())
-        differ += int((a[both] != b[both]).sum())
-    return differ / max(pairs, 1), pairs
-
-
-def _light_background(plane: np.ndarray) -> float:
-    low, median, high = np.percentile(plane, [1, 50, 99])
-    return float((median - low) / (high - low)) if high > low else 0.0
-
-
-def content_problem(plane: np.ndarray, fluorescence: bool = True) -> str | None:
-    """Why a grey image (Y x X) does not fit an analysis of microscope images, or None when it fits.
-
-    A file with one value, a binary mask, a label image (flat regions of a few values) and, when
-    ``fluorescence``, a picture with a light background (bright field: dark objects on light) do not.
-
-    >>> content_problem(np.zeros((32, 32), np.uint8))
-    'one value (0) in every pixel: an empty image'
-    >>> content_problem(np.random.default_rng(0).poisson(1.0, (32, 32))) is None
-    True
-    """
-    plane = np.asarray(plane)
-    low, high = plane.min(), plane.max()
-    if low == high:
-        return f"one value ({low:g}) in every pixel: an empty image"
-    values = np.unique(plane)
-    if len(values) == 2:
-        return f"only two values ({values[0]:g} and {values[1]:g}): a binary mask, not a microscope image"
-    share, pairs = _flat_share(plane)
-    if pairs >= 100 and share < FLAT_PAIRS:
-        return (f"a label or mask image: {len(values)} values in flat regions "
-                f"({100 * share:.1f} % of neighbouring pixels differ; a microscope image has noise)")
-    if fluorescence and _light_background(plane) > LIGHT_BACKGROUND:
-        return ("a light background with dark objects (bright field?); this task expects fluorescence "
-                "(bright objects on a dark background)")
-    return None
 
 
 def _middle_plane(path: Path) -> np.ndarray:
@@ -105,18 +48,18 @@ def _sample_frames(path: Path, n: int = 5) -> list[np.ndarray]:
 def check_microscopy(path: Path, fluorescence: bool = True) -> str | None:
     """A reason to skip ``path`` for a task on fluorescence images or videos, or None.
 
-    Images: the middle plane must look like a microscope image (:func:`content_problem`). Videos (never
-    label images; compression blurs flat regions): the median of 5 frames' background level must be dark
-    when ``fluorescence``, and the frames must not all be one value.
+    Images: the middle plane must look like a microscope image (:func:`devocore.io.content_problem`). Videos
+    (never label images; compression blurs flat regions): the median of 5 frames' background level must be
+    dark when ``fluorescence``, and the frames must not all be one value.
     """
     if path.suffix.lower() not in io.VIDEO_SUFFIXES:
-        return content_problem(_middle_plane(path), fluorescence)
+        return io.content_problem(_middle_plane(path), fluorescence)
     frames = _sample_frames(path)
     if not frames:
         return None  # the run reports why it cannot be read
     if all(f.min() == f.max() == frames[0].min() for f in frames):
         return f"one value ({frames[0].min()}) in every pixel of the sampled frames: an empty video"
-    if fluorescence and np.median([_light_background(f) for f in frames]) > LIGHT_BACKGROUND:
+    if fluorescence and np.median([io.light_background(f) for f in frames]) > io.LIGHT_BACKGROUND:
         return ("a video with a light background and dark objects (bright field, e.g. worms); this task expects "
                 "fluorescence (bright nuclei or membranes on a dark background)")
     return None

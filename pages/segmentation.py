@@ -327,13 +327,14 @@ else:
 
 with right:
     what = "nuclei" if task == "nucleus" else "cells"
-    warning = segmentation.implausible(result, image_task)
+    place = "frame" if kind == "video" else "slice"
+    warning = (segmentation.unfit(plane, f"This {'image' if len(planes) == 1 else place}")
+               or segmentation.implausible(result, image_task))
     if warning is None and task != image_task:
         warning = (f"This input looks like {KINDS[image_task]}, but {model_name} segments {KINDS[task]}: "
                    f"the result may mean little; a {image_task} model fits this input.")
     if warning:
         st.warning(warning)
-    place = "frame" if kind == "video" else "slice"
     st.subheader(f"{result.count} {what}" + (f" in {place} {index + 1} of {len(planes)}" if len(planes) > 1 else ""))
     with _heavy(plane):
         st.plotly_chart(_figure(plane, result), key="seg_plot")

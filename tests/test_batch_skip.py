@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from devocore import batch, batch_tasks, cli, config
+from devocore import batch, cli, config, io
 from devocore.simulate import embryo
 
 WORMS = config.EXAMPLES_DIR / "tracking" / "worms.mp4"
@@ -29,22 +29,22 @@ def folder(tmp_path_factory):
     ((np.arange(1600).reshape(40, 40) % 7 == 0).astype(np.uint8) * 255, "only two values (0 and 255)"),
 ])
 def test_flat_and_binary_images_are_named(plane, start):
-    assert batch_tasks.content_problem(plane).startswith(start)
+    assert io.content_problem(plane).startswith(start)
 
 
 def test_a_label_image_with_many_cells_is_a_label_image_and_its_picture_is_not():
     image, labels = embryo.nucleus_slice(5, size=128)
     assert labels.max() > 3  # several nuclei: not a binary mask
-    assert batch_tasks.content_problem(labels).startswith("a label or mask image")
-    assert batch_tasks.content_problem(image) is None
+    assert io.content_problem(labels).startswith("a label or mask image")
+    assert io.content_problem(image) is None
 
 
 def test_a_light_background_is_refused_only_for_fluorescence():
     rng = np.random.default_rng(0)
     brightfield = np.clip(rng.normal(150, 4, (64, 64)), 0, 255)
     brightfield[20:30, 5:60] = rng.normal(60, 4, (10, 55))  # a dark worm on a light background
-    assert "light background" in batch_tasks.content_problem(brightfield)
-    assert batch_tasks.content_problem(brightfield, fluorescence=False) is None
+    assert "light background" in io.content_problem(brightfield)
+    assert io.content_problem(brightfield, fluorescence=False) is None
 
 
 def test_an_image_for_the_track_task_is_skipped_without_starting_a_cluster(folder, tmp_path):

@@ -542,3 +542,26 @@ def test_segment_takes_the_channel_asked_for_and_says_when_it_averaged_channels_
     tifffile.imwrite(path, np.stack([nuclei, grid] * 2 + [nuclei]) + noise[0], imagej=True, metadata={"axes": "CYX"})
     code, err, _ = run("--overwrite")  # before: "Expected one 2-D image (Y x X or Y x X x C) ... split stacks"
     assert code == 2 and "'two.tif' has 5 channels; choose the one to segment (--channel N, from 1 to 5)." in err
+
+
+def test_segment_warns_when_given_a_mask_or_an_empty_stack_but_not_a_microscope_image(tmp_path, capsys):
+    # Batch skipped such files with a reason; `segment` segmented them without a word
+    import tifffile
+    from PIL import Image
+
+    from devocore import cli
+
+    mask = np.zeros((64, 64), np.uint8)
+    mask[disk(mask.shape, (30, 30), 10)] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    tifffile.imwrite(tmp_path / "empty.tif", np.zeros((3, 64, 64), np.uint16), imagej=True)
+    nuclei = (np.random.default_rng(0).poisson(5, (64, 64)) + 80 * disk((64, 64), (30, 30), 10)).astype(np.uint8)
+    Image.fromarray(nuclei).save(tmp_path / "nuclei.png")
+    said = {}
+    for name in ("mask.png", "empty.tif", "nuclei.png"):
+        assert cli.main(["segment", "nucleus", str(tmp_path / name), "--out", str(tmp_path / name[:-4])]) == 0
+        said[name] = capsys.readouterr().err
+    assert ("note: 'mask.png' does not look like a fluorescence microscope image: only two values (0 and 255): a "
+            "binary mask, not a microscope image. Its segmentation likely means nothing.") in said["mask.png"]
+    assert "'empty.tif' does not look like" in said["empty.tif"] and "an empty image" in said["empty.tif"]
+    assert "note:" not in said["nuclei.png"]

@@ -19,6 +19,7 @@ def tiny_models(tmp_path, monkeypatch):
             "config": {"encoder": "resnet18", "in_channels": 1, "classes": 1}, "input_size": 64,
             "training_data": "test", "training_command": "test", "metrics": {}}
     registry.save_model(nets.build("fpn"), tmp_path / "tiny-nuc", card)
+    ui_cache.models_table.clear()  # the model list is cached per process; an earlier test may have listed others
     return "tiny-nuc"
 
 
@@ -116,6 +117,32 @@ def test_segmentation_page_picks_the_model_that_fits_each_input_and_remembers_a_
     assert "looks like nuclei" in at.warning[0].value  # the page says the model does not fit the image
     assert pick("nuclei_stack.tif") == "nucleus"  # another input: its own fitting model
     assert pick("nuclei.png") == "membrane"  # back: the choice made for this image is remembered
+
+
+def test_a_mask_uploaded_instead_of_its_image_gets_a_warning(tiny_models):
+    """Batch skips a mask or an empty image; the page segments what it is given, and says what it is."""
+    import io as _io
+
+    import numpy as np
+    from PIL import Image
+
+    def png(array):
+        buffer = _io.BytesIO()
+        Image.fromarray(array).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    mask = np.zeros((64, 64), np.uint8)
+    mask[20:40, 20:40] = 255
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/segmentation.py").run()
+    at.selectbox(key="seg_model").set_value(tiny_models).run()
+    assert not [w for w in at.warning if "microscope image" in w.value]  # the bundled example is one
+    at.radio(key="seg_source").set_value("Upload").run()
+    at.file_uploader(key="seg_upload").set_value(("nuclei_mask.png", png(mask), "image/png")).run()
+    assert not at.exception
+    assert [w.value for w in at.warning][:1] == [
+        "This image does not look like a fluorescence microscope image: only two values (0 and 255): a binary mask, "
+        "not a microscope image. Its segmentation likely means nothing."]
 
 
 def test_segmentation_page_gives_a_multichannel_model_the_image_channels(tmp_path, monkeypatch):

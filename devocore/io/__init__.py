@@ -11,7 +11,8 @@ describe the file in messages and guess its format, never as a path.
 
 The package: :mod:`.sources` (file kinds, format sniffing, bytes within the limits), :mod:`.images`
 (images and TIFF stacks), :mod:`.pixels` (grey, normalised, 8-bit), :mod:`.frames` (streamed frames),
-:mod:`.tables` (tables and EPIC files), :mod:`.files` (uploads, safe ZIPs, temporary folders).
+:mod:`.content` (does a plane look like a microscope image), :mod:`.tables` (tables and EPIC files),
+:mod:`.files` (uploads, safe ZIPs, temporary folders).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from devocore.io.pixels import (distinct_channels, integer_percentiles, normaliz
                                to_gray, to_uint8)
 from devocore.io.frames import (MAX_NUMBERING_SPAN, FolderFrames, FrameSource, PlaneReader, StackFrames, VideoFrames,
                                 flat_frame_names, natural_key, numbers_from_names, open_frames, read_video_frame)
+from devocore.io.content import LIGHT_BACKGROUND, content_problem, light_background
 from devocore.io.tables import EPIC_COLUMNS, check_columns, read_epic, read_table
 from devocore.io.files import clean_suffix, extract_zip, extract_zip_frames, remove_stale_folders, save_upload
 
@@ -33,4 +35,4 @@ __all__ = ["Source", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "TABLE_SUFFIXES", "UPLO
            "MAX_NUMBERING_SPAN", "numbers_from_names", "flat_frame_names", "open_frames", "read_video_frame",
            "EPIC_COLUMNS", "read_table",
            "check_columns", "read_epic", "remove_stale_folders", "clean_suffix", "save_upload",
-           "extract_zip", "extract_zip_frames"]
+           "extract_zip", "extract_zip_frames", "content_problem", "light_background", "LIGHT_BACKGROUND"]

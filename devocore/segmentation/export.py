@@ -13,6 +13,7 @@ from devocore.errors import DevocoreError, UnsupportedFormatError
 from devocore.progress import ProgressFn
 from devocore.segmentation.cells import WORK_PIXELS, labels_3d, link_slices, resize, table_3d
 from devocore.segmentation.config import Result, SegmentConfig
+from devocore.segmentation.guess import unfit
 from devocore.segmentation.predict import Predictor, segment, segment_frames
 
 
@@ -117,11 +118,16 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
                          "segmented. Choose the nucleus or membrane channel (--channel N, from 1).")
         return io.pick_channel(plane, cfg.channel, f"'{path.name}'")
 
+    def look(plane: np.ndarray) -> None:  # a note when the image is not a microscope image (as Batch skips it)
+        if warning := unfit(plane, f"'{path.name}'"):
+            notes.append(warning)
+
     is_video = path.is_dir() or path.suffix.lower() in io.VIDEO_SUFFIXES
     if not is_video:
         image = io.read_image(path)
         if not image.is_stack:
             data = pick(image.data)
+            look(data)
             result = segment(data, model, cfg.threshold, cfg.pixel_size, cfg.min_size, predictor)
             result.probability = None  # not written: let it go before the pictures are drawn
             write_labels_tiff(out / "labels.tif", result.labels)
@@ -140,12 +146,13 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
         source = io.open_frames(path)
         kind = "video"
     summary = _segment_stream(source, kind, predictor, cfg, out, labels_3d and kind == "stack",
-                              overlay_video and kind == "video", progress, pick)
+                              overlay_video and kind == "video", progress, pick, look if kind == "stack" else None)
     return dict(summary, notes=notes)
 
 
 def _segment_stream(source, kind: str, predictor: Predictor, cfg: SegmentConfig, out, want_3d: bool,
-                    want_video: bool, progress: ProgressFn | None, pick=lambda plane: plane) -> dict:
+                    want_video: bool, progress: ProgressFn | None, pick=lambda plane: plane, look=None) -> dict:
+    """:func:`segment_path` for the planes of a stack or video; ``look`` is shown the middle plane."""
     probs: list[np.ndarray] = []  # nucleus: probabilities for a 3-D watershed; membrane: 2-D cells to link
     middle = len(source) // 2
 
@@ -165,6 +172,8 @@ def _segment_stream(source, kind: str, predictor: Predictor, cfg: SegmentConfig,
                     probs.append(resize(result.probability, frame.shape[:2]) if predictor.task == "nucleus"
                                  else result.labels)
                 if i == middle:  # a picture a person can check, and the outlines alone
+                    if look is not None:
+                        look(frame)
                     save_png(out / "overlay_middle.png", overlay(frame, result.labels))
                     save_png(out / "outlines_middle.png", overlay(np.zeros_like(frame), result.labels))
                 huge = frame.shape[0] * frame.shape[1] > WORK_PIXELS

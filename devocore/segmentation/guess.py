@@ -45,6 +45,24 @@ def model_for(task: str, models: Sequence[dict]) -> str | None:
     return next((row["name"] for row in models if card_task(row) == task), None)
 
 
+def unfit(plane: np.ndarray, what: str) -> str | None:
+    """A warning when ``plane`` (grey or RGB) is not a microscope image to segment, naming it ``what``; or None.
+
+    The reasons are :func:`devocore.io.content_problem`'s (an empty image, a mask or label image, bright field),
+    for which a Batch run skips a file; a single image is segmented all the same, with this warning.
+
+    Example:
+        >>> print(unfit(np.zeros((8, 8), np.uint8), "'blank.png'"))  # doctest: +NORMALIZE_WHITESPACE
+        'blank.png' does not look like a fluorescence microscope image: one value (0) in every pixel:
+        an empty image. Its segmentation likely means nothing.
+        >>> unfit(np.random.default_rng(0).poisson(5.0, (32, 32)), "'nuclei.png'") is None
+        True
+    """
+    problem = io.content_problem(io.to_gray(plane) if plane.ndim == 3 else plane)
+    return (f"{what} does not look like a fluorescence microscope image: {problem}. Its segmentation likely means "
+            "nothing.") if problem else None
+
+
 def implausible(result: Result, image_task: str | None = None) -> str | None:
     """Why a result looks wrong to a biologist (one sentence), or None when nothing stands out.
 
