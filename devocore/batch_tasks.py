@@ -98,7 +98,8 @@ def _segmentation_task(name: str) -> BatchTask:
 
     def run_file(path: Path, out_dir: Path, model) -> dict:
         summary = segmentation.segment_path(path, model, config, out_dir)
-        return {"frames": summary["planes"], "instances": summary["instances"], "note": kind_note(path, name)}
+        notes = [kind_note(path, name), *summary["notes"]]  # e.g. channels that differ, whose mean was segmented
+        return {"frames": summary["planes"], "instances": summary["instances"], "note": "; ".join(filter(None, notes))}
 
     def run_range(path: Path, start: int, stop: int, model) -> list:
         predictor = segmentation.Predictor(model)

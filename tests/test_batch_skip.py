@@ -83,6 +83,24 @@ def test_nucleus_batch_runs_the_slice_and_skips_mask_flat_image_and_worm_video(f
     assert rerun.summary.set_index("file").loc["slice.png", "reason"] == batch.ALREADY_DONE
 
 
+@pytest.mark.skipif(not (config.SHIPPED_MODEL_DIR / "nucleus").is_dir(), reason="no nucleus model")
+def test_a_colour_image_whose_channels_differ_gets_the_single_file_commands_note(tmp_path):
+    # before, Batch kept only its own kind note: the mean of the channels was segmented without a word
+    from distributed import Client
+
+    image, _ = embryo.nucleus_slice(3, size=128)
+    colour = np.zeros((128, 128, 3), np.uint8)
+    colour[..., 2] = image  # nuclei in red (OpenCV writes BGR)
+    colour[..., 1] = np.random.default_rng(0).integers(0, 60, (128, 128))  # another stain in green
+    (tmp_path / "in").mkdir()
+    cv2.imwrite(str(tmp_path / "in" / "two_stains.png"), colour)
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as client:
+        table = batch.run_batch(tmp_path / "in", "nucleus", tmp_path / "out", client=client).summary
+    assert table["status"].tolist() == ["ok"]
+    assert "'two_stains.png' has 3 channels that differ; their mean was segmented" in table["note"].iloc[0]
+    assert batch.noted(table)["file"].tolist() == ["two_stains.png"]
+
+
 @pytest.mark.parametrize("seconds, text", [(0.4242, "0.42 s"), (12.34, "12.3 s"), (245.4, "245 s"),
                                            (725, "12 min 5 s")])
 def test_seconds_have_sensible_precision(seconds, text):
