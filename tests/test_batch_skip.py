@@ -39,6 +39,14 @@ def test_a_label_image_with_many_cells_is_a_label_image_and_its_picture_is_not()
     assert io.content_problem(image) is None
 
 
+def test_a_plane_over_a_megapixel_is_judged_on_a_subsample_with_the_same_verdict():
+    labels = np.repeat(np.repeat(np.arange(64, dtype=np.uint16).reshape(8, 8), 400, 0), 400, 1)  # 3200 x 3200
+    nuclei = (np.random.default_rng(0).poisson(5, labels.shape) + 200 * (labels % 5 == 0)).astype(np.uint16)
+    assert io.judged_view(labels).shape == (800, 800)  # every 4th pixel of every 4th row
+    assert io.content_problem(labels).startswith("a label or mask image: 64 values in flat regions")
+    assert io.content_problem(nuclei) is None
+
+
 def test_a_light_background_is_refused_only_for_fluorescence():
     rng = np.random.default_rng(0)
     brightfield = np.clip(rng.normal(150, 4, (64, 64)), 0, 255)

@@ -36,8 +36,15 @@ def _flat_share(plane: np.ndarray) -> tuple[float, int]:
 
 
 def light_background(plane: np.ndarray) -> float:
+    """Where the background (the median) sits between the 1st and 99th percentiles: near 0 for fluorescence."""
     low, median, high = np.percentile(plane, [1, 50, 99])
     return float((median - low) / (high - low)) if high > low else 0.0
+
+
+def judged_view(plane: np.ndarray) -> np.ndarray:
+    """A view of every k-th pixel of every k-th row of a Y x X (x C) plane, about :data:`JUDGED_PIXELS` pixels."""
+    step = max(1, int(np.ceil(np.sqrt(plane.shape[0] * plane.shape[1] / JUDGED_PIXELS))))
+    return plane[::step, ::step]
 
 
 def content_problem(plane: np.ndarray, fluorescence: bool = True) -> str | None:
@@ -45,16 +52,14 @@ def content_problem(plane: np.ndarray, fluorescence: bool = True) -> str | None:
 
     A file with one value, a binary mask, a label image (flat regions of a few values) and, when
     ``fluorescence``, a picture with a light background (bright field: dark objects on light) do not. A plane
-    over :data:`JUDGED_PIXELS` is judged on a regular subsample of about that many pixels.
+    over :data:`JUDGED_PIXELS` is judged on its :func:`judged_view`.
 
     >>> content_problem(np.zeros((32, 32), np.uint8))
     'one value (0) in every pixel: an empty image'
     >>> content_problem(np.random.default_rng(0).poisson(1.0, (32, 32))) is None
     True
     """
-    plane = np.asarray(plane)
-    step = max(1, int(np.ceil(np.sqrt(plane.size / JUDGED_PIXELS))))
-    plane = plane[::step, ::step]
+    plane = judged_view(np.asarray(plane))
     low, high = plane.min(), plane.max()
     if low == high:
         return f"one value ({low:g}) in every pixel: an empty image"
