@@ -187,9 +187,9 @@ result: lineage.LineageResult = st.session_state["lin_result"]
 table = result.table
 n = len(table)
 numbers = table["frame"].to_numpy()  # the numbers the page shows: from 1, or from the frames' file names
-warning = lineage.no_embryo_warning(table, result.timeline is not None)
-if warning:
-    st.warning(warning, icon=":material/warning:")
+for warning in (getattr(result, "unfit", None), lineage.no_embryo_warning(table, result.timeline is not None)):
+    if warning:  # (a result kept in the session from before a restart may lack ``unfit``)
+        st.warning(warning, icon=":material/warning:")
 
 # ----------------------------------------------------------------------------- results
 

@@ -386,6 +386,21 @@ def test_saved_model_round_trip_gives_identical_curves(tiny_net, tmp_path, monke
     assert torch.allclose(loaded(x), tiny_net.half().float()(x), atol=1e-3)
 
 
+def test_a_mask_or_bright_field_gets_a_warning_and_a_movie_of_nuclei_none(tiny_net, movie):
+    # a mask shows "structure" as nuclei do, so it passed for an embryo; Batch skipped it, `lineage` counted it
+    from devocore.simulate import worm
+
+    mask = np.zeros((96, 96), np.uint8)
+    mask[30:60, 20:70] = 255
+    warned = lineage.predict(mask, tiny_net).unfit
+    assert warned == ("The image does not look like fluorescence of an embryo's nuclei: only two values (0 and 255): "
+                      "a binary mask, not a microscope image. Its cell counts likely mean nothing.")
+    worms = np.stack(list(worm.simulate_video(seed=3, n_frames=6, n_worms=2, size=(120, 160)).frames()))
+    assert "bright field" in lineage.predict(worms, tiny_net).unfit  # dark worms on a light plate
+    frames, _ = movie
+    assert lineage.predict(np.stack(frames), tiny_net).unfit is None
+
+
 def test_cli_refuses_a_text_file_with_one_line(tmp_path):
     bad = tmp_path / "notes.txt"
     bad.write_text("not a video")

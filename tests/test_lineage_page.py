@@ -154,3 +154,16 @@ def test_the_no_embryo_warning_names_the_frames_in_plain_words(tmp_path, monkeyp
     [warning] = [w.value for w in at.warning]
     assert warning.startswith("Frames 3-5, 9 (4 of 48) show no embryo: the picture is black, empty or only noise")
     assert "is False" not in warning
+
+
+def test_a_result_that_is_not_fluorescence_of_nuclei_is_shown_with_its_warning(tmp_path, monkeypatch):
+    import dataclasses
+
+    from devocore import lineage
+
+    predict = lineage.predict
+    said = "The movie does not look like fluorescence of an embryo's nuclei: a binary mask (test)."
+    monkeypatch.setattr(lineage, "predict", lambda *a, **k: dataclasses.replace(predict(*a, **k), unfit=said))
+    at, _inputs = _page_with_tiny_model(tmp_path, monkeypatch)
+    assert not at.exception and not at.error
+    assert [w.value for w in at.warning] == [said]  # the example itself gets no such warning (the test above)

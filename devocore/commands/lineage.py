@@ -51,7 +51,7 @@ def run(args) -> int:
           f"(90 % band {last['stage_tp_lo']:.0f} to {last['stage_tp_hi']:.0f})")
     if result.timeline is not None:
         print(f"timeline: {timeline_formula(result.timeline, int(result.table['frame'].iloc[0]))}")
-    warning = no_embryo_warning(result.table, result.timeline is not None)
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
+    for warning in (result.unfit, no_embryo_warning(result.table, result.timeline is not None)):
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
     return 0

@@ -63,6 +63,8 @@ class LineageResult:
         weights: N float32, 0 for frames without signal or embryo (ignored by the fit).
         timeline: (offset, rate) of the fitted reference time, or None.
         previews: small uint8 frames when asked for, else empty.
+        unfit: a warning when the middle frame is not a fluorescence picture of nuclei (a mask, a label image,
+            bright field: :func:`devocore.io.content_problem`), else None.
     """
 
     table: pd.DataFrame
@@ -70,3 +72,4 @@ class LineageResult:
     weights: np.ndarray
     timeline: tuple[float, float] | None = None
     previews: list = field(default_factory=list)
+    unfit: str | None = None

@@ -10,6 +10,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from devocore import io
 from devocore.errors import DevocoreError
 from devocore.lineage.config import LINEAGES, MAX_COUNT, METHODS, MIN_TIMELINE_FRAMES, LineageConfig, LineageResult
 from devocore.lineage.pixels import (STRUCTURE_MIN, crops_embryo, nucleus_channel, preprocess, signal_weights,
@@ -225,8 +226,16 @@ def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = Li
     ``numbers``: each frame's number (from its file name; rising, gaps allowed) for the ``frame`` column and the
     time line; default 1, 2, ... (frame 1 = the first frame).
     """
-    raw, contrast, structures, previews = run_network(net, frames, total, config.batch_size, config.channel,
-                                                      config.keep_previews, progress)
+    middle, problems = (total or 1) // 2, []
+
+    def looked_at(stream: Iterable[np.ndarray]) -> Iterator[np.ndarray]:  # the middle frame's content is judged
+        for i, frame in enumerate(stream):
+            if i == middle:
+                problems.append(io.content_problem(nucleus_channel(frame, config.channel)))
+            yield frame
+
+    raw, contrast, structures, previews = run_network(net, looked_at(frames), total, config.batch_size,
+                                                      config.channel, config.keep_previews, progress)
     steps = frame_steps(len(raw), numbers)
     embryo = (structures >= STRUCTURE_MIN) & (contrast > 0)
     weights = signal_weights(contrast)
@@ -259,7 +268,11 @@ def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = Li
     if not embryo.all():
         log.info("%d of %d frames show no embryo (black, empty or pure noise); their counts mean nothing",
                  int((~embryo).sum()), len(embryo))
-    return LineageResult(table, raw, weights, timeline, previews)
+    # a mask, a label image or bright field shows "structure" as an embryo does (frames with none are named apart)
+    problem = problems[0] if problems and middle < len(embryo) and embryo[middle] else None
+    unfit = (f"The {'movie' if len(table) > 1 else 'image'} does not look like fluorescence of an embryo's nuclei: "
+             f"{problem}. Its cell counts likely mean nothing.") if problem else None
+    return LineageResult(table, raw, weights, timeline, previews, unfit)
 
 
 def frame_list(numbers, most: int = 12) -> str:
