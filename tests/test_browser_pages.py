@@ -59,9 +59,13 @@ class Visit:
         return self.page.locator('[data-testid="stMain"]').inner_text()
 
     def wait_text(self, pattern: str) -> str:
-        """Wait until the main area shows text matching ``pattern``; returns the match."""
-        self.page.locator('[data-testid="stMain"]').get_by_text(re.compile(pattern)).first.wait_for(timeout=TIMEOUT)
-        return re.search(pattern, self.text()).group(0)
+        """Wait until the main area shows text matching ``pattern``; returns the match.
+
+        The match is read from the element found, looked up afresh: a rerun may redraw it between the wait and the
+        read (reading the whole main area then once missed it on a busy machine)."""
+        found = self.page.locator('[data-testid="stMain"]').get_by_text(re.compile(pattern)).first
+        found.wait_for(timeout=TIMEOUT)
+        return re.search(pattern, found.inner_text(timeout=TIMEOUT)).group(0)
 
     def error(self) -> str:
         self.page.locator(ERROR).first.wait_for(timeout=TIMEOUT)
