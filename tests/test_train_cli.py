@@ -38,6 +38,8 @@ def _labels_300():
     ("wrong_size", "is 32 x 32 pixels but its image"),
     ("labels_300", "different values, but a binary mask"),
     ("empty", "has no PNG, JPEG or TIFF files"),
+    ("swapped", "is not a microscope image: only two values (0 and 255): a binary mask, not a microscope image. "
+                "Its mask 'emb_00.png' looks like one: are the image and mask folders swapped?"),
 ])
 def test_bad_data_gets_one_clear_line_and_is_not_modified(pairs, tmp_path, capsys, damage, message):
     root, images, masks = pairs
@@ -47,6 +49,8 @@ def test_bad_data_gets_one_clear_line_and_is_not_modified(pairs, tmp_path, capsy
         Image.fromarray(np.zeros((32, 32), np.uint8)).save(masks / "emb_01_mask.png")
     elif damage == "labels_300":
         Image.fromarray(_labels_300()).save(masks / "emb_02_mask.png")
+    elif damage == "swapped":  # the masks given as the images and the other way round
+        images, masks = masks, images
     else:
         for f in masks.iterdir():
             f.unlink()

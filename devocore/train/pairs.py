@@ -102,7 +102,16 @@ def load_pair(pair: Pair, binary: bool = True) -> tuple[np.ndarray, np.ndarray]:
     mask = io.read_image(pair.mask)
     if image.is_stack or mask.is_stack:
         raise PairError(f"'{pair.image.name}' or its mask is a stack; training takes single 2-D images.")
-    pixels = io.normalize(io.to_gray(image.data))
+    grey = io.to_gray(image.data) if image.data.ndim == 3 else image.data
+    if grey.min() != grey.max():  # (an empty image with an empty mask is a fair example of background)
+        problem = io.content_problem(grey, fluorescence=False)
+        if problem:
+            swapped = io.content_problem(io.to_gray(mask.data) if mask.data.ndim == 3 else mask.data,
+                                         fluorescence=False) is None
+            raise PairError(f"Image '{pair.image.name}' is not a microscope image: {problem}."
+                            + (f" Its mask '{pair.mask.name}' looks like one: are the image and mask folders "
+                               "swapped?" if swapped else ""))
+    pixels = io.normalize(grey)
     lossy = pair.mask.suffix.lower() in LOSSY_SUFFIXES
     if lossy and not binary:
         raise PairError(f"Mask '{pair.mask.name}' is a JPEG, which cannot keep each cell's own number (the "
