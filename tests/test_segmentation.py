@@ -462,7 +462,8 @@ def test_cli_eval_membrane_instance_masks_reports_cell_figures(user_model, tmp_p
     labels = np.zeros((128, 128), np.uint16)
     for k, (y, x) in enumerate([(14, 14), (14, 66), (66, 14), (66, 66)]):
         labels[y:y + 48, x:x + 48] = 10 * (k + 1)
-    image = np.where(labels > 0, 60, 220).astype(np.uint8)  # bright membranes and outside
+    noise = np.random.default_rng(0).integers(0, 12, labels.shape)  # a microscope image has noise (a flat one is
+    image = (np.where(labels > 0, 60, 220) + noise).astype(np.uint8)  # refused as a mask); bright membranes, outside
     Image.fromarray(image).save(tmp_path / "im" / "a.png")
     Image.fromarray(labels).save(tmp_path / "lab" / "a.png")
     out = _cli("eval", "segmentation", "--task", "membrane", "--model", "tiny-mem", "--images", str(tmp_path / "im"),
@@ -472,6 +473,23 @@ def test_cli_eval_membrane_instance_masks_reports_cell_figures(user_model, tmp_p
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     assert {"f1", "mean_matched_iou", "iou", "baseline_f1"} <= set(figures)
     assert figures["baseline_f1"] == pytest.approx(1.0)  # the classical method finds the four clean cells
+
+
+def test_cli_eval_names_swapped_image_and_mask_folders(user_model, tmp_path):
+    from PIL import Image
+
+    (tmp_path / "im").mkdir()
+    (tmp_path / "mask").mkdir()
+    truth = disk((64, 64), (32, 32), 12)
+    image = (np.random.default_rng(0).poisson(10, truth.shape) + 120 * truth).astype(np.uint8)
+    Image.fromarray(image).save(tmp_path / "im" / "a.png")
+    Image.fromarray(truth.astype(np.uint8) * 255).save(tmp_path / "mask" / "a.png")
+    out = _cli("eval", "segmentation", "--task", "nucleus", "--model", "tiny-nuc", "--images", str(tmp_path / "mask"),
+               "--masks", str(tmp_path / "im"), "--json", env_dir=user_model / "models")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == ("error: Image 'a.png' is not a microscope image: only two values (0 and 255): a "
+                                  "binary mask, not a microscope image. Its mask 'a.png' looks like one: are the "
+                                  "image and mask folders swapped?")
 
 
 def _voronoi_embryo(seed=0, shape=(24, 48, 64), cells=6):

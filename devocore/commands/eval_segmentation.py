@@ -59,6 +59,7 @@ def run(args) -> dict:
     from devocore import io, segmentation
     from devocore.errors import DevocoreError
     from devocore.segmentation import baseline, evaluate_pairs
+    from devocore.train.pairs import not_an_image
 
     name = args.model or args.task
     model = segmentation.load(name)
@@ -68,14 +69,16 @@ def run(args) -> dict:
             raise DevocoreError("--images needs --masks (a folder of masks paired with the images).")
         pairs, instance = [], args.instance_masks
         for image_file, mask_file in _pairs(Path(args.images), Path(args.masks)):
-            mask = io.to_gray(io.read_image(mask_file).data)
+            image, mask = io.read_image(image_file).data, io.to_gray(io.read_image(mask_file).data)
+            if problem := not_an_image(image, mask, image_file.name, mask_file.name):
+                raise DevocoreError(problem)
             kind = mask_kind(mask, args.mask_threshold, instance)
             if kind == "instance" and not instance:
                 print(f"note: {mask_file.name} holds {len(np.unique(mask)) - 1} cell ids in 16 bits: "
                       "reading the masks as instance labels (--instance-masks)")
                 instance = True
             truth = cell_labels(mask, args.min_cell) if instance else mask > args.mask_threshold
-            pairs.append((io.read_image(image_file).data, truth))
+            pairs.append((image, truth))
         source = f"{args.images} ({len(pairs)} images)"
     else:
         from devocore.train.segmentation import heldout_set, truth_mask

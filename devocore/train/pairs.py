@@ -96,22 +96,39 @@ class PairReport:
     max_labels: int
 
 
+def not_an_image(image: np.ndarray, mask: np.ndarray, image_name: str, mask_name: str) -> str | None:
+    """Why the image of an image/mask pair is not a microscope image (a mask or label image), naming swapped
+    folders when its mask looks like one; None when it is one. An image of one value passes: with an empty
+    mask it is a fair example of background.
+
+    Example:
+        >>> labels = np.repeat(np.repeat(np.arange(16).reshape(4, 4), 16, 0), 16, 1).astype(np.uint16)
+        >>> noisy = np.random.default_rng(0).poisson(20, (64, 64))
+        >>> not_an_image(labels, noisy, "a.png", "b.png").endswith("are the image and mask folders swapped?")
+        True
+        >>> not_an_image(noisy, labels, "a.png", "b.png") is None
+        True
+    """
+    grey = io.to_gray(image) if image.ndim == 3 else image
+    if grey.min() == grey.max():
+        return None
+    problem = io.content_problem(grey, fluorescence=False)
+    if problem is None:
+        return None
+    swapped = io.content_problem(io.to_gray(mask) if mask.ndim == 3 else mask, fluorescence=False) is None
+    return (f"Image '{image_name}' is not a microscope image: {problem}."
+            + (f" Its mask '{mask_name}' looks like one: are the image and mask folders swapped?" if swapped else ""))
+
+
 def load_pair(pair: Pair, binary: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Image (2-D float32 in 0..1) and mask (uint8 0/1 when ``binary``, else uint16 labels) of one pair."""
     image = io.read_image(pair.image)
     mask = io.read_image(pair.mask)
     if image.is_stack or mask.is_stack:
         raise PairError(f"'{pair.image.name}' or its mask is a stack; training takes single 2-D images.")
-    grey = io.to_gray(image.data) if image.data.ndim == 3 else image.data
-    if grey.min() != grey.max():  # (an empty image with an empty mask is a fair example of background)
-        problem = io.content_problem(grey, fluorescence=False)
-        if problem:
-            swapped = io.content_problem(io.to_gray(mask.data) if mask.data.ndim == 3 else mask.data,
-                                         fluorescence=False) is None
-            raise PairError(f"Image '{pair.image.name}' is not a microscope image: {problem}."
-                            + (f" Its mask '{pair.mask.name}' looks like one: are the image and mask folders "
-                               "swapped?" if swapped else ""))
-    pixels = io.normalize(grey)
+    if problem := not_an_image(image.data, mask.data, pair.image.name, pair.mask.name):
+        raise PairError(problem)
+    pixels = io.normalize(io.to_gray(image.data))
     lossy = pair.mask.suffix.lower() in LOSSY_SUFFIXES
     if lossy and not binary:
         raise PairError(f"Mask '{pair.mask.name}' is a JPEG, which cannot keep each cell's own number (the "
