@@ -262,6 +262,16 @@ def test_irregular_time_is_resampled_with_a_message():
     assert "label" not in series.frame
 
 
+def test_rows_out_of_time_order_are_sorted_with_a_message():
+    t = np.arange(40) * 0.1
+    ordered = fc.to_series(pd.DataFrame({"time": t, "x": np.sin(t)}))
+    shuffled = fc.to_series(pd.DataFrame({"time": t, "x": np.sin(t)}).sample(frac=1, random_state=0))
+    pd.testing.assert_frame_equal(shuffled.frame.reset_index(drop=True), ordered.frame.reset_index(drop=True))
+    assert not any("time order" in m for m in ordered.messages)
+    [said] = [m for m in shuffled.messages if "time order" in m]  # before, sorted without a word
+    assert said.startswith("The rows were not in time order (") and said.endswith("they were sorted by it.")
+
+
 def test_rows_where_tracking_lost_the_worm_are_filled_flagged_and_never_scored():
     frame, _ = wave_frame(n=600, segments=10)
     gaps = [(100, 130), (480, 500)]  # one gap in the training part, one in the test part

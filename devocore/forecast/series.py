@@ -305,6 +305,10 @@ def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "
     numeric, sparse = _drop_sparse(numeric, what, messages)
     left_out.update(sparse)
     data = pd.concat([data[[column]], pd.DataFrame(numeric, index=data.index)], axis=1)
+    if not data[column].is_monotonic_increasing:
+        back = int((np.diff(data[column].to_numpy(float)) < 0).sum())
+        messages.append(f"The rows were not in time order ({back} step(s) back in '{column}'); they were sorted by "
+                        "it.")
     data = data.sort_values(column, kind="stable")
     duplicated = data[column].duplicated()
     if duplicated.any():
