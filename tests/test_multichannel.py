@@ -197,6 +197,17 @@ def test_train_with_channels_writes_the_recipe_into_the_card(tmp_path):
     assert card["channels"] == "merge(0,1); drop(3,0.5)" and card["config"]["in_channels"] == 2
 
 
+def test_swapped_multichannel_folders_are_named_as_such(tmp_path, capsys):
+    from devocore.simulate.hyperstack import write_set
+
+    done = write_set(tmp_path / "hyper", n=3, size=64)
+    code = main(["train", "nucleus", "--images", done["masks"], "--masks", done["images"], "--instance-masks",
+                 "--channels", "merge(0,1)", "--out", str(tmp_path / "model")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and err.endswith("are the image and mask folders swapped?")
+    assert "is not a microscope image: a label or mask image" in err and not (tmp_path / "model").exists()
+
+
 def test_bad_recipe_on_the_command_line_is_one_line_exit_2(tmp_path, capsys):
     from devocore.simulate.hyperstack import write_set
 

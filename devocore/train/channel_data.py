@@ -17,7 +17,7 @@ import numpy as np
 
 from devocore import channels
 from devocore.progress import ProgressFn
-from devocore.train.pairs import PairError, match_pairs
+from devocore.train.pairs import PairError, match_pairs, not_an_image
 from devocore.train.user_data import Dataset, PairSource, group_of, split, truth_foreground
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,8 @@ def load_dataset(images_dir, masks_dir, task: str = "nucleus", binary: bool = Tr
         if mask.shape != image.shape[1:]:
             raise PairError(f"Mask '{pair.mask.name}' is {mask.shape[1]} x {mask.shape[0]} pixels but its image "
                             f"'{pair.image.name}' is {image.shape[2]} x {image.shape[1]}; they must match.")
+        if problem := not_an_image(image.mean(axis=0), mask, pair.image.name, pair.mask.name):
+            raise PairError(problem)
         if recipe is not None and channels.needed(recipe) > image.shape[0]:
             raise PairError(f"The recipe '{channels.text(recipe)}' uses channel {channels.needed(recipe) - 1}, but "
                             f"'{pair.image.name}' has {image.shape[0]} channel(s), numbered 0 to {image.shape[0] - 1}.")
