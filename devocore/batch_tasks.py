@@ -23,7 +23,7 @@ def _middle_plane(path: Path) -> np.ndarray:
     image = io.read_image(path)
     planes = list(image.planes())
     plane = planes[len(planes) // 2]
-    return io.to_gray(plane) if plane.ndim == 3 else plane
+    return io.to_gray(plane)
 
 
 def _sample_frames(path: Path, n: int = 5) -> list[np.ndarray]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from devocore.io.pixels import to_gray
+
 
 # Share of neighbouring pixel pairs, both off the most common value, that differ. Real microscope
 # images differ almost everywhere (noise): >= 0.76 on 65 CTC nucleus slices, >= 0.90 on 67 CShaper
@@ -48,7 +50,8 @@ def judged_view(plane: np.ndarray) -> np.ndarray:
 
 
 def content_problem(plane: np.ndarray, fluorescence: bool = True) -> str | None:
-    """Why a grey image (Y x X) does not fit an analysis of microscope images, or None when it fits.
+    """Why an image (Y x X, or Y x X x C: judged on its channels' mean) does not fit an analysis of microscope
+    images, or None when it fits.
 
     A file with one value, a binary mask, a label image (flat regions of a few values) and, when
     ``fluorescence``, a picture with a light background (bright field: dark objects on light) do not. A plane
@@ -59,7 +62,7 @@ def content_problem(plane: np.ndarray, fluorescence: bool = True) -> str | None:
     >>> content_problem(np.random.default_rng(0).poisson(1.0, (32, 32))) is None
     True
     """
-    plane = judged_view(np.asarray(plane))
+    plane = to_gray(judged_view(np.asarray(plane)))  # the subsample first: a huge colour plane is not copied whole
     low, high = plane.min(), plane.max()
     if low == high:
         return f"one value ({low:g}) in every pixel: an empty image"

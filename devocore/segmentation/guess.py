@@ -58,8 +58,7 @@ def unfit(plane: np.ndarray, what: str) -> str | None:
         >>> unfit(np.random.default_rng(0).poisson(5.0, (32, 32)), "'nuclei.png'") is None
         True
     """
-    small = io.judged_view(plane)  # before the grey copy: a huge plane is not copied whole
-    problem = io.content_problem(io.to_gray(small) if small.ndim == 3 else small)
+    problem = io.content_problem(plane)
     return (f"{what} does not look like a fluorescence microscope image: {problem}. Its segmentation likely means "
             "nothing.") if problem else None
 

@@ -109,13 +109,13 @@ def not_an_image(image: np.ndarray, mask: np.ndarray, image_name: str, mask_name
         >>> not_an_image(noisy, labels, "a.png", "b.png") is None
         True
     """
-    grey = io.to_gray(image) if image.ndim == 3 else image
+    grey = io.to_gray(image)
     if grey.min() == grey.max():
         return None
     problem = io.content_problem(grey, fluorescence=False)
     if problem is None:
         return None
-    swapped = io.content_problem(io.to_gray(mask) if mask.ndim == 3 else mask, fluorescence=False) is None
+    swapped = io.content_problem(mask, fluorescence=False) is None
     return (f"Image '{image_name}' is not a microscope image: {problem}."
             + (f" Its mask '{mask_name}' looks like one: are the image and mask folders swapped?" if swapped else ""))
 
