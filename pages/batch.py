@@ -154,9 +154,8 @@ if "batch_result" in st.session_state:
         f"{len(skipped)} skipped ({already} already done, {len(skipped) - already} not fitting the task).")
     notes = batch.noted(summary)
     if len(notes):
-        st.warning(f"{len(notes)} file(s) need a look (the other kind of image than the task expects, or channels "
-                   "that were averaged), so their results may be wrong: "
-                   + "; ".join(f"{f}: {n}" for f, n in zip(notes["file"], notes["note"])) + ".",
+        st.warning(f"{len(notes)} file(s) need a look, so their results may be wrong: "
+                   + "; ".join(f"{f}: {str(n).rstrip('.')}" for f, n in zip(notes["file"], notes["note"])) + ".",
                    icon=":material/warning:")
     shown = summary_view(summary).copy()
     shown["seconds"] = [batch.format_seconds(x) if status != "skipped" or x else ""

@@ -216,6 +216,8 @@ def main() -> None:
     if table.empty:
         st.warning("No worm was found in these frames.")
         return
+    if result.unfit:
+        st.warning(result.unfit)
     counts = table["status"].value_counts()
     cols = st.columns(5)
     cols[0].metric("Frames", result.n_frames)

@@ -116,8 +116,7 @@ def test_a_membrane_image_run_as_nuclei_is_flagged_and_the_inventory_is_shown_as
     at.button(key="batch_start").click().run()
     assert not at.exception
     flagged = [w.value for w in at.warning if "need a look" in w.value]
-    assert flagged == ["1 file(s) need a look (the other kind of image than the task expects, or channels that were "
-                       "averaged), so their results may be wrong: membrane.png: looks like membranes, not nuclei: "
+    assert flagged == ["1 file(s) need a look, so their results may be wrong: membrane.png: looks like membranes, not nuclei: "
                        "check the task and the results."]
     table = at.dataframe[0].value.set_index("file")
     assert list(table.columns[:3]) == ["task", "status", "frames"] and "reason" not in table

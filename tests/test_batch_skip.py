@@ -109,6 +109,22 @@ def test_a_colour_image_whose_channels_differ_gets_the_single_file_commands_note
     assert batch.noted(table)["file"].tolist() == ["two_stains.png"]
 
 
+def test_a_video_whose_tracked_objects_are_not_worms_gets_a_note(tmp_path):
+    # before, the track task wrote hundreds of "worms" for an embryo movie without a word
+    from distributed import Client
+
+    from tests.test_tracking import round_blob_frames, write_clip
+
+    (tmp_path / "in").mkdir()
+    write_clip(round_blob_frames(), tmp_path / "in" / "embryo.avi")
+    shutil.copy(WORMS, tmp_path / "in" / "worms.mp4")
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as client:
+        table = batch.run_batch(tmp_path / "in", "track", tmp_path / "out", client=client).summary
+    assert table["status"].tolist() == ["ok", "ok"]
+    assert batch.noted(table)["file"].tolist() == ["embryo.avi"]
+    assert batch.noted(table)["note"].iloc[0].startswith("The objects followed are not worm-shaped")
+
+
 @pytest.mark.parametrize("seconds, text", [(0.4242, "0.42 s"), (12.34, "12.3 s"), (245.4, "245 s"),
                                            (725, "12 min 5 s")])
 def test_seconds_have_sensible_precision(seconds, text):

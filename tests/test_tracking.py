@@ -416,7 +416,7 @@ def test_track_command_writes_csv_and_refuses_bad_input(tmp_path, capsys):
     out = tmp_path / "track.csv"
     assert main(["track", str(video), "--out", str(out), "--json", "--overlay", str(tmp_path / "o.mp4")]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["worms"] == 1
+    assert summary["worms"] == 1 and summary["warning"] is None
     table = pd.read_csv(out)
     assert {"head_x", "tail_x", "length_px", "curvature_deg", "speed_px_s", "direction", "mid_x_00"} <= set(table)
     assert (tmp_path / "o.mp4").stat().st_size > 0
@@ -424,6 +424,38 @@ def test_track_command_writes_csv_and_refuses_bad_input(tmp_path, capsys):
     bad.write_text("hello")
     assert main(["track", str(bad), "--out", str(out)]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def round_blob_frames(n_frames=12, size=(160, 200), seed=0):
+    """Eight bright oval blobs (10 x 14 px, like nuclei in an embryo movie) drifting on a dark background."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size[0], :size[1]]
+    centres = rng.uniform([20, 20], [size[0] - 20, size[1] - 20], (8, 2))
+    frames = []
+    for t in range(n_frames):
+        image = rng.normal(20, 3, size)
+        for cy, cx in centres + t * np.array([0.5, 0.8]):
+            image += 150 * (((yy - cy) / 7) ** 2 + ((xx - cx) / 5) ** 2 < 1)
+        frames.append(np.clip(image, 0, 255).astype(np.uint8))
+    return frames
+
+
+def test_round_objects_followed_as_worms_get_a_warning_and_worms_none(tmp_path, capsys):
+    # audit: `track` on a fluorescence movie of an embryo followed 893 "worms" (its nuclei) without a word
+    from devocore.cli import main
+
+    blobs = tracking.track_frames(round_blob_frames(), tracking.TrackConfig(fps=10))
+    assert (blobs.table["status"] == "ok").sum() > 20  # the blobs were measured as if they were worms
+    assert blobs.unfit.startswith("The objects followed are not worm-shaped: their midlines are a median 1.")
+    worms = tracking.track_frames(synthetic.clip(n_frames=20, n_worms=2, seed=8, speed=3.0)[0],
+                                  tracking.TrackConfig(fps=10))
+    assert (worms.table["status"] == "ok").sum() > 20 and worms.unfit is None
+
+    folder = write_folder(round_blob_frames(), tmp_path / "embryo", [f"{i:03d}.png" for i in range(12)])
+    assert main(["track", str(folder), "--out", str(tmp_path / "t.csv")]) == 0
+    assert "warning: The objects followed are not worm-shaped" in capsys.readouterr().out
+    assert main(["track", str(folder), "--out", str(tmp_path / "t.csv"), "--json"]) == 0
+    assert "not worm-shaped" in json.loads(capsys.readouterr().out.strip().splitlines()[-1])["warning"]
 
 
 def test_eval_tracking_command_on_a_video_with_truth(tmp_path, capsys):

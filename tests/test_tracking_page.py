@@ -145,3 +145,24 @@ def test_tracking_page_shows_a_dash_for_cells_without_a_value_and_says_why():
     assert table.value["head_x"].isna().any()  # the example has touching worms
     assert table.proto.placeholder == "–"  # not a grey "None"
     assert any("– = no value: coiled and touching worms have no midline" in c.value for c in at.caption)
+
+
+def test_tracking_page_warns_when_the_objects_followed_are_not_worms():
+    # audit: a ZIP of an embryo movie's frames was tracked as hundreds of "worms" without a word
+    import io
+    import zipfile
+
+    import cv2
+
+    from tests.test_tracking import round_blob_frames
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for i, frame in enumerate(round_blob_frames(), 1):
+            archive.writestr(f"embryo/t{i:03d}.png", cv2.imencode(".png", frame)[1].tobytes())
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.switch_page("pages/tracking.py").run()
+    at.radio(key="trk_source").set_value("Upload a ZIP of frames").run()
+    at.file_uploader(key="trk_zip").set_value(("embryo.zip", buffer.getvalue(), "application/zip")).run()
+    assert not at.exception and not at.error
+    assert any(w.value.startswith("The objects followed are not worm-shaped") for w in at.warning)

@@ -58,12 +58,15 @@ def run(args) -> dict | int:
         "crops": result.crops,
         "scale": round(result.scale, 4),  # below 1: huge frames were tracked shrunk; the CSV is in original pixels
         "out": str(out),
+        "warning": result.unfit,  # None, or why the objects followed are not worms
     }
     if args.json:
         return summary
     print(f"{summary['frames']} frames (numbered {summary['frame_numbers']} by {result.numbering}), "
           f"{summary['worms']} worms, {summary['rows']} rows -> {out} ({summary['fps_processed']} frames/s)")
     print("status: " + ", ".join(f"{k} {v}" for k, v in summary["status"].items()))
+    if result.unfit:
+        print(f"warning: {result.unfit}")
     if result.fps_assumed:
         print(f"note: no frame rate in the files: {result.fps:g} fps assumed for times and speeds; pass --fps to "
               "set it")

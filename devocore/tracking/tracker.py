@@ -58,6 +58,11 @@ PART_LEVELS = (CORE_LEVEL, 0.85, 0.95)
 PART_FIT = 1.2
 #: In a worm's frame-indexed sequence a gap in the frame numbers counts as at most this many frames.
 GAP_CAP = 1000
+#: A worm is long and thin: its midline length squared over its area (about length over mean width) has a median
+#: of 9-12 over the measured rows of the bundled plate video, the real wormpose frames and the simulated worms
+#: (an adult is about 12 times as long as wide, a larva more). The nuclei of an embryo movie, followed as
+#: "worms", give 2.3. Below this median the objects followed are not worms and :attr:`TrackResult.unfit` says so.
+WORM_ELONGATION = 4.0
 #: Frame rate (frames per second) assumed when neither the settings nor the file give one.
 DEFAULT_FPS = 25.0
 #: Status of a worm in a frame.
@@ -183,6 +188,11 @@ class TrackResult:
             self.frame_numbers = np.arange(self.n_frames)
         self.frame_numbers = np.asarray(self.frame_numbers, dtype=int)
 
+    @property
+    def unfit(self) -> str | None:
+        """A warning when the objects followed are not worm-shaped (see :func:`not_worms`), else None."""
+        return not_worms(self.table)
+
     def number_at(self, index: int) -> int:
         """The frame number of the frame at position ``index``."""
         return int(self.frame_numbers[index])
@@ -194,6 +204,34 @@ class TrackResult:
     @property
     def frames_per_cpu_second(self) -> float:
         return self.n_frames / self.cpu_seconds if self.cpu_seconds > 0 else float("inf")
+
+
+def not_worms(table: pd.DataFrame) -> str | None:
+    """A warning when the objects in a tracking table are not worm-shaped, else None.
+
+    Judged on the rows measured as one whole worm (status ``ok``): the median of their midline length squared
+    over their area, about how many times longer than wide they are, is under :data:`WORM_ELONGATION`. Round
+    objects (nuclei, cells, eggs, specks) then were followed as worms, and their tracks mean nothing.
+
+        >>> rows = pd.DataFrame({"status": ["ok", "ok", "touching"], "length_px": [20.0, 22.0, None],
+        ...                      "area_px": [300, 320, 900]})
+        >>> print(not_worms(rows))  # doctest: +NORMALIZE_WHITESPACE
+        The objects followed are not worm-shaped: their midlines are a median 1.4 times as long as the objects
+        are wide (a worm's: 8 or more). Is this a video of worms? Tracks of round objects (nuclei, cells, eggs)
+        mean nothing.
+        >>> rows["length_px"] = [90.0, 92.0, None]; rows["area_px"] = [680, 700, 1400]
+        >>> not_worms(rows) is None
+        True
+    """
+    if table.empty or not {"status", "length_px", "area_px"} <= set(table.columns):
+        return None
+    ok = table[(table["status"] == "ok") & (table["area_px"] > 0)]
+    elongation = (ok["length_px"] ** 2 / ok["area_px"]).dropna()
+    if elongation.empty or elongation.median() >= WORM_ELONGATION:
+        return None
+    return (f"The objects followed are not worm-shaped: their midlines are a median {elongation.median():.1f} times "
+            "as long as the objects are wide (a worm's: 8 or more). Is this a video of worms? Tracks of round "
+            "objects (nuclei, cells, eggs) mean nothing.")
 
 
 class Tracker:
