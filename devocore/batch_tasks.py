@@ -134,7 +134,8 @@ def _lineage_file(path: Path, out_dir: Path, model) -> dict:
     result.table.to_csv(out_dir / "populations.csv", index=False)
     last = result.table.iloc[-1]
     return {"frames": len(result.table), **{f"final_{k}": int(last[k]) for k in LINEAGES},
-            "final_total": int(last["total"]), "frames_without_embryo": int((~result.table["embryo"]).sum())}
+            "final_total": int(last["total"]), "frames_without_embryo": int((~result.table["embryo"]).sum()),
+            "note": result.unfit or ""}
 
 
 def _track_file(path: Path, out_dir: Path, model) -> dict:

@@ -125,6 +125,21 @@ def test_a_video_whose_tracked_objects_are_not_worms_gets_a_note(tmp_path):
     assert batch.noted(table)["note"].iloc[0].startswith("The objects followed are not worm-shaped")
 
 
+def test_a_movie_of_membranes_in_a_lineage_batch_gets_a_note(tmp_path):
+    # before, the lineage task counted cells in a membrane movie without a word
+    import tifffile
+    from distributed import Client
+
+    from devocore.simulate.embryo_render import membrane_image
+
+    (tmp_path / "in").mkdir()
+    tifffile.imwrite(tmp_path / "in" / "membranes.tif", np.stack([membrane_image(s, size=128)[0] for s in (1, 4, 7)]))
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as client:
+        table = batch.run_batch(tmp_path / "in", "lineage", tmp_path / "out", client=client).summary
+    assert table["status"].tolist() == ["ok"]
+    assert "as membranes look (this task counts nuclei" in batch.noted(table)["note"].iloc[0]
+
+
 @pytest.mark.parametrize("seconds, text", [(0.4242, "0.42 s"), (12.34, "12.3 s"), (245.4, "245 s"),
                                            (725, "12 min 5 s")])
 def test_seconds_have_sensible_precision(seconds, text):

@@ -401,6 +401,17 @@ def test_a_mask_or_bright_field_gets_a_warning_and_a_movie_of_nuclei_none(tiny_n
     assert lineage.predict(np.stack(frames), tiny_net).unfit is None
 
 
+def test_a_movie_of_membranes_gets_a_warning(tiny_net):
+    # audit: `lineage` on the real membrane video eval/seg_sample.mov counted "A 277, E 16, ..., total 410" and
+    # gave a stage, without a word
+    from devocore.simulate.embryo_render import membrane_image
+
+    membranes = np.stack([membrane_image(seed, size=128)[0] for seed in (1, 4, 7)])  # blob ratios 0.13-0.15
+    warned = lineage.predict(membranes, tiny_net).unfit
+    assert warned.startswith("The movie does not look like fluorescence of an embryo's nuclei: thin bright lines "
+                             "around dark cells, as membranes look")
+
+
 def test_cli_refuses_a_text_file_with_one_line(tmp_path):
     bad = tmp_path / "notes.txt"
     bad.write_text("not a video")

@@ -141,6 +141,14 @@ def _guess_plane(plane: np.ndarray, max_side: int = 512) -> tuple[float, int]:
     return float(np.sum(ratio[peaks[:, 0], peaks[:, 1]] * weights) / np.sum(weights)), len(peaks)
 
 
+def blob_ratio(plane: np.ndarray) -> float:
+    """How round the bright structures of a grey (or colour) plane are: the strength-weighted mean ratio of the
+    two curvatures at them, near 1 for blobs (nuclei) and near 0 for lines (membranes); NaN when fewer than
+    :data:`GUESS_MIN_PEAKS` structures stand out of the noise. The measure :func:`guess_task` votes with.
+    """
+    return _guess_plane(plane)[0]
+
+
 def guess_task(image: np.ndarray, planes: int = 5) -> str:
     """Whether an image shows nuclei or membranes: "nucleus" or "membrane".
 
@@ -186,5 +194,5 @@ def voting_planes(count: int, planes: int = 5) -> list[int]:
 def guess_from_planes(planes: Iterable[np.ndarray]) -> str:
     """:func:`guess_task`'s vote over planes given one at a time (a large stack's :func:`voting_planes`,
     decoded as they are needed)."""
-    votes = [ratio < GUESS_BLOB_RATIO for ratio, _ in map(_guess_plane, planes) if not np.isnan(ratio)]
+    votes = [ratio < GUESS_BLOB_RATIO for ratio in map(blob_ratio, planes) if not np.isnan(ratio)]
     return "membrane" if votes and sum(votes) > len(votes) / 2 else "nucleus"
