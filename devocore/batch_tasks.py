@@ -84,11 +84,7 @@ def kind_note(path: Path, task: str) -> str:
     from devocore import segmentation
 
     planes = _sample_frames(path) if path.suffix.lower() in io.VIDEO_SUFFIXES else [_middle_plane(path)]
-    looks = segmentation.guess_from_planes(planes)
-    if looks == task:
-        return ""
-    kinds = {"nucleus": "nuclei", "membrane": "membranes"}
-    return f"looks like {kinds[looks]}, not {kinds[task]}: check the task and the results"
+    return segmentation.other_kind(planes, task) or ""
 
 
 def _segmentation_task(name: str) -> BatchTask:
@@ -98,8 +94,8 @@ def _segmentation_task(name: str) -> BatchTask:
 
     def run_file(path: Path, out_dir: Path, model) -> dict:
         summary = segmentation.segment_path(path, model, config, out_dir)
-        notes = [kind_note(path, name), *summary["notes"]]  # e.g. channels that differ, whose mean was segmented
-        return {"frames": summary["planes"], "instances": summary["instances"], "note": "; ".join(filter(None, notes))}
+        # e.g. the other kind of image than the task's, or channels that differ, whose mean was segmented
+        return {"frames": summary["planes"], "instances": summary["instances"], "note": "; ".join(summary["notes"])}
 
     def run_range(path: Path, start: int, stop: int, model) -> list:
         predictor = segmentation.Predictor(model)

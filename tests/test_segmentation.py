@@ -583,3 +583,21 @@ def test_segment_warns_when_given_a_mask_or_an_empty_stack_but_not_a_microscope_
             "binary mask, not a microscope image. Its segmentation likely means nothing.") in said["mask.png"]
     assert "'empty.tif' does not look like" in said["empty.tif"] and "an empty image" in said["empty.tif"]
     assert "note:" not in said["nuclei.png"]
+
+
+def test_segment_notes_an_image_of_the_other_kind_as_batch_does(tmp_path, capsys):
+    # Batch noted "looks like membranes, not nuclei"; `segment nucleus` on the same membrane image said nothing
+    import cv2
+    import tifffile
+
+    from devocore import cli
+    from devocore.simulate.embryo_render import membrane_image
+
+    membranes = np.stack([membrane_image(seed, size=128)[0] for seed in (1, 4, 7)])
+    tifffile.imwrite(tmp_path / "membranes.tif", membranes, imagej=True, metadata={"axes": "ZYX"})
+    cv2.imwrite(str(tmp_path / "membrane.png"), membranes[1])
+    for name in ("membrane.png", "membranes.tif"):
+        assert cli.main(["segment", "nucleus", str(tmp_path / name), "--out", str(tmp_path / "n")]) == 0
+        assert "note: looks like membranes, not nuclei: check the task and the results" in capsys.readouterr().err
+        assert cli.main(["segment", "membrane", str(tmp_path / name), "--out", str(tmp_path / "m")]) == 0
+        assert "note:" not in capsys.readouterr().err

@@ -13,7 +13,7 @@ from devocore.errors import DevocoreError, UnsupportedFormatError
 from devocore.progress import ProgressFn
 from devocore.segmentation.cells import WORK_PIXELS, labels_3d, link_slices, resize, table_3d
 from devocore.segmentation.config import Result, SegmentConfig
-from devocore.segmentation.guess import unfit
+from devocore.segmentation.guess import other_kind, unfit
 from devocore.segmentation.predict import Predictor, segment, segment_frames
 
 
@@ -118,9 +118,13 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
                          "segmented. Choose the nucleus or membrane channel (--channel N, from 1).")
         return io.pick_channel(plane, cfg.channel, f"'{path.name}'")
 
-    def look(plane: np.ndarray) -> None:  # a note when the image is not a microscope image (as Batch skips it)
-        if warning := unfit(plane, f"'{path.name}'"):
+    def look(plane: np.ndarray, content: bool = True) -> None:
+        """A note when the plane is not a microscope image (as Batch skips it), else when it shows the other
+        kind of structure than the model segments."""
+        if content and (warning := unfit(plane, f"'{path.name}'")):
             notes.append(warning)
+        elif predictor.recipe is None and (other := other_kind([plane], predictor.task)):
+            notes.append(other)
 
     is_video = path.is_dir() or path.suffix.lower() in io.VIDEO_SUFFIXES
     if not is_video:
@@ -146,7 +150,8 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
         source = io.open_frames(path)
         kind = "video"
     summary = _segment_stream(source, kind, predictor, cfg, out, labels_3d and kind == "stack",
-                              overlay_video and kind == "video", progress, pick, look if kind == "stack" else None)
+                              overlay_video and kind == "video", progress, pick,
+                              look if kind == "stack" else lambda plane: look(plane, content=False))
     return dict(summary, notes=notes)
 
 

@@ -63,6 +63,23 @@ def unfit(plane: np.ndarray, what: str) -> str | None:
             "nothing.") if problem else None
 
 
+def other_kind(planes: Iterable[np.ndarray], task: str) -> str | None:
+    """A note when ``planes`` look like the other kind of image than ``task`` ("nucleus" or "membrane") by
+    :func:`guess_from_planes`, else None.
+
+    Example:
+        >>> yy, xx = np.mgrid[0:128, 0:128]
+        >>> lines = ((np.abs(yy - 64) < 2) | (np.abs(xx - 40) < 2) | (np.abs(xx - 100) < 2)).astype(float)
+        >>> other_kind([lines], "nucleus"), other_kind([lines], "membrane")
+        ('looks like membranes, not nuclei: check the task and the results', None)
+    """
+    looks = guess_from_planes(planes)
+    if looks == task:
+        return None
+    kinds = {"nucleus": "nuclei", "membrane": "membranes"}
+    return f"looks like {kinds[looks]}, not {kinds[task]}: check the task and the results"
+
+
 def implausible(result: Result, image_task: str | None = None) -> str | None:
     """Why a result looks wrong to a biologist (one sentence), or None when nothing stands out.
 
