@@ -20,7 +20,7 @@ from devocore.progress import ProgressFn
 
 log = logging.getLogger(__name__)
 
-#: Below this median :func:`~devocore.segmentation.guess.blob_ratio` (0 for lines, 1 for round blobs) of the
+#: Below this median :func:`~devocore.io.blob_ratio` (0 for lines, 1 for round blobs) of the
 #: frames a quarter, half and three quarters in, a movie shows membranes, not nuclei. Measured on those frames:
 #: real EPIC nuclei 0.28-0.37 (the bundled movie and the training movie; 0.18 on the last frame of one), the
 #: real CShaper and DevoLearn membrane stacks and videos 0.08-0.11, simulated membrane slices 0.14-0.20.
@@ -237,14 +237,12 @@ def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = Li
     judged = {count // 4, middle, (3 * count) // 4}
 
     def looked_at(stream: Iterable[np.ndarray]) -> Iterator[np.ndarray]:  # a few frames' content is judged
-        from devocore.segmentation.guess import blob_ratio
-
         for i, frame in enumerate(stream):
             if i in judged:
                 plane = nucleus_channel(frame, config.channel)
                 if i == middle:
                     problems.append(io.content_problem(plane))
-                ratios.append(blob_ratio(plane))
+                ratios.append(io.blob_ratio(plane))
             yield frame
 
     raw, contrast, structures, previews = run_network(net, looked_at(frames), total, config.batch_size,
@@ -292,7 +290,7 @@ def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = Li
 
 def membranes_problem(ratios: Sequence[float]) -> str | None:
     """Why frames look like cell membranes, not nuclei, given the blob ratios of their bright structures
-    (:func:`~devocore.segmentation.guess.blob_ratio` of the frames a quarter, half and three quarters in); None
+    (:func:`~devocore.io.blob_ratio` of the frames a quarter, half and three quarters in); None
     when their median is at least :data:`MEMBRANE_BLOB_RATIO` or nothing could be judged.
 
         >>> membranes_problem([0.08, 0.11, float("nan")])[:49]

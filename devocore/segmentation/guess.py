@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from devocore import io
 from devocore.errors import DevocoreError
+from devocore.io.content import GUESS_MIN_PEAKS, GUESS_NOISE_MADS, GUESS_SIGMAS  # noqa: F401 (re-exported)
 from devocore.segmentation.config import Result
 
 
@@ -115,55 +115,7 @@ def implausible(result: Result, image_task: str | None = None) -> str | None:
     return f"Only {result.count} {what} cover {covered:.0%} of the image, which is implausible: {hint}"
 
 
-GUESS_SIGMAS = (1.5, 2.0, 3.0, 4.0, 6.0, 8.0)  # structure widths (px, after binning to <= 512 px) looked at
 GUESS_BLOB_RATIO = 0.4  # mean eigenvalue ratio at the structures: ~0 along a line, ~1 at a round blob
-GUESS_MIN_PEAKS = 3  # fewer distinct structures than this: nothing to judge, nuclei assumed
-GUESS_NOISE_MADS = 8  # a structure stands out when its response exceeds the median by this many MADs
-
-
-def _guess_plane(plane: np.ndarray, max_side: int = 512) -> tuple[float, int]:
-    """(blob ratio, number of structures) of one grey plane; see :func:`guess_task`."""
-    from skimage.feature import hessian_matrix, hessian_matrix_eigvals, peak_local_max
-
-    grey = io.to_gray(np.asarray(plane))
-    factor = int(np.ceil(max(grey.shape) / max_side))
-    if factor > 1:  # bin by area averaging: thin membranes stay visible as dimmer lines
-        h, w = (grey.shape[0] // factor) * factor, (grey.shape[1] // factor) * factor
-        step = factor * 64  # rows binned at a time: no float copy of a huge plane
-        x = np.concatenate([grey[r:min(h, r + step), :w].astype(np.float32).reshape(-1, factor, w // factor, factor)
-                            .mean(axis=(1, 3)) for r in range(0, h, step)])
-    else:
-        x = grey.astype(np.float32)
-    x = ndi.median_filter(x, 3)  # hot pixels are not blobs
-    lo, hi = np.percentile(x, [1, 99.8])
-    x = np.clip((x - lo) / max(float(hi - lo), 1e-6), 0, 1)
-    strength = np.zeros(x.shape, np.float32)
-    ratio = np.zeros(x.shape, np.float32)
-    for sigma in GUESS_SIGMAS:
-        big, small = hessian_matrix_eigvals(hessian_matrix(x, sigma=sigma, order="rc",
-                                                           use_gaussian_derivatives=False))
-        # bright structure: the most negative curvature, scale-normalised; its partner tells line from blob
-        response = sigma * sigma * np.maximum(-small, 0)
-        shape = np.clip(big / np.minimum(small, -1e-9), 0, 1)
-        better = response > strength
-        strength = np.where(better, response, strength)
-        ratio = np.where(better, shape, ratio)
-    median = float(np.median(strength))
-    mad = 1.4826 * float(np.median(np.abs(strength - median)))
-    floor = max(0.2 * float(strength.max()), median + GUESS_NOISE_MADS * mad)
-    peaks = peak_local_max(strength, min_distance=2, threshold_abs=floor)
-    if len(peaks) < GUESS_MIN_PEAKS:
-        return float("nan"), len(peaks)
-    weights = strength[peaks[:, 0], peaks[:, 1]]
-    return float(np.sum(ratio[peaks[:, 0], peaks[:, 1]] * weights) / np.sum(weights)), len(peaks)
-
-
-def blob_ratio(plane: np.ndarray) -> float:
-    """How round the bright structures of a grey (or colour) plane are: the strength-weighted mean ratio of the
-    two curvatures at them, near 1 for blobs (nuclei) and near 0 for lines (membranes); NaN when fewer than
-    :data:`GUESS_MIN_PEAKS` structures stand out of the noise. The measure :func:`guess_task` votes with.
-    """
-    return _guess_plane(plane)[0]
 
 
 def guess_task(image: np.ndarray, planes: int = 5) -> str:
@@ -172,7 +124,7 @@ def guess_task(image: np.ndarray, planes: int = 5) -> str:
     Nuclei are bright compact blobs on a dark background; membranes are thin bright lines
     forming a network. At each bright structure (a local maximum of the scale-normalised
     Hessian response, over widths 1.5..8 px) the ratio of the two curvatures is near 1 for
-    a blob and near 0 for a line; the strength-weighted mean ratio below ``GUESS_BLOB_RATIO``
+    a blob and near 0 for a line (:func:`devocore.io.blob_ratio`); the strength-weighted mean ratio below ``GUESS_BLOB_RATIO``
     means membranes. An image with almost nothing standing out of the noise counts as nuclei.
     Separates every simulated nucleus and membrane slice of seeds 0..59 and the real CTC
     nucleus / CShaper membrane slices tried (ratios >= 0.36 and <= 0.29).
@@ -211,5 +163,5 @@ def voting_planes(count: int, planes: int = 5) -> list[int]:
 def guess_from_planes(planes: Iterable[np.ndarray]) -> str:
     """:func:`guess_task`'s vote over planes given one at a time (a large stack's :func:`voting_planes`,
     decoded as they are needed)."""
-    votes = [ratio < GUESS_BLOB_RATIO for ratio in map(blob_ratio, planes) if not np.isnan(ratio)]
+    votes = [ratio < GUESS_BLOB_RATIO for ratio in map(io.blob_ratio, planes) if not np.isnan(ratio)]
     return "membrane" if votes and sum(votes) > len(votes) / 2 else "nucleus"
