@@ -69,6 +69,29 @@ def test_training_follows_the_device_choice_and_never_mps(monkeypatch):
     assert training_device().name == "cpu" and "CUDA GPU or the CPU" in training_device().reason
 
 
+def test_gan_training_follows_the_device_choice(monkeypatch):
+    import numpy as np
+    import pytest
+    import torch
+
+    from devocore.train.gan import GanConfig, GanTrainer
+
+    images = np.random.default_rng(0).integers(0, 255, (4, 32, 32), dtype=np.uint8)
+    config = GanConfig(size=32, batch=2)
+    monkeypatch.setattr(torch.cuda, "is_available",
+                        lambda: sys._getframe(1).f_globals["__name__"].startswith("devocore"))
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "Test GPU")
+    monkeypatch.delenv("DEVOSCOPE_PROFILE", raising=False)
+    monkeypatch.setenv("DEVOCORE_DEVICE", "cpu")
+    trainer = GanTrainer(images, config)
+    assert trainer.device == "cpu" and next(trainer.generator.parameters()).device.type == "cpu"
+    trainer.step()  # trains there
+    # with the GPU Devoscope sees, it goes there (before, GAN training stayed on the CPU); torch finds none here
+    monkeypatch.delenv("DEVOCORE_DEVICE")
+    with pytest.raises((RuntimeError, AssertionError), match="NVIDIA|CUDA"):
+        GanTrainer(images, config)
+
+
 def test_cli_info_json_lists_device():
     out = subprocess.run([sys.executable, "-m", "devocore", "info", "--json"], cwd=ROOT, capture_output=True,
                          text=True, check=True)

@@ -120,15 +120,21 @@ class GanTrainer:
         generator, discriminator: the networks being trained.
         ema: moving average of the generator (what samples and saved models use).
         history: one dict per step: step, loss_d, loss_g.
+        device: where it trains; by default :func:`devocore.device.training_device`'s choice (a CUDA GPU when
+            there is one and neither ``DEVOCORE_DEVICE`` nor the cloud profile says otherwise, else the CPU).
     """
 
-    def __init__(self, images: np.ndarray, config: GanConfig = GanConfig(), device: str = "cpu"):
+    def __init__(self, images: np.ndarray, config: GanConfig = GanConfig(), device: str | None = None):
         images = np.asarray(images)
         if images.ndim != 3 or images.shape[1:] != (config.size, config.size):
             raise DevocoreError(f"Training images must be N x {config.size} x {config.size} grey; got "
                                 f"{images.shape}. Use devocore.io.square_gray on each image.")
         if len(images) < 2:
             raise NoFramesError("A GAN needs at least 2 training images.")
+        if device is None:  # a CUDA GPU when there is one and the settings allow it, else the CPU
+            from devocore.device import training_device
+
+            device = training_device().name
         self.config, self.device = config, device
         torch.manual_seed(config.seed)
         self.images = gan.to_tensor(images)
