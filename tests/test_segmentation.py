@@ -601,3 +601,22 @@ def test_segment_notes_an_image_of_the_other_kind_as_batch_does(tmp_path, capsys
         assert "note: looks like membranes, not nuclei: check the task and the results" in capsys.readouterr().err
         assert cli.main(["segment", "membrane", str(tmp_path / name), "--out", str(tmp_path / "m")]) == 0
         assert "note:" not in capsys.readouterr().err
+
+
+def test_segment_notes_a_bright_field_video_as_batch_skips_it(tmp_path, capsys):
+    # Batch skipped the bundled worm video for the nucleus task (bright field); `segment` segmented it without a word
+    import cv2
+
+    from devocore import cli, io
+    from devocore.config import EXAMPLES_DIR
+
+    clip = tmp_path / "worms.avi"  # its first 8 frames
+    with io.open_frames(EXAMPLES_DIR / "tracking" / "worms.mp4") as frames:
+        first = [cv2.cvtColor(f, cv2.COLOR_RGB2BGR) for _, f in zip(range(8), frames)]
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10, first[0].shape[1::-1])
+    for frame in first:
+        writer.write(frame)
+    writer.release()
+    assert cli.main(["segment", "nucleus", str(clip), "--out", str(tmp_path / "out"), "--no-overlay"]) == 0
+    assert ("note: 'worms.avi' does not look like a fluorescence microscope image: a light background with dark "
+            "objects (bright field?)") in capsys.readouterr().err

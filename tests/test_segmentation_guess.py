@@ -30,6 +30,17 @@ def test_bundled_examples_are_guessed_right(name, task):
     assert segmentation.guess_task(planes[len(planes) // 2]) == task
 
 
+def test_every_frame_of_the_bundled_real_epic_movie_is_nuclei():
+    # with the threshold at 0.4, the frames after about the 50-cell stage (dense small nuclei, blob ratios
+    # 0.29-0.38) were guessed membranes, and the Segmentation page chose the membrane model for them
+    from devocore.lineage import nucleus_channel
+
+    with io.open_frames(EXAMPLES_DIR / "lineage" / "embryo_timelapse.mov") as frames:
+        planes = [nucleus_channel(frame) for i, frame in enumerate(frames) if i % 40 == 0]
+    assert len(planes) == 10 and min(map(io.blob_ratio, planes)) < 0.4
+    assert [segmentation.guess_task(plane) for plane in planes] == ["nucleus"] * 10
+
+
 def test_a_large_16_bit_membrane_image_is_still_membranes():
     """Binning to <= 512 px keeps thin lines: a membrane slice scaled up 4x, as 16-bit."""
     image = membrane_sample(np.random.default_rng(3), 256)[0]

@@ -22,6 +22,12 @@ FLAT_PAIRS = 0.05
 # Fluorescence has a dark background (<= 0.32 on simulated slices, <= 0.03 on the CTC slices, the median
 # of 5 frames <= 0.1 on the EPIC movies); the bright-field worm video sits at 0.62-0.70.
 LIGHT_BACKGROUND = 0.5
+# Below this blob ratio (:func:`blob_ratio`) the bright structures are thin lines (membranes), at or above it round
+# blobs (nuclei). Measured: the 850 real CShaper membrane slices (train and eval) 0.044-0.196; the 778 real CTC
+# nucleus slices 0.356-0.815; whole frames of the two real EPIC movies 0.25-0.8 (0.18 on the last frame of one).
+# The simulators overlap (nuclei from 0.18, membranes up to 0.29): 17 of 400 simulated 256-px slices fall on the
+# wrong side (at 0.4, the value before, 64, and the EPIC frames after the 50-cell stage were called membranes).
+MEMBRANE_BLOB_RATIO = 0.24
 # A larger plane is judged on every k-th pixel of every k-th row, down to about this many pixels.
 JUDGED_PIXELS = 1_000_000
 

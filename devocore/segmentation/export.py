@@ -118,10 +118,10 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
                          "segmented. Choose the nucleus or membrane channel (--channel N, from 1).")
         return io.pick_channel(plane, cfg.channel, f"'{path.name}'")
 
-    def look(plane: np.ndarray, content: bool = True) -> None:
+    def look(plane: np.ndarray) -> None:
         """A note when the plane is not a microscope image (as Batch skips it), else when it shows the other
         kind of structure than the model segments."""
-        if content and (warning := unfit(plane, f"'{path.name}'")):
+        if warning := unfit(plane, f"'{path.name}'"):
             notes.append(warning)
         elif predictor.recipe is None and (other := other_kind([plane], predictor.task)):
             notes.append(other)
@@ -151,7 +151,7 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
         kind = "video"
     summary = _segment_stream(source, kind, predictor, cfg, out, labels_3d and kind == "stack",
                               overlay_video and kind == "video", progress, pick,
-                              look if kind == "stack" else lambda plane: look(plane, content=False))
+                              look)
     return dict(summary, notes=notes)
 
 
