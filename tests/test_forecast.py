@@ -272,6 +272,26 @@ def test_rows_out_of_time_order_are_sorted_with_a_message():
     assert said.startswith("The rows were not in time order (") and said.endswith("they were sorted by it.")
 
 
+def test_a_table_of_many_objects_at_each_time_is_refused_and_a_few_repeated_times_are_dropped(tmp_path, capsys):
+    # audit: an EPIC cell table (17,278 rows at 129 times) was forecast as one series after "Dropped 17149 row(s)
+    # with a repeated time": the first cell listed at each time, a different cell from one step to the next
+    from devocore.cli import main
+    from devocore.config import EXAMPLES_DIR
+    from devocore.errors import TableError
+
+    t = np.arange(40) * 0.1
+    few = pd.DataFrame({"time": np.r_[t, t[:3]], "x": np.r_[np.sin(t), [9.0, 9.0, 9.0]]})
+    series = fc.to_series(few)  # 3 repeats in 43 rows: dropped, the first row of each time kept
+    assert len(series.frame) == 40 and "Dropped 3 row(s) with a repeated time." in series.messages
+    cells = pd.DataFrame({"time": np.repeat(t, 5), "x": np.arange(200.0)})
+    with pytest.raises(TableError, match="holds 200 rows at only 40 distinct times"):
+        fc.to_series(cells)
+    assert main(["forecast", str(EXAMPLES_DIR / "pca" / "embryo_cells_sim1.csv"), "--target", "x", "--horizon", "5",
+                 "--out", str(tmp_path / "f")]) == 2
+    assert "a table of many objects at each time (cells, worms), not one time series" in capsys.readouterr().err
+    assert not (tmp_path / "f").exists()
+
+
 def test_rows_where_tracking_lost_the_worm_are_filled_flagged_and_never_scored():
     frame, _ = wave_frame(n=600, segments=10)
     gaps = [(100, 130), (480, 500)]  # one gap in the training part, one in the test part

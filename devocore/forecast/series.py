@@ -16,6 +16,9 @@ log = logging.getLogger(__name__)
 
 
 ID_COLUMNS = ("frame", "worm", "id", "track", "track_id", "index", "worm_id")
+#: Rows with a repeated time are dropped with a note, up to this share of the rows; more is a table of many objects
+#: (an EPIC cell table: 17,149 of 17,278 rows), which is refused.
+REPEATS_ALLOWED = 0.1
 
 
 
@@ -311,6 +314,12 @@ def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "
                         "it.")
     data = data.sort_values(column, kind="stable")
     duplicated = data[column].duplicated()
+    if duplicated.sum() > REPEATS_ALLOWED * len(data):  # many objects at each time, not one series
+        counts = data[column].value_counts()
+        raise TableError(
+            f"{what} holds {len(data)} rows at only {len(counts)} distinct times ('{column}' {counts.index[0]:g} "
+            f"alone has {counts.iloc[0]} rows): a table of many objects at each time (cells, worms), not one time "
+            "series. Give the rows of one object (a tracking table's 'worm' column picks one).")
     if duplicated.any():
         messages.append(f"Dropped {int(duplicated.sum())} row(s) with a repeated time.")
         data = data[~duplicated.to_numpy()]
