@@ -36,5 +36,5 @@ __all__ = ["Source", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "TABLE_SUFFIXES", "UPLO
            "MAX_NUMBERING_SPAN", "numbers_from_names", "flat_frame_names", "open_frames", "read_video_frame",
            "EPIC_COLUMNS", "read_table",
            "check_columns", "read_epic", "remove_stale_folders", "clean_suffix", "save_upload",
-           "extract_zip", "extract_zip_frames", "content_problem", "judged_view", "light_background", "blob_ratio", "MEMBRANE_BLOB_RATIO",
-           "LIGHT_BACKGROUND"]
+           "extract_zip", "extract_zip_frames", "content_problem", "judged_view", "light_background", "blob_ratio",
+           "LIGHT_BACKGROUND", "MEMBRANE_BLOB_RATIO"]

@@ -150,8 +150,7 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
         source = io.open_frames(path)
         kind = "video"
     summary = _segment_stream(source, kind, predictor, cfg, out, labels_3d and kind == "stack",
-                              overlay_video and kind == "video", progress, pick,
-                              look)
+                              overlay_video and kind == "video", progress, pick, look)
     return dict(summary, notes=notes)
 
 

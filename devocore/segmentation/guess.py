@@ -128,7 +128,7 @@ def guess_task(image: np.ndarray, planes: int = 5) -> str:
     ``GUESS_BLOB_RATIO`` (:data:`devocore.io.MEMBRANE_BLOB_RATIO`, 0.24) means membranes. An image with almost
     nothing standing out of the noise counts as nuclei. Separates every real CTC nucleus slice (ratios >= 0.356),
     CShaper membrane slice (<= 0.196) and EPIC movie frame (>= 0.25 but the last frame of one, 0.18) of the
-    shared data; 17 of 400 simulated slices fall on the wrong side.
+    training and evaluation data; 17 of 400 simulated slices fall on the wrong side.
 
     Args:
         image: one plane (Y x X grey or Y x X x 3 RGB) or a stack / video (N x Y x X), any dtype.
