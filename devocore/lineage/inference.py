@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 
 #: Below this median :func:`~devocore.io.blob_ratio` (0 for lines, 1 for round blobs) of the frames a quarter,
 #: half and three quarters in, a movie shows membranes, not nuclei. On those frames: the training EPIC movie
-#: 0.28-0.32, Devoscope's simulated EPIC-like movies (the page's example) from 0.23, simulated membranes 0.13-0.23,
-#: the CShaper training slices at most 0.195; measured afterwards on the evaluation files: the EPIC movie 0.30-0.36,
+#: 0.28-0.37, Devoscope's simulated EPIC-like movies (the page's example) from 0.23, simulated membranes 0.13-0.23,
+#: the CShaper training slices at most 0.195; measured afterwards on the evaluation files: the EPIC movie 0.29-0.64,
 #: the CShaper stacks and DevoLearn's membrane video 0.08-0.11. Lower than the single-plane guess's
 #: :data:`devocore.io.MEMBRANE_BLOB_RATIO` (0.24), which would call the page's own example (0.233) membranes.
 MEMBRANE_MOVIE_RATIO = 0.2
