@@ -58,10 +58,11 @@ PART_LEVELS = (CORE_LEVEL, 0.85, 0.95)
 PART_FIT = 1.2
 #: In a worm's frame-indexed sequence a gap in the frame numbers counts as at most this many frames.
 GAP_CAP = 1000
-#: A worm is long and thin: its midline length squared over its area (about length over mean width) has a median
-#: of 9-12 over the measured rows of the bundled plate video, the real wormpose frames and the simulated worms
-#: (an adult is about 12 times as long as wide, a larva more). The nuclei of an embryo movie, followed as
-#: "worms", give 2.3. Below this median the objects followed are not worms and :attr:`TrackResult.unfit` says so.
+#: A worm is long and thin (an adult about 12 times as long as wide, a larva more): its midline length squared over
+#: its area (about length over mean width) has a median of 9-10 over the measured rows of the simulated worms and
+#: the bundled plate video; the nuclei of the bundled embryo movies, followed as "worms", give 2.2-2.3 (measured
+#: afterwards: the real wormpose frames 12). Below this median the objects followed are not worms and
+#: :attr:`TrackResult.unfit` says so.
 WORM_ELONGATION = 4.0
 #: Frame rate (frames per second) assumed when neither the settings nor the file give one.
 DEFAULT_FPS = 25.0
