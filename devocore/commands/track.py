@@ -65,8 +65,8 @@ def run(args) -> dict | int:
     print(f"{summary['frames']} frames (numbered {summary['frame_numbers']} by {result.numbering}), "
           f"{summary['worms']} worms, {summary['rows']} rows -> {out} ({summary['fps_processed']} frames/s)")
     print("status: " + ", ".join(f"{k} {v}" for k, v in summary["status"].items()))
-    if result.unfit:
-        print(f"warning: {result.unfit}")
+    if summary["warning"]:
+        print(f"warning: {summary['warning']}")
     if result.fps_assumed:
         print(f"note: no frame rate in the files: {result.fps:g} fps assumed for times and speeds; pass --fps to "
               "set it")
