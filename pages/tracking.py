@@ -216,8 +216,8 @@ def main() -> None:
     if table.empty:
         st.warning("No worm was found in these frames.")
         return
-    if result.unfit:
-        st.warning(result.unfit)
+    if warning := result.unfit:  # computed from the table
+        st.warning(warning)
     counts = table["status"].value_counts()
     cols = st.columns(5)
     cols[0].metric("Frames", result.n_frames)
