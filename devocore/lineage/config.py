@@ -63,8 +63,9 @@ class LineageResult:
         weights: N float32, 0 for frames without signal or embryo (ignored by the fit).
         timeline: (offset, rate) of the fitted reference time, or None.
         previews: small uint8 frames when asked for, else empty.
-        unfit: a warning when the middle frame is not a fluorescence picture of nuclei (a mask, a label image,
-            bright field: :func:`devocore.io.content_problem`), else None.
+        unfit: a warning when the movie is not a fluorescence picture of nuclei: its middle frame a mask, a label
+            image or bright field (:func:`devocore.io.content_problem`), or its frames a quarter, half and three
+            quarters in thin lines (membranes: :func:`devocore.lineage.inference.membranes_problem`); else None.
     """
 
     table: pd.DataFrame

@@ -281,10 +281,11 @@ def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = Li
     if not embryo.all():
         log.info("%d of %d frames show no embryo (black, empty or pure noise); their counts mean nothing",
                  int((~embryo).sum()), len(embryo))
-    # a mask, a label image or bright field shows "structure" as an embryo does (frames with none are named apart)
-    problem = problems[0] if problems and middle < len(embryo) and embryo[middle] else None
-    if problem is None and middle < len(embryo) and embryo[middle]:
-        problem = membranes_problem(ratios)
+    # a mask, a label image, bright field or membranes show "structure" as an embryo does (frames with none are
+    # named apart)
+    problem = None
+    if middle < len(embryo) and embryo[middle]:
+        problem = (problems[0] if problems else None) or membranes_problem(ratios)
     unfit = (f"The {'movie' if len(table) > 1 else 'image'} does not look like fluorescence of an embryo's nuclei: "
              f"{problem}. Its cell counts likely mean nothing.") if problem else None
     return LineageResult(table, raw, weights, timeline, previews, unfit)
