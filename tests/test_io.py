@@ -508,6 +508,19 @@ def test_tiff_with_a_thumbnail_series_gives_its_main_image():
     assert image.shape == (3, 32, 32) and int(image.data.max()) == 7
 
 
+def test_tiff_stack_written_one_plane_at_a_time_is_one_stack(tmp_path):
+    path = tmp_path / "loop.tif"
+    with tifffile.TiffWriter(path) as writer:  # the usual loop; tifffile stores each call as its own series
+        for index in range(6):
+            writer.write(np.full((16, 24), 10 * index, np.uint16))
+    with tifffile.TiffFile(path) as tif:
+        assert len(tif.series) == 6
+    for source in (path, path.read_bytes()):
+        image = dio.read_image(source, name="loop.tif")
+        assert image.is_stack and image.n_planes == 6 and image.shape == (6, 16, 24)
+        assert [int(plane.max()) for plane in image.planes()] == [0, 10, 20, 30, 40, 50]
+
+
 def test_ffmpeg_noise_stays_off_the_terminal(tmp_path):
     import subprocess
     import sys

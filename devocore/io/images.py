@@ -227,6 +227,14 @@ def _plane_size(series) -> tuple[int, int]:
             shape[axes.index("X")] if "X" in axes else shape[-1])
 
 
+def _written_plane_by_plane(series: Sequence) -> bool:
+    """True for several one-page series of one shape and type in a file tifffile wrote: ``TiffWriter.write``
+    called once per plane (a stack saved in a loop), which tifffile reads back as one series per call."""
+    first = series[0]
+    return len(series) > 1 and all(len(s.pages) == 1 and s.shape == first.shape and s.dtype == first.dtype
+                                   for s in series)
+
+
 def _check_one_series(series: Sequence, what: str) -> None:
     """Refuse a TIFF holding several images of full size (positions, embryos), of which only the first would be
     read; smaller series after the first (thumbnails, previews, as microscopes store them) are passed over."""
@@ -244,10 +252,15 @@ def _read_tiff(data: bytes | None, what: str, name: str, limits: Limits, path: P
     """A TIFF from its bytes, or from ``path`` (then the file is read page by page, never whole)."""
     import tifffile
 
+    flat = False  # a stack written one plane at a time: its pages read as one series
+
     def opener():
-        return tifffile.TiffFile(str(path)) if data is None else tifffile.TiffFile(_io.BytesIO(data))
+        return tifffile.TiffFile(str(path) if data is None else _io.BytesIO(data), **({"is_shaped": False}
+                                                                                     if flat else {}))
 
     try:
+        with _TIFFFILE_LOG.collect(), opener() as tif:
+            flat = _written_plane_by_plane(tif.series) if tif.is_shaped else False
         with _TIFFFILE_LOG.collect() as complaints, opener() as tif:
             if not tif.series:
                 raise NoFramesError(f"{what} is a TIFF with no images in it.")
