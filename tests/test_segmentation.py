@@ -524,6 +524,54 @@ def test_membrane_cells_are_linked_across_slices_with_their_volumes():
     assert table["volume_um3"].sum() == pytest.approx((truth > 0).sum() * 0.25)
 
 
+def test_a_hyperstack_links_each_time_points_slices_on_their_own(tmp_path):
+    """Two time points of five z-slices; one nucleus sits at the same place in both. Linked as one stack of ten
+    slices it became a single nucleus spanning both time points (4 nuclei instead of 5)."""
+    import tifffile
+
+    rng = np.random.default_rng(0)
+    centres = [[(40, 40), (90, 80)], [(40, 40), (90, 30), (30, 95)]]
+    stack = np.zeros((2, 5, 128, 128), np.uint8)
+    for t, spots in enumerate(centres):
+        for z in range(5):
+            plane = rng.poisson(8, (128, 128)) + sum(150 * disk((128, 128), c, 11) for c in spots)
+            stack[t, z] = np.clip(plane, 0, 255)
+    tifffile.imwrite(tmp_path / "embryo.tif", stack, imagej=True, metadata={"axes": "TZYX"})
+    summary = segmentation.segment_path(tmp_path / "embryo.tif", segmentation.load("nucleus"),
+                                        segmentation.SegmentConfig(model="nucleus"), tmp_path / "out", labels_3d=True)
+    assert summary["planes"] == 10 and summary["instances_3d"] == 5
+    cells = pd.read_csv(tmp_path / "out" / "table_3d.csv")
+    assert cells.groupby("t").size().to_dict() == {1: 2, 2: 3} and (cells["slices"] == 5).all()
+    assert sorted(cells["id"]) == [1, 2, 3, 4, 5]  # ids unique over the file
+    per_plane = pd.read_csv(tmp_path / "out" / "per_frame.csv")
+    assert per_plane[["frame", "t", "z"]].values.tolist() == [[k + 1, k // 5 + 1, k % 5 + 1] for k in range(10)]
+    assert per_plane["instances"].tolist() == [2] * 5 + [3] * 5
+    assert {"t", "z"} <= set(pd.read_csv(tmp_path / "out" / "centroids.csv").columns)
+    with tifffile.TiffFile(tmp_path / "out" / "labels_3d.tif") as tif:
+        assert tif.series[0].axes == "TZYX" and tif.series[0].shape == (2, 5, 128, 128)
+
+
+def test_3d_labels_of_a_time_series_are_refused_and_of_unnamed_pages_made(user_model):
+    import tifffile
+
+    from devocore.errors import UnsupportedFormatError
+
+    model = segmentation.load("tiny-nuc")
+    cfg = segmentation.SegmentConfig(model="tiny-nuc")
+    planes = np.random.default_rng(0).integers(0, 200, (4, 64, 64), np.uint8)
+    tifffile.imwrite(user_model / "movie.tif", planes, imagej=True, metadata={"axes": "TYX"})
+    with pytest.raises(UnsupportedFormatError, match="time series.*4 planes time points.*Slices \\(z\\) = 4"):
+        segmentation.segment_path(user_model / "movie.tif", model, cfg, user_model / "o1", labels_3d=True)
+    assert segmentation.segment_path(user_model / "movie.tif", model, cfg, user_model / "o2")["planes"] == 4
+    pages = np.concatenate([planes, planes])  # (4 planes would be written as one image of 4 samples)
+    tifffile.imwrite(user_model / "pages.tif", pages)  # pages of unknown meaning: a z-stack as often saved
+    summary = segmentation.segment_path(user_model / "pages.tif", model, cfg, user_model / "o3", labels_3d=True)
+    assert "instances_3d" in summary and (user_model / "o3" / "table_3d.csv").exists()
+    tifffile.imwrite(user_model / "one.tif", planes[0])
+    summary = segmentation.segment_path(user_model / "one.tif", model, cfg, user_model / "o4", labels_3d=True)
+    assert any("single image: 3-D labels link the slices of a stack, so none were made" in n for n in summary["notes"])
+
+
 def test_two_cells_that_only_touch_a_corner_are_not_linked():
     planes = np.zeros((2, 10, 10), np.uint16)
     planes[0, :5, :5] = 1

@@ -26,7 +26,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--batch", type=int, default=8, help="frames per network call (default 8)")
     parser.add_argument("--labels-3d", action="store_true",
                         help="for z-stacks: 3-D labels (membrane: each slice's cells linked to the overlapping "
-                             "cell of the slice before) and table_3d.csv with each cell's volume")
+                             "cell of the slice before) and table_3d.csv with each cell's volume; a stack of time "
+                             "points of z-slices (an ImageJ hyperstack) is linked one time point at a time")
     parser.add_argument("--z-step", type=float, default=None,
                         help="micrometres between slices; with --pixel-size, volumes also in um^3")
     parser.add_argument("--no-overlay", action="store_true", help="for videos: skip the overlay video")

@@ -48,6 +48,8 @@ class ImageData:
             "YX", "YXC", "ZYX", "TYX", "TZYX".
         name: the file's display name.
         shape, dtype: those of ``data``, known without decoding it.
+        time_named: the file names its T axis (ImageJ frames, OME T); pages of unknown meaning, as a plain
+            multi-page TIFF holds them, are read as T too, with this False.
     """
 
     def __init__(self, data: np.ndarray | None = None, axes: str = "", name: str = "",
@@ -58,6 +60,7 @@ class ImageData:
         self._lazy = lazy
         self.axes = axes
         self.name = name
+        self.time_named = False  # the file itself calls its planes time points (not pages of unknown meaning)
 
     def __repr__(self) -> str:
         return f"ImageData(shape={self.shape}, dtype={self.dtype}, axes={self.axes!r}, name={self.name!r})"
@@ -101,7 +104,30 @@ class ImageData:
     @property
     def n_planes(self) -> int:
         """How many 2-D planes :meth:`planes` yields."""
-        return int(np.prod([s for s, a in zip(self.shape, self.axes) if a in "TZ"], dtype=np.int64))
+        return int(np.prod(self.stack_shape, dtype=np.int64))
+
+    @property
+    def stack_axes(self) -> str:
+        """The axes :meth:`planes` runs over, outer first: "TZ" (time points of z-slices), "Z", "T" or ""."""
+        return "".join(a for a in self.axes if a in "TZ")
+
+    @property
+    def stack_shape(self) -> tuple[int, ...]:
+        """The sizes of :attr:`stack_axes`."""
+        return tuple(s for s, a in zip(self.shape, self.axes) if a in "TZ")
+
+    def plane_positions(self) -> dict[str, np.ndarray]:
+        """Each plane's place on every stack axis, numbered from 1, e.g. {"t": [1, 1, 2, 2], "z": [1, 2, 1, 2]}.
+
+        Example:
+            >>> pos = ImageData(np.zeros((2, 3, 4, 4)), "TZYX").plane_positions()
+            >>> pos["t"].tolist(), pos["z"].tolist()
+            ([1, 1, 1, 2, 2, 2], [1, 2, 3, 1, 2, 3])
+        """
+        if not self.stack_shape:
+            return {}
+        grid = np.indices(self.stack_shape).reshape(len(self.stack_shape), -1) + 1
+        return {axis.lower(): numbers for axis, numbers in zip(self.stack_axes, grid)}
 
 
 def read_image(source: Source, name: str | None = None, limits: Limits = LIMITS) -> ImageData:
@@ -300,6 +326,7 @@ def _read_tiff(data: bytes | None, what: str, name: str, limits: Limits, path: P
         raise UnreadableFileError(f"{what} is a TIFF that cannot be decoded; it may be truncated or corrupt "
                                   f"({type(exc).__name__}: {exc}).") from exc
     image = ImageData(None, lazy.axes, name, lazy=lazy)
+    image.time_named = _time_named(shape, axes)
     if not image.is_stack:  # a single image: decode it now, as before
         image.data = image.data
     return image
@@ -339,7 +366,14 @@ def _clean_pixels(array: np.ndarray, what: str, warned: list | None = None) -> n
 
 def _tiff_array(array: np.ndarray, axes: str, shape: Sequence[int], what: str, name: str) -> ImageData:
     array, letters = _tiff_order(array, _tiff_letters(shape, axes, what))
-    return ImageData(_clean_pixels(array, what), letters, name)
+    image = ImageData(_clean_pixels(array, what), letters, name)
+    image.time_named = _time_named(shape, axes)
+    return image
+
+
+def _time_named(shape: Sequence[int], axes: str) -> bool:
+    """True when the file's own axes hold time points (a T axis longer than 1)."""
+    return any(a == "T" and s > 1 for s, a in zip(shape, axes))
 
 
 class _TiffPlanes:

@@ -65,14 +65,14 @@ def overlay(image: np.ndarray, labels: np.ndarray, centroids: bool = True) -> np
 
 
 def write_labels_tiff(path, labels: np.ndarray) -> None:
-    """Save labels as a 16-bit ImageJ TIFF (Y x X, or Z/T x Y x X as pages)."""
+    """Save labels as a 16-bit ImageJ TIFF (Y x X; Z x Y x X as slices; T x Z x Y x X as a hyperstack)."""
     import tifffile
 
     if labels.size and labels.max() > np.iinfo(np.uint16).max:
         raise DevocoreError(f"Found {labels.max()} objects, more than a 16-bit label image holds.")
     target = path if hasattr(path, "write") else str(path)
-    tifffile.imwrite(target, labels.astype(np.uint16, copy=False), imagej=True, metadata={"axes": "YX" if labels.ndim == 2
-                                                                                 else "ZYX"})
+    tifffile.imwrite(target, labels.astype(np.uint16, copy=False), imagej=True,
+                     metadata={"axes": {2: "YX", 3: "ZYX", 4: "TZYX"}[labels.ndim]})
 
 
 def save_png(path, array: np.ndarray) -> None:
@@ -82,7 +82,7 @@ def save_png(path, array: np.ndarray) -> None:
 
 
 def _centroids(table: pd.DataFrame) -> pd.DataFrame:
-    return table[[c for c in ("frame", "id", "centroid_x", "centroid_y") if c in table.columns]]
+    return table[[c for c in ("frame", "t", "z", "id", "centroid_x", "centroid_y") if c in table.columns]]
 
 
 def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, overlay_video: bool = True,
@@ -91,9 +91,13 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
 
     Images give labels.tif, mask.png, overlay.png, table.csv, centroids.csv.
     Stacks and videos are streamed plane by plane: labels.tif gets one page per
-    plane, table.csv and centroids.csv a ``frame`` column, per_frame.csv one row
-    per plane; videos also overlay.mp4; ``labels_3d`` adds labels_3d.tif and
-    table_3d.csv for z-stacks.
+    plane, table.csv and centroids.csv a ``frame`` column (and ``t`` and ``z`` for a
+    stack of time points of z-slices), per_frame.csv one row per plane; videos also
+    overlay.mp4; ``labels_3d`` adds labels_3d.tif and table_3d.csv for z-stacks, each
+    time point's slices linked on their own.
+
+    Raises:
+        UnsupportedFormatError for ``labels_3d`` on a stack whose file names its planes time points.
 
     Returns:
         a summary dict: kind, planes, instances, files.
@@ -127,8 +131,19 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
             notes.append(other)
 
     is_video = path.is_dir() or path.suffix.lower() in io.VIDEO_SUFFIXES
+    positions = None
     if not is_video:
         image = io.read_image(path)
+        if labels_3d and image.stack_axes == "T" and image.time_named:
+            raise UnsupportedFormatError(
+                f"'{path.name}' is a time series: the file calls its {image.n_planes} planes time points, not "
+                "z-slices, and 3-D labels link the z-slices of a stack. Leave out 3-D labels to segment each time "
+                "point; if the planes are z-slices, set them so (Fiji: Image > Properties, Slices (z) = "
+                f"{image.n_planes}, Frames (t) = 1) and save the stack again.")
+        if labels_3d and not image.is_stack:
+            notes.append(f"'{path.name}' is a single image: 3-D labels link the slices of a stack, so none were made.")
+        if len(image.stack_axes) == 2:  # time points of z-slices: each plane's place goes into the tables
+            positions = image.plane_positions()
         if not image.is_stack:
             data = pick(image.data)
             look(data)
@@ -149,14 +164,18 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
     else:
         source = io.open_frames(path)
         kind = "video"
+        if labels_3d:
+            notes.append(f"'{path.name}' is a video: 3-D labels link the slices of a stack, so none were made.")
     summary = _segment_stream(source, kind, predictor, cfg, out, labels_3d and kind == "stack",
-                              overlay_video and kind == "video", progress, pick, look)
+                              overlay_video and kind == "video", progress, pick, look, positions)
     return dict(summary, notes=notes)
 
 
 def _segment_stream(source, kind: str, predictor: Predictor, cfg: SegmentConfig, out, want_3d: bool,
-                    want_video: bool, progress: ProgressFn | None, pick=lambda plane: plane, look=None) -> dict:
-    """:func:`segment_path` for the planes of a stack or video; ``look`` is shown the middle plane."""
+                    want_video: bool, progress: ProgressFn | None, pick, look,
+                    positions: dict[str, np.ndarray] | None = None) -> dict:
+    """:func:`segment_path` for the planes of a stack or video; ``look`` is shown the middle plane;
+    ``positions``: each plane's time point and slice (``t``, ``z``) when the stack has both."""
     probs: list[np.ndarray] = []  # nucleus: probabilities for a 3-D watershed; membrane: 2-D cells to link
     middle = len(source) // 2
 
@@ -176,8 +195,7 @@ def _segment_stream(source, kind: str, predictor: Predictor, cfg: SegmentConfig,
                     probs.append(resize(result.probability, frame.shape[:2]) if predictor.task == "nucleus"
                                  else result.labels)
                 if i == middle:  # a picture a person can check, and the outlines alone
-                    if look is not None:
-                        look(frame)
+                    look(frame)
                     save_png(out / "overlay_middle.png", overlay(frame, result.labels))
                     save_png(out / "outlines_middle.png", overlay(np.zeros_like(frame), result.labels))
                 huge = frame.shape[0] * frame.shape[1] > WORK_PIXELS
@@ -186,28 +204,40 @@ def _segment_stream(source, kind: str, predictor: Predictor, cfg: SegmentConfig,
                 if huge:
                     deploy.trim()  # the heap's free memory back to the system before the next huge plane
 
-    summary = write_stream(results(), out, fps=source.fps, video=want_video)
+    summary = write_stream(results(), out, fps=source.fps, video=want_video, positions=positions)
     summary["kind"] = kind
     summary["files"] += ["overlay_middle.png", "outlines_middle.png"]
     if not summary["planes"]:
         raise DevocoreError(f"'{source.name}' gave no frames to segment.")
     if want_3d:
-        labels = labels_3d(np.stack(probs), predictor.task, cfg.threshold) if predictor.task == "nucleus" \
-            else link_slices(np.stack(probs))
-        write_labels_tiff(out / "labels_3d.tif", labels)
-        table_3d(labels, cfg.pixel_size, cfg.z_step).to_csv(out / "table_3d.csv", index=False)
-        summary["instances_3d"] = int(labels.max())
+        times = int(positions["t"].max()) if positions else 1  # each time point's z-slices are linked on their own
+        stacks = np.stack(probs).reshape((times, -1) + probs[0].shape)
+        del probs[:]
+        labels, tables, found = np.zeros(stacks.shape, np.uint32), [], 0
+        for t, stack in enumerate(stacks):
+            cells = labels_3d(stack, predictor.task, cfg.threshold) if predictor.task == "nucleus" \
+                else link_slices(stack)
+            labels[t] = np.where(cells > 0, cells.astype(np.uint32) + found, 0)  # ids stay unique over the whole file
+            table = table_3d(labels[t], cfg.pixel_size, cfg.z_step)
+            if positions:
+                table.insert(0, "t", t + 1)
+            tables.append(table)
+            found += int(cells.max())
+        write_labels_tiff(out / "labels_3d.tif", labels if positions else labels[0])
+        pd.concat(tables, ignore_index=True).to_csv(out / "table_3d.csv", index=False)
+        summary["instances_3d"] = found
         summary["files"] += ["labels_3d.tif", "table_3d.csv"]
     return summary
 
 
 def write_stream(results: Iterable[tuple[int, np.ndarray, Result]], out, fps: float | None = None,
-                 video: bool = False) -> dict:
+                 video: bool = False, positions: dict[str, np.ndarray] | None = None) -> dict:
     """Write per-plane results as they come (memory stays flat with the number of planes).
 
     Files: labels.tif (one 16-bit page per plane), table.csv and centroids.csv
     (with a ``frame`` column: the plane index + 1, so frames and slices count from 1), per_frame.csv,
-    and overlay.mp4 when ``video``.
+    and overlay.mp4 when ``video``. ``positions`` (e.g. ``{"t": ..., "z": ...}`` from
+    :meth:`devocore.io.ImageData.plane_positions`) adds a column per axis after ``frame`` in the three tables.
 
     Returns:
         a summary dict: planes, instances, files.
@@ -227,9 +257,12 @@ def write_stream(results: Iterable[tuple[int, np.ndarray, Result]], out, fps: fl
             tif.write(result.labels, contiguous=True)
             table = result.table.copy()
             table.insert(0, "frame", i + 1)  # frames and slices are numbered from 1, as on the pages
+            place = {axis: int(numbers[i]) for axis, numbers in (positions or {}).items()}
+            for k, (axis, number) in enumerate(place.items()):
+                table.insert(1 + k, axis, number)
             table.to_csv(table_file, index=False, header=not per_frame)
             _centroids(table).to_csv(centroid_file, index=False, header=not per_frame)
-            per_frame.append({"frame": i + 1, "instances": result.count,
+            per_frame.append({"frame": i + 1, **place, "instances": result.count,
                               "foreground_fraction": round(float(result.mask.mean()), 5),
                               "mean_area_px": round(float(table["area_px"].mean()), 2) if result.count else 0.0})
             total += result.count
@@ -244,6 +277,6 @@ def write_stream(results: Iterable[tuple[int, np.ndarray, Result]], out, fps: fl
     if writer is not None:
         writer.release()
         files.append("overlay.mp4")
-    pd.DataFrame(per_frame, columns=["frame", "instances", "foreground_fraction", "mean_area_px"]).to_csv(
-        out / "per_frame.csv", index=False)
+    pd.DataFrame(per_frame, columns=["frame", *(positions or {}), "instances", "foreground_fraction",
+                                     "mean_area_px"]).to_csv(out / "per_frame.csv", index=False)
     return {"planes": len(per_frame), "instances": total, "files": files}
