@@ -282,6 +282,20 @@ def decode_planes(digest: str, name: str, _data: bytes, channels: bool = False) 
 
 
 @data
+def stack_positions(digest: str, name: str, _data: bytes) -> dict[str, np.ndarray] | None:
+    """Each plane's time point and slice (``{"t": ..., "z": ...}``, from 1) when the upload identified by
+    ``digest`` is a stack of time points of z-slices (an ImageJ hyperstack), else None; read from its headers."""
+    from pathlib import Path
+
+    from devocore import io
+
+    if Path(name).suffix.lower() not in (".tif", ".tiff"):
+        return None
+    image = io.read_image(_data, name=name)
+    return image.plane_positions() if len(image.stack_axes) == 2 else None
+
+
+@data
 def segmentation_samples(kind: str, planes: int) -> np.ndarray:
     """N x Y x X uint8 simulated ``kind`` planes (seeds 1..N)."""
     from devocore.simulate.examples import example

@@ -293,16 +293,24 @@ with common.guard("running the model"):
 
 task = segmentation.task_of(ui_cache.model(model_name))
 index = 0
+# a hyperstack (time points of z-slices): each plane is named by both
+positions = ui_cache.stack_positions(digest, name, data) if kind == "stack" and data is not None else None
 with left:
     if len(planes) > 1:
-        label = "Frame" if kind == "video" else "Slice"
+        label = "Frame" if kind == "video" else "Plane" if positions else "Slice"
         if st.session_state.get("seg_frame", 1) > len(planes):  # the previous input had more planes
             st.session_state.pop("seg_frame")
         number = st.slider(label, 1, len(planes), min(len(planes), max(1, common.param("seg_frame", 1, int))),
                            key="seg_frame")
         common.set_param("seg_frame", number)
-        st.caption(f"{label}s are numbered from 1 to {len(planes)}, here and in the URL.")
         index = number - 1
+        if positions:
+            st.caption(f"Plane {number} is time point {positions['t'][index]}, slice {positions['z'][index]} "
+                       f"({positions['t'].max()} time points of {positions['z'].max()} slices). Planes are "
+                       f"numbered from 1 to {len(planes)}, here and in the URL; the tables for all planes give "
+                       "each one's time point and slice (t, z).")
+        else:
+            st.caption(f"{label}s are numbered from 1 to {len(planes)}, here and in the URL.")
         if large is not None:
             st.caption(f"This {kind} is large: each {'frame' if kind == 'video' else 'slice'} is read and segmented "
                        "when it is shown; the downloads for all planes are prepared on request.")
@@ -327,7 +335,7 @@ else:
 
 with right:
     what = "nuclei" if task == "nucleus" else "cells"
-    place = "frame" if kind == "video" else "slice"
+    place = "frame" if kind == "video" else "plane" if positions else "slice"
     warning = (segmentation.unfit(plane, f"This {'image' if len(planes) == 1 else place}")
                or segmentation.implausible(result, image_task))
     if warning is None and task != image_task:
@@ -335,7 +343,9 @@ with right:
                    f"the result may mean little; a {image_task} model fits this input.")
     if warning:
         st.warning(warning)
-    st.subheader(f"{result.count} {what}" + (f" in {place} {index + 1} of {len(planes)}" if len(planes) > 1 else ""))
+    where = (f" in time point {positions['t'][index]}, slice {positions['z'][index]}" if positions
+             else f" in {place} {index + 1} of {len(planes)}" if len(planes) > 1 else "")
+    st.subheader(f"{result.count} {what}{where}")
     with _heavy(plane):
         st.plotly_chart(_figure(plane, result), key="seg_plot")
     _table_view(result.table, cfg.pixel_size)
@@ -377,7 +387,7 @@ with right:
 
             results = results()
         with st.spinner("Writing the results..."), common.guard("writing the results"):
-            summary = segmentation.write_stream(results, out, fps=fps, video=kind == "video")
+            summary = segmentation.write_stream(results, out, fps=fps, video=kind == "video", positions=positions)
         st.success(f"{summary['instances']} instances over {summary['planes']} planes.")
         too_large = []
         for k, file in enumerate(summary["files"]):

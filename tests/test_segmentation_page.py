@@ -55,6 +55,27 @@ def test_segmentation_page_stack_example_has_a_slice_slider(tiny_models):
     assert not at.exception and len(at.slider) == 1  # the threshold only
 
 
+def test_a_hyperstacks_planes_are_named_by_time_point_and_slice(tiny_models):
+    import io as _io
+
+    import numpy as np
+    import tifffile
+
+    buffer = _io.BytesIO()
+    planes = np.random.default_rng(0).integers(0, 200, (2, 3, 64, 64), np.uint8)
+    tifffile.imwrite(buffer, planes, imagej=True, metadata={"axes": "TZYX"})
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/segmentation.py").run()
+    at.selectbox(key="seg_model").set_value(tiny_models).run()
+    at.radio(key="seg_source").set_value("Upload").run()
+    at.file_uploader(key="seg_upload").set_value(("embryo.tif", buffer.getvalue(), "image/tiff")).run()
+    at.slider(key="seg_frame").set_value(4).run()
+    assert not at.exception
+    assert at.slider(key="seg_frame").label == "Plane" and at.slider(key="seg_frame").max == 6
+    assert any(c.value.startswith("Plane 4 is time point 2, slice 1 (2 time points of 3 slices)") for c in at.caption)
+    assert at.subheader[0].value.endswith("in time point 2, slice 1")
+
+
 def test_segmentation_table_hides_um2_without_a_pixel_size_and_shows_it_with_one(tiny_models):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     at.switch_page("pages/segmentation.py").run()
