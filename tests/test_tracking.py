@@ -704,6 +704,17 @@ def test_a_16_bit_tiff_stack_and_the_track_command_give_the_tracks_of_the_8_bit_
     assert np.abs(csv["head_x"] - reference.table["head_x"]).max() < 1.0
 
 
+def test_a_hyperstack_is_refused_not_tracked_with_its_slices_as_time_points(tmp_path):
+    import tifffile
+
+    from devocore.errors import UnsupportedFormatError
+
+    stack = tmp_path / "worms_tz.tif"
+    tifffile.imwrite(stack, np.full((3, 4, 64, 64), 200, np.uint8), imagej=True, metadata={"axes": "TZYX"})
+    with pytest.raises(UnsupportedFormatError, match="3 time points of 4 z-slices each.*Z Project"):
+        tracking.track(stack, tracking.TrackConfig(fps=10))
+
+
 def test_16_bit_frames_held_back_for_the_background_keep_their_two_bytes_a_pixel(simulated_movie):
     # before, the frames held back were float32 (4 bytes a pixel): 400 MB where the buffer was meant for 100 MB
     import tracemalloc

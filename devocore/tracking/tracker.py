@@ -874,7 +874,7 @@ def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: Progr
     """
     from devocore.io import open_frames
 
-    with open_frames(path) as source:
+    with open_frames(path, time_lapse=True) as source:  # a hyperstack's slices are not time points
         _check_frame_size(source.shape, f"The frames of '{source.name}' are")
         fps = config.fps or source.fps
         fps_assumed = not fps
