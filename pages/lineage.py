@@ -111,8 +111,14 @@ with st.sidebar:
     smooth = st.slider("Smoothing (frames)", 1, 15, common.param("lin_smooth", 1, int), step=2, key="lin_smooth")
     interval = st.number_input("Frame interval (seconds, 0 = unknown)", 0.0, 3600.0,
                                common.param("lin_interval", 0.0, float), key="lin_interval")
+    channels = ["auto", "1", "2", "3", "4"]
+    channel = st.selectbox("Nucleus channel", channels,
+                           index=common.choice_index(channels, common.param("lin_channel", "auto")), key="lin_channel",
+                           help="The channel that shows the nuclei. auto: green in a colour video; in a TIFF of "
+                                "2 or more microscope channels, the one that shows nuclei in the most frames (the "
+                                "page says which it took).")
     for key, value in (("lin_model", model_name), ("lin_method", method), ("lin_monotone", monotone),
-                       ("lin_smooth", smooth), ("lin_interval", interval)):
+                       ("lin_smooth", smooth), ("lin_interval", interval), ("lin_channel", channel)):
         common.set_param(key, value)
 
 bundled = common.examples("lineage")
@@ -135,7 +141,7 @@ with st.expander("Compare with your own annotation (optional)"):
                                   type=["csv"], key="lin_labels")
 common.limits_caption("video", "stack", "table")
 
-cfg = lineage.LineageConfig(model=model_name, method=method, monotone=monotone, smooth=smooth,
+cfg = lineage.LineageConfig(model=model_name, method=method, monotone=monotone, smooth=smooth, channel=channel,
                             frame_interval_s=interval or None, keep_previews=True)
 with common.guard("loading the model"):
     net = ui_cache.model(model_name)
@@ -190,6 +196,8 @@ numbers = table["frame"].to_numpy()  # the numbers the page shows: from 1, or fr
 for warning in (getattr(result, "unfit", None), lineage.no_embryo_warning(table, result.timeline is not None)):
     if warning:  # (a result kept in the session from before a restart may lack ``unfit``)
         st.warning(warning, icon=":material/warning:")
+for note in getattr(result, "notes", []):  # which channel was taken as the nuclei
+    st.info(note, icon=":material/info:")
 
 # ----------------------------------------------------------------------------- results
 

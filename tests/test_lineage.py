@@ -412,6 +412,28 @@ def test_a_movie_of_membranes_gets_a_warning(tiny_net):
                              "around dark cells, as membranes look")
 
 
+def test_the_channel_of_a_multichannel_tiff_that_shows_the_nuclei_is_found_in_either_order(tiny_net, movie,
+                                                                                            tmp_path):
+    # audit: the first 140 frames of the training EPIC movie saved as a two-channel TIFF, nuclei first: "auto"
+    # took the second channel (the reporter, as "green"), nMAE 0.427 against 0.040 with the nuclei second
+    import tifffile
+
+    frames, _ = movie
+    grey = np.stack([np.asarray(f) if np.ndim(f) == 2 else np.asarray(f)[..., 1] for f in frames])
+    reporter = np.random.default_rng(0).integers(0, 12, grey.shape).astype(grey.dtype)  # dark: not yet on
+    alone = lineage.predict(grey, tiny_net).table
+    for order, nuclei in (((grey, reporter), 1), ((reporter, grey), 2)):
+        path = tmp_path / f"two_{nuclei}.tif"
+        tifffile.imwrite(path, np.stack(order, axis=1), imagej=True, metadata={"axes": "TCYX"})
+        result = lineage.predict(path, tiny_net)
+        assert len(result.notes) == 1 and f"channel {nuclei} was taken as the nuclei" in result.notes[0]
+        pd.testing.assert_frame_equal(result.table, alone)
+        other = lineage.predict(path, tiny_net, LineageConfig(channel=str(3 - nuclei)))  # the user's choice
+        assert not other.notes and not other.table.equals(alone)
+    with pytest.raises(DevocoreError, match="Channel 3 was asked for, but the frames have 2 channel"):
+        lineage.predict(path, tiny_net, LineageConfig(channel="3"))
+
+
 def test_cli_refuses_a_text_file_with_one_line(tmp_path):
     bad = tmp_path / "notes.txt"
     bad.write_text("not a video")

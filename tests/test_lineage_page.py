@@ -167,3 +167,26 @@ def test_a_result_that_is_not_fluorescence_of_nuclei_is_shown_with_its_warning(t
     at, _inputs = _page_with_tiny_model(tmp_path, monkeypatch)
     assert not at.exception and not at.error
     assert [w.value for w in at.warning] == [said]  # the example itself gets no such warning (the test above)
+
+
+def test_the_page_says_which_channel_of_a_multichannel_tiff_it_took_and_takes_the_one_chosen(tmp_path, monkeypatch):
+    import io
+
+    import tifffile
+
+    from devocore.simulate import epic_movie as em
+
+    curves = np.ones((60, 8)) * np.arange(1, 61)[:, None]  # toy populations: enough for a few nuclei a frame
+    shots = em.toy_snapshots(curves, n_frames=10, seed=3)
+    grey = np.stack([np.asarray(f) if np.ndim(f) == 2 else np.asarray(f)[..., 1] for f in em.render_movie(shots, 1)])
+    dark = np.random.default_rng(0).integers(0, 12, grey.shape).astype(grey.dtype)
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, np.stack([dark, grey], axis=1), imagej=True, metadata={"axes": "TCYX"})
+    at, inputs = _page_with_tiny_model(tmp_path, monkeypatch)
+    inputs.set_value("Upload").run()
+    at.file_uploader(key="lin_upload").set_value([("two_channels.tif", buffer.getvalue(), "image/tiff")]).run()
+    assert not at.exception and not at.error
+    [note] = [i.value for i in at.info]
+    assert note.startswith("The frames have 2 channels; channel 2 was taken as the nuclei")
+    at.sidebar.selectbox(key="lin_channel").set_value("1").run()
+    assert not at.exception and not at.info and at.query_params["lin_channel"] == "1"

@@ -24,7 +24,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--frame-interval", type=float, default=None, metavar="SECONDS",
                         help="seconds between frames: adds stage_min (minutes after the 4-cell stage) and its band")
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
-    parser.add_argument("--channel", default=d.channel, help="auto, green, red, blue or mean")
+    parser.add_argument("--channel", default=d.channel,
+                        help="the channel that shows the nuclei: auto (green in a colour video; in a TIFF of 2 or "
+                             "more microscope channels, the one with nuclei in the most frames), green, red, blue, "
+                             "mean, or a channel's number from 1")
     parser.add_argument("--device", default=None, help="torch device (default: chosen automatically)")
 
 
@@ -51,6 +54,8 @@ def run(args) -> int:
           f"(90 % band {last['stage_tp_lo']:.0f} to {last['stage_tp_hi']:.0f})")
     if result.timeline is not None:
         print(f"timeline: {timeline_formula(result.timeline, int(result.table['frame'].iloc[0]))}")
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
     for warning in (result.unfit, no_embryo_warning(result.table, result.timeline is not None)):
         if warning:
             print(f"warning: {warning}", file=sys.stderr)

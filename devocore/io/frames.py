@@ -198,6 +198,39 @@ class StackFrames(FrameSource):
             del plane  # not held while the next plane is decoded
 
 
+def sample_frames(source: FrameSource, count: int) -> Iterator[np.ndarray]:
+    """About ``count`` frames spread evenly over ``source``, first and last included, decoding only those where
+    the source allows (a video is sought, a folder's files and a stack's planes are read one by one)."""
+    total = max(1, len(source))
+    picks = np.unique(np.linspace(0, total - 1, min(count, total)).round().astype(int))
+    if isinstance(source, VideoFrames):
+        import cv2
+
+        cap = cv2.VideoCapture(str(source.path))
+        found = 0
+        try:
+            for i in picks:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, int(i))
+                ok, frame = cap.read()
+                if ok:
+                    found += 1
+                    yield frame[..., ::-1]
+        finally:
+            cap.release()
+        if found:
+            return
+    if isinstance(source, FolderFrames):
+        for i in picks:
+            yield read_image(source.files[i], limits=source.limits).data
+        return
+    if isinstance(source, StackFrames):  # a lazily read TIFF decodes only the planes asked for
+        for i in picks:
+            yield from source.image.planes(int(i), int(i) + 1)
+        return
+    wanted = set(picks.tolist())
+    yield from (f for i, f in enumerate(source) if i in wanted)
+
+
 class PlaneReader:
     """The planes of a stack or video, each decoded when it is asked for (never the whole input at once).
 

