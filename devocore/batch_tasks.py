@@ -131,7 +131,7 @@ def _lineage_file(path: Path, out_dir: Path, model) -> dict:
     last = result.table.iloc[-1]
     return {"frames": len(result.table), **{f"final_{k}": int(last[k]) for k in LINEAGES},
             "final_total": int(last["total"]), "frames_without_embryo": int((~result.table["embryo"]).sum()),
-            "note": result.unfit or ""}
+            "note": " ".join(filter(None, [result.unfit, *result.notes]))}  # e.g. which channel shows the nuclei
 
 
 def _track_file(path: Path, out_dir: Path, model) -> dict:

@@ -140,6 +140,24 @@ def test_a_movie_of_membranes_in_a_lineage_batch_gets_a_note(tmp_path):
     assert "as membranes look (this task counts nuclei" in batch.noted(table)["note"].iloc[0]
 
 
+def test_a_lineage_batch_notes_which_channel_of_a_multichannel_tiff_it_took(tmp_path):
+    import tifffile
+    from distributed import Client
+
+    from devocore.simulate import epic_movie as em
+
+    shots = em.toy_snapshots(np.ones((60, 8)) * np.arange(1, 61)[:, None], n_frames=6, seed=3)
+    grey = np.stack([np.asarray(f) if np.ndim(f) == 2 else np.asarray(f)[..., 1] for f in em.render_movie(shots, 1)])
+    dark = np.random.default_rng(0).integers(0, 12, grey.shape).astype(grey.dtype)
+    (tmp_path / "in").mkdir()
+    tifffile.imwrite(tmp_path / "in" / "two.tif", np.stack([dark, grey], axis=1), imagej=True,
+                     metadata={"axes": "TCYX"})
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as client:
+        table = batch.run_batch(tmp_path / "in", "lineage", tmp_path / "out", client=client).summary
+    assert table["status"].tolist() == ["ok"]
+    assert "channel 2 was taken as the nuclei" in table["note"].iloc[0]
+
+
 @pytest.mark.parametrize("seconds, text", [(0.4242, "0.42 s"), (12.34, "12.3 s"), (245.4, "245 s"),
                                            (725, "12 min 5 s")])
 def test_seconds_have_sensible_precision(seconds, text):
