@@ -259,26 +259,54 @@ def resource(func):
 # Plain engine calls the pages cache; page-specific glue (widgets, layout) stays in the pages.
 
 @data
-def decode_planes(digest: str, name: str, _data: bytes, channels: bool = False) -> tuple[np.ndarray, str, float | None]:
+def decode_planes(digest: str, name: str, _data: bytes, channels: bool = False,
+                  channel: int | None = None) -> tuple[np.ndarray, str, float | None]:
     """Planes (N x Y x X grey uint8/uint16) of an uploaded image, stack or video, its kind and fps.
 
     ``digest`` identifies ``_data`` (which is not hashed again). ``channels=True`` keeps colour/multi-channel
-    planes as they are, for a model whose card has a channel recipe (the Predictor applies it)."""
+    planes as they are, for a model whose card has a channel recipe (the Predictor applies it); else each plane
+    is the mean of its channels, or its channel ``channel`` (from 0) when given."""
     from pathlib import Path
 
     from devocore import io
+
+    def grey(plane: np.ndarray) -> np.ndarray:
+        if channels or plane.ndim == 2:
+            return plane
+        return io.to_gray(plane) if channel is None else io.pick_channel(plane, channel + 1, f"'{name}'")
 
     suffix = Path(name).suffix.lower()
     if suffix in io.VIDEO_SUFFIXES:
         path = io.save_upload(_data, suffix)
         with io.open_frames(path) as source:
-            planes = np.stack([frame if channels else io.to_gray(frame) for frame in source])
+            planes = np.stack([grey(frame) for frame in source])
             fps = source.fps
         path.unlink(missing_ok=True)
         return planes, "video", fps
     image = io.read_image(_data, name=name)
-    planes = [io.to_gray(p) if p.ndim == 3 and not channels else p for p in image.planes()]
-    return np.stack(planes), ("stack" if image.is_stack else "image"), None
+    return np.stack([grey(p) for p in image.planes()]), ("stack" if image.is_stack else "image"), None
+
+
+@data
+def plane_channels(digest: str, name: str, _data: bytes) -> int:
+    """How many channels that differ the middle plane of the upload identified by ``digest`` has (0: grey, or
+    grey stored as colour); one plane decoded."""
+    from pathlib import Path
+
+    from devocore import io
+
+    if Path(name).suffix.lower() in io.VIDEO_SUFFIXES:
+        path = io.save_upload(_data, Path(name).suffix.lower())
+        try:
+            with io.open_frames(path) as source:
+                count = len(source)
+            plane = io.read_video_frame(path, count // 2)
+        finally:
+            path.unlink(missing_ok=True)
+        return 0 if plane is None else io.distinct_channels(plane)
+    image = io.read_image(_data, name=name)
+    middle = image.n_planes // 2
+    return io.distinct_channels(next(image.planes(middle, middle + 1)) if image.is_stack else image.data)
 
 
 @data

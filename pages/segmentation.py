@@ -198,6 +198,23 @@ def _table_view(table, pixel_size: float | None) -> None:
         st.caption("Set the pixel size (µm) to get areas in µm².")
 
 
+def _channel_menu(count: int) -> int | None:
+    """For an input whose channels differ: the channel to segment (from 0), or None for their mean."""
+    if not count:
+        return None
+    options = ["mean"] + [str(k) for k in range(1, count + 1)]
+    with left:
+        choice = st.selectbox("Channel", options, index=common.choice_index(options, common.param("seg_channel", "mean")),
+                              key="seg_channel", format_func=lambda o: "mean of the channels" if o == "mean" else
+                              f"channel {o}" + (f" ({('red', 'green', 'blue')[int(o) - 1]})" if count == 3 else ""),
+                              help="the channel that shows what the model segments (nuclei or membranes)")
+        common.set_param("seg_channel", choice)
+        if choice == "mean":
+            st.caption(f"This input has {count} channels that differ; their mean is segmented. Choose the channel "
+                       "that shows the nuclei or the membranes.")
+    return None if choice == "mean" else int(choice) - 1
+
+
 def _tiff_bytes(labels: np.ndarray) -> bytes:
     buffer = _io.BytesIO()
     segmentation.write_labels_tiff(buffer, labels)
@@ -250,11 +267,16 @@ with common.guard("reading the file"):
     else:
         digest = hashlib.sha256(data).hexdigest()
         large, huge = _large_input(digest, name, data)
+        with _heavy_if(huge):
+            channel = _channel_menu(ui_cache.plane_channels(digest, name, data))  # from 0; None: their mean
         if large is None:
             with _heavy_if(huge):  # three sessions do not decode a huge image at once
-                planes, kind, fps = ui_cache.decode_planes(digest, name, data)
+                planes, kind, fps = ui_cache.decode_planes(digest, name, data, channel=channel)
         else:  # plane by plane: never the whole stack or video in memory
+            large = large.pick(channel)
             planes, kind, fps = large, large.kind, large.fps
+        if channel is not None:  # the planes (and all that is cached from them) are this channel's
+            digest = f"{digest}-channel{channel + 1}"
     large = planes if isinstance(planes, io.PlaneReader) else None
     with _heavy_if(huge):
         image_task = ui_cache.guess_task(digest, planes) if large is None else _guess_large(digest, large)

@@ -240,3 +240,34 @@ def test_result_files_too_large_for_the_browser_are_named_with_the_command_that_
     assert "Too large to download through the browser" in warning and "labels.tif" in warning
     assert "python -m devocore segment nucleus nuclei_stack.tif --out results/" in warning
     assert not [b for b in at.get("download_button") if "Download labels.tif" in str(b.proto.label)]
+
+
+def test_the_channel_chosen_for_an_image_whose_channels_differ_is_the_one_segmented():
+    """Before, a two-channel image was segmented as the mean of its channels, without a word or a choice."""
+    import io as _io
+
+    import numpy as np
+    import tifffile
+
+    if "nucleus" not in {m["name"] for m in ui_cache.models_table("segmentation")}:
+        pytest.skip("the shipped nucleus model is not here")
+    yy, xx = np.mgrid[:128, :128]
+    rng = np.random.default_rng(0)
+    nuclei = rng.poisson(8, (128, 128)).astype(float)
+    for cy, cx in ((35, 35), (40, 95), (95, 60)):
+        nuclei += 150 * (((yy - cy) ** 2 + (xx - cx) ** 2) < 11 ** 2)
+    lines = rng.poisson(8, (128, 128)) + 180 * ((xx % 32 < 2) | (yy % 32 < 2))  # a grid of bright lines
+    buffer = _io.BytesIO()
+    tifffile.imwrite(buffer, np.stack([lines, nuclei]).clip(0, 255).astype(np.uint8), imagej=True,
+                     metadata={"axes": "CYX"})
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/segmentation.py").run()
+    at.radio(key="seg_source").set_value("Upload").run()
+    at.file_uploader(key="seg_upload").set_value(("two.tif", buffer.getvalue(), "image/tiff")).run()
+    assert not at.exception
+    assert at.selectbox(key="seg_channel").value == "mean"
+    assert any("has 2 channels that differ; their mean is segmented" in c.value for c in at.caption)
+    at.selectbox(key="seg_channel").set_value("2").run()
+    at.selectbox(key="seg_model").set_value("nucleus").run()
+    assert not at.exception and at.subheader[0].value == "3 nuclei"
+    assert at.query_params["seg_channel"] == "2"

@@ -244,12 +244,20 @@ class PlaneReader:
         >>> reader = PlaneReader("stack", 3, None, image=ImageData(np.arange(12).reshape(3, 2, 2), "ZYX"))
         >>> len(reader), reader[1].tolist(), len(list(reader.each()))
         (3, [[4, 5], [6, 7]], 3)
+        >>> two = PlaneReader("stack", 2, None, image=ImageData(np.arange(16).reshape(2, 2, 2, 2), "ZYXC"))
+        >>> two[1].tolist(), two.pick(1)[1].tolist(), [p.tolist() for p in two.pick(0).each()][0]
+        ([[8, 10], [12, 14]], [[9, 11], [13, 15]], [[0, 2], [4, 6]])
     """
 
     def __init__(self, kind: str, count: int, fps: float | None, image: ImageData | None = None,
-                 path: str | os.PathLike | None = None):
+                 path: str | os.PathLike | None = None, channel: int | None = None):
         self.kind, self.count, self.fps, self.image = kind, int(count), fps, image
         self.path = None if path is None else Path(path)
+        self.channel = channel  # from 0: the grey planes are this channel, not the channels' mean
+
+    def pick(self, channel: int | None) -> "PlaneReader":
+        """The same planes, grey as ``channel`` (from 0; None: the mean of the channels)."""
+        return PlaneReader(self.kind, self.count, self.fps, self.image, self.path, channel)
 
     def __len__(self) -> int:
         return self.count
@@ -257,11 +265,12 @@ class PlaneReader:
     def __getitem__(self, index: int) -> np.ndarray:
         return self.plane(index)
 
-    @staticmethod
-    def _grey(raw: np.ndarray, channels: bool) -> np.ndarray:
-        from devocore.io.pixels import to_gray
+    def _grey(self, raw: np.ndarray, channels: bool) -> np.ndarray:
+        from devocore.io.pixels import pick_channel, to_gray
 
-        return raw if channels or raw.ndim == 2 else to_gray(raw)
+        if channels or raw.ndim == 2:
+            return raw
+        return to_gray(raw) if self.channel is None else pick_channel(raw, self.channel + 1, f"The {self.kind}")
 
     def plane(self, index: int, channels: bool = False) -> np.ndarray:
         """Plane ``index`` (from 0), grey unless ``channels``."""
@@ -276,7 +285,7 @@ class PlaneReader:
             if frame is None:
                 raise UnreadableFileError(f"Frame {index + 1} of {self.count} of '{self.path.name}' could not be "
                                           "decoded.")
-            if not channels:  # the channel mean is the same in BGR order: no RGB copy of a huge frame
+            if not channels and self.channel is None:  # the mean is the same in BGR order: no RGB copy
                 return self._grey(frame, False)
             raw = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
         return self._grey(raw, channels)
