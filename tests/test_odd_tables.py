@@ -173,3 +173,16 @@ def test_the_least_rows_named_are_the_least_a_forecast_accepts():
     assert fc.forecast(series, config).split["n_steps"] == MIN_STEPS == 30
     with pytest.raises(TableError, match="too short"):
         fc.forecast(fc.to_series(pd.DataFrame({"time_s": t[:-1], "x": np.sin(3 * t[:-1])})), config)
+
+
+def test_an_excel_workbook_given_as_a_table_is_named_with_the_step_that_makes_a_csv():
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as book:  # the parts every .xlsx holds
+        book.writestr("[Content_Types].xml", "<Types/>")
+        book.writestr("xl/workbook.xml", "<workbook/>")
+    for data in (buffer.getvalue(), b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600)):  # .xlsx, and the old .xls
+        with pytest.raises(UnreadableFileError, match=r"'cells.xlsx' is not a text table .*: an Excel workbook\. "
+                                                      r"Save the sheet as CSV \(Excel: File > Save As > CSV UTF-8\)"):
+            read_table(data, name="cells.xlsx")

@@ -1,4 +1,4 @@
-"""Reading tables (CSV, TSV, Excel, Parquet) with column checks, and EPIC cell tables."""
+"""Reading tables (CSV, TSV; an Excel workbook is named and refused) with column checks, and EPIC cell tables."""
 from __future__ import annotations
 
 import codecs
@@ -36,6 +36,13 @@ _COMMA_NUMBER = re.compile(r"[-+]?\d+(,\d+)?([eE][-+]?\d+)?")
 _COMMA_LIKE = re.compile(r"[-+]?[\d.]*\d,\d[\d.,]*")
 
 
+def _binary_kind(data: bytes) -> str:
+    """What a binary file given as a table is, with the step that makes a CSV of it ("" when not known)."""
+    if data.startswith(b"PK\x03\x04") and b"xl/" in data[:65536] or data.startswith(b"\xd0\xcf\x11\xe0"):
+        return ": an Excel workbook. Save the sheet as CSV (Excel: File > Save As > CSV UTF-8) and give that file"
+    return ""
+
+
 def decode_text(data: bytes, what: str) -> str:
     """The text of a table's bytes: UTF-8 (with or without a BOM), UTF-16 or UTF-32 with a BOM, else Latin-1.
 
@@ -56,7 +63,7 @@ def decode_text(data: bytes, what: str) -> str:
             break
     else:
         if b"\x00" in data[:4096] or sniff_format(data[:16]):
-            raise UnreadableFileError(f"{what} is not a text table (it holds binary data).")
+            raise UnreadableFileError(f"{what} is not a text table (it holds binary data){_binary_kind(data)}.")
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
