@@ -434,6 +434,21 @@ def test_the_channel_of_a_multichannel_tiff_that_shows_the_nuclei_is_found_in_ei
         lineage.predict(path, tiny_net, LineageConfig(channel="3"))
 
 
+def test_a_hyperstack_is_read_as_the_maximum_projection_of_each_time_points_slices(tiny_net, movie, tmp_path):
+    # before, `lineage` refused a hyperstack (time points of z-slices) and asked for a projection made in Fiji
+    import tifffile
+
+    frames, _ = movie
+    grey = np.stack([np.asarray(f) if np.ndim(f) == 2 else np.asarray(f)[..., 1] for f in frames])
+    dim = (grey // 3).astype(grey.dtype)
+    tifffile.imwrite(tmp_path / "embryo.tif", np.stack([dim, grey, dim], axis=1), imagej=True,
+                     metadata={"axes": "TZYX"})  # 12 time points of 3 slices; the brightest is the middle one
+    result = lineage.predict(tmp_path / "embryo.tif", tiny_net)
+    pd.testing.assert_frame_equal(result.table, lineage.predict(grey, tiny_net).table)
+    assert result.notes == ["'embryo.tif' holds 12 time points of 3 z-slices each: each time point is the maximum "
+                            "projection of its slices, as in the EPIC movies the model learnt from."]
+
+
 def test_cli_refuses_a_text_file_with_one_line(tmp_path):
     bad = tmp_path / "notes.txt"
     bad.write_text("not a video")

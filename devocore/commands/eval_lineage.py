@@ -98,8 +98,8 @@ def run(args) -> dict:
     from devocore import registry
     from devocore.errors import DevocoreError
     from devocore.lineage import (LINEAGES, LineageConfig, baseline_curve, evaluate, frame_steps, numbered,
-                                  parse_clip, predict_frames, read_populations, select_frames,
-                                  with_nucleus_channel)
+                                  parse_clip, predict_frames, projection_note, read_populations,
+                                  select_frames, with_nucleus_channel)
     from devocore.progress import terminal
 
     torch.set_num_threads(2)
@@ -115,10 +115,11 @@ def run(args) -> dict:
         if not args.labels:
             raise DevocoreError("--video needs --labels (the annotation CSV).")
         truth = read_populations(args.labels, Path(args.labels).name)
-        with open_frames(args.video, time_lapse=True) as stream:
+        with open_frames(args.video, time_lapse=True, project=True) as stream:
             cfg, note = with_nucleus_channel(stream, cfg)  # a TIFF of microscope channels: the nuclei's
-            if note:
-                print(f"note: {note}", file=sys.stderr)
+            for said in (projection_note(stream), note):
+                if said:
+                    print(f"note: {said}", file=sys.stderr)
             n_movie = stream.frame_count
             index = parse_clip(args.frames, n_movie) if args.frames else np.arange(n_movie)
             named = numbered(stream)  # a folder whose file names number its frames keeps those numbers

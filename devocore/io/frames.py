@@ -223,12 +223,45 @@ def sample_frames(source: FrameSource, count: int) -> Iterator[np.ndarray]:
         for i in picks:
             yield read_image(source.files[i], limits=source.limits).data
         return
+    if isinstance(source, ProjectedFrames):
+        for i in picks:
+            yield source.project(int(i))
+        return
     if isinstance(source, StackFrames):  # a lazily read TIFF decodes only the planes asked for
         for i in picks:
             yield from source.image.planes(int(i), int(i) + 1)
         return
     wanted = set(picks.tolist())
     yield from (f for i, f in enumerate(source) if i in wanted)
+
+
+class ProjectedFrames(StackFrames):
+    """The time points of a hyperstack (time points of z-slices), each the maximum projection of its slices, as a
+    time-lapse of nuclei shows them (EPIC movies are such projections); slices are decoded one at a time.
+
+    Example:
+        >>> stack = ImageData(np.arange(12).reshape(2, 3, 1, 2), "TZYX")  # 2 time points of 3 slices
+        >>> [frame.tolist() for frame in ProjectedFrames(stack)]
+        [[[4, 5]], [[10, 11]]]
+    """
+
+    def __init__(self, image: ImageData):
+        super().__init__(image)
+        self.times, self.slices = image.stack_shape
+        self.frame_count = self.times
+
+    def project(self, time: int) -> np.ndarray:
+        """Time point ``time`` (from 0): the maximum over its slices."""
+        out = None
+        for plane in self.image.planes(time * self.slices, (time + 1) * self.slices):
+            out = plane.copy() if out is None else np.maximum(out, plane, out=out)
+        return out
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        self.frames_read = 0
+        for time in range(self.times):
+            self.frames_read += 1
+            yield self.project(time)
 
 
 class PlaneReader:
@@ -366,11 +399,13 @@ def flat_frame_names(names: Sequence[str | os.PathLike]) -> list[str]:
     return [f"frame_{letters(i)}{Path(name).suffix.lower()}" for i, name in enumerate(names)]
 
 
-def open_frames(source: str | os.PathLike, limits: Limits = LIMITS, time_lapse: bool = False) -> FrameSource:
+def open_frames(source: str | os.PathLike, limits: Limits = LIMITS, time_lapse: bool = False,
+                project: bool = False) -> FrameSource:
     """Open a video file, a folder of frames, or an image/TIFF stack for streaming.
 
     ``time_lapse``: the caller reads one picture per time point, so a stack with both time points and
-    z-slices is refused (its planes would be taken for time points). A stack with one of the two is read
+    z-slices is refused (its planes would be taken for time points), or, with ``project``, read as the maximum
+    projection of each time point's slices (:class:`ProjectedFrames`). A stack with one of the two is read
     either way: Fiji often saves a time-lapse's frames as slices.
 
     Raises:
@@ -387,6 +422,8 @@ def open_frames(source: str | os.PathLike, limits: Limits = LIMITS, time_lapse: 
     if suffix in IMAGE_SUFFIXES:
         image = read_image(path, limits=limits)
         sizes = dict(zip(image.axes, image.shape))
+        if time_lapse and project and sizes.get("T", 1) > 1 and sizes.get("Z", 1) > 1:
+            return ProjectedFrames(image)
         if time_lapse and sizes.get("T", 1) > 1 and sizes.get("Z", 1) > 1:
             raise UnsupportedFormatError(
                 f"'{path.name}' holds {sizes['T']} time points of {sizes['Z']} z-slices each; this view reads one "

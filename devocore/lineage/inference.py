@@ -372,11 +372,19 @@ def predict(source, net, config: LineageConfig = LineageConfig(), progress: Prog
         return predict_frames(frames, net, config, len(frames), progress)
     from devocore.io import open_frames
 
-    with open_frames(source, time_lapse=True) as stream:
+    with open_frames(source, time_lapse=True, project=True) as stream:
         config, note = with_nucleus_channel(stream, config)
         result = predict_frames(stream, net, config, stream.frame_count, progress, numbered(stream))
-    result.notes += [note] if note else []
+    result.notes += [n for n in (projection_note(stream), note) if n]
     return result
+
+
+def projection_note(stream) -> str | None:
+    """What was done to a hyperstack's slices (:class:`devocore.io.ProjectedFrames`); None for other inputs."""
+    if not isinstance(stream, io.ProjectedFrames):
+        return None
+    return (f"'{stream.name}' holds {stream.times} time points of {stream.slices} z-slices each: each time point is "
+            "the maximum projection of its slices, as in the EPIC movies the model learnt from.")
 
 
 #: Frames, spread over a movie of a microscope's channels, whose structure chooses the nucleus channel.

@@ -62,7 +62,7 @@ def load_movie(frames, populations, size: int, channel: str = "auto", crop: bool
     table = io.read_table(populations, required=COLUMNS, numeric=COLUMNS).dropna(subset=list(COLUMNS))
     wanted = {int(f): row for f, row in zip(table["frame"], table[list(LINEAGES)].to_numpy(float))}
     xs, ys = [], []
-    with io.open_frames(frames, time_lapse=True) as source:
+    with io.open_frames(frames, time_lapse=True, project=True) as source:  # a hyperstack: as lineage reads it
         n = 0
         for n, frame in enumerate(source, start=1):
             if n in wanted:
