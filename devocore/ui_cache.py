@@ -288,25 +288,30 @@ def decode_planes(digest: str, name: str, _data: bytes, channels: bool = False,
 
 
 @data
-def plane_channels(digest: str, name: str, _data: bytes) -> int:
-    """How many channels that differ the middle plane of the upload identified by ``digest`` has (0: grey, or
-    grey stored as colour); one plane decoded."""
+def channel_kinds(digest: str, name: str, _data: bytes) -> list[str]:
+    """What each channel of the upload identified by ``digest`` shows ("nuclei", "membranes", "little"; see
+    :func:`devocore.segmentation.channel_kinds`), judged on its middle plane; [] when its channels do not differ
+    (grey, or grey stored as colour). One plane is decoded."""
     from pathlib import Path
 
-    from devocore import io
+    from devocore import io, segmentation
 
     if Path(name).suffix.lower() in io.VIDEO_SUFFIXES:
         path = io.save_upload(_data, Path(name).suffix.lower())
         try:
             with io.open_frames(path) as source:
                 count = len(source)
-            plane = io.read_video_frame(path, count // 2)
+            frame = io.read_video_frame(path, count // 2)
         finally:
             path.unlink(missing_ok=True)
-        return 0 if plane is None else io.distinct_channels(plane)
-    image = io.read_image(_data, name=name)
-    middle = image.n_planes // 2
-    return io.distinct_channels(next(image.planes(middle, middle + 1)) if image.is_stack else image.data)
+        plane = None if frame is None else frame[..., ::-1]  # OpenCV's B, G, R as R, G, B
+    else:
+        image = io.read_image(_data, name=name)
+        middle = image.n_planes // 2
+        plane = next(image.planes(middle, middle + 1)) if image.is_stack else image.data
+    if plane is None or not io.distinct_channels(plane):
+        return []
+    return segmentation.channel_kinds(plane)
 
 
 @data

@@ -198,20 +198,25 @@ def _table_view(table, pixel_size: float | None) -> None:
         st.caption("Set the pixel size (µm) to get areas in µm².")
 
 
-def _channel_menu(count: int) -> int | None:
-    """For an input whose channels differ: the channel to segment (from 0), or None for their mean."""
-    if not count:
+def _channel_menu(kinds: list[str]) -> int | None:
+    """For an input whose channels differ (``kinds``: what each shows), the channel to segment (from 0), or None
+    for their mean; by default the one that shows nuclei (green first in colour), else membranes."""
+    if not kinds:
         return None
-    options = ["mean"] + [str(k) for k in range(1, count + 1)]
+    options = [str(k) for k in range(1, len(kinds) + 1)] + ["mean"]
+    fitting = segmentation.channel_for(kinds)
+    default = "mean" if fitting is None else str(fitting + 1)
+    colours = ("red", "green", "blue") if len(kinds) == 3 else None
     with left:
-        choice = st.selectbox("Channel", options, index=common.choice_index(options, common.param("seg_channel", "mean")),
-                              key="seg_channel", format_func=lambda o: "mean of the channels" if o == "mean" else
-                              f"channel {o}" + (f" ({('red', 'green', 'blue')[int(o) - 1]})" if count == 3 else ""),
-                              help="the channel that shows what the model segments (nuclei or membranes)")
+        choice = st.selectbox(
+            "Channel", options, index=common.choice_index(options, common.param("seg_channel", default)),
+            key="seg_channel", help="the channel that shows what you want segmented: nuclei or membranes",
+            format_func=lambda o: "mean of the channels" if o == "mean" else
+            f"channel {o}" + (f" ({colours[int(o) - 1]})" if colours else "") + f": {kinds[int(o) - 1]}")
         common.set_param("seg_channel", choice)
         if choice == "mean":
-            st.caption(f"This input has {count} channels that differ; their mean is segmented. Choose the channel "
-                       "that shows the nuclei or the membranes.")
+            st.caption(f"This input has {len(kinds)} channels that differ; their mean is segmented. Choose the "
+                       "channel that shows the nuclei or the membranes.")
     return None if choice == "mean" else int(choice) - 1
 
 
@@ -268,7 +273,7 @@ with common.guard("reading the file"):
         digest = hashlib.sha256(data).hexdigest()
         large, huge = _large_input(digest, name, data)
         with _heavy_if(huge):
-            channel = _channel_menu(ui_cache.plane_channels(digest, name, data))  # from 0; None: their mean
+            channel = _channel_menu(ui_cache.channel_kinds(digest, name, data))  # from 0; None: their mean
         if large is None:
             with _heavy_if(huge):  # three sessions do not decode a huge image at once
                 planes, kind, fps = ui_cache.decode_planes(digest, name, data, channel=channel)

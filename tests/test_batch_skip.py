@@ -105,7 +105,8 @@ def test_a_colour_image_whose_channels_differ_gets_the_single_file_commands_note
     with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as client:
         table = batch.run_batch(tmp_path / "in", "nucleus", tmp_path / "out", client=client).summary
     assert table["status"].tolist() == ["ok"]
-    assert "'two_stains.png' has 3 channels that differ; their mean was segmented" in table["note"].iloc[0]
+    assert ("'two_stains.png' has 3 channels that differ (1: nuclei, 2: little, 3: little); channel 1 was "
+            "segmented") in table["note"].iloc[0]
     assert batch.noted(table)["file"].tolist() == ["two_stains.png"]
 
 

@@ -579,33 +579,36 @@ def test_two_cells_that_only_touch_a_corner_are_not_linked():
     assert int(segmentation.link_slices(planes).max()) == 2
 
 
-def test_segment_takes_the_channel_asked_for_and_says_when_it_averaged_channels_that_differ(tmp_path, capsys):
+def test_segment_takes_the_channel_asked_for_or_the_one_that_shows_what_the_task_segments(tmp_path, capsys):
+    # before, without --channel the mean of a nuclei channel and a membrane channel was segmented (with a note)
     import tifffile
 
     from devocore import cli
+    from devocore.simulate.examples import example
 
-    yy, xx = np.mgrid[0:128, 0:128]
-    nuclei = np.zeros((128, 128), np.uint8)
-    for cy, cx in [(30, 30), (30, 90), (90, 40), (95, 95)]:
-        nuclei[(yy - cy) ** 2 + (xx - cx) ** 2 <= 9 ** 2] = 220
-    grid = (((yy % 32) < 2) | ((xx % 32) < 2)).astype(np.uint8) * 200  # a membrane-like grid
-    noise = np.random.default_rng(0).integers(0, 20, (2, 128, 128)).astype(np.uint8)
+    yy, xx = np.mgrid[0:256, 0:256]
+    nuclei = np.random.default_rng(0).integers(0, 20, (256, 256)).astype(np.uint8)
+    for cy, cx in [(60, 60), (60, 180), (180, 80), (190, 190)]:
+        nuclei[(yy - cy) ** 2 + (xx - cx) ** 2 <= 18 ** 2] = 220
+    membranes = example("membrane", 1)[0]
     path = tmp_path / "two.tif"
-    tifffile.imwrite(path, np.stack([nuclei, grid]) + noise, imagej=True, metadata={"axes": "CYX"})
+    tifffile.imwrite(path, np.stack([membranes, nuclei]), imagej=True, metadata={"axes": "CYX"})
 
     def run(*extra):
         code = cli.main(["segment", "nucleus", str(path), "--out", str(tmp_path / f"out{len(extra)}"), *extra])
         captured = capsys.readouterr()
         return code, captured.err, tmp_path / f"out{len(extra)}"
 
-    code, err, out = run("--channel", "1")
-    table = pd.read_csv(out / "table.csv")
-    assert code == 0 and "note:" not in err and len(table) == 4  # the four nuclei of channel 1
-    code, err, _ = run()
-    assert code == 0 and "'two.tif' has 2 channels that differ; their mean was segmented" in err
+    code, err, out = run("--channel", "2")
+    assert code == 0 and "note:" not in err and len(pd.read_csv(out / "table.csv")) == 4  # the four nuclei
+    code, err, out = run()
+    assert code == 0 and len(pd.read_csv(out / "table.csv")) == 4
+    assert ("'two.tif' has 2 channels that differ (1: membranes, 2: nuclei); channel 2 was segmented. To segment "
+            "another, choose it (--channel N, from 1).") in err
     code, err, _ = run("--channel", "3", "--overwrite")
     assert code == 2 and "'two.tif' has 2 channels; choose a channel from 1 to 2, not 3." in err
-    tifffile.imwrite(path, np.stack([nuclei, grid] * 2 + [nuclei]) + noise[0], imagej=True, metadata={"axes": "CYX"})
+    noise = np.random.default_rng(1).integers(0, 20, (5, 256, 256)).astype(np.uint8)  # no channel shows nuclei
+    tifffile.imwrite(path, noise, imagej=True, metadata={"axes": "CYX"})
     code, err, _ = run("--overwrite")  # before: "Expected one 2-D image (Y x X or Y x X x C) ... split stacks"
     assert code == 2 and "'two.tif' has 5 channels; choose the one to segment (--channel N, from 1 to 5)." in err
 

@@ -251,23 +251,25 @@ def test_the_channel_chosen_for_an_image_whose_channels_differ_is_the_one_segmen
 
     if "nucleus" not in {m["name"] for m in ui_cache.models_table("segmentation")}:
         pytest.skip("the shipped nucleus model is not here")
-    yy, xx = np.mgrid[:128, :128]
-    rng = np.random.default_rng(0)
-    nuclei = rng.poisson(8, (128, 128)).astype(float)
-    for cy, cx in ((35, 35), (40, 95), (95, 60)):
-        nuclei += 150 * (((yy - cy) ** 2 + (xx - cx) ** 2) < 11 ** 2)
-    lines = rng.poisson(8, (128, 128)) + 180 * ((xx % 32 < 2) | (yy % 32 < 2))  # a grid of bright lines
+    from devocore.simulate.examples import example
+
+    yy, xx = np.mgrid[:256, :256]
+    nuclei = np.random.default_rng(0).poisson(8, (256, 256)).astype(float)
+    for cy, cx in ((70, 70), (80, 190), (190, 120)):
+        nuclei += 150 * (((yy - cy) ** 2 + (xx - cx) ** 2) < 20 ** 2)
     buffer = _io.BytesIO()
-    tifffile.imwrite(buffer, np.stack([lines, nuclei]).clip(0, 255).astype(np.uint8), imagej=True,
-                     metadata={"axes": "CYX"})
+    tifffile.imwrite(buffer, np.stack([example("membrane", 1)[0], nuclei.clip(0, 255).astype(np.uint8)]),
+                     imagej=True, metadata={"axes": "CYX"})
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     at.switch_page("pages/segmentation.py").run()
     at.radio(key="seg_source").set_value("Upload").run()
     at.file_uploader(key="seg_upload").set_value(("two.tif", buffer.getvalue(), "image/tiff")).run()
     assert not at.exception
-    assert at.selectbox(key="seg_channel").value == "mean"
+    menu = at.selectbox(key="seg_channel")  # the channel of nuclei by default, each named by what it shows
+    assert menu.value == "2" and menu.options == ["channel 1: membranes", "channel 2: nuclei", "mean of the channels"]
+    assert at.selectbox(key="seg_model").value == "nucleus" and at.subheader[0].value == "3 nuclei"
+    at.selectbox(key="seg_channel").set_value("mean").run()
+    assert not at.exception and at.query_params["seg_channel"] == "mean"
     assert any("has 2 channels that differ; their mean is segmented" in c.value for c in at.caption)
-    at.selectbox(key="seg_channel").set_value("2").run()
-    at.selectbox(key="seg_model").set_value("nucleus").run()
-    assert not at.exception and at.subheader[0].value == "3 nuclei"
-    assert at.query_params["seg_channel"] == "2"
+    at.selectbox(key="seg_channel").set_value("1").run()
+    assert not at.exception and at.selectbox(key="seg_model").value == "membrane"  # the model follows the channel

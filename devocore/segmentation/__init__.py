@@ -30,12 +30,12 @@ from devocore.segmentation.cells import (FRAGMENT_FRACTION, SEED_FRACTION, SEED_
                                          remove_small, resize, split_touching, table_3d, to_input,
                                          work_shape)
 from devocore.segmentation.guess import (GUESS_BLOB_RATIO, GUESS_MIN_PEAKS, GUESS_NOISE_MADS, GUESS_SIGMAS, card_task,
-                                         guess_from_planes, guess_task, implausible, model_for, other_kind,
-                                         task_of, unfit, voting_planes)
+                                         channel_for, channel_kinds, guess_from_planes, guess_task, implausible,
+                                         model_for, other_kind, task_of, unfit, voting_planes)
 from devocore.segmentation.predict import (BATCH_PIXELS, Predictor, batched_probabilities, load, segment,
                                            segment_frames)
-from devocore.segmentation.export import (PALETTE, outlines, overlay, save_png, segment_path, write_labels_tiff,
-                                          write_stream)
+from devocore.segmentation.export import (PALETTE, channel_choice, outlines, overlay, save_png, segment_path,
+                                          write_labels_tiff, write_stream)
 from devocore.segmentation.evaluate import baseline, evaluate_pairs, match_counts, pixel_scores, truth_instances
 
 __all__ = ["TASKS", "TABLE_COLUMNS", "SegmentConfig", "Result", "FRAGMENT_FRACTION", "WORK_PIXELS", "work_shape", "input_shape", "to_input",
@@ -43,8 +43,8 @@ __all__ = ["TASKS", "TABLE_COLUMNS", "SegmentConfig", "Result", "FRAGMENT_FRACTI
            "enclosed_regions", "SEED_FRACTION", "SEED_OPENING", "cells_from_membrane", "instances",
            "measure", "postprocess", "resize", "labels_3d", "link_slices", "table_3d", "card_task",
            "task_of", "model_for", "implausible", "unfit", "GUESS_SIGMAS", "GUESS_BLOB_RATIO", "GUESS_MIN_PEAKS",
-           "GUESS_NOISE_MADS", "guess_task", "guess_from_planes", "other_kind", "voting_planes", "BATCH_PIXELS",
+           "GUESS_NOISE_MADS", "guess_task", "guess_from_planes", "other_kind", "channel_kinds", "channel_for", "voting_planes", "BATCH_PIXELS",
            "Predictor", "segment",
            "batched_probabilities", "segment_frames", "load", "PALETTE", "outlines", "overlay",
-           "write_labels_tiff", "save_png", "segment_path", "write_stream", "pixel_scores", "match_counts",
+           "write_labels_tiff", "save_png", "segment_path", "channel_choice", "write_stream", "pixel_scores", "match_counts",
            "truth_instances", "baseline", "evaluate_pairs"]

@@ -13,7 +13,7 @@ from devocore.errors import DevocoreError, UnsupportedFormatError
 from devocore.progress import ProgressFn
 from devocore.segmentation.cells import WORK_PIXELS, labels_3d, link_slices, resize, table_3d
 from devocore.segmentation.config import Result, SegmentConfig
-from devocore.segmentation.guess import other_kind, unfit
+from devocore.segmentation.guess import channel_for, channel_kinds, other_kind, unfit
 from devocore.segmentation.predict import Predictor, segment, segment_frames
 
 
@@ -113,14 +113,16 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
         raise DevocoreError(f"The model '{cfg.model}' reads several channels by its own recipe; give the whole "
                             "image, without choosing a channel.")
 
-    def pick(plane: np.ndarray) -> np.ndarray:  # cfg.channel of a multi-channel plane; a note when they are mixed
-        if cfg.channel is None and predictor.recipe is None and plane.ndim == 3 and plane.shape[-1] > 4:
-            raise DevocoreError(f"'{path.name}' has {plane.shape[-1]} channels; choose the one to segment "
-                                f"(--channel N, from 1 to {plane.shape[-1]}).")
-        if not notes and cfg.channel is None and predictor.recipe is None and (mixed := io.distinct_channels(plane)):
-            notes.append(f"'{path.name}' has {mixed} channels that differ; their mean was "
-                         "segmented. Choose the nucleus or membrane channel (--channel N, from 1).")
-        return io.pick_channel(plane, cfg.channel, f"'{path.name}'")
+    chosen: list[int | None] = []  # the channel taken when none is given, judged on the first plane
+
+    def pick(plane: np.ndarray) -> np.ndarray:  # cfg.channel of a multi-channel plane, else the one that fits
+        if cfg.channel is not None or predictor.recipe is not None or plane.ndim != 3:
+            return io.pick_channel(plane, cfg.channel, f"'{path.name}'")
+        if not chosen:
+            channel, note = channel_choice(plane, path.name, predictor.task)
+            chosen.append(channel)
+            notes.extend([note] if note else [])
+        return io.pick_channel(plane, chosen[0], f"'{path.name}'")
 
     def look(plane: np.ndarray) -> None:
         """A note when the plane is not a microscope image (as Batch skips it), else when it shows the other
@@ -169,6 +171,28 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
     summary = _segment_stream(source, kind, predictor, cfg, out, labels_3d and kind == "stack",
                               overlay_video and kind == "video", progress, pick, look, positions)
     return dict(summary, notes=notes)
+
+
+def channel_choice(plane: np.ndarray, name: str, task: str) -> tuple[int | None, str | None]:
+    """The channel (from 1) of a multi-channel plane that shows what ``task`` segments when its channels differ
+    (:func:`channel_for`; None: their mean), and a note that says which was taken (None for a grey plane).
+
+    Raises:
+        DevocoreError for more than 4 channels of which none shows what the task segments.
+    """
+    mixed = io.distinct_channels(plane) if plane.ndim == 3 else 0
+    kinds = channel_kinds(plane) if mixed else []
+    channel = channel_for(kinds, task) if mixed else None
+    if channel is None and plane.ndim == 3 and plane.shape[-1] > 4:
+        raise DevocoreError(f"'{name}' has {plane.shape[-1]} channels; choose the one to segment "
+                            f"(--channel N, from 1 to {plane.shape[-1]}).")
+    if not mixed:
+        return None, None
+    shown = ", ".join(f"{c}: {kind}" for c, kind in enumerate(kinds, 1))
+    taken = "their mean was segmented" if channel is None else f"channel {channel + 1} was segmented"
+    return (None if channel is None else channel + 1,
+            f"'{name}' has {mixed} channels that differ ({shown}); {taken}. To segment another, choose it "
+            "(--channel N, from 1).")
 
 
 def _segment_stream(source, kind: str, predictor: Predictor, cfg: SegmentConfig, out, want_3d: bool,

@@ -166,3 +166,40 @@ def guess_from_planes(planes: Iterable[np.ndarray]) -> str:
     decoded as they are needed)."""
     votes = [ratio < GUESS_BLOB_RATIO for ratio in map(io.blob_ratio, planes) if not np.isnan(ratio)]
     return "membrane" if votes and sum(votes) > len(votes) / 2 else "nucleus"
+
+
+#: What each channel of a plane shows, by the blob ratio of its bright structures.
+CHANNEL_KINDS = {"nucleus": "nuclei", "membrane": "membranes"}
+
+
+def channel_kinds(plane: np.ndarray) -> list[str]:
+    """What each channel of a Y x X x C plane shows: "nuclei", "membranes" or "little" (fewer than
+    :data:`~devocore.io.content.GUESS_MIN_PEAKS` structures stand out of its noise); an RGBA plane's alpha is left
+    out.
+
+    Example:
+        >>> yy, xx = np.mgrid[0:128, 0:128]
+        >>> blobs = sum(np.exp(-((yy - y) ** 2 + (xx - x) ** 2) / 30.0) for y, x in [(30, 30), (30, 90), (90, 60)])
+        >>> lines = ((np.abs(yy - 64) < 2) | (np.abs(xx - 40) < 2) | (np.abs(xx - 100) < 2)).astype(float)
+        >>> channel_kinds(np.dstack([lines, blobs, np.zeros((128, 128))]))
+        ['membranes', 'nuclei', 'little']
+    """
+    colour = plane[..., :3] if plane.shape[-1] == 4 else plane
+    ratios = [io.blob_ratio(colour[..., c]) for c in range(colour.shape[-1])]
+    return ["little" if np.isnan(r) else "membranes" if r < GUESS_BLOB_RATIO else "nuclei" for r in ratios]
+
+
+def channel_for(kinds: Sequence[str], task: str | None = None) -> int | None:
+    """The channel (from 0) to segment for ``task`` ("nucleus", "membrane"; None: nuclei if a channel shows them,
+    else membranes) given :func:`channel_kinds`: in a colour picture green (GFP) first, else the first channel that
+    shows the kind wanted; None (the mean of the channels) when none shows it.
+
+    Example:
+        >>> channel_for(["membranes", "nuclei"]), channel_for(["membranes", "nuclei"], "membrane")
+        (1, 0)
+        >>> channel_for(["nuclei", "nuclei", "little"]), channel_for(["little", "membranes"], "nucleus")
+        (1, None)
+    """
+    wanted = CHANNEL_KINDS[task] if task else "nuclei" if "nuclei" in kinds else "membranes"
+    order = [1, 0, 2] if len(kinds) == 3 else range(len(kinds))
+    return next((c for c in order if kinds[c] == wanted), None)
