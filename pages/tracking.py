@@ -67,7 +67,8 @@ def choose_input() -> PageInput | None:
         st.caption(f"Example: `{path.name}`, worms crawling on a plate, made by the Devoscope worm simulator.")
         return PageInput(str(path), f"example:{path}", path.name)
     if source == SOURCES[1]:
-        upload = st.file_uploader("Video (MP4, AVI, MOV)", type=io.upload_types("video"), key="trk_video")
+        upload = st.file_uploader("Video (MP4, AVI, MOV) or TIFF stack of frames",
+                                  type=io.upload_types("video") + ["tif", "tiff"], key="trk_video")
         if upload is None:
             return None
         path = common.stage_upload(upload)

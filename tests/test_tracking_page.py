@@ -166,3 +166,27 @@ def test_tracking_page_warns_when_the_objects_followed_are_not_worms():
     at.file_uploader(key="trk_zip").set_value(("embryo.zip", buffer.getvalue(), "application/zip")).run()
     assert not at.exception and not at.error
     assert any(w.value.startswith("The objects followed are not worm-shaped") for w in at.warning)
+
+
+def test_a_tiff_stack_uploaded_as_the_video_is_tracked_as_the_same_frames_in_a_video_are():
+    # before, the page took videos and ZIPs of frames only, though `track` reads a microscope's TIFF stack
+    import io
+
+    import tifffile
+
+    from devocore import tracking
+    from devocore.simulate.worm import simulate_video
+
+    frames = list(simulate_video(seed=3, n_frames=40, n_worms=2, size=(240, 320)).frames())
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, np.stack(frames), imagej=True, metadata={"axes": "TYX"})
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.switch_page("pages/tracking.py").run()
+    at.radio(key="trk_source").set_value("Upload a video").run()
+    at.file_uploader(key="trk_video").set_value(("worms.tif", buffer.getvalue(), "image/tiff")).run()
+    assert not at.exception and not at.error
+    expected = tracking.track_frames(iter(frames), tracking.TrackConfig())
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Frames"] == "40" and shown["Worms"] == str(expected.table["worm"].nunique()) == "2"
+    at.button(key="trk_render").click().run()  # the overlay video is drawn from the stack's frames
+    assert not at.exception and any("overlay" in b.label for b in at.get("download_button"))
