@@ -22,9 +22,8 @@ from devocore.io.images import ImageData, check_decoded, check_plane, read_image
 from devocore.io.pixels import (distinct_channels, integer_percentiles, normalize, pick_channel, square_gray,
                                to_gray, to_uint8)
 from devocore.io.frames import (MAX_NUMBERING_SPAN, FolderFrames, FrameSource, PlaneReader, ProjectedFrames,
-                                StackFrames, VideoFrames,
-                                flat_frame_names, natural_key, numbers_from_names, open_frames, read_video_frame,
-                                sample_frames)
+                                StackFrames, VideoFrames, flat_frame_names, natural_key, numbers_from_names,
+                                open_frames, read_video_frame, sample_frames)
 from devocore.io.content import (LIGHT_BACKGROUND, MEMBRANE_BLOB_RATIO, blob_ratio, content_problem, judged_view,
                                  light_background)
 from devocore.io.tables import EPIC_COLUMNS, check_columns, read_epic, read_table
@@ -33,9 +32,11 @@ from devocore.io.files import clean_suffix, extract_zip, extract_zip_frames, rem
 __all__ = ["Source", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "TABLE_SUFFIXES", "UPLOAD_KINDS", "upload_types",
            "describe_source", "read_bytes", "sniff_format", "looks_like_text", "check_plane",
            "check_decoded", "ImageData", "read_image", "to_gray", "normalize", "integer_percentiles",
-           "to_uint8", "square_gray", "pick_channel", "distinct_channels", "FrameSource", "VideoFrames", "FolderFrames", "StackFrames", "ProjectedFrames", "PlaneReader",
+           "to_uint8", "square_gray", "pick_channel", "distinct_channels", "FrameSource", "VideoFrames", "FolderFrames",
+           "StackFrames", "ProjectedFrames", "PlaneReader",
            "natural_key",
-           "MAX_NUMBERING_SPAN", "numbers_from_names", "flat_frame_names", "open_frames", "read_video_frame", "sample_frames",
+           "MAX_NUMBERING_SPAN", "numbers_from_names", "flat_frame_names", "open_frames", "read_video_frame",
+           "sample_frames",
            "EPIC_COLUMNS", "read_table",
            "check_columns", "read_epic", "remove_stale_folders", "clean_suffix", "save_upload",
            "extract_zip", "extract_zip_frames", "content_problem", "judged_view", "light_background", "blob_ratio",

@@ -281,8 +281,8 @@ def _read_tiff(data: bytes | None, what: str, name: str, limits: Limits, path: P
     flat = False  # a stack written one plane at a time: its pages read as one series
 
     def opener():
-        return tifffile.TiffFile(str(path) if data is None else _io.BytesIO(data), **({"is_shaped": False}
-                                                                                     if flat else {}))
+        source = str(path) if data is None else _io.BytesIO(data)
+        return tifffile.TiffFile(source, is_shaped=False) if flat else tifffile.TiffFile(source)
 
     try:
         with _TIFFFILE_LOG.collect(), opener() as tif:

@@ -38,7 +38,7 @@ _COMMA_LIKE = re.compile(r"[-+]?[\d.]*\d,\d[\d.,]*")
 
 def _binary_kind(data: bytes) -> str:
     """What a binary file given as a table is, with the step that makes a CSV of it ("" when not known)."""
-    if data.startswith(b"PK\x03\x04") and b"xl/" in data[:65536] or data.startswith(b"\xd0\xcf\x11\xe0"):
+    if (data.startswith(b"PK\x03\x04") and b"xl/" in data[:65536]) or data.startswith(b"\xd0\xcf\x11\xe0"):
         return ": an Excel workbook. Save the sheet as CSV (Excel: File > Save As > CSV UTF-8) and give that file"
     return ""
 

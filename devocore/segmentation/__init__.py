@@ -43,8 +43,10 @@ __all__ = ["TASKS", "TABLE_COLUMNS", "SegmentConfig", "Result", "FRAGMENT_FRACTI
            "enclosed_regions", "SEED_FRACTION", "SEED_OPENING", "cells_from_membrane", "instances",
            "measure", "postprocess", "resize", "labels_3d", "link_slices", "table_3d", "card_task",
            "task_of", "model_for", "implausible", "unfit", "GUESS_SIGMAS", "GUESS_BLOB_RATIO", "GUESS_MIN_PEAKS",
-           "GUESS_NOISE_MADS", "guess_task", "guess_from_planes", "other_kind", "channel_kinds", "channel_for", "voting_planes", "BATCH_PIXELS",
+           "GUESS_NOISE_MADS", "guess_task", "guess_from_planes", "other_kind", "channel_kinds", "channel_for",
+           "voting_planes", "BATCH_PIXELS",
            "Predictor", "segment",
            "batched_probabilities", "segment_frames", "load", "PALETTE", "outlines", "overlay",
-           "write_labels_tiff", "save_png", "segment_path", "channel_choice", "write_stream", "pixel_scores", "match_counts",
+           "write_labels_tiff", "save_png", "segment_path", "channel_choice", "write_stream", "pixel_scores",
+           "match_counts",
            "truth_instances", "baseline", "evaluate_pairs"]
