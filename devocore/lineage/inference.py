@@ -396,11 +396,10 @@ def with_nucleus_channel(stream, config: LineageConfig) -> tuple[LineageConfig, 
     "auto" and the frames hold 2, or 5 and more, channels (not colour), and a note that names the choice."""
     if config.channel != "auto":
         return config, None
-    first = next(io.sample_frames(stream, 1), None)
-    if first is None or first.ndim != 3 or first.shape[-1] in (1, 3, 4):
+    chosen = choose_channel(io.sample_frames(stream, CHANNEL_FRAMES))  # grey or colour: None at the first frame
+    if chosen is None:
         return config, None
-    del first
-    number, scores = choose_channel(io.sample_frames(stream, CHANNEL_FRAMES))
+    number, scores = chosen
     shown = ", ".join(f"channel {k}: {v:.2f}" for k, v in enumerate(scores, 1))
     note = (f"The frames have {len(scores)} channels; channel {number} was taken as the nuclei, the one that "
             f"shows nuclei in the most frames (structure 0-1, {shown}). If another channel holds the nuclei, "
