@@ -97,14 +97,15 @@ def _segmentation_task(name: str) -> BatchTask:
         # e.g. the other kind of image than the task's, or channels that differ, whose mean was segmented
         return {"frames": summary["planes"], "instances": summary["instances"], "note": "; ".join(summary["notes"])}
 
-    def first_channel(path: Path, task: str) -> tuple[int | None, str | None]:
-        """The channel `segment` takes for the whole video, judged on its first frame as `segment` does."""
-        first = io.read_video_frame(path, 0)
-        return (None, None) if first is None else segmentation.channel_choice(first[..., ::-1], path.name, task)
+    def video_channel(path: Path, task: str) -> tuple[int | None, str | None]:
+        """The channel `segment` takes for the whole video, judged on its middle frame as `segment` does."""
+        with io.open_frames(path) as source:
+            middle = next(io.frames_at(source, [len(source) // 2], scan=False), None)
+        return (None, None) if middle is None else segmentation.channel_choice(middle, path.name, task)
 
     def run_range(path: Path, start: int, stop: int, model) -> list:
         predictor = segmentation.Predictor(model)
-        channel = first_channel(path, predictor.task)[0]
+        channel = video_channel(path, predictor.task)[0]
         with io.open_frames(path) as source:
             fps = source.fps
             frames = (io.pick_channel(frame, channel) for frame in itertools.islice(source, start, stop))
@@ -122,7 +123,7 @@ def _segmentation_task(name: str) -> BatchTask:
                 segmentation.save_png(out_dir / "outlines_middle.png",
                                        segmentation.overlay(np.zeros_like(frame), result.labels))
         summary = segmentation.write_stream(iter(results), out_dir, fps=fps, video=True)
-        notes = [first_channel(path, name)[1], kind_note(path, name)]  # the task is the model's name
+        notes = [video_channel(path, name)[1], kind_note(path, name)]  # the task is the model's name
         return {"frames": summary["planes"], "instances": summary["instances"], "note": "; ".join(filter(None, notes))}
 
     return BatchTask(name, io.IMAGE_SUFFIXES + io.VIDEO_SUFFIXES, run_file, model=name, run_range=run_range, join=join,

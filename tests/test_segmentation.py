@@ -579,6 +579,26 @@ def test_two_cells_that_only_touch_a_corner_are_not_linked():
     assert int(segmentation.link_slices(planes).max()) == 2
 
 
+def test_the_channel_of_a_stack_is_judged_on_its_middle_slice_as_the_page_judges_it(user_model):
+    # the first slices of a z-stack often show little in every channel; judged there, the mean was taken
+    import tifffile
+
+    from devocore.simulate.examples import example
+
+    yy, xx = np.mgrid[0:256, 0:256]
+    rng = np.random.default_rng(0)
+    nuclei = rng.integers(0, 20, (256, 256)).astype(np.uint8)
+    for cy, cx in [(60, 60), (60, 180), (180, 80), (190, 190)]:
+        nuclei[(yy - cy) ** 2 + (xx - cx) ** 2 <= 18 ** 2] = 220
+    dark = rng.integers(0, 20, (2, 256, 256)).astype(np.uint8)  # a slice above the embryo
+    stack = np.stack([dark, dark, np.stack([example("membrane", 1)[0], nuclei]), dark])
+    tifffile.imwrite(user_model / "zc.tif", stack, imagej=True, metadata={"axes": "ZCYX"})
+    summary = segmentation.segment_path(user_model / "zc.tif", segmentation.load("tiny-nuc"),
+                                        segmentation.SegmentConfig(model="tiny-nuc"), user_model / "out")
+    assert summary["planes"] == 4
+    assert any("(1: membranes, 2: nuclei); channel 2 was segmented" in note for note in summary["notes"])
+
+
 def test_segment_takes_the_channel_asked_for_or_the_one_that_shows_what_the_task_segments(tmp_path, capsys):
     # before, without --channel the mean of a nuclei channel and a membrane channel was segmented (with a note)
     import tifffile

@@ -23,7 +23,7 @@ from devocore.io.pixels import (distinct_channels, integer_percentiles, normaliz
                                to_gray, to_uint8)
 from devocore.io.frames import (MAX_NUMBERING_SPAN, FolderFrames, FrameSource, PlaneReader, ProjectedFrames,
                                 StackFrames, VideoFrames, flat_frame_names, natural_key, numbers_from_names,
-                                open_frames, read_video_frame, sample_frames)
+                                open_frames, read_video_frame, sample_frames, frames_at)
 from devocore.io.content import (LIGHT_BACKGROUND, MEMBRANE_BLOB_RATIO, blob_ratio, content_problem, judged_view,
                                  light_background)
 from devocore.io.tables import EPIC_COLUMNS, check_columns, read_epic, read_table
@@ -36,7 +36,7 @@ __all__ = ["Source", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "TABLE_SUFFIXES", "UPLO
            "StackFrames", "ProjectedFrames", "PlaneReader",
            "natural_key",
            "MAX_NUMBERING_SPAN", "numbers_from_names", "flat_frame_names", "open_frames", "read_video_frame",
-           "sample_frames",
+           "sample_frames", "frames_at",
            "EPIC_COLUMNS", "read_table",
            "check_columns", "read_epic", "remove_stale_folders", "clean_suffix", "save_upload",
            "extract_zip", "extract_zip_frames", "content_problem", "judged_view", "light_background", "blob_ratio",

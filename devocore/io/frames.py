@@ -199,10 +199,15 @@ class StackFrames(FrameSource):
 
 
 def sample_frames(source: FrameSource, count: int) -> Iterator[np.ndarray]:
-    """About ``count`` frames spread evenly over ``source``, first and last included, decoding only those where
-    the source allows (a video is sought, a folder's files and a stack's planes are read one by one)."""
+    """About ``count`` frames spread evenly over ``source``, first and last included (:func:`frames_at`)."""
     total = max(1, len(source))
-    picks = np.unique(np.linspace(0, total - 1, min(count, total)).round().astype(int))
+    yield from frames_at(source, np.unique(np.linspace(0, total - 1, min(count, total)).round().astype(int)))
+
+
+def frames_at(source: FrameSource, picks: Sequence[int], scan: bool = True) -> Iterator[np.ndarray]:
+    """Frames ``picks`` (from 0, rising) of ``source``, decoding only those where the source allows (a video is
+    sought, a folder's files and a stack's planes are read one by one); a video none of whose picks could be
+    sought is read through to them when ``scan``, else gives nothing."""
     if isinstance(source, VideoFrames):
         import cv2
 
@@ -217,7 +222,7 @@ def sample_frames(source: FrameSource, count: int) -> Iterator[np.ndarray]:
                     yield frame[..., ::-1]
         finally:
             cap.release()
-        if found:
+        if found or not scan:
             return
     if isinstance(source, FolderFrames):
         for i in picks:
@@ -231,7 +236,7 @@ def sample_frames(source: FrameSource, count: int) -> Iterator[np.ndarray]:
         for i in picks:
             yield from source.image.planes(int(i), int(i) + 1)
         return
-    wanted = set(picks.tolist())
+    wanted = {int(i) for i in picks}
     yield from (f for i, f in enumerate(source) if i in wanted)
 
 

@@ -113,7 +113,7 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
         raise DevocoreError(f"The model '{cfg.model}' reads several channels by its own recipe; give the whole "
                             "image, without choosing a channel.")
 
-    chosen: list[int | None] = []  # the channel taken when none is given, judged on the first plane
+    chosen: list[int | None] = []  # the channel taken when none is given, judged on the (middle) plane
 
     def pick(plane: np.ndarray) -> np.ndarray:  # cfg.channel of a multi-channel plane, else the one that fits
         if cfg.channel is not None or predictor.recipe is not None or plane.ndim != 3:
@@ -168,6 +168,9 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
         kind = "video"
         if labels_3d:
             notes.append(f"'{path.name}' is a video: 3-D labels link the slices of a stack, so none were made.")
+    middle = next(io.frames_at(source, [len(source) // 2], scan=False), None)
+    if middle is not None:  # the channel is judged on the middle plane, as the page judges it (a stack's first
+        pick(middle)  # slices often show little)
     summary = _segment_stream(source, kind, predictor, cfg, out, labels_3d and kind == "stack",
                               overlay_video and kind == "video", progress, pick, look, positions)
     return dict(summary, notes=notes)
