@@ -295,6 +295,10 @@ with left:
                                  min(100.0, max(0.0, common.param("seg_px", 0.0, float))), 0.01,
                                  key="seg_pixel_size", format="%.3f")
     common.set_param("seg_px", f"{pixel_size:g}")
+    stated = ui_cache.file_pixel_size(digest, name, data) if data is not None else None
+    if not pixel_size and stated:
+        pixel_size = stated
+        st.caption(f"The file states {stated:g} µm per pixel; areas use it (enter another size to override).")
     cfg = segmentation.SegmentConfig(model=model_name, threshold=threshold, pixel_size=pixel_size or None)
 common.measured_accuracy(model_name)  # full width: the figures and commands must be readable
 

@@ -521,6 +521,18 @@ def test_tiff_stack_written_one_plane_at_a_time_is_one_stack(tmp_path):
         assert [int(plane.max()) for plane in image.planes()] == [0, 10, 20, 30, 40, 50]
 
 
+def test_the_pixel_size_an_ome_or_imagej_tiff_states_is_read_and_none_where_it_states_none():
+    planes = np.zeros((3, 16, 16), np.uint8)
+    ome, imagej, nanometres, bare = (io.BytesIO() for _ in range(4))
+    tifffile.imwrite(ome, planes, ome=True, metadata={"axes": "ZYX", "PhysicalSizeX": 0.09, "PhysicalSizeZ": 0.42})
+    tifffile.imwrite(imagej, planes, imagej=True, resolution=(10.0, 10.0), metadata={"unit": "micron",
+                                                                                     "axes": "ZYX"})
+    tifffile.imwrite(nanometres, planes, imagej=True, resolution=(0.01, 0.01), metadata={"unit": "nm", "axes": "ZYX"})
+    tifffile.imwrite(bare, planes, imagej=True, metadata={"axes": "ZYX"})
+    read = [dio.read_image(b.getvalue(), name="s.tif") for b in (ome, imagej, nanometres, bare)]
+    assert [(i.pixel_size_um, i.z_step_um) for i in read] == [(0.09, 0.42), (0.1, None), (0.1, None), (None, None)]
+
+
 def test_ffmpeg_noise_stays_off_the_terminal(tmp_path):
     import subprocess
     import sys

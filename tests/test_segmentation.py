@@ -599,6 +599,30 @@ def test_the_channel_of_a_stack_is_judged_on_its_middle_slice_as_the_page_judges
     assert any("(1: membranes, 2: nuclei); channel 2 was segmented" in note for note in summary["notes"])
 
 
+def test_the_pixel_size_and_z_step_a_tiff_states_give_areas_and_volumes_in_micrometres(tmp_path):
+    # before, a stack saved by Fiji with its calibration still needed --pixel-size and --z-step for um^2 and um^3
+    import tifffile
+
+    yy, xx = np.mgrid[0:128, 0:128]
+    plane = np.random.default_rng(0).integers(0, 20, (128, 128)).astype(np.uint8)
+    plane[(yy - 60) ** 2 + (xx - 60) ** 2 < 15 ** 2] = 200
+    tifffile.imwrite(tmp_path / "calibrated.tif", np.stack([plane] * 5), imagej=True, resolution=(5.0, 5.0),
+                     metadata={"unit": "micron", "spacing": 0.5, "axes": "ZYX"})  # 0.2 um per pixel
+    model = segmentation.load("nucleus")
+    summary = segmentation.segment_path(tmp_path / "calibrated.tif", model, segmentation.SegmentConfig(),
+                                        tmp_path / "out", labels_3d=True)
+    assert ("'calibrated.tif' states 0.2 um per pixel and 0.5 um between slices in its metadata; the tables use it "
+            "for areas in um^2 and volumes in um^3") in summary["notes"][0]
+    table = pd.read_csv(tmp_path / "out" / "table.csv")
+    assert len(table) == 5 and np.allclose(table["area_um2"], table["area_px"] * 0.04)
+    cells = pd.read_csv(tmp_path / "out" / "table_3d.csv")
+    assert len(cells) == 1 and cells["volume_um3"].iloc[0] == pytest.approx(cells["volume_voxels"].iloc[0] * 0.02)
+    given = segmentation.segment_path(tmp_path / "calibrated.tif", model, segmentation.SegmentConfig(pixel_size=0.1),
+                                      tmp_path / "out2")  # what the user gives wins
+    assert not any("um per pixel" in note for note in given["notes"])
+    assert np.allclose(pd.read_csv(tmp_path / "out2" / "table.csv")["area_um2"], table["area_px"] * 0.01)
+
+
 def test_segment_takes_the_channel_asked_for_or_the_one_that_shows_what_the_task_segments(tmp_path, capsys):
     # before, without --channel the mean of a nuclei channel and a membrane channel was segmented (with a note)
     import tifffile

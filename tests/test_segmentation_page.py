@@ -273,3 +273,22 @@ def test_the_channel_chosen_for_an_image_whose_channels_differ_is_the_one_segmen
     assert any("has 2 channels that differ; their mean is segmented" in c.value for c in at.caption)
     at.selectbox(key="seg_channel").set_value("1").run()
     assert not at.exception and at.selectbox(key="seg_model").value == "membrane"  # the model follows the channel
+
+
+def test_the_pixel_size_a_tiff_states_gives_the_areas_in_square_micrometres(tiny_models):
+    import io as _io
+
+    import numpy as np
+    import tifffile
+
+    buffer = _io.BytesIO()
+    plane = np.random.default_rng(0).integers(0, 200, (64, 64), np.uint8)
+    tifffile.imwrite(buffer, plane, imagej=True, resolution=(4.0, 4.0), metadata={"unit": "um"})  # 0.25 um/px
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/segmentation.py").run()
+    at.selectbox(key="seg_model").set_value(tiny_models).run()
+    at.radio(key="seg_source").set_value("Upload").run()
+    at.file_uploader(key="seg_upload").set_value(("calibrated.tif", buffer.getvalue(), "image/tiff")).run()
+    assert not at.exception
+    assert any(c.value.startswith("The file states 0.25 µm per pixel; areas use it") for c in at.caption)
+    assert "area_um2" in at.dataframe[0].value.columns

@@ -50,6 +50,8 @@ class ImageData:
         shape, dtype: those of ``data``, known without decoding it.
         time_named: the file names its T axis (ImageJ frames, OME T); pages of unknown meaning, as a plain
             multi-page TIFF holds them, are read as T too, with this False.
+        pixel_size_um, z_step_um: micrometres per pixel and between slices, as a TIFF's ImageJ or OME metadata
+            states them (:func:`physical_size`); None where it does not.
     """
 
     def __init__(self, data: np.ndarray | None = None, axes: str = "", name: str = "",
@@ -61,6 +63,8 @@ class ImageData:
         self.axes = axes
         self.name = name
         self.time_named = False  # the file itself calls its planes time points (not pages of unknown meaning)
+        self.pixel_size_um: float | None = None  # from the file's metadata (ImageJ or OME), when it states them
+        self.z_step_um: float | None = None
 
     def __repr__(self) -> str:
         return f"ImageData(shape={self.shape}, dtype={self.dtype}, axes={self.axes!r}, name={self.name!r})"
@@ -287,6 +291,7 @@ def _read_tiff(data: bytes | None, what: str, name: str, limits: Limits, path: P
     try:
         with _TIFFFILE_LOG.collect(), opener() as tif:
             flat = _written_plane_by_plane(tif.series) if tif.is_shaped else False
+            sizes = physical_size(tif)
         with _TIFFFILE_LOG.collect() as complaints, opener() as tif:
             if not tif.series:
                 raise NoFramesError(f"{what} is a TIFF with no images in it.")
@@ -319,7 +324,9 @@ def _read_tiff(data: bytes | None, what: str, name: str, limits: Limits, path: P
                     f"{what} is truncated or damaged: {images:,} plane(s) could be read, then the file breaks off.")
             lazy = _TiffPlanes.plan(series, what, opener)
             if lazy is None:  # pages that do not map onto planes one to one: decode the series at once
-                return _tiff_array(series.asarray(), axes, shape, what, name)
+                image = _tiff_array(series.asarray(), axes, shape, what, name)
+                image.pixel_size_um, image.z_step_um = sizes
+                return image
     except (NoFramesError, TooLargeError, UnreadableFileError, UnsupportedFormatError):
         raise
     except Exception as exc:  # tifffile raises many kinds on damaged files
@@ -327,6 +334,7 @@ def _read_tiff(data: bytes | None, what: str, name: str, limits: Limits, path: P
                                   f"({type(exc).__name__}: {exc}).") from exc
     image = ImageData(None, lazy.axes, name, lazy=lazy)
     image.time_named = _time_named(shape, axes)
+    image.pixel_size_um, image.z_step_um = sizes
     if not image.is_stack:  # a single image: decode it now, as before
         image.data = image.data
     return image
@@ -369,6 +377,49 @@ def _tiff_array(array: np.ndarray, axes: str, shape: Sequence[int], what: str, n
     image = ImageData(_clean_pixels(array, what), letters, name)
     image.time_named = _time_named(shape, axes)
     return image
+
+
+#: Micrometres per unit of the length units microscope software writes.
+_UNITS_UM = {"micron": 1.0, "microns": 1.0, "um": 1.0, "\u00b5m": 1.0, "\u03bcm": 1.0, "nm": 1e-3, "mm": 1e3}
+
+
+def physical_size(tif) -> tuple[float | None, float | None]:
+    """(micrometres per pixel, micrometres between slices) that an open TIFF's ImageJ or OME metadata states; None
+    for what it does not state (or states in a unit that is not a length).
+
+    Example:
+        >>> import io, tifffile
+        >>> buffer = io.BytesIO()
+        >>> tifffile.imwrite(buffer, np.zeros((2, 4, 4), np.uint8), imagej=True, resolution=(1 / 0.09, 1 / 0.09),
+        ...                  metadata={"unit": "um", "spacing": 0.42, "axes": "ZYX"})
+        >>> _ = buffer.seek(0)
+        >>> physical_size(tifffile.TiffFile(buffer))
+        (0.09, 0.42)
+    """
+    import re as _re
+
+    try:
+        if tif.is_ome:
+            pixels = _re.search(r"<Pixels\b[^>]*>", tif.ome_metadata or "")
+            found = dict(_re.findall(r'(\w+)="([^"]*)"', pixels.group(0))) if pixels else {}
+
+            def ome(axis: str) -> float | None:
+                value, unit = found.get(f"PhysicalSize{axis}"), found.get(f"PhysicalSize{axis}Unit", "\u00b5m")
+                return round(float(value) * _UNITS_UM[unit], 6) if value and unit in _UNITS_UM else None
+            return ome("X"), ome("Z")
+        if tif.is_imagej:
+            meta = tif.imagej_metadata or {}
+            scale = _UNITS_UM.get(str(meta.get("unit", "")).strip().lower())
+            if scale is None:
+                return None, None
+            tag = tif.pages[0].tags.get("XResolution")
+            per_unit = tag.value[0] / tag.value[1] if tag is not None and tag.value[1] else 0.0
+            xy = round(scale / per_unit, 6) if per_unit > 0 else None
+            z = round(float(meta["spacing"]) * scale, 6) if meta.get("spacing") else None
+            return xy, z
+    except (ValueError, TypeError, KeyError, AttributeError, ZeroDivisionError):
+        pass  # metadata that cannot be read states nothing
+    return None, None
 
 
 def _time_named(shape: Sequence[int], axes: str) -> bool:
