@@ -146,7 +146,7 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
             notes.append(f"'{path.name}' is a single image: 3-D labels link the slices of a stack, so none were made.")
         if len(image.stack_axes) == 2:  # time points of z-slices: each plane's place goes into the tables
             positions = image.plane_positions()
-        cfg, said = sizes_from_file(cfg, image, "--pixel-size", "--z-step")
+        cfg, said = sizes_from_file(cfg, image)
         notes.extend([said] if said else [])
         if not image.is_stack:
             data = pick(image.data)
@@ -178,8 +178,7 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
     return dict(summary, notes=notes)
 
 
-def sizes_from_file(cfg: SegmentConfig, image: io.ImageData, pixel_option: str = "the pixel size",
-                    z_option: str = "the z step") -> tuple[SegmentConfig, str | None]:
+def sizes_from_file(cfg: SegmentConfig, image: io.ImageData) -> tuple[SegmentConfig, str | None]:
     """``cfg`` with the pixel size and z step that ``image``'s metadata states where ``cfg`` gives none, and a note
     that says which were read (naming the options that override them)."""
     from dataclasses import replace
@@ -193,7 +192,7 @@ def sizes_from_file(cfg: SegmentConfig, image: io.ImageData, pixel_option: str =
         return cfg, None
     words = [f"{read['pixel_size']:g} um per pixel" if "pixel_size" in read else "",
              f"{read['z_step']:g} um between slices" if "z_step" in read else ""]
-    options = [pixel_option if "pixel_size" in read else "", z_option if "z_step" in read else ""]
+    options = ["--pixel-size" if "pixel_size" in read else "", "--z-step" if "z_step" in read else ""]
     units = "areas in um^2" + (" and volumes in um^3" if "z_step" in read else "")
     return replace(cfg, **read), (f"'{image.name}' states {' and '.join(w for w in words if w)} in its metadata; "
                                   f"the tables use it for {units} (give {' or '.join(o for o in options if o)} "
