@@ -315,29 +315,18 @@ def channel_kinds(digest: str, name: str, _data: bytes) -> list[str]:
 
 
 @data
-def file_pixel_size(digest: str, name: str, _data: bytes) -> float | None:
-    """Micrometres per pixel that the TIFF identified by ``digest`` states in its metadata, else None."""
+def tiff_facts(digest: str, name: str, _data: bytes) -> tuple[dict[str, np.ndarray] | None, float | None]:
+    """What the headers of the TIFF identified by ``digest`` say: each plane's time point and slice
+    (``{"t": ..., "z": ...}``, from 1) when it is a stack of time points of z-slices (an ImageJ hyperstack), and
+    the micrometres per pixel its metadata states; (None, None) for other files."""
     from pathlib import Path
 
     from devocore import io
 
     if Path(name).suffix.lower() not in (".tif", ".tiff"):
-        return None
-    return io.read_image(_data, name=name).pixel_size_um
-
-
-@data
-def stack_positions(digest: str, name: str, _data: bytes) -> dict[str, np.ndarray] | None:
-    """Each plane's time point and slice (``{"t": ..., "z": ...}``, from 1) when the upload identified by
-    ``digest`` is a stack of time points of z-slices (an ImageJ hyperstack), else None; read from its headers."""
-    from pathlib import Path
-
-    from devocore import io
-
-    if Path(name).suffix.lower() not in (".tif", ".tiff"):
-        return None
+        return None, None
     image = io.read_image(_data, name=name)
-    return image.plane_positions() if len(image.stack_axes) == 2 else None
+    return (image.plane_positions() if len(image.stack_axes) == 2 else None), image.pixel_size_um
 
 
 @data

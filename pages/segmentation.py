@@ -295,7 +295,8 @@ with left:
                                  min(100.0, max(0.0, common.param("seg_px", 0.0, float))), 0.01,
                                  key="seg_pixel_size", format="%.3f")
     common.set_param("seg_px", f"{pixel_size:g}")
-    stated = ui_cache.file_pixel_size(digest, name, data) if data is not None else None
+    # a hyperstack's planes are named by time point and slice; a calibrated TIFF's pixel size is used
+    positions, stated = ui_cache.tiff_facts(digest, name, data) if data is not None else (None, None)
     if not pixel_size and stated:
         pixel_size = stated
         st.caption(f"The file states {stated:g} µm per pixel; areas use it (enter another size to override).")
@@ -324,8 +325,6 @@ with common.guard("running the model"):
 
 task = segmentation.task_of(ui_cache.model(model_name))
 index = 0
-# a hyperstack (time points of z-slices): each plane is named by both
-positions = ui_cache.stack_positions(digest, name, data) if kind == "stack" and data is not None else None
 with left:
     if len(planes) > 1:
         label = "Frame" if kind == "video" else "Plane" if positions else "Slice"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io as _io
 import logging
 import os
+import re
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -396,12 +397,10 @@ def physical_size(tif) -> tuple[float | None, float | None]:
         >>> physical_size(tifffile.TiffFile(buffer))
         (0.09, 0.42)
     """
-    import re as _re
-
     try:
         if tif.is_ome:
-            pixels = _re.search(r"<Pixels\b[^>]*>", tif.ome_metadata or "")
-            found = dict(_re.findall(r'(\w+)="([^"]*)"', pixels.group(0))) if pixels else {}
+            pixels = re.search(r"<Pixels\b[^>]*>", tif.ome_metadata or "")
+            found = dict(re.findall(r'(\w+)="([^"]*)"', pixels.group(0))) if pixels else {}
 
             def ome(axis: str) -> float | None:
                 value, unit = found.get(f"PhysicalSize{axis}"), found.get(f"PhysicalSize{axis}Unit", "\u00b5m")
