@@ -105,16 +105,16 @@ def _segmentation_task(name: str) -> BatchTask:
 
     def run_range(path: Path, start: int, stop: int, model) -> list:
         predictor = segmentation.Predictor(model)
-        channel = video_channel(path, predictor.task)[0]
+        channel, note = video_channel(path, predictor.task)
         with io.open_frames(path) as source:
             fps = source.fps
             frames = (io.pick_channel(frame, channel) for frame in itertools.islice(source, start, stop))
             results = [(start + i, frame, result) for i, frame, result in
                        segmentation.segment_frames(frames, None, config, predictor=predictor)]
-        return [fps, _frame_count(path), results]
+        return [fps, _frame_count(path), results, note]
 
     def join(path: Path, out_dir: Path, parts: list) -> dict:
-        fps, count = parts[0][0], parts[0][1]
+        fps, count, note = parts[0][0], parts[0][1], parts[0][3]  # every range judged the same middle frame
         results = [item for part in parts for item in part[2]]
         middle = count // 2
         for i, frame, result in results:
@@ -123,7 +123,7 @@ def _segmentation_task(name: str) -> BatchTask:
                 segmentation.save_png(out_dir / "outlines_middle.png",
                                        segmentation.overlay(np.zeros_like(frame), result.labels))
         summary = segmentation.write_stream(iter(results), out_dir, fps=fps, video=True)
-        notes = [video_channel(path, name)[1], kind_note(path, name)]  # the task is the model's name
+        notes = [note, kind_note(path, name)]
         return {"frames": summary["planes"], "instances": summary["instances"], "note": "; ".join(filter(None, notes))}
 
     return BatchTask(name, io.IMAGE_SUFFIXES + io.VIDEO_SUFFIXES, run_file, model=name, run_range=run_range, join=join,

@@ -299,12 +299,10 @@ def channel_kinds(digest: str, name: str, _data: bytes) -> list[str]:
     if Path(name).suffix.lower() in io.VIDEO_SUFFIXES:
         path = io.save_upload(_data, Path(name).suffix.lower())
         try:
-            with io.open_frames(path) as source:
-                count = len(source)
-            frame = io.read_video_frame(path, count // 2)
+            with io.open_frames(path) as source:  # the middle frame, as `segment` judges it
+                plane = next(io.frames_at(source, [len(source) // 2], scan=False), None)
         finally:
             path.unlink(missing_ok=True)
-        plane = None if frame is None else frame[..., ::-1]  # OpenCV's B, G, R as R, G, B
     else:
         image = io.read_image(_data, name=name)
         middle = image.n_planes // 2
