@@ -28,7 +28,7 @@ import pandas as pd
 
 from devocore import deploy
 from devocore.errors import DevocoreError, UnsupportedFormatError
-from devocore.io import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from devocore.io import IMAGE_SUFFIXES, MICROSCOPE_STEP, VIDEO_SUFFIXES, microscope_format
 from devocore.progress import ProgressFn
 
 log = logging.getLogger(__name__)
@@ -98,8 +98,11 @@ def get_task(name: str) -> BatchTask:
 def kind_reason(path: Path, task: BatchTask) -> str | None:
     """Why ``task`` does not take a file of this kind (a video for an image task, ...), or None."""
     suffix = path.suffix.lower()
-    if suffix in task.suffixes or suffix not in IMAGE_SUFFIXES + VIDEO_SUFFIXES:
+    if suffix in task.suffixes:
         return None
+    if suffix not in IMAGE_SUFFIXES + VIDEO_SUFFIXES:  # other files are not named, save a microscope's own
+        kind = microscope_format(path.name)
+        return kind and f"{kind}, a microscope maker's own format. {MICROSCOPE_STEP}"
     what = "a video" if suffix in VIDEO_SUFFIXES else "an image"
     return f"{what}; the {task.name} task takes {task.takes}"
 

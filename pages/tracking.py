@@ -68,10 +68,11 @@ def choose_input() -> PageInput | None:
         return PageInput(str(path), f"example:{path}", path.name)
     if source == SOURCES[1]:
         upload = st.file_uploader("Video (MP4, AVI, MOV) or TIFF stack of frames",
-                                  type=io.upload_types("video") + ["tif", "tiff"], key="trk_video")
+                                  type=io.upload_types("video", "microscope") + ["tif", "tiff"], key="trk_video")
         if upload is None:
             return None
-        path = common.stage_upload(upload)
+        with common.guard("reading the file"):
+            path = common.stage_upload(upload)
         return PageInput(str(path), path.stem, upload.name)
     upload = st.file_uploader("ZIP of frames (PNG, JPEG or TIFF; read in natural name order)", type=io.upload_types("zip"),
                               key="trk_zip")

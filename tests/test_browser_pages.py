@@ -158,6 +158,19 @@ def test_bad_upload_gives_a_clear_error(server, browser, corpus, stem):
     visit.finish(f"bad-upload-{stem}")
 
 
+@pytest.mark.parametrize("stem", [s for s in ("segmentation", "lineage", "tracking") if s in STEMS])
+def test_a_microscope_makers_file_is_taken_by_the_uploader_and_named_with_the_fiji_step(server, browser, tmp_path,
+                                                                                         stem):
+    path = tmp_path / "embryo 3.czi"
+    path.write_bytes(b"ZISRAWFILE" + bytes(4000))
+    visit = Visit(browser, f"{server}/{stem}{QUERY.get(stem, '')}")
+    visit.radio(BAD_UPLOADS[stem][0])
+    visit.upload(path)
+    message = visit.error()
+    assert "'embryo 3.czi' is a Zeiss CZI file" in message and "Bio-Formats" in message, message
+    visit.finish(f"czi-upload-{stem}")
+
+
 @pytest.mark.parametrize("stem", [s for s in EXAMPLES if s in STEMS])
 def test_example_gives_its_key_result(server, browser, stem):
     visit = Visit(browser, f"{server}/{stem}{QUERY.get(stem, '')}")

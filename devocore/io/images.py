@@ -15,7 +15,8 @@ import numpy as np
 
 from devocore.config import LIMITS, Limits
 from devocore.errors import NoFramesError, TooLargeError, UnreadableFileError, UnsupportedFormatError
-from devocore.io.sources import describe_source, looks_like_text, read_bytes, sniff_format, Source
+from devocore.io.sources import (describe_source, looks_like_text, read_bytes, refuse_microscope_format, sniff_format,
+                                 Source)
 
 log = logging.getLogger(__name__)
 
@@ -156,15 +157,17 @@ def read_image(source: Source, name: str | None = None, limits: Limits = LIMITS)
     """
     what = describe_source(source, name)
     display = name or (Path(source).name if isinstance(source, (str, os.PathLike)) else "")
-    if isinstance(source, (str, os.PathLike)) and Path(source).is_file() and 0 < Path(source).stat().st_size \
-            <= limits.upload_mb * 2**20:
+    if isinstance(source, (str, os.PathLike)) and Path(source).is_file() and Path(source).stat().st_size > 0:
         with open(source, "rb") as handle:
             head = handle.read(16)
-        if sniff_format(head) == "tiff":  # read page by page from the file, never whole
-            return _read_tiff(None, what, display, limits, path=Path(source))
+        if sniff_format(head) is None:  # named before a huge file is refused for its size
+            refuse_microscope_format(what, display, head)
+        elif sniff_format(head) == "tiff" and Path(source).stat().st_size <= limits.upload_mb * 2**20:
+            return _read_tiff(None, what, display, limits, path=Path(source))  # page by page, never whole
     data = read_bytes(source, what, limits)
     fmt = sniff_format(data[:16])
     if fmt is None:
+        refuse_microscope_format(what, display, data[:16])
         if looks_like_text(data):
             raise UnsupportedFormatError(f"{what} is not an image: it holds text.")
         raise UnsupportedFormatError(

@@ -16,9 +16,28 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mov", ".mp4", ".avi", ".m4v", ".mkv")
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
 
+#: Microscope makers' own file formats, which Devoscope does not read: (extensions, first bytes or b"", name).
+#: Files are known by their extension, or by their first bytes where those are distinctive.
+MICROSCOPE_FORMATS = (
+    ((".czi",), b"ZISRAWFILE", "a Zeiss CZI file"),
+    ((".lsm",), b"", "a Zeiss LSM file"),
+    ((".zvi",), b"", "a Zeiss ZVI file"),
+    ((".nd2",), b"\xda\xce\xbe\x0a", "a Nikon ND2 file"),
+    ((".lif", ".lof", ".xlef"), b"", "a Leica file"),
+    ((".oib", ".oif", ".vsi"), b"", "an Olympus file"),
+    ((".oir",), b"OLYMPUSRAWFORMAT", "an Olympus OIR file"),
+    ((".ims",), b"", "an Imaris file"),
+    ((".dv", ".r3d"), b"", "a DeltaVision file"),
+    ((".h5", ".hdf5"), b"\x89HDF\r\n\x1a\n", "an HDF5 file"),
+)
+#: What to do with one of :data:`MICROSCOPE_FORMATS`.
+MICROSCOPE_STEP = ("Devoscope reads TIFF: open the file in Fiji (File > Import > Bio-Formats) and save it as TIFF "
+                   "(File > Save As > Tiff...), which keeps its channels, z-slices, time points and pixel size.")
 
-#: The file kinds a page's uploader names (see :func:`upload_types`).
-UPLOAD_KINDS = {"image": IMAGE_SUFFIXES, "video": VIDEO_SUFFIXES, "table": TABLE_SUFFIXES, "zip": (".zip",)}
+#: The file kinds a page's uploader names (see :func:`upload_types`). "microscope" files are taken only to be
+#: refused with :data:`MICROSCOPE_STEP`, instead of the uploader's bare "file type not allowed".
+UPLOAD_KINDS = {"image": IMAGE_SUFFIXES, "video": VIDEO_SUFFIXES, "table": TABLE_SUFFIXES, "zip": (".zip",),
+                "microscope": tuple(suffix for suffixes, _, _ in MICROSCOPE_FORMATS for suffix in suffixes)}
 
 
 def upload_types(*kinds: str) -> list[str]:
@@ -86,6 +105,30 @@ def sniff_format(head: bytes) -> str | None:
         if head.startswith(magic):
             return fmt
     return None
+
+
+def microscope_format(name: str, head: bytes = b"") -> str | None:
+    """Which microscope maker's own format a file is in, by its name or its first bytes, or None.
+
+    Example:
+        >>> microscope_format("embryo 3.CZI"), microscope_format("upload", b"ZISRAWFILE...")
+        ('a Zeiss CZI file', 'a Zeiss CZI file')
+        >>> microscope_format("embryo.tif", b"II*\\x00") is None
+        True
+    """
+    suffix = Path(name).suffix.lower()
+    for suffixes, magic, kind in MICROSCOPE_FORMATS:
+        if suffix in suffixes or magic and head.startswith(magic):
+            return kind
+    return None
+
+
+def refuse_microscope_format(what: str, name: str, head: bytes = b"") -> None:
+    """Raise :class:`UnsupportedFormatError` with the step that converts it when ``name`` (or ``head``) is one of
+    :data:`MICROSCOPE_FORMATS`; ``what`` names the file in the message."""
+    kind = microscope_format(name, head)
+    if kind:
+        raise UnsupportedFormatError(f"{what} is {kind}, a microscope maker's own format. {MICROSCOPE_STEP}")
 
 
 def looks_like_text(head: bytes) -> bool:

@@ -104,8 +104,7 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
     """
     from pathlib import Path
 
-    path, out = Path(path), Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    path, out = Path(path), Path(out)  # out is made once the input has been read: a refused input leaves none
     predictor = Predictor(model)
     notes: list[str] = []
 
@@ -153,6 +152,7 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
             look(data)
             result = segment(data, model, cfg.threshold, cfg.pixel_size, cfg.min_size, predictor)
             result.probability = None  # not written: let it go before the pictures are drawn
+            out.mkdir(parents=True, exist_ok=True)
             write_labels_tiff(out / "labels.tif", result.labels)
             save_png(out / "mask.png", result.mask.astype(np.uint8) * np.uint8(255))
             save_png(out / "overlay.png", overlay(data, result.labels))
