@@ -415,6 +415,8 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
         raise UnsupportedFormatError(f"The output folder '{out_root}' is inside the input folder '{input_dir}'; "
                                      "choose an output folder outside it.")
     task = get_task(task_name)
+    if not input_dir.is_dir():  # before the output folder is made: a mistyped input leaves nothing behind
+        raise UnsupportedFormatError(f"'{input_dir}' is not a folder.")
     out_root.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(out_root / "run.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

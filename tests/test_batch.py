@@ -81,3 +81,11 @@ def test_output_folder_inside_the_input_folder_is_refused(folder):
     with pytest.raises(DevocoreError, match="inside the input folder"):
         batch.run_batch(folder, "inventory", folder / "results", workers=1)
     assert sorted(folder.rglob("*")) == before
+
+
+def test_a_mistyped_input_folder_leaves_no_output_folder_behind(tmp_path):
+    from devocore.errors import DevocoreError
+
+    with pytest.raises(DevocoreError, match="is not a folder"):
+        batch.run_batch(tmp_path / "no such folder", "inventory", tmp_path / "results", workers=1)
+    assert list(tmp_path.iterdir()) == []
