@@ -593,3 +593,20 @@ def test_a_time_lapse_reader_refuses_a_stack_of_time_points_and_slices_but_reads
     tifffile.imwrite(slices, np.zeros((4, 8, 8), np.uint8), imagej=True, metadata={"axes": "ZYX"})
     with dio.open_frames(slices, time_lapse=True) as frames:
         assert frames.frame_count == 4
+
+
+def test_a_folder_of_z_stacks_is_refused_as_frames_unless_a_time_lapse_projects_them(tmp_path):
+    # before, the first stack's slices were taken for rows: `segment` said "'tz' has 64 channels" and `track`
+    # "frames are 64 x 8 pixels"
+    stacks = np.arange(2 * 3 * 4 * 5, dtype=np.uint16).reshape(2, 3, 4, 5) % 17
+    for t, stack in enumerate(stacks, start=1):
+        tifffile.imwrite(tmp_path / f"t{t}.tif", stack, imagej=True, metadata={"axes": "ZYX"})
+    for time_lapse in (False, True):
+        with pytest.raises(UnsupportedFormatError, match=r"^'t1.tif' in '\w+' is a stack \(3 planes\); a folder of "
+                                                         r"frames must hold single images.*Batch"):
+            dio.open_frames(tmp_path, time_lapse=time_lapse)
+    with dio.open_frames(tmp_path, time_lapse=True, project=True) as frames:
+        assert (frames.frame_count, frames.shape, frames.slices) == (2, (4, 5), 3)
+        projected = [frame.tolist() for frame in frames]
+        assert projected == [stack.max(axis=0).tolist() for stack in stacks]
+        assert [f.tolist() for f in dio.frames_at(frames, [1])] == projected[1:]

@@ -449,6 +449,24 @@ def test_a_hyperstack_is_read_as_the_maximum_projection_of_each_time_points_slic
                             "projection of its slices, as in the EPIC movies the model learnt from."]
 
 
+def test_a_folder_of_z_stacks_one_per_time_point_is_read_as_their_maximum_projections(tiny_net, movie, tmp_path):
+    # before, `lineage` refused it: "'t001.tif' in 'embryo' is a stack; a frame folder must hold single images"
+    import tifffile
+
+    frames, _ = movie
+    grey = np.stack([np.asarray(f) if np.ndim(f) == 2 else np.asarray(f)[..., 1] for f in frames])
+    folder = tmp_path / "embryo"
+    folder.mkdir()
+    for t, frame in enumerate(grey, start=1):  # 3 slices each, the middle one the brightest
+        tifffile.imwrite(folder / f"t{t:03d}.tif", np.stack([frame // 3, frame, frame // 2]), imagej=True,
+                         metadata={"axes": "ZYX"})
+    result = lineage.predict(folder, tiny_net)
+    pd.testing.assert_frame_equal(result.table, lineage.predict(grey, tiny_net).table)
+    assert result.notes == ["each file of 'embryo' is a stack of 3 z-slices, one file per time point: each time "
+                            "point is the maximum projection of its slices, as in the EPIC movies the model learnt "
+                            "from."]
+
+
 def test_cli_refuses_a_text_file_with_one_line(tmp_path):
     bad = tmp_path / "notes.txt"
     bad.write_text("not a video")

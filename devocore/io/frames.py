@@ -5,7 +5,7 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -141,13 +141,27 @@ class VideoFrames(FrameSource):
             self._cap = None
 
 
-class FolderFrames(FrameSource):
-    """A folder of image files, in natural name order (frame2 before frame10)."""
+def _max_projection(planes: Iterable[np.ndarray]) -> np.ndarray:
+    """The pixel-wise maximum of ``planes``, decoded one at a time."""
+    out = None
+    for plane in planes:
+        out = plane.copy() if out is None else np.maximum(out, plane, out=out)
+    return out
 
-    def __init__(self, folder: str | os.PathLike, limits: Limits = LIMITS):
+
+class FolderFrames(FrameSource):
+    """A folder of image files, in natural name order (frame2 before frame10).
+
+    ``project``: a folder of z-stacks, one per time point (as microscopes save a 4-D embryo recording), gives each
+    stack's maximum projection as its frame (``slices`` is then the first stack's number of slices); without it,
+    a stack in the folder is refused.
+    """
+
+    def __init__(self, folder: str | os.PathLike, limits: Limits = LIMITS, project: bool = False):
         self.folder = Path(folder)
         self.name = self.folder.name
         self.limits = limits
+        self.project = project
         # hidden files are skipped: a Mac's '._name.png' companions are not images
         self.files = sorted((p for p in self.folder.iterdir()
                              if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")), key=natural_key)
@@ -163,20 +177,34 @@ class FolderFrames(FrameSource):
         self.numbering = "file names" if numbers is not None else "position"
         if numbers is None:
             log.info("'%s': the file names do not number the frames; frames are numbered by position", self.name)
-        first = read_image(self.files[0], limits=limits)
-        self.shape = first.shape[:2]
+        first = self._check(read_image(self.files[0], limits=limits), self.files[0])
+        self.slices = first.n_planes if first.is_stack else None
+        self.shape = (first.shape[1:3] if first.is_stack else first.shape[:2])
         self.dtype = first.dtype  # the first image's: judges the folder's bit depth
         _check_video_pixels(self.frame_count, self.shape, f"Folder '{self.name}'", limits)
 
+    def _check(self, image: ImageData, path: Path) -> ImageData:
+        """``image`` when the folder can take it as a frame: a single image, or a z-stack when projecting."""
+        if image.is_stack and not (self.project and len(image.stack_shape) == 1 and not image.time_named):
+            planes = " x ".join(str(n) for n in image.stack_shape)
+            raise UnsupportedFormatError(
+                f"'{path.name}' in '{self.name}' is a stack ({planes} planes); a folder of frames must hold single "
+                "images. A folder of stacks is run stack by stack on the Batch page or with `python -m devocore "
+                "batch`.")
+        return image
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame ``index`` (from 0): the image of its file, or the maximum projection of its z-stack."""
+        path = self.files[index]
+        image = self._check(read_image(path, limits=self.limits), path)
+        return _max_projection(image.planes()) if image.is_stack else image.data
+
     def __iter__(self) -> Iterator[np.ndarray]:
         self.frames_read = 0
-        for path in self.files:
-            image = read_image(path, limits=self.limits)
-            if image.is_stack:
-                raise UnsupportedFormatError(f"'{path.name}' in '{self.name}' is a stack; a frame folder "
-                                             "must hold single images.")
+        for index in range(len(self.files)):
+            frame = self.frame(index)
             self.frames_read += 1
-            yield image.data
+            yield frame
 
 
 class StackFrames(FrameSource):
@@ -226,7 +254,7 @@ def frames_at(source: FrameSource, picks: Sequence[int], scan: bool = True) -> I
             return
     if isinstance(source, FolderFrames):
         for i in picks:
-            yield read_image(source.files[i], limits=source.limits).data
+            yield source.frame(int(i))
         return
     if isinstance(source, ProjectedFrames):
         for i in picks:
@@ -257,10 +285,7 @@ class ProjectedFrames(StackFrames):
 
     def project(self, time: int) -> np.ndarray:
         """Time point ``time`` (from 0): the maximum over its slices."""
-        out = None
-        for plane in self.image.planes(time * self.slices, (time + 1) * self.slices):
-            out = plane.copy() if out is None else np.maximum(out, plane, out=out)
-        return out
+        return _max_projection(self.image.planes(time * self.slices, (time + 1) * self.slices))
 
     def __iter__(self) -> Iterator[np.ndarray]:
         self.frames_read = 0
@@ -411,14 +436,15 @@ def open_frames(source: str | os.PathLike, limits: Limits = LIMITS, time_lapse: 
     ``time_lapse``: the caller reads one picture per time point, so a stack with both time points and
     z-slices is refused (its planes would be taken for time points), or, with ``project``, read as the maximum
     projection of each time point's slices (:class:`ProjectedFrames`). A stack with one of the two is read
-    either way: Fiji often saves a time-lapse's frames as slices.
+    either way: Fiji often saves a time-lapse's frames as slices. A folder of z-stacks (one per time point) is
+    refused, or, with ``time_lapse`` and ``project``, read as each stack's maximum projection.
 
     Raises:
         UnsupportedFormatError for anything else; the reader's errors otherwise.
     """
     path = Path(source)
     if path.is_dir():
-        return FolderFrames(path, limits)
+        return FolderFrames(path, limits, project=time_lapse and project)
     if not path.exists():
         raise UnreadableFileError(f"'{path.name}' does not exist.")
     suffix = path.suffix.lower()

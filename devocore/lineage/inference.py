@@ -380,11 +380,16 @@ def predict(source, net, config: LineageConfig = LineageConfig(), progress: Prog
 
 
 def projection_note(stream) -> str | None:
-    """What was done to a hyperstack's slices (:class:`devocore.io.ProjectedFrames`); None for other inputs."""
-    if not isinstance(stream, io.ProjectedFrames):
+    """What was done to a hyperstack's slices (:class:`devocore.io.ProjectedFrames`) or to a folder of z-stacks
+    (:class:`devocore.io.FolderFrames` with ``slices``); None for other inputs."""
+    if isinstance(stream, io.ProjectedFrames):
+        held = f"'{stream.name}' holds {stream.times} time points of {stream.slices} z-slices each"
+    elif isinstance(stream, io.FolderFrames) and stream.slices:
+        held = f"each file of '{stream.name}' is a stack of {stream.slices} z-slices, one file per time point"
+    else:
         return None
-    return (f"'{stream.name}' holds {stream.times} time points of {stream.slices} z-slices each: each time point is "
-            "the maximum projection of its slices, as in the EPIC movies the model learnt from.")
+    return (f"{held}: each time point is the maximum projection of its slices, as in the EPIC movies the model "
+            "learnt from.")
 
 
 #: Frames, spread over a movie of a microscope's channels, whose structure chooses the nucleus channel.
