@@ -610,3 +610,26 @@ def test_a_folder_of_z_stacks_is_refused_as_frames_unless_a_time_lapse_projects_
         projected = [frame.tolist() for frame in frames]
         assert projected == [stack.max(axis=0).tolist() for stack in stacks]
         assert [f.tolist() for f in dio.frames_at(frames, [1])] == projected[1:]
+
+
+@pytest.mark.parametrize("compression", ["tiff_lzw", "tiff_adobe_deflate", "packbits"])
+def test_compressed_tiffs_are_read_with_their_pixels(tmp_path, compression):
+    # before, an LZW TIFF (as microscope software and Bio-Formats export them) was refused as "truncated or corrupt":
+    # tifffile decodes LZW only through imagecodecs, which was not installed
+    grey16 = np.random.default_rng(0).integers(0, 4096, (40, 50)).astype(np.uint16)  # a 12-bit camera's range
+    Image.fromarray(grey16).save(tmp_path / "plane.tif", compression=compression)
+    assert np.array_equal(dio.read_image(tmp_path / "plane.tif").data, grey16)
+
+
+def test_an_lzw_stack_is_read_plane_by_plane_and_a_missing_codec_is_named(tmp_path, monkeypatch):
+    stack = np.random.default_rng(1).integers(0, 255, (4, 30, 20)).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "stack.tif", stack, compression="lzw", imagej=True, metadata={"axes": "ZYX"})
+    assert np.array_equal(np.stack(list(dio.read_image(tmp_path / "stack.tif").planes())), stack)
+
+    def without_codec(self, *args, **kwargs):  # what tifffile raises where imagecodecs is missing
+        raise ValueError("<COMPRESSION.LZW: 5> requires the 'imagecodecs' package")
+
+    monkeypatch.setattr(tifffile.TiffPage, "asarray", without_codec)
+    with pytest.raises(UnreadableFileError, match=r"plane 1 of 4 cannot be decoded; it is compressed \(LZW\) and "
+                                                  r"the imagecodecs package .* is not installed"):
+        list(dio.read_image(tmp_path / "stack.tif").planes())

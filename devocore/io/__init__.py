@@ -1,6 +1,6 @@
 """Files in, numpy arrays and DataFrames out, with errors a biologist can read.
 
-* :func:`read_image` reads PNG, JPEG and TIFF (8/16/32-bit, grey or RGB,
+* :func:`read_image` reads PNG, JPEG and TIFF (8/16/32-bit, grey or RGB, uncompressed or compressed,
   multi-page, z-stacks, time series) and reports the axes.
 * :func:`open_frames` streams frames one at a time from a video (MOV, MP4, AVI),
   a folder of images or a TIFF time series, never loading the whole thing.

@@ -136,6 +136,16 @@ class ImageData:
         return {axis.lower(): numbers for axis, numbers in zip(self.stack_axes, grid)}
 
 
+def _why_undecoded(exc: Exception) -> str:
+    """Why tifffile could not decode a TIFF (or a page of it), in words: its compression, or damage."""
+    if "imagecodecs" in str(exc):  # tifffile decodes LZW, JPEG, ... only through the imagecodecs package
+        compression = re.search(r"COMPRESSION\.(\w+)", str(exc))
+        return (f"it is compressed ({compression.group(1) if compression else 'by a codec'}) and the imagecodecs "
+                "package that decodes it is not installed: `python -m pip install -r requirements.txt` installs "
+                "it, or save the file uncompressed (in Fiji: File > Save As > Tiff...).")
+    return f"it may be truncated or corrupt ({type(exc).__name__}: {exc})."
+
+
 def read_image(source: Source, name: str | None = None, limits: Limits = LIMITS) -> ImageData:
     """Read a PNG, JPEG or TIFF into an :class:`ImageData`.
 
@@ -334,8 +344,7 @@ def _read_tiff(data: bytes | None, what: str, name: str, limits: Limits, path: P
     except (NoFramesError, TooLargeError, UnreadableFileError, UnsupportedFormatError):
         raise
     except Exception as exc:  # tifffile raises many kinds on damaged files
-        raise UnreadableFileError(f"{what} is a TIFF that cannot be decoded; it may be truncated or corrupt "
-                                  f"({type(exc).__name__}: {exc}).") from exc
+        raise UnreadableFileError(f"{what} is a TIFF that cannot be decoded; {_why_undecoded(exc)}") from exc
     image = ImageData(None, lazy.axes, name, lazy=lazy)
     image.time_named = _time_named(shape, axes)
     image.pixel_size_um, image.z_step_um = sizes
@@ -487,8 +496,8 @@ class _TiffPlanes:
                         pixels = pages[int(page)].asarray()
                     except Exception as exc:  # a damaged page
                         raise UnreadableFileError(
-                            f"{self.what} is a TIFF whose plane {number} of {total} cannot be decoded; it may be "
-                            f"truncated or corrupt ({type(exc).__name__}: {exc}).") from exc
+                            f"{self.what} is a TIFF whose plane {number} of {total} cannot be decoded; "
+                            f"{_why_undecoded(exc)}") from exc
                     self.decoded += 1
                     parts.append(_tiff_order(pixels.reshape(self.page_shape), self.page_letters)[0])
                 plane = parts[0] if len(parts) == 1 else np.stack(parts, axis=-1)
