@@ -1,5 +1,6 @@
 """The engine's boundaries: no streamlit in devocore, the CLI, the device, the registry."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -97,6 +98,13 @@ def test_cli_info_json_lists_device():
                          text=True, check=True)
     info = json.loads(out.stdout.strip().splitlines()[-1])
     assert info["device"] == "cpu" and "models" in info
+
+
+def test_cli_info_prints_the_models_figures_to_four_significant_digits(capsys):
+    assert cli.main(["info"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "(shipped" in line]
+    assert any("nucleus (shipped" in line and "val_iou=0.8186," in line for line in lines), lines
+    assert not [line for line in lines if re.search(r"\d\.\d{6,}", line)], lines  # was nmae_timeline=0.0441239942...
 
 
 def test_cli_input_error_is_one_line_exit_2(tmp_path, capsys, monkeypatch):

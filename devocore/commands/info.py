@@ -35,7 +35,8 @@ def run(args) -> dict:
         print(f"device: {device.name} ({device.reason})")
         print(f"models ({len(models)}):" if models else "models: none found")
         for m in models:
-            metrics = ", ".join(f"{k}={v}" for k, v in list(m.card.get("metrics", {}).items())[:4]
+            metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"  # 0.04412, not 17 digits
+                                for k, v in list(m.card.get("metrics", {}).items())[:4]
                                 if not isinstance(v, (dict, list)))
             print(f"  {m.label():<40} {m.task:<14} {metrics}")
         print("limits: " + "; ".join(f"{k} {v}" for k, v in info["limits"].items()))
