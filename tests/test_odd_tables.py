@@ -186,3 +186,25 @@ def test_an_excel_workbook_given_as_a_table_is_named_with_the_step_that_makes_a_
         with pytest.raises(UnreadableFileError, match=r"'cells.xlsx' is not a text table .*: an Excel workbook\. "
                                                       r"Save the sheet as CSV \(Excel: File > Save As > CSV UTF-8\)"):
             read_table(data, name="cells.xlsx")
+
+
+def test_other_binary_files_given_as_a_table_are_named():
+    import gzip
+    import zipfile
+
+    parquet = io.BytesIO()
+    pd.DataFrame({"time_s": [0.0, 0.04], "curvature": [0.1, 0.2]}).to_parquet(parquet)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("series.csv", "time_s,curvature\n0,0.1\n")
+    cases = {
+        "features.hdf5": (b"\x89HDF\r\n\x1a\n" + bytes(600), "an HDF5 file (Tierpsy writes its features so)"),
+        "series.mat": (b"MATLAB 5.0 MAT-file, Platform: GLNXA64" + bytes(600), "a MATLAB file. Save the table as CSV"),
+        "summary.parquet": (parquet.getvalue(), "a Parquet table. Save it as CSV"),
+        "series.csv.gz": (gzip.compress(b"time_s,curvature\n0,0.1\n" * 50), "a gzip archive. Unpack it"),
+        "series.zip": (archive.getvalue(), "a ZIP archive. Unpack it and give the CSV inside"),
+    }
+    for name, (data, kind) in cases.items():
+        with pytest.raises(UnreadableFileError, match=rf"^'{re.escape(name)}' is not a text table \(it holds binary "
+                                                      rf"data\): {re.escape(kind)}"):
+            read_table(data, name=name)

@@ -36,11 +36,24 @@ _COMMA_NUMBER = re.compile(r"[-+]?\d+(,\d+)?([eE][-+]?\d+)?")
 _COMMA_LIKE = re.compile(r"[-+]?[\d.]*\d,\d[\d.,]*")
 
 
+#: Binary files given as a table, by their first bytes: what each is, with the step that makes a CSV of it.
+_BINARY_TABLES = (
+    (b"\x89HDF\r\n\x1a\n", ": an HDF5 file (Tierpsy writes its features so). Give a CSV table instead: Tierpsy also "
+                             "writes its summary features as CSV"),
+    (b"MATLAB", ": a MATLAB file. Save the table as CSV (MATLAB: writetable(T, 'table.csv')) and give that file"),
+    (b"PAR1", ": a Parquet table. Save it as CSV (pandas: pd.read_parquet(FILE).to_csv('table.csv', index=False)) "
+              "and give that file"),
+    (b"\x1f\x8b", ": a gzip archive. Unpack it and give the CSV inside"),
+    (b"PK\x03\x04", ": a ZIP archive. Unpack it and give the CSV inside"),
+    (b"%PDF", ": a PDF document"),
+)
+
+
 def _binary_kind(data: bytes) -> str:
     """What a binary file given as a table is, with the step that makes a CSV of it ("" when not known)."""
     if (data.startswith(b"PK\x03\x04") and b"xl/" in data[:65536]) or data.startswith(b"\xd0\xcf\x11\xe0"):
         return ": an Excel workbook. Save the sheet as CSV (Excel: File > Save As > CSV UTF-8) and give that file"
-    return ""
+    return next((kind for magic, kind in _BINARY_TABLES if data.startswith(magic)), "")
 
 
 def decode_text(data: bytes, what: str) -> str:
