@@ -103,8 +103,22 @@ def guard(what: str = "") -> Iterator[None]:
     try:
         yield
     except DevocoreError as exc:
-        st.error(f"{what.capitalize() + ': ' if what else ''}{exc}", icon=":material/error:")
+        st.error(f"{what.capitalize() + ': ' if what else ''}{as_uploaded(str(exc))}", icon=":material/error:")
         st.stop()
+
+
+def as_uploaded(text: str) -> str:
+    """``text`` (a message from devocore) with the names of this session's staged uploads
+    (``upload-<digest>.tif``, ``frames-<digest>``; see :func:`stage_upload`) replaced by the names the user gave."""
+    for staged, name in st.session_state.get("_staged_names", {}).items():
+        text = text.replace(staged, name)
+    return text
+
+
+def _staged(target: Path, name: str) -> Path:
+    """Remember that ``target`` holds the upload called ``name`` (for :func:`as_uploaded`); returns ``target``."""
+    st.session_state.setdefault("_staged_names", {})[target.name] = name
+    return target
 
 
 SESSION_PREFIX = "devoscope-session-"
@@ -158,14 +172,14 @@ def stage_upload(upload, kind: str = "file") -> Path:
         target = folder / f"upload-{digest}{io.clean_suffix(Path(upload.name).suffix)}"
         if not target.exists():
             io.save_upload(data, target.suffix, folder).replace(target)  # atomic: never half a file
-        return target
+        return _staged(target, upload.name)
     target = folder / f"{kind}-{digest}"
     if not target.exists():  # both extractions are all or nothing
         if kind == "zip":
             io.extract_zip(data, target, name=upload.name)
         else:
             io.extract_zip_frames(data, target, name=upload.name)
-    return target
+    return _staged(target, upload.name)
 
 
 def stage_frames(uploads) -> Path:
@@ -188,7 +202,7 @@ def stage_frames(uploads) -> Path:
         frame = target / name
         if not frame.exists():
             frame.write_bytes(upload.getvalue())
-    return target
+    return _staged(target, f"{ordered[0].name} ... {ordered[-1].name}")
 
 
 class ProgressBar:

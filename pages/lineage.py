@@ -195,9 +195,9 @@ n = len(table)
 numbers = table["frame"].to_numpy()  # the numbers the page shows: from 1, or from the frames' file names
 for warning in (getattr(result, "unfit", None), lineage.no_embryo_warning(table, result.timeline is not None)):
     if warning:  # (a result kept in the session from before a restart may lack ``unfit``)
-        st.warning(warning, icon=":material/warning:")
+        st.warning(common.as_uploaded(warning), icon=":material/warning:")
 for note in getattr(result, "notes", []):  # which channel was taken as the nuclei
-    st.info(note, icon=":material/info:")
+    st.info(common.as_uploaded(note), icon=":material/info:")
 
 # ----------------------------------------------------------------------------- results
 

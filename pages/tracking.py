@@ -219,7 +219,7 @@ def main() -> None:
         st.warning("No worm was found in these frames.")
         return
     if warning := result.unfit:  # computed from the table
-        st.warning(warning)
+        st.warning(common.as_uploaded(warning))
     counts = table["status"].value_counts()
     cols = st.columns(5)
     cols[0].metric("Frames", result.n_frames)

@@ -232,6 +232,33 @@ def test_a_zip_of_numbered_frames_keeps_its_numbers_on_the_lineage_page(server, 
     visit.finish("lineage-numbered-zip")
 
 
+def test_a_zip_of_z_stacks_one_per_time_point_is_projected_on_the_lineage_page(server, browser, tmp_path):
+    import io
+    import zipfile
+
+    import numpy as np
+    import tifffile
+
+    from devocore.simulate import epic_movie as em
+    from tests.test_lineage import toy_curves
+
+    frames = em.render_movie(em.toy_snapshots(toy_curves(), n_frames=8, seed=3), seed=1)
+    archive = tmp_path / "embryo stacks.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for t, frame in enumerate(frames):
+            grey, stack = np.asarray(frame)[..., 1], io.BytesIO()
+            tifffile.imwrite(stack, np.stack([grey // 3, grey, grey // 2]), imagej=True, metadata={"axes": "ZYX"})
+            z.writestr(f"t{t:03d}.tif", stack.getvalue())
+    visit = Visit(browser, f"{server}/lineage{QUERY['lineage']}")
+    visit.radio("Upload")
+    visit.upload(archive)
+    # the note names the upload, not the folder it was staged in
+    assert visit.wait_text(r"each file of '[^']+' is a stack of 3 z-slices") == \
+        "each file of 'embryo stacks.zip' is a stack of 3 z-slices"
+    visit.wait_text(r"8 frames, numbered from 1")
+    visit.finish("lineage-zip-of-z-stacks")
+
+
 def test_an_uploaded_curvature_table_with_tracking_gaps_is_forecast_without_scoring_the_gaps(server, browser,
                                                                                            tmp_path):
     import numpy as np

@@ -62,3 +62,12 @@ def test_several_images_become_frames_in_natural_order():
     assert numbers_from_names(sorted(folder.iterdir())) is None  # numbered by position, as the uploads were
     with pytest.raises(UnsupportedFormatError):
         common.stage_frames([Upload("a.png", b"1"), Upload("b.mp4", b"2")])
+
+
+def test_messages_name_a_staged_upload_by_the_name_the_user_gave():
+    # the pages showed "'frames-c218d134af3cb721' ..." and "'upload-<digest>.tif' ..." in notes and errors
+    single = common.stage_upload(Upload("embryo 3.tif", b"II*\x00 a tiff"))
+    frames = common.stage_upload(Upload("stacks.zip", _zip({"t000.tif": b"1", "t001.tif": b"2"})), kind="frames")
+    several = common.stage_frames([Upload("t2.png", b"2"), Upload("t1.png", b"1")])
+    assert common.as_uploaded(f"'{single.name}' holds 12 time points; '{frames.name}' and '{several.name}'") == \
+        "'embryo 3.tif' holds 12 time points; 'stacks.zip' and 't1.png ... t2.png'"
