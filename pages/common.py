@@ -115,8 +115,9 @@ def as_uploaded(text: str) -> str:
     return text
 
 
-def _staged(target: Path, name: str) -> Path:
-    """Remember that ``target`` holds the upload called ``name`` (for :func:`as_uploaded`); returns ``target``."""
+def remember_upload(target: Path, name: str) -> Path:
+    """Remember that ``target`` holds the upload called ``name`` (for :func:`as_uploaded`); returns ``target``.
+    Pages that stage an upload themselves call it too."""
     st.session_state.setdefault("_staged_names", {})[target.name] = name
     return target
 
@@ -172,14 +173,14 @@ def stage_upload(upload, kind: str = "file") -> Path:
         target = folder / f"upload-{digest}{io.clean_suffix(Path(upload.name).suffix)}"
         if not target.exists():
             io.save_upload(data, target.suffix, folder).replace(target)  # atomic: never half a file
-        return _staged(target, upload.name)
+        return remember_upload(target, upload.name)
     target = folder / f"{kind}-{digest}"
     if not target.exists():  # both extractions are all or nothing
         if kind == "zip":
             io.extract_zip(data, target, name=upload.name)
         else:
             io.extract_zip_frames(data, target, name=upload.name)
-    return _staged(target, upload.name)
+    return remember_upload(target, upload.name)
 
 
 def stage_frames(uploads) -> Path:
@@ -202,7 +203,7 @@ def stage_frames(uploads) -> Path:
         frame = target / name
         if not frame.exists():
             frame.write_bytes(upload.getvalue())
-    return _staged(target, f"{ordered[0].name} ... {ordered[-1].name}")
+    return remember_upload(target, f"{ordered[0].name} ... {ordered[-1].name}")
 
 
 class ProgressBar:

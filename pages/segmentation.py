@@ -77,7 +77,7 @@ def _large_input(digest: str, name: str, data: bytes) -> tuple[io.PlaneReader | 
     suffix = Path(name).suffix.lower()
     large = None
     if suffix in io.VIDEO_SUFFIXES:
-        path = common.session_dir() / f"upload-{digest[:24]}{io.clean_suffix(suffix)}"
+        path = common.remember_upload(common.session_dir() / f"upload-{digest[:24]}{io.clean_suffix(suffix)}", name)
         if not path.exists():
             io.save_upload(data, suffix, common.session_dir()).rename(path)
         with io.open_frames(path) as source:
