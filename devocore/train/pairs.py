@@ -1,7 +1,7 @@
 """Labelled image/mask pairs from the user's folders, checked before any training.
 
 Pairs are matched by file name (``embryo_01.png`` with ``embryo_01.png``,
-``embryo_01_mask.png`` or ``embryo_01.tif``); everything that would make
+``embryo_01_mask.png``, Cellpose's ``embryo_01_cp_masks.png`` or ``embryo_01.tif``); everything that would make
 training meaningless is reported at once, in one message. The user's files are
 only ever read.
 """
@@ -20,7 +20,8 @@ from devocore.io.pixels import LOSSY_SUFFIXES, mask_values
 
 log = logging.getLogger(__name__)
 
-_MASK_SUFFIX = re.compile(r"([_\-. ](mask|masks|label|labels|seg|gt))$", re.IGNORECASE)
+# ends of mask names: ``_mask``, ``_labels``, ..., and Cellpose's ``_cp_masks`` (its GUI saves masks so)
+_MASK_SUFFIX = re.compile(r"([_\-. ](cp_masks|mask|masks|label|labels|seg|gt))$", re.IGNORECASE)
 
 
 class PairError(DevocoreError):
@@ -54,8 +55,8 @@ def match_pairs(images_dir: str | Path, masks_dir: str | Path) -> list[Pair]:
         PairError listing unmatched names (up to 10 of each) or an empty folder.
 
     Example:
-        >>> _key(Path("emb_01_mask.png")), _key(Path("emb_01.tif"))
-        ('emb_01', 'emb_01')
+        >>> _key(Path("emb_01_mask.png")), _key(Path("emb_01.tif")), _key(Path("emb_01_cp_masks.png"))
+        ('emb_01', 'emb_01', 'emb_01')
     """
     images, masks = _images(Path(images_dir)), _images(Path(masks_dir))
     if not images:
@@ -81,7 +82,7 @@ def match_pairs(images_dir: str | Path, masks_dir: str | Path) -> list[Pair]:
         names = sorted(m.name for m in by_key.values())
         problems.append(f"{len(names)} mask(s) have no image: {', '.join(names[:10])}")
     if problems:
-        raise PairError("Images and masks are matched by file name (a mask may end in _mask or _label). "
+        raise PairError("Images and masks are matched by file name (a mask may end in _mask, _label or Cellpose's _cp_masks). "
                         + "; ".join(problems) + ".")
     return pairs
 
