@@ -28,6 +28,19 @@ st.write(
     "an example to try first."
 )
 
+with st.expander("Your files: what Devoscope reads"):
+    from devocore.io import MICROSCOPE_STEP
+
+    st.markdown(
+        "- **Images and stacks**: PNG, JPEG and TIFF, 8-, 16- or 32-bit, grey, colour or several channels, "
+        "compressed or not; z-stacks, time-lapses and hyperstacks. The pixel size and z step a TIFF states "
+        "(Fiji saves them) are read.\n"
+        "- **Videos**: MOV, MP4, AVI, M4V and MKV; a folder of frames (a ZIP of them on the Lineage and Tracking "
+        "pages), where Lineage and Tracking take the numbers in the file names as frame numbers.\n"
+        "- **Tables**: CSV or TSV, also Excel's \"Unicode Text\" and tables with decimal commas.\n"
+        f"- **A microscope maker's own file** (Zeiss CZI, Nikon ND2, Leica LIF, Olympus, Imaris, ...): "
+        f"{MICROSCOPE_STEP}")
+
 views = available_views()
 if not views:
     st.info("No views are installed yet.")
