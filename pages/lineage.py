@@ -114,9 +114,10 @@ with st.sidebar:
     channels = ["auto", "1", "2", "3", "4"]
     channel = st.selectbox("Nucleus channel", channels,
                            index=common.choice_index(channels, common.param("lin_channel", "auto")), key="lin_channel",
-                           help="The channel that shows the nuclei. auto: green in a colour video; in a TIFF of "
-                                "2 or more microscope channels, the one that shows nuclei in the most frames (the "
-                                "page says which it took).")
+                           help="The channel that shows the nuclei. auto: green in a colour video, unless red or "
+                                "blue shows nuclei in clearly more frames; in a TIFF of 2 or more microscope "
+                                "channels, the one that shows nuclei in the most frames (the page says which it "
+                                "took).")
     for key, value in (("lin_model", model_name), ("lin_method", method), ("lin_monotone", monotone),
                        ("lin_smooth", smooth), ("lin_interval", interval), ("lin_channel", channel)):
         common.set_param(key, value)

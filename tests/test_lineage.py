@@ -434,6 +434,21 @@ def test_the_channel_of_a_multichannel_tiff_that_shows_the_nuclei_is_found_in_ei
         lineage.predict(path, tiny_net, LineageConfig(channel="3"))
 
 
+def test_a_colour_movie_with_the_nuclei_in_red_is_read_in_red(tiny_net, movie):
+    # histone-mCherry nuclei with a GFP reporter: "auto" took green in every frame where green was not near empty
+    frames, _ = movie
+    grey = np.stack([np.asarray(f) if np.ndim(f) == 2 else np.asarray(f)[..., 1] for f in frames])
+    reporter = np.random.default_rng(0).integers(0, 60, grey.shape).astype(grey.dtype)  # no structure, not empty
+    swapped = np.stack([grey, reporter, np.zeros_like(grey)], axis=-1)
+    result = lineage.predict(swapped, tiny_net)
+    pd.testing.assert_frame_equal(result.table, lineage.predict(grey, tiny_net).table)
+    assert len(result.notes) == 1 and result.notes[0].startswith(
+        "The frames are in colour and red shows nuclei in more frames than green (structure 0-1, red ")
+    normal = lineage.predict(swapped[..., [1, 0, 2]], tiny_net)  # nuclei in green: taken as before, no note
+    assert not normal.notes
+    pd.testing.assert_frame_equal(normal.table, result.table)
+
+
 def test_a_hyperstack_is_read_as_the_maximum_projection_of_each_time_points_slices(tiny_net, movie, tmp_path):
     # before, `lineage` refused a hyperstack (time points of z-slices) and asked for a projection made in Fiji
     import tifffile

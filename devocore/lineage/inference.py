@@ -369,7 +369,10 @@ def predict(source, net, config: LineageConfig = LineageConfig(), progress: Prog
     if isinstance(source, np.ndarray):
         frames = [source] if source.ndim == 2 or (source.ndim == 3 and source.shape[-1] in (1, 3, 4)) \
             else list(source)
-        return predict_frames(frames, net, config, len(frames), progress)
+        config, note = with_nucleus_channel(frames, config)
+        result = predict_frames(frames, net, config, len(frames), progress)
+        result.notes += [note] if note else []
+        return result
     from devocore.io import open_frames
 
     with open_frames(source, time_lapse=True, project=True) as stream:
@@ -396,19 +399,28 @@ def projection_note(stream) -> str | None:
 CHANNEL_FRAMES = 10
 
 
-def with_nucleus_channel(stream, config: LineageConfig) -> tuple[LineageConfig, str | None]:
+def with_nucleus_channel(stream: io.FrameSource | Sequence[np.ndarray], config: LineageConfig
+                         ) -> tuple[LineageConfig, str | None]:
     """``config`` with the nucleus channel chosen (:func:`~devocore.lineage.pixels.choose_channel`) when it says
-    "auto" and the frames hold 2, or 5 and more, channels (not colour), and a note that names the choice."""
+    "auto" and the frames hold 2, or 5 and more, channels, or are in colour with the nuclei not in green, and a
+    note that names the choice."""
     if config.channel != "auto":
         return config, None
     chosen = choose_channel(io.sample_frames(stream, CHANNEL_FRAMES))  # grey or colour: None at the first frame
     if chosen is None:
         return config, None
     number, scores = chosen
-    shown = ", ".join(f"channel {k}: {v:.2f}" for k, v in enumerate(scores, 1))
-    note = (f"The frames have {len(scores)} channels; channel {number} was taken as the nuclei, the one that "
-            f"shows nuclei in the most frames (structure 0-1, {shown}). If another channel holds the nuclei, "
-            "choose it (Nucleus channel, or --channel N).")
+    if len(scores) == 3:  # a colour movie (RGB or RGBA: a microscope's channels are 2, or 5 and more)
+        colours = ("red", "green", "blue")
+        shown = ", ".join(f"{name} {v:.2f}" for name, v in zip(colours, scores))
+        note = (f"The frames are in colour and {colours[number - 1]} shows nuclei in more frames than green "
+                f"(structure 0-1, {shown}), so {colours[number - 1]} (channel {number}) was taken as the nuclei. "
+                "If green holds the nuclei, choose it (Nucleus channel 2, or --channel 2).")
+    else:
+        shown = ", ".join(f"channel {k}: {v:.2f}" for k, v in enumerate(scores, 1))
+        note = (f"The frames have {len(scores)} channels; channel {number} was taken as the nuclei, the one that "
+                f"shows nuclei in the most frames (structure 0-1, {shown}). If another channel holds the nuclei, "
+                "choose it (Nucleus channel, or --channel N).")
     return replace(config, channel=str(number)), note
 
 
