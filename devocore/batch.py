@@ -102,7 +102,7 @@ def kind_reason(path: Path, task: BatchTask) -> str | None:
         return None
     if suffix not in IMAGE_SUFFIXES + VIDEO_SUFFIXES:  # other files are not named, save a microscope's own
         kind = microscope_format(path.name)
-        return kind and f"{kind}, a microscope maker's own format. {MICROSCOPE_STEP}"
+        return kind and f"{kind}, which Devoscope does not read. {MICROSCOPE_STEP}"
     what = "a video" if suffix in VIDEO_SUFFIXES else "an image"
     return f"{what}; the {task.name} task takes {task.takes}"
 

@@ -35,10 +35,13 @@ def test_the_first_bytes_name_the_format_when_the_name_does_not():
         io.read_image(b"\x01\x02\x03\x04" * 100, name="upload")
 
 
-def test_a_tiff_is_read_by_its_bytes_whatever_its_extension(tmp_path):
-    path = tmp_path / "stack.lsm"  # a Zeiss LSM is a TIFF: its bytes say so
-    tifffile.imwrite(path, np.arange(3 * 16 * 16, dtype=np.uint16).reshape(3, 16, 16), photometric="minisblack")
-    assert io.read_image(path).shape == (3, 16, 16)
+def test_a_tiff_is_read_by_its_bytes_but_an_olympus_vsi_shell_is_refused_by_its_name(tmp_path):
+    stack = np.arange(3 * 16 * 16, dtype=np.uint16).reshape(3, 16, 16)
+    tifffile.imwrite(tmp_path / "stack.data", stack, photometric="minisblack")  # a TIFF under another name
+    assert io.read_image(tmp_path / "stack.data").shape == (3, 16, 16)
+    tifffile.imwrite(tmp_path / "slide.vsi", stack[0])  # a VSI is a TIFF holding an overview; the images lie elsewhere
+    with pytest.raises(UnsupportedFormatError, match="'slide.vsi' is an Olympus file"):
+        io.read_image(tmp_path / "slide.vsi")
 
 
 def test_batch_lists_a_microscope_file_as_skipped_with_the_step(tmp_path):

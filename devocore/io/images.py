@@ -167,10 +167,11 @@ def read_image(source: Source, name: str | None = None, limits: Limits = LIMITS)
     """
     what = describe_source(source, name)
     display = name or (Path(source).name if isinstance(source, (str, os.PathLike)) else "")
+    refuse_microscope_format(what, display)  # by name: before a huge file is refused for its size
     if isinstance(source, (str, os.PathLike)) and Path(source).is_file() and Path(source).stat().st_size > 0:
         with open(source, "rb") as handle:
             head = handle.read(16)
-        if sniff_format(head) is None:  # named before a huge file is refused for its size
+        if sniff_format(head) is None:
             refuse_microscope_format(what, display, head)
         elif sniff_format(head) == "tiff" and Path(source).stat().st_size <= limits.upload_mb * 2**20:
             return _read_tiff(None, what, display, limits, path=Path(source))  # page by page, never whole

@@ -17,10 +17,10 @@ VIDEO_SUFFIXES = (".mov", ".mp4", ".avi", ".m4v", ".mkv")
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
 
 #: Microscope makers' own file formats, which Devoscope does not read: (extensions, first bytes or b"", name).
-#: Files are known by their extension, or by their first bytes where those are distinctive.
+#: Files are known by their extension, or by their first bytes where those are distinctive. An Olympus VSI file
+#: is a TIFF that holds an overview only (the images lie in .ets files beside it), so it is refused by name.
 MICROSCOPE_FORMATS = (
     ((".czi",), b"ZISRAWFILE", "a Zeiss CZI file"),
-    ((".lsm",), b"", "a Zeiss LSM file"),
     ((".zvi",), b"", "a Zeiss ZVI file"),
     ((".nd2",), b"\xda\xce\xbe\x0a", "a Nikon ND2 file"),
     ((".lif", ".lof", ".xlef"), b"", "a Leica file"),
@@ -128,7 +128,7 @@ def refuse_microscope_format(what: str, name: str, head: bytes = b"") -> None:
     :data:`MICROSCOPE_FORMATS`; ``what`` names the file in the message."""
     kind = microscope_format(name, head)
     if kind:
-        raise UnsupportedFormatError(f"{what} is {kind}, a microscope maker's own format. {MICROSCOPE_STEP}")
+        raise UnsupportedFormatError(f"{what} is {kind}, which Devoscope does not read. {MICROSCOPE_STEP}")
 
 
 def looks_like_text(head: bytes) -> bool:
