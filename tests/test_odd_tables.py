@@ -119,6 +119,14 @@ def test_annotation_without_a_complete_row_is_refused(tmp_path):
         read_populations(path)
 
 
+def test_annotation_that_counts_frames_from_0_is_refused_with_the_step(tmp_path):
+    # its frame 0 met no frame of the movie and was dropped in silence; every other row met the frame after its own
+    path = write(tmp_path / "labels.csv", LINEAGE_HEADER + "0,1,0,0,1,0,0,0\n1,2,0,0,1,0,0,0\n")
+    with pytest.raises(TableError, match=r"'labels.csv' lists frame 0, but frames count from 1 .* add 1 to every "
+                                         r"frame number"):
+        read_populations(path)
+
+
 # 4. an EPIC cell table with a coordinate beyond float32 (or infinite)
 
 @pytest.mark.parametrize("value,shown", [("1e300", "holds 1e+300 in row 3, beyond ±1e+30"),

@@ -18,7 +18,7 @@ def read_populations(source, name: str | None = None) -> pd.DataFrame:
     Raises:
         EmptyTableError: a column is empty in every row, or no row is complete.
         NonNumericError: a cell holds text, an infinite value or an absurdly large one.
-        TableError: a frame is listed twice.
+        TableError: a frame is listed twice, or a frame number is below 1.
 
     Example:
         >>> read_populations(b"frame,A,E,M,P,C,D,Z\\n2,4,1,1,1,1,0,0\\n1,1,,1,1,1,0,0\\n")["frame"].tolist()
@@ -41,6 +41,9 @@ def read_populations(source, name: str | None = None) -> pd.DataFrame:
                               "number and a count for each lineage.")
     if table["frame"].duplicated().any():
         raise TableError(f"{what} lists a frame more than once.")
+    if (table["frame"] < 1).any():  # else its rows would meet no frame, and the others the wrong ones
+        raise TableError(f"{what} lists frame {table['frame'].min():g}, but frames count from 1 (frame 1 = the first "
+                         "frame of the movie). If your annotation counts from 0, add 1 to every frame number.")
     return table[list(COLUMNS)].sort_values("frame").reset_index(drop=True)
 
 
