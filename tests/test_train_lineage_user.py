@@ -47,3 +47,25 @@ def test_lineage_table_beyond_the_movie_is_one_clear_line(movie, capsys):
                      "--from", "tiny-lineage"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "frames [40]" in err and "has 12 frames" in err
+
+
+def test_a_folder_numbered_by_its_file_names_meets_its_annotation_by_those_numbers(movie):
+    # lineage and eval lineage number such a folder 150, 151, ...; fine-tuning numbered it 1, 2, ... and refused
+    # the annotation that fits it ("has populations for frames [150, ...] but 'frames' has 12 frames")
+    import pandas as pd
+
+    from devocore.errors import DevocoreError
+    from devocore.train.lineage_user import load_movie
+
+    frames, table = movie
+    for path in sorted(frames.iterdir()):
+        path.rename(frames / f"t{int(path.stem[1:]) + 150:03d}.png")
+    truth = pd.read_csv(table)
+    truth["frame"] += 149
+    truth.to_csv(table, index=False)
+    loaded = load_movie(frames, table, size=64)
+    assert len(loaded.x) == len(truth)
+    truth.loc[0, "frame"] = 40
+    truth.to_csv(table, index=False)
+    with pytest.raises(DevocoreError, match=r"frames \[40\] but 'frames' has frames numbered 150-161 by their file"):
+        load_movie(frames, table, size=64)

@@ -57,23 +57,28 @@ def load_movie(frames, populations, size: int, channel: str = "auto", crop: bool
         DevocoreError naming the frame numbers that do not fit the video.
     """
     from devocore import io
-    from devocore.lineage import COLUMNS, LINEAGES, preprocess
+    from devocore.lineage import LINEAGES, LineageConfig, numbered, preprocess, read_populations, with_nucleus_channel
 
-    table = io.read_table(populations, required=COLUMNS, numeric=COLUMNS).dropna(subset=list(COLUMNS))
+    table = read_populations(populations, Path(str(populations)).name)  # frame 1 = the first frame
     wanted = {int(f): row for f, row in zip(table["frame"], table[list(LINEAGES)].to_numpy(float))}
     xs, ys = [], []
     with io.open_frames(frames, time_lapse=True, project=True) as source:  # a hyperstack: as lineage reads it
-        n = 0
-        for n, frame in enumerate(source, start=1):
-            if n in wanted:
+        names = numbered(source)  # a folder numbered by its file names keeps those numbers, as lineage reads it
+        channel = with_nucleus_channel(source, LineageConfig(channel=channel))[0].channel  # and the same channel
+        seen = []
+        for i, frame in enumerate(source):
+            seen.append(names[i] if names else i + 1)
+            if seen[-1] in wanted:
                 x, _ = preprocess(frame, size, channel, crop)
                 xs.append(np.round(x * 255).astype(np.uint8))
-                ys.append(np.log1p(np.clip(wanted[n], 0, None)))
-    beyond = sorted(f for f in wanted if f > n or f < 1)
+                ys.append(np.log1p(np.clip(wanted[seen[-1]], 0, None)))
+    beyond = sorted(set(wanted) - set(seen))
     if beyond:
+        by_position = seen == list(range(1, len(seen) + 1))
+        span = (f"{len(seen)} frames (frame 1 is the first)" if by_position else
+                f"frames numbered {seen[0]}-{seen[-1]} by their file names") if seen else "no frames"
         raise DevocoreError(f"'{Path(str(populations)).name}' has populations for frames {beyond[:5]}"
-                            f"{' ...' if len(beyond) > 5 else ''} but '{Path(str(frames)).name}' has {n} frames "
-                            "(frame 1 is the first).")
+                            f"{' ...' if len(beyond) > 5 else ''} but '{Path(str(frames)).name}' has {span}.")
     if len(xs) < 2:
         raise DevocoreError(f"Only {len(xs)} frame(s) of '{Path(str(frames)).name}' have populations; "
                             "training needs at least 2.")
