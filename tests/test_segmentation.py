@@ -551,6 +551,23 @@ def test_a_hyperstack_links_each_time_points_slices_on_their_own(tmp_path):
         assert tif.series[0].axes == "TZYX" and tif.series[0].shape == (2, 5, 128, 128)
 
 
+def test_each_row_of_a_folder_of_frames_names_its_file(user_model, tmp_path):
+    # the tables numbered the frames 1, 2, ... only: which file a row came from had to be worked out by sorting
+    from PIL import Image
+
+    folder = tmp_path / "embryo"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for number in (150, 151, 155):  # a gap; "t155" sorts after "t151" as a number, not as text
+        Image.fromarray(rng.integers(0, 200, (64, 64), np.uint8)).save(folder / f"t{number}.png")
+    segmentation.segment_path(folder, segmentation.load("tiny-nuc"), segmentation.SegmentConfig(model="tiny-nuc"),
+                              tmp_path / "out", overlay_video=False)
+    per_frame = pd.read_csv(tmp_path / "out" / "per_frame.csv")
+    assert per_frame[["frame", "file"]].values.tolist() == [[1, "t150.png"], [2, "t151.png"], [3, "t155.png"]]
+    for name in ("table.csv", "centroids.csv"):
+        assert list(pd.read_csv(tmp_path / "out" / name).columns[:2]) == ["frame", "file"]
+
+
 def test_3d_labels_of_a_time_series_are_refused_and_of_unnamed_pages_made(user_model):
     import tifffile
 

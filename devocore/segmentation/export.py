@@ -82,7 +82,7 @@ def save_png(path, array: np.ndarray) -> None:
 
 
 def _centroids(table: pd.DataFrame) -> pd.DataFrame:
-    return table[[c for c in ("frame", "t", "z", "id", "centroid_x", "centroid_y") if c in table.columns]]
+    return table[[c for c in ("frame", "file", "t", "z", "id", "centroid_x", "centroid_y") if c in table.columns]]
 
 
 def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, overlay_video: bool = True,
@@ -168,6 +168,8 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
     else:
         source = io.open_frames(path)
         kind = "video"
+        if isinstance(source, io.FolderFrames):  # each row names the file it came from
+            positions = {"file": [p.name for p in source.files]}
         if labels_3d:
             notes.append(f"'{path.name}' is a video: 3-D labels link the slices of a stack, so none were made.")
     middle = next(io.frames_at(source, [len(source) // 2], scan=False), None)
@@ -225,7 +227,8 @@ def _segment_stream(source, kind: str, predictor: Predictor, cfg: SegmentConfig,
                     want_video: bool, progress: ProgressFn | None, pick, look,
                     positions: dict[str, np.ndarray] | None = None) -> dict:
     """:func:`segment_path` for the planes of a stack or video; ``look`` is shown the middle plane;
-    ``positions``: each plane's time point and slice (``t``, ``z``) when the stack has both."""
+    ``positions``: each plane's time point and slice (``t``, ``z``) when the stack has both, or the file of each
+    frame of a folder (``file``)."""
     probs: list[np.ndarray] = []  # nucleus: probabilities for a 3-D watershed; membrane: 2-D cells to link
     middle = len(source) // 2
 
@@ -287,7 +290,8 @@ def write_stream(results: Iterable[tuple[int, np.ndarray, Result]], out, fps: fl
     Files: labels.tif (one 16-bit page per plane), table.csv and centroids.csv
     (with a ``frame`` column: the plane index + 1, so frames and slices count from 1), per_frame.csv,
     and overlay.mp4 when ``video``. ``positions`` (e.g. ``{"t": ..., "z": ...}`` from
-    :meth:`devocore.io.ImageData.plane_positions`) adds a column per axis after ``frame`` in the three tables.
+    :meth:`devocore.io.ImageData.plane_positions`, or ``{"file": names}`` for a folder of frames) adds a column
+    per key after ``frame`` in the three tables.
 
     Returns:
         a summary dict: planes, instances, files.
@@ -307,7 +311,8 @@ def write_stream(results: Iterable[tuple[int, np.ndarray, Result]], out, fps: fl
             tif.write(result.labels, contiguous=True)
             table = result.table.copy()
             table.insert(0, "frame", i + 1)  # frames and slices are numbered from 1, as on the pages
-            place = {axis: int(numbers[i]) for axis, numbers in (positions or {}).items()}
+            place = {axis: numbers[i] if isinstance(numbers[i], str) else int(numbers[i])
+                     for axis, numbers in (positions or {}).items()}
             for k, (axis, number) in enumerate(place.items()):
                 table.insert(1 + k, axis, number)
             table.to_csv(table_file, index=False, header=not per_frame)
