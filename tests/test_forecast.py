@@ -336,6 +336,11 @@ def test_missing_target_names_the_columns():
         fc.forecast(sine_frame(), fc.ForecastConfig(target="nope", horizon=5, **TINY))
     with pytest.raises(MissingColumnsError, match="eigenworms"):
         fc.forecast(sine_frame(), fc.ForecastConfig(target="eigenworm_1", horizon=5, **TINY))
+    # `track` writes curvature_deg and speed_px_s: the name without its unit is matched to them
+    tracked = sine_frame().rename(columns={"x": "curvature_deg"})
+    with pytest.raises(MissingColumnsError, match=r"^No column 'curvature' in the series \(did you mean "
+                                                  r"'curvature_deg'\?\)"):
+        fc.forecast(tracked, fc.ForecastConfig(target="curvature", horizon=5, **TINY))
 
 
 def test_too_short_series_is_a_clear_error():
