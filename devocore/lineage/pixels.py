@@ -10,12 +10,14 @@ from devocore.errors import DevocoreError
 
 #: Burned-in annotations (a time stamp, a scale bar, as Fiji and microscope software draw them into an exported
 #: movie) are white or grey: in a colour frame, pixels whose three channels are nearly equal (spread under
-#: OVERLAY_SPREAD of the frame's peak) and bright (all above OVERLAY_LEVEL of it), and the pixel around them.
-#: Fluorescence shows in one colour. On 20 frames of the training EPIC movie these flag 13 pixels a frame of
-#: 390,000; of a white time stamp and scale bar drawn into them, 91 % of the pixels, the rest (anti-aliased rims)
-#: with the pixel around.
+#: OVERLAY_SPREAD of the frame's peak) and bright (all above OVERLAY_LEVEL of it), and the pixel around them,
+#: when there are at least OVERLAY_MIN_PIXELS of them. Fluorescence shows in one colour. In the 254 frames of the
+#: training EPIC movie the rule flags a median of 1 pixel a frame of 390,000 and at most 128 (bright nuclei), so
+#: frames without annotations are left as they are; of a white time stamp and scale bar drawn into 20 of them
+#: (tools/experiments/lineage_overlays.py), 91 % of the pixels, the rest (anti-aliased rims) with the pixel around.
 OVERLAY_SPREAD = 0.1
 OVERLAY_LEVEL = 0.25
+OVERLAY_MIN_PIXELS = 256
 
 
 def without_overlays(frame: np.ndarray) -> np.ndarray:
@@ -23,7 +25,7 @@ def without_overlays(frame: np.ndarray) -> np.ndarray:
     (the background); ``frame`` itself when it has none, or is not in colour.
 
     Example:
-        >>> rgb = np.zeros((8, 8, 3), np.uint8); rgb[2, 2:5] = (0, 200, 0); rgb[6, 1:7] = 255  # nuclei; a scale bar
+        >>> rgb = np.zeros((40, 40, 3), np.uint8); rgb[2, 2:5] = (0, 200, 0); rgb[30:37, :] = 255  # nuclei; a bar
         >>> clean = without_overlays(rgb)
         >>> int(clean[..., 1].sum()) == 3 * 200, int(clean[2, 3, 1])
         (True, 200)
@@ -32,15 +34,21 @@ def without_overlays(frame: np.ndarray) -> np.ndarray:
         return frame
     import cv2
 
-    rgb = frame[..., :3]
-    low, high = rgb.min(axis=-1), rgb.max(axis=-1)
-    peak = float(high.max())
-    marks = (low >= OVERLAY_LEVEL * peak) & ((high - low) <= OVERLAY_SPREAD * peak) if peak > 0 else None
-    if marks is None or not marks.any():
+    def flagged(view: np.ndarray) -> np.ndarray:
+        red, green, blue = view[..., 0], view[..., 1], view[..., 2]  # per channel: 20x faster than min(axis=-1)
+        low, high = np.minimum(np.minimum(red, green), blue), np.maximum(np.maximum(red, green), blue)
+        return (low >= OVERLAY_LEVEL * peak) & ((high - low) <= OVERLAY_SPREAD * peak)
+
+    glance = frame[::4, ::4]  # a sixteenth of the pixels first: most frames stop here, in a tenth of a millisecond
+    peak = float(glance[..., :3].max())
+    if peak <= 0 or np.count_nonzero(flagged(glance)) < OVERLAY_MIN_PIXELS / 32:
+        return frame
+    marks = flagged(frame)
+    if np.count_nonzero(marks) < OVERLAY_MIN_PIXELS:
         return frame
     marks = cv2.dilate(marks.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     clean = frame.copy()
-    clean[marks] = np.median(frame.reshape(-1, frame.shape[-1]), axis=0).astype(frame.dtype)
+    clean[marks] = np.median(frame[::4, ::4].reshape(-1, frame.shape[-1]), axis=0).astype(frame.dtype)
     return clean
 
 
