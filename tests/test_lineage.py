@@ -463,6 +463,10 @@ def test_a_time_stamp_and_scale_bar_burned_into_a_colour_movie_change_nothing(ti
         x_plain, x_marked = (lineage.preprocess(f, 64, crop=True)[0] for f in (plain, marked))
         assert np.abs(x_marked - x_plain).mean() < 0.002
     pd.testing.assert_frame_equal(lineage.predict(stamped, tiny_net).table, lineage.predict(colour, tiny_net).table)
+    grey = np.repeat(colour[..., 1:2], 3, axis=-1)  # a grey movie stored in colour: its nuclei are white, and stay
+    for frame in grey:
+        assert np.array_equal(lineage.preprocess(frame, 64, crop=True)[0], lineage.preprocess(frame[..., 1], 64,
+                                                                                             crop=True)[0])
 
 
 def test_a_hyperstack_is_read_as_the_maximum_projection_of_each_time_points_slices(tiny_net, movie, tmp_path):

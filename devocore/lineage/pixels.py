@@ -11,9 +11,10 @@ from devocore.errors import DevocoreError
 #: Burned-in annotations (a time stamp, a scale bar, as Fiji and microscope software draw them into an exported
 #: movie) are white or grey: in a colour frame, pixels whose three channels are nearly equal (spread under
 #: OVERLAY_SPREAD of the frame's peak) and bright (all above OVERLAY_LEVEL of it), and the pixel around them,
-#: when there are at least OVERLAY_MIN_PIXELS of them. Fluorescence shows in one colour. In the 254 frames of the
-#: training EPIC movie the rule flags a median of 1 pixel a frame of 390,000 and at most 128 (bright nuclei), so
-#: frames without annotations are left as they are; of a white time stamp and scale bar drawn into 20 of them
+#: when there are at least OVERLAY_MIN_PIXELS of them and the frame's bright pixels are otherwise in colour (a grey
+#: movie stored as colour shows its nuclei in white, and keeps them). In the 254 frames of the training EPIC movie
+#: the rule flags a median of 1 pixel a frame of 390,000 and at most 128 (bright nuclei), so frames without
+#: annotations are left as they are; of a white time stamp and scale bar drawn into 20 of them
 #: (tools/experiments/lineage_overlays.py), 91 % of the pixels, the rest (anti-aliased rims) with the pixel around.
 OVERLAY_SPREAD = 0.1
 OVERLAY_LEVEL = 0.25
@@ -25,25 +26,35 @@ def without_overlays(frame: np.ndarray) -> np.ndarray:
     (the background); ``frame`` itself when it has none, or is not in colour.
 
     Example:
-        >>> rgb = np.zeros((40, 40, 3), np.uint8); rgb[2, 2:5] = (0, 200, 0); rgb[30:37, :] = 255  # nuclei; a bar
+        >>> rgb = np.zeros((40, 40, 3), np.uint8); rgb[4:20, 4:20] = (0, 200, 0); rgb[30:37, :] = 255  # nuclei; a bar
         >>> clean = without_overlays(rgb)
-        >>> int(clean[..., 1].sum()) == 3 * 200, int(clean[2, 3, 1])
+        >>> int(clean[..., 1].sum()) == 16 * 16 * 200, int(clean[10, 10, 1])
         (True, 200)
+        >>> grey = np.repeat(rgb[..., 1:2], 3, axis=-1)  # a grey picture in colour: its nuclei are white
+        >>> without_overlays(grey) is grey
+        True
     """
     if frame.ndim != 3 or frame.shape[-1] not in (3, 4):
         return frame
     import cv2
 
-    def flagged(view: np.ndarray) -> np.ndarray:
+    def flagged(view: np.ndarray) -> tuple[np.ndarray, int]:
+        """The white or grey bright pixels of ``view``, and how many of its bright pixels are in colour."""
         red, green, blue = view[..., 0], view[..., 1], view[..., 2]  # per channel: 20x faster than min(axis=-1)
         low, high = np.minimum(np.minimum(red, green), blue), np.maximum(np.maximum(red, green), blue)
-        return (low >= OVERLAY_LEVEL * peak) & ((high - low) <= OVERLAY_SPREAD * peak)
+        grey = (high - low) <= OVERLAY_SPREAD * peak
+        bright = high >= OVERLAY_LEVEL * peak
+        return (low >= OVERLAY_LEVEL * peak) & grey, int(np.count_nonzero(bright & ~grey))
 
     glance = frame[::4, ::4]  # a sixteenth of the pixels first: most frames stop here, in a tenth of a millisecond
     peak = float(glance[..., :3].max())
-    if peak <= 0 or np.count_nonzero(flagged(glance)) < OVERLAY_MIN_PIXELS / 32:
+    if peak <= 0:
         return frame
-    marks = flagged(frame)
+    marks, coloured = flagged(glance)
+    # a grey picture stored in colour (three equal channels) shows its nuclei in white: nothing to take out
+    if np.count_nonzero(marks) < OVERLAY_MIN_PIXELS / 32 or coloured < OVERLAY_MIN_PIXELS / 32:
+        return frame
+    marks, _ = flagged(frame)
     if np.count_nonzero(marks) < OVERLAY_MIN_PIXELS:
         return frame
     marks = cv2.dilate(marks.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
