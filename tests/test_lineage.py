@@ -449,24 +449,22 @@ def test_a_colour_movie_with_the_nuclei_in_red_is_read_in_red(tiny_net, movie):
     pd.testing.assert_frame_equal(normal.table, result.table)
 
 
-def test_a_time_stamp_and_scale_bar_burned_into_a_colour_movie_change_nothing(tiny_net, movie):
+def test_a_time_stamp_and_scale_bar_burned_into_a_colour_movie_are_named(tiny_net, movie):
     # audit: the training EPIC movie with a white time stamp and scale bar burned in (as Fiji's Time Stamper and
-    # Scale Bar draw them) went from nMAE 0.039 to 0.230: the embryo crop took in the annotations
+    # Scale Bar draw them) went from nMAE 0.039 to 0.230, without a word. Taking such marks out was tried: a movie
+    # that shows its nuclei in grey beside a coloured reporter lost its nuclei (0.04 -> 0.66), so they are named.
     from tools.experiments.lineage_overlays import stamp
 
     frames, _ = movie
     colour = np.stack([np.asarray(f) for f in frames])
     assert colour.ndim == 4 and colour.shape[-1] == 3
     stamped = np.stack([stamp(f, i) for i, f in enumerate(colour)])
-    assert (stamped != colour).any(axis=-1).sum() > 1000 * len(colour)
-    for plain, marked in zip(colour, stamped):  # what the network sees: the embryo cropped, the annotations gone
-        x_plain, x_marked = (lineage.preprocess(f, 64, crop=True)[0] for f in (plain, marked))
-        assert np.abs(x_marked - x_plain).mean() < 0.002
-    pd.testing.assert_frame_equal(lineage.predict(stamped, tiny_net).table, lineage.predict(colour, tiny_net).table)
-    grey = np.repeat(colour[..., 1:2], 3, axis=-1)  # a grey movie stored in colour: its nuclei are white, and stay
-    for frame in grey:
-        assert np.array_equal(lineage.preprocess(frame, 64, crop=True)[0], lineage.preprocess(frame[..., 1], 64,
-                                                                                             crop=True)[0])
+    notes = lineage.predict(stamped, tiny_net).notes
+    assert len(notes) == 1 and notes[0].startswith("The frames carry white or grey marks on their colour (about ")
+    assert "Export the movie without them" in notes[0]
+    assert not lineage.predict(colour, tiny_net).notes
+    grey = np.repeat(colour[..., 1:2], 3, axis=-1)  # a grey movie stored in colour: its nuclei are white, not marks
+    assert not lineage.predict(grey, tiny_net).notes
 
 
 def test_a_hyperstack_is_read_as_the_maximum_projection_of_each_time_points_slices(tiny_net, movie, tmp_path):

@@ -3,8 +3,8 @@
 Microscope software and Fiji (Image > Stacks > Time Stamper, Analyze > Tools > Scale Bar) burn such annotations into
 the frames of an exported movie. This scores the lineage model on a movie as it is and with a white time stamp
 (top left, "MMM:SS min") and a white scale bar (bottom right) drawn into every frame, by nMAE against the
-movie's exact populations. Development used the training movie only; the evaluation movie was measured once
-afterwards.
+movie's exact populations, and says whether the result names the marks (a note). Development used the training
+movie only; the evaluation movie was measured once afterwards.
 
 Usage: PYTHONPATH=. python tools/experiments/lineage_overlays.py --video MOVIE --labels POPULATIONS.csv [--json]
 """
@@ -26,10 +26,12 @@ def stamp(frame: np.ndarray, index: int) -> np.ndarray:
     return out
 
 
-def nmae(frames: list[np.ndarray], truth, net) -> float:
+def nmae(frames: list[np.ndarray], truth, net) -> tuple[float, bool]:
+    """nMAE of the lineage model on ``frames``, and whether its result names burned-in marks."""
     result = lineage.predict(np.stack(frames), net)
     table = result.table.assign(frame=np.arange(1, len(result.table) + 1))
-    return float(lineage.evaluate(table, truth[truth["frame"].isin(table["frame"])])["nmae"])
+    named = any("white or grey marks" in note for note in result.notes)
+    return float(lineage.evaluate(table, truth[truth["frame"].isin(table["frame"])])["nmae"]), named
 
 
 def main() -> None:
@@ -42,10 +44,12 @@ def main() -> None:
     net = registry.load_model("lineage", "cpu")
     with io.open_frames(args.video, time_lapse=True) as source:
         frames = [np.asarray(frame) for frame in source]
-    figures = {"video": args.video, "frames": len(frames), "nmae_plain": nmae(frames, truth, net),
-               "nmae_stamped": nmae([stamp(f, i) for i, f in enumerate(frames)], truth, net)}
-    print(f"{args.video}: nMAE {figures['nmae_plain']:.4f} as it is, {figures['nmae_stamped']:.4f} with a time "
-          "stamp and a scale bar burned in")
+    plain, plain_named = nmae(frames, truth, net)
+    stamped, stamped_named = nmae([stamp(f, i) for i, f in enumerate(frames)], truth, net)
+    figures = {"video": args.video, "frames": len(frames), "nmae_plain": plain, "nmae_stamped": stamped,
+               "marks_named_plain": plain_named, "marks_named_stamped": stamped_named}
+    print(f"{args.video}: nMAE {plain:.4f} as it is ({'marks named' if plain_named else 'no note'}), {stamped:.4f} "
+          f"with a time stamp and a scale bar burned in ({'marks named' if stamped_named else 'no note'})")
     if args.json:
         print(json.dumps(figures))
 
