@@ -100,7 +100,7 @@ def kind_reason(path: Path, task: BatchTask) -> str | None:
     suffix = path.suffix.lower()
     if suffix in task.suffixes:
         return None
-    if suffix not in IMAGE_SUFFIXES + VIDEO_SUFFIXES:  # other files are not named, save a microscope's own
+    if suffix not in IMAGE_SUFFIXES + VIDEO_SUFFIXES:  # other kinds pass unnamed, except a microscope maker's own
         kind = microscope_format(path.name)
         return kind and f"{kind}, which Devoscope does not read. {MICROSCOPE_STEP}"
     what = "a video" if suffix in VIDEO_SUFFIXES else "an image"

@@ -197,7 +197,7 @@ numbers = table["frame"].to_numpy()  # the numbers the page shows: from 1, or fr
 for warning in (getattr(result, "unfit", None), lineage.no_embryo_warning(table, result.timeline is not None)):
     if warning:  # (a result kept in the session from before a restart may lack ``unfit``)
         st.warning(common.as_uploaded(warning), icon=":material/warning:")
-for note in getattr(result, "notes", []):  # which channel was taken as the nuclei
+for note in getattr(result, "notes", []):  # the channel taken as the nuclei, a projection, burned-in marks
     st.info(common.as_uploaded(note), icon=":material/info:")
 
 # ----------------------------------------------------------------------------- results

@@ -21,8 +21,6 @@ QUANTILES = (0.1, 0.5, 0.9)
 EpochFn = Callable[[int, float, float], None]
 
 
-
-
 def _nearest(name: str, columns: list[str]) -> str | None:
     """The column a mistyped or unit-less ``name`` most likely meant: ``curvature`` -> ``curvature_deg``.
 

@@ -59,13 +59,13 @@ def nucleus_channel(frame: np.ndarray, channel: str = "auto") -> np.ndarray:
         return frame
     if frame.ndim != 3:
         raise DevocoreError(f"A frame must be Y x X or Y x X x C; this one has shape {frame.shape}.")
-    if str(channel).isdigit() and not 1 <= int(channel) <= frame.shape[-1]:
-        raise DevocoreError(f"Channel {channel} was asked for, but the frames have {frame.shape[-1]} "
-                            f"channel(s): choose one from 1 to {frame.shape[-1]}.")
+    if str(channel).isdigit():
+        if not 1 <= int(channel) <= frame.shape[-1]:
+            raise DevocoreError(f"Channel {channel} was asked for, but the frames have {frame.shape[-1]} "
+                                f"channel(s): choose one from 1 to {frame.shape[-1]}.")
+        return frame[..., int(channel) - 1]
     if frame.shape[-1] == 1:
         return frame[..., 0]
-    if str(channel).isdigit():
-        return frame[..., int(channel) - 1]
     if frame.shape[-1] == 4:
         frame = frame[..., :3]
     if channel == "mean":
