@@ -568,6 +568,26 @@ def test_each_row_of_a_folder_of_frames_names_its_file(user_model, tmp_path):
         assert list(pd.read_csv(tmp_path / "out" / name).columns[:2]) == ["frame", "file"]
 
 
+def test_a_colour_picture_with_a_burned_in_time_stamp_gets_a_note(user_model, tmp_path):
+    # a time stamp and scale bar drawn into a green picture were segmented as objects without a word
+    from PIL import Image
+
+    from tools.experiments.lineage_overlays import stamp
+
+    from devocore.simulate import embryo
+
+    image, _ = embryo.nucleus_slice(3, size=256)
+    green = np.zeros(image.shape + (3,), np.uint8)
+    green[..., 1] = image
+    for name, picture in (("plain.png", green), ("stamped.png", stamp(green, 5))):
+        Image.fromarray(picture).save(tmp_path / name)
+    cfg, model = segmentation.SegmentConfig(model="tiny-nuc"), segmentation.load("tiny-nuc")
+    noted = segmentation.segment_path(tmp_path / "stamped.png", model, cfg, tmp_path / "o1")["notes"]
+    assert any(n.startswith("'stamped.png' carries white or grey marks on its colour (about ") for n in noted)
+    assert not any("marks" in n for n in segmentation.segment_path(tmp_path / "plain.png", model, cfg,
+                                                                   tmp_path / "o2")["notes"])
+
+
 def test_3d_labels_of_a_time_series_are_refused_and_of_unnamed_pages_made(user_model):
     import tifffile
 

@@ -25,8 +25,8 @@ from devocore.io.pixels import (distinct_channels, integer_percentiles, normaliz
 from devocore.io.frames import (MAX_NUMBERING_SPAN, FolderFrames, FrameSource, PlaneReader, ProjectedFrames,
                                 StackFrames, VideoFrames, flat_frame_names, natural_key, numbers_from_names,
                                 open_frames, read_video_frame, sample_frames, frames_at)
-from devocore.io.content import (LIGHT_BACKGROUND, MEMBRANE_BLOB_RATIO, blob_ratio, content_problem, judged_view,
-                                 light_background)
+from devocore.io.content import (LIGHT_BACKGROUND, MEMBRANE_BLOB_RATIO, OVERLAY_MIN_PIXELS, blob_ratio,
+                                 burned_in_marks, content_problem, judged_view, light_background)
 from devocore.io.tables import EPIC_COLUMNS, check_columns, read_epic, read_table
 from devocore.io.files import clean_suffix, extract_zip, extract_zip_frames, remove_stale_folders, save_upload
 
@@ -42,4 +42,4 @@ __all__ = ["Source", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "TABLE_SUFFIXES", "UPLO
            "EPIC_COLUMNS", "read_table",
            "check_columns", "read_epic", "remove_stale_folders", "clean_suffix", "save_upload",
            "extract_zip", "extract_zip_frames", "content_problem", "judged_view", "light_background", "blob_ratio",
-           "LIGHT_BACKGROUND", "MEMBRANE_BLOB_RATIO"]
+           "LIGHT_BACKGROUND", "MEMBRANE_BLOB_RATIO", "OVERLAY_MIN_PIXELS", "burned_in_marks"]

@@ -4,6 +4,7 @@ A file with one value, a binary mask or a label image (flat regions of a few val
 with a light background (bright field) does not fit an analysis of fluorescence. :func:`content_problem` says
 which, in words; the Batch runs skip such files, and the ``segment`` command and the Segmentation page warn.
 :func:`blob_ratio` says whether the bright structures are round (nuclei) or thin lines (membranes).
+:func:`burned_in_marks` counts the white or grey pixels of a colour picture: a time stamp or scale bar burned in.
 """
 from __future__ import annotations
 
@@ -150,3 +151,38 @@ def blob_ratio(plane: np.ndarray) -> float:
     :func:`devocore.segmentation.guess_task` votes with, and Lineage's check for membranes.
     """
     return _structure_shape(plane)[0]
+
+
+#: Burned-in annotations (a time stamp, a scale bar, as Fiji and microscope software draw them into an exported
+#: movie) are white or grey: in a colour frame, pixels whose three channels are nearly equal (spread under
+#: OVERLAY_SPREAD of the frame's peak) and bright (all above OVERLAY_LEVEL of it), counted where the frame's other
+#: bright pixels are in colour (a grey movie stored as colour shows its nuclei in white). In the 254 frames of the
+#: training EPIC movie a median of 1 pixel a frame of 390,000 and at most 128 (bright nuclei) look so; a white time
+#: stamp and scale bar drawn into its frames (tools/experiments/lineage_overlays.py) about 3,000. They are named,
+#: not taken out: a movie that shows its nuclei in grey beside a coloured reporter (a composite with a grey
+#: look-up table) looks the same, and taking those pixels out cost it its nuclei (nMAE 0.04 -> 0.66).
+OVERLAY_SPREAD = 0.1
+OVERLAY_LEVEL = 0.25
+OVERLAY_MIN_PIXELS = 256
+
+
+def burned_in_marks(frame: np.ndarray) -> int:
+    """How many pixels of a colour frame (Y x X x 3 or 4) are white or grey and bright while its other bright
+    pixels are in colour: a time stamp or scale bar burned in (see :data:`OVERLAY_LEVEL`); 0 for other frames.
+
+    Example:
+        >>> rgb = np.zeros((40, 40, 3), np.uint8); rgb[4:20, 4:20] = (0, 200, 0); rgb[30:37, :] = 255  # nuclei; a bar
+        >>> burned_in_marks(rgb), burned_in_marks(np.repeat(rgb[..., 1:2], 3, axis=-1))  # grey stored as colour: 0
+        (280, 0)
+    """
+    if frame.ndim != 3 or frame.shape[-1] not in (3, 4):
+        return 0
+    red, green, blue = frame[..., 0], frame[..., 1], frame[..., 2]  # per channel: 20x faster than min(axis=-1)
+    low, high = np.minimum(np.minimum(red, green), blue), np.maximum(np.maximum(red, green), blue)
+    peak = float(high.max())
+    if peak <= 0:
+        return 0
+    grey = (high - low) <= OVERLAY_SPREAD * peak
+    if np.count_nonzero((high >= OVERLAY_LEVEL * peak) & ~grey) < OVERLAY_MIN_PIXELS:
+        return 0  # nothing bright in colour: a grey picture, whose nuclei are white
+    return int(np.count_nonzero((low >= OVERLAY_LEVEL * peak) & grey))

@@ -14,8 +14,8 @@ import pandas as pd
 from devocore import io
 from devocore.errors import DevocoreError
 from devocore.lineage.config import LINEAGES, MAX_COUNT, METHODS, MIN_TIMELINE_FRAMES, LineageConfig, LineageResult
-from devocore.lineage.pixels import (OVERLAY_MIN_PIXELS, STRUCTURE_MIN, burned_in_marks, choose_channel, crops_embryo,
-                                     nucleus_channel, preprocess, signal_weights, structure)
+from devocore.lineage.pixels import (STRUCTURE_MIN, choose_channel, crops_embryo, nucleus_channel, preprocess,
+                                     signal_weights, structure)
 from devocore.lineage.timeline import monotone, running_median, StageCurves, to_counts
 from devocore.progress import ProgressFn
 
@@ -246,7 +246,7 @@ def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = Li
                 if i == middle:
                     problems.append(io.content_problem(plane))
                 ratios.append(io.blob_ratio(plane))
-                marks.append(burned_in_marks(np.asarray(frame)))
+                marks.append(io.burned_in_marks(np.asarray(frame)))
             yield frame
 
     raw, contrast, structures, previews = run_network(net, looked_at(frames), total, config.batch_size,
@@ -291,7 +291,7 @@ def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = Li
     unfit = (f"The {'movie' if len(table) > 1 else 'image'} does not look like fluorescence of an embryo's nuclei: "
              f"{problem}. Its cell counts likely mean nothing.") if problem else None
     result = LineageResult(table, raw, weights, timeline, previews, unfit)
-    if max(marks, default=0) >= OVERLAY_MIN_PIXELS:
+    if max(marks, default=0) >= io.OVERLAY_MIN_PIXELS:
         result.notes.append(
             f"The frames carry white or grey marks on their colour (about {max(marks):,} pixels): a time stamp or "
             "scale bar burned in? They are read as part of the picture and can move the counts a lot (drawn into the "

@@ -113,8 +113,15 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
                             "image, without choosing a channel.")
 
     chosen: list[int | None] = []  # the channel taken when none is given, judged on the (middle) plane
+    marked: list[int] = []  # white or grey marks on a colour plane, counted on the first plane picked
 
     def pick(plane: np.ndarray) -> np.ndarray:  # cfg.channel of a multi-channel plane, else the one that fits
+        if not marked:
+            marked.append(io.burned_in_marks(plane))
+            if marked[0] >= io.OVERLAY_MIN_PIXELS:
+                notes.append(f"'{path.name}' carries white or grey marks on its colour (about {marked[0]:,} pixels): "
+                             "a time stamp, scale bar or text burned in? They may be segmented as objects: crop "
+                             "them away, or give the picture without them.")
         if cfg.channel is not None or predictor.recipe is not None or plane.ndim != 3:
             return io.pick_channel(plane, cfg.channel, f"'{path.name}'")
         if not chosen:
