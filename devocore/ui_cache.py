@@ -287,29 +287,46 @@ def decode_planes(digest: str, name: str, _data: bytes, channels: bool = False,
     return np.stack([grey(p) for p in image.planes()]), ("stack" if image.is_stack else "image"), None
 
 
+def _middle_plane(name: str, data: bytes) -> np.ndarray | None:
+    """The middle plane of an upload, as stored (colour or channels kept), as `segment` judges it; one plane is
+    decoded. None for a video none of whose frames could be sought."""
+    from pathlib import Path
+
+    from devocore import io
+
+    if Path(name).suffix.lower() in io.VIDEO_SUFFIXES:
+        path = io.save_upload(data, Path(name).suffix.lower())
+        try:
+            with io.open_frames(path) as source:
+                return next(io.frames_at(source, [len(source) // 2], scan=False), None)
+        finally:
+            path.unlink(missing_ok=True)
+    image = io.read_image(data, name=name)
+    middle = image.n_planes // 2
+    return next(image.planes(middle, middle + 1)) if image.is_stack else image.data
+
+
 @data
 def channel_kinds(digest: str, name: str, _data: bytes) -> list[str]:
     """What each channel of the upload identified by ``digest`` shows ("nuclei", "membranes", "little"; see
     :func:`devocore.segmentation.channel_kinds`), judged on its middle plane; [] when its channels do not differ
-    (grey, or grey stored as colour). One plane is decoded."""
-    from pathlib import Path
-
+    (grey, or grey stored as colour)."""
     from devocore import io, segmentation
 
-    if Path(name).suffix.lower() in io.VIDEO_SUFFIXES:
-        path = io.save_upload(_data, Path(name).suffix.lower())
-        try:
-            with io.open_frames(path) as source:  # the middle frame, as `segment` judges it
-                plane = next(io.frames_at(source, [len(source) // 2], scan=False), None)
-        finally:
-            path.unlink(missing_ok=True)
-    else:
-        image = io.read_image(_data, name=name)
-        middle = image.n_planes // 2
-        plane = next(image.planes(middle, middle + 1)) if image.is_stack else image.data
+    plane = _middle_plane(name, _data)
     if plane is None or not io.distinct_channels(plane):
         return []
     return segmentation.channel_kinds(plane)
+
+
+@data
+def marks_note(digest: str, name: str, _data: bytes) -> str | None:
+    """:func:`devocore.segmentation.marks_note` on the middle plane of the upload identified by ``digest``: white or
+    grey marks (a time stamp, scale bar or text) burned into a colour picture."""
+    from devocore import segmentation
+
+    plane = _middle_plane(name, _data)
+    return None if plane is None else segmentation.marks_note(plane, f"'{name}'")
 
 
 @data

@@ -264,6 +264,7 @@ with left:
         common.set_param("seg_example", name)
         data = examples[name].read_bytes() if name in examples else None
 
+marked = None  # a note on white or grey marks burned into a colour upload
 with common.guard("reading the file"):
     if data is None:
         planes, fps = ui_cache.segmentation_samples(*SIMULATED[name]), None
@@ -274,6 +275,7 @@ with common.guard("reading the file"):
         large, huge = _large_input(digest, name, data)
         with _heavy_if(huge):
             channel = _channel_menu(ui_cache.channel_kinds(digest, name, data))  # from 0; None: their mean
+            marked = ui_cache.marks_note(digest, name, data)  # a time stamp or scale bar burned in
         if large is None:
             with _heavy_if(huge):  # three sessions do not decode a huge image at once
                 planes, kind, fps = ui_cache.decode_planes(digest, name, data, channel=channel)
@@ -373,6 +375,8 @@ with right:
                    f"the result may mean little; a {image_task} model fits this input.")
     if warning:
         st.warning(warning)
+    if marked:
+        st.info(marked, icon=":material/info:")
     where = (f" in time point {positions['t'][index]}, slice {positions['z'][index]}" if positions
              else f" in {place} {index + 1} of {len(planes)}" if len(planes) > 1 else "")
     st.subheader(f"{result.count} {what}{where}")

@@ -171,6 +171,25 @@ def test_a_microscope_makers_file_is_taken_by_the_uploader_and_named_with_the_fi
     visit.finish(f"czi-upload-{stem}")
 
 
+def test_a_time_stamp_burned_into_a_colour_upload_is_named_on_the_segmentation_page(server, browser, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from devocore.simulate import embryo
+    from tools.experiments.lineage_overlays import stamp
+
+    image, _ = embryo.nucleus_slice(3, size=256)
+    green = np.zeros(image.shape + (3,), np.uint8)
+    green[..., 1] = image
+    Image.fromarray(stamp(green, 5)).save(tmp_path / "stamped.png")
+    visit = Visit(browser, f"{server}/segmentation{QUERY['segmentation']}")
+    visit.radio("Upload")
+    visit.upload(tmp_path / "stamped.png")
+    assert visit.wait_text(r"'stamped.png' carries white or grey marks on its colour") == \
+        "'stamped.png' carries white or grey marks on its colour"
+    visit.finish("segmentation-stamped-upload")
+
+
 @pytest.mark.parametrize("stem", [s for s in EXAMPLES if s in STEMS])
 def test_example_gives_its_key_result(server, browser, stem):
     visit = Visit(browser, f"{server}/{stem}{QUERY.get(stem, '')}")

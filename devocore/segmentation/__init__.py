@@ -31,7 +31,7 @@ from devocore.segmentation.cells import (FRAGMENT_FRACTION, SEED_FRACTION, SEED_
                                          work_shape)
 from devocore.segmentation.guess import (GUESS_BLOB_RATIO, GUESS_MIN_PEAKS, GUESS_NOISE_MADS, GUESS_SIGMAS, card_task,
                                          channel_for, channel_kinds, guess_from_planes, guess_task, implausible,
-                                         model_for, other_kind, task_of, unfit, voting_planes)
+                                         marks_note, model_for, other_kind, task_of, unfit, voting_planes)
 from devocore.segmentation.predict import (BATCH_PIXELS, Predictor, batched_probabilities, load, segment,
                                            segment_frames)
 from devocore.segmentation.export import (PALETTE, channel_choice, outlines, overlay, save_png, segment_path,
@@ -42,7 +42,7 @@ __all__ = ["TASKS", "TABLE_COLUMNS", "SegmentConfig", "Result", "FRAGMENT_FRACTI
            "default_min_size", "fill_holes", "max_hole", "remove_small", "relabel", "split_touching",
            "enclosed_regions", "SEED_FRACTION", "SEED_OPENING", "cells_from_membrane", "instances",
            "measure", "postprocess", "resize", "labels_3d", "link_slices", "table_3d", "card_task",
-           "task_of", "model_for", "implausible", "unfit", "GUESS_SIGMAS", "GUESS_BLOB_RATIO", "GUESS_MIN_PEAKS",
+           "task_of", "model_for", "implausible", "unfit", "marks_note", "GUESS_SIGMAS", "GUESS_BLOB_RATIO", "GUESS_MIN_PEAKS",
            "GUESS_NOISE_MADS", "guess_task", "guess_from_planes", "other_kind", "channel_kinds", "channel_for",
            "voting_planes", "BATCH_PIXELS",
            "Predictor", "segment",

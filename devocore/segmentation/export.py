@@ -13,7 +13,7 @@ from devocore.errors import DevocoreError, UnsupportedFormatError
 from devocore.progress import ProgressFn
 from devocore.segmentation.cells import WORK_PIXELS, labels_3d, link_slices, resize, table_3d
 from devocore.segmentation.config import Result, SegmentConfig
-from devocore.segmentation.guess import channel_for, channel_kinds, other_kind, unfit
+from devocore.segmentation.guess import channel_for, channel_kinds, marks_note, other_kind, unfit
 from devocore.segmentation.predict import Predictor, segment, segment_frames
 
 
@@ -113,15 +113,12 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
                             "image, without choosing a channel.")
 
     chosen: list[int | None] = []  # the channel taken when none is given, judged on the (middle) plane
-    marked: list[int] = []  # white or grey marks on a colour plane, counted on the first plane picked
+    marked: list[str | None] = []  # white or grey marks on a colour plane, judged on the first plane picked
 
     def pick(plane: np.ndarray) -> np.ndarray:  # cfg.channel of a multi-channel plane, else the one that fits
         if not marked:
-            marked.append(io.burned_in_marks(plane))
-            if marked[0] >= io.OVERLAY_MIN_PIXELS:
-                notes.append(f"'{path.name}' carries white or grey marks on its colour (about {marked[0]:,} pixels): "
-                             "a time stamp, scale bar or text burned in? They may be segmented as objects: crop "
-                             "them away, or give the picture without them.")
+            marked.append(marks_note(plane, f"'{path.name}'"))
+            notes.extend(marked if marked[0] else [])
         if cfg.channel is not None or predictor.recipe is not None or plane.ndim != 3:
             return io.pick_channel(plane, cfg.channel, f"'{path.name}'")
         if not chosen:

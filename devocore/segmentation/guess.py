@@ -63,6 +63,22 @@ def unfit(plane: np.ndarray, what: str) -> str | None:
             "nothing.") if problem else None
 
 
+def marks_note(plane: np.ndarray, what: str) -> str | None:
+    """A note when a colour ``plane`` carries white or grey marks (:func:`devocore.io.burned_in_marks`: a time
+    stamp, scale bar or text burned in), naming it ``what``; else None.
+
+    Example:
+        >>> rgb = np.zeros((40, 40, 3), np.uint8); rgb[4:20, 4:20] = (0, 200, 0); rgb[30:37, :] = 255
+        >>> marks_note(rgb, "'a.png'")[:68], marks_note(rgb[..., 1], "'a.png'")
+        ("'a.png' carries white or grey marks on its colour (about 280 pixels)", None)
+    """
+    marks = io.burned_in_marks(plane)
+    if marks < io.OVERLAY_MIN_PIXELS:
+        return None
+    return (f"{what} carries white or grey marks on its colour (about {marks:,} pixels): a time stamp, scale bar or "
+            "text burned in? They may be segmented as objects: crop them away, or give the picture without them.")
+
+
 def other_kind(planes: Iterable[np.ndarray], task: str) -> str | None:
     """A note when ``planes`` look like the other kind of image than ``task`` ("nucleus" or "membrane") by
     :func:`guess_from_planes`, else None.
