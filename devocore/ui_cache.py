@@ -287,21 +287,22 @@ def decode_planes(digest: str, name: str, _data: bytes, channels: bool = False,
     return np.stack([grey(p) for p in image.planes()]), ("stack" if image.is_stack else "image"), None
 
 
-def _middle_plane(name: str, data: bytes) -> np.ndarray | None:
-    """The middle plane of an upload, as stored (colour or channels kept), as `segment` judges it; one plane is
-    decoded. None for a video none of whose frames could be sought."""
+@data
+def middle_plane(digest: str, name: str, _data: bytes) -> np.ndarray | None:
+    """The middle plane of the upload identified by ``digest``, as stored (colour or channels kept), as `segment`
+    judges it; one plane is decoded. None for a video none of whose frames could be sought."""
     from pathlib import Path
 
     from devocore import io
 
     if Path(name).suffix.lower() in io.VIDEO_SUFFIXES:
-        path = io.save_upload(data, Path(name).suffix.lower())
+        path = io.save_upload(_data, Path(name).suffix.lower())
         try:
             with io.open_frames(path) as source:
                 return next(io.frames_at(source, [len(source) // 2], scan=False), None)
         finally:
             path.unlink(missing_ok=True)
-    image = io.read_image(data, name=name)
+    image = io.read_image(_data, name=name)
     middle = image.n_planes // 2
     return next(image.planes(middle, middle + 1)) if image.is_stack else image.data
 
@@ -313,7 +314,7 @@ def channel_kinds(digest: str, name: str, _data: bytes) -> list[str]:
     (grey, or grey stored as colour)."""
     from devocore import io, segmentation
 
-    plane = _middle_plane(name, _data)
+    plane = middle_plane(digest, name, _data)
     if plane is None or not io.distinct_channels(plane):
         return []
     return segmentation.channel_kinds(plane)
@@ -325,7 +326,7 @@ def marks_note(digest: str, name: str, _data: bytes) -> str | None:
     grey marks (a time stamp, scale bar or text) burned into a colour picture."""
     from devocore import segmentation
 
-    plane = _middle_plane(name, _data)
+    plane = middle_plane(digest, name, _data)
     return None if plane is None else segmentation.marks_note(plane, f"'{name}'")
 
 
