@@ -216,3 +216,16 @@ def test_other_binary_files_given_as_a_table_are_named():
         with pytest.raises(UnreadableFileError, match=rf"^'{re.escape(name)}' is not a text table \(it holds binary "
                                                       rf"data\): {re.escape(kind)}"):
             read_table(data, name=name)
+
+
+def test_required_columns_in_other_capitals_are_read_under_their_own_names(tmp_path):
+    # a header typed in Excel as "Frame" or "Cell, Time, X, ..." was refused: "lacks the column frame; it has Frame"
+    from devocore.io import read_epic
+
+    path = write(tmp_path / "labels.csv", LINEAGE_HEADER.replace("frame", "Frame") + "1,2,0,0,1,0,0,0\n")
+    assert read_populations(path)["frame"].tolist() == [1]
+    cells = read_epic(b"Cell,Time,X,Y,Z,Size\nABa,1,1,2,3,4\nABp,1,2,2,3,4\n", "embryo.csv")
+    assert {"cell", "time", "x", "y", "z", "size"} <= set(cells.columns) and cells["z"].tolist() == [3, 3]
+    two = b"Frame,FRAME,A,E,M,P,C,D,Z\n1,1,2,0,0,1,0,0,0\n"  # two could be meant: refused as before
+    with pytest.raises(MissingColumnsError, match="lacks the column frame"):
+        read_populations(two, "two.csv")

@@ -180,9 +180,22 @@ def check_columns(frame: pd.DataFrame, what: str, required: Sequence[str] = (), 
         what: how messages name the table ("'cells.csv'").
         first_row: the number a message gives the first data row (2 for a CSV line under its header).
 
+    A required column written in other capitals or with spaces around it ("Frame", " Cell") is taken under its own
+    name when exactly one column matches so.
+
     Raises:
         MissingColumnsError, EmptyTableError, NonNumericError.
+
+    Example:
+        >>> check_columns(pd.DataFrame({"Frame": [1], " A ": [2]}), "'t.csv'", ["frame", "A"]).columns.tolist()
+        ['frame', 'A']
     """
+    renames = {}
+    for name in (c for c in required if c not in frame.columns):
+        alike = [c for c in frame.columns if str(c).strip().lower() == str(name).lower()]
+        if len(alike) == 1 and alike[0] not in required:
+            renames[alike[0]] = name
+    frame = frame.rename(columns=renames) if renames else frame
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise MissingColumnsError(
