@@ -7,6 +7,7 @@ import tifffile
 from devocore import batch, cli, io
 from devocore.errors import UnsupportedFormatError
 from pages import common
+from tests.test_stage_upload import Upload
 
 # first bytes as the makers write them, then noise
 CZI = b"ZISRAWFILE" + bytes(np.random.default_rng(0).integers(0, 255, 4000, dtype=np.uint8))
@@ -54,16 +55,6 @@ def test_batch_lists_a_microscope_file_as_skipped_with_the_step(tmp_path):
     assert [p.name for p in found] == ["slice.tif"]
     assert {p.name: reason.split(",")[0] for p, reason in unfit.items()} == {"embryo.nd2": "a Nikon ND2 file"}
     assert "File > Import > Bio-Formats" in unfit[tmp_path / "in" / "embryo.nd2"]
-
-
-class Upload:
-    """Stands in for streamlit's UploadedFile (a name and the bytes)."""
-
-    def __init__(self, name: str, data: bytes):
-        self.name, self._data = name, data
-
-    def getvalue(self) -> bytes:
-        return self._data
 
 
 def test_an_upload_is_refused_by_its_own_name_before_anything_is_staged(tmp_path, monkeypatch):
