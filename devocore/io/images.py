@@ -171,9 +171,10 @@ def read_image(source: Source, name: str | None = None, limits: Limits = LIMITS)
     if isinstance(source, (str, os.PathLike)) and Path(source).is_file() and Path(source).stat().st_size > 0:
         with open(source, "rb") as handle:
             head = handle.read(16)
-        if sniff_format(head) is None:
+        sniffed = sniff_format(head)
+        if sniffed is None:
             refuse_microscope_format(what, display, head)
-        elif sniff_format(head) == "tiff" and Path(source).stat().st_size <= limits.upload_mb * 2**20:
+        elif sniffed == "tiff" and Path(source).stat().st_size <= limits.upload_mb * 2**20:
             return _read_tiff(None, what, display, limits, path=Path(source))  # page by page, never whole
     data = read_bytes(source, what, limits)
     fmt = sniff_format(data[:16])
