@@ -435,3 +435,9 @@ def test_tracking_table_uses_one_worm_and_skips_identifier_columns():
     assert len(other.frame) == 20 and other.frame["head_tail_distance"].iloc[0] == pytest.approx(81.0)
     with pytest.raises(MissingColumnsError, match="no worm 7"):
         fc.to_series(table, worm=7)
+
+
+def test_a_time_column_not_in_the_table_names_the_near_one():
+    table = pd.DataFrame({"time_s": [0.0, 0.04, 0.08], "curvature_deg": [1.0, 2.0, 3.0]})
+    with pytest.raises(MissingColumnsError, match=r"no time column 'time' \(did you mean 'time_s'\?\)"):
+        fc.to_series(table, time_column="time")

@@ -229,3 +229,16 @@ def test_required_columns_in_other_capitals_are_read_under_their_own_names(tmp_p
     two = b"Frame,FRAME,A,E,M,P,C,D,Z\n1,1,2,0,0,1,0,0,0\n"  # two could be meant: refused as before
     with pytest.raises(MissingColumnsError, match="lacks the column frame"):
         read_populations(two, "two.csv")
+
+
+def test_a_missing_column_names_the_column_the_user_likely_meant(tmp_path):
+    # "lacks the column size; it has cell, time, x, y, z, cell_size" left the user to spot the near name
+    from devocore.io import read_epic
+
+    with pytest.raises(MissingColumnsError, match=r"lacks the column size \(did you mean 'cell_size'\?\); it has"):
+        read_epic(b"cell,time,x,y,z,cell_size\nABa,1,1,2,3,4\n", "embryo.csv")
+    with pytest.raises(MissingColumnsError, match=r"lacks the column frame \(did you mean 'frames'\?\)"):
+        read_populations(write(tmp_path / "labels.csv", LINEAGE_HEADER.replace("frame", "frames") + "1,2,0,0,1,0,0,0\n"))
+    with pytest.raises(MissingColumnsError) as nothing_near:
+        read_epic(b"cell,time,x,y,z,volume\nABa,1,1,2,3,4\n", "embryo.csv")
+    assert "did you mean" not in str(nothing_near.value)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from devocore.errors import MissingColumnsError
+from devocore.io.tables import nearest_column
 from devocore.forecast.series import ForecastConfig
 from devocore.forecast.wave import body_axis
 from devocore.progress import ProgressFn
@@ -19,19 +20,6 @@ QUANTILES = (0.1, 0.5, 0.9)
 
 
 EpochFn = Callable[[int, float, float], None]
-
-
-def _nearest(name: str, columns: list[str]) -> str | None:
-    """The column a mistyped or unit-less ``name`` most likely meant: ``curvature`` -> ``curvature_deg``.
-
-    Example:
-        >>> _nearest("curvature", ["speed_px_s", "curvature_deg"]), _nearest("segmnt_050", ["segment_050"])
-        ('curvature_deg', 'segment_050')
-    """
-    import difflib
-
-    close = difflib.get_close_matches(name, columns, 1, 0.7)
-    return close[0] if close else next((c for c in columns if name and c.startswith(f"{name}_")), None)
 
 
 def import_torch():
@@ -207,7 +195,7 @@ def model_inputs(frame: pd.DataFrame, time_column: str, config: ForecastConfig, 
     if missing:
         hint = " (use eigenworms >= k for eigenworm_k)" if any(str(m).startswith("eigenworm_") for m in missing) else ""
         why = [m for m in messages if any(f"{c} (" in m or f"'{c}'" in m for c in missing)]
-        near = [c for c in (_nearest(str(m), list(map(str, available))) for m in missing) if c]
+        near = [c for c in (nearest_column(str(m), available) for m in missing) if c]
         hint += f" (did you mean {', '.join(map(repr, near))}?)" if near else ""
         raise MissingColumnsError(
             f"No column {', '.join(map(repr, missing))} in the series{hint}; it has "

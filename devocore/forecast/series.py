@@ -289,7 +289,10 @@ def to_series(frame: pd.DataFrame, time_column: str | None = None, what: str = "
         messages.append(message)
     column = _find_time_column(list(frame.columns), time_column)
     if column is not None and column not in frame.columns:
-        raise MissingColumnsError(f"{what} has no time column '{column}'; it has {', '.join(map(str, frame.columns[:20]))}.")
+        near = io.nearest_column(column, list(frame.columns))
+        hint = f" (did you mean '{near}'?)" if near else ""
+        raise MissingColumnsError(f"{what} has no time column '{column}'{hint}; it has "
+                                  f"{', '.join(map(str, frame.columns[:20]))}.")
     data = frame.copy()
     if column is None:
         column = "step"

@@ -172,6 +172,28 @@ def read_table(source: Source, name: str | None = None, required: Sequence[str] 
     return check_columns(frame, what, required, numeric, first_row=2)
 
 
+def nearest_column(name: str, columns: Sequence[str]) -> str | None:
+    """The column a mistyped, unit-less or unprefixed ``name`` most likely meant, or None: ``curvature`` ->
+    ``curvature_deg``, ``size`` -> ``cell_size``.
+
+    Example:
+        >>> nearest_column("curvature", ["speed_px_s", "curvature_deg"]), nearest_column("segmnt_050", ["segment_050"])
+        ('curvature_deg', 'segment_050')
+        >>> nearest_column("size", ["cell", "time"]) is None
+        True
+    """
+    import difflib
+
+    columns = [str(c) for c in columns]
+    by_lower = {c.strip().lower(): c for c in columns}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), 1, 0.7)
+    if close:
+        return by_lower[close[0]]
+    name = name.strip().lower()
+    return next((c for c in columns if name and (c.strip().lower().startswith(f"{name}_")
+                                                 or c.strip().lower().endswith(f"_{name}"))), None)
+
+
 def check_columns(frame: pd.DataFrame, what: str, required: Sequence[str] = (), numeric: Sequence[str] = (),
                   first_row: int = 1) -> pd.DataFrame:
     """Check a table's columns; numeric ones are converted in place (empty cells become NaN).
@@ -181,7 +203,8 @@ def check_columns(frame: pd.DataFrame, what: str, required: Sequence[str] = (), 
         first_row: the number a message gives the first data row (2 for a CSV line under its header).
 
     A required column written in other capitals or with spaces around it ("Frame", " Cell") is taken under its own
-    name when exactly one column matches so.
+    name when exactly one column matches so; for one still missing, the message names a near column ("did you mean
+    'cell_size'?").
 
     Raises:
         MissingColumnsError, EmptyTableError, NonNumericError.
@@ -198,8 +221,11 @@ def check_columns(frame: pd.DataFrame, what: str, required: Sequence[str] = (), 
     frame = frame.rename(columns=renames) if renames else frame
     missing = [c for c in required if c not in frame.columns]
     if missing:
+        spare = [c for c in frame.columns if c not in required]
+        near = [c for c in (nearest_column(str(m), spare) for m in missing) if c]
+        hint = f" (did you mean {', '.join(map(repr, near))}?)" if near else ""
         raise MissingColumnsError(
-            f"{what} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+            f"{what} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}{hint}; "
             f"it has {', '.join(map(str, frame.columns[:20]))}{' ...' if len(frame.columns) > 20 else ''}.")
     if frame.empty:
         raise EmptyTableError(f"{what} has a header but no rows.")
