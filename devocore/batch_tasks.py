@@ -27,22 +27,9 @@ def _middle_plane(path: Path) -> np.ndarray:
 
 
 def _sample_frames(path: Path, n: int = 5) -> list[np.ndarray]:
-    """Up to ``n`` grey frames evenly spaced through a video."""
-    import cv2
-
+    """Up to ``n`` grey frames (channel mean) evenly spaced through a video."""
     with io.open_frames(path) as source:
-        count = source.frame_count
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    try:
-        for index in sorted({int(i) for i in np.linspace(0, max(count - 1, 0), n)}):
-            capture.set(cv2.CAP_PROP_POS_FRAMES, index)
-            ok, frame = capture.read()
-            if ok and frame is not None:
-                frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
-    finally:
-        capture.release()
-    return frames
+        return [io.to_gray(frame) for frame in io.sample_frames(source, n)]
 
 
 def check_microscopy(path: Path, fluorescence: bool = True) -> str | None:

@@ -1,4 +1,6 @@
 """Batch with the real nucleus model on a 2-worker LocalCluster: same files as the serial CLI."""
+import re
+
 import cv2
 import numpy as np
 import pandas as pd
@@ -47,3 +49,18 @@ def test_kind_note_flags_an_image_of_the_other_kind_than_the_task():
     assert kind_note(membrane, "nucleus") == "looks like membranes, not nuclei: check the task and the results"
     assert kind_note(nuclei, "membrane") == "looks like nuclei, not membranes: check the task and the results"
     assert kind_note(membrane, "membrane") == kind_note(nuclei, "nucleus") == ""
+
+
+def test_videos_are_judged_on_frames_sampled_through_them(tmp_path):
+    from devocore.batch_tasks import _sample_frames, check_microscopy
+
+    history = embryo.simulate(seed=0, n_frames=12)
+    movie = tmp_path / "movie.avi"
+    embryo_export.write_video(embryo.timelapse(history, size=96, seed=0), movie)
+    frames = _sample_frames(movie)
+    assert len(frames) == 5 and all(f.shape == (96, 96) and f.dtype == np.uint8 for f in frames)
+    assert check_microscopy(movie) is None
+    blank = tmp_path / "blank.avi"
+    embryo_export.write_video(np.full((6, 96, 96), 40, np.uint8), blank)
+    assert re.match(r"one value \((39|40|41)\) in every pixel of the sampled frames: an empty video$",
+                    check_microscopy(blank))  # the codec may round 40 by one
