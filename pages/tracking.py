@@ -220,6 +220,8 @@ def main() -> None:
         return
     if warning := result.unfit:  # computed from the table
         st.warning(common.as_uploaded(warning))
+    if note := result.still:  # tracks that stay in place: a time stamp's digits, debris, a paralysed worm
+        st.info(note)
     counts = table["status"].value_counts()
     cols = st.columns(5)
     cols[0].metric("Frames", result.n_frames)

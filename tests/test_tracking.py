@@ -800,3 +800,27 @@ def test_the_overlay_of_a_16_bit_movie_keeps_its_frames_brightness_relative_to_e
         means.append(float(image.mean()))
     # one map for the movie: dark, mid grey, white (a stretch per frame made every flat frame alike)
     assert len(means) == 3 and means[0] < 20 and 110 < means[1] < 145 and means[2] > 235, means
+
+
+def test_a_time_stamp_drawn_into_the_frames_is_named_as_tracks_that_stay_in_place(tmp_path, capsys):
+    # audit: a black time stamp burned into the bundled video gave 6 "worms" (its digits) and not a word
+    import cv2
+
+    from devocore.cli import main
+
+    frames, _ = synthetic.clip(n_frames=40, n_worms=1, seed=3, speed=2.0)
+    stamped = [cv2.putText(f.copy(), f"t={t:02d}s", (150, 185), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 0, 2)
+               for t, f in enumerate(frames)]
+    plain = tracking.track_frames(frames, tracking.TrackConfig(fps=10))
+    assert plain.table["worm"].nunique() == 1 and plain.still is None
+    result = tracking.track_frames(stamped, tracking.TrackConfig(fps=10))
+    still = tracking.tracker.still_objects(result.table)
+    moving = sorted(set(result.table["worm"]) - set(still))
+    assert still and len(moving) == 1  # the digits are followed, each in place; the worm crawls
+    assert result.table.loc[result.table["worm"].isin(still), "centroid_y"].between(165, 190).all()
+    assert result.still.startswith(f"worm{'s' if len(still) > 1 else ''} {', '.join(map(str, still))} stay")
+
+    folder = write_folder(stamped, tmp_path / "stamped", [f"{i:03d}.png" for i in range(40)])
+    assert main(["track", str(folder), "--out", str(tmp_path / "t.csv"), "--fps", "10", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "in place while followed" in summary["still"] and summary["warning"] is None

@@ -59,6 +59,7 @@ def run(args) -> dict | int:
         "scale": round(result.scale, 4),  # below 1: huge frames were tracked shrunk; the CSV is in original pixels
         "out": str(out),
         "warning": result.unfit,  # None, or why the objects followed are not worms
+        "still": result.still,  # None, or which tracks stay in place (a time stamp, debris, a paralysed worm)
     }
     if args.json:
         return summary
@@ -67,6 +68,8 @@ def run(args) -> dict | int:
     print("status: " + ", ".join(f"{k} {v}" for k, v in summary["status"].items()))
     if summary["warning"]:
         print(f"warning: {summary['warning']}")
+    if summary["still"]:
+        print(f"note: {summary['still']}")
     if result.fps_assumed:
         print(f"note: no frame rate in the files: {result.fps:g} fps assumed for times and speeds; pass --fps to "
               "set it")

@@ -65,6 +65,12 @@ GAP_CAP = 1000
 #: afterwards: the real wormpose frames 12). Below this median the objects followed are not worms and
 #: :attr:`TrackResult.unfit` says so.
 WORM_ELONGATION = 4.0
+#: A track stays in place when its centroid's 5th-95th percentile range, in x and in y, is under this share of the
+#: square root of its median area (about its midline length over 3 for a worm). On the bundled plate video the two
+#: worms range over 2.1 and 2.8 times; the digits of a time stamp drawn into it range over 0.02-0.21.
+STILL_SPREAD = 0.5
+#: ... over at least this many rows (a short track is in place whatever it is).
+STILL_MIN_ROWS = 20
 #: Frame rate (frames per second) assumed when neither the settings nor the file give one.
 DEFAULT_FPS = 25.0
 #: Status of a worm in a frame.
@@ -192,12 +198,33 @@ class TrackResult:
 
     @property
     def unfit(self) -> str | None:
-        """A warning when the objects followed are not worm-shaped (see :func:`not_worms`), else None."""
-        return not_worms(self.table)
+        """A warning when the objects followed are not worm-shaped (see :func:`not_worms`), else None.
+
+        Tracks that stay in place (:attr:`still`) are left out of the judgement when others move: a time stamp's
+        round digits do not make the worms beside them round."""
+        table = self.table
+        if not self.crops and len(table):
+            still = table["worm"].isin(still_objects(table))
+            if not still.all():
+                table = table[~still]
+        return not_worms(table)
 
     def number_at(self, index: int) -> int:
         """The frame number of the frame at position ``index``."""
         return int(self.frame_numbers[index])
+
+    @property
+    def still(self) -> str | None:
+        """A note naming the tracks that stay in place (see :func:`still_objects`), else None; crops are not judged,
+        nor objects that are not worms (:attr:`unfit` says so)."""
+        ids = [] if self.crops or self.unfit else still_objects(self.table)
+        if not ids:
+            return None
+        listed = ", ".join(map(str, ids[:8])) + (f" and {len(ids) - 8} more" if len(ids) > 8 else "")
+        which = f"worm {ids[0]} stays" if len(ids) == 1 else f"worms {listed} stay"
+        return (f"{which} in place while followed: a paralysed or resting worm, or something drawn into "
+                "the frames or lying on the plate (a time stamp, a scale bar, an egg, debris) followed as a worm. "
+                "Check on the overlay; crop a time stamp or scale bar away before tracking.")
 
     @property
     def frames_per_second(self) -> float:
@@ -234,6 +261,28 @@ def not_worms(table: pd.DataFrame) -> str | None:
     return (f"The objects followed are not worm-shaped: their midlines are a median {elongation.median():.1f} times "
             "as long as the objects are wide (a worm's: 8 or more). Is this a video of worms? Tracks of round "
             "objects (nuclei, cells, eggs) mean nothing.")
+
+
+def still_objects(table: pd.DataFrame) -> list[int]:
+    """The ids of the tracks whose centroid stays in place (:data:`STILL_SPREAD`, :data:`STILL_MIN_ROWS`).
+
+        >>> rows = pd.DataFrame({"worm": [1] * 20 + [2] * 20, "area_px": 400.0,
+        ...                      "centroid_x": [*range(0, 100, 5), *[50.0, 51.0] * 10], "centroid_y": 10.0})
+        >>> still_objects(rows)
+        [2]
+    """
+    if table.empty or not {"worm", "centroid_x", "centroid_y", "area_px"} <= set(table.columns):
+        return []
+    ids = []
+    for worm, rows in table.groupby("worm"):
+        placed = rows[["centroid_x", "centroid_y"]].dropna()
+        size = float(np.sqrt(rows["area_px"].median())) if rows["area_px"].notna().any() else float("nan")
+        if len(placed) < STILL_MIN_ROWS or not size > 0:
+            continue
+        spread = placed.quantile(0.95) - placed.quantile(0.05)
+        if float(spread.max()) < STILL_SPREAD * size:
+            ids.append(int(worm))
+    return ids
 
 
 class Tracker:
