@@ -648,3 +648,20 @@ def test_eval_without_the_training_curves_gives_the_figures_and_says_the_baselin
     assert cli.main(["eval", "lineage", "--video", str(video), "--labels", str(labels), "--update-card"]) != 0
     assert "--update-card" in capsys.readouterr().err
     assert (ROOT / "assets" / "models" / "lineage" / "card.json").read_text() == card
+
+
+def test_frames_too_small_to_show_an_embryo_are_refused_with_their_size(tiny_net, tmp_path):
+    # audit: a 1 x 1 or 3 x 20000 image crashed Lineage with "internal error (ValueError)"
+    import cv2
+
+    from devocore.errors import UnsupportedFormatError
+
+    for shape, shown in (((1, 1), "1 x 1"), ((3, 20000), "20000 x 3")):
+        path = tmp_path / f"{shown.replace(' ', '')}.png"
+        cv2.imwrite(str(path), np.zeros(shape, np.uint8))
+        with pytest.raises(UnsupportedFormatError, match=rf"^The frames of '{path.name}' are {shown} pixels; Lineage "
+                                                         r"needs frames of at least 16 x 16 pixels\.$"):
+            lineage.predict(path, tiny_net)
+    with pytest.raises(UnsupportedFormatError, match=r"^The frames are 8 x 8 pixels"):
+        lineage.predict(np.zeros((3, 8, 8), np.uint8), tiny_net)
+    assert len(lineage.predict(np.zeros((2, 16, 16), np.uint8), tiny_net).table) == 2  # the smallest taken

@@ -28,6 +28,21 @@ def check_plane(height: int, width: int, what: str, limits: Limits) -> None:
             f"the limit is {limits.max_pixels / 1e6:.0f} megapixels per image.")
 
 
+def check_min_side(shape: tuple[int, ...], what: str, task: str, minimum: int = 16) -> None:
+    """Refuse frames (``shape`` Y x X [x C]) under ``minimum`` pixels on a side, which ``task`` cannot read.
+
+    Example:
+        >>> check_min_side((3, 20000), "The frames of 'thin.png' are", "tracking")
+        Traceback (most recent call last):
+        ...
+        devocore.errors.UnsupportedFormatError: The frames of 'thin.png' are 20000 x 3 pixels; tracking needs frames \
+of at least 16 x 16 pixels.
+    """
+    if min(shape[:2]) < minimum:
+        raise UnsupportedFormatError(f"{what} {shape[1]} x {shape[0]} pixels; {task} needs frames of at least "
+                                     f"{minimum} x {minimum} pixels.")
+
+
 def check_decoded(nbytes: int, what: str, limits: Limits, kind: str = "stack") -> None:
     """Refuse an image (one plane) or a stack whose decoded pixels would pass the limit, from its header."""
     cap = min(limits.max_image_mb, limits.max_decoded_mb) if kind == "image" else limits.max_decoded_mb

@@ -241,6 +241,7 @@ def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = Li
 
     def looked_at(stream: Iterable[np.ndarray]) -> Iterator[np.ndarray]:  # a few frames' content is judged
         for i, frame in enumerate(stream):
+            io.check_min_side(np.shape(frame), f"Frame {i + 1} is", "Lineage", MIN_FRAME_SIDE)
             if i in judged:
                 plane = nucleus_channel(frame, config.channel)
                 if i == middle:
@@ -360,6 +361,10 @@ def no_embryo_warning(table: pd.DataFrame, fitted: bool = False) -> str | None:
             + ("this frame reads" if len(empty) == 1 else "these frames read") + " False in the 'embryo' column.")
 
 
+#: Frames under this many pixels on a side are refused: they cannot show an embryo's nuclei.
+MIN_FRAME_SIDE = 16
+
+
 def predict(source, net, config: LineageConfig = LineageConfig(), progress: ProgressFn | None = None
             ) -> LineageResult:
     """Populations for every frame of a video, a folder of frames or an image/stack.
@@ -377,6 +382,8 @@ def predict(source, net, config: LineageConfig = LineageConfig(), progress: Prog
     if isinstance(source, np.ndarray):
         frames = [source] if source.ndim == 2 or (source.ndim == 3 and source.shape[-1] in (1, 3, 4)) \
             else list(source)
+        if frames:
+            io.check_min_side(frames[0].shape, "The frames are", "Lineage", MIN_FRAME_SIDE)
         config, note = with_nucleus_channel(frames, config)
         result = predict_frames(frames, net, config, len(frames), progress)
         result.notes += [note] if note else []
@@ -384,6 +391,7 @@ def predict(source, net, config: LineageConfig = LineageConfig(), progress: Prog
     from devocore.io import open_frames
 
     with open_frames(source, time_lapse=True, project=True) as stream:
+        io.check_min_side(stream.shape, f"The frames of '{stream.name}' are", "Lineage", MIN_FRAME_SIDE)
         config, note = with_nucleus_channel(stream, config)
         result = predict_frames(stream, net, config, stream.frame_count, progress, numbered(stream))
     result.notes += [n for n in (projection_note(stream), note) if n]

@@ -28,7 +28,7 @@ from scipy.optimize import linear_sum_assignment
 
 from devocore import io
 from devocore.config import is_cloud
-from devocore.errors import NoFramesError, UnsupportedFormatError
+from devocore.errors import NoFramesError
 from devocore.progress import ProgressFn
 from devocore.tracking.headtail import orient, trim_overlong, turning_angles
 from devocore.tracking.midline import CORE_LEVEL, Midline, core_parts, extract_midline, resample
@@ -687,9 +687,9 @@ MIN_FRAME_SIDE = 16  # pixels; smaller frames hold no worm (and the plate smooth
 
 
 def _check_frame_size(shape: tuple[int, ...], what: str) -> None:
-    if min(shape[:2]) < MIN_FRAME_SIDE:
-        raise UnsupportedFormatError(f"{what} {shape[1]} x {shape[0]} pixels; tracking needs frames of at least "
-                                     f"{MIN_FRAME_SIDE} x {MIN_FRAME_SIDE} pixels.")
+    from devocore.io import check_min_side
+
+    check_min_side(shape, what, "tracking", MIN_FRAME_SIDE)
 
 
 def _sized(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
