@@ -28,7 +28,7 @@ import pandas as pd
 
 from devocore import deploy
 from devocore.errors import DevocoreError, UnsupportedFormatError
-from devocore.io import IMAGE_SUFFIXES, MICROSCOPE_STEP, VIDEO_SUFFIXES, microscope_format
+from devocore.io import IMAGE_SUFFIXES, MICROSCOPE_STEP, VIDEO_SUFFIXES, microscope_format, picture_format
 from devocore.progress import ProgressFn
 
 log = logging.getLogger(__name__)
@@ -100,9 +100,13 @@ def kind_reason(path: Path, task: BatchTask) -> str | None:
     suffix = path.suffix.lower()
     if suffix in task.suffixes:
         return None
-    if suffix not in IMAGE_SUFFIXES + VIDEO_SUFFIXES:  # other kinds pass unnamed, except a microscope maker's own
+    if suffix not in IMAGE_SUFFIXES + VIDEO_SUFFIXES:  # other kinds pass unnamed, except microscope and picture files
         kind = microscope_format(path.name)
-        return kind and f"{kind}, which Devoscope does not read. {MICROSCOPE_STEP}"
+        if kind:
+            return f"{kind}, which Devoscope does not read. {MICROSCOPE_STEP}"
+        picture = picture_format(path.name)
+        return picture and (f"{picture}, which Devoscope does not read: save it as PNG or TIFF (in Fiji: File > "
+                            "Save As > PNG... or Tiff...)")
     what = "a video" if suffix in VIDEO_SUFFIXES else "an image"
     return f"{what}; the {task.name} task takes {task.takes}"
 

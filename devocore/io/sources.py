@@ -34,6 +34,48 @@ MICROSCOPE_FORMATS = (
 MICROSCOPE_STEP = ("Devoscope reads TIFF: open the file in Fiji (File > Import > Bio-Formats) and save it as TIFF "
                    "(File > Save As > Tiff...), which keeps its channels, z-slices, time points and pixel size.")
 
+#: Picture formats Devoscope does not read, by suffix and first bytes (WebP and HEIC also by later bytes): what
+#: each is; :func:`refuse_picture_format` gives the step that converts it.
+PICTURE_FORMATS = (
+    ((".gif",), (b"GIF87a", b"GIF89a"), "a GIF image"),
+    ((".bmp", ".dib"), (b"BM",), "a BMP image"),
+    ((".webp",), (), "a WebP image"),
+    ((".jp2", ".j2k", ".jpf", ".jpx"), (b"\x00\x00\x00\x0cjP  \r\n", b"\xffO\xffQ"), "a JPEG 2000 image"),
+    ((".heic", ".heif"), (), "a HEIC image"),
+)
+
+
+def picture_format(name: str, head: bytes = b"") -> str | None:
+    """Which picture format Devoscope does not read a file is in (:data:`PICTURE_FORMATS`), or None.
+
+    Example:
+        >>> picture_format("cells.GIF"), picture_format("upload", b"RIFF\\x10\\x00\\x00\\x00WEBPVP8 ")
+        ('a GIF image', 'a WebP image')
+        >>> picture_format("cells.png", b"\\x89PNG\\r\\n\\x1a\\n") is None
+        True
+    """
+    suffix = Path(name).suffix.lower()
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "a WebP image"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"heif"):
+        return "a HEIC image"
+    for suffixes, magics, kind in PICTURE_FORMATS:
+        if suffix in suffixes or any(head.startswith(m) for m in magics):
+            return kind
+    return None
+
+
+def refuse_picture_format(what: str, name: str, head: bytes = b"") -> None:
+    """Raise :class:`UnsupportedFormatError` with the step that converts it when ``name`` (or ``head``) is one of
+    :data:`PICTURE_FORMATS`; ``what`` names the file in the message."""
+    kind = picture_format(name, head)
+    if kind:
+        animated = "; an animated GIF opens as a stack, and Tiff... keeps its frames" if kind == "a GIF image" else ""
+        raise UnsupportedFormatError(
+            f"{what} is {kind}, which Devoscope does not read: it reads PNG, JPEG and TIFF images. Open it in Fiji "
+            f"and save it as PNG or TIFF (File > Save As > PNG... or Tiff...{animated}).")
+
+
 #: The file kinds a page's uploader names (see :func:`upload_types`). "microscope" files are taken only to be
 #: refused with :data:`MICROSCOPE_STEP`, instead of the uploader's bare "file type not allowed".
 UPLOAD_KINDS = {"image": IMAGE_SUFFIXES, "video": VIDEO_SUFFIXES, "table": TABLE_SUFFIXES, "zip": (".zip",),
