@@ -53,3 +53,14 @@ def test_batch_lists_pictures_in_other_formats_as_skipped(tmp_path):
     assert [p.name for p in found] == ["slice.png"]
     assert unfit == {tmp_path / "in" / "slice2.bmp": "a BMP image, which Devoscope does not read: save it as PNG or "
                                                        "TIFF (in Fiji: File > Save As > PNG... or Tiff...)"}
+
+
+def test_complex_pixels_are_refused_as_not_intensities(tmp_path, capsys):
+    import tifffile
+
+    for name, shape in (("fft.tif", (32, 32)), ("fft_stack.tif", (4, 32, 32))):
+        tifffile.imwrite(tmp_path / name, np.ones(shape, np.complex64), photometric="minisblack")
+        assert cli.main(["segment", "nucleus", str(tmp_path / name), "--out", str(tmp_path / "out")]) == 2
+        assert capsys.readouterr().err.strip() == (f"error: '{name}' holds complex numbers (a Fourier transform?), not "
+                                                   "the light intensities of a microscope image.")
+        assert not (tmp_path / "out").exists()

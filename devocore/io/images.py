@@ -393,6 +393,9 @@ def _tiff_order(array: np.ndarray, letters: str) -> tuple[np.ndarray, str]:
 
 
 def _clean_pixels(array: np.ndarray, what: str, warned: list | None = None) -> np.ndarray:
+    if array.dtype.kind == "c":
+        raise UnsupportedFormatError(f"{what} holds complex numbers (a Fourier transform?), not the light intensities "
+                                     "of a microscope image.")
     if array.dtype == np.float64:
         array = array.astype(np.float32)
     if array.dtype.kind == "f" and not np.isfinite(array).all():
