@@ -1,5 +1,6 @@
 """The forecast engine: split without leaks, baselines with known answers, training, reading series."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -407,6 +408,14 @@ def test_cli_prints_metrics_and_json(tmp_path):
     assert "persistence" in proc.stdout and "linear AR" in proc.stdout
     table = pd.read_csv(out)
     assert {"origin", "step", "truth", "LSTM", "LSTM_low", "LSTM_high", "persistence"} <= set(table.columns)
+    # without --out the figures are printed and nothing is written (the scoreboard left forecast.csv in the project)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    proc = subprocess.run([sys.executable, "-m", "devocore", "forecast", str(path), "--target", "x", "--horizon", "5",
+                           "--lookback", "15", "--epochs", "2", "--models", "1", "--hidden", "8"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    assert "pass --out FILE.csv to keep the forecasts" in proc.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
 def test_cli_missing_target_is_one_line_exit_2(tmp_path):

@@ -92,7 +92,7 @@ def test_readme_command_parses_with_the_real_cli(args):
 
 @pytest.mark.parametrize("args", DEVOCORE_COMMANDS, ids=lambda a: " ".join(a[:2]))
 def test_readme_command_writes_only_under_out(args):
-    """Outputs, given or by default (`forecast` writes forecast.csv unless told), go under out/ (ignored by git)."""
+    """Outputs go under out/ (ignored by git)."""
     parsed = vars(cli.build_parser().parse_args(args))
     for dest in outputs.OUTPUT_OPTIONS:
         value = parsed.get(dest)

@@ -28,7 +28,8 @@ def add_arguments(parser) -> None:
                         help="input columns (default: every numeric column; the target is always an input)")
     parser.add_argument("--lookback", type=int, default=None,
                         help="input window in steps (default: chosen on the validation part)")
-    parser.add_argument("--out", default="forecast.csv", help="CSV of all test forecasts (default forecast.csv)")
+    parser.add_argument("--out", default=None,
+                        help="CSV of all test forecasts (default: none written; the figures are printed)")
     parser.add_argument("--train-fraction", type=float, default=0.7, help="first part used for fitting (0.7)")
     parser.add_argument("--folds", type=int, default=1, metavar="K",
                         help="rolling origins: cut the part after --train-fraction into K consecutive test folds, "
@@ -61,7 +62,8 @@ def run(args) -> dict:
                                hidden=args.hidden, seed=args.seed, folds=args.folds)
     result = fc.forecast(series, config,
                          progress=None if args.json else terminal("training"))
-    result.forecasts.to_csv(args.out, index=False)
+    if args.out:
+        result.forecasts.to_csv(args.out, index=False)
     if args.plot:
         fc.render_png(result, args.plot)
     for message in result.messages:
@@ -80,5 +82,5 @@ def run(args) -> dict:
               f"ratio {fold['ratio_to_best_baseline']:.3f} (to linear AR {fold['ratio_to_linear_ar']:.3f})")
     print(f"LSTM MAE / best baseline ({summary['best_baseline']}) MAE = {summary['ratio_to_best_baseline']:.3f}; "
           f"10-90 % interval coverage {100 * summary['interval_coverage_10_90']:.1f} %; "
-          f"forecasts written to {args.out}")
+          + (f"forecasts written to {args.out}" if args.out else "pass --out FILE.csv to keep the forecasts"))
     return summary
