@@ -167,6 +167,7 @@ def stage_upload(upload, kind: str = "file") -> Path:
         raise ValueError(f"kind must be one of {STAGE_KINDS}, not {kind!r}")
     data = upload.getvalue()
     io.refuse_microscope_format(f"'{upload.name}'", upload.name, data[:16])
+    io.refuse_picture_format(f"'{upload.name}'", upload.name, data[:16])
     digest = hashlib.sha256(data).hexdigest()[:16]
     folder = session_dir()
     if kind == "file":
@@ -195,6 +196,7 @@ def stage_frames(uploads) -> Path:
         digest.update(hashlib.sha256(upload.getvalue()).digest())
     for upload in ordered:
         io.refuse_microscope_format(f"'{upload.name}'", upload.name)
+        io.refuse_picture_format(f"'{upload.name}'", upload.name)
         if Path(upload.name).suffix.lower() not in io.IMAGE_SUFFIXES:
             raise UnsupportedFormatError(f"'{upload.name}': several files must all be images (frames).")
     target = session_dir() / f"frames-{digest.hexdigest()[:16]}"

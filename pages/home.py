@@ -39,7 +39,9 @@ with st.expander("Your files: what Devoscope reads"):
         "pages), where Lineage and Tracking take the numbers in the file names as frame numbers.\n"
         "- **Tables**: CSV or TSV, also Excel's \"Unicode Text\" and tables with decimal commas.\n"
         f"- **A microscope maker's own file** (Zeiss CZI, Nikon ND2, Leica LIF, Olympus, Imaris, ...): "
-        f"{MICROSCOPE_STEP}")
+        f"{MICROSCOPE_STEP}\n"
+        "- **Other pictures** (GIF, BMP, WebP, JPEG 2000, HEIC): open them in Fiji and save them as PNG or TIFF "
+        "(an animated GIF as a TIFF stack).")
 
 views = available_views()
 if not views:

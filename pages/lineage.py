@@ -131,7 +131,7 @@ common.set_param("lin_src", source_choice)
 uploads, truth = None, None
 if source_choice == "Upload":
     uploads = st.file_uploader("A video (MOV, MP4, AVI), an image, several frames, or a ZIP of frames",
-                               type=io.upload_types("video", "image", "zip", "microscope"),
+                               type=io.upload_types("video", "image", "zip", "microscope", "picture"),
                                accept_multiple_files=True, key="lin_upload")
     if not uploads:
         st.info("Upload a time-lapse to begin, or pick the example.")

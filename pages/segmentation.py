@@ -251,7 +251,7 @@ with left:
     examples = {k: v for k, v in common.examples("segmentation").items() if "_mask" not in k}
     if source_kind == "Upload":
         upload = st.file_uploader("Image, stack or video", key="seg_upload",
-                                  type=io.upload_types("image", "video", "microscope"))
+                                  type=io.upload_types("image", "video", "microscope", "picture"))
         common.limits_caption("image", "stack", "video")
         if upload is None:
             st.info("Upload a file, or choose Example.")

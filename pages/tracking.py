@@ -68,7 +68,8 @@ def choose_input() -> PageInput | None:
         return PageInput(str(path), f"example:{path}", path.name)
     if source == SOURCES[1]:
         upload = st.file_uploader("Video (MP4, AVI, MOV) or TIFF stack of frames",
-                                  type=io.upload_types("video", "microscope") + ["tif", "tiff"], key="trk_video")
+                                  type=io.upload_types("video", "microscope", "picture") + ["tif", "tiff"],
+                                  key="trk_video")
         if upload is None:
             return None
         with common.guard("reading the file"):

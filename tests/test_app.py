@@ -28,3 +28,4 @@ def test_the_home_page_says_which_files_are_read_and_how_to_convert_a_microscope
     expander = next(e for e in at.expander if e.label == "Your files: what Devoscope reads")
     text = expander.markdown[0].value
     assert "hyperstacks" in text and "Zeiss CZI" in text and "File > Import > Bio-Formats" in text
+    assert "GIF, BMP, WebP" in text

@@ -64,3 +64,17 @@ def test_complex_pixels_are_refused_as_not_intensities(tmp_path, capsys):
         assert capsys.readouterr().err.strip() == (f"error: '{name}' holds complex numbers (a Fourier transform?), not "
                                                    "the light intensities of a microscope image.")
         assert not (tmp_path / "out").exists()
+
+
+def test_an_upload_in_another_picture_format_is_refused_by_its_name_before_anything_is_staged(tmp_path, monkeypatch):
+    from pages import common
+    from tests.test_stage_upload import Upload
+
+    monkeypatch.setattr(common, "session_dir", lambda: tmp_path)
+    with pytest.raises(UnsupportedFormatError, match="^'embryo.gif' is a GIF image"):
+        common.stage_upload(Upload("embryo.gif", picture("GIF", frames=3)))
+    with pytest.raises(UnsupportedFormatError, match="^'b.bmp' is a BMP image"):
+        common.stage_frames([Upload("a.png", picture("PNG")), Upload("b.bmp", picture("BMP"))])
+    assert list(tmp_path.iterdir()) == []
+    # the pages' uploaders take these files, so that the user reads this message, not "file type not allowed"
+    assert {"gif", "bmp", "webp", "jp2", "heic"} <= set(io.upload_types("picture"))

@@ -76,10 +76,12 @@ def refuse_picture_format(what: str, name: str, head: bytes = b"") -> None:
             f"and save it as PNG or TIFF (File > Save As > PNG... or Tiff...{animated}).")
 
 
-#: The file kinds a page's uploader names (see :func:`upload_types`). "microscope" files are taken only to be
-#: refused with :data:`MICROSCOPE_STEP`, instead of the uploader's bare "file type not allowed".
+#: The file kinds a page's uploader names (see :func:`upload_types`). "microscope" files (and other "picture"
+#: formats) are taken only to be refused with the step that converts them (:func:`refuse_microscope_format`,
+#: :func:`refuse_picture_format`), instead of the uploader's bare "file type not allowed".
 UPLOAD_KINDS = {"image": IMAGE_SUFFIXES, "video": VIDEO_SUFFIXES, "table": TABLE_SUFFIXES, "zip": (".zip",),
-                "microscope": tuple(suffix for suffixes, _, _ in MICROSCOPE_FORMATS for suffix in suffixes)}
+                "microscope": tuple(suffix for suffixes, _, _ in MICROSCOPE_FORMATS for suffix in suffixes),
+                "picture": tuple(suffix for suffixes, _, _ in PICTURE_FORMATS for suffix in suffixes)}
 
 
 def upload_types(*kinds: str) -> list[str]:
