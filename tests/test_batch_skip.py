@@ -134,7 +134,8 @@ def test_a_movie_of_membranes_in_a_lineage_batch_gets_a_note(tmp_path):
     from devocore.simulate.embryo_render import membrane_image
 
     (tmp_path / "in").mkdir()
-    tifffile.imwrite(tmp_path / "in" / "membranes.tif", np.stack([membrane_image(s, size=128)[0] for s in (1, 4, 7)]))
+    tifffile.imwrite(tmp_path / "in" / "membranes.tif", np.stack([membrane_image(s, size=128)[0] for s in (1, 4, 7)]),
+                     photometric="minisblack")
     with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as client:
         table = batch.run_batch(tmp_path / "in", "lineage", tmp_path / "out", client=client).summary
     assert table["status"].tolist() == ["ok"]

@@ -227,6 +227,10 @@ def stage(raw: np.ndarray, curves: StageCurves, timeline: tuple[float, float] | 
     return tau - zero, lo - zero, hi - zero
 
 
+#: Frames under this many pixels on a side are refused: they cannot show an embryo's nuclei.
+MIN_FRAME_SIDE = 16
+
+
 def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = LineageConfig(),
                    total: int | None = None, progress: ProgressFn | None = None,
                    numbers: Sequence[int] | None = None) -> LineageResult:
@@ -359,10 +363,6 @@ def no_embryo_warning(table: pd.DataFrame, fitted: bool = False) -> str | None:
     return (f"{which} no embryo: the picture is black, empty or only noise, so the cell counts there mean nothing"
             + (" and the time line is fitted without them" if fitted else "") + ". In the CSV "
             + ("this frame reads" if len(empty) == 1 else "these frames read") + " False in the 'embryo' column.")
-
-
-#: Frames under this many pixels on a side are refused: they cannot show an embryo's nuclei.
-MIN_FRAME_SIDE = 16
 
 
 def predict(source, net, config: LineageConfig = LineageConfig(), progress: ProgressFn | None = None
