@@ -54,13 +54,20 @@ def picture_format(name: str, head: bytes = b"") -> str | None:
         >>> picture_format("cells.png", b"\\x89PNG\\r\\n\\x1a\\n") is None
         True
     """
-    suffix = Path(name).suffix.lower()
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "a WebP image"
     if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"heif"):
         return "a HEIC image"
-    for suffixes, magics, kind in PICTURE_FORMATS:
-        if suffix in suffixes or any(head.startswith(m) for m in magics):
+    return _named_format(PICTURE_FORMATS, name, head)
+
+
+def _named_format(formats, name: str, head: bytes) -> str | None:
+    """The kind of the first of ``formats`` ((suffixes, first bytes: one or a tuple, kind), ...) that ``name``'s
+    suffix or ``head`` matches, or None."""
+    suffix = Path(name).suffix.lower()
+    for suffixes, magics, kind in formats:
+        if suffix in suffixes or any(m and head.startswith(m) for m in (magics if isinstance(magics, tuple)
+                                                                         else (magics,))):
             return kind
     return None
 
@@ -160,11 +167,7 @@ def microscope_format(name: str, head: bytes = b"") -> str | None:
         >>> microscope_format("embryo.tif", b"II*\\x00") is None
         True
     """
-    suffix = Path(name).suffix.lower()
-    for suffixes, magic, kind in MICROSCOPE_FORMATS:
-        if suffix in suffixes or magic and head.startswith(magic):
-            return kind
-    return None
+    return _named_format(MICROSCOPE_FORMATS, name, head)
 
 
 def refuse_microscope_format(what: str, name: str, head: bytes = b"") -> None:
