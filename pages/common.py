@@ -158,16 +158,16 @@ def stage_upload(upload, kind: str = "file") -> Path:
             (:func:`devocore.io.extract_zip_frames`).
 
     Raises:
-        DevocoreError subclasses for unsafe or unreadable archives and for a microscope maker's own format,
-        named by the upload's name (show them with :func:`guard`).
+        DevocoreError subclasses for unsafe or unreadable archives and for a microscope maker's own format or a
+        picture format Devoscope does not read (GIF, BMP, ...), named by the upload's name (show them with
+        :func:`guard`).
     """
     from devocore import io
 
     if kind not in STAGE_KINDS:
         raise ValueError(f"kind must be one of {STAGE_KINDS}, not {kind!r}")
     data = upload.getvalue()
-    io.refuse_microscope_format(f"'{upload.name}'", upload.name, data[:16])
-    io.refuse_picture_format(f"'{upload.name}'", upload.name, data[:16])
+    io.refuse_unread_format(f"'{upload.name}'", upload.name, data[:16])
     digest = hashlib.sha256(data).hexdigest()[:16]
     folder = session_dir()
     if kind == "file":
@@ -195,8 +195,7 @@ def stage_frames(uploads) -> Path:
     for upload in ordered:
         digest.update(hashlib.sha256(upload.getvalue()).digest())
     for upload in ordered:
-        io.refuse_microscope_format(f"'{upload.name}'", upload.name)
-        io.refuse_picture_format(f"'{upload.name}'", upload.name)
+        io.refuse_unread_format(f"'{upload.name}'", upload.name)
         if Path(upload.name).suffix.lower() not in io.IMAGE_SUFFIXES:
             raise UnsupportedFormatError(f"'{upload.name}': several files must all be images (frames).")
     target = session_dir() / f"frames-{digest.hexdigest()[:16]}"

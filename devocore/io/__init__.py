@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from devocore.io.sources import (IMAGE_SUFFIXES, MICROSCOPE_STEP, TABLE_SUFFIXES, UPLOAD_KINDS, VIDEO_SUFFIXES,
                                  Source, describe_source, looks_like_text, microscope_format, picture_format,
-                                 read_bytes, refuse_microscope_format, refuse_picture_format, sniff_format,
+                                 read_bytes, refuse_microscope_format, refuse_unread_format, sniff_format,
                                  upload_types)
 from devocore.io.images import ImageData, check_decoded, check_min_side, check_plane, read_image
 from devocore.io.pixels import (distinct_channels, integer_percentiles, normalize, pick_channel, square_gray,
@@ -33,7 +33,7 @@ from devocore.io.files import clean_suffix, extract_zip, extract_zip_frames, rem
 
 __all__ = ["Source", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "TABLE_SUFFIXES", "UPLOAD_KINDS", "upload_types",
            "MICROSCOPE_STEP", "microscope_format", "refuse_microscope_format", "picture_format",
-           "refuse_picture_format", "describe_source", "read_bytes",
+           "refuse_unread_format", "describe_source", "read_bytes",
            "sniff_format", "looks_like_text", "check_plane", "check_min_side",
            "check_decoded", "ImageData", "read_image", "to_gray", "normalize", "integer_percentiles",
            "to_uint8", "square_gray", "pick_channel", "distinct_channels", "FrameSource", "VideoFrames", "FolderFrames",

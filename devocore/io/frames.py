@@ -12,7 +12,7 @@ import numpy as np
 from devocore.config import LIMITS, Limits
 from devocore.errors import EmptyFileError, NoFramesError, TooLargeError, UnreadableFileError, UnsupportedFormatError
 from devocore.io.images import check_decoded, check_plane, ImageData, read_image
-from devocore.io.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES, refuse_microscope_format, refuse_picture_format
+from devocore.io.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES, refuse_unread_format
 
 log = logging.getLogger(__name__)
 
@@ -461,8 +461,7 @@ def open_frames(source: str | os.PathLike, limits: Limits = LIMITS, time_lapse: 
                 "picture per time point. Project the slices first (in Fiji: Image > Stacks > Z Project, Max "
                 "Intensity) and open the projected time-lapse.")
         return StackFrames(image)
-    refuse_microscope_format(f"'{path.name}'", path.name)
-    refuse_picture_format(f"'{path.name}'", path.name)
+    refuse_unread_format(f"'{path.name}'", path.name)
     raise UnsupportedFormatError(
         f"'{path.name}' is not a video ({', '.join(VIDEO_SUFFIXES)}), an image ({', '.join(IMAGE_SUFFIXES)}) "
         "or a folder of images.")

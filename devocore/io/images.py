@@ -16,7 +16,7 @@ import numpy as np
 from devocore.config import LIMITS, Limits
 from devocore.errors import NoFramesError, TooLargeError, UnreadableFileError, UnsupportedFormatError
 from devocore.io.sources import (describe_source, looks_like_text, read_bytes, refuse_microscope_format,
-                                 refuse_picture_format, sniff_format, Source)
+                                 refuse_unread_format, sniff_format, Source)
 
 log = logging.getLogger(__name__)
 
@@ -188,15 +188,13 @@ def read_image(source: Source, name: str | None = None, limits: Limits = LIMITS)
             head = handle.read(16)
         sniffed = sniff_format(head)
         if sniffed is None:
-            refuse_microscope_format(what, display, head)
-            refuse_picture_format(what, display, head)
+            refuse_unread_format(what, display, head)
         elif sniffed == "tiff" and Path(source).stat().st_size <= limits.upload_mb * 2**20:
             return _read_tiff(None, what, display, limits, path=Path(source))  # page by page, never whole
     data = read_bytes(source, what, limits)
     fmt = sniff_format(data[:16])
     if fmt is None:
-        refuse_microscope_format(what, display, data[:16])
-        refuse_picture_format(what, display, data[:16])
+        refuse_unread_format(what, display, data[:16])
         if looks_like_text(data):
             raise UnsupportedFormatError(f"{what} is not an image: it holds text.")
         raise UnsupportedFormatError(

@@ -35,7 +35,7 @@ MICROSCOPE_STEP = ("Devoscope reads TIFF: open the file in Fiji (File > Import >
                    "(File > Save As > Tiff...), which keeps its channels, z-slices, time points and pixel size.")
 
 #: Picture formats Devoscope does not read, by suffix and first bytes (WebP and HEIC also by later bytes): what
-#: each is; :func:`refuse_picture_format` gives the step that converts it.
+#: each is; :func:`refuse_unread_format` gives the step that converts it.
 PICTURE_FORMATS = (
     ((".gif",), (b"GIF87a", b"GIF89a"), "a GIF image"),
     ((".bmp", ".dib"), (b"BM",), "a BMP image"),
@@ -72,9 +72,10 @@ def _named_format(formats, name: str, head: bytes) -> str | None:
     return None
 
 
-def refuse_picture_format(what: str, name: str, head: bytes = b"") -> None:
+def refuse_unread_format(what: str, name: str, head: bytes = b"") -> None:
     """Raise :class:`UnsupportedFormatError` with the step that converts it when ``name`` (or ``head``) is one of
-    :data:`PICTURE_FORMATS`; ``what`` names the file in the message."""
+    :data:`MICROSCOPE_FORMATS` or :data:`PICTURE_FORMATS`; ``what`` names the file in the message."""
+    refuse_microscope_format(what, name, head)
     kind = picture_format(name, head)
     if kind:
         animated = "; an animated GIF opens as a stack, and Tiff... keeps its frames" if kind == "a GIF image" else ""
@@ -84,8 +85,8 @@ def refuse_picture_format(what: str, name: str, head: bytes = b"") -> None:
 
 
 #: The file kinds a page's uploader names (see :func:`upload_types`). "microscope" files (and other "picture"
-#: formats) are taken only to be refused with the step that converts them (:func:`refuse_microscope_format`,
-#: :func:`refuse_picture_format`), instead of the uploader's bare "file type not allowed".
+#: formats) are taken only to be refused with the step that converts them (:func:`refuse_unread_format`), instead of
+#: the uploader's bare "file type not allowed".
 UPLOAD_KINDS = {"image": IMAGE_SUFFIXES, "video": VIDEO_SUFFIXES, "table": TABLE_SUFFIXES, "zip": (".zip",),
                 "microscope": tuple(suffix for suffixes, _, _ in MICROSCOPE_FORMATS for suffix in suffixes),
                 "picture": tuple(suffix for suffixes, _, _ in PICTURE_FORMATS for suffix in suffixes)}
