@@ -633,3 +633,11 @@ def test_an_lzw_stack_is_read_plane_by_plane_and_a_missing_codec_is_named(tmp_pa
     with pytest.raises(UnreadableFileError, match=r"plane 1 of 4 cannot be decoded; it is compressed \(LZW\) and "
                                                   r"the imagecodecs package .* is not installed"):
         list(dio.read_image(tmp_path / "stack.tif").planes())
+
+
+def test_a_damaged_png_is_named_without_python_object_addresses():
+    # before: "... truncated or corrupt (cannot identify image file <_io.BytesIO object at 0x7fe7927e9e40>)."
+    with pytest.raises(UnreadableFileError) as caught:
+        dio.read_image(b"\x89PNG\r\n\x1a\n" + bytes(30), name="f003.png")
+    assert str(caught.value) == ("'f003.png' looks like a PNG file but cannot be decoded; it may be truncated or "
+                                 "corrupt (cannot identify image file).")

@@ -228,9 +228,10 @@ def _read_pil(data: bytes, fmt: str, what: str, name: str, limits: Limits) -> Im
     except Image.DecompressionBombError as exc:
         raise TooLargeError(f"{what} declares an image too large to open safely ({exc}).") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        detail = re.sub(r"\s*<[^<>]* at 0x[0-9a-fA-F]+>", "", str(exc)).strip()  # no "<_io.BytesIO object at 0x..>"
         raise UnreadableFileError(
-            f"{what} looks like a {fmt.upper()} file but cannot be decoded; it may be truncated or corrupt "
-            f"({exc}).") from exc
+            f"{what} looks like a {fmt.upper()} file but cannot be decoded; it may be truncated or corrupt"
+            + (f" ({detail})." if detail else ".")) from exc
     if array.ndim == 3 and array.shape[2] in (2, 4):  # drop alpha
         array = array[..., : array.shape[2] - 1]
         if array.shape[2] == 1:
