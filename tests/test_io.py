@@ -641,3 +641,20 @@ def test_a_damaged_png_is_named_without_python_object_addresses():
         dio.read_image(b"\x89PNG\r\n\x1a\n" + bytes(30), name="f003.png")
     assert str(caught.value) == ("'f003.png' looks like a PNG file but cannot be decoded; it may be truncated or "
                                  "corrupt (cannot identify image file).")
+
+
+def test_a_folder_whose_images_lie_in_subfolders_says_where(tmp_path):
+    # before: "Folder 'experiment' has no PNG, JPEG or TIFF images." while 'embryo 1' inside held the frames
+    (tmp_path / "experiment" / "embryo 1").mkdir(parents=True)
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / "experiment" / "embryo 1" / f"t{i:03d}.png"), np.zeros((16, 16), np.uint8))
+    with pytest.raises(NoFramesError, match=r"^Folder 'experiment' has no PNG, JPEG or TIFF images; its subfolder "
+                                            r"'embryo 1' holds images: give that folder, or use Batch"):
+        dio.FolderFrames(tmp_path / "experiment")
+    (tmp_path / "experiment" / "embryo 2").mkdir()
+    cv2.imwrite(str(tmp_path / "experiment" / "embryo 2" / "t000.png"), np.zeros((16, 16), np.uint8))
+    with pytest.raises(NoFramesError, match=r"'embryo 1' \(and 1 other subfolder\) holds images"):
+        dio.FolderFrames(tmp_path / "experiment")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NoFramesError, match=r"^Folder 'empty' has no PNG, JPEG or TIFF images\.$"):
+        dio.FolderFrames(tmp_path / "empty")

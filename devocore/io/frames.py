@@ -1,6 +1,7 @@
 """Frames streamed from a video, a folder of images or a TIFF stack, one at a time (FrameSource)."""
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -149,6 +150,18 @@ def _max_projection(planes: Iterable[np.ndarray]) -> np.ndarray:
     return out
 
 
+def _inner_images(folder: Path, look: int = 5000) -> str:
+    """Where a folder without images of its own holds some in its subfolders, in words ("; its subfolder 'day 1'
+    holds images: give that folder, ..."), or ""; only the first ``look`` entries below it are looked at."""
+    inner = sorted({path.parent.relative_to(folder).as_posix()
+                    for path in itertools.islice(folder.rglob("*"), look)
+                    if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")})
+    if not inner:
+        return ""
+    more = f" (and {len(inner) - 1} other subfolder{'s' if len(inner) > 2 else ''})" if len(inner) > 1 else ""
+    return f"; its subfolder '{inner[0]}'{more} holds images: give that folder, or use Batch for every subfolder"
+
+
 class FolderFrames(FrameSource):
     """A folder of image files, in natural name order (frame2 before frame10).
 
@@ -166,7 +179,7 @@ class FolderFrames(FrameSource):
         self.files = sorted((p for p in self.folder.iterdir()
                              if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")), key=natural_key)
         if not self.files:
-            raise NoFramesError(f"Folder '{self.name}' has no PNG, JPEG or TIFF images.")
+            raise NoFramesError(f"Folder '{self.name}' has no PNG, JPEG or TIFF images{_inner_images(self.folder)}.")
         if len(self.files) > limits.max_frames:
             raise TooLargeError(f"Folder '{self.name}' has {len(self.files):,} images; "
                                 f"the limit is {limits.max_frames:,}.")
