@@ -242,3 +242,21 @@ def test_a_missing_column_names_the_column_the_user_likely_meant(tmp_path):
     with pytest.raises(MissingColumnsError) as nothing_near:
         read_epic(b"cell,time,x,y,z,volume\nABa,1,1,2,3,4\n", "embryo.csv")
     assert "did you mean" not in str(nothing_near.value)
+
+
+def test_an_annotation_with_a_repeated_frame_a_fractional_frame_or_a_negative_count_names_the_row(tmp_path):
+    # before: "lists a frame more than once" without which; 4.5 met no frame ("no annotated frame among ... 4-6");
+    # a count of -2 cells was scored as if it were true
+    cases = {
+        "twice.csv": ("4,2,0,0,1,0,0,0\n5,2,0,0,1,0,0,0\n4,2,0,0,1,0,0,0\n",
+                      r"^'twice.csv' lists frame 4 more than once \(rows 2, 4\); each frame needs one row\.$"),
+        "half.csv": ("4,2,0,0,1,0,0,0\n5.5,2,0,0,1,0,0,0\n",
+                     r"^'half.csv': frame numbers must be whole numbers, but row 3 holds 5\.5\.$"),
+        "minus.csv": ("4,2,0,0,1,0,0,0\n5,2,-1,0,1,0,0,0\n",
+                      r"^'minus.csv': column 'E' holds -1 in row 3; a number of cells cannot be negative\.$"),
+    }
+    for name, (rows, message) in cases.items():
+        with pytest.raises(TableError, match=message):
+            read_populations(write(tmp_path / name, LINEAGE_HEADER + rows))
+    averaged = read_populations(write(tmp_path / "mean.csv", LINEAGE_HEADER + "4,2.5,0,0,1,0,0,0\n"))
+    assert averaged["A"].tolist() == [2.5]  # counts averaged over annotators stay as they are

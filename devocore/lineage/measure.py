@@ -18,7 +18,7 @@ def read_populations(source, name: str | None = None) -> pd.DataFrame:
     Raises:
         EmptyTableError: a column is empty in every row, or no row is complete.
         NonNumericError: a cell holds text, an infinite value or an absurdly large one.
-        TableError: a frame is listed twice, or a frame number is below 1.
+        TableError: a frame is listed twice, a frame number is below 1 or not whole, or a count is negative.
 
     Example:
         >>> read_populations(b"frame,A,E,M,P,C,D,Z\\n2,4,1,1,1,1,0,0\\n1,1,,1,1,1,0,0\\n")["frame"].tolist()
@@ -39,8 +39,22 @@ def read_populations(source, name: str | None = None) -> pd.DataFrame:
     if table.empty:
         raise EmptyTableError(f"{what}: no row has all of {', '.join(COLUMNS)} filled in; every row needs a frame "
                               "number and a count for each lineage.")
-    if table["frame"].duplicated().any():
-        raise TableError(f"{what} lists a frame more than once.")
+    line = {index: index + 2 for index in table.index}  # a row's line in the file, under its header
+    twice = table["frame"].duplicated(keep=False)
+    if twice.any():
+        frame = table.loc[twice, "frame"].iloc[0]
+        lines = [line[i] for i in table.index[table["frame"] == frame]]
+        raise TableError(f"{what} lists frame {frame:g} more than once (rows {', '.join(map(str, lines))}); each "
+                         "frame needs one row.")
+    broken = table.index[table["frame"] != table["frame"].round()]
+    if len(broken):
+        raise TableError(f"{what}: frame numbers must be whole numbers, but row {line[broken[0]]} holds "
+                         f"{table.loc[broken[0], 'frame']:g}.")
+    for column in LINEAGES:
+        below = table.index[table[column] < 0]
+        if len(below):
+            raise TableError(f"{what}: column '{column}' holds {table.loc[below[0], column]:g} in row "
+                             f"{line[below[0]]}; a number of cells cannot be negative.")
     if (table["frame"] < 1).any():  # else its rows would meet no frame, and the others the wrong ones
         raise TableError(f"{what} lists frame {table['frame'].min():g}, but frames count from 1 (frame 1 = the first "
                          "frame of the movie). If your annotation counts from 0, add 1 to every frame number.")
