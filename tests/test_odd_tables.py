@@ -260,3 +260,17 @@ def test_an_annotation_with_a_repeated_frame_a_fractional_frame_or_a_negative_co
             read_populations(write(tmp_path / name, LINEAGE_HEADER + rows))
     averaged = read_populations(write(tmp_path / "mean.csv", LINEAGE_HEADER + "4,2.5,0,0,1,0,0,0\n"))
     assert averaged["A"].tolist() == [2.5]  # counts averaged over annotators stay as they are
+
+
+def test_an_epic_table_with_a_negative_size_or_no_positions_is_refused():
+    # before: a size of -3 was used as it was, and a table with every nucleus at (0, 0, 0) scored accuracy 0.07
+    from devocore.io import read_epic
+
+    with pytest.raises(NonNumericError, match=r"^'e.csv': column 'size' holds -3 in row 3; a nucleus's size cannot "
+                                              r"be negative\.$"):
+        read_epic(b"cell,time,x,y,z,size\nABa,1,1,2,3,4\nABp,1,2,2,3,-3\n", "e.csv")
+    with pytest.raises(NonNumericError, match=r"^'e.csv': every row has the same position \(x 0, y 0\); the "
+                                              r"positions are missing"):
+        read_epic(b"cell,time,x,y,z,size\nABa,1,0,0,0,4\nABp,1,0,0,0,4\nEMS,1,0,0,0,5\n", "e.csv")
+    flat = read_epic(b"cell,time,x,y,z,size\nABa,1,1,2,0,4\nABp,1,5,2,0,4\n", "e.csv")  # one focal plane: taken
+    assert flat["x"].tolist() == [1, 5]

@@ -280,7 +280,8 @@ def read_epic(source: Source, name: str | None = None, z_scale: float = 1.0,
 
     Required columns are ``cell, time, x, y, z, size``; others (``cellTime``,
     reporter intensities, ...) are kept. Rows with a missing position are
-    dropped with a warning; an infinite or absurdly large one (beyond :data:`MAX_MAGNITUDE`) is refused.
+    dropped with a warning; an infinite or absurdly large one (beyond :data:`MAX_MAGNITUDE`), a negative size, and
+    a table whose rows all share one position are refused.
 
     Args:
         z_scale: multiplies ``z`` (focal plane index) to bring it into the x/y units.
@@ -292,11 +293,20 @@ def read_epic(source: Source, name: str | None = None, z_scale: float = 1.0,
     """
     frame = read_table(source, name, required=EPIC_COLUMNS, numeric=EPIC_COLUMNS[1:], limits=limits)
     check_magnitude(frame, describe_source(source, name), EPIC_COLUMNS[1:])
+    what = describe_source(source, name)
     frame["cell"] = frame["cell"].astype(str).str.strip()
+    negative = frame.index[frame["size"] < 0]
+    if len(negative):
+        raise NonNumericError(f"{what}: column 'size' holds {frame.loc[negative[0], 'size']:g} in row "
+                              f"{negative[0] + 2}; a nucleus's size cannot be negative.")
     before = len(frame)
     frame = frame.dropna(subset=list(EPIC_COLUMNS[1:])).reset_index(drop=True)
     if frame.empty:
-        raise EmptyTableError(f"{describe_source(source, name)} has no row with a complete position.")
+        raise EmptyTableError(f"{what} has no row with a complete position.")
+    if len(frame) > 1 and frame["x"].nunique() == 1 and frame["y"].nunique() == 1:
+        raise NonNumericError(f"{what}: every row has the same position (x {frame.loc[0, 'x']:g}, y "
+                              f"{frame.loc[0, 'y']:g}); the positions are missing. Export the table with each "
+                              "nucleus's x, y and z.")
     if len(frame) < before:
         log.warning("dropped %d rows with missing time, position or size", before - len(frame))
     frame["z"] = frame["z"] * z_scale
