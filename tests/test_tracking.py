@@ -824,3 +824,17 @@ def test_a_time_stamp_drawn_into_the_frames_is_named_as_tracks_that_stay_in_plac
     assert main(["track", str(folder), "--out", str(tmp_path / "t.csv"), "--fps", "10", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert "in place while followed" in summary["still"] and summary["warning"] is None
+
+
+def test_eval_tracking_refuses_skeletons_without_one_complete_frame_before_tracking(tmp_path, capsys, monkeypatch):
+    # before: every figure came out NaN (JSON null) without a word, e.g. for the first 100 wormpose frames, all coiled
+    from devocore.cli import main
+
+    frames, _ = synthetic.clip(n_frames=5, n_worms=1, seed=0)
+    folder = write_folder(frames, tmp_path / "frames", [f"{i:05d}.png" for i in range(5)])
+    rows = [{"frame": f, "point": p, "x": None, "y": None} for f in range(5) for p in range(3)]
+    pd.DataFrame(rows).to_csv(tmp_path / "empty.csv", index=False)
+    monkeypatch.setattr(tracking, "track", lambda *a, **k: pytest.fail("tracked before the skeletons were checked"))
+    assert main(["eval", "tracking", "--frames", str(folder), "--skeletons", str(tmp_path / "empty.csv")]) == 2
+    assert capsys.readouterr().err.strip() == ("error: 'empty.csv' has no frame whose points all have x and y (its 5 "
+                                               "frames have empty cells): there is no skeleton to compare with.")

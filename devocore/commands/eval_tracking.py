@@ -82,6 +82,12 @@ def run_real(args) -> dict:
     from devocore.tracking.evaluate import compare_skeletons
 
     skeletons = read_skeletons(args.skeletons)
+    complete = skeletons.groupby("frame")[["x", "y"]].apply(lambda points: bool(points.notna().all().all()))
+    if not complete.any():  # checked before any tracking: every figure would be empty
+        from devocore.errors import TableError
+
+        raise TableError(f"'{Path(args.skeletons).name}' has no frame whose points all have x and y (its "
+                         f"{len(complete):,} frames have empty cells): there is no skeleton to compare with.")
     result = track(args.frames, TrackConfig(fps=args.fps))
     figures = compare_skeletons(result.table, skeletons)
     if figures["reference_frames"] and not set(skeletons["frame"].dropna().astype(int)) & set(result.frame_numbers):
