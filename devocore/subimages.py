@@ -54,6 +54,7 @@ def _read_tiff(path: Path) -> np.ndarray:
 
     from devocore.config import LIMITS
     from devocore.errors import TooLargeError
+    from devocore.io.images import check_pixel_type
 
     try:
         with tifffile.TiffFile(path) as tif:
@@ -62,6 +63,7 @@ def _read_tiff(path: Path) -> np.ndarray:
             series = tif.series[0]
             axes = series.axes
             shape = tuple(series.shape)
+            check_pixel_type(series.dtype, f"'{path.name}'")
             # from the headers, before decoding anything: refuse what would not fit
             plane = int(np.prod([n for n, a in zip(shape, axes) if a in "YX"], dtype=np.int64))
             total = int(np.prod(shape, dtype=np.int64))
@@ -71,7 +73,7 @@ def _read_tiff(path: Path) -> np.ndarray:
                                     f"{LIMITS.max_pixels / 1e6:.0f} megapixels per plane and "
                                     f"{LIMITS.max_decoded_mb} MB decoded.")
             array = series.asarray()
-    except (UnreadableFileError, TooLargeError):
+    except (UnreadableFileError, UnsupportedFormatError, TooLargeError):
         raise
     except Exception as exc:  # tifffile raises many kinds on damaged files
         raise UnreadableFileError(f"'{path.name}' is a TIFF that cannot be decoded ({type(exc).__name__}: "

@@ -28,6 +28,14 @@ def _jpeg(array) -> bytes:
     return buf.getvalue()
 
 
+def _pil(arrays, fmt: str) -> bytes:
+    """Pictures in a format Devoscope does not read (GIF, WebP); several arrays make an animation."""
+    buf = io.BytesIO()
+    images = [Image.fromarray(a) for a in arrays]
+    images[0].save(buf, fmt, save_all=len(images) > 1, append_images=images[1:])
+    return buf.getvalue()
+
+
 def _tiff(array, **kwargs) -> bytes:
     buf = io.BytesIO()
     tifffile.imwrite(buf, array, **kwargs)
@@ -64,6 +72,7 @@ def _zip(entries: dict[str, bytes]) -> bytes:
 KIND = {
     "zero_byte.png": "image", "truncated.png": "image", "truncated.jpg": "image", "truncated.tif": "image",
     "text_named.png": "image", "bomb.png": "image", "five_d.tif": "image",
+    "animated.gif": "image", "webp_named.png": "image", "complex.tif": "image",
     "zero_frames.mp4": "video", "empty.mp4": "video", "garbage.avi": "video",
     "traversal.zip": "zip", "bomb.zip": "zip",
     "missing_columns.csv": "table", "non_numeric.csv": "table", "header_only.csv": "table",
@@ -86,6 +95,9 @@ def make_corpus(folder: Path) -> dict[str, Path]:
         "truncated.tif": _tiff(noise.astype(np.uint16) * 200)[:2000],
         "text_named.png": b"This is a text file that claims to be a PNG.\n" * 10,
         "bomb.png": bomb_png(),
+        "animated.gif": _pil([noise, noise[::-1]], "GIF"),
+        "webp_named.png": _pil([noise], "WEBP"),
+        "complex.tif": _tiff(noise.astype(np.complex64), photometric="minisblack"),
         "five_d.tif": _tiff(np.zeros((2, 3, 2, 4, 16, 16), np.uint8), photometric="minisblack"),
         "sixteen_bit.tif": _tiff((noise.astype(np.uint16) * 257)),
         "float32.tif": _tiff(noise.astype(np.float32) / 255.0),

@@ -24,10 +24,10 @@ def run(args) -> dict | int:
     from devocore.tracking import TrackConfig, track
     from devocore.tracking.draw import draw_frame, read_frame, write_overlay
 
-    if args.px_per_mm is not None and args.px_per_mm <= 0:
-        raise DevocoreError("--px-per-mm must be positive.")
-    if args.fps is not None and args.fps <= 0:
-        raise DevocoreError("--fps must be positive.")
+    for name in ("px_per_mm", "fps"):
+        value = getattr(args, name)
+        if value is not None and not 0 < value < float("inf"):  # also refuses nan
+            raise DevocoreError(f"--{name.replace('_', '-')} must be a positive number, got {value}.")
     crops = {"auto": None, "yes": True, "no": False}[args.crops]
     config = TrackConfig(px_per_mm=args.px_per_mm, fps=args.fps, crops=crops)
     result = track(args.input, config, progress=None if args.json else terminal("tracking"))

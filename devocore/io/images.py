@@ -391,10 +391,15 @@ def _tiff_order(array: np.ndarray, letters: str) -> tuple[np.ndarray, str]:
     return np.transpose(array, order), "".join(letters[i] for i in order)
 
 
-def _clean_pixels(array: np.ndarray, what: str, warned: list | None = None) -> np.ndarray:
-    if array.dtype.kind == "c":
+def check_pixel_type(dtype, what: str) -> None:
+    """Refuse pixels that are not light intensities: complex numbers (a Fourier transform)."""
+    if np.dtype(dtype).kind == "c":
         raise UnsupportedFormatError(f"{what} holds complex numbers (a Fourier transform?), not the light intensities "
                                      "of a microscope image.")
+
+
+def _clean_pixels(array: np.ndarray, what: str, warned: list | None = None) -> np.ndarray:
+    check_pixel_type(array.dtype, what)
     if array.dtype == np.float64:
         array = array.astype(np.float32)
     if array.dtype.kind == "f" and not np.isfinite(array).all():

@@ -1,0 +1,25 @@
+"""Numeric options that no measurement can take (nan, infinite, negative) are refused before anything is read or
+written, with the option's name."""
+import pytest
+
+from devocore import cli, config
+
+NUCLEI = config.EXAMPLES_DIR / "segmentation" / "nuclei.png"
+WORMS = config.EXAMPLES_DIR / "tracking" / "worms.mp4"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["segment", "nucleus", NUCLEI, "--pixel-size", "inf"], "--pixel-size must be a positive number, got inf."),
+    (["segment", "nucleus", NUCLEI, "--pixel-size", "nan"], "--pixel-size must be a positive number, got nan."),
+    (["segment", "nucleus", NUCLEI, "--labels-3d", "--z-step", "0"], "--z-step must be a positive number, got 0.0."),
+    (["segment", "nucleus", NUCLEI, "--min-size", "-5"], "--min-size must be 0 or more pixels, got -5."),
+    (["segment", "nucleus", NUCLEI, "--threshold", "nan"], "--threshold must be between 0 and 1, got nan."),
+    (["track", WORMS, "--fps", "nan"], "--fps must be a positive number, got nan."),
+    (["track", WORMS, "--px-per-mm", "inf"], "--px-per-mm must be a positive number, got inf."),
+])
+def test_an_impossible_number_is_refused_by_its_option(argv, message, tmp_path, capsys):
+    # before: --pixel-size inf gave areas of inf um^2, --fps nan times and speeds of nan, --min-size -5 ran
+    out = tmp_path / ("results" if argv[0] == "segment" else "track.csv")
+    assert cli.main([str(a) for a in argv] + ["--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {message}"
+    assert not out.exists()
