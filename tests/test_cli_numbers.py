@@ -23,3 +23,19 @@ def test_an_impossible_number_is_refused_by_its_option(argv, message, tmp_path, 
     assert cli.main([str(a) for a in argv] + ["--out", str(out)]) == 2
     assert capsys.readouterr().err.strip() == f"error: {message}"
     assert not out.exists()
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--hidden", "0", "--hidden must be at least 1, got 0."),  # was "internal error (ValueError)"
+    ("--epochs", "0", "--epochs must be at least 1, got 0."),  # was a forecast by an untrained network
+    ("--folds", "0", "--folds must be at least 1, got 0."),  # was taken as one split without a word
+    ("--models", "0", "--models must be at least 1, got 0."),
+    ("--lookback", "0", "--lookback must be at least 1, got 0."),
+    ("--eigenworms", "-1", "--eigenworms must be at least 0, got -1."),
+])
+def test_forecast_refuses_a_count_below_its_least(option, value, message, tmp_path, capsys):
+    argv = ["forecast", str(config.EXAMPLES_DIR / "forecast" / "worm_series.csv"), "--target", "curvature",
+            "--horizon", "5", option, value, "--out", str(tmp_path / "f.csv")]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err.strip() == f"error: {message}"
+    assert not (tmp_path / "f.csv").exists()
