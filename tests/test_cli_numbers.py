@@ -39,3 +39,15 @@ def test_forecast_refuses_a_count_below_its_least(option, value, message, tmp_pa
     assert cli.main(argv) == 2
     assert capsys.readouterr().err.strip() == f"error: {message}"
     assert not (tmp_path / "f.csv").exists()
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--frame-interval", "-5", "--frame-interval must be a positive number of seconds, got -5.0."),  # was minutes < 0
+    ("--frame-interval", "nan", "--frame-interval must be a positive number of seconds, got nan."),
+    ("--batch-size", "0", "--batch-size must be at least 1, got 0."),
+])
+def test_lineage_refuses_an_impossible_interval_or_batch(option, value, message, tmp_path, capsys):
+    movie = config.EXAMPLES_DIR / "lineage" / "timelapse.mp4"
+    assert cli.main(["lineage", str(movie), option, value, "--out", str(tmp_path / "p.csv")]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {message}"
+    assert not (tmp_path / "p.csv").exists()
