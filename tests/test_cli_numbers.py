@@ -51,3 +51,17 @@ def test_lineage_refuses_an_impossible_interval_or_batch(option, value, message,
     assert cli.main(["lineage", str(movie), option, value, "--out", str(tmp_path / "p.csv")]) == 2
     assert capsys.readouterr().err.strip() == f"error: {message}"
     assert not (tmp_path / "p.csv").exists()
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--lr", "nan", "--lr must be 0 or a positive number, got nan."),  # was "internal error (ValueError)"
+    ("--batch", "0", "--batch must be at least 1, got 0."),  # was "internal error (ValueError)"
+    ("--epochs", "0", "--epochs must be at least 1, got 0."),  # saved an untrained model
+    ("--val-fraction", "1.5", "--val-fraction must be between 0 and 1 (a share of the files), got 1.5."),
+    ("--size", "0", "--size must be a positive multiple of 32, got 0."),  # was taken as the default, 256
+])
+def test_training_refuses_an_impossible_setting_before_it_writes(option, value, message, tmp_path, capsys):
+    out = tmp_path / "model"
+    assert cli.main(["train", "nucleus", "--epochs", "1", "--steps", "1", option, value, "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {message}"
+    assert not out.exists()

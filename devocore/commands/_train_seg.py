@@ -42,11 +42,39 @@ def add_arguments(parser, task: str) -> None:
     _train_user.add_arguments(parser)
 
 
+def _check_numbers(args) -> None:
+    """Refuse counts, rates and shares no training can take (0 epochs, a nan or negative rate, a share over 1),
+    by option, before anything is read or written."""
+    from devocore.errors import DevocoreError
+
+    def value(name):
+        return getattr(args, name, None)
+
+    for name, least in (("epochs", 1), ("steps", 1), ("batch", 1), ("patience", 1), ("val_images", 1),
+                        ("threads", 1), ("decoder_channels", 1), ("tune", 0), ("tune_epochs", 1)):
+        if value(name) is not None and value(name) < least:
+            raise DevocoreError(f"--{name.replace('_', '-')} must be at least {least}, got {value(name)}.")
+    for name in ("minutes", "fg_weight"):
+        if value(name) is not None and not 0 < value(name) < float("inf"):  # also refuses nan
+            raise DevocoreError(f"--{name.replace('_', '-')} must be a positive number, got {value(name)}.")
+    if value("lr") is not None and not 0 <= value("lr") < float("inf"):  # 0 leaves the weights as they are
+        raise DevocoreError(f"--lr must be 0 or a positive number, got {value('lr')}.")
+    for name, low, high in (("simulator_share", 0, 1), ("resample_share", 0, 1), ("aug_strength", 0, 10)):
+        if value(name) is not None and not low <= value(name) <= high:
+            raise DevocoreError(f"--{name.replace('_', '-')} must be between {low} and {high}, got {value(name)}.")
+    if value("val_fraction") is not None and not 0 < value("val_fraction") < 1:
+        raise DevocoreError(f"--val-fraction must be between 0 and 1 (a share of the files), got "
+                            f"{value('val_fraction')}.")
+
+
 def run(args, task: str) -> dict:
     from devocore.errors import DevocoreError
     from devocore.progress import terminal
     from devocore.train.segmentation import TrainConfig, train
 
+    _check_numbers(args)
+    if args.size is not None and args.size <= 0:
+        raise DevocoreError(f"--size must be a positive multiple of 32, got {args.size}.")
     if args.size and args.size % 32:  # simulated frames and your own images alike
         raise DevocoreError(f"--size {args.size} is not a multiple of 32 (the network halves the image five times).")
     out = args.out or str(config.user_model_dir() / f"{task}-user")
