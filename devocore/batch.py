@@ -414,6 +414,10 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
     """
     from devocore import config
 
+    if workers is not None and workers < 0:  # a LocalCluster of -1 workers waits for ever
+        raise DevocoreError(f"The number of workers must be 1 or more (0 or none: one per core), got {workers}.")
+    if chunk_frames < 0:
+        raise DevocoreError(f"The frames per video range must be 0 (never split) or more, got {chunk_frames}.")
     input_dir, out_root = Path(input_dir).resolve(), Path(out_dir).resolve()
     if out_root.is_relative_to(input_dir):  # a rerun would process the outputs of the first run
         raise UnsupportedFormatError(f"The output folder '{out_root}' is inside the input folder '{input_dir}'; "

@@ -65,3 +65,16 @@ def test_training_refuses_an_impossible_setting_before_it_writes(option, value, 
     assert cli.main(["train", "nucleus", "--epochs", "1", "--steps", "1", option, value, "--out", str(out)]) == 2
     assert capsys.readouterr().err.strip() == f"error: {message}"
     assert not out.exists()
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--workers", "-1", "The number of workers must be 1 or more (0 or none: one per core), got -1."),  # hung
+    ("--chunk-frames", "-3", "The frames per video range must be 0 (never split) or more, got -3."),
+])
+def test_batch_refuses_no_workers_before_it_starts_a_cluster(option, value, message, tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "nuclei.png").write_bytes(NUCLEI.read_bytes())
+    assert cli.main(["batch", str(tmp_path / "in"), "--task", "inventory", option, value,
+                     "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {message}"
+    assert not (tmp_path / "out").exists()
