@@ -78,3 +78,14 @@ def test_batch_refuses_no_workers_before_it_starts_a_cluster(option, value, mess
                      "--out", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err.strip() == f"error: {message}"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--threshold", "2", "--threshold must be between 0 and 1, got 2.0."),  # every figure was 0
+    ("--n", "0", "--n must be at least 1 image, got 0."),  # every figure was null
+    ("--mask-threshold", "nan", "--mask-threshold must be a number, got nan."),
+    ("--min-cell", "-1", "--min-cell must be 0 or more pixels, got -1."),
+])
+def test_eval_segmentation_refuses_an_impossible_setting(option, value, message, capsys):
+    assert cli.main(["eval", "segmentation", "--task", "nucleus", option, value, "--json"]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {message}"

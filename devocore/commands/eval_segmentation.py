@@ -61,6 +61,14 @@ def run(args) -> dict:
     from devocore.segmentation import baseline, evaluate_pairs
     from devocore.train.pairs import not_an_image
 
+    if not 0 < args.threshold < 1:  # also refuses nan
+        raise DevocoreError(f"--threshold must be between 0 and 1, got {args.threshold}.")
+    if not np.isfinite(args.mask_threshold):
+        raise DevocoreError(f"--mask-threshold must be a number, got {args.mask_threshold}.")
+    if args.n < 1:
+        raise DevocoreError(f"--n must be at least 1 image, got {args.n}.")
+    if args.min_cell < 0:
+        raise DevocoreError(f"--min-cell must be 0 or more pixels, got {args.min_cell}.")
     name = args.model or args.task
     model = segmentation.load(name)
     instance = False
