@@ -291,9 +291,9 @@ def read_epic(source: Source, name: str | None = None, z_scale: float = 1.0,
         >>> float(t.loc[0, "z"])
         7.0
     """
-    frame = read_table(source, name, required=EPIC_COLUMNS, numeric=EPIC_COLUMNS[1:], limits=limits)
-    check_magnitude(frame, describe_source(source, name), EPIC_COLUMNS[1:])
     what = describe_source(source, name)
+    frame = read_table(source, name, required=EPIC_COLUMNS, numeric=EPIC_COLUMNS[1:], limits=limits)
+    check_magnitude(frame, what, EPIC_COLUMNS[1:])
     frame["cell"] = frame["cell"].astype(str).str.strip()
     negative = frame.index[frame["size"] < 0]
     if len(negative):

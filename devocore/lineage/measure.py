@@ -39,22 +39,21 @@ def read_populations(source, name: str | None = None) -> pd.DataFrame:
     if table.empty:
         raise EmptyTableError(f"{what}: no row has all of {', '.join(COLUMNS)} filled in; every row needs a frame "
                               "number and a count for each lineage.")
-    line = {index: index + 2 for index in table.index}  # a row's line in the file, under its header
     twice = table["frame"].duplicated(keep=False)
     if twice.any():
         frame = table.loc[twice, "frame"].iloc[0]
-        lines = [line[i] for i in table.index[table["frame"] == frame]]
+        lines = [i + 2 for i in table.index[table["frame"] == frame]]  # a row's line in the file, under its header
         raise TableError(f"{what} lists frame {frame:g} more than once (rows {', '.join(map(str, lines))}); each "
                          "frame needs one row.")
     broken = table.index[table["frame"] != table["frame"].round()]
     if len(broken):
-        raise TableError(f"{what}: frame numbers must be whole numbers, but row {line[broken[0]]} holds "
+        raise TableError(f"{what}: frame numbers must be whole numbers, but row {broken[0] + 2} holds "
                          f"{table.loc[broken[0], 'frame']:g}.")
     for column in LINEAGES:
         below = table.index[table[column] < 0]
         if len(below):
             raise TableError(f"{what}: column '{column}' holds {table.loc[below[0], column]:g} in row "
-                             f"{line[below[0]]}; a number of cells cannot be negative.")
+                             f"{below[0] + 2}; a number of cells cannot be negative.")
     if (table["frame"] < 1).any():  # else its rows would meet no frame, and the others the wrong ones
         raise TableError(f"{what} lists frame {table['frame'].min():g}, but frames count from 1 (frame 1 = the first "
                          "frame of the movie). If your annotation counts from 0, add 1 to every frame number.")
