@@ -12,7 +12,7 @@ WORMS = config.EXAMPLES_DIR / "tracking" / "worms.mp4"
     (["segment", "nucleus", NUCLEI, "--pixel-size", "inf"], "--pixel-size must be a positive number, got inf."),
     (["segment", "nucleus", NUCLEI, "--pixel-size", "nan"], "--pixel-size must be a positive number, got nan."),
     (["segment", "nucleus", NUCLEI, "--labels-3d", "--z-step", "0"], "--z-step must be a positive number, got 0.0."),
-    (["segment", "nucleus", NUCLEI, "--min-size", "-5"], "--min-size must be 0 or more pixels, got -5."),
+    (["segment", "nucleus", NUCLEI, "--min-size", "-5"], "--min-size must be at least 0, got -5."),
     (["segment", "nucleus", NUCLEI, "--threshold", "nan"], "--threshold must be between 0 and 1, got nan."),
     (["track", WORMS, "--fps", "nan"], "--fps must be a positive number, got nan."),
     (["track", WORMS, "--px-per-mm", "inf"], "--px-per-mm must be a positive number, got inf."),
@@ -82,9 +82,9 @@ def test_batch_refuses_no_workers_before_it_starts_a_cluster(option, value, mess
 
 @pytest.mark.parametrize("option, value, message", [
     ("--threshold", "2", "--threshold must be between 0 and 1, got 2.0."),  # every figure was 0
-    ("--n", "0", "--n must be at least 1 image, got 0."),  # every figure was null
+    ("--n", "0", "--n must be at least 1, got 0."),  # every figure was null
     ("--mask-threshold", "nan", "--mask-threshold must be a number, got nan."),
-    ("--min-cell", "-1", "--min-cell must be 0 or more pixels, got -1."),
+    ("--min-cell", "-1", "--min-cell must be at least 0, got -1."),
 ])
 def test_eval_segmentation_refuses_an_impossible_setting(option, value, message, capsys):
     assert cli.main(["eval", "segmentation", "--task", "nucleus", option, value, "--json"]) == 2

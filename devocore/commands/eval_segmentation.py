@@ -37,6 +37,7 @@ def add_arguments(parser) -> None:
 
 
 def _pairs(images: Path, masks: Path):
+    from devocore.commands._options import require_at_least
     from devocore.errors import DevocoreError
     from devocore.io import IMAGE_SUFFIXES, natural_key
 
@@ -57,6 +58,7 @@ def run(args) -> dict:
     import numpy as np
 
     from devocore import io, segmentation
+    from devocore.commands._options import require_at_least
     from devocore.errors import DevocoreError
     from devocore.segmentation import baseline, evaluate_pairs
     from devocore.train.pairs import not_an_image
@@ -65,10 +67,7 @@ def run(args) -> dict:
         raise DevocoreError(f"--threshold must be between 0 and 1, got {args.threshold}.")
     if not np.isfinite(args.mask_threshold):
         raise DevocoreError(f"--mask-threshold must be a number, got {args.mask_threshold}.")
-    if args.n < 1:
-        raise DevocoreError(f"--n must be at least 1 image, got {args.n}.")
-    if args.min_cell < 0:
-        raise DevocoreError(f"--min-cell must be 0 or more pixels, got {args.min_cell}.")
+    require_at_least(args, n=1, min_cell=0)
     name = args.model or args.task
     model = segmentation.load(name)
     instance = False
@@ -135,6 +134,7 @@ def mask_kind(mask, threshold: float, instance: bool) -> str:
     """
     import numpy as np
 
+    from devocore.commands._options import require_at_least
     from devocore.errors import DevocoreError
 
     if instance:

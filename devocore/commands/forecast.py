@@ -51,13 +51,9 @@ def run(args) -> dict:
     from devocore import forecast as fc
     from devocore.progress import terminal
 
-    from devocore.errors import DevocoreError
+    from devocore.commands._options import require_at_least
 
-    for option, value, least in (("--epochs", args.epochs, 1), ("--models", args.models, 1),
-                                 ("--hidden", args.hidden, 1), ("--folds", args.folds, 1),
-                                 ("--lookback", args.lookback, 1), ("--eigenworms", args.eigenworms, 0)):
-        if value is not None and value < least:
-            raise DevocoreError(f"{option} must be at least {least}, got {value}.")
+    require_at_least(args, epochs=1, models=1, hidden=1, folds=1, lookback=1, eigenworms=0)
     if args.series.startswith("sim:"):
         series = fc.to_series(fc.simulated_series(args.series, seed=args.sim_seed), what=args.series)
     else:

@@ -36,17 +36,15 @@ def run(args) -> int:
     from devocore.device import choose_device
     import sys
 
+    from devocore.commands._options import require_at_least, require_positive
+    from devocore.errors import DevocoreError
     from devocore.lineage import LINEAGES, LineageConfig, no_embryo_warning, predict, timeline_formula
     from devocore.progress import terminal
 
-    from devocore.errors import DevocoreError
-
     if args.smooth < 1:
         raise DevocoreError("--smooth must be 1 (off) or more frames.")
-    if args.batch_size < 1:
-        raise DevocoreError(f"--batch-size must be at least 1, got {args.batch_size}.")
-    if args.frame_interval is not None and not 0 < args.frame_interval < float("inf"):  # also refuses nan
-        raise DevocoreError(f"--frame-interval must be a positive number of seconds, got {args.frame_interval}.")
+    require_at_least(args, batch_size=1)
+    require_positive(args, "frame_interval", unit=" of seconds")
     cfg = LineageConfig(model=args.model, method=args.method, monotone=args.monotone, smooth=args.smooth,
                         batch_size=args.batch_size, channel=args.channel, frame_interval_s=args.frame_interval)
     net = registry.load_model(cfg.model, args.device or choose_device().name)

@@ -41,16 +41,13 @@ def run(args) -> dict:
     from devocore import segmentation
     from devocore.errors import DevocoreError
     from devocore.progress import terminal
+    from devocore.commands._options import require_at_least, require_positive
     from devocore.segmentation import segment_path
 
     if not 0.0 < args.threshold < 1.0:
         raise DevocoreError(f"--threshold must be between 0 and 1, got {args.threshold}.")
-    for name in ("pixel_size", "z_step"):
-        value = getattr(args, name)
-        if value is not None and not 0 < value < float("inf"):  # also refuses nan
-            raise DevocoreError(f"--{name.replace('_', '-')} must be a positive number, got {value}.")
-    if args.min_size is not None and args.min_size < 0:
-        raise DevocoreError(f"--min-size must be 0 or more pixels, got {args.min_size}.")
+    require_positive(args, "pixel_size", "z_step")
+    require_at_least(args, min_size=0)
     model = segmentation.load(args.model)
     cfg = segmentation.SegmentConfig(model=args.model, threshold=args.threshold, pixel_size=args.pixel_size,
                                      min_size=args.min_size, batch=max(1, args.batch), z_step=args.z_step,

@@ -19,15 +19,12 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> dict | int:
-    from devocore.errors import DevocoreError
+    from devocore.commands._options import require_positive
     from devocore.progress import terminal
     from devocore.tracking import TrackConfig, track
     from devocore.tracking.draw import draw_frame, read_frame, write_overlay
 
-    for name in ("px_per_mm", "fps"):
-        value = getattr(args, name)
-        if value is not None and not 0 < value < float("inf"):  # also refuses nan
-            raise DevocoreError(f"--{name.replace('_', '-')} must be a positive number, got {value}.")
+    require_positive(args, "px_per_mm", "fps")
     crops = {"auto": None, "yes": True, "no": False}[args.crops]
     config = TrackConfig(px_per_mm=args.px_per_mm, fps=args.fps, crops=crops)
     result = track(args.input, config, progress=None if args.json else terminal("tracking"))
