@@ -27,6 +27,23 @@ def require_positive(args, *names: str, unit: str = "") -> None:
             raise DevocoreError(f"{_flag(name)} must be a positive number{unit}, got {value}.")
 
 
+def require_between(args, low: float, high: float, *names: str, closed: bool = True, unit: str = "") -> None:
+    """Refuse an option among ``names`` that is given and outside ``low..high`` (ends included when ``closed``);
+    nan is refused too.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> require_between(SimpleNamespace(threshold=1.0), 0, 1, "threshold", closed=False)
+        Traceback (most recent call last):
+        ...
+        devocore.errors.DevocoreError: --threshold must be between 0 and 1, got 1.0.
+    """
+    for name in names:
+        value = getattr(args, name, None)
+        if value is not None and not (low <= value <= high if closed else low < value < high):
+            raise DevocoreError(f"{_flag(name)} must be between {low} and {high}{unit}, got {value}.")
+
+
 def require_at_least(args, **least: int) -> None:
     """Refuse an option (keyword: its least value) that is given and below its least.
 

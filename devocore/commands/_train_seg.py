@@ -45,23 +45,18 @@ def add_arguments(parser, task: str) -> None:
 def _check_numbers(args) -> None:
     """Refuse counts, rates and shares no training can take (0 epochs, a nan or negative rate, a share over 1),
     by option, before anything is read or written."""
-    from devocore.commands._options import require_at_least, require_positive
+    from devocore.commands._options import require_at_least, require_between, require_positive
     from devocore.errors import DevocoreError
-
-    def value(name):
-        return getattr(args, name, None)
 
     require_at_least(args, epochs=1, steps=1, batch=1, patience=1, val_images=1, threads=1, decoder_channels=1,
                      tune=0, tune_epochs=1)
     require_positive(args, "minutes", "fg_weight")
-    if value("lr") is not None and not 0 <= value("lr") < float("inf"):  # 0 leaves the weights as they are
-        raise DevocoreError(f"--lr must be 0 or a positive number, got {value('lr')}.")
-    for name, low, high in (("simulator_share", 0, 1), ("resample_share", 0, 1), ("aug_strength", 0, 10)):
-        if value(name) is not None and not low <= value(name) <= high:
-            raise DevocoreError(f"--{name.replace('_', '-')} must be between {low} and {high}, got {value(name)}.")
-    if value("val_fraction") is not None and not 0 < value("val_fraction") < 1:
-        raise DevocoreError(f"--val-fraction must be between 0 and 1 (a share of the files), got "
-                            f"{value('val_fraction')}.")
+    lr = getattr(args, "lr", None)
+    if lr is not None and not 0 <= lr < float("inf"):  # 0 leaves the weights as they are
+        raise DevocoreError(f"--lr must be 0 or a positive number, got {lr}.")
+    require_between(args, 0, 1, "simulator_share", "resample_share")
+    require_between(args, 0, 10, "aug_strength")
+    require_between(args, 0, 1, "val_fraction", closed=False, unit=" (a share of the files)")
 
 
 def run(args, task: str) -> dict:

@@ -37,7 +37,6 @@ def add_arguments(parser) -> None:
 
 
 def _pairs(images: Path, masks: Path):
-    from devocore.commands._options import require_at_least
     from devocore.errors import DevocoreError
     from devocore.io import IMAGE_SUFFIXES, natural_key
 
@@ -58,13 +57,12 @@ def run(args) -> dict:
     import numpy as np
 
     from devocore import io, segmentation
-    from devocore.commands._options import require_at_least
+    from devocore.commands._options import require_at_least, require_between
     from devocore.errors import DevocoreError
     from devocore.segmentation import baseline, evaluate_pairs
     from devocore.train.pairs import not_an_image
 
-    if not 0 < args.threshold < 1:  # also refuses nan
-        raise DevocoreError(f"--threshold must be between 0 and 1, got {args.threshold}.")
+    require_between(args, 0, 1, "threshold", closed=False)
     if not np.isfinite(args.mask_threshold):
         raise DevocoreError(f"--mask-threshold must be a number, got {args.mask_threshold}.")
     require_at_least(args, n=1, min_cell=0)
@@ -134,7 +132,6 @@ def mask_kind(mask, threshold: float, instance: bool) -> str:
     """
     import numpy as np
 
-    from devocore.commands._options import require_at_least
     from devocore.errors import DevocoreError
 
     if instance:

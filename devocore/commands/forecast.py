@@ -49,9 +49,8 @@ def add_arguments(parser) -> None:
 
 def run(args) -> dict:
     from devocore import forecast as fc
-    from devocore.progress import terminal
-
     from devocore.commands._options import require_at_least
+    from devocore.progress import terminal
 
     require_at_least(args, epochs=1, models=1, hidden=1, folds=1, lookback=1, eigenworms=0)
     if args.series.startswith("sim:"):

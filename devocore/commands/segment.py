@@ -39,13 +39,11 @@ def add_arguments(parser) -> None:
 
 def run(args) -> dict:
     from devocore import segmentation
-    from devocore.errors import DevocoreError
+    from devocore.commands._options import require_at_least, require_between, require_positive
     from devocore.progress import terminal
-    from devocore.commands._options import require_at_least, require_positive
     from devocore.segmentation import segment_path
 
-    if not 0.0 < args.threshold < 1.0:
-        raise DevocoreError(f"--threshold must be between 0 and 1, got {args.threshold}.")
+    require_between(args, 0, 1, "threshold", closed=False)
     require_positive(args, "pixel_size", "z_step")
     require_at_least(args, min_size=0)
     model = segmentation.load(args.model)
