@@ -83,10 +83,14 @@ with common.guard("reading the series"):
             st.stop()
         data = upload.getvalue()
         table = ui_cache.read_table(data, upload.name)
-        worms = sorted(table["worm"].astype(str).unique()) if "worm" in table.columns else []
+        worms = sorted(table["worm"].astype(str).unique(), key=lambda w: (len(w), w)) \
+            if "worm" in table.columns else []
         worm = None
         if len(worms) > 1:
-            worm = st.selectbox("Worm (tracking table)", worms, key="fc_worm")
+            chosen = str(fc.pick_worm(table)[0]["worm"].iloc[0])  # the longest track that moves
+            worm = st.selectbox("Worm (tracking table)", worms, index=worms.index(chosen), key="fc_worm",
+                                help="First offered: the worm followed longest, passing over tracks that stay in "
+                                     "place (a time stamp, debris, a resting worm).")
         series = ui_cache.load_series(data, upload.name, worm)
         frame, time_column, messages = series.frame, series.time_column, series.messages
         # a result belongs to the bytes it was computed on (and the worm), never to the file's name alone

@@ -446,6 +446,23 @@ def test_tracking_table_uses_one_worm_and_skips_identifier_columns():
         fc.to_series(table, worm=7)
 
 
+def test_the_worm_forecast_by_default_is_the_longest_track_that_moves():
+    # audit: on `track`'s table of a clip with a time stamp drawn in, the forecast took a digit (worm 2, followed in
+    # all 120 frames) over the crawling worm (93 rows: coiled in the others): ties and near-ties went to what stood still
+    n = 60
+    rows = [{"frame": f, "time_s": f / 25, "worm": 1, "area_px": 400.0, "centroid_x": 3.0 * f, "centroid_y": 50.0,
+             "speed_px_s": 75.0} for f in range(0, n, 2)]
+    rows += [{"frame": f, "time_s": f / 25, "worm": w, "area_px": 100.0, "centroid_x": 200.0 + 20 * w + f % 2 * 0.5,
+              "centroid_y": 180.0, "speed_px_s": 0.0} for w in (2, 3) for f in range(n)]
+    table = pd.DataFrame(rows)
+    rows, message = fc.pick_worm(table)
+    assert set(rows["worm"]) == {1}
+    assert message == ("The table holds 3 worms; worm 1 (30 rows, the longest track that moves; worms 2, 3 stay in "
+                       "place) is used.")
+    standing = table[table["worm"] > 1]  # nothing moves: the longest track, as before
+    assert fc.pick_worm(standing)[1] == "The table holds 2 worms; worm 2 (60 rows, the longest track) is used."
+
+
 def test_a_time_column_not_in_the_table_names_the_near_one():
     table = pd.DataFrame({"time_s": [0.0, 0.04, 0.08], "curvature_deg": [1.0, 2.0, 3.0]})
     with pytest.raises(MissingColumnsError, match=r"no time column 'time' \(did you mean 'time_s'\?\)"):

@@ -190,3 +190,21 @@ def test_a_time_column_without_a_unit_keeps_its_name_and_steps_get_no_seconds():
     assert all(re.fullmatch(r"step (\d+) \(frame (\d+)\)", label) for label in _origin_labels(at))
     layout = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
     assert layout["xaxis"]["title"]["text"] == "frame"
+
+
+def test_a_tracking_table_offers_the_longest_moving_worm_first_in_number_order():
+    import pandas as pd
+
+    # a time stamp's digits (worms 2 and 10, followed in every frame, in place) and a crawling worm seen in fewer
+    rows = [{"frame": f, "time_s": f / 25, "worm": 3, "area_px": 400.0, "centroid_x": 3.0 * f, "centroid_y": 50.0,
+             "speed_px_s": 75.0 + f % 5} for f in range(0, 120, 2)]
+    rows += [{"frame": f, "time_s": f / 25, "worm": w, "area_px": 100.0, "centroid_x": 20.0 * w, "centroid_y": 180.0,
+              "speed_px_s": 0.0} for w in (2, 10) for f in range(120)]
+    at = _forecast_page_with_tiny_settings()
+    upload = next(o for o in at.radio(key="fc_source").options if o.startswith("Upload"))
+    at.radio(key="fc_source").set_value(upload).run()
+    at.get("file_uploader")[0].set_value(("track.csv", pd.DataFrame(rows).to_csv(index=False).encode(), "text/csv"))
+    at.run()
+    assert not at.exception and not at.error
+    worms = at.selectbox(key="fc_worm")
+    assert list(worms.options) == ["2", "3", "10"] and worms.value == "3"

@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from devocore import io
+from devocore import io, tracking
 from devocore.errors import MissingColumnsError, TableError
 from devocore.io.tables import check_magnitude, number_hint
 
@@ -137,9 +137,11 @@ def _find_time_column(columns: Sequence[str], time_column: str | None) -> str | 
 
 
 def pick_worm(frame: pd.DataFrame, worm=None, what: str = "the table") -> tuple[pd.DataFrame, str | None]:
-    """The rows of one worm of a tracking table (column ``worm``): ``worm`` or the longest track.
+    """The rows of one worm of a tracking table (column ``worm``): ``worm`` or the longest track that moves.
 
-    Returns the rows and a message (``None`` when the table has one worm or no ``worm`` column).
+    Tracks that stay in place (:func:`devocore.tracking.still_objects`: a time stamp's digits, debris, a resting
+    worm) are passed over when another track moves, however long they are. Returns the rows and a message
+    (``None`` when the table has one worm or no ``worm`` column).
 
     Example:
         >>> rows, message = pick_worm(pd.DataFrame({"worm": [0, 1, 1], "x": [1, 2, 3]}))
@@ -155,9 +157,15 @@ def pick_worm(frame: pd.DataFrame, worm=None, what: str = "the table") -> tuple[
     if worm is None:
         if len(counts) == 1:
             return frame, None
-        chosen = str(counts.index[0])
-        return frame[ids == chosen], (f"The table holds {len(counts)} worms; worm {chosen} ({counts.iloc[0]} rows, "
-                                      "the longest track) is used.")
+        still = {str(w) for w in tracking.still_objects(frame)}
+        moving = counts[~counts.index.isin(still)]
+        chosen = str((moving if len(moving) else counts).index[0])
+        names = ", ".join(sorted(still, key=lambda w: (len(w), w)))  # worm ids are numbers: 2 before 10
+        passed = (f"; worm {names} stays in place" if len(still) == 1 else f"; worms {names} stay in place") \
+            if still and len(moving) else ""
+        longest = "the longest track that moves" if passed else "the longest track"
+        return frame[ids == chosen], (f"The table holds {len(counts)} worms; worm {chosen} ({counts[chosen]} rows, "
+                                      f"{longest}{passed}) is used.")
     if str(worm) not in counts.index:
         raise MissingColumnsError(f"{what} has no worm {worm}; its worms are {', '.join(counts.index[:20])}.")
     return frame[ids == str(worm)], None

@@ -9,7 +9,8 @@ Example:
 """
 from devocore.tracking import synthetic
 from devocore.tracking.midline import Midline, extract_midline, resample
-from devocore.tracking.tracker import TrackConfig, Tracker, TrackResult, curvature_profile, track, track_frames
+from devocore.tracking.tracker import (TrackConfig, Tracker, TrackResult, curvature_profile, still_objects, track,
+                                      track_frames)
 
 __all__ = ["Midline", "TrackConfig", "TrackResult", "Tracker", "curvature_profile", "extract_midline", "resample",
-           "synthetic", "track", "track_frames"]
+           "still_objects", "synthetic", "track", "track_frames"]
