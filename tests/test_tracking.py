@@ -504,6 +504,19 @@ def test_numbers_from_names_rise_or_fall_back_to_positions():
     assert numbers_from_names(["a.png", "b.png"]) is None
     assert numbers_from_names(["5.png", "5b.png"]) is None  # not rising
     assert numbers_from_names(["1.png", "20230101120000.png"]) is None  # a date, not a frame number
+    # microscope software's names hold more numbers than the time point; the one that changes is the frame number
+    # (before: the last run, a channel or z that never changes, so such a folder was numbered by position)
+    assert numbers_from_names(["img_t0700_c1.tif", "img_t0701_c1.tif", "img_t0703_c1.tif"]) == [700, 701, 703]
+    assert numbers_from_names([f"img_channel000_position000_time{t:09d}_z000.tif" for t in (700, 701)]) == [700, 701]
+    assert numbers_from_names(["t1_z1.png", "t1_z2.png", "t2_z1.png"]) is None  # two change: slices, not frames
+
+
+def test_a_folder_named_by_microscope_software_keeps_its_time_points_as_frame_numbers(tmp_path):
+    frames, _ = synthetic.clip(n_frames=12, n_worms=1, seed=8, speed=3.0)
+    folder = write_folder(frames, tmp_path / "mm", [f"MAX_C2-worm_t{i + 700:04d}_c2.png" for i in range(12)])
+    result = tracking.track(folder, tracking.TrackConfig(fps=10))
+    assert result.numbering == "file names" and result.frame_numbers.tolist() == list(range(700, 712))
+    assert result.table["frame"].min() >= 700
 
 
 def test_a_folder_numbered_from_700_keeps_its_numbers_everywhere(tmp_path, capsys):

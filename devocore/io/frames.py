@@ -393,23 +393,31 @@ MAX_NUMBERING_SPAN = 10_000_000
 
 
 def numbers_from_names(paths: Sequence[str | os.PathLike]) -> list[int] | None:
-    """Frame numbers read from file names: the last run of digits in each name's stem.
+    """Frame numbers read from file names: the run of digits that changes from name to name, else the last one.
 
-    Returns None (number by position) unless every name carries a number and the numbers rise strictly in the
-    given order and span at most :data:`MAX_NUMBERING_SPAN`.
+    Microscope software writes more numbers than the time point into a name (``img_t0700_c1.tif``,
+    ``img_channel000_position000_time000000700_z000.tif``): when every stem has the same number of digit runs and
+    exactly one of them changes across the names, that one is the frame number; otherwise the last run of digits
+    in each stem is. Returns None (number by position) unless every name carries a number and the numbers rise
+    strictly in the given order and span at most :data:`MAX_NUMBERING_SPAN`.
 
     Example:
         >>> numbers_from_names(["00700.png", "00701.png", "00705.png"])
         [700, 701, 705]
+        >>> numbers_from_names(["img_t0700_c1.tif", "img_t0701_c1.tif"])
+        [700, 701]
         >>> numbers_from_names(["worm_a.png", "worm_b.png"]) is None
         True
     """
-    numbers = []
-    for path in paths:
-        digits = re.findall(r"\d+", Path(path).stem)
-        if not digits:
-            return None
-        numbers.append(int(digits[-1]))
+    runs = [re.findall(r"\d+", Path(path).stem) for path in paths]
+    if not all(runs):
+        return None
+    column = -1
+    if len({len(r) for r in runs}) == 1:
+        changing = [k for k in range(len(runs[0])) if len({r[k] for r in runs}) > 1]
+        if len(changing) == 1:
+            column = changing[0]
+    numbers = [int(r[column]) for r in runs]
     if any(b <= a for a, b in zip(numbers, numbers[1:])):
         return None
     if numbers and numbers[-1] - numbers[0] > MAX_NUMBERING_SPAN:
