@@ -63,7 +63,8 @@ def _frame_count(path: Path) -> int:
 
 
 def kind_note(path: Path, task: str) -> str:
-    """A note when ``path`` looks like the other kind of image than ``task`` ("nucleus" or "membrane"), else "".
+    """A note when ``path`` looks like the other kind of image than ``task`` ("nucleus" or "membrane"), or shows
+    the embryo small in a wide field (:func:`devocore.segmentation.field_note`), else "".
 
     The same guess as the Segmentation page's (:func:`devocore.segmentation.guess_task`), on the middle plane
     of an image or stack, or on 5 frames of a video.
@@ -71,7 +72,8 @@ def kind_note(path: Path, task: str) -> str:
     from devocore import segmentation
 
     planes = _sample_frames(path) if path.suffix.lower() in io.VIDEO_SUFFIXES else [_middle_plane(path)]
-    return segmentation.other_kind(planes, task) or ""
+    return (segmentation.other_kind(planes, task)
+            or segmentation.field_note(planes[len(planes) // 2], task, f"'{path.name}'") or "") if planes else ""
 
 
 def _segmentation_task(name: str) -> BatchTask:

@@ -79,3 +79,45 @@ def test_a_few_huge_cells_are_implausible_and_many_small_ones_are_not():
     small = np.zeros((100, 100), np.uint16)
     small[10:20, 10:20], small[40:50, 40:50] = 1, 2  # two small nuclei: nothing odd
     assert segmentation.implausible(_result(small, "nucleus")) is None
+
+
+def _widened(image: np.ndarray, factor: float) -> np.ndarray:
+    """``image`` in the middle of a field ``factor`` times as wide, filled with its darker half's pixels."""
+    rng = np.random.default_rng(0)
+    h, w = image.shape
+    field = rng.choice(image[image < np.percentile(image, 50)], size=(int(h * factor), int(w * factor)))
+    top, left = (field.shape[0] - h) // 2, (field.shape[1] - w) // 2
+    field[top:top + h, left:left + w] = image
+    return field.astype(image.dtype)
+
+
+@pytest.mark.parametrize("name, task", [("membrane.png", "membrane"), ("nuclei.png", "nucleus")])
+def test_an_embryo_small_in_a_wide_field_is_named_with_the_crop_that_fixes_it(tmp_path, capsys, name, task):
+    # audit: the bundled example set in a field twice as wide (as a 10x objective or a wide camera gives it) lost
+    # 4 of 7 cells and 7 of 11 nuclei, without a word: the network sees every plane at 256 px
+    import json
+
+    from PIL import Image
+
+    from devocore.cli import main
+
+    image = io.to_gray(io.read_image(EXAMPLES_DIR / "segmentation" / name).data)
+    assert segmentation.field_note(image, task, "x") is None
+    assert segmentation.field_note(_widened(image, 1.5), task, "x") is None  # still segmented right
+    wide = _widened(image, 2)
+    note = segmentation.field_note(wide, task, "'wide.png'")
+    assert note.startswith("'wide.png' shows") and note.endswith("Image > Crop) and segment the crop.")
+    Image.fromarray(wide).save(tmp_path / "wide.png")
+    assert main(["segment", task, str(tmp_path / "wide.png"), "--out", str(tmp_path / "out"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert note in summary["notes"]
+    Image.fromarray(image).save(tmp_path / "fits.png")
+    assert main(["segment", task, str(tmp_path / "fits.png"), "--out", str(tmp_path / "out2"), "--json"]) == 0
+    assert not json.loads(capsys.readouterr().out.strip().splitlines()[-1])["notes"]
+
+
+@pytest.mark.parametrize("task", ["membrane", "nucleus"])
+def test_no_simulated_training_slice_gets_the_wide_field_note(task):
+    sample = membrane_sample if task == "membrane" else nucleus_sample
+    assert not [seed for seed in SEEDS
+                if segmentation.field_note(sample(np.random.default_rng(seed), 256)[0], task, "x")]

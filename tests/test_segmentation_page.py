@@ -292,3 +292,28 @@ def test_the_pixel_size_a_tiff_states_gives_the_areas_in_square_micrometres(tiny
     assert not at.exception
     assert any(c.value.startswith("The file states 0.25 µm per pixel; areas use it") for c in at.caption)
     assert "area_um2" in at.dataframe[0].value.columns
+
+
+def test_an_embryo_small_in_a_wide_field_gets_a_warning_with_the_crop():
+    import io as _io
+
+    import numpy as np
+    from PIL import Image
+
+    from devocore import io
+    from devocore.config import EXAMPLES_DIR
+
+    image = io.to_gray(io.read_image(EXAMPLES_DIR / "segmentation" / "membrane.png").data)
+    wide = np.full((512, 512), int(np.percentile(image, 10)), np.uint8)
+    wide[128:384, 128:384] = image
+    buffer = _io.BytesIO()
+    Image.fromarray(wide).save(buffer, format="PNG")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at.switch_page("pages/segmentation.py").run()
+    assert not [w for w in at.warning if "wide" in w.value]  # the bundled example fills its field
+    at.radio(key="seg_source").set_value("Upload").run()
+    at.file_uploader(key="seg_upload").set_value(("wide.png", buffer.getvalue(), "image/png")).run()
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) == 1 and warnings[0].startswith("This image shows the embryo in about 5")
+    assert "Image > Crop" in warnings[0]

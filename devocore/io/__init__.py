@@ -21,8 +21,8 @@ from devocore.io.sources import (IMAGE_SUFFIXES, MICROSCOPE_STEP, TABLE_SUFFIXES
                                  read_bytes, refuse_microscope_format, refuse_unread_format, sniff_format,
                                  upload_types)
 from devocore.io.images import ImageData, check_decoded, check_min_side, check_plane, read_image
-from devocore.io.pixels import (distinct_channels, integer_percentiles, normalize, pick_channel, square_gray,
-                               to_gray, to_uint8)
+from devocore.io.pixels import (EMBRYO_MARGIN, distinct_channels, embryo_box, integer_percentiles, normalize,
+                               pick_channel, square_gray, to_gray, to_uint8)
 from devocore.io.frames import (MAX_NUMBERING_SPAN, FolderFrames, FrameSource, PlaneReader, ProjectedFrames,
                                 StackFrames, VideoFrames, flat_frame_names, natural_key, numbers_from_names,
                                 open_frames, read_video_frame, sample_frames, frames_at)
@@ -36,7 +36,8 @@ __all__ = ["Source", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "TABLE_SUFFIXES", "UPLO
            "refuse_unread_format", "describe_source", "read_bytes",
            "sniff_format", "looks_like_text", "check_plane", "check_min_side",
            "check_decoded", "ImageData", "read_image", "to_gray", "normalize", "integer_percentiles",
-           "to_uint8", "square_gray", "pick_channel", "distinct_channels", "FrameSource", "VideoFrames", "FolderFrames",
+           "to_uint8", "square_gray", "pick_channel", "distinct_channels", "EMBRYO_MARGIN", "embryo_box",
+           "FrameSource", "VideoFrames", "FolderFrames",
            "StackFrames", "ProjectedFrames", "PlaneReader",
            "natural_key",
            "MAX_NUMBERING_SPAN", "numbers_from_names", "flat_frame_names", "open_frames", "read_video_frame",

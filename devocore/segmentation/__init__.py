@@ -29,9 +29,10 @@ from devocore.segmentation.cells import (FRAGMENT_FRACTION, SEED_FRACTION, SEED_
                                          input_shape, instances, labels_3d, link_slices, max_hole, measure, postprocess, relabel,
                                          remove_small, resize, split_touching, table_3d, to_input,
                                          work_shape)
-from devocore.segmentation.guess import (GUESS_BLOB_RATIO, GUESS_MIN_PEAKS, GUESS_NOISE_MADS, GUESS_SIGMAS, card_task,
-                                         channel_for, channel_kinds, guess_from_planes, guess_task, implausible,
-                                         marks_note, model_for, other_kind, task_of, unfit, voting_planes)
+from devocore.segmentation.guess import (FIELD_NOTE_RATIO, GUESS_BLOB_RATIO, GUESS_MIN_PEAKS, GUESS_NOISE_MADS,
+                                         GUESS_SIGMAS, card_task, channel_for, channel_kinds, field_note,
+                                         guess_from_planes, guess_task, implausible, marks_note, model_for, other_kind,
+                                         task_of, unfit, voting_planes)
 from devocore.segmentation.predict import (BATCH_PIXELS, Predictor, batched_probabilities, load, segment,
                                            segment_frames)
 from devocore.segmentation.export import (PALETTE, channel_choice, outlines, overlay, save_png, segment_path,
@@ -43,7 +44,7 @@ __all__ = ["TASKS", "TABLE_COLUMNS", "SegmentConfig", "Result", "FRAGMENT_FRACTI
            "enclosed_regions", "SEED_FRACTION", "SEED_OPENING", "cells_from_membrane", "instances",
            "measure", "postprocess", "resize", "labels_3d", "link_slices", "table_3d", "card_task",
            "task_of", "model_for", "implausible", "unfit", "marks_note", "GUESS_SIGMAS", "GUESS_BLOB_RATIO", "GUESS_MIN_PEAKS",
-           "GUESS_NOISE_MADS", "guess_task", "guess_from_planes", "other_kind", "channel_kinds", "channel_for",
+           "GUESS_NOISE_MADS", "guess_task", "guess_from_planes", "other_kind", "FIELD_NOTE_RATIO", "field_note", "channel_kinds", "channel_for",
            "voting_planes", "BATCH_PIXELS",
            "Predictor", "segment",
            "batched_probabilities", "segment_frames", "load", "PALETTE", "outlines", "overlay",

@@ -13,7 +13,7 @@ from devocore.errors import DevocoreError, UnsupportedFormatError
 from devocore.progress import ProgressFn
 from devocore.segmentation.cells import WORK_PIXELS, labels_3d, link_slices, resize, table_3d
 from devocore.segmentation.config import Result, SegmentConfig
-from devocore.segmentation.guess import channel_for, channel_kinds, marks_note, other_kind, unfit
+from devocore.segmentation.guess import channel_for, channel_kinds, field_note, marks_note, other_kind, unfit
 from devocore.segmentation.predict import Predictor, segment, segment_frames
 
 
@@ -134,6 +134,8 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
             notes.append(warning)
         elif predictor.recipe is None and (other := other_kind([plane], predictor.task)):
             notes.append(other)
+        elif wide := field_note(plane, predictor.task, f"'{path.name}'"):
+            notes.append(wide)
 
     is_video = path.is_dir() or path.suffix.lower() in io.VIDEO_SUFFIXES
     positions = None

@@ -96,6 +96,47 @@ def other_kind(planes: Iterable[np.ndarray], task: str) -> str | None:
     return f"looks like {kinds[looks]}, not {kinds[task]}: check the task and the results"
 
 
+#: A plane whose frame is at least this many times the box around its embryo (:func:`devocore.io.embryo_box`)
+#: along each axis gets :func:`field_note`, per task. Measured by `tools/experiments/segmentation_field.py`: the
+#: membrane model's training slices (CShaper) give 1.05-1.51 (median 1.14), the bundled membrane example set in a
+#: field twice as wide 1.97, and there the model finds 3 of its 7 cells. Nuclei mark only part of an early embryo,
+#: so their box runs smaller: the nucleus model's training slices (CTC) give 1.00-2.29 (median 1.20), the bundled
+#: nuclei example 2.13 as it is (11 nuclei found), 2.76 in a field 1.5 times as wide (11 found) and 3.56 in one
+#: twice as wide (4 found).
+FIELD_NOTE_RATIO = {"membrane": 1.8, "nucleus": 3.0}
+
+
+def field_note(plane: np.ndarray, task: str, what: str) -> str | None:
+    """A note when ``plane`` shows its embryo small in a wide field (:data:`FIELD_NOTE_RATIO`), naming it ``what``;
+    else None. The network sees every plane at 256 px, so such an embryo's cells or nuclei come out too small for
+    it, and it misses or merges them.
+
+    Example:
+        >>> yy, xx = np.mgrid[0:512, 0:512]
+        >>> wide = (np.abs(np.hypot(yy - 256, xx - 256) - 90) < 3).astype(np.float32)  # one ring, 180 px across
+        >>> field_note(wide, "membrane", "'wide.png'")[:63], field_note(wide, "nucleus", "'wide.png'")
+        ("'wide.png' shows the embryo in about 47 % of its width and 47 %", None)
+    """
+    if task not in FIELD_NOTE_RATIO:
+        return None
+    gray = io.to_gray(np.asarray(plane))
+    box = io.embryo_box(gray) if gray.ndim == 2 else None
+    if box is None:
+        return None
+    y0, y1, x0, x1 = box
+    tall, wide = gray.shape[0] / max(1, y1 - y0), gray.shape[1] / max(1, x1 - x0)
+    if min(tall, wide) < FIELD_NOTE_RATIO[task]:
+        return None
+    crop = ("Crop the image to the embryo (Fiji: draw a rectangle around it, Image > Crop) and segment the crop.")
+    if task == "membrane":
+        return (f"{what} shows the embryo in about {100 / wide:.0f} % of its width and {100 / tall:.0f} % of its "
+                "height; the membrane model was trained on images the embryo fills, and in a field this wide it may "
+                f"miss or merge cells. {crop}")
+    return (f"{what} shows nuclei in only about {100 / wide:.0f} % of its width and {100 / tall:.0f} % of its "
+            "height. If the embryo is small in a wide field, the nucleus model (trained on images the embryo fills) "
+            f"may miss or merge nuclei. {crop}")
+
+
 def implausible(result: Result, image_task: str | None = None) -> str | None:
     """Why a result looks wrong to a biologist (one sentence), or None when nothing stands out.
 
