@@ -1,5 +1,6 @@
 """Worm tracking engine on drawn worms with known answers."""
 import dataclasses
+import itertools
 import json
 
 import cv2
@@ -7,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from devocore import tracking
+from devocore import io, tracking
+from devocore.config import EXAMPLES_DIR
 from devocore.errors import DevocoreError
 from devocore.tracking import synthetic
 from devocore.tracking.evaluate import compare_skeletons, compare_truth, midline_distance
@@ -851,3 +853,31 @@ def test_eval_tracking_refuses_skeletons_without_one_complete_frame_before_track
     assert main(["eval", "tracking", "--frames", str(folder), "--skeletons", str(tmp_path / "empty.csv")]) == 2
     assert capsys.readouterr().err.strip() == ("error: 'empty.csv' has no frame whose points all have x and y (its 5 "
                                                "frames have empty cells): there is no skeleton to compare with.")
+
+
+def test_wide_worms_are_tracked_shrunk_and_reported_in_the_original_pixels(tmp_path):
+    # audit: the bundled plate video upscaled 3x (1920 x 1440, worms about 44 px wide, as a high-magnification
+    # camera gives them) gave 16 "worms", mostly coiled: the plate's median filter no longer erased the worms
+    frames, _ = synthetic.clip(n_frames=40, n_worms=2, seed=3, speed=3.0)
+    plain = tracking.track(write_folder(frames, tmp_path / "plain", [f"{i:03d}.png" for i in range(40)]),
+                           tracking.TrackConfig(fps=10))
+    big = [cv2.resize(f, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC) for f in frames]
+    wide = tracking.track(write_folder(big, tmp_path / "wide", [f"{i:03d}.png" for i in range(40)]),
+                          tracking.TrackConfig(fps=10))
+    assert plain.scale == 1.0 and 0.3 < wide.scale < 0.6  # the synthetic worms are about 9 px wide, 35 px at 4x
+    assert wide.shape == big[0].shape[:2]
+    assert wide.table["worm"].nunique() == plain.table["worm"].nunique() == 2
+    ok = wide.table["status"] == "ok"
+    assert ok.mean() >= (plain.table["status"] == "ok").mean() - 0.05
+    ratio = wide.table.loc[ok, "length_px"].median() / plain.table.loc[plain.table["status"] == "ok", "length_px"].median()
+    assert 3.6 < ratio < 4.4  # lengths in the original (4x) pixels
+
+
+def test_specks_far_smaller_than_the_worms_are_not_followed_as_worms():
+    # the bundled plate video at twice its size, tracked as given: its specks (32-37 px, 0.8 % of a worm's area)
+    # passed min_area (30 px) and were followed as 3 more worms
+    with io.open_frames(EXAMPLES_DIR / "tracking" / "worms.mp4") as source:
+        frames = [cv2.resize(f, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC) for f in itertools.islice(source, 60)]
+    table = tracking.track_frames(frames, tracking.TrackConfig(fps=25)).table
+    areas = table.groupby("worm")["area_px"].median()
+    assert len(areas) == 2 and areas.min() > 3000

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -232,6 +233,29 @@ def frame_contrast(frame: np.ndarray, background: Background | None, polarity: i
     if polarity is None:
         polarity = polarity_of(deviation, sigma)
     return deviation * polarity, sigma
+
+
+def worm_width(frames: Sequence[np.ndarray]) -> float | None:
+    """The worms' width in pixels: twice the largest inscribed radius of each frame's largest object, the median
+    over up to 5 of ``frames`` (compact grey, one size); None when no object shows.
+
+    Against a background made of the frames when there are at least 5 of them, else against each frame's border.
+
+    Example:
+        >>> frame = np.full((60, 80), 200, np.uint8); frame[20:32, 10:70] = 40  # a bar 12 px wide
+        >>> round(worm_width([frame]))
+        12
+    """
+    background = background_from_frames(list(frames)) if len(frames) >= 5 else None
+    widths = []
+    for frame in list(frames)[::max(1, len(frames) // 5)]:
+        contrast, sigma = frame_contrast(frame, background)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(foreground(contrast, sigma).view(np.uint8))
+        if count < 2:
+            continue
+        largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        widths.append(2 * float(cv2.distanceTransform((labels == largest).view(np.uint8), cv2.DIST_L2, 5).max()))
+    return float(np.median(widths)) if widths else None
 
 
 def threshold_of(contrast: np.ndarray, sigma: float) -> float:

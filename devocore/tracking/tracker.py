@@ -33,7 +33,7 @@ from devocore.progress import ProgressFn
 from devocore.tracking.headtail import orient, trim_overlong, turning_angles
 from devocore.tracking.midline import CORE_LEVEL, Midline, core_parts, extract_midline, resample
 from devocore.tracking.segment import (Background, Levels, background_from_frames, compact_gray, find_blobs,
-                                       frame_contrast, threshold_of)
+                                       frame_contrast, threshold_of, worm_width)
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,18 @@ WORM_ELONGATION = 4.0
 STILL_SPREAD = 0.5
 #: ... over at least this many rows (a short track is in place whatever it is).
 STILL_MIN_ROWS = 20
+#: Worms wider than this (pixels, :func:`~devocore.tracking.segment.worm_width`) are tracked in frames shrunk so that
+#: they are :data:`WORM_WIDTH` px wide: the smooth plate's median filter (:data:`PLATE_SMOOTHING`, 61 px) no longer
+#: erases wider ones, and the bundled plate video upscaled 2.25x (worms about 33 px wide) gave 5 worms, 3x 16 (at 2x,
+#: about 30 px, still its 2). Frames are probed with :data:`WIDTH_FRAMES` frames spread over the input.
+WIDE_WORM = 26
+WORM_WIDTH = 15
+WIDTH_FRAMES = 7
+#: A track whose median area is under this share of the largest track's is a speck, not a worm, and is left out of
+#: the table. ``min_area`` (30 px) keeps specks out at the bundled plate video's size, but they grow with the pixels:
+#: upscaled 2x (1280 x 960), its specks (32-37 px, 0.8 % of the larger worm) were followed as 3 more "worms". An L1
+#: larva is about 5 % of an adult's area; an egg about 2 %.
+SPECK_FRACTION = 0.02
 #: Frame rate (frames per second) assumed when neither the settings nor the file give one.
 DEFAULT_FPS = 25.0
 #: Status of a worm in a frame.
@@ -514,8 +526,13 @@ class Tracker:
         self.done, self.active = tracks, []
         tables = []
         new_id = 0
+        areas = {t.ident: float(np.median([o.area for o in t.obs])) for t in tracks if len(t.obs) >= min_frames}
+        specks = [i for i, area in areas.items() if area < SPECK_FRACTION * max(areas.values())]
+        if specks:
+            log.info("left out %d tracks under %.0f %% of the largest worm's area (specks)", len(specks),
+                     100 * SPECK_FRACTION)
         for track in tracks:
-            if len(track.obs) < min_frames:
+            if len(track.obs) < min_frames or track.ident in specks:
                 continue
             new_id += 1
             tables.append(measure(track.obs, new_id, fps, self.config))
@@ -897,6 +914,19 @@ def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: Progr
         work = work_size((height, width))
         factor = (work[0] / height, work[1] / width)
         shrunk = work != (height, width)
+        # worms wider than the tracker's filters are made for are tracked shrunk, as huge frames are
+        probe = _sample_frames(source, WIDTH_FRAMES, (lambda f: next(_shrink([f], factor))) if shrunk else compact_gray)
+        if probe and probe[0].dtype != np.uint8 and (mapped := Levels.of(probe)) is not None:
+            probe = [mapped(f) for f in probe]  # 16-bit or float frames on the 0-255 scale, as they are tracked
+        worms_wide = worm_width(probe) if probe and len({f.shape for f in probe}) == 1 else None
+        del probe
+        if worms_wide is not None and worms_wide > WIDE_WORM:
+            log.warning("'%s': the worms are about %.0f px wide, more than the tracker follows well (%d px); the "
+                        "frames are tracked shrunk so that they are about %d px wide", source.name,
+                        worms_wide / factor[0], WIDE_WORM, WORM_WIDTH)
+            scale = WORM_WIDTH / worms_wide
+            work = (max(MIN_FRAME_SIDE, int(round(work[0] * scale))), max(MIN_FRAME_SIDE, int(round(work[1] * scale))))
+            factor, shrunk = (work[0] / height, work[1] / width), True
 
         def read() -> Iterable[np.ndarray]:  # the frames at the size they are tracked at, from the first
             return _shrink(source, factor) if shrunk else source
