@@ -222,7 +222,8 @@ EMBRYO_MARGIN = 0.06  # of the embryo's extent, on each side of the crop
 
 
 def embryo_box(plane: np.ndarray, longest: int = 128) -> tuple[int, int, int, int] | None:
-    """(y0, y1, x0, x1) around the embryo (the blurred nuclei above the background), or None when none shows.
+    """(y0, y1, x0, x1) around the embryo (its blurred nuclei or membranes above the background), or None when none
+    shows.
 
     Found on a copy at most ``longest`` pixels a side: the plane is smoothed over about two nuclei, and
     pixels more than a fifth of the way from the 10th to the 99.5th percentile (background to nuclei) are embryo.

@@ -127,7 +127,7 @@ def field_note(plane: np.ndarray, task: str, what: str) -> str | None:
     tall, wide = gray.shape[0] / max(1, y1 - y0), gray.shape[1] / max(1, x1 - x0)
     if min(tall, wide) < FIELD_NOTE_RATIO[task]:
         return None
-    crop = ("Crop the image to the embryo (Fiji: draw a rectangle around it, Image > Crop) and segment the crop.")
+    crop = "Crop the image to the embryo (Fiji: draw a rectangle around it, Image > Crop) and segment the crop."
     if task == "membrane":
         return (f"{what} shows the embryo in about {100 / wide:.0f} % of its width and {100 / tall:.0f} % of its "
                 "height; the membrane model was trained on images the embryo fills, and in a field this wide it may "

@@ -72,9 +72,10 @@ STILL_SPREAD = 0.5
 #: ... over at least this many rows (a short track is in place whatever it is).
 STILL_MIN_ROWS = 20
 #: Worms wider than this (pixels, :func:`~devocore.tracking.segment.worm_width`) are tracked in frames shrunk so that
-#: they are :data:`WORM_WIDTH` px wide: the smooth plate's median filter (:data:`PLATE_SMOOTHING`, 61 px) no longer
+#: they are :data:`WORM_WIDTH` px wide: the smooth plate's median filter (`segment.PLATE_SMOOTHING`, 61 px) no longer
 #: erases wider ones, and the bundled plate video upscaled 2.25x (worms about 33 px wide) gave 5 worms, 3x 16 (at 2x,
-#: about 30 px, still its 2). Frames are probed with :data:`WIDTH_FRAMES` frames spread over the input.
+#: about 30 px, still its 2). Measured on :data:`WIDTH_FRAMES` frames spread over the input (not on crops or fewer
+#: than 5 frames).
 WIDE_WORM = 26
 WORM_WIDTH = 15
 WIDTH_FRAMES = 7
@@ -918,7 +919,8 @@ def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: Progr
         probe = _sample_frames(source, WIDTH_FRAMES, (lambda f: next(_shrink([f], factor))) if shrunk else compact_gray)
         if probe and probe[0].dtype != np.uint8 and (mapped := Levels.of(probe)) is not None:
             probe = [mapped(f) for f in probe]  # 16-bit or float frames on the 0-255 scale, as they are tracked
-        worms_wide = worm_width(probe) if probe and len({f.shape for f in probe}) == 1 else None
+        # at least 5 frames of one size, so that the plate is their median (a plate's dark rim is not measured)
+        worms_wide = worm_width(probe) if len(probe) >= 5 and len({f.shape for f in probe}) == 1 else None
         del probe
         if worms_wide is not None and worms_wide > WIDE_WORM:
             log.warning("'%s': the worms are about %.0f px wide, more than the tracker follows well (%d px); the "
