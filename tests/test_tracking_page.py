@@ -190,3 +190,27 @@ def test_a_tiff_stack_uploaded_as_the_video_is_tracked_as_the_same_frames_in_a_v
     assert shown["Frames"] == "40" and shown["Worms"] == str(expected.table["worm"].nunique()) == "2"
     at.button(key="trk_render").click().run()  # the overlay video is drawn from the stack's frames
     assert not at.exception and any("overlay" in b.label for b in at.get("download_button"))
+
+
+def test_frames_tracked_shrunk_say_so_and_keep_the_original_pixels():
+    import io
+    import zipfile
+
+    import cv2
+
+    from devocore.tracking import synthetic
+
+    frames, _ = synthetic.clip(n_frames=30, n_worms=1, seed=3, speed=3.0)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:  # 4x: worms about 35 px wide, as at high magnification
+        for i, frame in enumerate(frames):
+            big = cv2.resize(frame, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
+            archive.writestr(f"wide/{i:03d}.png", cv2.imencode(".png", big)[1].tobytes())
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.switch_page("pages/tracking.py").run()
+    assert not any("Tracked at" in c.value for c in at.caption)  # the example is tracked at its own size
+    at.radio(key="trk_source").set_value("Upload a ZIP of frames").run()
+    at.file_uploader(key="trk_zip").set_value(("wide.zip", buffer.getvalue(), "application/zip")).run()
+    assert not at.exception and not at.error
+    assert {m.label: m.value for m in at.metric}["Worms"] == "1"
+    assert any("Tracked at 4" in c.value and "original pixels" in c.value for c in at.caption)

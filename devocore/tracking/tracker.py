@@ -185,8 +185,9 @@ class TrackResult:
         frame_numbers: the number of each frame read, in order (the ``frame`` column uses them): from the
             file names of a folder whose names carry numbers, else positions 0, 1, ...
         numbering: ``"file names"`` or ``"position"``.
-        scale: working pixels per original pixel: frames larger than :data:`WORK_PIXELS` are tracked at a
-            smaller size (1.0: at their own); the table is always in the original frame's pixels.
+        scale: working pixels per original pixel: frames larger than :data:`WORK_PIXELS`, or whose worms are
+            wider than :data:`WIDE_WORM` px, are tracked at a smaller size (1.0: at their own); the table is always
+            in the original frame's pixels.
         levels: the map of 16-bit or float grey levels onto the 0-255 scale the frames were tracked on
             (:class:`~devocore.tracking.segment.Levels`); None for 8-bit frames, tracked as they are.
     """
