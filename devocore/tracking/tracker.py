@@ -73,10 +73,11 @@ STILL_SPREAD = 0.5
 STILL_MIN_ROWS = 20
 #: Worms wider than this (pixels, :func:`~devocore.tracking.segment.worm_width`) are tracked in frames shrunk so that
 #: they are :data:`WORM_WIDTH` px wide: the smooth plate's median filter (`segment.PLATE_SMOOTHING`, 61 px) no longer
-#: erases wider ones, and the bundled plate video upscaled 2.25x (worms about 33 px wide) gave 5 worms, 3x 16 (at 2x,
-#: about 30 px, still its 2). Measured on :data:`WIDTH_FRAMES` frames spread over the input (not on crops or fewer
-#: than 5 frames).
-WIDE_WORM = 26
+#: erases wider ones. The bundled plate video measures 14.8 px; upscaled 2x, 29.6 px, it still gives its 2 worms,
+#: 2.25x (33 px) gave 5 and 3x (44 px) 16. 45 simulated videos of 1-5 worms (seeds 6001-9203) measure up to 23 px
+#: (touching and coiled worms make the largest object wider), so the bound lies above them. Measured on
+#: :data:`WIDTH_FRAMES` frames spread over the input (not on crops or fewer than 5 frames).
+WIDE_WORM = 30
 WORM_WIDTH = 15
 WIDTH_FRAMES = 7
 #: A track whose median area is under this share of the largest track's is a speck, not a worm, and is left out of
