@@ -10,7 +10,7 @@ import plotly.express as px
 import streamlit as st
 
 from devocore.tracking import TrackConfig, track
-from devocore.tracking.tracker import WIDE_WORM
+from devocore.tracking.tracker import THIN_WORM, WIDE_WORM
 from devocore import io, style, ui_cache
 from devocore.tracking.draw import draw_frame, read_frame, write_overlay
 from devocore.tracking.evaluate import midline_columns
@@ -233,11 +233,12 @@ def main() -> None:
     cols[2].metric("Worms", table["worm"].nunique())
     cols[3].metric("Rows with a midline", f"{int(table[midline_columns(table)[0][0]].notna().sum()):,}")
     cols[4].metric("Coiled / touching rows", f"{int(counts.get('coiled', 0))} / {int(counts.get('touching', 0))}")
-    shrunk = (f" Tracked at {result.scale:.0%} of their size (frames over 5 megapixels, or worms wider than "
-              f"{WIDE_WORM} px, are tracked smaller); positions, lengths and speeds are in the original "
-              "pixels." if result.scale < 1 else "")
+    why = (f"frames over 5 megapixels, or worms wider than {WIDE_WORM} px, are tracked smaller" if result.scale < 1
+           else f"worms thinner than {THIN_WORM:g} px are tracked enlarged")
+    resized = (f" Tracked at {result.scale:.0%} of their size ({why}); positions, lengths and speeds are in the "
+               "original pixels." if result.scale != 1 else "")
     st.caption(f"Processing speed: {result.frames_per_second:.0f} frames/s (how fast this computer tracked them)."
-               + shrunk)
+               + resized)
     frame_view(page_input, result, run_key(page_input, config))
     st.subheader("Behaviour over time")
     charts(result)

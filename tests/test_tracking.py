@@ -881,3 +881,20 @@ def test_specks_far_smaller_than_the_worms_are_not_followed_as_worms():
     table = tracking.track_frames(frames, tracking.TrackConfig(fps=25)).table
     areas = table.groupby("worm")["area_px"].median()
     assert len(areas) == 2 and areas.min() > 3000
+
+
+def test_thin_worms_are_tracked_enlarged_and_reported_in_the_original_pixels(tmp_path):
+    # audit: the bundled plate video shrunk to 0.2x (160 x 96, worms about 4 px wide and 20 px long, as a wide-field
+    # camera over a whole plate shows them) gave 23 of 300 rows "ok", the rest "coiled" or "touching"
+    with io.open_frames(EXAMPLES_DIR / "tracking" / "worms.mp4") as source:
+        frames = list(source)
+    small = [cv2.resize(f, None, fx=0.2, fy=0.2, interpolation=cv2.INTER_AREA) for f in frames]
+    as_given = tracking.track_frames(small, tracking.TrackConfig(fps=25))  # in memory: tracked at their own size
+    result = tracking.track(write_folder(small, tmp_path / "thin", [f"{i:03d}.png" for i in range(len(small))]),
+                            tracking.TrackConfig(fps=25))
+    assert as_given.scale == 1.0 and 2.0 <= result.scale <= tracking.tracker.MAX_ENLARGE
+    assert result.shape == small[0].shape[:2]
+    assert (as_given.table["status"] == "ok").sum() < 60 < 200 < (result.table["status"] == "ok").sum()
+    ok = result.table[result.table["status"] == "ok"]
+    assert result.table["worm"].nunique() == 2 and 17 < ok["length_px"].median() < 23  # about 100 px at 1x
+    assert ok[["centroid_x", "head_x", "tail_x"]].max().max() <= small[0].shape[1]

@@ -214,3 +214,25 @@ def test_frames_tracked_shrunk_say_so_and_keep_the_original_pixels():
     assert not at.exception and not at.error
     assert {m.label: m.value for m in at.metric}["Worms"] == "1"
     assert any("Tracked at 4" in c.value and "original pixels" in c.value for c in at.caption)
+
+
+def test_frames_tracked_enlarged_say_why():
+    import io
+    import zipfile
+
+    import cv2
+
+    from devocore import io as dio
+    from devocore.config import EXAMPLES_DIR
+
+    buffer = io.BytesIO()
+    with dio.open_frames(EXAMPLES_DIR / "tracking" / "worms.mp4") as source, zipfile.ZipFile(buffer, "w") as archive:
+        for i, frame in enumerate(source):  # 0.2x: worms about 4 px wide, as over a whole plate
+            small = cv2.resize(frame, None, fx=0.2, fy=0.2, interpolation=cv2.INTER_AREA)
+            archive.writestr(f"thin/{i:03d}.png", cv2.imencode(".png", small)[1].tobytes())
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.switch_page("pages/tracking.py").run()
+    at.radio(key="trk_source").set_value("Upload a ZIP of frames").run()
+    at.file_uploader(key="trk_zip").set_value(("thin.zip", buffer.getvalue(), "application/zip")).run()
+    assert not at.exception and not at.error
+    assert any("Tracked at 2" in c.value and "thinner than 4.5 px are tracked enlarged" in c.value for c in at.caption)

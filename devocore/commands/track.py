@@ -53,7 +53,7 @@ def run(args) -> dict | int:
         "fps_assumed": result.fps_assumed,  # no frame rate in the settings or the file: times and speeds use 25
         "fps_processed": round(result.frames_per_second, 1),
         "crops": result.crops,
-        "scale": round(result.scale, 4),  # below 1: tracked shrunk (huge frames, wide worms); CSV in original pixels
+        "scale": round(result.scale, 4),  # not 1: tracked resized (huge frames, wide or thin worms); CSV in own px
         "out": str(out),
         "warning": result.unfit,  # None, or why the objects followed are not worms
         "still": result.still,  # None, or which tracks stay in place (a time stamp, debris, a paralysed worm)

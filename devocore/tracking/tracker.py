@@ -79,6 +79,13 @@ STILL_MIN_ROWS = 20
 #: :data:`WIDTH_FRAMES` frames spread over the input (not on crops or fewer than 5 frames).
 WIDE_WORM = 30
 WORM_WIDTH = 15
+#: Worms thinner than this (pixels) are tracked in frames enlarged (at most :data:`MAX_ENLARGE` times, and to at most
+#: :data:`WORK_PIXELS`) so that they are :data:`THIN_WORM_WIDTH` px wide: the bundled plate video shrunk to 0.25x
+#: (worms measured 4.4 px wide) gave 113 of 300 rows "ok", 0.2x (4.0 px) 23, 0.15x (2.8 px) none; enlarged 2-3x,
+#: 276, 276 and 278 (at 0.3x, also 4.4 px, 280 as it is and 284 enlarged; at 0.35x, 6.0 px, 300 as it is).
+THIN_WORM = 4.5
+THIN_WORM_WIDTH = 9.0
+MAX_ENLARGE = 3.0
 WIDTH_FRAMES = 7
 #: A track whose median area is under this share of the largest track's is a speck, not a worm, and is left out of
 #: the table. ``min_area`` (30 px) keeps specks out at the bundled plate video's size, but they grow with the pixels:
@@ -187,8 +194,9 @@ class TrackResult:
             file names of a folder whose names carry numbers, else positions 0, 1, ...
         numbering: ``"file names"`` or ``"position"``.
         scale: working pixels per original pixel: frames larger than :data:`WORK_PIXELS`, or whose worms are
-            wider than :data:`WIDE_WORM` px, are tracked at a smaller size (1.0: at their own); the table is always
-            in the original frame's pixels.
+            wider than :data:`WIDE_WORM` px, are tracked at a smaller size, frames whose worms are thinner than
+            :data:`THIN_WORM` px at a larger one (1.0: at their own); the table is always in the original frame's
+            pixels.
         levels: the map of 16-bit or float grey levels onto the 0-255 scale the frames were tracked on
             (:class:`~devocore.tracking.segment.Levels`); None for 8-bit frames, tracked as they are.
     """
@@ -859,15 +867,16 @@ def work_size(shape: Sequence[int], work_pixels: int | None = None) -> tuple[int
     return max(MIN_FRAME_SIDE, int(height * factor)), max(MIN_FRAME_SIDE, int(width * factor))
 
 
-def _shrink(frames: Iterable[np.ndarray], factor: tuple[float, float]) -> Iterator[np.ndarray]:
-    """Frames as compact grey levels, each resized by ``factor`` (y, x) as it is read."""
+def _resize_frames(frames: Iterable[np.ndarray], factor: tuple[float, float]) -> Iterator[np.ndarray]:
+    """Frames as compact grey levels, each resized by ``factor`` (y, x) as it is read (area averaging when
+    shrunk, linear when enlarged)."""
     import cv2
 
     for frame in frames:
         gray = compact_gray(frame)
         del frame
         size = (max(1, int(round(gray.shape[1] * factor[1]))), max(1, int(round(gray.shape[0] * factor[0]))))
-        yield cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+        yield cv2.resize(gray, size, interpolation=cv2.INTER_AREA if factor[0] < 1 else cv2.INTER_LINEAR)
 
 
 def to_original_pixels(table: pd.DataFrame, factor: tuple[float, float]) -> pd.DataFrame:
@@ -883,6 +892,32 @@ def to_original_pixels(table: pd.DataFrame, factor: tuple[float, float]) -> pd.D
     if "area_px" in table.columns:
         table["area_px"] = (table["area_px"].astype(float) / (fx * fy)).round()
     return table
+
+
+def _worm_scaled(source, work: tuple[int, int], factor: tuple[float, float] | None) -> tuple[int, int]:
+    """The size at which to track ``source``'s frames, given ``work`` (its own, or shrunk by ``factor`` for huge
+    frames): ``work`` shrunk where the worms are wider than :data:`WIDE_WORM`, enlarged where they are thinner than
+    :data:`THIN_WORM`, as measured on :data:`WIDTH_FRAMES` frames (:func:`~devocore.tracking.segment.worm_width`;
+    not on crops or fewer than 5 frames, where the plate is not their median and a plate's dark rim would be
+    measured)."""
+    probe = _sample_frames(source, WIDTH_FRAMES,
+                           (lambda f: next(_resize_frames([f], factor))) if factor else compact_gray)
+    if probe and probe[0].dtype != np.uint8 and (mapped := Levels.of(probe)) is not None:
+        probe = [mapped(f) for f in probe]  # 16-bit or float frames on the 0-255 scale, as they are tracked
+    wide = worm_width(probe) if len(probe) >= 5 and len({f.shape for f in probe}) == 1 else None
+    if wide is None or THIN_WORM <= wide <= WIDE_WORM:
+        return work
+    if wide > WIDE_WORM:
+        scale = WORM_WIDTH / wide
+    else:
+        scale = min(MAX_ENLARGE, THIN_WORM_WIDTH / wide, float(np.sqrt(WORK_PIXELS / (work[0] * work[1]))))
+        if scale < 1.05:
+            return work
+    log.warning("'%s': the worms are about %.1f px wide, %s than the tracker follows well (%g-%d px); the frames "
+                "are tracked %s so that they are about %.0f px wide", source.name, wide / (factor or (1.0,))[0],
+                "more" if scale < 1 else "less", THIN_WORM, WIDE_WORM, "shrunk" if scale < 1 else "enlarged",
+                wide * scale)
+    return max(MIN_FRAME_SIDE, int(round(work[0] * scale))), max(MIN_FRAME_SIDE, int(round(work[1] * scale)))
 
 
 def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: ProgressFn | None = None) -> TrackResult:
@@ -916,34 +951,21 @@ def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: Progr
         height, width = source.shape[:2]
         work = work_size((height, width))
         factor = (work[0] / height, work[1] / width)
-        shrunk = work != (height, width)
-        # worms wider than the tracker's filters are made for are tracked shrunk, as huge frames are
-        probe = _sample_frames(source, WIDTH_FRAMES, (lambda f: next(_shrink([f], factor))) if shrunk else compact_gray)
-        if probe and probe[0].dtype != np.uint8 and (mapped := Levels.of(probe)) is not None:
-            probe = [mapped(f) for f in probe]  # 16-bit or float frames on the 0-255 scale, as they are tracked
-        # at least 5 frames of one size, so that the plate is their median (a plate's dark rim is not measured)
-        worms_wide = worm_width(probe) if len(probe) >= 5 and len({f.shape for f in probe}) == 1 else None
-        del probe
-        if worms_wide is not None and worms_wide > WIDE_WORM:
-            log.warning("'%s': the worms are about %.0f px wide, more than the tracker follows well (%d px); the "
-                        "frames are tracked shrunk so that they are about %d px wide", source.name,
-                        worms_wide / factor[0], WIDE_WORM, WORM_WIDTH)
-            scale = WORM_WIDTH / worms_wide
-            work = (max(MIN_FRAME_SIDE, int(round(work[0] * scale))), max(MIN_FRAME_SIDE, int(round(work[1] * scale))))
-            factor, shrunk = (work[0] / height, work[1] / width), True
+        work = _worm_scaled(source, work, factor if work != (height, width) else None)  # wide or thin worms
+        factor, resized = (work[0] / height, work[1] / width), work != (height, width)
 
         def read() -> Iterable[np.ndarray]:  # the frames at the size they are tracked at, from the first
-            return _shrink(source, factor) if shrunk else source
+            return _resize_frames(source, factor) if resized else source
 
         frames: Iterable[np.ndarray] = read()
-        if shrunk:
+        if resized:
             area = factor[0] * factor[1]
             log.warning("'%s': frames of %d x %d pixels are tracked at %d x %d (scale %.3g); the table is in the "
                         "original pixels", source.name, width, height, work[1], work[0], float(np.sqrt(area)))
             config = replace(config, min_area=max(4, int(round(config.min_area * area))),
                              px_per_mm=config.px_per_mm * float(np.sqrt(area)) if config.px_per_mm else None)
         background = None
-        prepare = (lambda f: next(_shrink([f], factor))) if shrunk else compact_gray
+        prepare = (lambda f: next(_resize_frames([f], factor))) if resized else compact_gray
         samples, levels = None, None
         if not _eight_bit(source):
             # one map of the grey levels for the whole input, from samples across it, whichever way it is read
@@ -955,7 +977,7 @@ def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: Progr
         if len(source) > _buffer_frames(work):
             # Too long to hold back the frames for the background: seek to samples across it.
             if samples is None:
-                samples = _sample_frames(source, config.background_frames, prepare if shrunk else None)
+                samples = _sample_frames(source, config.background_frames, prepare if resized else None)
             if not samples:
                 raise NoFramesError(f"'{source.name}' holds no frame that could be decoded.")
             if config.crops is None:
@@ -977,7 +999,7 @@ def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: Progr
         result = track_frames(frames, config, background, total=len(source), progress=progress,
                               numbers=source.frame_numbers, numbering=source.numbering, levels=levels)
     result = replace(result, fps_assumed=fps_assumed)
-    if shrunk:
+    if resized:
         result = replace(result, table=to_original_pixels(result.table, factor), shape=(height, width),
                          scale=float(np.sqrt(factor[0] * factor[1])))
     return result
