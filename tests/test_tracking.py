@@ -898,3 +898,17 @@ def test_thin_worms_are_tracked_enlarged_and_reported_in_the_original_pixels(tmp
     ok = result.table[result.table["status"] == "ok"]
     assert result.table["worm"].nunique() == 2 and 17 < ok["length_px"].median() < 23  # about 100 px at 1x
     assert ok[["centroid_x", "head_x", "tail_x"]].max().max() <= small[0].shape[1]
+
+
+def test_an_empty_plate_is_not_enlarged_as_if_its_specks_were_thin_worms(tmp_path):
+    rng = np.random.default_rng(0)
+    plate = []
+    for _ in range(12):  # no worm; dust specks 3 px across, somewhere else in every frame
+        frame = rng.normal(180, 3, (96, 128))
+        for _ in range(6):
+            cv2.circle(frame, (int(rng.integers(5, 120)), int(rng.integers(5, 90))), 1, 60, -1)
+        plate.append(frame.clip(0, 255).astype(np.uint8))
+    assert tracking.segment.worm_width(plate) is None  # the specks measured 2.8 px: thin worms, enlarged 3x
+    result = tracking.track(write_folder(plate, tmp_path / "empty", [f"{i:02d}.png" for i in range(12)]),
+                            tracking.TrackConfig(fps=10))
+    assert result.scale == 1.0 and result.table.empty

@@ -235,9 +235,13 @@ def frame_contrast(frame: np.ndarray, background: Background | None, polarity: i
     return deviation * polarity, sigma
 
 
+#: :func:`worm_width` measures a frame's largest object only when it has at least this many pixels.
+WIDTH_MIN_AREA = 20
+
+
 def worm_width(frames: Sequence[np.ndarray]) -> float | None:
     """The worms' width in pixels: twice the largest inscribed radius of each frame's largest object, the median
-    over up to 5 of ``frames`` (compact grey, one size); None when no object shows.
+    over up to 5 of ``frames`` (compact grey, one size); None when no object of :data:`WIDTH_MIN_AREA` px shows.
 
     Against a background made of the frames when there are at least 5 of them, else against each frame's border.
 
@@ -254,6 +258,8 @@ def worm_width(frames: Sequence[np.ndarray]) -> float | None:
         if count < 2:
             continue
         largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        if stats[largest, cv2.CC_STAT_AREA] < WIDTH_MIN_AREA:  # noise on an empty plate, not a worm
+            continue
         widths.append(2 * float(cv2.distanceTransform((labels == largest).view(np.uint8), cv2.DIST_L2, 5).max()))
     return float(np.median(widths)) if widths else None
 
