@@ -73,16 +73,18 @@ STILL_SPREAD = 0.5
 STILL_MIN_ROWS = 20
 #: Worms wider than this (pixels, :func:`~devocore.tracking.segment.worm_width`) are tracked in frames shrunk so that
 #: they are :data:`WORM_WIDTH` px wide: the smooth plate's median filter (`segment.PLATE_SMOOTHING`, 61 px) no longer
-#: erases wider ones. The bundled plate video measures 14.8 px; upscaled 2x, 29.6 px, it still gives its 2 worms,
-#: 2.25x (33 px) gave 5 and 3x (44 px) 16. 45 simulated videos of 1-5 worms (seeds 6001-9203) measure up to 23 px
-#: (touching and coiled worms make the largest object wider), so the bound lies above them. Measured on
-#: :data:`WIDTH_FRAMES` frames spread over the input (not on crops or fewer than 5 frames).
+#: erases wider ones. `tools/experiments/tracking_scale.py --as-given`: the bundled plate video measures 14.8 px;
+#: upscaled 2x, 30.0 px, it still gives its 2 worms at its own size; 2.25x (33.6 px) gave 5 worms and 3x (45.2 px) 10,
+#: tracked shrunk 2 each. 45 simulated videos of 1-5 worms (seeds 6001-9203) measure up to 23 px (touching and coiled
+#: worms make the largest object wider), so the bound lies above them. Measured on :data:`WIDTH_FRAMES` frames spread
+#: over the input (not on crops or fewer than 5 frames).
 WIDE_WORM = 30
 WORM_WIDTH = 15
 #: Worms thinner than this (pixels) are tracked in frames enlarged (at most :data:`MAX_ENLARGE` times, and to at most
-#: :data:`WORK_PIXELS`) so that they are :data:`THIN_WORM_WIDTH` px wide: the bundled plate video shrunk to 0.25x
-#: (worms measured 4.4 px wide) gave 113 of 300 rows "ok", 0.2x (4.0 px) 23, 0.15x (2.8 px) none; enlarged 2-3x,
-#: 276, 276 and 278 (at 0.3x, also 4.4 px, 280 as it is and 284 enlarged; at 0.35x, 6.0 px, 300 as it is).
+#: :data:`WORK_PIXELS`) so that they are :data:`THIN_WORM_WIDTH` px wide. Same script: shrunk to 0.25x (worms
+#: measured 4.4 px wide) the video gave 113 of 300 rows "ok" at its own size, 0.2x (4.0 px) 23, 0.15x (2.8 px) 12 of
+#: 91; enlarged, 268, 226 and 103 of 149 (0.15x: one worm, the other is under ``min_area``). At 0.3x, also 4.4 px, 280
+#: as it is and 282 enlarged.
 THIN_WORM = 4.5
 THIN_WORM_WIDTH = 9.0
 MAX_ENLARGE = 3.0
