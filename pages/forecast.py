@@ -83,8 +83,7 @@ with common.guard("reading the series"):
             st.stop()
         data = upload.getvalue()
         table = ui_cache.read_table(data, upload.name)
-        worms = sorted(table["worm"].astype(str).unique(), key=lambda w: (len(w), w)) \
-            if "worm" in table.columns else []
+        worms = fc.worm_order(table["worm"]) if "worm" in table.columns else []
         worm = None
         if len(worms) > 1:
             chosen = str(fc.pick_worm(table)[0]["worm"].iloc[0])  # the longest track that moves

@@ -60,11 +60,12 @@ from devocore.forecast.evaluate import (ForecastResult, errors_per_step, fold_bo
 from devocore.forecast.figures import render_png
 from devocore.forecast.lstm import QUANTILES, build_lstm, pinball_loss
 from devocore.forecast.series import (ID_COLUMNS, SIMULATED, TIME_NAMES, ForecastConfig, SeriesData, config_dict,
-                                      example_series, load_series, pick_worm, simulated_series, to_series)
+                                      example_series, load_series, pick_worm, simulated_series, to_series,
+                                      worm_order)
 from devocore.forecast.wave import WAVE, WAVE_WINDOWS, blend_with_wave, body_axis, choose_wave, wave_forecast, wave_velocity
 
 __all__ = ["ForecastConfig", "ForecastResult", "SeriesData", "forecast", "fold_bounds", "split_points",
-           "to_series", "load_series", "pick_worm", "example_series", "simulated_series", "config_dict",
+           "to_series", "load_series", "pick_worm", "worm_order", "example_series", "simulated_series", "config_dict",
            "dominant_period", "fit_ar", "ar_forecast", "choose_ar_order", "persistence_forecast",
            "seasonal_naive_forecast", "truth_windows", "method_metrics", "errors_per_step", "body_axis",
            "wave_velocity", "wave_forecast", "blend_with_wave", "choose_wave", "build_lstm", "pinball_loss",

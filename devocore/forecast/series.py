@@ -136,6 +136,16 @@ def _find_time_column(columns: Sequence[str], time_column: str | None) -> str | 
 
 
 
+def worm_order(ids) -> list[str]:
+    """Worm ids as text, in number order (2 before 10), each once.
+
+    Example:
+        >>> worm_order([10, 2, 1, 2])
+        ['1', '2', '10']
+    """
+    return sorted({str(i) for i in ids}, key=lambda w: (len(w), w))
+
+
 def pick_worm(frame: pd.DataFrame, worm=None, what: str = "the table") -> tuple[pd.DataFrame, str | None]:
     """The rows of one worm of a tracking table (column ``worm``): ``worm`` or the longest track that moves.
 
@@ -160,7 +170,7 @@ def pick_worm(frame: pd.DataFrame, worm=None, what: str = "the table") -> tuple[
         still = {str(w) for w in tracking.still_objects(frame)}
         moving = counts[~counts.index.isin(still)]
         chosen = str((moving if len(moving) else counts).index[0])
-        names = ", ".join(sorted(still, key=lambda w: (len(w), w)))  # worm ids are numbers: 2 before 10
+        names = ", ".join(worm_order(still))
         passed = (f"; worm {names} stays in place" if len(still) == 1 else f"; worms {names} stay in place") \
             if still and len(moving) else ""
         longest = "the longest track that moves" if passed else "the longest track"
