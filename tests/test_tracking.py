@@ -912,3 +912,32 @@ def test_an_empty_plate_is_not_enlarged_as_if_its_specks_were_thin_worms(tmp_pat
     result = tracking.track(write_folder(plate, tmp_path / "empty", [f"{i:02d}.png" for i in range(12)]),
                             tracking.TrackConfig(fps=10))
     assert result.scale == 1.0 and result.table.empty
+
+
+def test_a_folder_of_every_second_frame_keeps_heads_and_tails_the_right_way(tmp_path):
+    # audit: the bundled video saved every 2nd, 3rd or 5th frame (0000, 0002, 0004, ... as a camera or an export
+    # that keeps every k-th frame numbers them) had one of its two worms head-tail swapped in every frame (swap rate
+    # 0.5, median head error 43 px): each step of k in the numbering counted as a gap and cut the runs to one frame
+    with io.open_frames(EXAMPLES_DIR / "tracking" / "worms.mp4") as source:
+        frames = list(source)
+    folder = write_folder(frames[::2], tmp_path / "every2", [f"{i:04d}.png" for i in range(0, len(frames), 2)])
+    result = tracking.track(folder, tracking.TrackConfig(fps=25))
+    assert result.frame_numbers.tolist() == list(range(0, len(frames), 2))
+    truth = pd.read_csv(EXAMPLES_DIR / "tracking" / "truth.csv")
+    figures = compare_truth(result.table, truth[truth["frame"] % 2 == 0])
+    assert figures["swap_rate"] == 0.0 and figures["median_head_error_px"] < 1.5
+
+
+def test_eval_tracking_scores_only_the_frames_it_was_given(tmp_path, capsys):
+    # a folder with a gap (frames 20-29 left out) against skeletons of every frame: the reference frames in the gap
+    # cannot be tracked, and counted as missed they took the coverage from 1.0 to 0.75
+    from devocore.cli import main
+
+    frames, truth = synthetic.clip(n_frames=40, n_worms=1, seed=8, speed=3.0)
+    kept = [i for i in range(40) if not 20 <= i < 30]
+    folder = write_folder([frames[i] for i in kept], tmp_path / "gap", [f"{i:05d}.png" for i in kept])
+    skeletons_of(truth).to_csv(tmp_path / "sk.csv", index=False)
+    assert main(["eval", "tracking", "--frames", str(folder), "--skeletons", str(tmp_path / "sk.csv"), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert figures["reference_frames"] == 30 and figures["reference_frames_not_tracked"] == 10
+    assert figures["coverage"] > 0.9

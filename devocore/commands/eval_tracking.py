@@ -89,8 +89,11 @@ def run_real(args) -> dict:
         raise TableError(f"'{Path(args.skeletons).name}' has no frame whose points all have x and y (its "
                          f"{len(complete):,} frames have empty cells): there is no skeleton to compare with.")
     result = track(args.frames, TrackConfig(fps=args.fps))
-    figures = compare_skeletons(result.table, skeletons)
-    if figures["reference_frames"] and not set(skeletons["frame"].dropna().astype(int)) & set(result.frame_numbers):
+    # reference frames outside the tracked ones (a gap in the folder's numbering) are not scored; when none is
+    # among them, every one is, and the figures say so (coverage 0) beside the warning
+    shared = set(skeletons["frame"].dropna().astype(int)) & set(result.frame_numbers.tolist())
+    figures = compare_skeletons(result.table, skeletons, result.frame_numbers if shared else None)
+    if figures["reference_frames"] and not shared:
         log.warning("no skeleton frame number is among the tracked frames (%d-%d, numbered by %s)",
                     result.number_at(0), result.number_at(-1), result.numbering)
     figures["coiled_frames"] = int((result.table["status"] == "coiled").sum())

@@ -49,15 +49,18 @@ def midline_distance(ours: np.ndarray, ref: np.ndarray) -> tuple[float, bool]:
     return min(same, flip), same <= flip
 
 
-def compare_skeletons(table: pd.DataFrame, skeletons: pd.DataFrame) -> dict:
+def compare_skeletons(table: pd.DataFrame, skeletons: pd.DataFrame, frames=None) -> dict:
     """Coverage, midline distance and head agreement against reference skeletons.
 
     Args:
         table: from :func:`devocore.tracking.track` (rows with ``mid_x_*`` columns; one worm).
         skeletons: ``frame, point, x, y`` rows, points in order head first.
+        frames: the numbers of the frames that were tracked (``TrackResult.frame_numbers``); reference frames
+            outside them (a gap in a folder's numbering) are not scored but counted in
+            ``reference_frames_not_tracked``. None scores every reference frame.
 
     Returns:
-        dict with ``coverage`` (share of reference frames where we give a midline),
+        dict with ``coverage`` (share of the reference frames tracked where we give a midline),
         ``median_midline_distance_px`` (median over frames of the median point
         distance, orientation-free), ``head_agreement`` (share of compared frames
         where our head is the reference's head), ``p90_midline_distance_px``,
@@ -77,10 +80,14 @@ def compare_skeletons(table: pd.DataFrame, skeletons: pd.DataFrame) -> dict:
     xs, ys = midline_columns(table)
     ours = table.dropna(subset=xs[:1]).drop_duplicates("frame").set_index("frame")
     distances, heads, offsets, shapes = [], [], [], []
-    n_ref = n_coiled = 0
+    n_ref = n_coiled = n_absent = 0
+    given = None if frames is None else {int(f) for f in frames}
     for frame, group in skeletons.sort_values(["frame", "point"]).groupby("frame"):
         ref = group[["x", "y"]].to_numpy(float)
         if np.isnan(ref).any():
+            continue
+        if given is not None and int(frame) not in given:
+            n_absent += 1
             continue
         n_ref += 1
         if frame not in ours.index:
@@ -107,6 +114,7 @@ def compare_skeletons(table: pd.DataFrame, skeletons: pd.DataFrame) -> dict:
         "reference_frames": n_ref,
         "compared_frames": n,
         "reference_frames_without_our_midline": n_coiled,
+        "reference_frames_not_tracked": n_absent,
     }
 
 

@@ -319,6 +319,7 @@ class Tracker:
         self.shape: tuple[int, int] | None = None
         self._threshold: float | None = None
         self.capped = 0  # frames with more than MAX_BLOBS objects
+        self.step = 0  # the smallest step between two frames' numbers: 1, or k where every k-th frame was kept
 
     # ------------------------------------------------------------------ per frame
     def add(self, image: np.ndarray, number: int | None = None) -> None:
@@ -333,6 +334,8 @@ class Tracker:
         number = self.frame + 1 if number is None else int(number)
         if number <= self.frame:
             raise ValueError(f"frame numbers must rise; got {number} after {self.frame}")
+        if self.index > 0:
+            self.step = number - self.frame if not self.step else min(self.step, number - self.frame)
         self.frame = number
         cfg = self.config
         if self.shape is None:
@@ -548,7 +551,7 @@ class Tracker:
             if len(track.obs) < min_frames or track.ident in specks:
                 continue
             new_id += 1
-            tables.append(measure(track.obs, new_id, fps, self.config))
+            tables.append(measure(track.obs, new_id, fps, self.config, step=max(1, self.step)))
         if not tables:
             return pd.DataFrame(columns=base_columns(self.config))
         return pd.concat(tables, ignore_index=True).sort_values(["frame", "worm"], ignore_index=True)
@@ -597,14 +600,16 @@ def curvature_profile(points: np.ndarray, n_stations: int = 9) -> np.ndarray:
     return np.degrees(turning_angles(resample(points, n_stations + 2)))
 
 
-def measure(obs: list[_Obs], worm: int, fps: float, config: TrackConfig) -> pd.DataFrame:
-    """One worm's rows: orientation, positions, length, curvature, speed and direction."""
+def measure(obs: list[_Obs], worm: int, fps: float, config: TrackConfig, step: int = 1) -> pd.DataFrame:
+    """One worm's rows: orientation, positions, length, curvature, speed and direction; ``step``: the input's
+    smallest step between frame numbers (k where every k-th frame was kept)."""
     midlines = [o.midline if o.status in (OK, EDGE) else None for o in obs]
     frames = np.array([o.frame for o in obs])
-    gaps_ok = np.all(np.diff(frames) == 1) if len(frames) > 1 else True
-    # Orientation works on a frame-indexed sequence: insert None for missed frames. A gap longer than
-    # GAP_CAP (sparse frame numbers) counts as GAP_CAP frames: it breaks the run either way.
-    steps = np.minimum(np.diff(frames), GAP_CAP)
+    # Orientation works on a frame-indexed sequence: insert None for missed frames. Numbers that go up by the
+    # input's step (every k-th frame kept: 0, 2, 4, ...) are one step each, not gaps. A gap longer than GAP_CAP
+    # steps (sparse frame numbers) counts as GAP_CAP: it breaks the run either way.
+    steps = np.minimum(np.maximum(1, np.round(np.diff(frames) / step)).astype(int), GAP_CAP)
+    gaps_ok = bool(np.all(steps == 1))
     pos = dict(zip(frames.tolist(), np.concatenate([[0], np.cumsum(steps)]).astype(int).tolist()))
     seq_len = pos[int(frames[-1])] + 1
     seq: list[Midline | None] = [None] * seq_len
@@ -621,7 +626,7 @@ def measure(obs: list[_Obs], worm: int, fps: float, config: TrackConfig) -> pd.D
                           for m, c in zip(seq, cents)])
     # after touching another worm (or vanishing) the identity is less sure: start a new run
     breaks = {pos[o.frame] for o in obs if o.status == TOUCHING}
-    breaks |= {pos[int(f)] for f, g in zip(frames[1:], np.diff(frames)) if g > 1}
+    breaks |= {pos[int(f)] for f, g in zip(frames[1:], steps) if g > 1}
     orientation = orient(seq, None if config.crops else mid_cents, align=bool(config.crops), max_gap=config.max_gap,
                          breaks=breaks)
     rows = []
