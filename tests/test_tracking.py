@@ -914,7 +914,7 @@ def test_an_empty_plate_is_not_enlarged_as_if_its_specks_were_thin_worms(tmp_pat
     assert result.scale == 1.0 and result.table.empty
 
 
-def test_a_folder_of_every_second_frame_keeps_heads_and_tails_the_right_way(tmp_path):
+def test_a_folder_of_every_second_frame_keeps_heads_and_tails_the_right_way(tmp_path, capsys):
     # audit: the bundled video saved every 2nd, 3rd or 5th frame (0000, 0002, 0004, ... as a camera or an export
     # that keeps every k-th frame numbers them) had one of its two worms head-tail swapped in every frame (swap rate
     # 0.5, median head error 43 px): each step of k in the numbering counted as a gap and cut the runs to one frame
@@ -926,6 +926,13 @@ def test_a_folder_of_every_second_frame_keeps_heads_and_tails_the_right_way(tmp_
     truth = pd.read_csv(EXAMPLES_DIR / "tracking" / "truth.csv")
     figures = compare_truth(result.table, truth[truth["frame"] % 2 == 0])
     assert figures["swap_rate"] == 0.0 and figures["median_head_error_px"] < 1.5
+    # eval tracking scores the truth of the frames kept: the others were never given (recall 0.49 when they counted)
+    from devocore.cli import main
+
+    assert main(["eval", "tracking", "--video", str(folder), "--truth", str(EXAMPLES_DIR / "tracking" / "truth.csv"),
+                 "--fps", "25", "--json"]) == 0
+    run = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["per_video"][0]
+    assert run["truth_rows_not_tracked"] == (truth["frame"] % 2 == 1).sum() and run["recall"] > 0.95
 
 
 def test_eval_tracking_scores_only_the_frames_it_was_given(tmp_path, capsys):
