@@ -13,11 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-import cv2
+from tools.experiments.tracking_scale import EXAMPLE, ROOT, bundled_frames, write_folder
 
-from devocore import io
-
-ROOT = Path(__file__).resolve().parents[2]
 KEYS = ("median_head_error_px", "swap_rate", "recall", "id_switches")
 
 
@@ -26,17 +23,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs="+", default=[1, 2, 3, 5])
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    with io.open_frames(ROOT / "assets" / "examples" / "tracking" / "worms.mp4") as source:
-        frames = list(source)
+    frames = bundled_frames()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for step in args.steps:
-            folder = Path(tmp) / f"every{step}"
-            folder.mkdir()
-            for i in range(0, len(frames), step):
-                cv2.imwrite(str(folder / f"{i:04d}.png"), frames[i])
+            kept = range(0, len(frames), step)
+            folder = write_folder([frames[i] for i in kept], Path(tmp) / f"every{step}", kept)
             run = subprocess.run([sys.executable, "-m", "devocore", "eval", "tracking", "--video", str(folder),
-                                  "--truth", str(ROOT / "assets" / "examples" / "tracking" / "truth.csv"),
+                                  "--truth", str(EXAMPLE / "truth.csv"),
                                   "--fps", "25", "--json"], capture_output=True, text=True, cwd=ROOT, check=True)
             figures = json.loads(run.stdout.strip().splitlines()[-1])
             rows.append({"every": step, **{k: figures[k] for k in KEYS}})

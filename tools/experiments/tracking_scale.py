@@ -21,6 +21,21 @@ from devocore import io, tracking
 from devocore.tracking.segment import compact_gray, worm_width
 
 ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "assets" / "examples" / "tracking"
+
+
+def bundled_frames() -> list:
+    """The bundled plate video's frames (150, 640 x 480, colour)."""
+    with io.open_frames(EXAMPLE / "worms.mp4") as source:
+        return list(source)
+
+
+def write_folder(frames, folder: Path, numbers) -> Path:
+    """``frames`` as PNG files named by ``numbers`` (``0007.png``) in a new ``folder``."""
+    folder.mkdir()
+    for number, frame in zip(numbers, frames):
+        cv2.imwrite(str(folder / f"{number:04d}.png"), frame)
+    return folder
 
 
 def figures(result) -> dict:
@@ -36,17 +51,13 @@ def main() -> None:
     parser.add_argument("--as-given", action="store_true", help="also track the frames at their own size")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    with io.open_frames(ROOT / "assets" / "examples" / "tracking" / "worms.mp4") as source:
-        frames = list(source)
+    frames = bundled_frames()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             resized = [cv2.resize(f, None, fx=size, fy=size,
                                   interpolation=cv2.INTER_AREA if size < 1 else cv2.INTER_CUBIC) for f in frames]
-            folder = Path(tmp) / f"x{size:g}"
-            folder.mkdir()
-            for i, frame in enumerate(resized):
-                cv2.imwrite(str(folder / f"{i:04d}.png"), frame)
+            folder = write_folder(resized, Path(tmp) / f"x{size:g}", range(len(resized)))
             picks = [compact_gray(resized[i]) for i in np.linspace(0, len(resized) - 1, 7).astype(int)]
             width = worm_width(picks)
             result = tracking.track(folder, tracking.TrackConfig(fps=25))
