@@ -23,21 +23,22 @@ SIMULATED = {"Simulated nuclei (seed 1)": ("nucleus", 1), "Simulated membranes (
 
 @ui_cache.data(heavy=True)  # a model run: one at a time under the cloud profile
 def _probabilities(digest: str, model_name: str, device: str, start: int, stop: int,
-                   _planes: np.ndarray) -> np.ndarray:
+                   _planes: np.ndarray, zoom: float = 1.0) -> np.ndarray:
     """Probability maps (n x Y x X uint8, 0..255) of planes start..stop-1; cached so that moving the
     threshold or the slider never re-runs the network."""
-    predictor = segmentation.Predictor(ui_cache.model(model_name))
+    predictor = segmentation.Predictor(ui_cache.model(model_name), zoom=zoom)
     return np.stack([np.round(p * 255).astype(np.uint8) for p in predictor.probabilities(list(_planes[start:stop]))])
 
 
-def _all_probabilities(digest: str, model_name: str, device: str, planes: np.ndarray) -> np.ndarray:
+def _all_probabilities(digest: str, model_name: str, device: str, planes: np.ndarray,
+                       zoom: float = 1.0) -> np.ndarray:
     """Every plane's probability map, computed in cached chunks with a progress bar for stacks and videos."""
     chunk = max(8, -(-len(planes) // 24))  # at most 24 chunks: they all stay in the cache
     bar = common.progress_bar("Segmenting...") if len(planes) > 1 else None
     parts = []
     for start in range(0, len(planes), chunk):
         stop = min(len(planes), start + chunk)
-        parts.append(_probabilities(digest, model_name, device, start, stop, planes))
+        parts.append(_probabilities(digest, model_name, device, start, stop, planes, zoom))
         if bar is not None:
             bar(stop / len(planes), f"segmented {stop} of {len(planes)} planes")
     if bar is not None:
@@ -130,16 +131,17 @@ def _heavy(plane: np.ndarray):
     return _heavy_if(plane.shape[0] * plane.shape[1] > segmentation.WORK_PIXELS)
 
 
-def _probability_of(model_name: str, plane: np.ndarray) -> np.ndarray:
+def _probability_of(model_name: str, plane: np.ndarray, zoom: float = 1.0) -> np.ndarray:
     """One plane's probability map (uint8, 0..255; at the work size for a huge plane)."""
-    predictor = segmentation.Predictor(ui_cache.model(model_name))
+    predictor = segmentation.Predictor(ui_cache.model(model_name), zoom=zoom)
     return np.round(predictor.probability(plane) * 255).astype(np.uint8)
 
 
 @ui_cache.data
-def _plane_probability(digest: str, model_name: str, device: str, index: int, _plane: np.ndarray) -> np.ndarray:
+def _plane_probability(digest: str, model_name: str, device: str, index: int, _plane: np.ndarray,
+                       zoom: float = 1.0) -> np.ndarray:
     """The shown plane's probability map, cached so that moving the threshold never re-runs the network."""
-    return _probability_of(model_name, _plane)
+    return _probability_of(model_name, _plane, zoom)
 
 
 CHOSEN = "seg_model_chosen"  # {input digest: model the user picked for that input}
@@ -297,12 +299,18 @@ with left:
                                  min(100.0, max(0.0, common.param("seg_px", 0.0, float))), 0.01,
                                  key="seg_pixel_size", format="%.3f")
     common.set_param("seg_px", f"{pixel_size:g}")
+    zoom = st.number_input("Zoom", 0.5, 8.0, min(8.0, max(0.5, common.param("seg_zoom", 1.0, float))), 0.5,
+                           key="seg_zoom", help="The model sees the image at this many times its usual 256 px. "
+                                                "For an embryo small in a wide field, about the image's width over "
+                                                "the embryo's; 1 for an image the embryo fills.")
+    common.set_param("seg_zoom", f"{zoom:g}")
     # a hyperstack's planes are named by time point and slice; a calibrated TIFF's pixel size is used
     positions, stated = ui_cache.tiff_facts(digest, name, data) if data is not None else (None, None)
     if not pixel_size and stated:
         pixel_size = stated
         st.caption(f"The file states {stated:g} µm per pixel; areas use it (enter another size to override).")
-    cfg = segmentation.SegmentConfig(model=model_name, threshold=threshold, pixel_size=pixel_size or None)
+    cfg = segmentation.SegmentConfig(model=model_name, threshold=threshold, pixel_size=pixel_size or None,
+                                     zoom=float(zoom))
 common.measured_accuracy(model_name)  # full width: the figures and commands must be readable
 
 with common.guard("running the model"):
@@ -317,7 +325,7 @@ with common.guard("running the model"):
                 model_planes = ui_cache.decode_planes(digest, name, data, channels=True)[0]
         if large is None:
             with _heavy(planes[0]):
-                probs = _all_probabilities(model_digest, model_name, device, model_planes)
+                probs = _all_probabilities(model_digest, model_name, device, model_planes, cfg.zoom)
         else:
             probs = None
     except ModelError:
@@ -357,7 +365,7 @@ else:
             with _heavy_if(huge):  # one huge plane at a time in this server, from decoding to its result
                 raw = large.plane(index, channels=recipe)
                 plane = raw if not recipe or raw.ndim == 2 else io.to_gray(raw)
-                prob = _plane_probability(model_digest, model_name, device, index, raw)
+                prob = _plane_probability(model_digest, model_name, device, index, raw, cfg.zoom)
                 del raw
                 result = segmentation.postprocess(prob.astype(np.float32) / 255, plane, task, threshold,
                                                   cfg.pixel_size)
@@ -373,7 +381,7 @@ with right:
     if warning is None and task != image_task:
         warning = (f"This input looks like {KINDS[image_task]}, but {model_name} segments {KINDS[task]}: "
                    f"the result may mean little; a {image_task} model fits this input.")
-    if warning is None:  # an embryo small in a wide field
+    if warning is None and cfg.zoom == 1:  # an embryo small in a wide field
         warning = segmentation.field_note(plane, task, f"This {'image' if len(planes) == 1 else place}")
     if warning:
         st.warning(warning)
@@ -413,7 +421,7 @@ with right:
                 for i, raw in enumerate(large.each(channels=recipe)):
                     grey = raw if not recipe or raw.ndim == 2 else io.to_gray(raw)
                     with _heavy_if(huge):
-                        prob = _probability_of(model_name, raw)
+                        prob = _probability_of(model_name, raw, cfg.zoom)
                         del raw
                         found = segmentation.postprocess(prob.astype(np.float32) / 255, grey, task, threshold,
                                                          cfg.pixel_size)
@@ -436,6 +444,7 @@ with right:
             content = (lambda path=out / file: path.read_bytes()) if large is not None else (out / file).read_bytes()
             st.download_button(f"Download {file}", content, f"{stem}_{file}", key=f"seg_dl_all_{k}")
         if too_large:
+            zoom_option = f" --zoom {cfg.zoom:g}" if cfg.zoom != 1 else ""
             st.warning(f"Too large to download through the browser (over {config.PAGE_DOWNLOAD_MB} MB): "
                        f"{', '.join(too_large)}. On your own computer, `python -m devocore segment "
-                       f"{model_name} {name} --out results/` writes every file to disk.")
+                       f"{model_name} {name} --out results/{zoom_option}` writes every file to disk.")

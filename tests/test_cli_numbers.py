@@ -14,6 +14,7 @@ WORMS = config.EXAMPLES_DIR / "tracking" / "worms.mp4"
     (["segment", "nucleus", NUCLEI, "--labels-3d", "--z-step", "0"], "--z-step must be a positive number, got 0.0."),
     (["segment", "nucleus", NUCLEI, "--min-size", "-5"], "--min-size must be at least 0, got -5."),
     (["segment", "nucleus", NUCLEI, "--threshold", "nan"], "--threshold must be between 0 and 1, got nan."),
+    (["segment", "nucleus", NUCLEI, "--zoom", "0"], "--zoom must be between 0.5 and 8, got 0.0."),
     (["track", WORMS, "--fps", "nan"], "--fps must be a positive number, got nan."),
     (["track", WORMS, "--px-per-mm", "inf"], "--px-per-mm must be a positive number, got inf."),
 ])

@@ -106,11 +106,18 @@ def test_an_embryo_small_in_a_wide_field_is_named_with_the_crop_that_fixes_it(tm
     assert segmentation.field_note(_widened(image, 1.5), task, "x") is None  # still segmented right
     wide = _widened(image, 2)
     note = segmentation.field_note(wide, task, "'wide.png'")
-    assert note.startswith("'wide.png' shows") and note.endswith("Image > Crop) and segment the crop.")
+    assert note.startswith("'wide.png' shows") and "Image > Crop) and segment the crop" in note
+    assert note.endswith("(Zoom about 2; `--zoom 2`)." if task == "membrane" else "(Zoom at least 2; `--zoom 2`).")
     Image.fromarray(wide).save(tmp_path / "wide.png")
     assert main(["segment", task, str(tmp_path / "wide.png"), "--out", str(tmp_path / "out"), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert note in summary["notes"]
+    # the zoom it names finds what the image set in its own field gives (7 cells, 11 nuclei), and no note then
+    fits = segmentation.segment(image, segmentation.load(task)).count
+    assert main(["segment", task, str(tmp_path / "wide.png"), "--out", str(tmp_path / "zoomed"), "--zoom", "2",
+                 "--json"]) == 0
+    zoomed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["instances"] < fits == zoomed["instances"] and not zoomed["notes"]
     Image.fromarray(image).save(tmp_path / "fits.png")
     assert main(["segment", task, str(tmp_path / "fits.png"), "--out", str(tmp_path / "out2"), "--json"]) == 0
     assert not json.loads(capsys.readouterr().out.strip().splitlines()[-1])["notes"]

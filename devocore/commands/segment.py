@@ -34,6 +34,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--channel", type=int, default=None, metavar="N",
                         help="for multi-channel images: segment channel N (from 1), e.g. the nucleus channel "
                              "(default: the mean of the channels, or the model's own channel recipe)")
+    parser.add_argument("--zoom", type=float, default=1.0,
+                        help="the network sees each plane at this many times its usual 256 px (0.5-8; default 1): "
+                             "for an embryo small in a wide field, about the frame's width over the embryo's")
     parser.add_argument("--json", action="store_true", help="print a summary as one JSON object")
 
 
@@ -44,12 +47,13 @@ def run(args) -> dict:
     from devocore.segmentation import segment_path
 
     require_between(args, 0, 1, "threshold", closed=False)
+    require_between(args, 0.5, 8, "zoom")
     require_positive(args, "pixel_size", "z_step")
     require_at_least(args, min_size=0)
     model = segmentation.load(args.model)
     cfg = segmentation.SegmentConfig(model=args.model, threshold=args.threshold, pixel_size=args.pixel_size,
                                      min_size=args.min_size, batch=max(1, args.batch), z_step=args.z_step,
-                                     channel=args.channel)
+                                     channel=args.channel, zoom=args.zoom)
     summary = segment_path(Path(args.input), model, cfg, Path(args.out), labels_3d=args.labels_3d,
                            overlay_video=not args.no_overlay, progress=terminal("segment"))
     if args.json:

@@ -25,6 +25,8 @@ class SegmentConfig:
         z_step: micrometres between the slices of a z-stack, for cell volumes in um^3 (with pixel_size).
         channel: which channel of a multi-channel image to segment, counted from 1; None uses the model's
             channel recipe, else the mean of the channels.
+        zoom: the network sees each plane at this many times its usual input size (256 px): about the frame's
+            width over the embryo's for an embryo small in a wide field (:func:`~devocore.segmentation.field_note`).
     """
 
     model: str = "nucleus"
@@ -34,6 +36,7 @@ class SegmentConfig:
     batch: int = 8
     z_step: float | None = None
     channel: int | None = None
+    zoom: float = 1.0
 
 
 @dataclass

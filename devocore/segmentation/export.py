@@ -105,7 +105,7 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
     from pathlib import Path
 
     path, out = Path(path), Path(out)  # out is made once the input has been read: a refused input leaves none
-    predictor = Predictor(model)
+    predictor = Predictor(model, zoom=cfg.zoom)
     notes: list[str] = []
 
     if cfg.channel is not None and predictor.recipe is not None:
@@ -134,7 +134,7 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
             notes.append(warning)
         elif predictor.recipe is None and (other := other_kind([plane], predictor.task)):
             notes.append(other)
-        elif wide := field_note(plane, predictor.task, f"'{path.name}'"):
+        elif cfg.zoom == 1 and (wide := field_note(plane, predictor.task, f"'{path.name}'")):
             notes.append(wide)
 
     is_video = path.is_dir() or path.suffix.lower() in io.VIDEO_SUFFIXES

@@ -46,6 +46,7 @@ class Predictor:
         int8: run the model's 8-bit copy (:mod:`devocore.nets.quantized`) on the CPU where its card holds a
             calibration (``bf16`` then does not apply); False always runs the float model (as comparisons
             between a trained model and its start do).
+        zoom: planes are seen at this many times the card's input size (an embryo small in a wide field).
 
     Example:
         >>> from devocore import nets
@@ -55,7 +56,7 @@ class Predictor:
     """
 
     def __init__(self, model, device: str | None = None, bf16: bool | str = "auto", channels_last: bool = True,
-                 int8: bool = True):
+                 int8: bool = True, zoom: float = 1.0):
         import torch
 
         from devocore import channels
@@ -64,7 +65,8 @@ class Predictor:
 
         self.task = task_of(model)
         card = getattr(model, "card", {}) or {}
-        self.input_size = int(card.get("input_size", 256))
+        # the input's side at the zoom asked for, a multiple of 32 (the network's coarsest stride)
+        self.input_size = max(32, int(round(int(card.get("input_size", 256)) * zoom / 32)) * 32)
         self.keep_aspect = bool(card.get("keep_aspect", False))  # trained on images with their aspect kept
         self.recipe = channels.from_card(getattr(model, "card", None))  # multi-channel models (issue 30)
         param = next(model.parameters())
@@ -297,7 +299,7 @@ def segment_frames(frames: Iterable[np.ndarray], model, cfg: SegmentConfig = Seg
     Yields:
         (index, frame, Result) in order.
     """
-    predictor = predictor or Predictor(model)
+    predictor = predictor or Predictor(model, zoom=cfg.zoom)
     for i, (frame, prob) in enumerate(batched_probabilities(frames, predictor, cfg.batch)):
         result = postprocess(prob, frame, predictor.task, cfg.threshold, cfg.pixel_size, cfg.min_size)
         del prob  # held by the result; nothing here keeps a plane while the next one is worked on
