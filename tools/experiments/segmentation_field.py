@@ -4,7 +4,7 @@ The network sees every plane at 256 px, so an embryo small in a wide field comes
 measures, for every training slice, the frame's extent over the embryo box's (`devocore.io.embryo_box`) along
 each axis, and takes the smaller of the two; `segmentation.FIELD_NOTE_RATIO` must lie above what the training
 slices give. It then sets the bundled examples in fields 1-4 times as wide (background pixels drawn from the
-image's darker half) and counts what the shipped model finds at each width.
+image's darker half) and counts what the shipped model finds at each width, as it is and at zoom 2.
 
 Usage: PYTHONPATH=. python tools/experiments/segmentation_field.py [--data ../shared/data/train] [--json]
 """
@@ -63,8 +63,10 @@ def main() -> None:
         rows = []
         for factor in WIDTHS:
             field = widened(example, factor)
+            zoomed = segmentation.Predictor(model, zoom=2)
             rows.append({"width": factor, "ratio": round(field_ratio(field), 2),
                          "found": int(segmentation.segment(field, model).labels.max()),
+                         "found_at_zoom_2": int(segmentation.segment(field, model, predictor=zoomed).labels.max()),
                          "note": segmentation.field_note(field, task, "x") is not None})
         figures[f"{task}_example_widened"] = rows
         if not args.json:
