@@ -316,7 +316,7 @@ def test_an_embryo_small_in_a_wide_field_gets_a_warning_with_the_crop():
     assert not at.exception
     warnings = [w.value for w in at.warning]
     assert len(warnings) == 1 and warnings[0].startswith("This image shows the embryo in about 5")
-    assert "Image > Crop" in warnings[0] and "`--zoom 2`" in warnings[0]
+    assert "Image > Crop" in warnings[0] and "`segment --zoom 2`" in warnings[0]
     found = next(h.value for h in at.subheader if h.value.endswith("cells"))
     at.number_input(key="seg_zoom").set_value(2.0).run()  # the zoom the note names
     assert not at.exception and not [w for w in at.warning if "Crop" in w.value]
