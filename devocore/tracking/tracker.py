@@ -543,7 +543,8 @@ class Tracker:
         tables = []
         new_id = 0
         areas = {t.ident: float(np.median([o.area for o in t.obs])) for t in tracks if len(t.obs) >= min_frames}
-        specks = [i for i, area in areas.items() if area < SPECK_FRACTION * max(areas.values())]
+        largest = max(areas.values(), default=0.0)
+        specks = {i for i, area in areas.items() if area < SPECK_FRACTION * largest}
         if specks:
             log.info("left out %d tracks under %.0f %% of the largest worm's area (specks)", len(specks),
                      100 * SPECK_FRACTION)
@@ -886,6 +887,11 @@ def _resize_frames(frames: Iterable[np.ndarray], factor: tuple[float, float]) ->
         yield cv2.resize(gray, size, interpolation=cv2.INTER_AREA if factor[0] < 1 else cv2.INTER_LINEAR)
 
 
+def _preparer(factor: tuple[float, float] | None):
+    """One frame -> its compact grey copy at the size it is tracked at (resized by ``factor``; None: as it is)."""
+    return (lambda frame: next(_resize_frames([frame], factor))) if factor else compact_gray
+
+
 def to_original_pixels(table: pd.DataFrame, factor: tuple[float, float]) -> pd.DataFrame:
     """A table measured on frames resized by ``factor`` (y, x), in the original frame's pixels."""
     fy, fx = factor
@@ -907,8 +913,7 @@ def _worm_scaled(source, work: tuple[int, int], factor: tuple[float, float] | No
     :data:`THIN_WORM`, as measured on :data:`WIDTH_FRAMES` frames (:func:`~devocore.tracking.segment.worm_width`;
     not on crops or fewer than 5 frames, where the plate is not their median and a plate's dark rim would be
     measured)."""
-    probe = _sample_frames(source, WIDTH_FRAMES,
-                           (lambda f: next(_resize_frames([f], factor))) if factor else compact_gray)
+    probe = _sample_frames(source, WIDTH_FRAMES, _preparer(factor))
     if probe and probe[0].dtype != np.uint8 and (mapped := Levels.of(probe)) is not None:
         probe = [mapped(f) for f in probe]  # 16-bit or float frames on the 0-255 scale, as they are tracked
     wide = worm_width(probe) if len(probe) >= 5 and len({f.shape for f in probe}) == 1 else None
@@ -972,7 +977,7 @@ def track(path: str | Path, config: TrackConfig = TrackConfig(), progress: Progr
             config = replace(config, min_area=max(4, int(round(config.min_area * area))),
                              px_per_mm=config.px_per_mm * float(np.sqrt(area)) if config.px_per_mm else None)
         background = None
-        prepare = (lambda f: next(_resize_frames([f], factor))) if resized else compact_gray
+        prepare = _preparer(factor if resized else None)
         samples, levels = None, None
         if not _eight_bit(source):
             # one map of the grey levels for the whole input, from samples across it, whichever way it is read
