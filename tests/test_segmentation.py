@@ -694,6 +694,30 @@ def test_segment_takes_the_channel_asked_for_or_the_one_that_shows_what_the_task
     assert code == 2 and "'two.tif' has 5 channels; choose the one to segment (--channel N, from 1 to 5)." in err
 
 
+@pytest.mark.parametrize("fourcc, suffix", [("mp4v", ".mp4"), ("MJPG", ".avi")])
+def test_a_grey_video_a_codec_stored_as_colour_is_one_grey_channel(tmp_path, capsys, fourcc, suffix):
+    # audit: OpenCV's codecs give a grey video back with channels up to 2 levels apart, and `segment` said
+    # "'movie.avi' has 3 channels that differ (1: membranes, 2: membranes, 3: membranes); channel 2 was segmented"
+    import cv2
+
+    from devocore import cli, config, io
+
+    image = io.to_gray(io.read_image(config.EXAMPLES_DIR / "segmentation" / "nuclei.png").data)
+    path = tmp_path / f"movie{suffix}"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 7, image.shape[::-1], True)
+    for _ in range(3):
+        writer.write(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
+    writer.release()
+    with io.open_frames(path) as source:
+        frame = next(iter(source))
+    spread = max(int(np.abs(frame[..., c].astype(int) - frame[..., 0]).max()) for c in (1, 2))
+    assert 0 < spread <= io.pixels.CODEC_CHANNEL_LEVELS and io.distinct_channels(frame) == 0
+    assert cli.main(["segment", "nucleus", str(path), "--out", str(tmp_path / "out"), "--no-overlay"]) == 0
+    assert "channels that differ" not in capsys.readouterr().err
+    frame[:20, :20, 1] = 255  # a green mark: the channels do differ
+    assert io.distinct_channels(frame) == 3
+
+
 def test_segment_warns_when_given_a_mask_or_an_empty_stack_but_not_a_microscope_image(tmp_path, capsys):
     # Batch skipped such files with a reason; `segment` segmented them without a word
     import tifffile

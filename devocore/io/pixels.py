@@ -56,18 +56,33 @@ def pick_channel(plane: np.ndarray, channel: int | None, what: str = "the image"
     return plane if plane.ndim == 2 else plane[..., channel - 1]
 
 
+#: Grey frames that a lossy video codec stored as colour come back with channels a few levels apart: OpenCV's MJPG,
+#: mp4v and XVID give up to 2 of 255 (the bundled worm video: 2). 8-bit channels at most this far apart are one grey.
+CODEC_CHANNEL_LEVELS = 3
+
+
 def distinct_channels(plane: np.ndarray) -> int:
-    """How many channels a plane has when they differ (0 for a grey plane or a grey one stored as colour).
+    """How many channels a plane has when they differ (0 for a grey plane or a grey one stored as colour, 8-bit
+    channels within :data:`CODEC_CHANNEL_LEVELS` of each other included).
 
     Example:
         >>> distinct_channels(np.zeros((2, 2, 3))), distinct_channels(np.dstack([np.zeros((2, 2)), np.ones((2, 2))]))
+        (0, 2)
+        >>> codec = np.dstack([np.full((2, 2), 40, np.uint8), np.full((2, 2), 42, np.uint8)])  # a grey video's frame
+        >>> distinct_channels(codec), distinct_channels(codec.astype(np.uint16))
         (0, 2)
     """
     if plane.ndim != 3 or plane.shape[-1] < 2:
         return 0
     colour = plane[..., :3] if plane.shape[-1] == 4 else plane  # RGBA: the alpha channel is not a picture
     first = colour[..., 0]
-    return 0 if all(np.array_equal(first, colour[..., c]) for c in range(1, colour.shape[-1])) else colour.shape[-1]
+    if colour.dtype == np.uint8:
+        first = first.astype(np.int16)
+        alike = all(int(np.abs(first - colour[..., c]).max()) <= CODEC_CHANNEL_LEVELS
+                    for c in range(1, colour.shape[-1]))
+    else:
+        alike = all(np.array_equal(first, colour[..., c]) for c in range(1, colour.shape[-1]))
+    return 0 if alike else colour.shape[-1]
 
 
 #: file endings of lossy formats: a mask saved so keeps only black and white, never exact label numbers
