@@ -54,6 +54,8 @@ class BatchTask:
         takes: what the task accepts, in words, for the reason a file of another kind is skipped.
         check: optional ``(path) -> str | None``, run on a worker before the work: a reason to skip a
             file whose content does not fit the task (a mask, a flat image, a bright-field video), or None.
+        options: the options the task takes, with their defaults (e.g. ``{"zoom": 1.0}``); ``run_file``,
+            ``run_range`` and ``join`` get those a run sets otherwise as keyword arguments.
     """
 
     name: str
@@ -66,6 +68,7 @@ class BatchTask:
     video_suffixes: tuple[str, ...] = VIDEO_SUFFIXES
     takes: str = "images and videos"
     check: Callable | None = None
+    options: dict = field(default_factory=dict, hash=False)
 
 
 ALREADY_DONE = "already done: the outputs of an earlier run are complete"
@@ -91,6 +94,28 @@ def get_task(name: str) -> BatchTask:
         raise UnsupportedFormatError(f"Unknown batch task '{name}'. Available options are: "
                                      f"{sorted(set(TASKS) | set(_PROVIDERS))}")
     return TASKS[name]
+
+
+def task_options(task: BatchTask, given: dict | None) -> dict:
+    """The options of a run that differ from ``task``'s defaults (None: the default); an option the task does
+    not take is refused.
+
+    Example:
+        >>> seg = BatchTask("nucleus", (".png",), print, options={"zoom": 1.0})
+        >>> task_options(seg, {"zoom": 2.0}), task_options(seg, {"zoom": 1.0}), task_options(seg, {"zoom": None})
+        ({'zoom': 2.0}, {}, {})
+    """
+    chosen = {}
+    for name, value in (given or {}).items():
+        if value is None:
+            continue
+        if name not in task.options:
+            takers = sorted(n for n in set(TASKS) | set(_PROVIDERS) if name in get_task(n).options)
+            raise DevocoreError(f"The {task.name} task takes no {name} option"
+                                + (f" (the {' and '.join(takers)} tasks do)." if takers else "."))
+        if value != task.options[name]:
+            chosen[name] = value
+    return chosen
 
 
 # ----------------------------------------------------------------------------- planning
@@ -151,8 +176,9 @@ def fingerprint(path: Path) -> str:
     return hashlib.sha1(f"{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
 
 
-def is_complete(path: Path, out_dir: Path) -> bool:
-    """True when ``out_dir`` holds a marker for this very input and every file the marker lists."""
+def is_complete(path: Path, out_dir: Path, options: dict | None = None) -> bool:
+    """True when ``out_dir`` holds a marker for this very input, made with these ``options`` (those that differ
+    from the task's defaults), and every file the marker lists."""
     marker = out_dir / MARKER
     try:
         info = json.loads(marker.read_text())
@@ -160,15 +186,18 @@ def is_complete(path: Path, out_dir: Path) -> bool:
         return False
     if info.get("input_fingerprint") != fingerprint(path) or info.get("status") != "ok":
         return False
+    if info.get("options", {}) != (options or {}):  # e.g. segmented at another zoom: redone
+        return False
     return all((out_dir / name).is_file() and (out_dir / name).stat().st_size == size
                for name, size in info.get("outputs", {}).items())
 
 
-def _write_marker(path: Path, out_dir: Path, row: dict) -> None:
+def _write_marker(path: Path, out_dir: Path, row: dict, options: dict | None = None) -> None:
     outputs = {p.relative_to(out_dir).as_posix(): p.stat().st_size
                for p in sorted(out_dir.rglob("*")) if p.is_file() and p.name != MARKER}
     info = {"input": str(path), "input_fingerprint": fingerprint(path), "status": row["status"],
-            "outputs": outputs, "results": {k: v for k, v in row.items() if k not in ("file",)}}
+            "outputs": outputs, "options": options or {},
+            "results": {k: v for k, v in row.items() if k not in ("file",)}}
     tmp = out_dir / (MARKER + ".tmp")
     tmp.write_text(json.dumps(info, indent=1, default=str))
     tmp.replace(out_dir / MARKER)  # atomic: a killed run never leaves a half-written marker
@@ -185,11 +214,12 @@ class Plan:
     unfit: dict[Path, str] = field(default_factory=dict)  # files of a kind the task does not take -> reason
 
 
-def plan(input_dir: Path, out_root: Path, task: BatchTask, chunk_frames: int, force: bool = False) -> Plan:
-    """Files to process, files already complete, and frame ranges for long videos."""
+def plan(input_dir: Path, out_root: Path, task: BatchTask, chunk_frames: int, force: bool = False,
+         options: dict | None = None) -> Plan:
+    """Files to process, files already complete (with the same ``options``), and frame ranges for long videos."""
     todo, skipped, ranges, outside, unfit = [], [], {}, [], {}
     for path in discover(input_dir, task, outside, unfit):
-        if not force and is_complete(path, output_dir(input_dir, path, out_root)):
+        if not force and is_complete(path, output_dir(input_dir, path, out_root), options):
             skipped.append(path)
             continue
         todo.append(path)
@@ -256,37 +286,39 @@ def check_file(path: Path, task_name: str) -> str | None:
 
 
 def process_file(path: Path, out_dir: Path, task_name: str,
-                 models: Callable[[str], object] | None = None) -> dict:
+                 models: Callable[[str], object] | None = None, options: dict | None = None) -> dict:
     """Run a whole file; returns its summary row (never raises).
 
     ``models`` gives the task's model by name (the caller's shared copy); None loads it once per worker
-    process (:func:`worker_model`).
+    process (:func:`worker_model`). ``options``: the task's options that differ from its defaults
+    (:func:`task_options`); they go into the row and the marker.
     """
     start = time.time()
     task = get_task(task_name)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         model = (models or worker_model)(task.model) if task.model else None
-        results = task.run_file(path, out_dir, model)
+        results = task.run_file(path, out_dir, model, **(options or {}))
         row = {"file": str(path), "task": task_name, "status": "ok", "frames": results.pop("frames", 1),
-               "seconds": round(time.time() - start, 3), "error": "", **results}
-        _write_marker(path, out_dir, row)
+               "seconds": round(time.time() - start, 3), "error": "", **results, **(options or {})}
+        _write_marker(path, out_dir, row, options)
         return row
     except Exception as exc:  # one bad file must not stop the batch
         return _failure(path, task_name, start, exc)
 
 
-def process_range(path: Path, start_frame: int, stop_frame: int, task_name: str):
+def process_range(path: Path, start_frame: int, stop_frame: int, task_name: str, options: dict | None = None):
     """Run one frame range of a video; returns ``("ok", part, seconds)`` or ``("failed", message, seconds)``."""
     start = time.time()
     task = get_task(task_name)
     try:
-        return "ok", task.run_range(path, start_frame, stop_frame, worker_model(task.model)), time.time() - start
+        part = task.run_range(path, start_frame, stop_frame, worker_model(task.model), **(options or {}))
+        return "ok", part, time.time() - start
     except Exception as exc:
         return "failed", _failure(path, task_name, start, exc)["error"], time.time() - start
 
 
-def join_ranges(path: Path, out_dir: Path, task_name: str, parts: list) -> dict:
+def join_ranges(path: Path, out_dir: Path, task_name: str, parts: list, options: dict | None = None) -> dict:
     """Join the range results of one video, in order, into the CLI's outputs."""
     start = time.time()
     task = get_task(task_name)
@@ -295,10 +327,11 @@ def join_ranges(path: Path, out_dir: Path, task_name: str, parts: list) -> dict:
         return _failure(path, task_name, start, RuntimeError(failed[0]))
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        results = task.join(path, out_dir, [p[1] for p in parts])
+        results = task.join(path, out_dir, [p[1] for p in parts], **(options or {}))
         row = {"file": str(path), "task": task_name, "status": "ok", "frames": results.pop("frames", 0),
-               "seconds": round(sum(p[2] for p in parts) + time.time() - start, 3), "error": "", **results}
-        _write_marker(path, out_dir, row)
+               "seconds": round(sum(p[2] for p in parts) + time.time() - start, 3), "error": "", **results,
+               **(options or {})}
+        _write_marker(path, out_dir, row, options)
         return row
     except Exception as exc:
         return _failure(path, task_name, start, exc)
@@ -341,7 +374,7 @@ def _client(scheduler: str | None, workers: int | None):
 
 def _run_serial(work: Plan, input_dir: Path, out_root: Path, task_name: str, progress: ProgressFn | None,
                 on_row: Callable[[dict, int, int, int], None] | None,
-                models: Callable[[str], object] | None) -> list[dict]:
+                models: Callable[[str], object] | None, options: dict) -> list[dict]:
     """The cloud profile's run: each file's check, then the file itself, one after another in this thread."""
     task = get_task(task_name)
     rows, todo = [], []
@@ -358,7 +391,7 @@ def _run_serial(work: Plan, input_dir: Path, out_root: Path, task_name: str, pro
         if progress:
             progress(index / len(todo), f"{tally.done} done, {tally.failed} failed, {len(todo) - index} left: "
                      f"{path.name}")
-        tally.add(process_file(path, output_dir(input_dir, path, out_root), task_name, models))
+        tally.add(process_file(path, output_dir(input_dir, path, out_root), task_name, models, options))
         deploy.trim()  # what the file freed goes back to the system before the next one
     return rows
 
@@ -391,7 +424,7 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
               force: bool = False, progress: ProgressFn | None = None,
               on_row: Callable[[dict, int, int, int], None] | None = None,
               announce: Callable[[str], None] | None = None, client=None,
-              models: Callable[[str], object] | None = None) -> BatchResult:
+              models: Callable[[str], object] | None = None, options: dict | None = None) -> BatchResult:
     """Process every supported file under ``input_dir`` with ``task_name``.
 
     Args:
@@ -408,6 +441,8 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
         models: for the run in this thread (cloud profile), the task's model by name: a server passes its
             shared, cached models, so that it never holds a second copy of one; None loads it once per
             process (:func:`worker_model`). Dask workers always load their own.
+        options: the task's options (:attr:`BatchTask.options`, e.g. ``{"zoom": 2.0}`` for the segmentation
+            tasks); files done earlier with other options are redone.
 
     Returns:
         a :class:`BatchResult`; the summary is also written as ``summary.csv`` and ``summary.parquet``.
@@ -423,6 +458,7 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
         raise UnsupportedFormatError(f"The output folder '{out_root}' is inside the input folder '{input_dir}'; "
                                      "choose an output folder outside it.")
     task = get_task(task_name)
+    options = task_options(task, options)
     if not input_dir.is_dir():  # before the output folder is made: a mistyped input leaves nothing behind
         raise UnsupportedFormatError(f"'{input_dir}' is not a folder.")
     out_root.mkdir(parents=True, exist_ok=True)
@@ -433,13 +469,13 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
     # no Dask cluster (and its imports) and no frame ranges held in memory until they are joined
     serial = client is None and scheduler is None and config.is_cloud()
     try:
-        work = plan(input_dir, out_root, task, 0 if serial else chunk_frames, force)
-        log.info("batch %s on %s: %d files to do, %d already complete", task_name, input_dir,
-                 len(work.files), len(work.skipped))
+        work = plan(input_dir, out_root, task, 0 if serial else chunk_frames, force, options)
+        log.info("batch %s%s on %s: %d files to do, %d already complete", task_name,
+                 "".join(f" {k}={v}" for k, v in options.items()), input_dir, len(work.files), len(work.skipped))
         rows = []
         dashboard = None
         if work.files and serial:
-            rows = _run_serial(work, input_dir, out_root, task_name, progress, on_row, models)
+            rows = _run_serial(work, input_dir, out_root, task_name, progress, on_row, models, options)
         elif work.files:
             from distributed import as_completed
 
@@ -466,11 +502,13 @@ def run_batch(input_dir: str | os.PathLike, task_name: str, out_dir: str | os.Pa
                 for path in work.files:
                     dest = output_dir(input_dir, path, out_root)
                     if path in work.ranges:
-                        parts = [client.submit(process_range, path, a, b, task_name, pure=False)
+                        parts = [client.submit(process_range, path, a, b, task_name, options, pure=False)
                                  for a, b in work.ranges[path]]
-                        futures.append(client.submit(join_ranges, path, dest, task_name, parts, pure=False))
+                        futures.append(client.submit(join_ranges, path, dest, task_name, parts, options,
+                                                     pure=False))
                     else:
-                        futures.append(client.submit(process_file, path, dest, task_name, pure=False))
+                        futures.append(client.submit(process_file, path, dest, task_name, options=options,
+                                                     pure=False))
                 tally = _Tally(rows, len(futures), progress, on_row)
                 for future in as_completed(futures):
                     tally.add(future.result())

@@ -10,6 +10,7 @@ mask image, an image with one value, and, for the fluorescence tasks, a bright-f
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -62,9 +63,10 @@ def _frame_count(path: Path) -> int:
         return frames.frame_count
 
 
-def kind_note(path: Path, task: str) -> str:
+def kind_note(path: Path, task: str, zoom: float = 1.0) -> str:
     """A note when ``path`` looks like the other kind of image than ``task`` ("nucleus" or "membrane"), or shows
-    the embryo small in a wide field (:func:`devocore.segmentation.field_note`), else "".
+    the embryo small in a wide field (:func:`devocore.segmentation.field_note`; not when segmented at another
+    ``zoom``, as `segment` does), else "".
 
     The same guess as the Segmentation page's (:func:`devocore.segmentation.guess_task`), on the middle plane
     of an image or stack, or on 5 frames of a video.
@@ -72,8 +74,10 @@ def kind_note(path: Path, task: str) -> str:
     from devocore import segmentation
 
     planes = _sample_frames(path) if path.suffix.lower() in io.VIDEO_SUFFIXES else [_middle_plane(path)]
+    if not planes:
+        return ""
     return (segmentation.other_kind(planes, task)
-            or segmentation.field_note(planes[len(planes) // 2], task, f"'{path.name}'") or "") if planes else ""
+            or (zoom == 1 and segmentation.field_note(planes[len(planes) // 2], task, f"'{path.name}'")) or "")
 
 
 def _segmentation_task(name: str) -> BatchTask:
@@ -81,8 +85,8 @@ def _segmentation_task(name: str) -> BatchTask:
 
     config = segmentation.SegmentConfig(model=name)
 
-    def run_file(path: Path, out_dir: Path, model) -> dict:
-        summary = segmentation.segment_path(path, model, config, out_dir)
+    def run_file(path: Path, out_dir: Path, model, zoom: float = config.zoom) -> dict:
+        summary = segmentation.segment_path(path, model, dataclasses.replace(config, zoom=zoom), out_dir)
         # e.g. the other kind of image than the task's, or channels that differ, whose mean was segmented
         return {"frames": summary["planes"], "instances": summary["instances"], "note": "; ".join(summary["notes"])}
 
@@ -92,8 +96,8 @@ def _segmentation_task(name: str) -> BatchTask:
             middle = next(io.frames_at(source, [len(source) // 2], scan=False), None)
         return (None, None) if middle is None else segmentation.channel_choice(middle, path.name, task)
 
-    def run_range(path: Path, start: int, stop: int, model) -> list:
-        predictor = segmentation.Predictor(model)
+    def run_range(path: Path, start: int, stop: int, model, zoom: float = config.zoom) -> list:
+        predictor = segmentation.Predictor(model, zoom=zoom)
         channel, note = video_channel(path, predictor.task)
         with io.open_frames(path) as source:
             fps = source.fps
@@ -102,7 +106,7 @@ def _segmentation_task(name: str) -> BatchTask:
                        segmentation.segment_frames(frames, None, config, predictor=predictor)]
         return [fps, _frame_count(path), results, note]
 
-    def join(path: Path, out_dir: Path, parts: list) -> dict:
+    def join(path: Path, out_dir: Path, parts: list, zoom: float = config.zoom) -> dict:
         fps, count, note = parts[0][0], parts[0][1], parts[0][3]  # every range judged the same middle frame
         results = [item for part in parts for item in part[2]]
         middle = count // 2
@@ -112,12 +116,12 @@ def _segmentation_task(name: str) -> BatchTask:
                 segmentation.save_png(out_dir / "outlines_middle.png",
                                        segmentation.overlay(np.zeros_like(frame), result.labels))
         summary = segmentation.write_stream(iter(results), out_dir, fps=fps, video=True)
-        notes = [note, kind_note(path, name)]
+        notes = [note, kind_note(path, name, zoom)]
         return {"frames": summary["planes"], "instances": summary["instances"], "note": "; ".join(filter(None, notes))}
 
     return BatchTask(name, io.IMAGE_SUFFIXES + io.VIDEO_SUFFIXES, run_file, model=name, run_range=run_range, join=join,
                      frame_count=_frame_count, takes="fluorescence images, TIFF stacks and videos",
-                     check=check_microscopy)
+                     check=check_microscopy, options={"zoom": config.zoom})
 
 
 def _lineage_file(path: Path, out_dir: Path, model) -> dict:

@@ -64,6 +64,14 @@ task = st.selectbox("Task", names, format_func=lambda n: TASKS[n], key="batch_ta
                     index=names.index(param("batch_task", "inventory")) if param("batch_task", "inventory")
                     in names else 0)
 set_param("batch_task", task)
+options = {}
+if "zoom" in batch.get_task(task).options:  # nucleus, membrane
+    options["zoom"] = st.number_input(
+        "Zoom", 0.5, 8.0, min(8.0, max(0.5, param("batch_zoom", 1.0, float))), 0.5, key="batch_zoom",
+        help="The model sees each image at this many times its usual 256 px. For embryos small in a wide field "
+             "(the check column names such files and the zoom), about the image's width over the embryo's; 1 for "
+             "images the embryo fills.")
+    set_param("batch_zoom", f"{options['zoom']:g}")
 # the container's cores, at most 8; the cloud profile runs the files one after another (devocore.batch.run_batch)
 most = 1 if config.is_cloud() else config.max_workers()
 workers = 1
@@ -83,7 +91,7 @@ if input_dir is not None:
         out_dir = session_dir() / "batch_output" / task
         report = progress_bar("Starting..." if config.is_cloud() else "Starting the Dask cluster...")
         with guard("running the batch"), ui_cache.job():
-            result = batch.run_batch(input_dir, task, out_dir, workers=workers, progress=report,
+            result = batch.run_batch(input_dir, task, out_dir, workers=workers, progress=report, options=options,
                                      models=ui_cache.model)  # in-process runs share the page's models
         seconds = result.summary.loc[result.summary["status"] == "ok", "seconds"]
         report.done(f"Finished: {len(result.summary)} file(s), {len(seconds)} processed"

@@ -127,3 +127,34 @@ def test_a_membrane_image_run_as_nuclei_is_flagged_and_the_inventory_is_shown_as
     first = at.dataframe[1].value  # the preview of membrane.png, the first file
     assert list(first.iloc[0]) == ["size", f"{width} x {height} px"] and first.iloc[1, 1] == "1"
     assert "height" in at.dataframe[0].value.columns  # the inventory's figures are in the summary, not hidden
+
+
+def test_batch_page_zooms_for_embryos_small_in_a_wide_field(tmp_path, monkeypatch):
+    # audit: the check column named the zoom such a file needs, and the page had none to give
+    import pytest
+
+    from devocore import config, io
+    from tests.test_segmentation_guess import _widened
+
+    if not (config.SHIPPED_MODEL_DIR / "membrane").is_dir():
+        pytest.skip("no membrane model")
+    monkeypatch.setenv("DEVOCORE_DATA_DIR", str(tmp_path))
+    (tmp_path / "exp").mkdir()
+    image = io.to_gray(io.read_image(config.EXAMPLES_DIR / "segmentation" / "membrane.png").data)
+    Image.fromarray(_widened(image, 2)).save(tmp_path / "exp" / "wide.png")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.switch_page("pages/batch.py").run()
+    at.radio(key="batch_source").set_value("A folder on this server").run()
+    at.text_input(key="batch_dir").set_value("exp").run()
+    at.selectbox(key="batch_task").set_value("membrane").run()
+    at.button(key="batch_start").click().run()
+    assert not at.exception
+    table = at.dataframe[0].value.set_index("file")
+    assert table.loc["wide.png", "instances"] < 7 and "`batch --zoom 2`" in table.loc["wide.png", "note"]
+    at.number_input(key="batch_zoom").set_value(2.0).run()
+    at.button(key="batch_start").click().run()
+    assert not at.exception and at.query_params["batch_zoom"] == "2"  # a shared link keeps it
+    table = at.dataframe[0].value.set_index("file")
+    assert table.loc["wide.png", "instances"] == 7 and "note" not in table  # all 7 cells, nothing to check
+    at.selectbox(key="batch_task").set_value("track").run()
+    assert not at.number_input  # tracking takes no zoom

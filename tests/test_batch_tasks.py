@@ -64,3 +64,48 @@ def test_videos_are_judged_on_frames_sampled_through_them(tmp_path):
     embryo_export.write_video(np.full((6, 96, 96), 40, np.uint8), blank)
     assert re.match(r"one value \((39|40|41)\) in every pixel of the sampled frames: an empty video$",
                     check_microscopy(blank))  # the codec may round 40 by one
+
+
+def test_batch_zoom_segments_an_embryo_small_in_a_wide_field_as_segment_zoom_does(tmp_path, capsys):
+    # audit: Batch's note column named `segment --zoom` for such a file, but Batch itself could not zoom
+    import json
+
+    from PIL import Image
+
+    from devocore import io, segmentation
+    from devocore.errors import DevocoreError
+    from tests.test_segmentation_guess import _widened
+
+    image = io.to_gray(io.read_image(config.EXAMPLES_DIR / "segmentation" / "membrane.png").data)
+    cells = segmentation.segment(image, segmentation.load("membrane")).count  # 7, in its own field
+    wide = _widened(image, 2)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(wide).save(folder / "wide.png")
+    tifffile.imwrite(folder / "movie.tif", np.stack([wide] * 4), imagej=True, metadata={"axes": "TYX"})
+    embryo_export.write_video(np.stack([wide] * 4), folder / "movie.avi")  # split into ranges of 2 frames
+
+    out = tmp_path / "out"
+    assert cli.main(["batch", str(folder), "--task", "membrane", "--out", str(out), "--workers", "1",
+                     "--chunk-frames", "2"]) == 0
+    table = pd.read_csv(out / "summary.csv").set_index("file")
+    assert (table["status"] == "ok").all() and table.loc["wide.png", "instances"] < cells
+    assert all("`batch --zoom 2`" in table.loc[name, "note"] for name in ("wide.png", "movie.avi"))
+    assert cli.main(["batch", str(folder), "--task", "membrane", "--out", str(out), "--zoom", "2", "--workers", "1",
+                     "--chunk-frames", "2", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["ok"] == 3 and summary["already_complete"] == 0  # outputs at zoom 1 are redone, not kept
+    zoomed = pd.read_csv(out / "summary.csv").set_index("file")
+    assert zoomed.loc["wide.png", "instances"] == cells and (zoomed["zoom"] == 2).all()
+    assert zoomed["note"].isna().all()  # the zoom the note named: nothing left to say
+    assert zoomed.loc["movie.avi", "instances"] == zoomed.loc["movie.tif", "instances"] == 4 * cells
+    assert cli.main(["segment", "membrane", str(folder / "movie.avi"), "--out", str(tmp_path / "one"), "--zoom", "2",
+                     "--no-overlay"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out / "movie.avi" / "table.csv"), pd.read_csv(tmp_path / "one" / "table.csv"))
+    again = batch.run_batch(folder, "membrane", out, workers=1, options={"zoom": 2.0})
+    assert again.skipped == 3  # the same zoom: complete
+    with pytest.raises(DevocoreError, match=r"The track task takes no zoom option \(the membrane and nucleus tasks do\)"):
+        batch.run_batch(folder, "track", tmp_path / "t", options={"zoom": 2.0})
+    assert cli.main(["batch", str(folder), "--task", "membrane", "--out", str(tmp_path / "new"), "--zoom", "9"]) == 2
+    assert "--zoom must be between 0.5 and 8, got 9.0." in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()

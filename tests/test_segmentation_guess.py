@@ -107,8 +107,10 @@ def test_an_embryo_small_in_a_wide_field_is_named_with_the_crop_that_fixes_it(tm
     wide = _widened(image, 2)
     note = segmentation.field_note(wide, task, "'wide.png'")
     assert note.startswith("'wide.png' shows") and "Image > Crop) and segment the crop" in note
-    assert note.endswith("(Zoom about 2 on the Segmentation page; `segment --zoom 2`)." if task == "membrane"
-                         else "(Zoom at least 2 on the Segmentation page; `segment --zoom 2`).")
+    assert note.endswith("(Zoom about 2 on the Segmentation page; `segment --zoom 2`, or for a folder `batch --zoom "
+                         "2`)." if task == "membrane" else
+                         "(Zoom at least 2 on the Segmentation page; `segment --zoom 2`, or for a folder `batch "
+                         "--zoom 2`).")
     Image.fromarray(wide).save(tmp_path / "wide.png")
     assert main(["segment", task, str(tmp_path / "wide.png"), "--out", str(tmp_path / "out"), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

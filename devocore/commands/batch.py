@@ -9,6 +9,7 @@ folder, and links that lead out of the input folder are not followed (the run sa
 
 Examples:
   python -m devocore batch experiment/ --task nucleus --out results/
+  python -m devocore batch experiment/ --task membrane --zoom 2 --out results/
   python -m devocore batch experiment/ --task track --out results/ --scheduler tcp://head-node:8786
 """
 from __future__ import annotations
@@ -25,12 +26,18 @@ def add_arguments(parser) -> None:
     parser.add_argument("--workers", type=int, help="worker processes of the local cluster (default: one per core)")
     parser.add_argument("--chunk-frames", type=int, default=256,
                         help="split videos longer than this into ranges of this many frames (0: never split)")
+    parser.add_argument("--zoom", type=float,
+                        help="nucleus and membrane: the network sees each plane at this many times its usual size "
+                             "(256 px), for embryos small in a wide field, as `segment --zoom` (0.5-8; default 1)")
     parser.add_argument("--force", action="store_true", help="redo files whose outputs are already complete")
     parser.add_argument("--json", action="store_true", help="print the run's figures as JSON on the last line")
 
 
 def run(args) -> dict:
     from devocore import batch
+    from devocore.commands._options import require_between
+
+    require_between(args, 0.5, 8, "zoom")
 
     def on_row(row, done, failed, remaining):
         total = done + failed + remaining
@@ -42,6 +49,7 @@ def run(args) -> dict:
 
     result = batch.run_batch(args.input_dir, args.task, args.out, scheduler=args.scheduler, workers=args.workers,
                              chunk_frames=args.chunk_frames, force=args.force, on_row=on_row,
+                             options={"zoom": args.zoom},
                              announce=lambda url: print(f"Dask dashboard: {url}", flush=True))
     table = result.summary
     counts = table["status"].value_counts().to_dict() if len(table) else {}

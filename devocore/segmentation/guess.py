@@ -136,7 +136,7 @@ def field_note(plane: np.ndarray, task: str, what: str) -> str | None:
     zoom = max(1.5, math.ceil(2 * min(tall, wide) / EMBRYO_FILL_RATIO) / 2) if task == "membrane" else 2
     fix = ("Crop the image to the embryo (Fiji: draw a rectangle around it, Image > Crop) and segment the crop, or "
            f"segment it zoomed (Zoom {'about' if task == 'membrane' else 'at least'} {zoom:g} on the Segmentation "
-           f"page; `segment --zoom {zoom:g}`).")
+           f"page; `segment --zoom {zoom:g}`, or for a folder `batch --zoom {zoom:g}`).")
     if task == "membrane":
         return (f"{what} shows the embryo in about {100 / wide:.0f} % of its width and {100 / tall:.0f} % of its "
                 "height; the membrane model was trained on images the embryo fills, and in a field this wide it may "
