@@ -141,7 +141,7 @@ def _track_file(path: Path, out_dir: Path, model) -> dict:
     result = track(path, TrackConfig())
     result.table.to_csv(out_dir / "track.csv", index=False, float_format="%.3f")
     return {"frames": result.n_frames, "worms": int(result.table["worm"].nunique()) if len(result.table) else 0,
-            "note": " ".join(filter(None, [result.unfit, result.still]))}
+            "note": " ".join(filter(None, [result.unfit, result.still, result.blank]))}
 
 
 register(_segmentation_task("nucleus"))

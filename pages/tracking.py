@@ -218,11 +218,14 @@ def main() -> None:
                    "second). Times and speeds follow it.")
     table = result.table
     if table.empty:
-        st.warning("No worm was found in these frames.")
+        blank = result.blank_note(frame_offset(result))
+        st.warning("No worm was found in these frames." + (f" {blank}" if blank else ""))
         return
     if warning := result.unfit:  # computed from the table
         st.warning(common.as_uploaded(warning))
     if note := result.still:  # tracks that stay in place: a time stamp's digits, debris, a paralysed worm
+        st.info(note)
+    if note := result.blank_note(frame_offset(result)):  # frames skipped: the camera's dark first frames, a flash
         st.info(note)
     counts = table["status"].value_counts()
     cols = st.columns(5)

@@ -948,3 +948,44 @@ def test_eval_tracking_scores_only_the_frames_it_was_given(tmp_path, capsys):
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert figures["reference_frames"] == 30 and figures["reference_frames_not_tracked"] == 10
     assert figures["coverage"] > 0.9
+
+
+def test_black_white_and_flash_frames_are_skipped_and_named(tmp_path, capsys):
+    # audit: the bundled plate video after 10 black frames (a camera's first frames, the shutter) gave 1 "worm" as
+    # large as the frame and lost both worms; after 5 white frames, 4 worms with 88 of 300 rows "ok"
+    import json
+
+    import tifffile
+
+    from devocore.cli import main
+
+    with io.open_frames(EXAMPLES_DIR / "tracking" / "worms.mp4") as source:
+        frames = [io.to_gray(f) for f in source]
+    plain = tracking.track_frames(frames, tracking.TrackConfig(fps=25))
+    black, white = np.zeros_like(frames[0]), np.full_like(frames[0], 255)
+    for before, skipped in (([black] * 10, tuple(range(10))), ([white] * 5, tuple(range(5)))):
+        given = before + frames[:100] + [white] + frames[100:]  # and one flash in the middle
+        result = tracking.track_frames(given, tracking.TrackConfig(fps=25))
+        assert result.blank_frames == skipped + (len(before) + 100,)
+        table = result.table
+        assert table["worm"].nunique() == 2 and len(table) == len(plain.table)
+        assert (table["status"] == "ok").sum() >= (plain.table["status"] == "ok").sum() - 8
+        assert table["frame"].min() == len(before)  # the table keeps the input's frame numbers
+    path = tmp_path / "shutter.tif"
+    tifffile.imwrite(path, np.stack([black] * 10 + frames[:40]))
+    assert main(["track", str(path), "--out", str(tmp_path / "t.csv"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["worms"] == 2 and summary["blank_frames"] == 10
+    assert summary["blank"] == ("10 of 50 frames show nothing to track (black, white, or dark or light all over: a "
+                                "shutter, the lamp, the lid) and were skipped: frames 0-9 (the table's frame numbers).")
+
+
+@pytest.mark.parametrize("dim", [0.25, 0.06])
+def test_a_dim_video_whose_noise_is_under_one_grey_level_is_tracked(dim):
+    # audit: the bundled plate video at a quarter of its brightness (plate at 38 of 255) gave 298 "worms": the noise,
+    # under one level, left most pixels at the background's level, the noise was measured as 0, and every level
+    # above the plate passed the threshold
+    with io.open_frames(EXAMPLES_DIR / "tracking" / "worms.mp4") as source:
+        frames = [(io.to_gray(f) * dim).astype(np.uint8) for f in source]
+    table = tracking.track_frames(frames, tracking.TrackConfig(fps=25)).table
+    assert table["worm"].nunique() == 2 and (table["status"] == "ok").sum() >= 230  # as bright as given: 254

@@ -236,3 +236,23 @@ def test_frames_tracked_enlarged_say_why():
     at.file_uploader(key="trk_zip").set_value(("thin.zip", buffer.getvalue(), "application/zip")).run()
     assert not at.exception and not at.error
     assert any("Tracked at 2" in c.value and "thinner than 4.5 px are tracked enlarged" in c.value for c in at.caption)
+
+
+def test_frames_that_show_nothing_are_named_on_the_page():
+    import io
+
+    import tifffile
+
+    from devocore.simulate.worm import simulate_video
+
+    frames = list(simulate_video(seed=3, n_frames=30, n_worms=2, size=(240, 320)).frames())
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, np.stack([np.zeros_like(frames[0])] * 4 + frames), imagej=True, metadata={"axes": "TYX"})
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.switch_page("pages/tracking.py").run()
+    at.radio(key="trk_source").set_value("Upload a video").run()
+    at.file_uploader(key="trk_video").set_value(("shutter.tif", buffer.getvalue(), "image/tiff")).run()
+    assert not at.exception and not at.error
+    assert {m.label: m.value for m in at.metric}["Worms"] == "2"
+    notes = [i.value for i in at.info if "show nothing to track" in i.value]
+    assert len(notes) == 1 and notes[0].startswith("4 of 34 frames") and "frames 1-4" in notes[0]  # numbered as the table shows them

@@ -57,6 +57,8 @@ def run(args) -> dict | int:
         "out": str(out),
         "warning": result.unfit,  # None, or why the objects followed are not worms
         "still": result.still,  # None, or which tracks stay in place (a time stamp, debris, a paralysed worm)
+        "blank_frames": len(result.blank_frames),  # frames skipped: black, white, dark or light all over
+        "blank": result.blank,  # None, or which frames those are
     }
     if args.json:
         return summary
@@ -67,6 +69,8 @@ def run(args) -> dict | int:
         print(f"warning: {summary['warning']}")
     if summary["still"]:
         print(f"note: {summary['still']}")
+    if summary["blank"]:
+        print(f"note: {summary['blank']}")
     if result.fps_assumed:
         print(f"note: no frame rate in the files: {result.fps:g} fps assumed for times and speeds; pass --fps to "
               "set it")

@@ -66,8 +66,20 @@ def compact_gray(frame: np.ndarray) -> np.ndarray:
 
 
 def _robust_sigma(values: np.ndarray) -> float:
+    """The noise's standard deviation from the median absolute deviation of ``values``; where noise under a grey
+    level leaves over half of them at the median (a dim 8-bit video: 0), from the spread of their central 90 %.
+
+    Example:
+        >>> dim = np.array([0] * 60 + [1] * 20 + [-1] * 20 + [90] * 5, np.float32)  # noise of 0.6 levels; a worm
+        >>> round(_robust_sigma(np.array([0, 1, -1, 2, -2, 0, 50], np.float32)), 2), round(_robust_sigma(dim), 2)
+        (1.48, 0.63)
+    """
     med = np.median(values)
-    return float(1.4826 * np.median(np.abs(values - med))) + 1e-3
+    mad = float(np.median(np.abs(values - med)))
+    if mad == 0:  # before, 0: every level above the plate passed the threshold (2,679 "worms" in 150 frames)
+        low, high = np.percentile(values, (5, 95))
+        return float(values[(values >= low) & (values <= high)].std()) + 1e-3
+    return 1.4826 * mad + 1e-3
 
 
 def polarity_of(deviation: np.ndarray, sigma: float) -> int:
@@ -151,6 +163,23 @@ class Levels:
         return out
 
 
+#: A frame is flat, with nothing to see, when its grey levels span at most this many (of 0-255, from its 0.5th to its
+#: 99.5th percentile): a black, white or overexposed frame.
+FLAT_LEVELS = 3.0
+
+
+def is_flat(frame: np.ndarray) -> bool:
+    """Whether ``frame`` (on the 0-255 scale) is flat: see :data:`FLAT_LEVELS`.
+
+    Example:
+        >>> plate = np.full((40, 40), 200, np.uint8); plate[10:14, 5:35] = 60
+        >>> is_flat(plate), is_flat(np.full((40, 40), 255, np.uint8))
+        (False, True)
+    """
+    low, high = np.percentile(gray(np.asarray(frame)[::4, ::4]), (0.5, 99.5))
+    return bool(high - low <= FLAT_LEVELS)
+
+
 @dataclass(frozen=True)
 class Background:
     """A background image with its noise level and the worms' polarity.
@@ -174,7 +203,9 @@ def background_from_frames(frames: list[np.ndarray]) -> Background:
     slow worm as a ghost), with the part of it joined to those pixels that lay
     still in every sample: there the plate comes from a median filter of the
     median image, wide enough to erase worms. Dark specks that never move stay
-    in the background.
+    in the background. Flat frames (:func:`is_flat`: black, white) are left out when others are given: one white frame
+    among the samples made every dark speck of the plate a slow worm's ghost, taken out of the plate and so
+    followed as a worm.
 
     Example:
         >>> plate = np.full((20, 20), 200.0); moved = [plate.copy() for _ in range(3)]
@@ -183,6 +214,7 @@ def background_from_frames(frames: list[np.ndarray]) -> Background:
         >>> float(bg.image[6, 3]), bg.polarity
         (200.0, 1)
     """
+    frames = [f for f in frames if not is_flat(f)] or frames
     stack = np.stack([compact_gray(f) for f in frames])
     median = np.median(stack, axis=0).astype(np.float32)
     smooth = _smooth_plate(median)

@@ -33,7 +33,7 @@ from devocore.progress import ProgressFn
 from devocore.tracking.headtail import orient, trim_overlong, turning_angles
 from devocore.tracking.midline import CORE_LEVEL, Midline, core_parts, extract_midline, resample
 from devocore.tracking.segment import (Background, Levels, background_from_frames, compact_gray, find_blobs,
-                                       frame_contrast, threshold_of, worm_width)
+                                       frame_contrast, is_flat, threshold_of, worm_width)
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,11 @@ WIDTH_FRAMES = 7
 #: upscaled 2x (1280 x 960), its specks (32-37 px, 0.8 % of the larger worm) were followed as 3 more "worms". An L1
 #: larva is about 5 % of an adult's area; an egg about 2 %.
 SPECK_FRACTION = 0.02
+#: A frame shows nothing to track, and is skipped, when it is flat (:func:`~devocore.tracking.segment.is_flat`: a
+#: black, white or overexposed frame) or when more than this share of it stands out from the plate as a worm would (the lamp off or dimmed, the lid
+#: lifted, the camera's first dark frames). Left in, such a frame was one "worm" as large as the frame, and its
+#: threshold held for the next 25 frames: the bundled plate video with 10 black frames before it lost both worms.
+BLANK_COVER = 0.5
 #: Frame rate (frames per second) assumed when neither the settings nor the file give one.
 DEFAULT_FPS = 25.0
 #: Status of a worm in a frame.
@@ -201,6 +206,7 @@ class TrackResult:
             pixels.
         levels: the map of 16-bit or float grey levels onto the 0-255 scale the frames were tracked on
             (:class:`~devocore.tracking.segment.Levels`); None for 8-bit frames, tracked as they are.
+        blank_frames: the numbers of the frames skipped as showing nothing to track (:func:`is_blank`).
     """
 
     table: pd.DataFrame
@@ -215,6 +221,7 @@ class TrackResult:
     scale: float = 1.0
     fps_assumed: bool = False
     levels: Levels | None = None
+    blank_frames: tuple[int, ...] = ()
 
     def __post_init__(self):
         if self.frame_numbers is None:
@@ -250,6 +257,20 @@ class TrackResult:
         return (f"{which} in place while followed: a paralysed or resting worm, or something drawn into "
                 "the frames or lying on the plate (a time stamp, a scale bar, an egg, debris) followed as a worm. "
                 "Check on the overlay; crop a time stamp or scale bar away before tracking.")
+
+    @property
+    def blank(self) -> str | None:
+        """A note naming the frames skipped as showing nothing to track (:func:`is_blank`), else None."""
+        return self.blank_note()
+
+    def blank_note(self, offset: int = 0) -> str | None:
+        """:attr:`blank`, with ``offset`` added to the frame numbers (a table shown from 1)."""
+        if not self.blank_frames:
+            return None
+        count = len(self.blank_frames)
+        return (f"{count} of {self.n_frames} frames show nothing to track (black, white, or dark or light all over: "
+                f"a shutter, the lamp, the lid) and were skipped: {'frame' if count == 1 else 'frames'} "
+                f"{spans([n + offset for n in self.blank_frames])} (the table's frame numbers).")
 
     @property
     def frames_per_second(self) -> float:
@@ -305,6 +326,36 @@ def still_objects(table: pd.DataFrame) -> list[int]:
     return [int(worm) for worm in spread.index[still]]
 
 
+def spans(numbers: Sequence[int], most: int = 6) -> str:
+    """Rising numbers as runs, the first ``most`` of them: ``0-9, 100, 102-104``.
+
+    Example:
+        >>> spans([0, 1, 2, 3, 100, 102, 103]), spans(range(0, 20, 2), most=2)
+        ('0-3, 100, 102-103', '0, 2 and 8 more')
+    """
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    shown = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs[:most])
+    return shown + (f" and {len(runs) - most} more" if len(runs) > most else "")
+
+
+def is_blank(image: np.ndarray, contrast: np.ndarray, threshold: float) -> bool:
+    """Whether a frame shows nothing to track: it is flat (:func:`~devocore.tracking.segment.is_flat`), or more than
+    :data:`BLANK_COVER` of its ``contrast`` lies above ``threshold``.
+
+    Example:
+        >>> plate = np.full((40, 40), 200, np.uint8); plate[10:14, 5:35] = 60  # a worm
+        >>> contrast = 200.0 - plate
+        >>> is_blank(plate, contrast, 70.0), is_blank(np.zeros_like(plate), np.full((40, 40), 200.0), 70.0)
+        (False, True)
+    """
+    return is_flat(image) or bool(np.mean(contrast[::4, ::4] > threshold) > BLANK_COVER)
+
+
 class Tracker:
     """Streaming multi-worm tracker: call :meth:`add` per frame, then :meth:`finish`."""
 
@@ -319,6 +370,8 @@ class Tracker:
         self.shape: tuple[int, int] | None = None
         self._threshold: float | None = None
         self.capped = 0  # frames with more than MAX_BLOBS objects
+        self.blank: list[int] = []  # numbers of the frames skipped as showing nothing to track (see is_blank)
+        self._threshold_age = 0  # frames tracked since the threshold was estimated
         self.step = 0  # the smallest step between two frames' numbers: 1, or k where every k-th frame was kept
 
     # ------------------------------------------------------------------ per frame
@@ -342,8 +395,12 @@ class Tracker:
             self.shape = tuple(np.asarray(image).shape[:2])
         contrast, sigma = frame_contrast(image, None if cfg.crops else self.background,
                                          None if self.background is None else self.background.polarity)
-        if cfg.crops or self.index % THRESHOLD_EVERY == 0 or self._threshold is None:
-            self._threshold = threshold_of(contrast, sigma)
+        due = cfg.crops or self._threshold is None or self._threshold_age >= THRESHOLD_EVERY
+        threshold = threshold_of(contrast, sigma) if due else self._threshold
+        if not cfg.crops and is_blank(image, contrast, threshold):
+            self.blank.append(number)  # its worms are not missed: they were not to be seen
+            return
+        self._threshold, self._threshold_age = threshold, 1 if due else self._threshold_age + 1
         blobs = find_blobs(contrast, sigma, min_area=cfg.min_area, threshold=self._threshold)
         del contrast
         if len(blobs) > MAX_BLOBS:  # largest first: a worm among specks is kept
@@ -803,11 +860,14 @@ def track_frames(frames: Iterable[np.ndarray], config: TrackConfig = TrackConfig
                     "followed", tracker.capped, tracker.index + 1, MAX_BLOBS, MAX_BLOBS)
     if progress is not None:
         progress(1.0, "done")
+    if tracker.blank:
+        log.warning("%d of %d frames show nothing to track and were skipped: %s", len(tracker.blank),
+                    tracker.index + 1, spans(tracker.blank))
     log.info("tracked %d frames, %d worms in %.1f s", tracker.index + 1, table["worm"].nunique(), seconds)
     return TrackResult(table=table, n_frames=tracker.index + 1, fps=fps, shape=tracker.shape, crops=bool(config.crops),
                        seconds=seconds, cpu_seconds=time.process_time() - cpu_start, frame_numbers=np.array(read),
                        numbering=numbering or ("position" if numbers is None else "given"), fps_assumed=fps_assumed,
-                       levels=levels)
+                       levels=levels, blank_frames=tuple(tracker.blank))
 
 
 def background_step(count: int, background_frames: int) -> int:
