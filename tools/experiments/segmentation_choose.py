@@ -41,6 +41,8 @@ def main() -> None:
     parser.add_argument("--thresholds", default="0.3,0.4,0.5,0.6,0.7")
     parser.add_argument("--flips", action="store_true",
                         help="average the maps of the image and its 3 flips (test-time augmentation, 4x the time)")
+    parser.add_argument("--zoom", type=float, default=1.0,
+                        help="run the network at this many times its input size (as `segment --zoom`)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -52,7 +54,7 @@ def main() -> None:
     data, _, val = training_split(args.images, args.masks, args.task, binary=not instance)
     pairs = [(data.images[i], cell_labels(data.masks[i]) if instance else data.masks[i] > 0) for i in val]
     model = initial_model(args.model).eval()
-    predictor = segmentation.Predictor(model)
+    predictor = segmentation.Predictor(model, zoom=args.zoom)
 
     def probability(image):
         plain = predictor.probability(image)
