@@ -65,9 +65,17 @@ def compact_gray(frame: np.ndarray) -> np.ndarray:
     return gray(frame)
 
 
+#: The standard deviation of rounding to whole grey levels (1 / sqrt(12)): the least noise :func:`_robust_sigma` gives
+#: where noise under one level leaves most pixels at the plate's level. A dim video saved by a codec comes back with
+#: its dark plate smoothed flat (the bundled plate video at 0.06x its brightness, as MP4: 90 % of the deviations
+#: 0), and a noise of 0 let every level above the plate pass the threshold.
+QUANTISATION_SIGMA = 1 / np.sqrt(12)
+
+
 def _robust_sigma(values: np.ndarray) -> float:
     """The noise's standard deviation from the median absolute deviation of ``values``; where noise under a grey
-    level leaves over half of them at the median (a dim 8-bit video: 0), from the spread of their central 90 %.
+    level leaves over half of them at the median (a dim 8-bit video: 0), from the spread of their central 90 %,
+    at least :data:`QUANTISATION_SIGMA`.
 
     Example:
         >>> dim = np.array([0] * 60 + [1] * 20 + [-1] * 20 + [90] * 5, np.float32)  # noise of 0.6 levels; a worm
@@ -78,7 +86,7 @@ def _robust_sigma(values: np.ndarray) -> float:
     mad = float(np.median(np.abs(values - med)))
     if mad == 0:  # before, 0: every level above the plate passed the threshold (2,679 "worms" in 150 frames)
         low, high = np.percentile(values, (5, 95))
-        return float(values[(values >= low) & (values <= high)].std()) + 1e-3
+        return max(float(values[(values >= low) & (values <= high)].std()), QUANTISATION_SIGMA) + 1e-3
     return 1.4826 * mad + 1e-3
 
 
