@@ -996,3 +996,16 @@ def test_a_dim_video_whose_noise_is_under_one_grey_level_is_tracked(tmp_path, di
             frames = list(source)
     table = tracking.track_frames(frames, tracking.TrackConfig(fps=25)).table
     assert table["worm"].nunique() == 2 and (table["status"] == "ok").sum() >= 230  # as bright as given: 254
+
+
+@pytest.mark.parametrize("light", ["flicker", "drift"])
+def test_a_flickering_or_drifting_lamp_does_not_lose_the_worms(light):
+    # audit: the bundled plate video with its brightness flickering by 5 % from frame to frame gave 7 "worms" over 56
+    # rows; drifting from 0.85 to 1.15 times its brightness (a lamp warming up), no worm at all
+    with io.open_frames(EXAMPLES_DIR / "tracking" / "worms.mp4") as source:
+        frames = [io.to_gray(f) for f in source]
+    gains = (1 + 0.1 * np.random.default_rng(0).standard_normal(len(frames)) if light == "flicker"
+             else np.linspace(0.7, 1.3, len(frames)))
+    lit = [np.clip(f * g, 0, 255).astype(np.uint8) for f, g in zip(frames, gains)]
+    table = tracking.track_frames(lit, tracking.TrackConfig(fps=25)).table
+    assert table["worm"].nunique() == 2 and (table["status"] == "ok").sum() >= 240  # steady light: 254

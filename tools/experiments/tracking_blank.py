@@ -1,4 +1,4 @@
-"""How the tracker does with what a camera does to a recording: dark first frames, a flash, dim light.
+"""How the tracker does with what a camera does to a recording: dark first frames, a flash, dim or changing light.
 
 The bundled plate video is changed as a camera would change it, written as an MP4 (mp4v, as OpenCV writes it) and
 tracked by `tracking.track`:
@@ -6,7 +6,9 @@ tracked by `tracking.track`:
   black_start  10 black frames before it (a shutter opening, a camera's first frames);
   white_start  5 white frames before it (overexposed first frames);
   flash        frame 101 white (a flash);
-  dim_0.25 ... the whole video at that share of its brightness (plate at 38 of 255 at 0.25).
+  dim_0.25 ... the whole video at that share of its brightness (plate at 38 of 255 at 0.25);
+  flicker_0.05, flicker_0.1  each frame's brightness times 1 + that much normal noise (seed 0: a lamp's flicker);
+  drift_0.85-1.15, drift_0.7-1.3  the brightness rising steadily between those shares (a lamp warming up).
 Prints, per case, the worms found, the rows and the rows "ok", and the frames skipped as showing nothing to track.
 
 Usage: PYTHONPATH=. python tools/experiments/tracking_blank.py [--cases as_is black_start ...] [--json]
@@ -34,6 +36,11 @@ def cases(frames: list) -> dict:
             "flash": frames[:100] + [white] + frames[101:]}
     for share in DIM:
         made[f"dim_{share:g}"] = [(f * share).astype(np.uint8) for f in frames]
+    rng = np.random.default_rng(0)
+    lit = {f"flicker_{sd:g}": 1 + sd * rng.standard_normal(len(frames)) for sd in (0.05, 0.1)}
+    lit.update({f"drift_{a:g}-{b:g}": np.linspace(a, b, len(frames)) for a, b in ((0.85, 1.15), (0.7, 1.3))})
+    for name, gains in lit.items():
+        made[name] = [np.clip(f.astype(np.float32) * g, 0, 255).astype(np.uint8) for f, g in zip(frames, gains)]
     return made
 
 
