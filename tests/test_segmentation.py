@@ -660,6 +660,29 @@ def test_the_pixel_size_and_z_step_a_tiff_states_give_areas_and_volumes_in_micro
     assert np.allclose(pd.read_csv(tmp_path / "out2" / "table.csv")["area_um2"], table["area_px"] * 0.01)
 
 
+def test_planes_of_one_value_hold_no_cells_and_no_3d_cell_reaches_into_them(tmp_path):
+    # audit: a CShaper stack's padding beyond the embryo (planes of 0) gave 2 membrane "cells" in each plane, which
+    # the 3-D labels linked into cells as large as the padding
+    import tifffile
+
+    from devocore import config, io
+
+    image = io.to_gray(io.read_image(config.EXAMPLES_DIR / "segmentation" / "membrane.png").data)
+    model = segmentation.load("membrane")
+    assert segmentation.segment(np.zeros_like(image), model).count == 0
+    assert segmentation.segment(np.full_like(image, 37), model).count == 0
+    pad = np.zeros((3, *image.shape), image.dtype)
+    tifffile.imwrite(tmp_path / "padded.tif", np.concatenate([pad, np.stack([image] * 4), pad]), imagej=True,
+                     metadata={"axes": "ZYX"})
+    segmentation.segment_path(tmp_path / "padded.tif", model, segmentation.SegmentConfig(), tmp_path / "out",
+                              labels_3d=True)
+    labels = tifffile.imread(tmp_path / "out" / "labels_3d.tif")
+    assert not labels[:3].any() and not labels[-3:].any() and labels[3:-3].any()
+    per_plane = pd.read_csv(tmp_path / "out" / "table.csv").groupby("frame").size()
+    assert per_plane.nunique() == 1 and len(per_plane) == 4  # the 4 planes of the embryo, the same cells in each
+    assert len(pd.read_csv(tmp_path / "out" / "table_3d.csv")) == per_plane.iloc[0]
+
+
 def test_segment_takes_the_channel_asked_for_or_the_one_that_shows_what_the_task_segments(tmp_path, capsys):
     # before, without --channel the mean of a nuclei channel and a membrane channel was segmented (with a note)
     import tifffile

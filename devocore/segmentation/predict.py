@@ -124,11 +124,21 @@ class Predictor:
             with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16,
                                                         enabled=self.dtype == torch.bfloat16):
                 prob = torch.sigmoid(self.model(x).float()).cpu().numpy()[:, 0]
-        return [resize(p, work_shape(plane.shape[:2])) for p, plane in zip(prob, planes)]
+        # a plane of one value (a stack's padding beyond the embryo, a dark frame) shows nothing: before, the membrane
+        # model found 2 "cells" in each, which the 3-D labels linked into cells the size of the stack's padding
+        shapes = [work_shape(plane.shape[:2]) for plane in planes]
+        return [np.zeros(shape, np.float32) if _flat(plane) else resize(p, shape)
+                for p, plane, shape in zip(prob, planes, shapes)]
 
     def probability(self, plane: np.ndarray) -> np.ndarray:
         """Probability map (Y x X float32) of one 2-D plane (at :func:`work_shape` for a huge one)."""
         return self.probabilities([plane])[0]
+
+
+def _flat(plane: np.ndarray) -> bool:
+    """Whether every pixel of ``plane`` (any channels) has one value."""
+    plane = np.asarray(plane)
+    return plane.size > 0 and bool(plane.min() == plane.max())
 
 
 def segment(image: np.ndarray, model, threshold: float = 0.5, pixel_size: float | None = None,
