@@ -101,10 +101,12 @@ def test_batch_zoom_segments_an_embryo_small_in_a_wide_field_as_segment_zoom_doe
     assert zoomed.loc["movie.avi", "instances"] == zoomed.loc["movie.tif", "instances"] == 4 * cells
     assert cli.main(["segment", "membrane", str(folder / "movie.avi"), "--out", str(tmp_path / "one"), "--zoom", "2",
                      "--no-overlay"]) == 0
-    pd.testing.assert_frame_equal(pd.read_csv(out / "movie.avi" / "table.csv"), pd.read_csv(tmp_path / "one" / "table.csv"))
+    pd.testing.assert_frame_equal(pd.read_csv(out / "movie.avi" / "table.csv"),
+                                  pd.read_csv(tmp_path / "one" / "table.csv"))
     again = batch.run_batch(folder, "membrane", out, workers=1, options={"zoom": 2.0})
     assert again.skipped == 3  # the same zoom: complete
-    with pytest.raises(DevocoreError, match=r"The track task takes no zoom option \(the membrane and nucleus tasks do\)"):
+    with pytest.raises(DevocoreError, match=r"The track task takes no zoom option \(the membrane and nucleus tasks "
+                                            r"do\)"):
         batch.run_batch(folder, "track", tmp_path / "t", options={"zoom": 2.0})
     assert cli.main(["batch", str(folder), "--task", "membrane", "--out", str(tmp_path / "new"), "--zoom", "9"]) == 2
     assert "--zoom must be between 0.5 and 8, got 9.0." in capsys.readouterr().err

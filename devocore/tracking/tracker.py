@@ -95,9 +95,9 @@ WIDTH_FRAMES = 7
 #: larva is about 5 % of an adult's area; an egg about 2 %.
 SPECK_FRACTION = 0.02
 #: A frame shows nothing to track, and is skipped, when it is flat (:func:`~devocore.tracking.segment.is_flat`: a
-#: black, white or overexposed frame) or when more than this share of it stands out from the plate as a worm would (the lamp off or dimmed, the lid
-#: lifted, the camera's first dark frames). Left in, such a frame was one "worm" as large as the frame, and its
-#: threshold held for the next 25 frames: the bundled plate video with 10 black frames before it lost both worms.
+#: black, white or overexposed frame) or when more than this share of it stands out from the plate as a worm would (a
+#: camera's first dark frames over its noise, the lid lifted). Left in, such a frame was one "worm" as large as the
+#: frame, and its threshold held for the next 25 frames: the bundled plate video after 10 black frames lost both worms.
 BLANK_COVER = 0.5
 #: Frame rate (frames per second) assumed when neither the settings nor the file give one.
 DEFAULT_FPS = 25.0
