@@ -172,6 +172,24 @@ def read_table(source: Source, name: str | None = None, required: Sequence[str] 
     return check_columns(frame, what, required, numeric, first_row=2)
 
 
+def frame_list(numbers, most: int = 12) -> str:
+    """Frame numbers as a reader scans them: runs of consecutive numbers joined (Lineage's frames without an embryo,
+    Tracking's blank frames).
+
+    Example:
+        >>> frame_list([3, 7, 8, 9, 12])
+        '3, 7-9, 12'
+    """
+    runs: list[list[int]] = []
+    for k in (int(v) for v in numbers):
+        if runs and k == runs[-1][1] + 1:
+            runs[-1][1] = k
+        else:
+            runs.append([k, k])
+    words = [f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:most]]
+    return ", ".join(words) + (f" and {len(runs) - most} more stretches" if len(runs) > most else "")
+
+
 def nearest_column(name: str, columns: Sequence[str]) -> str | None:
     """The column a mistyped, unit-less or unprefixed ``name`` most likely meant, or None: ``curvature`` ->
     ``curvature_deg``, ``size`` -> ``cell_size``.

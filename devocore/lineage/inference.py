@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from devocore import io
+from devocore.io import frame_list  # re-exported by devocore.lineage
 from devocore.errors import DevocoreError
 from devocore.lineage.config import LINEAGES, MAX_COUNT, METHODS, MIN_TIMELINE_FRAMES, LineageConfig, LineageResult
 from devocore.lineage.pixels import (STRUCTURE_MIN, choose_channel, crops_embryo, nucleus_channel, preprocess,
@@ -320,23 +321,6 @@ def membranes_problem(ratios: Sequence[float]) -> str | None:
         return None
     return ("thin bright lines around dark cells, as membranes look (this task counts nuclei: choose the channel "
             "that shows them)")
-
-
-def frame_list(numbers, most: int = 12) -> str:
-    """Frame numbers as a reader scans them: runs of consecutive numbers joined.
-
-    Example:
-        >>> frame_list([3, 7, 8, 9, 12])
-        '3, 7-9, 12'
-    """
-    runs: list[list[int]] = []
-    for k in (int(v) for v in numbers):
-        if runs and k == runs[-1][1] + 1:
-            runs[-1][1] = k
-        else:
-            runs.append([k, k])
-    words = [f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:most]]
-    return ", ".join(words) + (f" and {len(runs) - most} more stretches" if len(runs) > most else "")
 
 
 def no_embryo_warning(table: pd.DataFrame, fitted: bool = False) -> str | None:

@@ -270,7 +270,7 @@ class TrackResult:
         count = len(self.blank_frames)
         return (f"{count} of {self.n_frames} frames show nothing to track (black, white, or dark or light all over: "
                 f"a shutter, the lamp, the lid) and were skipped: {'frame' if count == 1 else 'frames'} "
-                f"{spans([n + offset for n in self.blank_frames])} (the table's frame numbers).")
+                f"{io.frame_list([n + offset for n in self.blank_frames], most=6)} (the table's frame numbers).")
 
     @property
     def frames_per_second(self) -> float:
@@ -324,23 +324,6 @@ def still_objects(table: pd.DataFrame) -> list[int]:
     size = np.sqrt(table.groupby("worm")["area_px"].median()).reindex(spread.index)
     still = (placed.size() >= STILL_MIN_ROWS) & (size > 0) & (spread < STILL_SPREAD * size)
     return [int(worm) for worm in spread.index[still]]
-
-
-def spans(numbers: Sequence[int], most: int = 6) -> str:
-    """Rising numbers as runs, the first ``most`` of them: ``0-9, 100, 102-104``.
-
-    Example:
-        >>> spans([0, 1, 2, 3, 100, 102, 103]), spans(range(0, 20, 2), most=2)
-        ('0-3, 100, 102-103', '0, 2 and 8 more')
-    """
-    runs: list[list[int]] = []
-    for n in numbers:
-        if runs and n == runs[-1][1] + 1:
-            runs[-1][1] = n
-        else:
-            runs.append([n, n])
-    shown = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs[:most])
-    return shown + (f" and {len(runs) - most} more" if len(runs) > most else "")
 
 
 def is_blank(image: np.ndarray, contrast: np.ndarray, threshold: float) -> bool:
@@ -862,7 +845,7 @@ def track_frames(frames: Iterable[np.ndarray], config: TrackConfig = TrackConfig
         progress(1.0, "done")
     if tracker.blank:
         log.warning("%d of %d frames show nothing to track and were skipped: %s", len(tracker.blank),
-                    tracker.index + 1, spans(tracker.blank))
+                    tracker.index + 1, io.frame_list(tracker.blank, most=6))
     log.info("tracked %d frames, %d worms in %.1f s", tracker.index + 1, table["worm"].nunique(), seconds)
     return TrackResult(table=table, n_frames=tracker.index + 1, fps=fps, shape=tracker.shape, crops=bool(config.crops),
                        seconds=seconds, cpu_seconds=time.process_time() - cpu_start, frame_numbers=np.array(read),

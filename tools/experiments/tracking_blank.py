@@ -23,7 +23,6 @@ import cv2
 import numpy as np
 
 from devocore import io, tracking
-from devocore.tracking.tracker import spans
 
 ROOT = Path(__file__).resolve().parents[2]
 DIM = (0.25, 0.1, 0.06, 0.04)
@@ -67,7 +66,7 @@ def main() -> None:
             result = tracking.track(write(made, Path(tmp) / f"{name}.mp4", fps), tracking.TrackConfig())
             table = result.table
             row = {"case": name, "worms": int(table["worm"].nunique()), "rows": len(table),
-                   "ok": int((table["status"] == "ok").sum()), "skipped_frames": spans(result.blank_frames)}
+                   "ok": int((table["status"] == "ok").sum()), "skipped_frames": io.frame_list(result.blank_frames)}
             rows.append(row)
             print(f"{name:12s} worms {row['worms']:3d}  rows {row['rows']:5d}  ok {row['ok']:4d}  "
                   f"skipped: {row['skipped_frames'] or '-'}", flush=True)
