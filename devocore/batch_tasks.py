@@ -77,7 +77,7 @@ def kind_note(path: Path, task: str, zoom: float = 1.0) -> str:
     if not planes:
         return ""
     return (segmentation.other_kind(planes, task)
-            or (zoom == 1 and segmentation.field_note(planes[len(planes) // 2], task, f"'{path.name}'")) or "")
+            or segmentation.field_note(planes[len(planes) // 2], task, f"'{path.name}'", zoom) or "")
 
 
 def _segmentation_task(name: str) -> BatchTask:

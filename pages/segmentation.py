@@ -381,8 +381,8 @@ with right:
     if warning is None and task != image_task:
         warning = (f"This input looks like {KINDS[image_task]}, but {model_name} segments {KINDS[task]}: "
                    f"the result may mean little; a {image_task} model fits this input.")
-    if warning is None and cfg.zoom == 1:  # an embryo small in a wide field
-        warning = segmentation.field_note(plane, task, f"This {'image' if len(planes) == 1 else place}")
+    if warning is None:  # an embryo small in a wide field (none once zoomed)
+        warning = segmentation.field_note(plane, task, f"This {'image' if len(planes) == 1 else place}", cfg.zoom)
     if warning:
         st.warning(warning)
     if marked:

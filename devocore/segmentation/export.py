@@ -134,7 +134,7 @@ def segment_path(path, model, cfg: SegmentConfig, out, labels_3d: bool = False, 
             notes.append(warning)
         elif predictor.recipe is None and (other := other_kind([plane], predictor.task)):
             notes.append(other)
-        elif cfg.zoom == 1 and (wide := field_note(plane, predictor.task, f"'{path.name}'")):
+        elif wide := field_note(plane, predictor.task, f"'{path.name}'", cfg.zoom):
             notes.append(wide)
 
     is_video = path.is_dir() or path.suffix.lower() in io.VIDEO_SUFFIXES

@@ -111,10 +111,11 @@ FIELD_NOTE_RATIO = {"membrane": 1.8, "nucleus": 3.0}
 EMBRYO_FILL_RATIO = 1.14
 
 
-def field_note(plane: np.ndarray, task: str, what: str) -> str | None:
+def field_note(plane: np.ndarray, task: str, what: str, zoom: float = 1.0) -> str | None:
     """A note when ``plane`` shows its embryo small in a wide field (:data:`FIELD_NOTE_RATIO`), naming it ``what``;
-    else None. The network sees every plane at 256 px, so such an embryo's cells or nuclei come out too small for
-    it, and it misses or merges them.
+    else None, and None when it is segmented at a ``zoom`` other than 1 (the fix the note names is taken). The
+    network sees every plane at 256 px, so such an embryo's cells or nuclei come out too small for it, and it misses
+    or merges them.
 
     Example:
         >>> yy, xx = np.mgrid[0:512, 0:512]
@@ -122,7 +123,7 @@ def field_note(plane: np.ndarray, task: str, what: str) -> str | None:
         >>> field_note(wide, "membrane", "'wide.png'")[:63], field_note(wide, "nucleus", "'wide.png'")
         ("'wide.png' shows the embryo in about 47 % of its width and 47 %", None)
     """
-    if task not in FIELD_NOTE_RATIO:
+    if task not in FIELD_NOTE_RATIO or zoom != 1:
         return None
     gray = io.to_gray(np.asarray(plane))
     box = io.embryo_box(gray) if gray.ndim == 2 else None
