@@ -451,8 +451,11 @@ def predict_populations(images: np.ndarray, net: nn.Module) -> "pd.DataFrame":
     """
     from devocore import lineage
 
-    result = lineage.predict_frames(list(np.asarray(images)), net, lineage.LineageConfig(method="stage"),
-                                    total=len(images))
+    # a sample lying across (the GAN learnt from frames turned by right angles) is laid along x, as the model's
+    # training frames lie
+    laid = [lineage.turn(image, angle) if (angle := lineage.movie_angle([image])) else image
+            for image in np.asarray(images)]
+    result = lineage.predict_frames(laid, net, lineage.LineageConfig(method="stage"), total=len(images))
     table = result.table.rename(columns={"frame": "sample"})
     table["sample"] = np.arange(len(table))
     return table.drop(columns=[c for c in table.columns if c.startswith("stage_") or c == "embryo"])

@@ -118,8 +118,14 @@ with st.sidebar:
                                 "blue shows nuclei in clearly more frames; in a TIFF of 2 or more microscope "
                                 "channels, the one that shows nuclei in the most frames (the page says which it "
                                 "took).")
+    lay = st.checkbox("Turn the embryo to lie left to right", value=common.param("lin_turn", True, bool),
+                      key="lin_turn",
+                      help="The model learnt from movies whose embryo lies left to right. An embryo lying further "
+                           "off than 10 degrees is turned to lie so before counting (the page says by how much); "
+                           "the pictures shown are not turned. Off: the frames are counted as they are.")
     for key, value in (("lin_model", model_name), ("lin_method", method), ("lin_monotone", monotone),
-                       ("lin_smooth", smooth), ("lin_interval", interval), ("lin_channel", channel)):
+                       ("lin_smooth", smooth), ("lin_interval", interval), ("lin_channel", channel),
+                       ("lin_turn", lay)):
         common.set_param(key, value)
 
 bundled = common.examples("lineage")
@@ -143,7 +149,7 @@ with st.expander("Compare with your own annotation (optional)"):
 common.limits_caption("video", "stack", "table")
 
 cfg = lineage.LineageConfig(model=model_name, method=method, monotone=monotone, smooth=smooth, channel=channel,
-                            frame_interval_s=interval or None, keep_previews=True)
+                            frame_interval_s=interval or None, keep_previews=True, angle=None if lay else 0.0)
 with common.guard("loading the model"):
     net = ui_cache.model(model_name)
     curves = lineage.StageCurves.from_model(net).curves if method != "net" else None

@@ -46,6 +46,7 @@ def test_forecast_refuses_a_count_below_its_least(option, value, message, tmp_pa
     ("--frame-interval", "-5", "--frame-interval must be a positive number of seconds, got -5.0."),  # was minutes < 0
     ("--frame-interval", "nan", "--frame-interval must be a positive number of seconds, got nan."),
     ("--batch-size", "0", "--batch-size must be at least 1, got 0."),
+    ("--turn", "nan", "--turn must be between -360 and 360 degrees, got nan."),
 ])
 def test_lineage_refuses_an_impossible_interval_or_batch(option, value, message, tmp_path, capsys):
     movie = config.EXAMPLES_DIR / "lineage" / "timelapse.mp4"

@@ -300,6 +300,63 @@ def test_the_embryo_crop_finds_the_same_embryo_at_half_the_magnification():
     assert cols[-1] - cols[0] + 1 < 0.3 * 64
 
 
+def test_an_embryo_lying_across_the_frame_is_turned_to_lie_along_x_as_in_training():
+    rng = np.random.default_rng(2)
+    # an elongated embryo: 60 nuclei in an ellipse 2:1 along x, as EPIC movies show it
+    angle = rng.uniform(0, 2 * np.pi, 60)
+    radius = np.sqrt(rng.uniform(0, 1, 60))
+    shot = em.epic_snapshots(pd.DataFrame({"cell": [f"AB{i}" for i in range(60)], "time": 1,
+                                           "x": 376 + 220 * radius * np.cos(angle), "z": 10.0, "size": 25.0,
+                                           "y": 256 + 110 * radius * np.sin(angle)}))[0]
+    frame = lineage.nucleus_channel(em.render(shot, em.MovieLook(), np.random.default_rng(0)))
+    assert lineage.movie_angle([frame]) == 0.0  # along x already: left as it is
+    upright = np.ascontiguousarray(np.rot90(frame))  # the same embryo lying up and down
+    assert abs(abs(lineage.movie_angle([upright])) - 90) < 5
+    tilted = lineage.turn(frame, -35)  # lying 35 degrees clockwise; three frames of it, one upright frame
+    assert abs(lineage.movie_angle([tilted, tilted, upright, tilted]) - 35) < 5
+    plain, _ = lineage.preprocess(frame, 64, crop=True)
+    for moved in (upright, tilted):
+        x, _ = lineage.preprocess(moved, 64, crop=True, angle=lineage.movie_angle([moved]))
+        # the network sees the embryo as it saw it in training, up to a flip (training flips its frames)
+        best = max(np.corrcoef(plain.ravel(), np.asarray(f).ravel())[0, 1] for f in (x, x[::-1], x[:, ::-1],
+                                                                                   x[::-1, ::-1]))
+        unturned, _ = lineage.preprocess(moved, 64, crop=True)
+        assert best > 0.8 > np.corrcoef(plain.ravel(), unturned.ravel())[0, 1]
+    round_blob = np.zeros((100, 100), np.uint8)
+    round_blob[30:70, 30:70] = 200  # a square (round) embryo shows no direction
+    assert lineage.movie_angle([round_blob]) == 0.0
+
+
+def test_the_model_counts_a_movie_turned_upright_as_the_movie_itself_and_says_it_turned_it():
+    import cv2
+
+    video = ROOT / "assets" / "examples" / "lineage" / "embryo_timelapse.mov"
+    truth = lineage.read_populations(ROOT / "assets" / "examples" / "lineage" / "embryo_timelapse_populations.csv")
+    cap = cv2.VideoCapture(str(video))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame[..., ::-1])
+    cap.release()
+    net = registry.load_model("lineage", "cpu")
+
+    def nmae(movie, config=LineageConfig()):
+        result = lineage.predict(np.stack(movie), net, config)
+        table = result.table.assign(frame=np.arange(1, len(result.table) + 1))
+        return lineage.evaluate(table, truth[truth["frame"].isin(table["frame"])])["nmae"], result.notes
+
+    upright = [np.ascontiguousarray(np.rot90(f)) for f in frames]
+    plain, notes = nmae(frames)
+    turned, turned_notes = nmae(upright)
+    unturned, _ = nmae(upright, LineageConfig(angle=0.0))
+    assert not any("tilted" in n for n in notes)
+    assert any("tilted 9" in n or "tilted 8" in n for n in turned_notes)
+    assert turned < plain + 0.02 and plain < 0.1
+    assert unturned > 3 * turned  # as it came, upright, the counts were far off
+
+
 def test_nucleus_channel_prefers_green_and_falls_back():
     frame = np.zeros((8, 8, 3), np.uint8)
     frame[..., 1] = 80

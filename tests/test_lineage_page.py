@@ -190,3 +190,26 @@ def test_the_page_says_which_channel_of_a_multichannel_tiff_it_took_and_takes_th
     assert note.startswith("The frames have 2 channels; channel 2 was taken as the nuclei")
     at.sidebar.selectbox(key="lin_channel").set_value("1").run()
     assert not at.exception and not at.info and at.query_params["lin_channel"] == "1"
+
+
+def test_an_upright_embryo_is_counted_turned_the_page_says_so_and_the_turn_can_be_switched_off(tmp_path, monkeypatch):
+    import io
+
+    import tifffile
+
+    from devocore.simulate import epic_movie as em
+
+    curves = np.ones((60, 8)) * np.arange(1, 61)[:, None]
+    shots = em.toy_snapshots(curves, n_frames=10, seed=3)
+    grey = np.stack([np.asarray(f)[..., 1] for f in em.render_movie(shots, 1)])  # lying left to right
+    upright = np.ascontiguousarray(np.rot90(grey, axes=(1, 2)))
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, upright)
+    at, inputs = _page_with_tiny_model(tmp_path, monkeypatch)
+    inputs.set_value("Upload").run()
+    at.file_uploader(key="lin_upload").set_value([("upright.tif", buffer.getvalue(), "image/tiff")]).run()
+    assert not at.exception and not at.error
+    [note] = [i.value for i in at.info]
+    assert note.startswith("The embryo's long axis is tilted 8") and "turned back" in note
+    at.sidebar.checkbox(key="lin_turn").uncheck().run()
+    assert not at.exception and not at.info and at.query_params["lin_turn"] == "0"

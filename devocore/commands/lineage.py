@@ -28,6 +28,10 @@ def add_arguments(parser) -> None:
                         help="the channel that shows the nuclei: auto (green in a colour video; in a TIFF of 2 or "
                              "more microscope channels, the one with nuclei in the most frames), green, red, blue, "
                              "mean, or a channel's number from 1")
+    parser.add_argument("--turn", type=float, default=None, metavar="DEGREES",
+                        help="turn every frame by this many degrees (anticlockwise as shown) before counting, so "
+                             "the embryo lies left to right as in the movies the model learnt from; default: found "
+                             "from the movie (an embryo within 10 degrees of left to right is not turned); 0: never")
     parser.add_argument("--device", default=None, help="torch device (default: chosen automatically)")
 
 
@@ -36,7 +40,7 @@ def run(args) -> int:
     from devocore.device import choose_device
     import sys
 
-    from devocore.commands._options import require_at_least, require_positive
+    from devocore.commands._options import require_at_least, require_between, require_positive
     from devocore.errors import DevocoreError
     from devocore.lineage import LINEAGES, LineageConfig, no_embryo_warning, predict, timeline_formula
     from devocore.progress import terminal
@@ -45,8 +49,10 @@ def run(args) -> int:
         raise DevocoreError("--smooth must be 1 (off) or more frames.")
     require_at_least(args, batch_size=1)
     require_positive(args, "frame_interval", unit=" of seconds")
+    require_between(args, -360, 360, "turn", unit=" degrees")
     cfg = LineageConfig(model=args.model, method=args.method, monotone=args.monotone, smooth=args.smooth,
-                        batch_size=args.batch_size, channel=args.channel, frame_interval_s=args.frame_interval)
+                        batch_size=args.batch_size, channel=args.channel, frame_interval_s=args.frame_interval,
+                        angle=args.turn)
     net = registry.load_model(cfg.model, args.device or choose_device().name)
     result = predict(args.video, net, cfg, terminal("lineage"))
     result.table.to_csv(args.out, index=False)

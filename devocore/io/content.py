@@ -175,14 +175,27 @@ def burned_in_marks(frame: np.ndarray) -> int:
         >>> burned_in_marks(rgb), burned_in_marks(np.repeat(rgb[..., 1:2], 3, axis=-1))  # grey stored as colour: 0
         (280, 0)
     """
+    marks = marks_mask(frame)
+    return 0 if marks is None else int(np.count_nonzero(marks))
+
+
+def marks_mask(frame: np.ndarray) -> np.ndarray | None:
+    """Where a colour frame shows white or grey marks on its colour (:func:`burned_in_marks`), as a Y x X mask;
+    None for grey frames and colour frames with nothing bright in colour (a grey picture, whose nuclei are white).
+
+    Example:
+        >>> rgb = np.zeros((40, 40, 3), np.uint8); rgb[4:20, 4:20] = (0, 200, 0); rgb[30:37, :] = 255
+        >>> np.flatnonzero(marks_mask(rgb).any(axis=1)).tolist()
+        [30, 31, 32, 33, 34, 35, 36]
+    """
     if frame.ndim != 3 or frame.shape[-1] not in (3, 4):
-        return 0
+        return None
     red, green, blue = frame[..., 0], frame[..., 1], frame[..., 2]  # per channel: 20x faster than min(axis=-1)
     low, high = np.minimum(np.minimum(red, green), blue), np.maximum(np.maximum(red, green), blue)
     peak = float(high.max())
     if peak <= 0:
-        return 0
+        return None
     grey = (high - low) <= OVERLAY_SPREAD * peak
     if np.count_nonzero((high >= OVERLAY_LEVEL * peak) & ~grey) < OVERLAY_MIN_PIXELS:
-        return 0  # nothing bright in colour: a grey picture, whose nuclei are white
-    return int(np.count_nonzero((low >= OVERLAY_LEVEL * peak) & grey))
+        return None  # nothing bright in colour: a grey picture, whose nuclei are white
+    return (low >= OVERLAY_LEVEL * peak) & grey

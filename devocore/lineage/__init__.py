@@ -45,20 +45,22 @@ from __future__ import annotations
 
 from devocore.lineage.config import (COLUMNS, LINEAGES, MAX_COUNT, METHODS, MIN_TIMELINE_FRAMES, LineageConfig,
                                      LineageResult)
-from devocore.lineage.pixels import (STRUCTURE_MIN, choose_channel, crops_embryo, embryo_box, nucleus_channel,
-                                     preprocess, signal_weights, structure, to_square)
+from devocore.lineage.pixels import (STRUCTURE_MIN, choose_channel, crops_embryo, embryo_box, movie_angle,
+                                     nucleus_channel, preprocess, signal_weights, structure, to_square, turn)
 from devocore.lineage.timeline import (ABOVE_WEIGHT, BAND_FLOOR, CENSOR_CAP, CENSOR_WEIGHT, OFFSET_CAP,
                                        OFFSET_STRENGTH, PRIOR_STRENGTH, STAGE_BAND, START_FRAMES, START_MARGIN, STRIDES,
                                        StageCurves, monotone, running_median, to_counts)
 from devocore.lineage.inference import (frame_list, frame_steps, log_total_count, no_embryo_warning, numbered,
                                         parse_clip, populations, predict, predict_frames, projection_note, run_network,
-                                        select_frames, stage, timeline_formula, with_nucleus_channel)
+                                        select_frames, stage, timeline_formula, with_nucleus_channel,
+                                        with_orientation)
 from devocore.lineage.measure import baseline_curve, evaluate, length_baseline_curve, read_populations
 from devocore.lineage.figures import COLORS, plot_png
 
 __all__ = ["LINEAGES", "COLUMNS", "METHODS", "MAX_COUNT", "MIN_TIMELINE_FRAMES", "LineageConfig", "LineageResult",
            "nucleus_channel", "to_square", "preprocess", "embryo_box", "crops_embryo", "STRUCTURE_MIN", "structure",
-           "signal_weights", "choose_channel", "with_nucleus_channel", "projection_note",
+           "signal_weights", "choose_channel", "with_nucleus_channel", "with_orientation",
+           "projection_note", "movie_angle", "turn",
            "STRIDES", "PRIOR_STRENGTH", "CENSOR_WEIGHT", "CENSOR_CAP", "ABOVE_WEIGHT", "START_MARGIN", "START_FRAMES",
            "OFFSET_STRENGTH", "OFFSET_CAP", "STAGE_BAND", "BAND_FLOOR", "monotone", "running_median",
            "to_counts", "StageCurves", "run_network", "frame_steps", "numbered", "log_total_count", "populations",

@@ -36,6 +36,9 @@ class LineageConfig:
             number from 1 ("1", "2", ...).
         frame_interval_s: seconds between frames, for stage minutes (optional).
         keep_previews: keep a small uint8 copy of every frame (for the page).
+        angle: degrees each frame is turned (counter-clockwise as shown) so that the embryo lies along the x axis,
+            as in the frames the model learnt from; None: found from the movie by :func:`predict`
+            (:func:`devocore.lineage.pixels.movie_angle`), 0 where it already lies within 10 degrees of it.
     """
 
     model: str = "lineage"
@@ -46,6 +49,7 @@ class LineageConfig:
     channel: str = "auto"
     frame_interval_s: float | None = None
     keep_previews: bool = False
+    angle: float | None = None
 
 
 @dataclass

@@ -15,8 +15,8 @@ from devocore import io
 from devocore.io import frame_list  # re-exported by devocore.lineage
 from devocore.errors import DevocoreError
 from devocore.lineage.config import LINEAGES, MAX_COUNT, METHODS, MIN_TIMELINE_FRAMES, LineageConfig, LineageResult
-from devocore.lineage.pixels import (STRUCTURE_MIN, choose_channel, crops_embryo, nucleus_channel, preprocess,
-                                     signal_weights, structure)
+from devocore.lineage.pixels import (STRUCTURE_MIN, choose_channel, crops_embryo, movie_angle, nucleus_channel,
+                                     preprocess, signal_weights, structure)
 from devocore.lineage.timeline import monotone, running_median, StageCurves, to_counts
 from devocore.progress import ProgressFn
 
@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 MEMBRANE_MOVIE_RATIO = 0.2
 
 
-def _batches(frames: Iterable[np.ndarray], size: int, channel: str, batch_size: int,
-             keep_previews: bool, crop: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, list]]:
+def _batches(frames: Iterable[np.ndarray], size: int, channel: str, batch_size: int, keep_previews: bool,
+             crop: bool = False, angle: float = 0.0) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, list]]:
     """Preprocess frames in a background thread; yield (B x size x size, contrasts, structures, previews)."""
     out: queue.Queue = queue.Queue(maxsize=4)
     stop = threading.Event()
@@ -44,7 +44,7 @@ def _batches(frames: Iterable[np.ndarray], size: int, channel: str, batch_size: 
                 if stop.is_set():
                     return
                 plane = nucleus_channel(frame, channel)  # once for both
-                x, c = preprocess(plane, size, crop=crop)
+                x, c = preprocess(plane, size, crop=crop, angle=angle)
                 xs.append(x)
                 cs.append(c)
                 ss.append(structure(plane))
@@ -93,8 +93,9 @@ def _preview(frame: np.ndarray, longest: int = 256) -> np.ndarray:
 
 def run_network(net, frames: Iterable[np.ndarray], total: int | None = None, batch_size: int = 16,
                 channel: str = "auto", keep_previews: bool = False,
-                progress: ProgressFn | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
-    """Network outputs for a stream of frames.
+                progress: ProgressFn | None = None, angle: float = 0.0
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+    """Network outputs for a stream of frames, each turned by ``angle`` degrees (:func:`preprocess`) first.
 
     Returns:
         (N x 7 float32 log(1 + count), N contrasts, N structures (see :func:`structure`), previews).
@@ -116,7 +117,7 @@ def run_network(net, frames: Iterable[np.ndarray], total: int | None = None, bat
     outputs, contrasts, structures, previews = [], [], [], []
     done = 0
     with torch.inference_mode():
-        for x, c, s, p in _batches(frames, size, channel, batch_size, keep_previews, crop):
+        for x, c, s, p in _batches(frames, size, channel, batch_size, keep_previews, crop, angle):
             batch = torch.from_numpy(x[:, None]).to(device=device, dtype=dtype)
             batch = batch.contiguous(memory_format=torch.channels_last)
             outputs.append(net(batch).float().cpu().numpy())
@@ -256,7 +257,8 @@ def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = Li
             yield frame
 
     raw, contrast, structures, previews = run_network(net, looked_at(frames), total, config.batch_size,
-                                                      config.channel, config.keep_previews, progress)
+                                                      config.channel, config.keep_previews, progress,
+                                                      config.angle or 0.0)
     steps = frame_steps(len(raw), numbers)
     embryo = (structures >= STRUCTURE_MIN) & (contrast > 0)
     weights = signal_weights(contrast)
@@ -369,16 +371,18 @@ def predict(source, net, config: LineageConfig = LineageConfig(), progress: Prog
         if frames:
             io.check_min_side(frames[0].shape, "The frames are", "Lineage", MIN_FRAME_SIDE)
         config, note = with_nucleus_channel(frames, config)
+        config, turned = with_orientation(frames, config)
         result = predict_frames(frames, net, config, len(frames), progress)
-        result.notes += [note] if note else []
+        result.notes += [n for n in (note, turned) if n]
         return result
     from devocore.io import open_frames
 
     with open_frames(source, time_lapse=True, project=True) as stream:
         io.check_min_side(stream.shape, f"The frames of '{stream.name}' are", "Lineage", MIN_FRAME_SIDE)
         config, note = with_nucleus_channel(stream, config)
+        config, turned = with_orientation(stream, config)
         result = predict_frames(stream, net, config, stream.frame_count, progress, numbered(stream))
-    result.notes += [n for n in (projection_note(stream), note) if n]
+    result.notes += [n for n in (projection_note(stream), note, turned) if n]
     return result
 
 
@@ -422,6 +426,37 @@ def with_nucleus_channel(stream: io.FrameSource | Sequence[np.ndarray], config: 
                 f"shows nuclei in the most frames (structure 0-1, {shown}). If another channel holds the nuclei, "
                 "choose it (Nucleus channel, or --channel N).")
     return replace(config, channel=str(number)), note
+
+
+def _unmarked_nuclei(frame: np.ndarray, channel: str) -> np.ndarray:
+    """The nucleus plane of ``frame`` with white or grey marks burned into its colour (a time stamp, a scale bar:
+    :func:`devocore.io.marks_mask`, widened by a pixel) set to its median, so they do not tilt the embryo's axis."""
+    import cv2
+
+    plane = nucleus_channel(frame, channel)
+    marks = io.marks_mask(frame)
+    if marks is None or np.count_nonzero(marks) < io.OVERLAY_MIN_PIXELS:
+        return plane
+    marks = cv2.dilate(marks.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    return np.where(marks, np.median(plane[::4, ::4]), plane)
+
+
+def with_orientation(stream: io.FrameSource | Sequence[np.ndarray], config: LineageConfig
+                     ) -> tuple[LineageConfig, str | None]:
+    """``config`` with the turn that lays the embryo along the x axis (:func:`~devocore.lineage.pixels.movie_angle`
+    of the nucleus planes of frames spread over ``stream``) where it says None, and a note when the frames are
+    turned."""
+    if config.angle is not None:
+        return config, None
+    angle = movie_angle(_unmarked_nuclei(np.asarray(f), config.channel)
+                        for f in io.sample_frames(stream, CHANNEL_FRAMES))
+    config = replace(config, angle=angle)
+    if not angle:
+        return config, None
+    return config, (f"The embryo's long axis is tilted {abs(angle):.0f} degrees "
+                    f"{'clockwise' if angle > 0 else 'anticlockwise'} from the horizontal, so each frame was turned "
+                    "back by as much before counting, to lie as in the movies the model learnt from (the pictures "
+                    "shown are not turned).")
 
 
 def timeline_formula(timeline: tuple[float, float], first_frame: int = 1) -> str:

@@ -70,7 +70,35 @@ def crops_embryo(model) -> bool:
     return isinstance(card, dict) and card.get("input_crop") == "embryo"
 
 
-def preprocess(frame: np.ndarray, size: int, channel: str = "auto", crop: bool = False) -> tuple[np.ndarray, float]:
+def turn(plane: np.ndarray, angle: float) -> np.ndarray:
+    """``plane`` turned by ``angle`` degrees (counter-clockwise as shown, y down) on a canvas large enough to hold
+    all of it, the corners filled with its median (the background); float32.
+
+    Example:
+        >>> import cv2
+        >>> from devocore.io.pixels import embryo_axis
+        >>> img = np.zeros((20, 40), np.uint8); img[9:11, 10:30] = 9
+        >>> turn(img, 90).shape, round(embryo_axis(turn(img, 90))[0])
+        ((40, 20), 90)
+        >>> bar = cv2.line(np.zeros((100, 100), np.uint8), (20, 33), (80, 67), 200, 5)  # 30 degrees, x towards y
+        >>> round(embryo_axis(bar)[0]), abs(embryo_axis(turn(bar, 30))[0]) < 2
+        (30, True)
+    """
+    import cv2
+
+    plane = np.asarray(plane, dtype=np.float32)
+    h, w = plane.shape
+    matrix = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), float(angle), 1.0)
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    nw, nh = int(round(h * sin + w * cos)), int(round(h * cos + w * sin))
+    matrix[0, 2] += (nw - w) / 2.0
+    matrix[1, 2] += (nh - h) / 2.0
+    return cv2.warpAffine(plane, matrix, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=float(np.median(plane[::4, ::4])))
+
+
+def preprocess(frame: np.ndarray, size: int, channel: str = "auto", crop: bool = False,
+               angle: float = 0.0) -> tuple[np.ndarray, float]:
     """One frame -> (size x size float32 in 0..1, contrast).
 
     The background (median) maps to 0 and the 99.9th percentile to 1, so the
@@ -78,7 +106,8 @@ def preprocess(frame: np.ndarray, size: int, channel: str = "auto", crop: bool =
     ``contrast`` (99.9th percentile minus median, in the input's units) tells
     frames with nuclei from empty ones. With ``crop`` the square shows the
     embryo (:func:`embryo_box`) rather than the whole field, so the embryo fills
-    it whatever the magnification (models whose card says ``"input_crop": "embryo"``).
+    it whatever the magnification (models whose card says ``"input_crop": "embryo"``). ``angle`` (degrees,
+    :func:`movie_angle`) turns the plane first, so that the embryo lies along the x axis as in training.
 
     Example:
         >>> img = np.zeros((20, 40), np.uint16); img[8:12, 18:22] = 1000
@@ -87,6 +116,8 @@ def preprocess(frame: np.ndarray, size: int, channel: str = "auto", crop: bool =
         ((16, 16), 1.0, True)
     """
     plane = nucleus_channel(frame, channel)
+    if angle:
+        plane = turn(plane, angle)
     box = embryo_box(plane) if crop else None
     if box is not None:
         plane = np.asarray(plane)[box[0]:box[1], box[2]:box[3]]
@@ -96,6 +127,37 @@ def preprocess(frame: np.ndarray, size: int, channel: str = "auto", crop: bool =
     contrast = hi - lo
     scaled = (square - lo) / max(contrast, 1e-6)
     return np.clip(scaled, 0.0, 1.0).astype(np.float32), contrast
+
+
+#: The embryo's long axis is turned to the x axis only when it lies further off than this (degrees): the training
+#: frames lie along it within a spread of 12 (:func:`devocore.simulate.epic_movie.random_look`), and a turn of a
+#: degree or two would only blur the frames.
+ANGLE_MIN = 10.0
+#: Below this ratio of long to short axis an embryo shows no direction (a real embryo's nuclei, 1.5-2.1 from the
+#: 4-cell stage on in the training movie).
+ELONGATION_MIN = 1.2
+
+
+def movie_angle(planes: Iterable[np.ndarray]) -> float:
+    """The turn (degrees, for :func:`preprocess`) that lays the embryo of a movie along the x axis, as in the
+    frames the model learnt from: the median direction of its long axis (:func:`~devocore.io.embryo_axis`) over
+    ``planes`` (a few nucleus planes spread over the movie), or 0 when it lies within :data:`ANGLE_MIN` of the x
+    axis or shows no direction.
+
+    Example:
+        >>> img = np.zeros((200, 200), np.uint8); img[90:110, 40:160] = 200
+        >>> movie_angle([img]), movie_angle([img.T, img.T, img])
+        (0.0, 90.0)
+    """
+    from devocore.io.pixels import embryo_axis
+
+    axes = [axis for axis in map(embryo_axis, planes) if axis is not None and axis[1] >= ELONGATION_MIN]
+    if not axes:
+        return 0.0
+    angles = np.array([a for a, _ in axes])
+    gaps = np.abs((angles[:, None] - angles[None, :] + 90.0) % 180.0 - 90.0)  # axes: 180 degrees = the same
+    median = float(angles[int(np.argmin(gaps.sum(axis=1)))])
+    return median if abs(median) > ANGLE_MIN else 0.0
 
 
 STRUCTURE_MIN = 0.5  # real embryo movies score 0.86-0.98, black or pure-noise frames under 0.02
