@@ -123,9 +123,13 @@ with st.sidebar:
                       help="The model learnt from movies whose embryo lies left to right. An embryo lying further "
                            "off than 10 degrees is turned to lie so before counting (the page says by how much); "
                            "the pictures shown are not turned. Off: the frames are counted as they are.")
+    largest = st.checkbox("Count the largest embryo only", value=common.param("lin_largest", True, bool),
+                          key="lin_largest",
+                          help="Where the field shows several embryos apart from each other, only the largest is "
+                               "counted (the page says which). Off: the whole field is counted as one embryo.")
     for key, value in (("lin_model", model_name), ("lin_method", method), ("lin_monotone", monotone),
                        ("lin_smooth", smooth), ("lin_interval", interval), ("lin_channel", channel),
-                       ("lin_turn", lay)):
+                       ("lin_turn", lay), ("lin_largest", largest)):
         common.set_param(key, value)
 
 bundled = common.examples("lineage")
@@ -149,7 +153,8 @@ with st.expander("Compare with your own annotation (optional)"):
 common.limits_caption("video", "stack", "table")
 
 cfg = lineage.LineageConfig(model=model_name, method=method, monotone=monotone, smooth=smooth, channel=channel,
-                            frame_interval_s=interval or None, keep_previews=True, angle=None if lay else 0.0)
+                            frame_interval_s=interval or None, keep_previews=True, angle=None if lay else 0.0,
+                            embryos="largest" if largest else "all")
 with common.guard("loading the model"):
     net = ui_cache.model(model_name)
     curves = lineage.StageCurves.from_model(net).curves if method != "net" else None

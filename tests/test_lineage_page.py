@@ -213,3 +213,26 @@ def test_an_upright_embryo_is_counted_turned_the_page_says_so_and_the_turn_can_b
     assert note.startswith("The embryo's long axis is tilted 8") and "turned back" in note
     at.sidebar.checkbox(key="lin_turn").uncheck().run()
     assert not at.exception and not at.info and at.query_params["lin_turn"] == "0"
+
+
+def test_of_two_embryos_the_page_counts_the_largest_says_which_and_can_count_the_whole_field(tmp_path, monkeypatch):
+    import io
+
+    import tifffile
+
+    from devocore.simulate import epic_movie as em
+
+    curves = np.ones((60, 8)) * np.arange(1, 61)[:, None]
+    shots = em.toy_snapshots(curves, n_frames=15, seed=0)
+    grey = np.stack([np.asarray(f)[..., 1] for f in em.render_movie(shots, 0)])
+    pair = np.concatenate([grey, np.zeros((len(grey), grey.shape[1], 60), grey.dtype), grey[:, ::-1]], axis=2)
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, pair)
+    at, inputs = _page_with_tiny_model(tmp_path, monkeypatch)
+    inputs.set_value("Upload").run()
+    at.file_uploader(key="lin_upload").set_value([("two.tif", buffer.getvalue(), "image/tiff")]).run()
+    assert not at.exception and not at.error
+    [note] = [i.value for i in at.info]
+    assert note.startswith("The field shows 2 embryos apart from each other; only the largest was counted")
+    at.sidebar.checkbox(key="lin_largest").uncheck().run()
+    assert not at.exception and not at.info and at.query_params["lin_largest"] == "0"

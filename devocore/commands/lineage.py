@@ -32,6 +32,9 @@ def add_arguments(parser) -> None:
                         help="turn every frame by this many degrees (anticlockwise as shown) before counting, so "
                              "the embryo lies left to right as in the movies the model learnt from; default: found "
                              "from the movie (an embryo within 10 degrees of left to right is not turned); 0: never")
+    parser.add_argument("--embryos", choices=("largest", "all"), default=d.embryos,
+                        help="largest: where the field shows several embryos apart from each other, count only "
+                             "the largest (a note says which); all: count the whole field")
     parser.add_argument("--device", default=None, help="torch device (default: chosen automatically)")
 
 
@@ -52,7 +55,7 @@ def run(args) -> int:
     require_between(args, -360, 360, "turn", unit=" degrees")
     cfg = LineageConfig(model=args.model, method=args.method, monotone=args.monotone, smooth=args.smooth,
                         batch_size=args.batch_size, channel=args.channel, frame_interval_s=args.frame_interval,
-                        angle=args.turn)
+                        angle=args.turn, embryos=args.embryos)
     net = registry.load_model(cfg.model, args.device or choose_device().name)
     result = predict(args.video, net, cfg, terminal("lineage"))
     result.table.to_csv(args.out, index=False)

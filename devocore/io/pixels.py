@@ -283,6 +283,112 @@ def embryo_box(plane: np.ndarray, longest: int = 128) -> tuple[int, int, int, in
     return (max(0, int(y0 - my)), min(h, int(np.ceil(y1 + my))), max(0, int(x0 - mx)), min(w, int(np.ceil(x1 + mx))))
 
 
+#: Groups of nuclei are one embryo when closer than this fraction of the field's longer side (at most 128 px).
+EMBRYO_REACH = 0.04
+#: A second group of nuclei is another embryo when its area over the movie is at least this fraction of the
+#: largest group's (a piece of an embryo cut by the frame's edge, or debris, is smaller).
+SECOND_EMBRYO = 0.5
+
+
+def embryo_groups(planes, longest: int = 128) -> list[tuple[int, tuple[int, int, int, int]]]:
+    """Groups of nuclei apart from each other over a movie, largest first: (area on the copy at most ``longest``
+    pixels a side, (y0, y1, x0, x1) in the planes' pixels with a margin of :data:`EMBRYO_MARGIN`).
+
+    The embryo's pixels (:func:`embryo_box`) of every plane in ``planes`` (a few frames spread over a movie, all of
+    one size) are joined; then pixels closer than :data:`EMBRYO_REACH` of the field are one group. Over a movie the
+    nuclei of one embryo move and divide and fill it, so its pieces join even where a single early frame shows
+    separate nuclei; embryos side by side stay apart. Empty when no plane shows an embryo.
+
+    Example:
+        >>> img = np.zeros((100, 300), np.uint8); img[30:70, 20:120] = 200; img[30:70, 180:280] = 200
+        >>> [(box[2] < 20, 120 <= box[3] < 135) for _, box in embryo_groups([img, img])][:1]
+        [(True, True)]
+        >>> len(embryo_groups([img])), len(embryo_groups([img[:, :150]]))
+        (2, 1)
+    """
+    import cv2
+
+    union, shape, scale = None, None, 1.0
+    for plane in planes:
+        found = _embryo_pixels(plane, longest)
+        if found is None:
+            continue
+        ys, xs, scale = found
+        if union is None:
+            shape = np.shape(plane)
+            union = np.zeros((max(2, round(shape[0] * scale)), max(2, round(shape[1] * scale))), np.uint8)
+        if np.shape(plane) == shape:
+            union[ys, xs] = 1
+    if union is None:
+        return []
+    reach = max(3, round(EMBRYO_REACH * max(union.shape))) | 1
+    joined = cv2.dilate(union, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
+    count, labels = cv2.connectedComponents(joined, connectivity=8)
+    groups = []
+    for label in range(1, count):
+        ys, xs = np.nonzero((labels == label) & (union > 0))
+        if not ys.size:
+            continue
+        y0, y1, x0, x1 = ys.min() / scale, (ys.max() + 1) / scale, xs.min() / scale, (xs.max() + 1) / scale
+        my, mx = EMBRYO_MARGIN * (y1 - y0), EMBRYO_MARGIN * (x1 - x0)
+        groups.append((int(ys.size), (max(0, int(y0 - my)), min(shape[0], int(np.ceil(y1 + my))),
+                                      max(0, int(x0 - mx)), min(shape[1], int(np.ceil(x1 + mx))))))
+    return sorted(groups, key=lambda group: -group[0])
+
+
+#: Frames (of those looked at) that must show an embryo before the field is judged to hold several: over fewer,
+#: the nuclei of one early embryo may not have moved enough to join.
+GROUP_FRAMES = 8
+#: In each of the half of the frames with the most embryo pixels, each embryo found is one piece for at least this
+#: share of its pixels: an embryo's nuclei pack it by then, while separate groups of a few early nuclei are several
+#: pieces in some of those frames.
+SOLID_SHARE = 0.9
+
+
+def several_embryos(planes, longest: int = 128) -> tuple[int, tuple[int, int, int, int]] | None:
+    """(how many embryos, (y0, y1, x0, x1) of the largest) where the frames of a movie (``planes``: nucleus
+    planes of frames spread over it, all of one size) show several embryos apart from each other, else None.
+
+    Several embryos are :func:`embryo_groups` whose areas over the movie are within :data:`SECOND_EMBRYO` of the
+    largest, where at least :data:`GROUP_FRAMES` planes show an embryo and, in each of the half of them with the
+    most embryo pixels, each of them is one solid piece (:data:`SOLID_SHARE`). On short clips of early embryos (8-10 frames
+    from the 4-cell stage on) the groups of a few nuclei each are several pieces, and the field is taken as one
+    embryo; embryos that touch are one group, and so are not told apart.
+
+    Example:
+        >>> img = np.zeros((100, 300), np.uint8); img[30:70, 20:120] = 200; img[35:65, 180:280] = 200
+        >>> count, box = several_embryos([img] * 8)
+        >>> count, box[2] < 20 and 120 <= box[3] < 135
+        (2, True)
+        >>> several_embryos([img] * 7) is None, several_embryos([img[:, :150]] * 8) is None
+        (True, True)
+    """
+    import cv2
+
+    planes = list(planes)
+    found = [_embryo_pixels(plane, longest) for plane in planes]
+    shown = [(f[0].size, i) for i, f in enumerate(found) if f is not None]
+    if len(shown) < GROUP_FRAMES:
+        return None
+    groups = embryo_groups(planes, longest)
+    embryos = [box for area, box in groups if area >= SECOND_EMBRYO * groups[0][0]]
+    if len(embryos) < 2:
+        return None
+    for _, index in sorted(shown)[len(shown) // 2:]:  # the half of the planes with the most embryo pixels
+        ys, xs, scale = found[index]
+        plane_shape = np.shape(planes[index])
+        mask = np.zeros((max(2, round(plane_shape[0] * scale)), max(2, round(plane_shape[1] * scale))), np.uint8)
+        mask[ys, xs] = 1
+        for y0, y1, x0, x1 in embryos:
+            part = np.ascontiguousarray(mask[int(y0 * scale):int(np.ceil(y1 * scale)),
+                                             int(x0 * scale):int(np.ceil(x1 * scale))])
+            count, _, stats, _ = cv2.connectedComponentsWithStats(part, connectivity=8)
+            areas = stats[1:, cv2.CC_STAT_AREA]
+            if count < 2 or areas.max() < SOLID_SHARE * areas.sum():
+                return None
+    return len(embryos), embryos[0]
+
+
 def embryo_axis(plane: np.ndarray, longest: int = 128) -> tuple[float, float] | None:
     """(angle, elongation) of the embryo's long axis: the angle in degrees from the image's x axis towards its y
     axis (down), in (-90, 90], and the ratio of the long axis to the short one (1 for a round embryo), from the

@@ -39,6 +39,10 @@ class LineageConfig:
         angle: degrees each frame is turned (counter-clockwise as shown) so that the embryo lies along the x axis,
             as in the frames the model learnt from; None: found from the movie by :func:`predict`
             (:func:`devocore.lineage.pixels.movie_angle`), 0 where it already lies within 10 degrees of it.
+        embryos: "largest" (where the field shows several embryos apart from each other, only the largest is
+            counted: :func:`devocore.io.several_embryos`) or "all" (the whole field).
+        region: (y0, y1, x0, x1) of the frames that is counted; None: the whole frame (set by :func:`predict`
+            where the field shows several embryos).
     """
 
     model: str = "lineage"
@@ -50,6 +54,8 @@ class LineageConfig:
     frame_interval_s: float | None = None
     keep_previews: bool = False
     angle: float | None = None
+    embryos: str = "largest"
+    region: tuple[int, int, int, int] | None = None
 
 
 @dataclass

@@ -32,7 +32,8 @@ MEMBRANE_MOVIE_RATIO = 0.2
 
 
 def _batches(frames: Iterable[np.ndarray], size: int, channel: str, batch_size: int, keep_previews: bool,
-             crop: bool = False, angle: float = 0.0) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, list]]:
+             crop: bool = False, angle: float = 0.0, region: tuple[int, int, int, int] | None = None
+             ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, list]]:
     """Preprocess frames in a background thread; yield (B x size x size, contrasts, structures, previews)."""
     out: queue.Queue = queue.Queue(maxsize=4)
     stop = threading.Event()
@@ -44,10 +45,10 @@ def _batches(frames: Iterable[np.ndarray], size: int, channel: str, batch_size: 
                 if stop.is_set():
                     return
                 plane = nucleus_channel(frame, channel)  # once for both
-                x, c = preprocess(plane, size, crop=crop, angle=angle)
+                x, c = preprocess(plane, size, crop=crop, angle=angle, region=region)
                 xs.append(x)
                 cs.append(c)
-                ss.append(structure(plane))
+                ss.append(structure(plane if region is None else plane[region[0]:region[1], region[2]:region[3]]))
                 if keep_previews:  # colour as it is; a microscope's channels as the nuclei's
                     ps.append(_preview(frame if np.ndim(frame) == 2 or np.shape(frame)[-1] in (3, 4) else plane))
                 if len(xs) == batch_size:
@@ -93,9 +94,10 @@ def _preview(frame: np.ndarray, longest: int = 256) -> np.ndarray:
 
 def run_network(net, frames: Iterable[np.ndarray], total: int | None = None, batch_size: int = 16,
                 channel: str = "auto", keep_previews: bool = False,
-                progress: ProgressFn | None = None, angle: float = 0.0
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
-    """Network outputs for a stream of frames, each turned by ``angle`` degrees (:func:`preprocess`) first.
+                progress: ProgressFn | None = None, angle: float = 0.0,
+                region: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+    """Network outputs for a stream of frames, each cut to ``region`` and turned by ``angle`` degrees
+    (:func:`preprocess`) first.
 
     Returns:
         (N x 7 float32 log(1 + count), N contrasts, N structures (see :func:`structure`), previews).
@@ -117,7 +119,7 @@ def run_network(net, frames: Iterable[np.ndarray], total: int | None = None, bat
     outputs, contrasts, structures, previews = [], [], [], []
     done = 0
     with torch.inference_mode():
-        for x, c, s, p in _batches(frames, size, channel, batch_size, keep_previews, crop, angle):
+        for x, c, s, p in _batches(frames, size, channel, batch_size, keep_previews, crop, angle, region):
             batch = torch.from_numpy(x[:, None]).to(device=device, dtype=dtype)
             batch = batch.contiguous(memory_format=torch.channels_last)
             outputs.append(net(batch).float().cpu().numpy())
@@ -258,7 +260,7 @@ def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = Li
 
     raw, contrast, structures, previews = run_network(net, looked_at(frames), total, config.batch_size,
                                                       config.channel, config.keep_previews, progress,
-                                                      config.angle or 0.0)
+                                                      config.angle or 0.0, config.region)
     steps = frame_steps(len(raw), numbers)
     embryo = (structures >= STRUCTURE_MIN) & (contrast > 0)
     weights = signal_weights(contrast)
@@ -371,7 +373,7 @@ def predict(source, net, config: LineageConfig = LineageConfig(), progress: Prog
         if frames:
             io.check_min_side(frames[0].shape, "The frames are", "Lineage", MIN_FRAME_SIDE)
         config, note = with_nucleus_channel(frames, config)
-        config, turned = with_orientation(frames, config)
+        config, turned = with_placement(frames, config)
         result = predict_frames(frames, net, config, len(frames), progress)
         result.notes += [n for n in (note, turned) if n]
         return result
@@ -380,7 +382,7 @@ def predict(source, net, config: LineageConfig = LineageConfig(), progress: Prog
     with open_frames(source, time_lapse=True, project=True) as stream:
         io.check_min_side(stream.shape, f"The frames of '{stream.name}' are", "Lineage", MIN_FRAME_SIDE)
         config, note = with_nucleus_channel(stream, config)
-        config, turned = with_orientation(stream, config)
+        config, turned = with_placement(stream, config)
         result = predict_frames(stream, net, config, stream.frame_count, progress, numbered(stream))
     result.notes += [n for n in (projection_note(stream), note, turned) if n]
     return result
@@ -441,22 +443,56 @@ def _unmarked_nuclei(frame: np.ndarray, channel: str) -> np.ndarray:
     return np.where(marks, np.median(plane[::4, ::4]), plane)
 
 
-def with_orientation(stream: io.FrameSource | Sequence[np.ndarray], config: LineageConfig
-                     ) -> tuple[LineageConfig, str | None]:
-    """``config`` with the turn that lays the embryo along the x axis (:func:`~devocore.lineage.pixels.movie_angle`
-    of the nucleus planes of frames spread over ``stream``) where it says None, and a note when the frames are
-    turned."""
-    if config.angle is not None:
+def with_placement(stream: io.FrameSource | Sequence[np.ndarray], config: LineageConfig
+                   ) -> tuple[LineageConfig, str | None]:
+    """``config`` with where the embryo is and how it lies, found from the nucleus planes of frames spread over
+    ``stream``, and a note that says what was done (None when nothing was).
+
+    Where ``config.embryos`` is "largest" and the field shows several embryos apart from each other
+    (:func:`devocore.io.several_embryos`), ``region`` keeps the largest; where ``angle`` is None, it becomes the
+    turn that lays that embryo along the x axis (:func:`~devocore.lineage.pixels.movie_angle`).
+    """
+    if config.angle is not None and (config.region is not None or config.embryos == "all"):
         return config, None
-    angle = movie_angle(_unmarked_nuclei(np.asarray(f), config.channel)
-                        for f in io.sample_frames(stream, CHANNEL_FRAMES))
-    config = replace(config, angle=angle)
-    if not angle:
-        return config, None
-    return config, (f"The embryo's long axis is tilted {abs(angle):.0f} degrees "
-                    f"{'clockwise' if angle > 0 else 'anticlockwise'} from the horizontal, so each frame was turned "
-                    "back by as much before counting, to lie as in the movies the model learnt from (the pictures "
-                    "shown are not turned).")
+    planes = [_unmarked_nuclei(np.asarray(f), config.channel) for f in io.sample_frames(stream, CHANNEL_FRAMES)]
+    notes = []
+    if config.region is None and config.embryos == "largest":
+        found = io.several_embryos(planes)
+        if found is not None:
+            count, region = found
+            config = replace(config, region=region)
+            height, width = np.shape(planes[0])
+            notes.append(f"The field shows {count} embryos apart from each other; only the largest was counted, "
+                         f"{_where(region, height, width)} (x {region[2]}-{region[3]}, y {region[0]}-{region[1]} "
+                         "px). To count another, crop the movie to it; to count the whole field, switch off "
+                         "Count the largest embryo only (--embryos all).")
+    if config.angle is None:
+        region = config.region
+        angle = movie_angle(p if region is None else p[region[0]:region[1], region[2]:region[3]] for p in planes)
+        config = replace(config, angle=angle)
+        if angle:
+            notes.append(f"The embryo's long axis is tilted {abs(angle):.0f} degrees "
+                         f"{'clockwise' if angle > 0 else 'anticlockwise'} from the horizontal, so each frame was "
+                         "turned back by as much before counting, to lie as in the movies the model learnt from "
+                         "(the pictures shown are not turned).")
+    return config, " ".join(notes) or None
+
+
+def _where(region: tuple[int, int, int, int], height: int, width: int) -> str:
+    """Where ``region`` lies in a field of ``height`` x ``width`` in words ("on the left", "at the top right").
+
+    Example:
+        >>> _where((0, 100, 0, 300), 100, 1000), _where((0, 40, 600, 1000), 100, 1000)
+        ('on the left', 'at the top right')
+    """
+    y, x = (region[0] + region[1]) / 2 / height, (region[2] + region[3]) / 2 / width
+    row = "top" if y < 1 / 3 else "bottom" if y > 2 / 3 else ""
+    column = "left" if x < 1 / 3 else "right" if x > 2 / 3 else ""
+    if row and column:
+        return f"at the {row} {column}"
+    if row or column:
+        return f"{'at' if row else 'on'} the {row or column}"
+    return "in the middle"
 
 
 def timeline_formula(timeline: tuple[float, float], first_frame: int = 1) -> str:

@@ -97,8 +97,8 @@ def turn(plane: np.ndarray, angle: float) -> np.ndarray:
                           borderValue=float(np.median(plane[::4, ::4])))
 
 
-def preprocess(frame: np.ndarray, size: int, channel: str = "auto", crop: bool = False,
-               angle: float = 0.0) -> tuple[np.ndarray, float]:
+def preprocess(frame: np.ndarray, size: int, channel: str = "auto", crop: bool = False, angle: float = 0.0,
+               region: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, float]:
     """One frame -> (size x size float32 in 0..1, contrast).
 
     The background (median) maps to 0 and the 99.9th percentile to 1, so the
@@ -107,7 +107,8 @@ def preprocess(frame: np.ndarray, size: int, channel: str = "auto", crop: bool =
     frames with nuclei from empty ones. With ``crop`` the square shows the
     embryo (:func:`embryo_box`) rather than the whole field, so the embryo fills
     it whatever the magnification (models whose card says ``"input_crop": "embryo"``). ``angle`` (degrees,
-    :func:`movie_angle`) turns the plane first, so that the embryo lies along the x axis as in training.
+    :func:`movie_angle`) turns the plane first, so that the embryo lies along the x axis as in training; before
+    that, ``region`` (y0, y1, x0, x1) keeps one embryo of several in the field (:func:`devocore.io.several_embryos`).
 
     Example:
         >>> img = np.zeros((20, 40), np.uint16); img[8:12, 18:22] = 1000
@@ -116,6 +117,8 @@ def preprocess(frame: np.ndarray, size: int, channel: str = "auto", crop: bool =
         ((16, 16), 1.0, True)
     """
     plane = nucleus_channel(frame, channel)
+    if region is not None:
+        plane = np.asarray(plane)[region[0]:region[1], region[2]:region[3]]
     if angle:
         plane = turn(plane, angle)
     box = embryo_box(plane) if crop else None

@@ -58,20 +58,20 @@ def load_movie(frames, populations, size: int, channel: str = "auto", crop: bool
     """
     from devocore import io
     from devocore.lineage import (LINEAGES, LineageConfig, numbered, preprocess, read_populations, with_nucleus_channel,
-                                  with_orientation)
+                                  with_placement)
 
     table = read_populations(populations, Path(str(populations)).name)  # frame 1 = the first frame
     wanted = {int(f): row for f, row in zip(table["frame"], table[list(LINEAGES)].to_numpy(float))}
     xs, ys = [], []
     with io.open_frames(frames, time_lapse=True, project=True) as source:  # a hyperstack: as lineage reads it
         names = numbered(source)  # a folder numbered by its file names keeps those numbers, as lineage reads it
-        config = with_nucleus_channel(source, LineageConfig(channel=channel))[0]  # and the same channel,
-        channel, angle = config.channel, with_orientation(source, config)[0].angle  # turned the same way
+        config = with_nucleus_channel(source, LineageConfig(channel=channel))[0]  # and the same channel, the
+        config = with_placement(source, config)[0]  # same embryo of several, turned the same way
         seen = []
         for i, frame in enumerate(source):
             seen.append(names[i] if names else i + 1)
             if seen[-1] in wanted:
-                x, _ = preprocess(frame, size, channel, crop, angle)
+                x, _ = preprocess(frame, size, config.channel, crop, config.angle, config.region)
                 xs.append(np.round(x * 255).astype(np.uint8))
                 ys.append(np.log1p(np.clip(wanted[seen[-1]], 0, None)))
     beyond = sorted(set(wanted) - set(seen))

@@ -29,7 +29,7 @@ def tilted(frame: np.ndarray, angle: float) -> np.ndarray:
 
 def score(frames: np.ndarray, truth, net, turn: float | None) -> tuple[float, float]:
     """(nMAE, the turn applied) of the lineage model on ``frames``; ``turn`` None: found from the movie."""
-    config = lineage.with_orientation(list(frames), LineageConfig(angle=turn))[0]
+    config = lineage.with_placement(list(frames), LineageConfig(angle=turn, embryos="all"))[0]
     result = lineage.predict(frames, net, config)
     table = result.table.assign(frame=np.arange(1, len(result.table) + 1))
     return float(lineage.evaluate(table, truth[truth["frame"].isin(table["frame"])])["nmae"]), float(config.angle)

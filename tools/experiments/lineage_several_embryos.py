@@ -1,0 +1,84 @@
+"""Lineage on a field that shows several embryos, and how often one embryo is taken for several.
+
+Slides are often mounted with several embryos in the field. This scores the lineage model by nMAE against a movie's
+exact populations with a second embryo beside it (80 px of background between; the same movie, the same movie 40
+frames younger, or frames side by side without a gap), counted the default way (the largest embryo) and as a whole field
+(``--embryos all``). Then it counts the short clips of one embryo that :func:`devocore.io.several_embryos` takes for
+several: the first 70 time points of each training EPIC table rendered as a movie, clips of 8, 10 and 15 frames
+starting every 2 frames up to frame 54 (the early stages, whose nuclei lie in groups apart from each other).
+Development used the training movie and tables only.
+
+Usage: PYTHONPATH=. python tools/experiments/lineage_several_embryos.py --video MOVIE --labels POPULATIONS.csv
+           [--epic DIR] [--json]
+"""
+import argparse
+import glob
+import json
+from pathlib import Path
+
+import numpy as np
+
+from devocore import io, lineage, registry
+from devocore.lineage import LineageConfig
+from devocore.simulate import epic_movie as em
+
+
+def nmae(frames, truth, net, config: LineageConfig) -> tuple[float, str]:
+    result = lineage.predict(np.stack(frames), net, config)
+    table = result.table.assign(frame=np.arange(1, len(result.table) + 1))
+    said = " ".join(n for n in result.notes if "embryos apart" in n)
+    return float(lineage.evaluate(table, truth[truth["frame"].isin(table["frame"])])["nmae"]), said
+
+
+def false_several(folder: str) -> dict:
+    """Short early clips of one rendered embryo taken for several, of all clips."""
+    clips, taken = 0, []
+    for k, path in enumerate(sorted(glob.glob(str(Path(folder) / "*.csv")))):
+        shots = em.epic_snapshots(io.read_epic(path))
+        movie = [lineage.nucleus_channel(f) for f in em.render_movie(shots[:70], seed=k)]
+        for n in (8, 10, 15):
+            for start in range(0, 56, 2):
+                clip = movie[start:start + n]
+                picks = np.unique(np.linspace(0, len(clip) - 1, min(10, len(clip))).round().astype(int))
+                clips += 1
+                found = io.several_embryos([clip[i] for i in picks])
+                if found:
+                    taken.append({"table": Path(path).name, "frames": n, "start": start, "embryos": found[0]})
+    return {"clips": clips, "taken_for_several": len(taken), "cases": taken}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--video", required=True)
+    parser.add_argument("--labels", required=True)
+    parser.add_argument("--epic", default="../shared/data/train/epic", help="folder of EPIC tables (training)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    truth = lineage.read_populations(args.labels)
+    net = registry.load_model("lineage", "cpu")
+    with io.open_frames(args.video, time_lapse=True) as source:
+        frames = [np.asarray(frame) for frame in source]
+    background = np.median(frames[len(frames) // 2][::4, ::4], axis=(0, 1)).astype(np.uint8)
+    gap = np.broadcast_to(background, (frames[0].shape[0], 80, 3))
+    fields = {
+        "alone": frames,
+        "beside a copy": [np.concatenate([f, gap, f], axis=1) for f in frames],
+        "beside itself 40 frames younger": [np.concatenate([f, gap, frames[max(0, i - 40)]], axis=1)
+                                            for i, f in enumerate(frames)],
+        "beside a copy without a gap": [np.concatenate([f, f], axis=1) for f in frames],
+    }
+    rows = []
+    for name, field in fields.items():
+        largest, said = nmae(field, truth, net, LineageConfig())
+        whole, _ = nmae(field, truth, net, LineageConfig(embryos="all"))
+        rows.append({"field": name, "nmae_largest": round(largest, 4), "nmae_whole_field": round(whole, 4),
+                     "note": said})
+        print(f"{name:32s} nMAE {largest:.4f} (largest embryo), {whole:.4f} (whole field)  {said[:90]}", flush=True)
+    several = false_several(args.epic)
+    print(f"short early clips of one embryo taken for several: {several['taken_for_several']} of {several['clips']}")
+    if args.json:
+        print(json.dumps({"video": args.video, "rows": rows, **several}))
+
+
+if __name__ == "__main__":
+    main()
