@@ -192,7 +192,9 @@ def test_the_page_says_which_channel_of_a_multichannel_tiff_it_took_and_takes_th
     assert not at.exception and not at.info and at.query_params["lin_channel"] == "1"
 
 
-def test_an_upright_embryo_is_counted_turned_the_page_says_so_and_the_turn_can_be_switched_off(tmp_path, monkeypatch):
+def _page_on_a_grey_movie(tmp_path, monkeypatch, frames: int, seed: int, shape):
+    """The lineage page with a grey toy movie (``frames`` frames lying left to right, reshaped by ``shape``) uploaded
+    as a TIFF stack; the AppTest."""
     import io
 
     import tifffile
@@ -200,15 +202,20 @@ def test_an_upright_embryo_is_counted_turned_the_page_says_so_and_the_turn_can_b
     from devocore.simulate import epic_movie as em
 
     curves = np.ones((60, 8)) * np.arange(1, 61)[:, None]
-    shots = em.toy_snapshots(curves, n_frames=10, seed=3)
-    grey = np.stack([np.asarray(f)[..., 1] for f in em.render_movie(shots, 1)])  # lying left to right
-    upright = np.ascontiguousarray(np.rot90(grey, axes=(1, 2)))
+    shots = em.toy_snapshots(curves, n_frames=frames, seed=seed)
+    grey = np.stack([np.asarray(f)[..., 1] for f in em.render_movie(shots, seed)])
     buffer = io.BytesIO()
-    tifffile.imwrite(buffer, upright)
+    tifffile.imwrite(buffer, shape(grey))
     at, inputs = _page_with_tiny_model(tmp_path, monkeypatch)
     inputs.set_value("Upload").run()
-    at.file_uploader(key="lin_upload").set_value([("upright.tif", buffer.getvalue(), "image/tiff")]).run()
+    at.file_uploader(key="lin_upload").set_value([("movie.tif", buffer.getvalue(), "image/tiff")]).run()
     assert not at.exception and not at.error
+    return at
+
+
+def test_an_upright_embryo_is_counted_turned_the_page_says_so_and_the_turn_can_be_switched_off(tmp_path, monkeypatch):
+    at = _page_on_a_grey_movie(tmp_path, monkeypatch, 10, 3,
+                               lambda grey: np.ascontiguousarray(np.rot90(grey, axes=(1, 2))))  # upright
     [note] = [i.value for i in at.info]
     assert note.startswith("The embryo's long axis is tilted 8") and "turned back" in note
     at.sidebar.checkbox(key="lin_turn").uncheck().run()
@@ -216,22 +223,8 @@ def test_an_upright_embryo_is_counted_turned_the_page_says_so_and_the_turn_can_b
 
 
 def test_of_two_embryos_the_page_counts_the_largest_says_which_and_can_count_the_whole_field(tmp_path, monkeypatch):
-    import io
-
-    import tifffile
-
-    from devocore.simulate import epic_movie as em
-
-    curves = np.ones((60, 8)) * np.arange(1, 61)[:, None]
-    shots = em.toy_snapshots(curves, n_frames=15, seed=0)
-    grey = np.stack([np.asarray(f)[..., 1] for f in em.render_movie(shots, 0)])
-    pair = np.concatenate([grey, np.zeros((len(grey), grey.shape[1], 60), grey.dtype), grey[:, ::-1]], axis=2)
-    buffer = io.BytesIO()
-    tifffile.imwrite(buffer, pair)
-    at, inputs = _page_with_tiny_model(tmp_path, monkeypatch)
-    inputs.set_value("Upload").run()
-    at.file_uploader(key="lin_upload").set_value([("two.tif", buffer.getvalue(), "image/tiff")]).run()
-    assert not at.exception and not at.error
+    at = _page_on_a_grey_movie(tmp_path, monkeypatch, 15, 0, lambda grey: np.concatenate(
+        [grey, np.zeros((len(grey), grey.shape[1], 60), grey.dtype), grey[:, ::-1]], axis=2))  # two, 60 px apart
     [note] = [i.value for i in at.info]
     assert note.startswith("The field shows 2 embryos apart from each other; only the largest was counted")
     at.sidebar.checkbox(key="lin_largest").uncheck().run()

@@ -15,8 +15,9 @@ import json
 
 import numpy as np
 
-from devocore import io, lineage, registry
+from devocore import lineage
 from devocore.lineage import LineageConfig
+from tools.experiments.lineage_movie import movie_with_truth, nmae
 
 
 def tilted(frame: np.ndarray, angle: float) -> np.ndarray:
@@ -30,9 +31,7 @@ def tilted(frame: np.ndarray, angle: float) -> np.ndarray:
 def score(frames: np.ndarray, truth, net, turn: float | None) -> tuple[float, float]:
     """(nMAE, the turn applied) of the lineage model on ``frames``; ``turn`` None: found from the movie."""
     config = lineage.with_placement(list(frames), LineageConfig(angle=turn, embryos="all"))[0]
-    result = lineage.predict(frames, net, config)
-    table = result.table.assign(frame=np.arange(1, len(result.table) + 1))
-    return float(lineage.evaluate(table, truth[truth["frame"].isin(table["frame"])])["nmae"]), float(config.angle)
+    return nmae(lineage.predict(frames, net, config), truth), float(config.angle)
 
 
 def main() -> None:
@@ -43,10 +42,7 @@ def main() -> None:
                         help="degrees the embryo is turned by (anticlockwise as shown), comma-separated")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    truth = lineage.read_populations(args.labels)
-    net = registry.load_model("lineage", "cpu")
-    with io.open_frames(args.video, time_lapse=True) as source:
-        frames = [np.asarray(frame) for frame in source]
+    frames, truth, net = movie_with_truth(args.video, args.labels)
     rows = []
     for angle in (float(a) for a in args.angles.split(",")):
         moved = np.stack([tilted(f, angle) for f in frames])

@@ -14,7 +14,8 @@ import json
 import cv2
 import numpy as np
 
-from devocore import io, lineage, registry
+from devocore import lineage
+from tools.experiments.lineage_movie import movie_with_truth, nmae as movie_nmae
 
 
 def stamp(frame: np.ndarray, index: int) -> np.ndarray:
@@ -29,9 +30,8 @@ def stamp(frame: np.ndarray, index: int) -> np.ndarray:
 def nmae(frames: list[np.ndarray], truth, net) -> tuple[float, bool]:
     """nMAE of the lineage model on ``frames``, and whether its result names burned-in marks."""
     result = lineage.predict(np.stack(frames), net)
-    table = result.table.assign(frame=np.arange(1, len(result.table) + 1))
     named = any("white or grey marks" in note for note in result.notes)
-    return float(lineage.evaluate(table, truth[truth["frame"].isin(table["frame"])])["nmae"]), named
+    return movie_nmae(result, truth), named
 
 
 def main() -> None:
@@ -40,10 +40,7 @@ def main() -> None:
     parser.add_argument("--labels", required=True)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    truth = lineage.read_populations(args.labels)
-    net = registry.load_model("lineage", "cpu")
-    with io.open_frames(args.video, time_lapse=True) as source:
-        frames = [np.asarray(frame) for frame in source]
+    frames, truth, net = movie_with_truth(args.video, args.labels)
     plain, plain_named = nmae(frames, truth, net)
     stamped, stamped_named = nmae([stamp(f, i) for i, f in enumerate(frames)], truth, net)
     figures = {"video": args.video, "frames": len(frames), "nmae_plain": plain, "nmae_stamped": stamped,

@@ -18,16 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
-from devocore import io, lineage, registry
+from devocore import io, lineage
 from devocore.lineage import LineageConfig
 from devocore.simulate import epic_movie as em
+from tools.experiments.lineage_movie import movie_with_truth, nmae
 
 
-def nmae(frames, truth, net, config: LineageConfig) -> tuple[float, str]:
+def scored(frames, truth, net, config: LineageConfig) -> tuple[float, str]:
+    """nMAE of the lineage model on ``frames``, and its note on several embryos ("" when none)."""
     result = lineage.predict(np.stack(frames), net, config)
-    table = result.table.assign(frame=np.arange(1, len(result.table) + 1))
-    said = " ".join(n for n in result.notes if "embryos apart" in n)
-    return float(lineage.evaluate(table, truth[truth["frame"].isin(table["frame"])])["nmae"]), said
+    return nmae(result, truth), " ".join(n for n in result.notes if "embryos apart" in n)
 
 
 def false_several(folder: str) -> dict:
@@ -54,10 +54,7 @@ def main() -> None:
     parser.add_argument("--epic", default="../shared/data/train/epic", help="folder of EPIC tables (training)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    truth = lineage.read_populations(args.labels)
-    net = registry.load_model("lineage", "cpu")
-    with io.open_frames(args.video, time_lapse=True) as source:
-        frames = [np.asarray(frame) for frame in source]
+    frames, truth, net = movie_with_truth(args.video, args.labels)
     background = np.median(frames[len(frames) // 2][::4, ::4], axis=(0, 1)).astype(np.uint8)
     gap = np.broadcast_to(background, (frames[0].shape[0], 80, 3))
     fields = {
@@ -69,8 +66,8 @@ def main() -> None:
     }
     rows = []
     for name, field in fields.items():
-        largest, said = nmae(field, truth, net, LineageConfig())
-        whole, _ = nmae(field, truth, net, LineageConfig(embryos="all"))
+        largest, said = scored(field, truth, net, LineageConfig())
+        whole, _ = scored(field, truth, net, LineageConfig(embryos="all"))
         rows.append({"field": name, "nmae_largest": round(largest, 4), "nmae_whole_field": round(whole, 4),
                      "note": said})
         print(f"{name:32s} nMAE {largest:.4f} (largest embryo), {whole:.4f} (whole field)  {said[:90]}", flush=True)
