@@ -126,7 +126,8 @@ with st.sidebar:
     largest = st.checkbox("Count the largest embryo only", value=common.param("lin_largest", True, bool),
                           key="lin_largest",
                           help="Where the field shows several embryos apart from each other, only the largest is "
-                               "counted (the page says which). Off: the whole field is counted as one embryo.")
+                               "counted (the page says which), and bright spots apart from the embryo (debris) are "
+                               "left out. Off: the whole field is counted as one embryo.")
     for key, value in (("lin_model", model_name), ("lin_method", method), ("lin_monotone", monotone),
                        ("lin_smooth", smooth), ("lin_interval", interval), ("lin_channel", channel),
                        ("lin_turn", lay), ("lin_largest", largest)):

@@ -34,7 +34,8 @@ def add_arguments(parser) -> None:
                              "from the movie (an embryo within 10 degrees of left to right is not turned); 0: never")
     parser.add_argument("--embryos", choices=("largest", "all"), default=d.embryos,
                         help="largest: where the field shows several embryos apart from each other, count only "
-                             "the largest (a note says which); all: count the whole field")
+                             "the largest (a note says which), and leave out bright spots apart from the embryo "
+                             "(debris); all: count the whole field")
     parser.add_argument("--device", default=None, help="torch device (default: chosen automatically)")
 
 

@@ -40,9 +40,10 @@ class LineageConfig:
             as in the frames the model learnt from; None: found from the movie by :func:`predict`
             (:func:`devocore.lineage.pixels.movie_angle`), 0 where it already lies within 10 degrees of it.
         embryos: "largest" (where the field shows several embryos apart from each other, only the largest is
-            counted: :func:`devocore.io.several_embryos`) or "all" (the whole field).
+            counted, and bright spots apart from the embryo are left out: :func:`devocore.io.embryo_region`) or
+            "all" (the whole field).
         region: (y0, y1, x0, x1) of the frames that is counted; None: the whole frame (set by :func:`predict`
-            where the field shows several embryos).
+            where the field shows several embryos or spots apart).
     """
 
     model: str = "lineage"

@@ -448,8 +448,8 @@ def with_placement(stream: io.FrameSource | Sequence[np.ndarray], config: Lineag
     """``config`` with where the embryo is and how it lies, found from the nucleus planes of frames spread over
     ``stream``, and a note that says what was done (None when nothing was).
 
-    Where ``config.embryos`` is "largest" and the field shows several embryos apart from each other
-    (:func:`devocore.io.several_embryos`), ``region`` keeps the largest; where ``angle`` is None, it becomes the
+    Where ``config.embryos`` is "largest" and the field shows several embryos apart from each other, or bright
+    spots apart from the embryo (:func:`devocore.io.embryo_region`), ``region`` keeps the largest embryo; where ``angle`` is None, it becomes the
     turn that lays that embryo along the x axis (:func:`~devocore.lineage.pixels.movie_angle`).
     """
     if config.angle is not None and (config.region is not None or config.embryos == "all"):
@@ -457,15 +457,18 @@ def with_placement(stream: io.FrameSource | Sequence[np.ndarray], config: Lineag
     planes = [_unmarked_nuclei(np.asarray(f), config.channel) for f in io.sample_frames(stream, CHANNEL_FRAMES)]
     notes = []
     if config.region is None and config.embryos == "largest":
-        found = io.several_embryos(planes)
+        found = io.embryo_region(planes)
         if found is not None:
             count, region = found
             config = replace(config, region=region)
             height, width = np.shape(planes[0])
-            notes.append(f"The field shows {count} embryos apart from each other; only the largest was counted, "
-                         f"{_where(region, height, width)} (x {region[2]}-{region[3]}, y {region[0]}-{region[1]} "
-                         "px). To count another, crop the movie to it; to count the whole field, switch off "
-                         "Count the largest embryo only (--embryos all).")
+            box = f"x {region[2]}-{region[3]}, y {region[0]}-{region[1]} px"
+            notes.append((f"The field shows {count} embryos apart from each other; only the largest was counted, "
+                          f"{_where(region, height, width)} ({box}). To count another, crop the movie to it; "
+                          if count > 1 else
+                          f"Bright spots apart from the embryo (debris, a bead?) were left out; only the embryo was "
+                          f"counted ({box}). ") + "To count the whole field, switch off Count the largest embryo "
+                         "only (--embryos all).")
     if config.angle is None:
         region = config.region
         angle = movie_angle(p if region is None else p[region[0]:region[1], region[2]:region[3]] for p in planes)

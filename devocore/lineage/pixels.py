@@ -108,7 +108,7 @@ def preprocess(frame: np.ndarray, size: int, channel: str = "auto", crop: bool =
     embryo (:func:`embryo_box`) rather than the whole field, so the embryo fills
     it whatever the magnification (models whose card says ``"input_crop": "embryo"``). ``angle`` (degrees,
     :func:`movie_angle`) turns the plane first, so that the embryo lies along the x axis as in training; before
-    that, ``region`` (y0, y1, x0, x1) keeps one embryo of several in the field (:func:`devocore.io.several_embryos`).
+    that, ``region`` (y0, y1, x0, x1) keeps one embryo of several in the field (:func:`devocore.io.embryo_region`).
 
     Example:
         >>> img = np.zeros((20, 40), np.uint16); img[8:12, 18:22] = 1000
