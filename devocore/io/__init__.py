@@ -28,8 +28,8 @@ from devocore.io.frames import (MAX_NUMBERING_SPAN, FolderFrames, FrameSource, P
                                 StackFrames, VideoFrames, flat_frame_names, natural_key, numbers_from_names,
                                 open_frames, read_video_frame, sample_frames, frames_at)
 from devocore.io.content import (LIGHT_BACKGROUND, MEMBRANE_BLOB_RATIO, OVERLAY_MIN_PIXELS, blob_ratio,
-                                 burned_in_marks, content_problem, judged_view, light_background,
-                                 marks_mask)
+                                 SATURATED_SHARE, burned_in_marks, content_problem, judged_view,
+                                 light_background, marks_mask, saturated_share)
 from devocore.io.tables import EPIC_COLUMNS, check_columns, frame_list, nearest_column, read_epic, read_table
 from devocore.io.files import clean_suffix, extract_zip, extract_zip_frames, remove_stale_folders, save_upload
 
@@ -49,4 +49,4 @@ __all__ = ["Source", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "TABLE_SUFFIXES", "UPLO
            "check_columns", "frame_list", "nearest_column", "read_epic", "remove_stale_folders", "clean_suffix", "save_upload",
            "extract_zip", "extract_zip_frames", "content_problem", "judged_view", "light_background", "blob_ratio",
            "LIGHT_BACKGROUND", "MEMBRANE_BLOB_RATIO", "OVERLAY_MIN_PIXELS", "burned_in_marks",
-           "marks_mask"]
+           "marks_mask", "SATURATED_SHARE", "saturated_share"]

@@ -290,9 +290,10 @@ EMBRYO_REACH = 0.04
 SECOND_EMBRYO = 0.5
 
 
-def embryo_groups(planes, longest: int = 128) -> list[tuple[int, tuple[int, int, int, int]]]:
+def embryo_groups(planes, longest: int = 128) -> list[tuple[int, tuple[int, int, int, int], int]]:
     """Groups of nuclei apart from each other over a movie, largest first: (area on the copy at most ``longest``
-    pixels a side, (y0, y1, x0, x1) in the planes' pixels with a margin of :data:`EMBRYO_MARGIN`).
+    pixels a side, (y0, y1, x0, x1) in the planes' pixels with a margin of :data:`EMBRYO_MARGIN`, in how many of
+    the planes it shows).
 
     The embryo's pixels (:func:`embryo_box`) of every plane in ``planes`` (a few frames spread over a movie, all of
     one size) are joined; then pixels closer than :data:`EMBRYO_REACH` of the field are one group. Over a movie the
@@ -301,14 +302,14 @@ def embryo_groups(planes, longest: int = 128) -> list[tuple[int, tuple[int, int,
 
     Example:
         >>> img = np.zeros((100, 300), np.uint8); img[30:70, 20:120] = 200; img[30:70, 180:280] = 200
-        >>> [(box[2] < 20, 120 <= box[3] < 135) for _, box in embryo_groups([img, img])][:1]
-        [(True, True)]
+        >>> [(box[2] < 20, 120 <= box[3] < 135, seen) for _, box, seen in embryo_groups([img, img])][:1]
+        [(True, True, 2)]
         >>> len(embryo_groups([img])), len(embryo_groups([img[:, :150]]))
         (2, 1)
     """
     import cv2
 
-    union, shape, scale = None, None, 1.0
+    union, shape, scale, each = None, None, 1.0, []
     for plane in planes:
         found = _embryo_pixels(plane, longest)
         if found is None:
@@ -319,11 +320,15 @@ def embryo_groups(planes, longest: int = 128) -> list[tuple[int, tuple[int, int,
             union = np.zeros((max(2, round(shape[0] * scale)), max(2, round(shape[1] * scale))), np.uint8)
         if np.shape(plane) == shape:
             union[ys, xs] = 1
+            each.append((ys, xs))
     if union is None:
         return []
     reach = max(3, round(EMBRYO_REACH * max(union.shape))) | 1
     joined = cv2.dilate(union, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
     count, labels = cv2.connectedComponents(joined, connectivity=8)
+    seen = np.zeros(count, int)
+    for ys, xs in each:
+        seen[np.unique(labels[ys, xs])] += 1
     groups = []
     for label in range(1, count):
         ys, xs = np.nonzero((labels == label) & (union > 0))
@@ -332,7 +337,7 @@ def embryo_groups(planes, longest: int = 128) -> list[tuple[int, tuple[int, int,
         y0, y1, x0, x1 = ys.min() / scale, (ys.max() + 1) / scale, xs.min() / scale, (xs.max() + 1) / scale
         my, mx = EMBRYO_MARGIN * (y1 - y0), EMBRYO_MARGIN * (x1 - x0)
         groups.append((int(ys.size), (max(0, int(y0 - my)), min(shape[0], int(np.ceil(y1 + my))),
-                                      max(0, int(x0 - mx)), min(shape[1], int(np.ceil(x1 + mx))))))
+                                      max(0, int(x0 - mx)), min(shape[1], int(np.ceil(x1 + mx)))), int(seen[label])))
     return sorted(groups, key=lambda group: -group[0])
 
 
@@ -356,7 +361,7 @@ def embryo_region(planes, longest: int = 128) -> tuple[int, tuple[int, int, int,
     else None (the whole field is the embryo's).
 
     Embryos are :func:`embryo_groups` whose areas over the movie are within :data:`SECOND_EMBRYO` of the largest;
-    smaller groups are spots. Judged where at least :data:`GROUP_FRAMES` planes show an embryo and, in each of the
+    smaller groups that show in at least half of the planes are spots (debris stays; noise does not). Judged where at least :data:`GROUP_FRAMES` planes show an embryo and, in each of the
     half of them with the most embryo pixels, each embryo is one solid piece (:data:`SOLID_SHARE`). On short clips
     of early embryos (8-10 frames from the 4-cell stage on) the groups of a few nuclei each are several pieces, and
     the field is left whole; embryos that touch are one group, and so are not told apart.
@@ -381,9 +386,10 @@ def embryo_region(planes, longest: int = 128) -> tuple[int, tuple[int, int, int,
     if len(shown) < GROUP_FRAMES:
         return None
     groups = embryo_groups(planes, longest)
-    embryos = [box for area, box in groups if area >= SECOND_EMBRYO * groups[0][0]]
-    if len(embryos) == 1:  # one embryo: cut to it only where spots apart from it widen its box
-        (y0, y1, x0, x1), boxes = embryos[0], np.array([box for _, box in groups])
+    embryos = [box for area, box, _ in groups if area >= SECOND_EMBRYO * groups[0][0]]
+    if len(embryos) == 1:  # one embryo: cut to it only where spots apart from it, in half the planes, widen its box
+        (y0, y1, x0, x1) = embryos[0]
+        boxes = np.array([box for area, box, seen in groups if box == embryos[0] or 2 * seen >= len(shown)])
         if (boxes[:, 1].max() - boxes[:, 0].min() <= SPOT_WIDENING * (y1 - y0)
                 and boxes[:, 3].max() - boxes[:, 2].min() <= SPOT_WIDENING * (x1 - x0)):
             return None

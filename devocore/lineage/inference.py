@@ -244,7 +244,7 @@ def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = Li
     time line; default 1, 2, ... (frame 1 = the first frame).
     """
     count = total or 1
-    middle, problems, ratios, marks = count // 2, [], [], []
+    middle, problems, ratios, marks, saturated = count // 2, [], [], [], []
     judged = {count // 4, middle, (3 * count) // 4}
 
     def looked_at(stream: Iterable[np.ndarray]) -> Iterator[np.ndarray]:  # a few frames' content is judged
@@ -254,7 +254,9 @@ def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = Li
                 plane = nucleus_channel(frame, config.channel)
                 if i == middle:
                     problems.append(io.content_problem(plane))
-                ratios.append(io.blob_ratio(plane))
+                saturated.append(io.saturated_share(plane))
+                # over-exposed nuclei merge into plateaus whose edges look like membranes: not judged so
+                ratios.append(io.blob_ratio(plane) if saturated[-1] < io.SATURATED_SHARE else float("nan"))
                 marks.append(io.burned_in_marks(np.asarray(frame)))
             yield frame
 
@@ -301,6 +303,12 @@ def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = Li
     unfit = (f"The {'movie' if len(table) > 1 else 'image'} does not look like fluorescence of an embryo's nuclei: "
              f"{problem}. Its cell counts likely mean nothing.") if problem else None
     result = LineageResult(table, raw, weights, timeline, previews, unfit)
+    if saturated and np.median(saturated) >= io.SATURATED_SHARE:
+        result.notes.append(
+            f"The nuclei are over-exposed: in the frames looked at, {np.median(saturated):.0%} of the bright pixels "
+            "sit at the top level of the recording, so touching nuclei merge into flat patches. The counts hold up "
+            "to a point (the training movie at 2 to 6 times its brightness, 60-86 % of its bright pixels at the "
+            "top: nMAE 0.047-0.051 against 0.039), but record with a shorter exposure or a lower gain if you can.")
     if max(marks, default=0) >= io.OVERLAY_MIN_PIXELS:
         result.notes.append(
             f"The frames carry white or grey marks on their colour (about {max(marks):,} pixels): a time stamp or "
