@@ -258,6 +258,24 @@ def _embryo_pixels(plane: np.ndarray, longest: int = 128) -> tuple[np.ndarray, n
     return ys, xs, scale
 
 
+def _pixel_mask(found: tuple[np.ndarray, np.ndarray, float], shape: tuple[int, ...]) -> np.ndarray:
+    """The embryo's pixels (:func:`_embryo_pixels` of a plane of ``shape``) as a uint8 mask on the small copy."""
+    ys, xs, scale = found
+    mask = np.zeros((max(2, round(shape[0] * scale)), max(2, round(shape[1] * scale))), np.uint8)
+    mask[ys, xs] = 1
+    return mask
+
+
+def _joined(mask: np.ndarray) -> tuple[int, np.ndarray]:
+    """(count + 1, labels) of the groups of ``mask`` whose pixels lie closer than :data:`EMBRYO_REACH` of its
+    longer side (label 0: apart from every group)."""
+    import cv2
+
+    reach = max(3, round(EMBRYO_REACH * max(mask.shape))) | 1
+    joined = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
+    return cv2.connectedComponents(joined, connectivity=8)
+
+
 def embryo_box(plane: np.ndarray, longest: int = 128) -> tuple[int, int, int, int] | None:
     """(y0, y1, x0, x1) around the embryo (its blurred nuclei or membranes above the background), or None when none
     shows.
@@ -307,8 +325,6 @@ def embryo_groups(planes, longest: int = 128) -> list[tuple[int, tuple[int, int,
         >>> len(embryo_groups([img])), len(embryo_groups([img[:, :150]]))
         (2, 1)
     """
-    import cv2
-
     union, shape, scale, each = None, None, 1.0, []
     for plane in planes:
         found = _embryo_pixels(plane, longest)
@@ -317,15 +333,13 @@ def embryo_groups(planes, longest: int = 128) -> list[tuple[int, tuple[int, int,
         ys, xs, scale = found
         if union is None:
             shape = np.shape(plane)
-            union = np.zeros((max(2, round(shape[0] * scale)), max(2, round(shape[1] * scale))), np.uint8)
+            union = _pixel_mask(found, shape)
         if np.shape(plane) == shape:
             union[ys, xs] = 1
             each.append((ys, xs))
     if union is None:
         return []
-    reach = max(3, round(EMBRYO_REACH * max(union.shape))) | 1
-    joined = cv2.dilate(union, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
-    count, labels = cv2.connectedComponents(joined, connectivity=8)
+    count, labels = _joined(union)
     seen = np.zeros(count, int)
     for ys, xs in each:
         seen[np.unique(labels[ys, xs])] += 1
@@ -361,10 +375,11 @@ def embryo_region(planes, longest: int = 128) -> tuple[int, tuple[int, int, int,
     else None (the whole field is the embryo's).
 
     Embryos are :func:`embryo_groups` whose areas over the movie are within :data:`SECOND_EMBRYO` of the largest;
-    smaller groups that show in at least half of the planes are spots (debris stays; noise does not). Judged where at least :data:`GROUP_FRAMES` planes show an embryo and, in each of the
-    half of them with the most embryo pixels, each embryo is one solid piece (:data:`SOLID_SHARE`). On short clips
-    of early embryos (8-10 frames from the 4-cell stage on) the groups of a few nuclei each are several pieces, and
-    the field is left whole; embryos that touch are one group, and so are not told apart.
+    smaller groups that show in at least half of the planes are spots (debris stays; noise does not). Judged where
+    at least :data:`GROUP_FRAMES` planes show an embryo and, in each of the half of them with the most embryo
+    pixels, each embryo is one solid piece (:data:`SOLID_SHARE`). On short clips of early embryos (8-10 frames from
+    the 4-cell stage on) the groups of a few nuclei each are several pieces, and the field is left whole; embryos
+    that touch are one group, and so are not told apart.
 
     Example:
         >>> img = np.zeros((100, 300), np.uint8); img[30:70, 20:120] = 200; img[35:65, 180:280] = 200
@@ -388,16 +403,13 @@ def embryo_region(planes, longest: int = 128) -> tuple[int, tuple[int, int, int,
     groups = embryo_groups(planes, longest)
     embryos = [box for area, box, _ in groups if area >= SECOND_EMBRYO * groups[0][0]]
     if len(embryos) == 1:  # one embryo: cut to it only where spots apart from it, in half the planes, widen its box
-        (y0, y1, x0, x1) = embryos[0]
+        y0, y1, x0, x1 = embryos[0]
         boxes = np.array([box for area, box, seen in groups if box == embryos[0] or 2 * seen >= len(shown)])
         if (boxes[:, 1].max() - boxes[:, 0].min() <= SPOT_WIDENING * (y1 - y0)
                 and boxes[:, 3].max() - boxes[:, 2].min() <= SPOT_WIDENING * (x1 - x0)):
             return None
     for _, index in sorted(shown)[len(shown) // 2:]:  # the half of the planes with the most embryo pixels
-        ys, xs, scale = found[index]
-        plane_shape = np.shape(planes[index])
-        mask = np.zeros((max(2, round(plane_shape[0] * scale)), max(2, round(plane_shape[1] * scale))), np.uint8)
-        mask[ys, xs] = 1
+        mask, scale = _pixel_mask(found[index], np.shape(planes[index])), found[index][2]
         for y0, y1, x0, x1 in embryos:
             part = np.ascontiguousarray(mask[int(y0 * scale):int(np.ceil(y1 * scale)),
                                              int(x0 * scale):int(np.ceil(x1 * scale))])
@@ -411,8 +423,8 @@ def embryo_region(planes, longest: int = 128) -> tuple[int, tuple[int, int, int,
 def embryo_axis(plane: np.ndarray, longest: int = 128) -> tuple[float, float] | None:
     """(angle, elongation) of the embryo's long axis: the angle in degrees from the image's x axis towards its y
     axis (down), in (-90, 90], and the ratio of the long axis to the short one (1 for a round embryo), from the
-    second moments of the pixels :func:`embryo_box` finds, of the largest group of them (nuclei closer than 4 % of
-    the field joined); None when no embryo shows.
+    second moments of the pixels :func:`embryo_box` finds, of the largest group of them (nuclei closer than
+    :data:`EMBRYO_REACH` of the field joined); None when no embryo shows.
 
     Example:
         >>> img = np.zeros((200, 200), np.uint8); img[90:110, 40:160] = 200
@@ -422,20 +434,15 @@ def embryo_axis(plane: np.ndarray, longest: int = 128) -> tuple[float, float] | 
         >>> round(embryo_axis(img.T)[0])
         90
     """
-    import cv2
-
     found = _embryo_pixels(plane, longest)
     if found is None:
         return None
-    ys, xs, scale = found
-    mask = np.zeros((max(2, round(np.shape(plane)[0] * scale)), max(2, round(np.shape(plane)[1] * scale))), np.uint8)
-    mask[ys, xs] = 1
+    ys, xs, _ = found
     # the embryo's nuclei joined into one piece; a time stamp or scale bar apart from it is left out
-    reach = max(3, round(0.04 * max(mask.shape))) | 1
-    joined = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    count, labels = _joined(_pixel_mask(found, np.shape(plane)))
     if count > 2:
-        keep = labels[ys, xs] == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        groups = labels[ys, xs]
+        keep = groups == 1 + int(np.argmax(np.bincount(groups, minlength=count)[1:]))
         ys, xs = ys[keep], xs[keep]
     y, x = ys - ys.mean(), xs - xs.mean()
     cxx, cyy, cxy = float((x * x).mean()), float((y * y).mean()), float((x * y).mean())
