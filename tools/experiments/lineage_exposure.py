@@ -7,14 +7,13 @@ binning, added Gaussian noise (sd 10 and 25 grey levels), a gamma of 0.5. Develo
 
 Usage: PYTHONPATH=. python tools/experiments/lineage_exposure.py --video MOVIE --labels POPULATIONS.csv [--json]
 """
-import argparse
 import json
 
 import cv2
 import numpy as np
 
 from devocore import lineage
-from tools.experiments.lineage_movie import movie_with_truth, nmae
+from tools.experiments.lineage_movie import movie_parser, movie_with_truth, nmae
 
 
 def cases(frames: list[np.ndarray]) -> dict:
@@ -39,10 +38,7 @@ def cases(frames: list[np.ndarray]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--video", required=True)
-    parser.add_argument("--labels", required=True)
-    parser.add_argument("--json", action="store_true")
+    parser = movie_parser(__doc__)
     args = parser.parse_args()
     frames, truth, net = movie_with_truth(args.video, args.labels)
     rows = []

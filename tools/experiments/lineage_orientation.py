@@ -10,14 +10,13 @@ training movie only; the evaluation movie was measured once afterwards.
 Usage: PYTHONPATH=. python tools/experiments/lineage_orientation.py --video MOVIE --labels POPULATIONS.csv
            [--angles 0,20,45,90,135] [--json]
 """
-import argparse
 import json
 
 import numpy as np
 
 from devocore import lineage
 from devocore.lineage import LineageConfig
-from tools.experiments.lineage_movie import movie_with_truth, nmae
+from tools.experiments.lineage_movie import movie_parser, movie_with_truth, nmae
 
 
 def tilted(frame: np.ndarray, angle: float) -> np.ndarray:
@@ -35,12 +34,9 @@ def score(frames: np.ndarray, truth, net, turn: float | None) -> tuple[float, fl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--video", required=True)
-    parser.add_argument("--labels", required=True)
+    parser = movie_parser(__doc__)
     parser.add_argument("--angles", default="0,10,20,30,45,60,90,135",
                         help="degrees the embryo is turned by (anticlockwise as shown), comma-separated")
-    parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     frames, truth, net = movie_with_truth(args.video, args.labels)
     rows = []

@@ -8,14 +8,13 @@ movie only; the evaluation movie was measured once afterwards.
 
 Usage: PYTHONPATH=. python tools/experiments/lineage_overlays.py --video MOVIE --labels POPULATIONS.csv [--json]
 """
-import argparse
 import json
 
 import cv2
 import numpy as np
 
 from devocore import lineage
-from tools.experiments.lineage_movie import movie_with_truth, nmae as movie_nmae
+from tools.experiments.lineage_movie import movie_parser, movie_with_truth, nmae as movie_nmae
 
 
 def stamp(frame: np.ndarray, index: int) -> np.ndarray:
@@ -35,10 +34,7 @@ def nmae(frames: list[np.ndarray], truth, net) -> tuple[float, bool]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--video", required=True)
-    parser.add_argument("--labels", required=True)
-    parser.add_argument("--json", action="store_true")
+    parser = movie_parser(__doc__)
     args = parser.parse_args()
     frames, truth, net = movie_with_truth(args.video, args.labels)
     plain, plain_named = nmae(frames, truth, net)

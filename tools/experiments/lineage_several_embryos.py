@@ -12,7 +12,6 @@ other). Development used the training movie and tables only.
 Usage: PYTHONPATH=. python tools/experiments/lineage_several_embryos.py --video MOVIE --labels POPULATIONS.csv
            [--epic DIR] [--json]
 """
-import argparse
 import glob
 import json
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 from devocore import io, lineage
 from devocore.lineage import LineageConfig
 from devocore.simulate import epic_movie as em
-from tools.experiments.lineage_movie import movie_with_truth, nmae
+from tools.experiments.lineage_movie import movie_parser, movie_with_truth, nmae
 
 
 def scored(frames, truth, net, config: LineageConfig) -> tuple[float, str]:
@@ -57,11 +56,8 @@ def false_several(folder: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--video", required=True)
-    parser.add_argument("--labels", required=True)
+    parser = movie_parser(__doc__)
     parser.add_argument("--epic", default="../shared/data/train/epic", help="folder of EPIC tables (training)")
-    parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     frames, truth, net = movie_with_truth(args.video, args.labels)
     background = np.median(frames[len(frames) // 2][::4, ::4], axis=(0, 1)).astype(np.uint8)
