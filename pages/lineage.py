@@ -231,8 +231,10 @@ row = table.iloc[frame - 1]
 left, right = st.columns([3, 2])
 with left:
     if result.previews:
-        st.image(result.previews[frame - 1], caption=f"frame {frame} of {n}" if by_position else
-                 f"frame {number} ({frame} of {n})", clamp=True, width="stretch")
+        counted = "; the amber box marks the embryo counted" if getattr(result, "region", None) else ""
+        st.image(result.previews[frame - 1], caption=(f"frame {frame} of {n}" if by_position else
+                                                      f"frame {number} ({frame} of {n})") + counted,
+                 clamp=True, width="stretch")
 with right:
     st.metric("Total cells", int(row["total"]))
     if np.isfinite(row["stage_tp"]):

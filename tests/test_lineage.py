@@ -405,6 +405,19 @@ def test_a_bright_spot_apart_from_the_embryo_is_left_out_and_named():
     assert whole > 2 * spotted
 
 
+def test_the_embryo_counted_of_two_is_boxed_on_the_previews(tiny_net):
+    curves = np.ones((60, 8)) * np.arange(1, 61)[:, None]
+    planes = [lineage.nucleus_channel(f) for f in em.render_movie(em.toy_snapshots(curves, n_frames=15, seed=0), 0)]
+    pair = np.stack([np.concatenate([p, np.zeros((p.shape[0], 60), p.dtype), p[::-1]], axis=1) for p in planes])
+    result = lineage.predict(pair, tiny_net, LineageConfig(keep_previews=True))
+    y0, y1, x0, x1 = result.region
+    assert x1 <= planes[0].shape[1] + 30 or x0 >= planes[0].shape[1] + 30  # one of the two
+    amber = np.all(result.previews[0] == lineage.inference.REGION_COLOUR, axis=-1)
+    assert amber.sum() > 100
+    alone = lineage.predict(np.stack(planes), tiny_net, LineageConfig(keep_previews=True))
+    assert alone.region is None and alone.previews[0].ndim == 2  # one embryo: no box, the grey preview as it was
+
+
 def test_a_short_early_clip_of_one_embryo_is_not_taken_for_several():
     # the nuclei of an early embryo lie in groups apart from each other; over 15 frames they move and join
     curves = np.ones((60, 8)) * np.arange(1, 61)[:, None]

@@ -80,6 +80,8 @@ class LineageResult:
             image or bright field (:func:`devocore.io.content_problem`), or its frames a quarter, half and three
             quarters in thin lines (membranes: :func:`devocore.lineage.inference.membranes_problem`); else None.
         notes: what a reader should know that is not a warning (which channel was taken as the nuclei).
+        region: (y0, y1, x0, x1) of the frames that was counted, where the field showed several embryos or spots
+            apart from the embryo (drawn as a box on the previews); None: the whole frame.
     """
 
     table: pd.DataFrame
@@ -89,3 +91,4 @@ class LineageResult:
     previews: list = field(default_factory=list)
     unfit: str | None = None
     notes: list = field(default_factory=list)
+    region: tuple[int, int, int, int] | None = None

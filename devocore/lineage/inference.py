@@ -50,7 +50,8 @@ def _batches(frames: Iterable[np.ndarray], size: int, channel: str, batch_size: 
                 cs.append(c)
                 ss.append(structure(plane if region is None else plane[region[0]:region[1], region[2]:region[3]]))
                 if keep_previews:  # colour as it is; a microscope's channels as the nuclei's
-                    ps.append(_preview(frame if np.ndim(frame) == 2 or np.shape(frame)[-1] in (3, 4) else plane))
+                    ps.append(_preview(frame if np.ndim(frame) == 2 or np.shape(frame)[-1] in (3, 4) else plane,
+                                       region=region))
                 if len(xs) == batch_size:
                     out.put((np.stack(xs), np.array(cs), np.array(ss), ps))
                     xs, cs, ss, ps = [], [], [], []
@@ -79,16 +80,33 @@ def _batches(frames: Iterable[np.ndarray], size: int, channel: str, batch_size: 
                 pass
 
 
-def _preview(frame: np.ndarray, longest: int = 256) -> np.ndarray:
+#: Colour of the box drawn on the previews around the embryo counted, where the field shows more (amber).
+REGION_COLOUR = (255, 191, 0)
+
+
+def _preview(frame: np.ndarray, longest: int = 256, region: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """A small uint8 copy of ``frame`` for the page, with ``region`` (the embryo counted) drawn as a box.
+
+    Example:
+        >>> small = _preview(np.zeros((512, 1024), np.uint8), region=(0, 512, 0, 512))
+        >>> small.shape, small[64, 1].tolist(), small[64, 200].tolist()
+        ((128, 256, 3), [255, 191, 0], [0, 0, 0])
+    """
     import cv2
 
     from devocore.io import to_uint8
 
     image = to_uint8(np.asarray(frame))
     h, w = image.shape[:2]
-    scale = longest / max(h, w)
+    scale = min(1.0, longest / max(h, w))
     if scale < 1:
         image = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    if region is not None:
+        if image.ndim == 2:
+            image = np.repeat(image[..., None], 3, axis=-1)
+        image = np.ascontiguousarray(image[..., :3])
+        y0, y1, x0, x1 = (round(v * scale) for v in region)
+        cv2.rectangle(image, (x0 + 1, y0 + 1), (max(x0 + 1, x1 - 2), max(y0 + 1, y1 - 2)), REGION_COLOUR, 2)
     return image
 
 
@@ -302,7 +320,7 @@ def predict_frames(frames: Iterable[np.ndarray], net, config: LineageConfig = Li
         problem = (problems[0] if problems else None) or membranes_problem(ratios)
     unfit = (f"The {'movie' if len(table) > 1 else 'image'} does not look like fluorescence of an embryo's nuclei: "
              f"{problem}. Its cell counts likely mean nothing.") if problem else None
-    result = LineageResult(table, raw, weights, timeline, previews, unfit)
+    result = LineageResult(table, raw, weights, timeline, previews, unfit, region=config.region)
     if saturated and np.median(saturated) >= io.SATURATED_SHARE:
         result.notes.append(
             f"The nuclei are over-exposed: in the frames looked at, {np.median(saturated):.0%} of the bright pixels "
