@@ -469,35 +469,58 @@ def _unmarked_nuclei(frame: np.ndarray, channel: str) -> np.ndarray:
     return np.where(marks, np.median(plane[::4, ::4]), plane)
 
 
+def _small(plane: np.ndarray, longest: int = 256) -> np.ndarray:
+    """``plane`` at most ``longest`` pixels a side, as float32 (shrunk by area averaging)."""
+    import cv2
+
+    plane = np.asarray(plane, dtype=np.float32)
+    scale = longest / max(plane.shape)
+    if scale >= 1:
+        return plane
+    return cv2.resize(plane, (max(2, round(plane.shape[1] * scale)), max(2, round(plane.shape[0] * scale))),
+                      interpolation=cv2.INTER_AREA)
+
+
 def with_placement(stream: io.FrameSource | Sequence[np.ndarray], config: LineageConfig
                    ) -> tuple[LineageConfig, str | None]:
     """``config`` with where the embryo is and how it lies, found from the nucleus planes of frames spread over
     ``stream``, and a note that says what was done (None when nothing was).
 
     Where ``config.embryos`` is "largest" and the field shows several embryos apart from each other, or bright
-    spots apart from the embryo (:func:`devocore.io.embryo_region`), ``region`` keeps the largest embryo; where ``angle`` is None, it becomes the
-    turn that lays that embryo along the x axis (:func:`~devocore.lineage.pixels.movie_angle`).
+    spots apart from the embryo (:func:`devocore.io.embryo_region`), ``region`` keeps the largest embryo; where
+    ``angle`` is None, it becomes the turn that lays that embryo along the x axis
+    (:func:`~devocore.lineage.pixels.movie_angle`). Judged on copies at most 256 px a side.
     """
     if config.angle is not None and (config.region is not None or config.embryos == "all"):
         return config, None
-    planes = [_unmarked_nuclei(np.asarray(f), config.channel) for f in io.sample_frames(stream, CHANNEL_FRAMES)]
+    planes, full = [], None  # small copies (one frame of 8000 x 8000 px is 64 MB), and the frames' size
+    for frame in io.sample_frames(stream, CHANNEL_FRAMES):
+        plane = _unmarked_nuclei(np.asarray(frame), config.channel)
+        full = full or np.shape(plane)
+        planes.append(_small(plane))
+    if not planes:
+        return config, None
+    fy, fx = full[0] / np.shape(planes[0])[0], full[1] / np.shape(planes[0])[1]
     notes = []
     if config.region is None and config.embryos == "largest":
         found = io.embryo_region(planes)
         if found is not None:
-            count, region = found
+            count, (y0, y1, x0, x1) = found
+            region = (int(y0 * fy), min(full[0], int(np.ceil(y1 * fy))), int(x0 * fx),
+                      min(full[1], int(np.ceil(x1 * fx))))
             config = replace(config, region=region)
-            height, width = np.shape(planes[0])
-            box = f"x {region[2]}-{region[3]}, y {region[0]}-{region[1]} px"
+            where = f"x {region[2]}-{region[3]}, y {region[0]}-{region[1]} px"
             notes.append((f"The field shows {count} embryos apart from each other; only the largest was counted, "
-                          f"{_where(region, height, width)} ({box}). To count another, crop the movie to it; "
+                          f"{_where(region, *full)} ({where}). To count another, crop the movie to it; "
                           if count > 1 else
                           f"Bright spots apart from the embryo (debris, a bead?) were left out; only the embryo was "
-                          f"counted ({box}). ") + "To count the whole field, switch off Count the largest embryo "
+                          f"counted ({where}). ") + "To count the whole field, switch off Count the largest embryo "
                          "only (--embryos all).")
     if config.angle is None:
-        region = config.region
-        angle = movie_angle(p if region is None else p[region[0]:region[1], region[2]:region[3]] for p in planes)
+        if config.region is not None:  # the embryo counted, on the small copies
+            y0, y1, x0, x1 = config.region
+            planes = [p[int(y0 / fy):int(np.ceil(y1 / fy)), int(x0 / fx):int(np.ceil(x1 / fx))] for p in planes]
+        angle = movie_angle(planes)
         config = replace(config, angle=angle)
         if angle:
             notes.append(f"The embryo's long axis is tilted {abs(angle):.0f} degrees "
