@@ -97,9 +97,8 @@ def run(args) -> dict:
 
     from devocore import registry
     from devocore.errors import DevocoreError
-    from devocore.lineage import (LINEAGES, LineageConfig, baseline_curve, evaluate, frame_steps, numbered,
-                                  parse_clip, predict_frames, projection_note, read_populations,
-                                  select_frames, with_nucleus_channel, with_placement)
+    from devocore.lineage import (LINEAGES, LineageConfig, baseline_curve, evaluate, frame_steps, judged, numbered,
+                                  parse_clip, predict_frames, projection_note, read_populations, select_frames)
     from devocore.progress import terminal
 
     torch.set_num_threads(2)
@@ -116,9 +115,8 @@ def run(args) -> dict:
             raise DevocoreError("--video needs --labels (the annotation CSV).")
         truth = read_populations(args.labels, Path(args.labels).name)
         with open_frames(args.video, time_lapse=True, project=True) as stream:
-            cfg, note = with_nucleus_channel(stream, cfg)  # a TIFF of microscope channels: the nuclei's
-            cfg, turned = with_placement(stream, cfg)  # the largest of several embryos, laid along x
-            for said in (projection_note(stream), note, turned):
+            cfg, notes = judged(stream, cfg)  # the nuclei's channel; the largest of several embryos, laid along x
+            for said in (projection_note(stream), *notes):
                 if said:
                     print(f"note: {said}", file=sys.stderr)
             n_movie = stream.frame_count
@@ -132,7 +130,7 @@ def run(args) -> dict:
         frames, truth, name = _movie(args)
         index = parse_clip(args.frames, len(frames)) if args.frames else np.arange(len(frames))
         numbers = None
-        cfg = with_placement(frames, cfg)[0]
+        cfg = judged(frames, cfg)[0]
         result = predict_frames([frames[i] for i in index], net, cfg, len(index), terminal("lineage"))
     index = index[:len(result.table)]  # a video may announce more frames than it holds
     pred = result.table.copy()

@@ -236,6 +236,27 @@ def square_gray(image: np.ndarray, size: int) -> np.ndarray:
 EMBRYO_MARGIN = 0.06  # of the embryo's extent, on each side of the crop
 
 
+#: Planes over this many pixels are shrunk in their own dtype (8 or 16 bit) before they become float32, whose copy of
+#: a frame of 8000 x 8000 px would take 256 MB; smaller planes are shrunk as float32, as the models learnt from.
+BIG_PLANE = 16_000_000
+
+
+def shrunk(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``plane`` resized to ``size`` (width, height) by area averaging, as float32; a plane over :data:`BIG_PLANE`
+    pixels in 8 or 16 bit is shrunk in its own dtype first.
+
+    Example:
+        >>> shrunk(np.full((10, 20), 7, np.uint16), (10, 5)).dtype, shrunk(np.full((10, 20), 7, np.uint16), (10, 5))[0, 0]
+        (dtype('float32'), np.float32(7.0))
+    """
+    import cv2
+
+    plane = np.asarray(plane)
+    if not (plane.size > BIG_PLANE and plane.dtype in (np.uint8, np.uint16)):
+        plane = plane.astype(np.float32)
+    return cv2.resize(plane, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
 def _embryo_pixels(plane: np.ndarray, longest: int = 128) -> tuple[np.ndarray, np.ndarray, float] | None:
     """(ys, xs, scale): the embryo's pixels on a copy of ``plane`` at most ``longest`` pixels a side (smoothed over
     about two nuclei; pixels more than a fifth of the way from the 10th to the 99.5th percentile), or None when
@@ -245,9 +266,10 @@ def _embryo_pixels(plane: np.ndarray, longest: int = 128) -> tuple[np.ndarray, n
     plane = np.asarray(plane)
     h, w = plane.shape
     scale = min(1.0, longest / max(h, w))
-    small = plane.astype(np.float32)
     if scale < 1:
-        small = cv2.resize(small, (max(2, round(w * scale)), max(2, round(h * scale))), interpolation=cv2.INTER_AREA)
+        small = shrunk(plane, (max(2, round(w * scale)), max(2, round(h * scale))))
+    else:
+        small = plane.astype(np.float32)
     small = cv2.GaussianBlur(small, (0, 0), max(1.0, 0.02 * max(small.shape)))
     lo, hi = float(np.percentile(small, 10)), float(np.percentile(small, 99.5))
     if hi - lo <= 1e-6:

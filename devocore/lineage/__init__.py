@@ -53,13 +53,14 @@ from devocore.lineage.timeline import (ABOVE_WEIGHT, BAND_FLOOR, CENSOR_CAP, CEN
 from devocore.lineage.inference import (frame_list, frame_steps, log_total_count, no_embryo_warning, numbered,
                                         parse_clip, populations, predict, predict_frames, projection_note, run_network,
                                         select_frames, stage, timeline_formula, with_nucleus_channel,
-                                        with_placement)
+                                        with_placement, judged, looked_frames)
 from devocore.lineage.measure import baseline_curve, evaluate, length_baseline_curve, read_populations
 from devocore.lineage.figures import COLORS, plot_png
 
 __all__ = ["LINEAGES", "COLUMNS", "METHODS", "MAX_COUNT", "MIN_TIMELINE_FRAMES", "LineageConfig", "LineageResult",
            "nucleus_channel", "to_square", "preprocess", "embryo_box", "crops_embryo", "STRUCTURE_MIN", "structure",
-           "signal_weights", "choose_channel", "with_nucleus_channel", "with_placement",
+           "signal_weights", "choose_channel", "with_nucleus_channel", "with_placement", "judged",
+           "looked_frames",
            "projection_note", "movie_angle", "turn",
            "STRIDES", "PRIOR_STRENGTH", "CENSOR_WEIGHT", "CENSOR_CAP", "ABOVE_WEIGHT", "START_MARGIN", "START_FRAMES",
            "OFFSET_STRENGTH", "OFFSET_CAP", "STAGE_BAND", "BAND_FLOOR", "monotone", "running_median",

@@ -398,19 +398,17 @@ def predict(source, net, config: LineageConfig = LineageConfig(), progress: Prog
             else list(source)
         if frames:
             io.check_min_side(frames[0].shape, "The frames are", "Lineage", MIN_FRAME_SIDE)
-        config, note = with_nucleus_channel(frames, config)
-        config, turned = with_placement(frames, config)
+        config, notes = judged(frames, config)
         result = predict_frames(frames, net, config, len(frames), progress)
-        result.notes += [n for n in (note, turned) if n]
+        result.notes += notes
         return result
     from devocore.io import open_frames
 
     with open_frames(source, time_lapse=True, project=True) as stream:
         io.check_min_side(stream.shape, f"The frames of '{stream.name}' are", "Lineage", MIN_FRAME_SIDE)
-        config, note = with_nucleus_channel(stream, config)
-        config, turned = with_placement(stream, config)
+        config, notes = judged(stream, config)
         result = predict_frames(stream, net, config, stream.frame_count, progress, numbered(stream))
-    result.notes += [n for n in (projection_note(stream), note, turned) if n]
+    result.notes += [n for n in (projection_note(stream), *notes) if n]
     return result
 
 
@@ -466,34 +464,83 @@ def _unmarked_nuclei(frame: np.ndarray, channel: str) -> np.ndarray:
     if marks is None or np.count_nonzero(marks) < io.OVERLAY_MIN_PIXELS:
         return plane
     marks = cv2.dilate(marks.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    return np.where(marks, np.median(plane[::4, ::4]), plane)
+    plane = np.array(plane)  # a copy in its own dtype
+    plane[marks] = np.median(plane[::4, ::4])
+    return plane
 
 
 def _small(plane: np.ndarray, longest: int = 256) -> np.ndarray:
-    """``plane`` at most ``longest`` pixels a side, as float32 (shrunk by area averaging)."""
+    """``plane`` at most ``longest`` pixels a side, as float32 (shrunk by area averaging in its own dtype where
+    OpenCV can: a float copy of a frame of 8000 x 8000 px would be 256 MB)."""
     import cv2
 
-    plane = np.asarray(plane, dtype=np.float32)
+    plane = np.asarray(plane)
+    if plane.dtype not in (np.uint8, np.uint16, np.float32):
+        plane = plane.astype(np.float32)
     scale = longest / max(plane.shape)
-    if scale >= 1:
-        return plane
-    return cv2.resize(plane, (max(2, round(plane.shape[1] * scale)), max(2, round(plane.shape[0] * scale))),
-                      interpolation=cv2.INTER_AREA)
+    if scale < 1:
+        plane = cv2.resize(plane, (max(2, round(plane.shape[1] * scale)), max(2, round(plane.shape[0] * scale))),
+                           interpolation=cv2.INTER_AREA)
+    return plane.astype(np.float32)
 
 
-def with_placement(stream: io.FrameSource | Sequence[np.ndarray], config: LineageConfig
-                   ) -> tuple[LineageConfig, str | None]:
+#: The frames a movie is judged on (its nucleus channel, where its embryo is and how it lies) are shrunk to at most
+#: this many pixels a side first: a frame of 8000 x 8000 px held whole, with its marks looked for, took 300 MB.
+LOOK_SIDE = 1024
+
+
+def looked_frames(stream: io.FrameSource | Sequence[np.ndarray]) -> tuple[list[np.ndarray], tuple[int, int] | None]:
+    """About :data:`CHANNEL_FRAMES` frames spread over ``stream``, each at most :data:`LOOK_SIDE` pixels a side
+    (every channel, in its own dtype where OpenCV can shrink it), and the frames' (height, width); read once for
+    :func:`judged`.
+
+    Example:
+        >>> frames, full = looked_frames([np.zeros((3000, 2000, 3), np.uint8)] * 3)
+        >>> len(frames), frames[0].shape, full
+        (3, (1024, 683, 3), (3000, 2000))
+    """
+    import cv2
+
+    small, full = [], None
+    for frame in io.sample_frames(stream, CHANNEL_FRAMES):
+        frame = np.asarray(frame)
+        full = full or tuple(frame.shape[:2])
+        scale = LOOK_SIDE / max(frame.shape[:2])
+        if scale < 1:
+            if frame.dtype not in (np.uint8, np.uint16, np.float32):
+                frame = frame.astype(np.float32)
+            size = (max(2, round(frame.shape[1] * scale)), max(2, round(frame.shape[0] * scale)))
+            planes = [frame] if frame.ndim == 2 else [frame[..., c] for c in range(frame.shape[-1])]
+            shrunk = [cv2.resize(np.ascontiguousarray(p), size, interpolation=cv2.INTER_AREA) for p in planes]
+            frame = shrunk[0] if frame.ndim == 2 else np.stack(shrunk, axis=-1)
+        small.append(frame)
+    return small, full
+
+
+def judged(stream: io.FrameSource | Sequence[np.ndarray], config: LineageConfig) -> tuple[LineageConfig, list[str]]:
+    """``config`` with the nucleus channel (:func:`with_nucleus_channel`) and the embryo's place
+    (:func:`with_placement`) found from frames spread over ``stream`` (read once: :func:`looked_frames`), and the
+    notes that say what was found."""
+    frames, full = looked_frames(stream)
+    config, channel = with_nucleus_channel(frames, config)
+    config, placed = with_placement(frames, config, full)
+    return config, [note for note in (channel, placed) if note]
+
+
+def with_placement(stream: io.FrameSource | Sequence[np.ndarray], config: LineageConfig,
+                   full: tuple[int, int] | None = None) -> tuple[LineageConfig, str | None]:
     """``config`` with where the embryo is and how it lies, found from the nucleus planes of frames spread over
     ``stream``, and a note that says what was done (None when nothing was).
 
     Where ``config.embryos`` is "largest" and the field shows several embryos apart from each other, or bright
     spots apart from the embryo (:func:`devocore.io.embryo_region`), ``region`` keeps the largest embryo; where
     ``angle`` is None, it becomes the turn that lays that embryo along the x axis
-    (:func:`~devocore.lineage.pixels.movie_angle`). Judged on copies at most 256 px a side.
+    (:func:`~devocore.lineage.pixels.movie_angle`). Judged on copies at most 256 px a side; ``full``: the
+    (height, width) of the movie's frames where ``stream`` holds smaller copies of them (:func:`looked_frames`).
     """
     if config.angle is not None and (config.region is not None or config.embryos == "all"):
         return config, None
-    planes, full = [], None  # small copies (one frame of 8000 x 8000 px is 64 MB), and the frames' size
+    planes = []  # small copies (one frame of 8000 x 8000 px is 64 MB)
     for frame in io.sample_frames(stream, CHANNEL_FRAMES):
         plane = _unmarked_nuclei(np.asarray(frame), config.channel)
         full = full or np.shape(plane)

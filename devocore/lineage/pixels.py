@@ -6,7 +6,7 @@ from typing import Iterable
 import numpy as np
 
 from devocore.errors import DevocoreError
-from devocore.io.pixels import EMBRYO_MARGIN, embryo_box  # noqa: F401  (re-exported: lineage.embryo_box)
+from devocore.io.pixels import EMBRYO_MARGIN, embryo_box, shrunk  # noqa: F401  (re-exported: lineage.embryo_box)
 
 
 def nucleus_channel(frame: np.ndarray, channel: str = "auto") -> np.ndarray:
@@ -53,11 +53,14 @@ def to_square(plane: np.ndarray, size: int) -> np.ndarray:
     """Resize so the longer side is ``size`` and pad (with the median) to size x size; float32."""
     import cv2
 
-    plane = np.asarray(plane, dtype=np.float32)
+    plane = np.asarray(plane)
     h, w = plane.shape
     scale = size / max(h, w)
     nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-    small = cv2.resize(plane, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    if scale < 1:  # (a huge 8- or 16-bit plane is shrunk in its own dtype: io.shrunk)
+        small = shrunk(plane, (nw, nh))
+    else:
+        small = cv2.resize(plane.astype(np.float32), (nw, nh), interpolation=cv2.INTER_LINEAR)
     out = np.full((size, size), float(np.median(small)), np.float32)
     top, left = (size - nh) // 2, (size - nw) // 2
     out[top:top + nh, left:left + nw] = small
@@ -72,7 +75,8 @@ def crops_embryo(model) -> bool:
 
 def turn(plane: np.ndarray, angle: float) -> np.ndarray:
     """``plane`` turned by ``angle`` degrees (counter-clockwise as shown, y down) on a canvas large enough to hold
-    all of it, the corners filled with its median (the background); float32.
+    all of it, the corners filled with its median (the background); in its own dtype where it is uint8, uint16 or
+    float32 (a float copy of a frame of 8000 x 8000 px would be 256 MB), else float32.
 
     Example:
         >>> import cv2
@@ -86,7 +90,9 @@ def turn(plane: np.ndarray, angle: float) -> np.ndarray:
     """
     import cv2
 
-    plane = np.asarray(plane, dtype=np.float32)
+    plane = np.asarray(plane)
+    if plane.dtype not in (np.uint8, np.uint16, np.float32):
+        plane = plane.astype(np.float32)
     h, w = plane.shape
     matrix = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), float(angle), 1.0)
     cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])

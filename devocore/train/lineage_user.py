@@ -57,16 +57,14 @@ def load_movie(frames, populations, size: int, channel: str = "auto", crop: bool
         DevocoreError naming the frame numbers that do not fit the video.
     """
     from devocore import io
-    from devocore.lineage import (LINEAGES, LineageConfig, numbered, preprocess, read_populations, with_nucleus_channel,
-                                  with_placement)
+    from devocore.lineage import LINEAGES, LineageConfig, judged, numbered, preprocess, read_populations
 
     table = read_populations(populations, Path(str(populations)).name)  # frame 1 = the first frame
     wanted = {int(f): row for f, row in zip(table["frame"], table[list(LINEAGES)].to_numpy(float))}
     xs, ys = [], []
     with io.open_frames(frames, time_lapse=True, project=True) as source:  # a hyperstack: as lineage reads it
         names = numbered(source)  # a folder numbered by its file names keeps those numbers, as lineage reads it
-        config = with_nucleus_channel(source, LineageConfig(channel=channel))[0]  # and the same channel, the
-        config = with_placement(source, config)[0]  # same embryo of several, turned the same way
+        config = judged(source, LineageConfig(channel=channel))[0]  # the same channel, embryo and turn
         seen = []
         for i, frame in enumerate(source):
             seen.append(names[i] if names else i + 1)
