@@ -21,7 +21,7 @@ from devocore.io.sources import (IMAGE_SUFFIXES, MICROSCOPE_STEP, TABLE_SUFFIXES
                                  read_bytes, refuse_microscope_format, refuse_unread_format, sniff_format,
                                  upload_types)
 from devocore.io.images import ImageData, check_decoded, check_min_side, check_plane, read_image
-from devocore.io.pixels import (EMBRYO_MARGIN, distinct_channels, embryo_axis, embryo_box, embryo_groups,
+from devocore.io.pixels import (EMBRYO_MARGIN, at_most, distinct_channels, embryo_axis, embryo_box, embryo_groups,
                                integer_percentiles, normalize, pick_channel, embryo_region, square_gray, to_gray,
                                to_uint8)
 from devocore.io.frames import (MAX_NUMBERING_SPAN, FolderFrames, FrameSource, PlaneReader, ProjectedFrames,
@@ -39,7 +39,7 @@ __all__ = ["Source", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "TABLE_SUFFIXES", "UPLO
            "sniff_format", "looks_like_text", "check_plane", "check_min_side",
            "check_decoded", "ImageData", "read_image", "to_gray", "normalize", "integer_percentiles",
            "to_uint8", "square_gray", "pick_channel", "distinct_channels", "EMBRYO_MARGIN", "embryo_box",
-           "embryo_axis", "embryo_groups", "embryo_region",
+           "embryo_axis", "embryo_groups", "embryo_region", "at_most",
            "FrameSource", "VideoFrames", "FolderFrames",
            "StackFrames", "ProjectedFrames", "PlaneReader",
            "natural_key",

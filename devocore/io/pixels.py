@@ -257,6 +257,30 @@ def shrunk(plane: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(plane, size, interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
+def at_most(image: np.ndarray, longest: int) -> np.ndarray:
+    """``image`` (Y x X or Y x X x C) shrunk by area averaging to at most ``longest`` pixels a side, in its own dtype
+    where it is uint8, uint16 or float32 (else float32); as it is when it is no larger.
+
+    Example:
+        >>> small = at_most(np.zeros((3000, 2000, 5), np.uint16), 1024)
+        >>> small.shape, small.dtype
+        ((1024, 683, 5), dtype('uint16'))
+    """
+    import cv2
+
+    image = np.asarray(image)
+    scale = longest / max(image.shape[:2])
+    if scale >= 1:
+        return image
+    if image.dtype not in (np.uint8, np.uint16, np.float32):
+        image = image.astype(np.float32)
+    size = (max(2, round(image.shape[1] * scale)), max(2, round(image.shape[0] * scale)))
+    if image.ndim == 2:
+        return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return np.stack([cv2.resize(np.ascontiguousarray(image[..., c]), size, interpolation=cv2.INTER_AREA)
+                     for c in range(image.shape[-1])], axis=-1)
+
+
 def _embryo_pixels(plane: np.ndarray, longest: int = 128) -> tuple[np.ndarray, np.ndarray, float] | None:
     """(ys, xs, scale): the embryo's pixels on a copy of ``plane`` at most ``longest`` pixels a side (smoothed over
     about two nuclei; pixels more than a fifth of the way from the 10th to the 99.5th percentile), or None when

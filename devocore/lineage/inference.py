@@ -469,21 +469,6 @@ def _unmarked_nuclei(frame: np.ndarray, channel: str) -> np.ndarray:
     return plane
 
 
-def _small(plane: np.ndarray, longest: int = 256) -> np.ndarray:
-    """``plane`` at most ``longest`` pixels a side, as float32 (shrunk by area averaging in its own dtype where
-    OpenCV can: a float copy of a frame of 8000 x 8000 px would be 256 MB)."""
-    import cv2
-
-    plane = np.asarray(plane)
-    if plane.dtype not in (np.uint8, np.uint16, np.float32):
-        plane = plane.astype(np.float32)
-    scale = longest / max(plane.shape)
-    if scale < 1:
-        plane = cv2.resize(plane, (max(2, round(plane.shape[1] * scale)), max(2, round(plane.shape[0] * scale))),
-                           interpolation=cv2.INTER_AREA)
-    return plane.astype(np.float32)
-
-
 #: The frames a movie is judged on (its nucleus channel, where its embryo is and how it lies) are shrunk to at most
 #: this many pixels a side first: a frame of 8000 x 8000 px held whole, with its marks looked for, took 300 MB.
 LOOK_SIDE = 1024
@@ -499,21 +484,10 @@ def looked_frames(stream: io.FrameSource | Sequence[np.ndarray]) -> tuple[list[n
         >>> len(frames), frames[0].shape, full
         (3, (1024, 683, 3), (3000, 2000))
     """
-    import cv2
-
     small, full = [], None
     for frame in io.sample_frames(stream, CHANNEL_FRAMES):
-        frame = np.asarray(frame)
-        full = full or tuple(frame.shape[:2])
-        scale = LOOK_SIDE / max(frame.shape[:2])
-        if scale < 1:
-            if frame.dtype not in (np.uint8, np.uint16, np.float32):
-                frame = frame.astype(np.float32)
-            size = (max(2, round(frame.shape[1] * scale)), max(2, round(frame.shape[0] * scale)))
-            planes = [frame] if frame.ndim == 2 else [frame[..., c] for c in range(frame.shape[-1])]
-            shrunk = [cv2.resize(np.ascontiguousarray(p), size, interpolation=cv2.INTER_AREA) for p in planes]
-            frame = shrunk[0] if frame.ndim == 2 else np.stack(shrunk, axis=-1)
-        small.append(frame)
+        full = full or tuple(np.shape(frame)[:2])
+        small.append(io.at_most(frame, LOOK_SIDE))
     return small, full
 
 
@@ -544,7 +518,7 @@ def with_placement(stream: io.FrameSource | Sequence[np.ndarray], config: Lineag
     for frame in io.sample_frames(stream, CHANNEL_FRAMES):
         plane = _unmarked_nuclei(np.asarray(frame), config.channel)
         full = full or np.shape(plane)
-        planes.append(_small(plane))
+        planes.append(io.at_most(plane, 256).astype(np.float32))
     if not planes:
         return config, None
     fy, fx = full[0] / np.shape(planes[0])[0], full[1] / np.shape(planes[0])[1]
